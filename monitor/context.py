@@ -1,0 +1,58 @@
+"""The composition root for the CLI and the app: paths, settings and lazily built services.
+
+One explicit handle passed to every command and window (no module globals).
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from monitor.core.settings import Settings
+from monitor.paths import Paths
+from monitor.services.settings_file import load_settings, save_settings
+
+if TYPE_CHECKING:
+    from monitor.core.pricing import PriceTable
+
+
+@dataclass
+class AppContext:
+    """Everything a command or window needs; services are built on first use."""
+
+    paths: Paths
+    _settings: Settings | None = None
+    _prices: PriceTable | None = None
+    warnings: list[str] = field(default_factory=list)
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            loaded = load_settings(self.paths.settings_file)
+            self._settings = loaded.settings
+            for w in loaded.warnings:
+                self.warn(w)
+        return self._settings
+
+    def save_settings(self, settings: Settings) -> None:
+        save_settings(self.paths.settings_file, settings)
+        self._settings = settings
+
+    def prices(self) -> PriceTable:
+        if self._prices is None:
+            from monitor.core.pricing import load_price_table
+
+            self._prices = load_price_table(self.paths.prices_override)
+            for w in self._prices.warnings:
+                self.warn(w)
+        return self._prices
+
+    def warn(self, message: str) -> None:
+        """A problem the user should read; printed once to stderr, kept for the GUI."""
+        if message not in self.warnings:
+            self.warnings.append(message)
+            print(f"warning: {message}", file=sys.stderr)
+
+    def close(self) -> None:
+        """Release services (none hold resources yet)."""

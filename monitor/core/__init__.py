@@ -1,0 +1,1 @@
+"""Qt-free core: pricing, tokens, settings, budgets. Never imports PySide6."""

@@ -1,0 +1,198 @@
+"""The settings schema: every user setting with its type, default, label and validation."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+LANGUAGES = ("system", "en", "zh_CN")
+
+
+class SettingError(ValueError):
+    """A value a setting cannot take; the message says why, for the user."""
+
+
+def _decimal(value: Any, *, minimum: Decimal = Decimal(0)) -> Decimal:
+    if isinstance(value, bool):
+        raise SettingError("must be a number")
+    try:
+        d = Decimal(str(value))
+    except (InvalidOperation, ValueError):
+        raise SettingError(f"{value!r} is not a number") from None
+    if not d.is_finite():
+        raise SettingError("must be a finite number")
+    if d < minimum:
+        raise SettingError(f"must be at least {minimum}")
+    return d
+
+
+def _int(value: Any, lo: int, hi: int) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise SettingError("must be a whole number")
+    try:
+        n = int(value)
+    except ValueError:
+        raise SettingError(f"{value!r} is not a whole number") from None
+    if not lo <= n <= hi:
+        raise SettingError(f"must be between {lo} and {hi}")
+    return n
+
+
+def _bool(value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false", "1", "0", "yes", "no"):
+        return value.lower() in ("true", "1", "yes")
+    raise SettingError("must be true or false")
+
+
+def _thresholds(value: Any) -> tuple[int, ...]:
+    items: list[Any]
+    if isinstance(value, str):
+        items = [v.strip() for v in value.split(",") if v.strip()]
+    elif isinstance(value, list | tuple):
+        items = list(value)
+    else:
+        raise SettingError("must be a list of percentages, e.g. 50,80,90,100")
+    if not items:
+        raise SettingError("needs at least one threshold")
+    out = sorted({_int(v, 1, 1000) for v in items})
+    return tuple(out)
+
+
+def _timezone(value: Any) -> str:
+    if not isinstance(value, str) or not value:
+        raise SettingError('must be "local", "UTC" or a zone name such as Europe/Paris')
+    if value in ("local", "UTC"):
+        return value
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingError(f"unknown time zone {value!r}") from None
+    return value
+
+
+def _url(value: Any) -> str:
+    if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+", value):
+        raise SettingError("must be an http:// or https:// URL")
+    return value.rstrip("/")
+
+
+def _language(value: Any) -> str:
+    if value not in LANGUAGES:
+        raise SettingError(f"must be one of {', '.join(LANGUAGES)}")
+    return str(value)
+
+
+def _optional_decimal(value: Any) -> Decimal | None:
+    return None if value is None or value == "" else _decimal(value)
+
+
+def _optional_date(value: Any) -> date | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise SettingError("must be a date as YYYY-MM-DD") from None
+
+
+@dataclass(frozen=True)
+class SettingSpec:
+    """One setting: its key, label and group for the UI, and how to validate a raw value."""
+
+    key: str
+    label: str
+    group: str
+    parse: Callable[[Any], Any]
+
+
+SCHEMA: tuple[SettingSpec, ...] = (
+    SettingSpec("monthly_limit_usd", "Monthly limit (USD)", "budget", _decimal),
+    SettingSpec("cycle_start_day", "Billing cycle starts on day", "budget",
+                lambda v: _int(v, 1, 31)),
+    SettingSpec("alert_thresholds_pct", "Alert thresholds (% of limit)", "budget", _thresholds),
+    SettingSpec("poll_interval_s", "Poll interval (seconds)", "sources",
+                lambda v: _int(v, 30, 86_400)),
+    SettingSpec("today_timezone", "Time zone of \"today\"", "general", _timezone),
+    SettingSpec("openai_base_url", "OpenAI API base URL", "sources", _url),
+    SettingSpec("proxy_enabled", "Run the metering proxy", "proxy", _bool),
+    SettingSpec("proxy_port", "Proxy port", "proxy", lambda v: _int(v, 1, 65_535)),
+    SettingSpec("notifications_enabled", "Desktop notifications", "general", _bool),
+    SettingSpec("start_at_login", "Start at login", "general", _bool),
+    SettingSpec("language", "Language", "general", _language),
+    SettingSpec("prepaid_credit_usd", "Prepaid credit (USD)", "credit", _optional_decimal),
+    SettingSpec("prepaid_purchased", "Credit purchased on", "credit", _optional_date),
+    SettingSpec("prepaid_expires", "Credit expires on", "credit", _optional_date),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Typed, validated settings; defaults are what a new user gets."""
+
+    monthly_limit_usd: Decimal = Decimal(120)  # OpenAI's old default usage limit
+    cycle_start_day: int = 1
+    alert_thresholds_pct: tuple[int, ...] = (50, 80, 90, 100)
+    poll_interval_s: int = 300
+    today_timezone: str = "local"
+    openai_base_url: str = "https://api.openai.com/v1"
+    proxy_enabled: bool = False
+    proxy_port: int = 8787
+    notifications_enabled: bool = True
+    start_at_login: bool = False
+    language: str = "system"
+    prepaid_credit_usd: Decimal | None = None
+    prepaid_purchased: date | None = None
+    prepaid_expires: date | None = None
+
+    def replace(self, **changes: Any) -> Settings:
+        """A copy with `changes` validated; raises SettingError naming the bad key."""
+        parsed = {}
+        for key, raw in changes.items():
+            spec = SPEC_BY_KEY.get(key)
+            if spec is None:
+                raise SettingError(f"unknown setting {key!r}")
+            try:
+                parsed[key] = spec.parse(raw)
+            except SettingError as exc:
+                raise SettingError(f"{key}: {exc}") from None
+        return dataclasses.replace(self, **parsed)
+
+
+SPEC_BY_KEY: Mapping[str, SettingSpec] = {s.key: s for s in SCHEMA}
+
+
+def settings_from_dict(raw: Mapping[str, Any]) -> tuple[Settings, list[str]]:
+    """Validate `raw`; a bad or unknown key keeps its default and yields a warning."""
+    warnings: list[str] = []
+    settings = Settings()
+    for key, value in raw.items():
+        try:
+            settings = settings.replace(**{key: value})
+        except SettingError as exc:
+            warnings.append(str(exc) + "; using the default")
+    return settings, warnings
+
+
+def settings_to_dict(settings: Settings) -> dict[str, Any]:
+    """JSON-ready form: Decimals as numbers-in-strings are avoided, dates as ISO strings."""
+    out: dict[str, Any] = {}
+    for spec in SCHEMA:
+        value = getattr(settings, spec.key)
+        if isinstance(value, Decimal):
+            value = int(value) if value == value.to_integral_value() else float(value)
+        elif isinstance(value, date):
+            value = value.isoformat()
+        elif isinstance(value, tuple):
+            value = list(value)
+        out[spec.key] = value
+    return out

@@ -1,0 +1,1 @@
+"""Everything that imports PySide6 lives here; imported only when the GUI starts."""

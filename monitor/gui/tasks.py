@@ -1,0 +1,91 @@
+"""TaskRunner: run blocking work on a thread pool and hand the result back on the GUI thread."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+
+log = logging.getLogger(__name__)
+
+
+class _Channel(QObject):
+    """Carries one task's outcome to the GUI thread (queued: emitted from a worker thread).
+
+    Signals:
+        finished(object): the value `fn` returned.
+        failed(object): the exception `fn` raised.
+    """
+
+    finished = Signal(object)
+    failed = Signal(object)
+
+
+class _Task(QRunnable):
+    def __init__(self, fn: Callable[[], Any], channel: _Channel) -> None:
+        super().__init__()
+        self._fn = fn
+        self._channel = channel
+        self.setAutoDelete(True)
+
+    def run(self) -> None:
+        try:
+            value = self._fn()
+        except BaseException as exc:  # delivered to on_error; never lost on a worker thread
+            self._channel.failed.emit(exc)
+        else:
+            self._channel.finished.emit(value)
+
+
+class TaskRunner(QObject):
+    """Runs `fn` off the GUI thread; `on_done`/`on_error` run on the GUI thread.
+
+    Never touch a widget inside `fn`. Keeps a reference to every running task's channel
+    so its signals are not garbage-collected mid-flight.
+    """
+
+    def __init__(self, parent: QObject | None = None, max_threads: int = 2) -> None:
+        super().__init__(parent)
+        self._pool = QThreadPool(self)
+        self._pool.setMaxThreadCount(max_threads)
+        self._channels: set[_Channel] = set()
+
+    def run(
+        self,
+        fn: Callable[[], Any],
+        on_done: Callable[[Any], None] | None = None,
+        on_error: Callable[[BaseException], None] | None = None,
+    ) -> None:
+        channel = _Channel(self)  # lives on the GUI thread, so its slots run there
+        self._channels.add(channel)
+
+        def done(value: object) -> None:
+            self._forget(channel)
+            if on_done is not None:
+                on_done(value)
+
+        def failed(exc: object) -> None:
+            self._forget(channel)
+            assert isinstance(exc, BaseException)
+            if on_error is not None:
+                on_error(exc)
+            else:
+                log.error("background task failed", exc_info=exc)
+
+        channel.finished.connect(done)
+        channel.failed.connect(failed)
+        self._pool.start(_Task(fn, channel))
+
+    def _forget(self, channel: _Channel) -> None:
+        self._channels.discard(channel)
+        channel.deleteLater()
+
+    @property
+    def active(self) -> int:
+        return len(self._channels)
+
+    def wait(self, msecs: int = 5000) -> bool:
+        """Block until all tasks finish (for shutdown and tests)."""
+        return self._pool.waitForDone(msecs)

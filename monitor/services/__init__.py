@@ -1,0 +1,1 @@
+"""Qt-free I/O adapters: files, SQLite, keyring, HTTP. Never imports PySide6."""

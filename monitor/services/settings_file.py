@@ -1,0 +1,49 @@
+"""Load and save settings.json: atomic writes; a corrupt file is moved aside, never deleted."""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from monitor.core.settings import Settings, settings_from_dict, settings_to_dict
+from monitor.services.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class LoadedSettings:
+    """Settings plus what went wrong reading them (each message names the file)."""
+
+    settings: Settings
+    warnings: list[str] = field(default_factory=list)
+
+
+def load_settings(path: Path) -> LoadedSettings:
+    """Read `path`; missing file → defaults; unreadable JSON → moved aside, defaults."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return LoadedSettings(Settings())
+    except OSError as exc:
+        msg = f"{path}: cannot be read ({exc.strerror}); using defaults"
+        return LoadedSettings(Settings(), [msg])
+    try:
+        raw = json.loads(text)
+        if not isinstance(raw, dict):
+            raise ValueError("the file must hold a JSON object")
+    except ValueError as exc:
+        aside = path.with_name(f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}")
+        path.replace(aside)
+        msg = f"{path}: not valid settings ({exc}); moved to {aside.name}, using defaults"
+        log.warning(msg)
+        return LoadedSettings(Settings(), [msg])
+    settings, problems = settings_from_dict(raw)
+    return LoadedSettings(settings, [f"{path}: {p}" for p in problems])
+
+
+def save_settings(path: Path, settings: Settings) -> None:
+    atomic_write_text(path, json.dumps(settings_to_dict(settings), indent=2) + "\n")
