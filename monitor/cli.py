@@ -54,8 +54,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     ctx = AppContext(paths)
     try:
         if args.command is None:
-            print("The tray app is not built yet; try `token-monitor --help`.", file=sys.stderr)
-            return 2
+            from monitor.gui.app import run_app
+
+            return run_app(ctx)
         result: int = args.func(args, ctx)
         return result
     except KnownError as exc:

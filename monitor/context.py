@@ -15,6 +15,8 @@ from monitor.services.settings_file import load_settings, save_settings
 
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
+    from monitor.services.keyvault import KeyStore
+    from monitor.services.usage_store import UsageStore
 
 
 @dataclass
@@ -24,6 +26,8 @@ class AppContext:
     paths: Paths
     _settings: Settings | None = None
     _prices: PriceTable | None = None
+    _store: UsageStore | None = None
+    _keys: KeyStore | None = None
     warnings: list[str] = field(default_factory=list)
 
     @property
@@ -48,6 +52,20 @@ class AppContext:
                 self.warn(w)
         return self._prices
 
+    def store(self) -> UsageStore:
+        if self._store is None:
+            from monitor.services.usage_store import UsageStore
+
+            self._store = UsageStore(self.paths.db_file)
+        return self._store
+
+    def keys(self) -> KeyStore:
+        if self._keys is None:
+            from monitor.services.keyvault import KeyStore
+
+            self._keys = KeyStore.open(self.paths.keys_file)
+        return self._keys
+
     def warn(self, message: str) -> None:
         """A problem the user should read; printed once to stderr, kept for the GUI."""
         if message not in self.warnings:
@@ -55,4 +73,6 @@ class AppContext:
             print(f"warning: {message}", file=sys.stderr)
 
     def close(self) -> None:
-        """Release services (none hold resources yet)."""
+        if self._store is not None:
+            self._store.close()
+            self._store = None

@@ -24,7 +24,7 @@ def test_help_lists_the_commands(capsys: pytest.CaptureFixture[str]) -> None:
         main(["--help"])
     assert exc.value.code == 0
     text = capsys.readouterr().out
-    for command in ("price",):
+    for command in ("count", "price", "usage", "budget"):
         assert command in text
 
 

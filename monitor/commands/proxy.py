@@ -1,0 +1,103 @@
+"""`token-monitor proxy`: run the local metering proxy in the foreground until Ctrl+C / SIGTERM."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import signal
+import sys
+
+from monitor.context import AppContext
+from monitor.services.proxy import MeteringProxy
+from monitor.services.proxy.server import is_loopback_host
+
+EPILOG = """\
+Point your app at the printed URL, e.g. OPENAI_BASE_URL=http://127.0.0.1:8787/v1.
+With --key LABEL the proxy sends that stored key upstream, so the app can use any
+placeholder key. Requests are recorded in the usage database (`usage --source proxy`).
+"""
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "proxy",
+        help="run the local metering proxy (live per-request usage and cost)",
+        description="Forward OpenAI API calls to the upstream and record the tokens and cost "
+        "of each one.",
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--port", type=int, default=None,
+        help="port to listen on; 0 picks a free one (default: the proxy_port setting, 8787)",
+    )  # fmt: skip
+    p.add_argument(
+        "--upstream", metavar="URL", default=None,
+        help="OpenAI API base URL to forward to (default: the openai_base_url setting, "
+        "https://api.openai.com/v1)",
+    )  # fmt: skip
+    p.add_argument(
+        "--key", metavar="LABEL", default=None,
+        help="send the stored key LABEL upstream instead of the client's Authorization header",
+    )  # fmt: skip
+    p.add_argument(
+        "--allow-remote", action="store_true",
+        help="allow listening on a non-loopback address (anyone who can reach it can use it)",
+    )  # fmt: skip
+    p.set_defaults(func=run)
+
+
+def build_proxy(args: argparse.Namespace, ctx: AppContext) -> MeteringProxy | None:
+    """The proxy the arguments describe, or None after printing a usage error."""
+    port = ctx.settings.proxy_port if args.port is None else args.port
+    if not 0 <= port <= 65535:
+        print(f"error: --port must be between 0 and 65535, got {port}", file=sys.stderr)
+        return None
+    host = args.host.strip()
+    if not is_loopback_host(host):
+        if not args.allow_remote:
+            print(
+                f"error: {host} is not a loopback address; other machines could use the proxy "
+                "(and your key). Pass --allow-remote if you mean it.",
+                file=sys.stderr,
+            )
+            return None
+        print(
+            f"warning: listening on {host}: anyone who can reach this port can make API calls "
+            "through the proxy" + (" with your key" if args.key else "") + ".",
+            file=sys.stderr,
+        )
+    secret = ctx.keys().secret(args.key) if args.key else None
+    return MeteringProxy(
+        upstream=args.upstream or ctx.settings.openai_base_url,
+        store_path=ctx.paths.db_file,
+        prices=ctx.prices(),
+        host=host,
+        port=port,
+        key_label=args.key,
+        key_secret=secret,
+    )
+
+
+def run(args: argparse.Namespace, ctx: AppContext) -> int:
+    proxy = build_proxy(args, ctx)
+    if proxy is None:
+        return 2
+
+    def ready(url: str) -> None:
+        print(f"Listening on {url}", flush=True)
+        print("Press Ctrl+C to stop.", file=sys.stderr, flush=True)
+
+    async def main() -> None:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            # Not available on Windows: Ctrl+C then arrives as KeyboardInterrupt below.
+            with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
+                loop.add_signal_handler(sig, proxy.stop)
+        await proxy.serve(ready)
+
+    with contextlib.suppress(KeyboardInterrupt):
+        asyncio.run(main())
+    return 0

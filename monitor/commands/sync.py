@@ -1,0 +1,106 @@
+"""`token-monitor sync`: fetch organization usage and costs into the local store (once or looped).
+
+Exit codes: 0 ok, 3 invalid admin key, 4 key lacks the api.usage.read scope, 5 network error,
+6 other API error, 1 no admin key / local problem. In loop mode only auth failures stop the
+loop; other failures are printed and retried at the next interval. Ctrl+C stops cleanly.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import threading
+from datetime import UTC, datetime
+
+from monitor.commands._output import num, print_json, table, to_json
+from monitor.context import AppContext
+from monitor.errors import KnownError
+from monitor.services.openai_admin import (
+    AdminApiError,
+    AdminClient,
+    InvalidKeyError,
+    MissingScopeError,
+)
+from monitor.services.org_sync import OrgSync, SyncResult, WindowResult
+
+NO_KEY = ("no admin key: store one with `token-monitor keys add --label admin --kind admin` "
+          "(the key is read from stdin or a hidden prompt), or set OPENAI_ADMIN_KEY")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "sync", help="fetch organization usage and costs (needs an Admin key)",
+        description="Fetch usage (1h buckets for today and yesterday UTC, 1d before) and daily "
+        "costs from the OpenAI organization API into the local store. The first run backfills "
+        "the current and previous billing cycle. Loops at the poll interval unless --once.")
+    p.add_argument("--once", action="store_true", help="one pass, then exit")
+    p.add_argument("--base-url", metavar="URL", help="API base URL (default from settings)")
+    p.add_argument("--json", action="store_true", help="print JSON (one object per pass)")
+    p.add_argument("--timeout", type=float, default=30.0, metavar="S",
+                   help="seconds per request (default 30)")
+    p.set_defaults(func=run)
+
+
+def _print_window(w: WindowResult) -> None:
+    print(f"  {w.endpoint:<21} {w.width}  {w.start:%Y-%m-%d %H:%M} → {w.end:%Y-%m-%d %H:%M}  "
+          f"{num(w.buckets)} buckets, {num(w.rows)} rows, {w.pages} page"
+          f"{'s' if w.pages != 1 else ''}", flush=True)
+
+
+def _print_result(result: SyncResult) -> None:
+    rows = [[endpoint, num(v["buckets"]), num(v["rows"]), num(v["pages"])]
+            for endpoint, v in result.per_endpoint().items()]
+    print(table(["ENDPOINT", "BUCKETS", "ROWS", "PAGES"], rows, [False, True, True, True]))
+    print(f"{'first sync (backfilled two billing cycles)' if result.first_run else 'synced'}: "
+          f"{result.requests} requests, {result.names} project/key names, complete through "
+          f"{result.settled_through:%Y-%m-%d %H:%M} UTC")
+    for w in result.warnings:
+        print(f"warning: {w}", file=sys.stderr)
+
+
+def run(args: argparse.Namespace, ctx: AppContext) -> int:
+    cred = ctx.keys().admin_credential()
+    if cred is None:
+        raise KnownError(NO_KEY)
+    settings = ctx.settings
+    base_url = args.base_url or settings.openai_base_url
+    client = AdminClient(cred.secret, base_url, timeout_s=args.timeout)
+    on_window = None if args.json else _print_window
+    sync = OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
+                   on_window=on_window)
+    if not args.json:
+        print(f"syncing {base_url} with {cred.describe()}", flush=True)
+    stop = threading.Event()
+    try:
+        while True:
+            try:
+                result = sync.sync_once()
+            except AdminApiError as exc:
+                _report_error(exc, args.json)
+                if args.once or isinstance(exc, InvalidKeyError | MissingScopeError):
+                    return exc.exit_code
+            except KnownError as exc:
+                if args.once:
+                    raise
+                _report_error(exc, args.json)
+            else:
+                if args.json:
+                    print(to_json(result.to_json()), flush=True)
+                else:
+                    _print_result(result)
+                if args.once:
+                    return 0
+            if not args.json:
+                print(f"next sync in {settings.poll_interval_s} s (Ctrl+C stops)", flush=True)
+            stop.wait(settings.poll_interval_s)
+    except KeyboardInterrupt:
+        if not args.json:
+            print("\nstopped", file=sys.stderr)
+        return 0
+
+
+def _report_error(exc: KnownError, as_json: bool) -> None:
+    if as_json:
+        print_json({"ok": False, "error": exc.text(), "kind": type(exc).__name__,
+                    "at": datetime.now(UTC)})
+    print(f"error: sync failed: {exc.text()}", file=sys.stderr, flush=True)

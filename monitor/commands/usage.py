@@ -1,0 +1,201 @@
+"""`token-monitor usage`: requests, tokens and dollars for a period, by source and grouping.
+
+Periods: `today` / `yesterday` (calendar days in the `today_timezone` setting), `cycle` (the
+current billing cycle, the default), `previous-cycle`, `YYYY-MM` (a UTC month), `YYYY-MM-DD` (a
+UTC day) and `YYYY-MM-DD..YYYY-MM-DD` (UTC days, both included). UTC because OpenAI's usage and
+cost buckets are UTC days. The hidden `--now` flag pins the clock (tests, reproducible reports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from datetime import UTC, date, datetime
+from decimal import Decimal
+
+from monitor.commands._output import num, print_json, table, usd
+from monitor.context import AppContext
+from monitor.core.budget import (
+    Period,
+    billing_cycle,
+    days_period,
+    month_period,
+    now_utc,
+    previous_cycle,
+    today_period,
+    yesterday_period,
+)
+from monitor.core.settings import Settings
+from monitor.services.usage_report import GROUPINGS, SOURCES, Figures, UsageReport, build_report
+
+PERIOD_HELP = "today|yesterday|cycle|previous-cycle|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD"
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_DAY = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+class PeriodError(ValueError):
+    """A --period value that cannot be understood; the message says what is accepted."""
+
+
+def parse_now(text: str | None) -> datetime:
+    if text is None:
+        return now_utc()
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise PeriodError(f"--now {text!r} is not an ISO-8601 date-time") from None
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def _date(text: str) -> date:
+    if not _DAY.match(text):
+        raise PeriodError(f"{text!r} is not a date as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise PeriodError(f"{text!r} is not a valid date") from None
+
+
+def parse_period(text: str, now: datetime, settings: Settings) -> Period:
+    """Turn a --period value into UTC instants; raises PeriodError with a readable reason."""
+    value = text.strip().lower()
+    if value == "today":
+        return today_period(now, settings.today_timezone)
+    if value == "yesterday":
+        return yesterday_period(now, settings.today_timezone)
+    if value == "cycle":
+        return billing_cycle(now, settings.cycle_start_day)
+    if value in ("previous-cycle", "last-cycle"):
+        return previous_cycle(now, settings.cycle_start_day)
+    if ".." in value:
+        first, _, last = value.partition("..")
+        a, b = _date(first.strip()), _date(last.strip())
+        if b < a:
+            raise PeriodError(f"the range {text!r} ends before it starts")
+        return days_period(a, b)
+    month = _MONTH.match(value)
+    if month:
+        year, mon = int(month.group(1)), int(month.group(2))
+        if not 1 <= mon <= 12:
+            raise PeriodError(f"{text!r}: month must be 01..12")
+        return month_period(year, mon)
+    if _DAY.match(value):
+        d = _date(value)
+        return days_period(d, d)
+    raise PeriodError(f"unknown period {text!r}; use {PERIOD_HELP}")
+
+
+def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    p = sub.add_parser(
+        "usage", help="requests, tokens and dollars for a period",
+        description="Show usage and spend for a period. Org usage (from `sync`) is "
+        "authoritative where it exists; proxy records fill in after it. Dollars are the Costs "
+        "API's billed amounts for whole past UTC days, tokens x price otherwise.",
+    )
+    p.add_argument("--period", default="cycle", metavar="PERIOD",
+                   help=f"{PERIOD_HELP} (default: cycle; ranges and months are UTC days)")
+    p.add_argument("--source", default="all", choices=SOURCES,
+                   help="org usage, proxy records, or both without double counting (default)")
+    p.add_argument("--by", choices=GROUPINGS, help="group by model, UTC day, project or key")
+    p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--now", help=argparse.SUPPRESS)
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, ctx: AppContext) -> int:
+    try:
+        now = parse_now(args.now)
+        period = parse_period(args.period, now, ctx.settings)
+    except PeriodError as exc:
+        print(f"error: --period: {exc}", file=sys.stderr)
+        return 2
+    report = build_report(ctx.store(), ctx.prices(), ctx.settings, period, args.source,
+                          args.by, now)
+    if args.json:
+        print_json(report.to_json())
+    else:
+        print(render(report, args.period))
+    return 0
+
+
+def _pct(fraction: Decimal | None) -> str:
+    return "n/a" if fraction is None else f"{float(fraction) * 100:.1f} %"
+
+
+def days_text(days: Decimal | None) -> str:
+    """15.50 → "15.5", 30.00 → "30"."""
+    return "?" if days is None else f"{days.normalize():f}"
+
+
+def _row(label: str, name: str, f: Figures) -> list[str]:
+    cost = usd(f.cost_usd)
+    if f.unpriced_requests:
+        cost += "+"
+    return [label, name, num(f.requests), num(f.input_tokens), num(f.cached_input_tokens),
+            num(f.output_tokens), num(f.reasoning_tokens), cost, f.cost_basis]
+
+
+def _when(dt: datetime | None) -> str:
+    return "never" if dt is None else f"{dt:%Y-%m-%d %H:%M} UTC"
+
+
+def render(report: UsageReport, label: str) -> str:
+    """The human form: a header, an aligned table, the limit line, sources and caveats."""
+    lines = [
+        f"Usage {label}: {report.period.start:%Y-%m-%d %H:%M} → "
+        f"{report.period.end:%Y-%m-%d %H:%M} UTC · source {report.source}",
+        "",
+    ]
+    headers = ["KEY", "NAME", "REQUESTS", "INPUT", "CACHED", "OUTPUT", "REASONING", "COST",
+               "BASIS"]
+    right = [False, False, True, True, True, True, True, True, False]
+    rows = []
+    for g in report.groups:
+        key = g.key.isoformat() if isinstance(g.key, date) else (g.key or "-")
+        rows.append(_row(key, g.name if g.name != key else "", g.figures))
+    rows.append(_row("TOTAL", "", report.totals))
+    if report.by is None:
+        headers, right = headers[2:], right[2:]
+        rows = [r[2:] for r in rows]
+    lines.append(table(headers, rows, right))
+    lines.append("")
+    limit = report.limit_usd
+    cycle_line = (f"Cycle {report.cycle.start:%Y-%m-%d} → {report.cycle.end:%Y-%m-%d}: "
+                  f"{usd(report.cycle_cost_usd)}")
+    if limit > 0:
+        cycle_line += f" of {usd(limit)} ({_pct(report.used_fraction)})"
+    else:
+        cycle_line += " (no monthly limit set)"
+    if report.projected_cost_usd is not None:
+        cycle_line += (f" · at this pace {usd(report.projected_cost_usd)} "
+                       f"(based on {days_text(report.projection_basis_days)} days)")
+    if report.limit_crossed_on is not None:
+        cycle_line += f" · limit crossed {report.limit_crossed_on:%b %d}"
+    lines.append(cycle_line)
+    if report.cached_savings_usd > 0:
+        lines.append(f"Cached input saved {usd(report.cached_savings_usd)} in this period")
+    for info in report.sources:
+        if not info.included:
+            continue
+        if info.name == "org":
+            text = f"org usage: last sync {_when(info.last_success)}"
+            if info.covered_through is not None and report.source == "all":
+                text += f", authoritative through {_when(info.covered_through)}"
+            if info.last_error:
+                text += f"; last error {_when(info.last_error_at)}: {info.last_error}"
+        else:
+            text = f"proxy records: from {_when(info.start)}"
+            if info.errors:
+                text += f", {num(info.errors)} failed requests not counted"
+        lines.append(f"Source {text} ({num(info.figures.requests)} requests)")
+    if report.unpriced_models:
+        lines.append("")
+        lines.append("Unpriced (not in the dollars above; add them to the price override "
+                     "prices.json in the config dir):")
+        for u in report.unpriced_models:
+            what = (f"{num(u.input_tokens)} input, {num(u.output_tokens)} output tokens"
+                    if u.input_tokens or u.output_tokens else f"{num(u.units)} units")
+            lines.append(f"  {u.model or '(no model)'} [{u.source}]: {num(u.requests)} requests, "
+                         f"{what}")
+    return "\n".join(lines)

@@ -1,0 +1,285 @@
+"""Billing cycles, "today", budget status with projection, and threshold/projection alerts (pure).
+
+Conventions:
+- A `Period` is half-open [start, end) between aware UTC datetimes.
+- The billing cycle follows OpenAI's invoices: it starts on `cycle_start_day` at 00:00 UTC, clamped
+  to the month's last day (day 31 → Feb 28/29, Apr 30, …), and ends where the next one starts.
+- "Today" is the calendar day in the user's zone ("local", "UTC" or an IANA name), returned as UTC
+  instants; a DST change makes it 23 or 25 hours long.
+- A limit of 0 means "no limit set": no fraction (None), no projection crossing and no alerts.
+"""
+
+from __future__ import annotations
+
+import calendar
+import time as _time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import ROUND_HALF_UP, Decimal
+from zoneinfo import ZoneInfo
+
+MIN_PROJECTION_HOURS = 6
+"""No projection from less data than this: a few early requests would extrapolate wildly."""
+
+
+@dataclass(frozen=True)
+class Period:
+    """[start, end) in UTC."""
+
+    start: datetime
+    end: datetime
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("Period needs timezone-aware datetimes")
+        if self.end < self.start:
+            raise ValueError(f"Period ends ({self.end}) before it starts ({self.start})")
+        object.__setattr__(self, "start", self.start.astimezone(UTC))
+        object.__setattr__(self, "end", self.end.astimezone(UTC))
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+    def contains(self, when: datetime) -> bool:
+        return self.start <= when < self.end
+
+    def utc_days(self) -> list[date]:
+        """Every UTC date the period touches."""
+        out = []
+        d = self.start.date()
+        while datetime.combine(d, time(), UTC) < self.end:
+            out.append(d)
+            d += timedelta(days=1)
+        return out
+
+
+def _utc(now: datetime) -> datetime:
+    if now.tzinfo is None:
+        raise ValueError("`now` must be timezone-aware")
+    return now.astimezone(UTC)
+
+
+def _cycle_anchor(year: int, month: int, day: int) -> datetime:
+    last = calendar.monthrange(year, month)[1]
+    return datetime(year, month, min(day, last), tzinfo=UTC)
+
+
+def _add_months(year: int, month: int, n: int) -> tuple[int, int]:
+    index = year * 12 + (month - 1) + n
+    return index // 12, index % 12 + 1
+
+
+def billing_cycle(now: datetime, cycle_start_day: int) -> Period:
+    """The billing cycle containing `now` (UTC, clamped to short months)."""
+    if not 1 <= cycle_start_day <= 31:
+        raise ValueError(f"cycle_start_day must be 1..31, got {cycle_start_day}")
+    now = _utc(now)
+    start = _cycle_anchor(now.year, now.month, cycle_start_day)
+    if start > now:
+        y, m = _add_months(now.year, now.month, -1)
+        start = _cycle_anchor(y, m, cycle_start_day)
+    y, m = _add_months(start.year, start.month, 1)
+    return Period(start, _cycle_anchor(y, m, cycle_start_day))
+
+
+def previous_cycle(now: datetime, cycle_start_day: int) -> Period:
+    """The billing cycle before the one containing `now`."""
+    current = billing_cycle(now, cycle_start_day)
+    return billing_cycle(current.start - timedelta(microseconds=1), cycle_start_day)
+
+
+def _local_midnight(d: date) -> datetime:
+    # Naive datetimes' timestamp() follows the C library's local zone, DST included.
+    ts = datetime.combine(d, time()).timestamp()
+    return datetime.fromtimestamp(ts, UTC)
+
+
+def day_period(day: date, tz: str) -> Period:
+    """The calendar day `day` in zone `tz` ("local", "UTC" or IANA), as UTC instants."""
+    nxt = day + timedelta(days=1)
+    if tz == "local":
+        return Period(_local_midnight(day), _local_midnight(nxt))
+    zone = ZoneInfo("UTC" if tz == "UTC" else tz)
+    # fold=0 on a skipped midnight maps to the first instant that exists that day.
+    return Period(datetime.combine(day, time(), zone), datetime.combine(nxt, time(), zone))
+
+
+def local_date(now: datetime, tz: str) -> date:
+    """The calendar date of `now` in zone `tz`."""
+    now = _utc(now)
+    if tz == "local":
+        return datetime.fromtimestamp(now.timestamp()).date()
+    return now.astimezone(ZoneInfo("UTC" if tz == "UTC" else tz)).date()
+
+
+def today_period(now: datetime, tz: str) -> Period:
+    """"Today" in `tz` as UTC instants (23 or 25 hours long on DST change days)."""
+    return day_period(local_date(now, tz), tz)
+
+
+def yesterday_period(now: datetime, tz: str) -> Period:
+    return day_period(local_date(now, tz) - timedelta(days=1), tz)
+
+
+def month_period(year: int, month: int) -> Period:
+    """A calendar month in UTC (how OpenAI's usage and costs buckets are aligned)."""
+    y, m = _add_months(year, month, 1)
+    return Period(datetime(year, month, 1, tzinfo=UTC), datetime(y, m, 1, tzinfo=UTC))
+
+
+def days_period(first: date, last: date) -> Period:
+    """UTC days `first` through `last`, both included."""
+    if last < first:
+        raise ValueError(f"{last} is before {first}")
+    return Period(
+        datetime.combine(first, time(), UTC),
+        datetime.combine(last + timedelta(days=1), time(), UTC),
+    )
+
+
+@dataclass(frozen=True)
+class BudgetStatus:
+    """Spend of one cycle against the limit, and where the current pace leads.
+
+    - `used_fraction`: spend / limit (1 = the whole limit), None when limit is 0 (no limit).
+    - `projected_spend`: spend + run-rate × the rest of the cycle; None before
+      `MIN_PROJECTION_HOURS` of the cycle have passed. The run-rate is the cycle-to-date average
+      (`projection_basis_days` days of data).
+    - `crossing_date`: the UTC date the limit is (or was) crossed: the day it happened when
+      already over (from the daily history, else None), otherwise the day the pace reaches it,
+      None when that is not within this cycle.
+    """
+
+    cycle: Period
+    now: datetime
+    spend: Decimal
+    limit: Decimal
+    remaining: Decimal
+    used_fraction: Decimal | None
+    projected_spend: Decimal | None
+    projection_basis_days: Decimal | None
+    crossing_date: date | None
+    over_limit: bool
+    projected_over: bool
+
+    @property
+    def cycle_start(self) -> date:
+        return self.cycle.start.date()
+
+
+def budget_status(
+    spend: Decimal,
+    limit: Decimal,
+    cycle: Period,
+    now: datetime,
+    daily: Iterable[tuple[date, Decimal]] | None = None,
+) -> BudgetStatus:
+    """Spend against `limit` in `cycle` at `now`; `daily` (UTC date, spend) dates a crossing."""
+    now = _utc(now)
+    if limit < 0:
+        raise ValueError("limit must not be negative")
+    at = min(max(now, cycle.start), cycle.end)
+    elapsed = (at - cycle.start).total_seconds()
+    total = cycle.duration.total_seconds()
+    has_limit = limit > 0
+    fraction = spend / limit if has_limit else None
+    over = has_limit and spend >= limit
+
+    projected: Decimal | None = None
+    basis: Decimal | None = None
+    rate: Decimal | None = None  # dollars per second
+    if elapsed >= MIN_PROJECTION_HOURS * 3600:
+        rate = spend / Decimal(elapsed)
+        projected = spend + rate * Decimal(total - elapsed)
+        basis = (Decimal(elapsed) / Decimal(86_400)).quantize(
+            Decimal("0.01"), rounding=ROUND_HALF_UP
+        )
+
+    crossing: date | None = None
+    if has_limit and over and daily is not None:
+        running = Decimal(0)
+        for day, amount in sorted(daily):
+            running += amount
+            if running >= limit:
+                crossing = day
+                break
+    elif has_limit and not over and rate is not None and rate > 0:
+        seconds = (limit - spend) / rate
+        # Compare before building a datetime: a tiny rate gives a date past year 9999.
+        if seconds < Decimal((cycle.end - at).total_seconds()):
+            crossing = (at + timedelta(seconds=float(seconds))).date()
+
+    return BudgetStatus(
+        cycle=cycle,
+        now=now,
+        spend=spend,
+        limit=limit,
+        remaining=limit - spend,
+        used_fraction=fraction,
+        projected_spend=projected,
+        projection_basis_days=basis,
+        crossing_date=crossing,
+        over_limit=over,
+        projected_over=has_limit and projected is not None and projected > limit,
+    )
+
+
+@dataclass(frozen=True)
+class AlertEvent:
+    """An alert to deliver once per cycle: kind "threshold" (threshold "80") or "projection"
+    (threshold "limit"). Record it with `UsageStore.record_alert(kind, threshold, cycle_start)`."""
+
+    kind: str
+    threshold: str
+    cycle_start: date
+    message: str
+
+
+def _money(amount: Decimal) -> str:
+    return f"${amount:,.2f}"
+
+
+def due_alerts(
+    status: BudgetStatus,
+    thresholds_pct: Sequence[int],
+    fired: set[tuple[str, str]],
+) -> list[AlertEvent]:
+    """Alerts that are due and not yet fired this cycle, lowest threshold first.
+
+    Thresholds compare spend with the *current* limit (a limit raised mid-cycle can make a
+    threshold un-crossed again, but what fired stays fired). When several thresholds are crossed
+    at once all are returned; a caller may show only the last but should record them all.
+    The projection alert fires when the pace leads over the limit while spend is still below it.
+    """
+    if status.limit <= 0:
+        return []
+    events = []
+    for pct in sorted(set(thresholds_pct)):
+        if ("threshold", str(pct)) in fired:
+            continue
+        if status.spend * 100 >= status.limit * pct:
+            events.append(AlertEvent(
+                "threshold", str(pct), status.cycle_start,
+                f"Spend this cycle reached {pct} % of the limit: "
+                f"{_money(status.spend)} of {_money(status.limit)}.",
+            ))
+    if (
+        status.projected_over
+        and not status.over_limit
+        and ("projection", "limit") not in fired
+        and status.projected_spend is not None
+    ):
+        when = f" around {status.crossing_date:%b %d}" if status.crossing_date else ""
+        events.append(AlertEvent(
+            "projection", "limit", status.cycle_start,
+            f"At this pace the cycle ends at {_money(status.projected_spend)}, over the "
+            f"{_money(status.limit)} limit{when}.",
+        ))
+    return events
+
+
+def now_utc() -> datetime:
+    """The current instant, aware UTC (one place to read the clock)."""
+    return datetime.fromtimestamp(_time.time(), UTC)

@@ -1,0 +1,119 @@
+"""Turn engine alerts into translated notifications (the engine's own text is English-only)."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from PySide6.QtCore import QCoreApplication
+
+from monitor.gui import fmt
+from monitor.services.alerting import Alert
+from monitor.services.desktop_notify import Notification
+
+
+def _fill(template: str, alert: Alert, names: tuple[str, ...]) -> str:
+    out = template
+    for i, name in enumerate(names, start=1):
+        out = out.replace(f"%{i}", alert.param(name))
+    return out
+
+
+def _day(iso: str) -> str:
+    try:
+        return fmt.short_date(date.fromisoformat(iso))
+    except ValueError:
+        return iso
+
+
+def notification_for(alert: Alert) -> Notification:
+    """The notification a user sees for `alert`, in the current language."""
+    k = alert.kind
+    if k == "threshold":
+        title = _fill(
+            QCoreApplication.translate("alerts", "%1 % of your monthly limit used"), alert, ("pct",)
+        )
+        body = _fill(
+            QCoreApplication.translate("alerts", "Spent %1 of %2 this cycle."),
+            alert,
+            ("spend", "limit"),
+        )
+    elif k == "projection":
+        title = QCoreApplication.translate("alerts", "On pace to exceed your monthly limit")
+        body = _fill(
+            QCoreApplication.translate(
+                "alerts", "At this pace the cycle ends at %1, over the %2 limit."
+            ),
+            alert,
+            ("projected", "limit"),
+        )
+        if alert.param("date"):
+            body += " " + QCoreApplication.translate("alerts", "Crossing around %1.").replace(
+                "%1", _day(alert.param("date"))
+            )
+    elif k == "spike":
+        title = QCoreApplication.translate("alerts", "Spending spike today")
+        body = _fill(
+            QCoreApplication.translate("alerts", "Today's spend %1 is %2× your usual day (%3)."),
+            alert,
+            ("spend", "factor", "median"),
+        )
+    elif k == "new_key":
+        title = QCoreApplication.translate("alerts", "A new API key started spending")
+        body = _fill(
+            QCoreApplication.translate(
+                "alerts", "%1 made %2 requests this cycle and had not been seen before."
+            ),
+            alert,
+            ("name", "requests"),
+        )
+    elif k == "key_expiring":
+        days = int(alert.param("days") or 0)
+        title = QCoreApplication.translate("alerts", "API key expiring")
+        if days < 0:
+            body = QCoreApplication.translate("alerts", "The key %1 expired on %2.").replace(
+                "%1", alert.param("label")
+            )
+        else:
+            body = QCoreApplication.translate("alerts", "The key %1 expires on %2.").replace(
+                "%1", alert.param("label")
+            )
+        body = body.replace("%2", _day(alert.param("date")))
+    elif k == "key_rejected":
+        title = QCoreApplication.translate("alerts", "API key rejected")
+        body = _fill(
+            QCoreApplication.translate(
+                "alerts",
+                "OpenAI rejected the admin key %1 (401). Organization usage is not "
+                "syncing; replace the key in API keys.",
+            ),
+            alert,
+            ("label",),
+        )
+    elif k == "credit_low":
+        title = QCoreApplication.translate("alerts", "Prepaid credit running low")
+        body = _fill(
+            QCoreApplication.translate("alerts", "%1 of %2 prepaid credit left."),
+            alert,
+            ("remaining", "amount"),
+        )
+    elif k == "credit_expiring":
+        title = QCoreApplication.translate("alerts", "Prepaid credit about to expire")
+        body = (
+            QCoreApplication.translate("alerts", "%1 of prepaid credit expires on %2.")
+            .replace("%1", alert.param("remaining"))
+            .replace("%2", _day(alert.param("date")))
+        )
+    else:
+        title, body = alert.title, alert.body
+    return Notification(title=title, body=body, urgency=alert.urgency, kind=alert.kind)
+
+
+def test_notification() -> Notification:
+    return Notification(
+        title=QCoreApplication.translate("alerts", "Token Monitor test notification"),
+        body=QCoreApplication.translate(
+            "alerts", "Notifications work. Budget alerts will look like this."
+        ),
+        urgency="low",
+        kind="test",
+    )

@@ -1,0 +1,381 @@
+"""The tray app's composition root: `run_app(ctx)` builds the services and windows and runs Qt.
+
+`AppController` wires AppState, Poller, ProxyHost, TrayIcon, DashboardWindow and Notifier
+together (explicit constructor arguments, no globals), so tests can build the whole app
+without entering the event loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import sys
+import traceback
+from collections.abc import Callable
+from datetime import UTC, datetime
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
+
+from PySide6.QtCore import QObject, QTimer
+from PySide6.QtGui import QGuiApplication
+from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+
+from monitor.context import AppContext
+from monitor.core.records import ProxyRecord
+from monitor.core.settings import Settings
+from monitor.errors import KnownError
+from monitor.gui import i18n
+from monitor.gui.alerts import notification_for, test_notification
+from monitor.gui.dashboard.window import DashboardWindow
+from monitor.gui.notifier import Notifier
+from monitor.gui.poller import Poller, PollResult, ProxyHost
+from monitor.gui.single_instance import SingleInstance
+from monitor.gui.state import AppState
+from monitor.gui.tasks import TaskRunner
+from monitor.gui.tray import TrayIcon, tray_available
+from monitor.services.alerting import Alert, pause_until_for
+from monitor.services.desktop_notify import Notification
+
+if TYPE_CHECKING:
+    from monitor.services.keyvault import KeyMeta
+
+log = logging.getLogger(__name__)
+
+NO_ADMIN_KEY = "no-admin-key"
+RECORD_REFRESH_DELAY_MS = 250  # proxied requests show up well within 2 s
+SIGINT_POLL_MS = 250  # lets Python run its signal handler while Qt's loop runs
+
+
+class KeyTestFailed(KnownError):  # noqa: N818 - reads as a verdict
+    """`Test` on a key did not come back valid; the text says why."""
+
+
+def make_sync(ctx: AppContext) -> Callable[[], object]:
+    """One org sync pass with the stored (or $OPENAI_ADMIN_KEY) admin key; blocking."""
+
+    def sync() -> object:
+        from monitor.services.openai_admin import AdminClient
+        from monitor.services.org_sync import OrgSync
+
+        cred = ctx.keys().admin_credential()
+        if cred is None:
+            return NO_ADMIN_KEY
+        settings = ctx.settings
+        client = AdminClient(cred.secret, settings.openai_base_url, timeout_s=30.0)
+        return OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day).sync_once()
+
+    return sync
+
+
+def make_key_tester(ctx: AppContext) -> Callable[[KeyMeta, str], str]:
+    def test(meta: KeyMeta, secret: str) -> str:
+        from monitor.services.openai_admin import AdminClient, check_key
+
+        result = check_key(AdminClient(secret, ctx.settings.openai_base_url, timeout_s=15.0),
+                           meta.kind)
+        if result.outcome != "valid":
+            raise KeyTestFailed(result.message)
+        return result.message
+
+    return test
+
+
+def make_proxy_factory(ctx: AppContext) -> Callable[[Callable[[ProxyRecord], None]], Any]:
+    def factory(on_record: Callable[[ProxyRecord], None]) -> Any:
+        from monitor.services.proxy.server import MeteringProxy
+
+        s = ctx.settings
+        return MeteringProxy(upstream=s.openai_base_url, store_path=ctx.paths.db_file,
+                             prices=ctx.prices(), port=s.proxy_port, on_record=on_record)
+
+    return factory
+
+
+def make_tokenizer_factory(ctx: AppContext, runner: TaskRunner) -> Callable[[QWidget], QWidget]:
+    """Builds the tokenizer pane when its tab is first shown (it loads tiktoken)."""
+
+    def factory(parent: QWidget) -> QWidget:
+        from monitor.gui.tokenizer.pane import TokenizerPane
+
+        pane: QWidget = TokenizerPane(ctx, runner, parent)
+        return pane
+
+    return factory
+
+
+class AppController(QObject):
+    """Owns every long-lived GUI object and routes their signals.
+
+    Args:
+        ctx: the app context (paths, settings, store, keys).
+        tray: force tray availability (tests); None asks Qt.
+        sync: the org sync pass (default: OrgSync with the stored admin key).
+        proxy_factory: builds the MeteringProxy (default: from settings).
+        use_freedesktop: force the D-Bus notification path on/off (None: when a bus exists).
+    """
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        *,
+        tray: bool | None = None,
+        sync: Callable[[], object] | None = None,
+        proxy_factory: Callable[[Callable[[ProxyRecord], None]], Any] | None = None,
+        use_freedesktop: bool | None = None,
+        with_tokenizer: bool = True,
+        parent: QObject | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("app-controller")
+        self.ctx = ctx
+        self.runner = TaskRunner(self)
+        self.state = AppState(ctx, self.runner, self)
+        self.has_tray = tray_available() if tray is None else tray
+        self.window = DashboardWindow(
+            tokenizer_factory=make_tokenizer_factory(ctx, self.runner) if with_tokenizer
+            else None)
+        self.tray: TrayIcon | None = TrayIcon(self) if self.has_tray else None
+        self.notifier = Notifier(
+            self.runner, lambda: self.tray.icon if self.tray is not None else None,
+            use_freedesktop=use_freedesktop, parent=self)
+        settings = ctx.settings
+        self.poller = Poller(self.runner, sync or make_sync(ctx), lambda: True,
+                             settings.poll_interval_s, self)
+        self.proxy = ProxyHost(self.runner, proxy_factory or make_proxy_factory(ctx), self)
+        self._record_timer = QTimer(self)
+        self._record_timer.setObjectName("record-refresh-timer")
+        self._record_timer.setSingleShot(True)
+        self._record_timer.setInterval(RECORD_REFRESH_DELAY_MS)
+        self._record_timer.timeout.connect(self.state.refresh)
+        self.quit_requested: Callable[[], None] = self._quit_app
+        self._proxy_port = settings.proxy_port
+        self._wire()
+
+    # wiring -----------------------------------------------------------------------------
+
+    def _wire(self) -> None:
+        st, w = self.state, self.window
+        st.snapshot_changed.connect(w.show_snapshot)
+        st.alerts_fired.connect(self.deliver_alerts)
+        self.notifier.banner_requested.connect(w.show_banner)
+        w.refresh_requested.connect(self.refresh_now)
+        w.settings_requested.connect(self.open_settings)
+        w.keys_requested.connect(self.open_keys)
+        w.close_requested.connect(lambda: self.quit_requested())
+        if self.tray is not None:
+            t = self.tray
+            st.snapshot_changed.connect(t.set_snapshot)
+            st.paused_changed.connect(t.set_paused_until)
+            t.set_paused_until(st.alerts.paused_until)
+            t.dashboard_requested.connect(self.show_dashboard)
+            t.tokenizer_requested.connect(self.window.show_tokenizer)
+            t.refresh_requested.connect(self.refresh_now)
+            t.pause_requested.connect(self.pause_alerts)
+            t.settings_requested.connect(self.open_settings)
+            t.keys_requested.connect(self.open_keys)
+            t.quit_requested.connect(lambda: self.quit_requested())
+        self.poller.poll_started.connect(self._on_poll_started)
+        self.poller.poll_finished.connect(self._on_poll_finished)
+        self.proxy.record_added.connect(self._on_proxy_record)
+        self.proxy.started.connect(
+            lambda url: st.update_runtime(proxy_enabled=True, proxy_address=url,
+                                          proxy_error=None))
+        self.proxy.failed.connect(self._on_proxy_failed)
+        st.settings_changed.connect(self._on_settings_changed)
+
+    def start(self, *, poll: bool = True) -> None:
+        """Show the tray (or the window), take the first snapshot, start polling and the proxy."""
+        if self.tray is not None:
+            self.tray.show()
+            self.window.hide_on_close = True
+        else:
+            self.window.hide_on_close = False
+            platform = QGuiApplication.platformName() or "?"
+            self.window.set_notice(self.tr(
+                "No system tray is available on this desktop (%1), so Token Monitor runs as a "
+                "normal window; closing it quits the app.").replace("%1", platform))
+            self.window.show()
+        self.state.refresh()
+        if poll:
+            self.poller.start(poll_at_once=True)
+        if self.ctx.settings.proxy_enabled:
+            self.proxy.start()
+
+    def shutdown(self) -> None:
+        self.poller.stop()
+        self._record_timer.stop()
+        self.proxy.stop(wait=True)
+        self.runner.wait(10_000)
+        if self.tray is not None:
+            self.tray.dispose()
+        self.window.hide_on_close = False
+        self.window.close()
+
+    # actions ----------------------------------------------------------------------------
+
+    def show_dashboard(self) -> None:
+        self.window.bring_forward()
+
+    def refresh_now(self) -> None:
+        self.poller.poll_now("manual")
+        self.state.refresh()
+
+    def pause_alerts(self, choice: str) -> None:
+        self.state.pause_alerts(pause_until_for(choice, datetime.now(UTC)))
+
+    def deliver_alerts(self, alerts: tuple[Alert, ...]) -> None:
+        for alert in alerts:
+            n = notification_for(alert)
+            if self.ctx.settings.notifications_enabled:
+                self.notifier.notify(n)
+            else:
+                self.window.show_banner(n)
+
+    def send_test_notification(self) -> None:
+        self.notifier.notify(test_notification())
+
+    def notify(self, n: Notification) -> None:
+        self.notifier.notify(n)
+
+    def open_settings(self) -> None:
+        from monitor.gui.settings_dialog import SettingsDialog
+
+        new = SettingsDialog.ask(self.ctx.settings, self.window if self.window.isVisible()
+                                 else None, on_test_notification=self.send_test_notification)
+        if new is not None and new != self.ctx.settings:
+            self.apply_settings(new)
+
+    def apply_settings(self, new: Settings) -> None:
+        old = self.ctx.settings
+        self.state.apply_settings(new)
+        if new.start_at_login != old.start_at_login:
+            from monitor.services.autostart import AutostartError, set_autostart
+
+            try:
+                set_autostart(new.start_at_login)
+            except AutostartError as exc:
+                self.window.show_banner(Notification(self.tr("Start at login"), exc.text()))
+
+    def open_keys(self) -> None:
+        from monitor.gui.keys_dialog import KeysDialog
+
+        try:
+            keys = self.ctx.keys()
+        except KnownError as exc:
+            QMessageBox.warning(self.window, self.tr("API keys"), exc.text())
+            return
+        dialog = KeysDialog(keys, self.runner, self.window if self.window.isVisible() else None,
+                            tester=make_key_tester(self.ctx))
+        dialog.keys_changed.connect(lambda: self.poller.poll_now("keys"))
+        dialog.exec()
+        dialog.deleteLater()
+
+    def _quit_app(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
+
+    # signal handlers --------------------------------------------------------------------
+
+    def _on_poll_started(self, _reason: str) -> None:
+        self.state.update_runtime(org_syncing=True, next_sync=None)
+
+    def _on_poll_finished(self, result: PollResult) -> None:
+        configured = not (result.ok and result.value == NO_ADMIN_KEY)
+        if not result.ok:
+            self.state.report_failure("org", result.error or "?", result.error_kind)
+        else:
+            self.state.sync_error_kind = None
+        self.state.update_runtime(org_syncing=False, org_configured=configured,
+                                  next_sync=self.poller.next_poll_at)
+
+    def _on_proxy_record(self, _rec: ProxyRecord) -> None:
+        if not self._record_timer.isActive():
+            self._record_timer.start()
+
+    def _on_proxy_failed(self, message: str) -> None:
+        self.state.report_failure("proxy", message)
+        self.state.update_runtime(proxy_error=message, proxy_address=None)
+
+    def _on_settings_changed(self, new: Settings) -> None:
+        self.poller.set_interval(new.poll_interval_s)
+        running = self.proxy.active
+        if new.proxy_enabled and not running:
+            self.state.update_runtime(proxy_enabled=True, proxy_error=None)
+            self.proxy.start()
+        elif running and not new.proxy_enabled:
+            self.proxy.stop()
+            self.state.update_runtime(proxy_enabled=False, proxy_address=None, proxy_error=None)
+        elif running and new.proxy_port != self._proxy_port:
+            self.proxy.stop(wait=True)
+            self.proxy.start()
+        self._proxy_port = new.proxy_port
+
+
+# --------------------------------------------------------------------------------------------
+
+
+def _install_excepthook(no_err_windows: bool) -> None:
+    """One crash path: log at CRITICAL with the traceback, then (optionally) a dialog."""
+
+    def hook(exc_type: type[BaseException], exc: BaseException,
+             tb: TracebackType | None) -> None:
+        text = "".join(traceback.format_exception(exc_type, exc, tb))
+        log.critical("uncaught exception:\n%s", text)
+        if not no_err_windows and QApplication.instance() is not None:
+            QMessageBox.critical(
+                None, "Token Monitor",
+                QApplication.translate("app", "Something went wrong inside Token Monitor. "
+                                       "The details are in the log file; please report this.")
+                + f"\n\n{exc_type.__name__}: {exc}")
+
+    sys.excepthook = hook
+
+
+def run_app(ctx: AppContext) -> int:
+    """Run the tray app until Quit; a second launch shows the first one's window and exits 0."""
+    app = QApplication.instance()
+    if app is None:
+        app = QApplication(sys.argv[:1])
+    assert isinstance(app, QApplication)
+    app.setApplicationName("Token Monitor")
+    app.setApplicationDisplayName("Token Monitor")
+    app.setDesktopFileName("token-monitor")
+    app.setQuitOnLastWindowClosed(False)
+
+    single = SingleInstance(ctx.paths)
+    if not single.acquire():
+        if single.activate_existing():
+            print("Token Monitor is already running; showed its window.", file=sys.stderr)
+        else:
+            print("Token Monitor is already running.", file=sys.stderr)
+        return 0
+
+    translators = i18n.install(app, i18n.pick_language(ctx.settings.language))
+    _install_excepthook(bool(os.environ.get("MONITOR_NO_ERR_WINDOWS")))
+    controller = AppController(ctx)
+    single.activation_requested.connect(controller.show_dashboard)
+
+    # Ctrl+C (and SIGTERM from a session manager) quit cleanly. Python runs signal handlers
+    # only between bytecodes, so a periodic no-op timer hands control back to Python.
+    previous = signal.signal(signal.SIGINT, lambda *_a: app.quit())
+    previous_term = signal.signal(signal.SIGTERM, lambda *_a: app.quit())
+    sigint_timer = QTimer(app)
+    sigint_timer.setObjectName("sigint-timer")
+    sigint_timer.timeout.connect(lambda: None)
+    sigint_timer.start(SIGINT_POLL_MS)
+
+    controller.start()
+    if os.environ.get("MONITOR_SHOW_WINDOW"):
+        controller.show_dashboard()
+    try:
+        rc = app.exec()
+    finally:
+        sigint_timer.stop()
+        signal.signal(signal.SIGINT, previous)
+        signal.signal(signal.SIGTERM, previous_term)
+        controller.shutdown()
+        single.release()
+        i18n.remove(app, translators)
+    return rc

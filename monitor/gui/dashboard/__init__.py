@@ -1,0 +1,1 @@
+"""The dashboard window and its panes (header counters, tables, charts, sources)."""

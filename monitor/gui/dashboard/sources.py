@@ -1,0 +1,122 @@
+"""The sources pane: organization sync health and the proxy with its rate-limit headroom."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFormLayout,
+    QGroupBox,
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from monitor.gui import fmt, texts
+from monitor.services.snapshot import DashboardSnapshot, RateLimitRow
+
+
+def _value(parent: QWidget, name: str) -> QLabel:
+    label = QLabel(parent)
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    return label
+
+
+class SourcesPane(QWidget):
+    """Where the numbers come from and how fresh they are."""
+
+    def __init__(self, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("sources-pane")
+        layout = QVBoxLayout(self)
+
+        org = QGroupBox(self.tr("Organization usage (Usage and Costs APIs)"), self)
+        form = QFormLayout(org)
+        self.org_state = _value(org, "org-state")
+        self.org_last = _value(org, "org-last-sync")
+        self.org_next = _value(org, "org-next-sync")
+        self.org_error = _value(org, "org-error")
+        self.org_error.setStyleSheet("color: #c62828;")
+        self.org_fresh = _value(org, "org-freshness")
+        form.addRow(self.tr("Status"), self.org_state)
+        form.addRow(self.tr("Last sync"), self.org_last)
+        form.addRow(self.tr("Next sync"), self.org_next)
+        form.addRow(self.tr("Error"), self.org_error)
+        form.addRow(self.tr("Freshness"), self.org_fresh)
+        layout.addWidget(org)
+
+        proxy = QGroupBox(self.tr("Metering proxy"), self)
+        pform = QFormLayout(proxy)
+        self.proxy_address = _value(proxy, "proxy-address")
+        self.proxy_requests = _value(proxy, "proxy-requests")
+        self.proxy_error = _value(proxy, "proxy-error")
+        self.proxy_error.setStyleSheet("color: #c62828;")
+        pform.addRow(self.tr("Address"), self.proxy_address)
+        pform.addRow(self.tr("Requests today"), self.proxy_requests)
+        pform.addRow(self.tr("Error"), self.proxy_error)
+        self.limits = QTableWidget(0, 5, proxy)
+        self.limits.setObjectName("rate-limits")
+        self.limits.setHorizontalHeaderLabels([
+            self.tr("Key"), self.tr("Model"), self.tr("Requests left"), self.tr("Tokens left"),
+            self.tr("Resets in"),
+        ])
+        self.limits.verticalHeader().setVisible(False)
+        self.limits.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+        self.limits.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        pform.addRow(self.tr("Rate-limit headroom"), self.limits)
+        layout.addWidget(proxy)
+        layout.addStretch(1)
+
+    def show_snapshot(self, snap: DashboardSnapshot) -> None:
+        now = snap.generated_at
+        org = snap.org
+        if not org.configured:
+            self.org_state.setText(texts.org_status(org, now))
+        elif org.syncing:
+            self.org_state.setText(self.tr("Syncing…"))
+        elif org.failing:
+            self.org_state.setText(self.tr("Failing — showing the last data it had"))
+        else:
+            self.org_state.setText(self.tr("OK"))
+        self.org_last.setText(fmt.when_text(org.last_success, now))
+        self.org_next.setText(
+            self.tr("now") if org.syncing else fmt.when_text(org.next_sync, now)
+            if org.next_sync else "–")
+        self.org_error.setText(
+            self.tr("%1 (at %2)").replace("%1", org.last_error or "")
+            .replace("%2", fmt.when_text(org.last_error_at, now))
+            if org.failing else "–")
+        self.org_fresh.setText(texts.complete_through(snap))
+
+        p = snap.proxy
+        if not p.enabled:
+            self.proxy_address.setText(self.tr("Off (turn it on in Settings)"))
+        elif p.address:
+            self.proxy_address.setText(
+                self.tr("%1 — set OPENAI_BASE_URL to this").replace("%1", p.address))
+        else:
+            self.proxy_address.setText(self.tr("starting…"))
+        self.proxy_requests.setText(f"{p.requests_today:,}")
+        self.proxy_error.setText(p.error or "–")
+        self._fill_limits(p.rate_limits)
+
+    def _fill_limits(self, rows: tuple[RateLimitRow, ...]) -> None:
+        self.limits.setRowCount(len(rows))
+        for r, row in enumerate(rows):
+            def left(rem: int | None, lim: int | None) -> str:
+                if rem is None:
+                    return "–"
+                return f"{rem:,}" + (f" / {lim:,}" if lim is not None else "")
+
+            resets = [s for s in (row.reset_requests_s, row.reset_tokens_s) if s is not None]
+            cells = [row.key_label, row.model,
+                     left(row.remaining_requests, row.limit_requests),
+                     left(row.remaining_tokens, row.limit_tokens),
+                     fmt.duration_s(max(resets)) if resets else "–"]
+            for c, text in enumerate(cells):
+                self.limits.setItem(r, c, QTableWidgetItem(text))

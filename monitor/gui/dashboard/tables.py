@@ -1,0 +1,213 @@
+"""Table models over snapshot rows: by model / project / key, and billed vs estimated.
+
+Models hold tuples of frozen rows; `Qt.UserRole` gives the raw value so a
+QSortFilterProxyModel sorts numbers as numbers.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from decimal import Decimal
+from typing import Any, Generic, TypeVar
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QCoreApplication,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QBrush, QColor, QFont
+
+from monitor.gui import fmt, texts
+from monitor.services.snapshot import GroupRow, ReconRow
+
+R = TypeVar("R")
+SORT_ROLE = Qt.ItemDataRole.UserRole
+_Index = QModelIndex | QPersistentModelIndex
+UNPRICED_COLOUR = QColor(0xB2, 0x6A, 0x00)
+ALL_MODELS = "(all models)"  # the day-total row of the billed-vs-estimated table
+
+
+class _Column(Generic[R]):
+    def __init__(
+        self,
+        title: str,
+        display: Callable[[R], str],
+        raw: Callable[[R], Any],
+        numeric: bool = True,
+    ) -> None:
+        self.title = title
+        self.display = display
+        self.raw = raw
+        self.numeric = numeric
+
+
+class RowTableModel(QAbstractTableModel, Generic[R]):
+    """A read-only table of frozen rows; `set_rows` replaces them all."""
+
+    def __init__(self, columns: Sequence[_Column[R]], parent: Any = None) -> None:
+        super().__init__(parent)
+        self._columns = list(columns)
+        self._rows: list[R] = []
+
+    def set_rows(self, rows: Sequence[R]) -> None:
+        self.beginResetModel()
+        self._rows = list(rows)
+        self.endResetModel()
+
+    def row_at(self, row: int) -> R:
+        return self._rows[row]
+
+    def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self._columns)
+
+    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        col = self._columns[index.column()]
+        row = self._rows[index.row()]
+        if role == Qt.ItemDataRole.DisplayRole:
+            return col.display(row)
+        if role == SORT_ROLE:
+            return col.raw(row)
+        if role == Qt.ItemDataRole.TextAlignmentRole:
+            align = Qt.AlignmentFlag.AlignRight if col.numeric else Qt.AlignmentFlag.AlignLeft
+            return int(align | Qt.AlignmentFlag.AlignVCenter)
+        if role == Qt.ItemDataRole.ForegroundRole and _is_unpriced(row):
+            return QBrush(UNPRICED_COLOUR)
+        if (
+            role == Qt.ItemDataRole.FontRole
+            and isinstance(row, ReconRow)
+            and row.item == ALL_MODELS
+        ):
+            font = QFont()
+            font.setBold(True)
+            return font
+        return None
+
+    def headerData(
+        self,
+        section: int,
+        orientation: Qt.Orientation,
+        role: int = Qt.ItemDataRole.DisplayRole,
+    ) -> Any:
+        if (
+            role == Qt.ItemDataRole.DisplayRole
+            and orientation == Qt.Orientation.Horizontal
+            and 0 <= section < len(self._columns)
+        ):
+            return self._columns[section].title
+        return None
+
+
+def _is_unpriced(row: object) -> bool:
+    return isinstance(row, GroupRow) and row.cost_usd is None
+
+
+def _cost_raw(value: Decimal | None) -> float:
+    return -1.0 if value is None else float(value)
+
+
+def group_columns(name_title: str) -> list[_Column[GroupRow]]:
+    return [
+        _Column(name_title, lambda r: r.name, lambda r: r.name.lower(), numeric=False),
+        _Column(
+            QCoreApplication.translate("tables", "Requests"),
+            lambda r: f"{r.requests:,}",
+            lambda r: r.requests,
+        ),
+        _Column(
+            QCoreApplication.translate("tables", "Input"),
+            lambda r: f"{r.usage.input_tokens:,}",
+            lambda r: r.usage.input_tokens,
+        ),
+        _Column(
+            QCoreApplication.translate("tables", "Cached"),
+            lambda r: f"{r.usage.cached_input_tokens:,}",
+            lambda r: r.usage.cached_input_tokens,
+        ),
+        _Column(
+            QCoreApplication.translate("tables", "Output"),
+            lambda r: f"{r.usage.output_tokens:,}",
+            lambda r: r.usage.output_tokens,
+        ),
+        _Column(
+            QCoreApplication.translate("tables", "Reasoning"),
+            lambda r: f"{r.usage.reasoning_tokens:,}",
+            lambda r: r.usage.reasoning_tokens,
+        ),
+        _Column(
+            QCoreApplication.translate("tables", "Cost"),
+            lambda r: (
+                fmt.usd(r.cost_usd)
+                if r.cost_usd is not None
+                else QCoreApplication.translate("tables", "price unknown")
+            ),
+            lambda r: _cost_raw(r.cost_usd),
+        ),
+        _Column(
+            QCoreApplication.translate("tables", "Basis"),
+            lambda r: texts.basis_text(r.basis)
+            if r.cost_usd is not None
+            else QCoreApplication.translate("tables", "unpriced"),
+            lambda r: r.basis if r.cost_usd is not None else "~unpriced",
+            numeric=False,
+        ),
+    ]
+
+
+def recon_columns() -> list[_Column[ReconRow]]:
+    def diff(r: ReconRow) -> str:
+        d = r.difference_usd
+        if d is None:
+            return "–"
+        return ("+" if d > 0 else "") + fmt.usd(d)
+
+    return [
+        _Column(
+            QCoreApplication.translate("tables", "Day"),
+            lambda r: r.day.isoformat(),
+            lambda r: r.day.toordinal(),
+            numeric=False,
+        ),
+        _Column(
+            QCoreApplication.translate("tables", "Model / line item"),
+            lambda r: r.item,
+            lambda r: r.item.lower(),
+            numeric=False,
+        ),
+        _Column(
+            QCoreApplication.translate("tables", "Billed"),
+            lambda r: fmt.usd(r.billed_usd) if r.billed_usd is not None else "–",
+            lambda r: _cost_raw(r.billed_usd),
+        ),
+        _Column(
+            QCoreApplication.translate("tables", "Estimated"),
+            lambda r: fmt.usd(r.estimated_usd) if r.estimated_usd is not None else "–",
+            lambda r: _cost_raw(r.estimated_usd),
+        ),
+        _Column(
+            QCoreApplication.translate("tables", "Difference"),
+            diff,
+            lambda r: float(r.difference_usd) if r.difference_usd is not None else 0.0,
+        ),
+        _Column(
+            QCoreApplication.translate("tables", "Why"),
+            lambda r: r.explanation,
+            lambda r: r.explanation,
+            numeric=False,
+        ),
+    ]
+
+
+def sorted_proxy(model: QAbstractTableModel, parent: Any = None) -> QSortFilterProxyModel:
+    proxy = QSortFilterProxyModel(parent)
+    proxy.setSourceModel(model)
+    proxy.setSortRole(SORT_ROLE)
+    proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    return proxy

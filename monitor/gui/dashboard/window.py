@@ -1,0 +1,332 @@
+"""The dashboard window: header counters, tabs (overview charts, tables, sources, tokenizer).
+
+Renders `DashboardSnapshot`s and emits requests; it does no I/O of its own except writing
+the CSV file the user asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QMainWindow,
+    QPushButton,
+    QSplitter,
+    QTableView,
+    QTabWidget,
+    QToolBar,
+    QVBoxLayout,
+    QWidget,
+)
+
+from monitor.gui import fmt, texts
+from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
+from monitor.gui.dashboard.header import HeaderPanel
+from monitor.gui.dashboard.sources import SourcesPane
+from monitor.gui.dashboard.tables import (
+    RowTableModel,
+    group_columns,
+    recon_columns,
+    sorted_proxy,
+)
+from monitor.services.desktop_notify import Notification
+from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow, snapshot_csv
+
+NOTICE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
+BANNER_STYLE = "background: #fff4e5; color: #5d4037; padding: 6px; border-radius: 4px;"
+FAILING_STYLE = "background: #fdecea; color: #8a1c1c; padding: 6px; border-radius: 4px;"
+
+
+class _Banner(QWidget):
+    """A one-line coloured message with a dismiss button."""
+
+    def __init__(self, name: str, style: str, parent: QWidget, closable: bool = True) -> None:
+        super().__init__(parent)
+        self.setObjectName(name)
+        row = QHBoxLayout(self)
+        row.setContentsMargins(0, 0, 0, 0)
+        self.label = QLabel(self)
+        self.label.setObjectName(f"{name}-text")
+        self.label.setWordWrap(True)
+        self.label.setStyleSheet(style)
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        row.addWidget(self.label, 1)
+        if closable:
+            close = QPushButton("✕", self)
+            close.setObjectName(f"{name}-close")
+            close.setFlat(True)
+            close.setFixedWidth(28)
+            close.clicked.connect(self.hide)
+            row.addWidget(close)
+        self.hide()
+
+    def show_text(self, text: str) -> None:
+        self.label.setText(text)
+        self.show()
+
+
+def _table(parent: QWidget, name: str) -> QTableView:
+    view = QTableView(parent)
+    view.setObjectName(name)
+    view.setSortingEnabled(True)
+    view.setAlternatingRowColors(True)
+    view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    view.verticalHeader().setVisible(False)
+    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    view.horizontalHeader().setStretchLastSection(True)
+    return view
+
+
+class DashboardWindow(QMainWindow):
+    """The main window.
+
+    Signals:
+        refresh_requested(): "Refresh now".
+        settings_requested(): "Settings…".
+        keys_requested(): "API keys…".
+        close_requested(): the user closed the window while no tray exists (quit the app).
+    """
+
+    refresh_requested = Signal()
+    settings_requested = Signal()
+    keys_requested = Signal()
+    close_requested = Signal()
+
+    def __init__(
+        self,
+        parent: QWidget | None = None,
+        *,
+        tokenizer_factory: Callable[[QWidget], QWidget] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("dashboard")
+        self.setWindowTitle(self.tr("Token Monitor"))
+        self.resize(1100, 780)
+        self.hide_on_close = True  # tray mode; False: closing quits (no tray to come back to)
+        self.snapshot: DashboardSnapshot | None = None
+        self._tokenizer_factory = tokenizer_factory
+        self.tokenizer: QWidget | None = None
+
+        toolbar = QToolBar(self.tr("Actions"), self)
+        toolbar.setObjectName("toolbar")
+        toolbar.setMovable(False)
+        self.addToolBar(toolbar)
+        self.refresh_action = self._add_action(toolbar, self.tr("Refresh now"), "refresh",
+                                               self.refresh_requested.emit)
+        self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        self.export_action = self._add_action(toolbar, self.tr("Export CSV…"), "export",
+                                              self._ask_export)
+        toolbar.addSeparator()
+        self._add_action(toolbar, self.tr("Settings…"), "settings", self.settings_requested.emit)
+        self._add_action(toolbar, self.tr("API keys…"), "keys", self.keys_requested.emit)
+
+        central = QWidget(self)
+        layout = QVBoxLayout(central)
+        self.notice = _Banner("notice", NOTICE_STYLE, central)
+        self.banner = _Banner("banner", BANNER_STYLE, central)
+        self.failing = _Banner("failing", FAILING_STYLE, central, closable=False)
+        for b in (self.notice, self.banner, self.failing):
+            layout.addWidget(b)
+        self.header = HeaderPanel(central)
+        layout.addWidget(self.header)
+        self.freshness = QLabel(central)
+        self.freshness.setObjectName("freshness")
+        self.freshness.setStyleSheet("color: #5f6368;")
+        layout.addWidget(self.freshness)
+
+        self.tabs = QTabWidget(central)
+        self.tabs.setObjectName("tabs")
+        layout.addWidget(self.tabs, 1)
+
+        overview = QWidget(self.tabs)
+        ov = QHBoxLayout(overview)
+        self.daily_chart = DailySpendChart(overview)
+        self.cumulative_chart = CumulativeChart(overview)
+        ov.addWidget(self.daily_chart, 1)
+        ov.addWidget(self.cumulative_chart, 1)
+        self.tabs.addTab(overview, self.tr("Overview"))
+
+        models = QWidget(self.tabs)
+        mv = QVBoxLayout(models)
+        self.model_rows: RowTableModel[GroupRow] = RowTableModel(
+            group_columns(self.tr("Model")), self)
+        self.model_proxy = sorted_proxy(self.model_rows, self)
+        self.model_view = _table(models, "model-table")
+        self.model_view.setModel(self.model_proxy)
+        self.model_view.sortByColumn(6, Qt.SortOrder.DescendingOrder)
+        self.unpriced = QLabel(models)
+        self.unpriced.setObjectName("unpriced")
+        self.unpriced.setWordWrap(True)
+        self.unpriced.setStyleSheet("color: #8a5300;")
+        self.unpriced.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        mv.addWidget(self.model_view, 1)
+        mv.addWidget(self.unpriced)
+        self.tabs.addTab(models, self.tr("By model"))
+
+        owners = QSplitter(Qt.Orientation.Vertical, self.tabs)
+        self.project_rows: RowTableModel[GroupRow] = RowTableModel(
+            group_columns(self.tr("Project")), self)
+        self.project_proxy = sorted_proxy(self.project_rows, self)
+        self.project_view = _table(owners, "project-table")
+        self.project_view.setModel(self.project_proxy)
+        self.project_view.sortByColumn(6, Qt.SortOrder.DescendingOrder)
+        self.key_rows: RowTableModel[GroupRow] = RowTableModel(
+            group_columns(self.tr("API key")), self)
+        self.key_proxy = sorted_proxy(self.key_rows, self)
+        self.key_view = _table(owners, "key-table")
+        self.key_view.setModel(self.key_proxy)
+        self.key_view.sortByColumn(6, Qt.SortOrder.DescendingOrder)
+        owners.addWidget(self.project_view)
+        owners.addWidget(self.key_view)
+        self.tabs.addTab(owners, self.tr("By project and key"))
+
+        recon = QWidget(self.tabs)
+        rv = QVBoxLayout(recon)
+        explain = QLabel(self.tr(
+            "Billed: the Costs API's dollars for the UTC day. Estimated: tokens × the price "
+            "table. They differ by cached-input share, service tier, unpriced models and data "
+            "that arrives late."), recon)
+        explain.setWordWrap(True)
+        rv.addWidget(explain)
+        self.recon_rows: RowTableModel[ReconRow] = RowTableModel(recon_columns(), self)
+        self.recon_proxy = sorted_proxy(self.recon_rows, self)
+        self.recon_view = _table(recon, "recon-table")
+        self.recon_view.setModel(self.recon_proxy)
+        self.recon_view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
+        rv.addWidget(self.recon_view, 1)
+        self.tabs.addTab(recon, self.tr("Billed vs estimated"))
+
+        self.sources = SourcesPane(self.tabs)
+        self.tabs.addTab(self.sources, self.tr("Sources"))
+
+        self._tokenizer_index = -1
+        if tokenizer_factory is not None:
+            holder = QWidget(self.tabs)
+            holder.setObjectName("tokenizer-holder")
+            QVBoxLayout(holder).setContentsMargins(0, 0, 0, 0)
+            self._tokenizer_index = self.tabs.addTab(holder, self.tr("Tokenizer"))
+            self.tabs.currentChanged.connect(self._maybe_build_tokenizer)
+
+        self.setCentralWidget(central)
+
+    def _add_action(self, toolbar: QToolBar, text: str, name: str,
+                    slot: Callable[[], object]) -> QAction:
+        action = QAction(text, self)
+        action.setObjectName(name)
+        action.triggered.connect(lambda _checked=False: slot())
+        toolbar.addAction(action)
+        return action
+
+    # tokenizer (built when first shown: it loads an encoding) ---------------------------
+
+    def _maybe_build_tokenizer(self, index: int) -> None:
+        if index == self._tokenizer_index:
+            self.ensure_tokenizer()
+
+    def ensure_tokenizer(self) -> QWidget | None:
+        if self.tokenizer is None and self._tokenizer_factory is not None:
+            holder = self.tabs.widget(self._tokenizer_index)
+            assert holder is not None
+            self.tokenizer = self._tokenizer_factory(holder)
+            layout = holder.layout()
+            assert layout is not None
+            layout.addWidget(self.tokenizer)
+        return self.tokenizer
+
+    def show_tokenizer(self) -> None:
+        if self._tokenizer_index >= 0:
+            self.tabs.setCurrentIndex(self._tokenizer_index)
+            self.ensure_tokenizer()
+        self.bring_forward()
+
+    # data -------------------------------------------------------------------------------
+
+    def show_snapshot(self, snap: DashboardSnapshot) -> None:
+        self.snapshot = snap
+        self.header.show_snapshot(snap)
+        self.freshness.setText(texts.complete_through(snap))
+        self.daily_chart.show_snapshot(snap)
+        self.cumulative_chart.show_snapshot(snap)
+        self.model_rows.set_rows(snap.by_model)
+        self.project_rows.set_rows(snap.by_project)
+        self.key_rows.set_rows(snap.by_key)
+        self.recon_rows.set_rows(snap.recon)
+        if snap.unpriced_models:
+            self.unpriced.setText(
+                self.tr("No price known for: %1. Their tokens are counted but not their "
+                        "dollars; add prices in %2.")
+                .replace("%1", ", ".join(snap.unpriced_models))
+                .replace("%2", snap.prices_override))
+            self.unpriced.show()
+        else:
+            self.unpriced.hide()
+        self.sources.show_snapshot(snap)
+        if snap.failing:
+            parts = []
+            if snap.org.failing:
+                parts.append(self.tr("Organization sync failing: %1 — last success %2.")
+                             .replace("%1", snap.org.last_error or "?")
+                             .replace("%2", fmt.when_text(snap.org.last_success,
+                                                                snap.generated_at)))
+            if snap.proxy.error:
+                parts.append(self.tr("Proxy: %1").replace("%1", snap.proxy.error))
+            self.failing.show_text(" ".join(parts) + " " +
+                                   self.tr("The numbers shown are the last ones it had."))
+        else:
+            self.failing.hide()
+
+    def set_notice(self, text: str | None) -> None:
+        if text:
+            self.notice.show_text(text)
+        else:
+            self.notice.hide()
+
+    def show_banner(self, n: Notification) -> None:
+        self.banner.show_text(f"<b>{_escape(n.title)}</b> — {_escape(n.body)}")
+
+    # export -----------------------------------------------------------------------------
+
+    def _ask_export(self) -> None:
+        if self.snapshot is None:
+            return
+        default = f"token-monitor-{self.snapshot.cycle.start.isoformat()}.csv"
+        path, _filter = QFileDialog.getSaveFileName(
+            self, self.tr("Export CSV"), default, self.tr("CSV files (*.csv)"))
+        if path:
+            self.export_csv(Path(path))
+
+    def export_csv(self, path: Path) -> None:
+        """Write the shown period (the cycle) as CSV to `path`."""
+        if self.snapshot is None:
+            return
+        path.write_text(snapshot_csv(self.snapshot), encoding="utf-8", newline="")
+
+    # window chores ----------------------------------------------------------------------
+
+    def bring_forward(self) -> None:
+        self.show()
+        self.setWindowState(
+            (self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive
+        )
+        self.raise_()
+        self.activateWindow()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        if self.hide_on_close:
+            event.ignore()
+            self.hide()
+        else:
+            event.accept()
+            self.close_requested.emit()
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

@@ -1,0 +1,163 @@
+"""The tray icon, drawn at run time: a pie gauge of cycle spend against the monthly limit.
+
+The only module that decides how the app's status looks. No image files: every size is
+painted with QPainter so the gauge stays crisp at 16, 22 and 32 px. A dark disc with a
+light rim reads on both light and dark panels.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+from PySide6.QtCore import QPointF, QRectF, Qt
+from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
+
+ICON_SIZES_PX = (16, 22, 24, 32, 48, 64)
+
+AMBER_FROM = 0.5  # fraction of the limit where the gauge turns amber
+RED_FROM = 0.9  # … and red
+
+# Colours are part of the contract with the tests (they sample pixels).
+GREEN = QColor(0x2E, 0xA0, 0x43)
+AMBER = QColor(0xF2, 0xA9, 0x00)
+RED = QColor(0xE0, 0x2E, 0x24)
+TRACK = QColor(0x3A, 0x3F, 0x44)  # the unfilled part of the gauge
+RIM = QColor(0xF4, 0xF4, 0xF4)  # light rim: contrast on dark panels
+EDGE = QColor(0x10, 0x10, 0x10)  # dark outer edge: contrast on light panels
+NO_DATA = QColor(0x8A, 0x8F, 0x94)
+BADGE = QColor(0xFF, 0xD6, 0x00)  # "source failing" warning badge
+BADGE_MARK = QColor(0x10, 0x10, 0x10)
+
+
+class GaugeLevel(enum.Enum):
+    """What the tray icon says at a glance."""
+
+    OK = "ok"  # below 50 % of the limit
+    WARN = "warn"  # 50 % to 90 %
+    OVER = "over"  # beyond 90 %
+    NO_DATA = "no_data"  # nothing synced or proxied yet
+    FAILING = "failing"  # the last attempt to read a source failed
+
+
+@dataclass(frozen=True)
+class GaugeLook:
+    """Everything the painter needs.
+
+    `fraction` is cycle spend / limit (0..1 drawn, beyond 1 is a full red disc);
+    `has_data` False draws the grey "nothing yet" dial. FAILING draws the last known
+    gauge (or the grey dial) with a warning badge.
+    """
+
+    level: GaugeLevel
+    fraction: float = 0.0
+    has_data: bool = True
+
+
+def level_for(fraction: float) -> GaugeLevel:
+    if fraction >= RED_FROM:
+        return GaugeLevel.OVER
+    if fraction >= AMBER_FROM:
+        return GaugeLevel.WARN
+    return GaugeLevel.OK
+
+
+def look_for(fraction: float | None, *, has_data: bool, failing: bool) -> GaugeLook:
+    """The look for a cycle fraction; `fraction` None (no limit) draws an empty gauge."""
+    value = max(0.0, fraction) if fraction is not None else 0.0
+    if failing:
+        return GaugeLook(GaugeLevel.FAILING, value, has_data)
+    if not has_data:
+        return GaugeLook(GaugeLevel.NO_DATA, 0.0, False)
+    return GaugeLook(level_for(value), value, True)
+
+
+def fill_colour(fraction: float) -> QColor:
+    return {GaugeLevel.OK: GREEN, GaugeLevel.WARN: AMBER, GaugeLevel.OVER: RED}[
+        level_for(fraction)
+    ]
+
+
+def draw_gauge(size_px: int, look: GaugeLook, device_pixel_ratio: float = 1.0) -> QPixmap:
+    """Paint the gauge into a transparent square pixmap of `size_px` logical pixels."""
+    real = max(1, round(size_px * device_pixel_ratio))
+    pm = QPixmap(real, real)
+    pm.fill(Qt.GlobalColor.transparent)
+    p = QPainter(pm)
+    try:
+        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+        _paint(p, float(real), look)
+    finally:
+        p.end()
+    pm.setDevicePixelRatio(device_pixel_ratio)
+    return pm
+
+
+def _paint(p: QPainter, s: float, look: GaugeLook) -> None:
+    edge_w = max(1.0, s / 16.0)
+    rim_w = max(1.0, s / 16.0)
+    # Dark edge, then light rim, then the dial: legible on any panel colour.
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QBrush(EDGE))
+    p.drawEllipse(QRectF(0, 0, s, s))
+    rim = QRectF(edge_w, edge_w, s - 2 * edge_w, s - 2 * edge_w)
+    p.setBrush(QBrush(RIM))
+    p.drawEllipse(rim)
+    dial = rim.adjusted(rim_w, rim_w, -rim_w, -rim_w)
+
+    if not look.has_data or look.level is GaugeLevel.NO_DATA:
+        _paint_no_data(p, dial)
+    else:
+        p.setBrush(QBrush(TRACK))
+        p.drawEllipse(dial)
+        fraction = max(0.0, min(1.0, look.fraction))
+        if fraction > 0:
+            p.setBrush(QBrush(fill_colour(look.fraction)))
+            if fraction >= 0.999:
+                p.drawEllipse(dial)
+            else:
+                # Qt angles: 1/16 degree, 0 = 3 o'clock, positive = counter-clockwise.
+                # Start at 12 o'clock and fill clockwise like a clock hand.
+                p.drawPie(dial, 90 * 16, -round(fraction * 360 * 16))
+    if look.level is GaugeLevel.FAILING:
+        _paint_badge(p, s)
+
+
+def _paint_no_data(p: QPainter, dial: QRectF) -> None:
+    p.setBrush(QBrush(NO_DATA))
+    p.drawEllipse(dial)
+    # A light dash across the middle: "nothing yet".
+    h = max(1.5, dial.height() * 0.18)
+    w = dial.width() * 0.6
+    c = dial.center()
+    p.setBrush(QBrush(RIM))
+    p.drawRect(QRectF(c.x() - w / 2, c.y() - h / 2, w, h))
+
+
+def _paint_badge(p: QPainter, s: float) -> None:
+    """A warning triangle in the lower-right corner, outlined dark so it reads on the gauge."""
+    side = s * 0.62
+    x0, y0 = s - side, s - side * 0.9
+    tri = QPolygonF([QPointF(x0 + side / 2, y0), QPointF(s, s), QPointF(x0, s)])
+    path = QPainterPath()
+    path.addPolygon(tri)
+    path.closeSubpath()
+    p.setPen(QPen(BADGE_MARK, max(1.0, s / 20.0)))
+    p.setBrush(QBrush(BADGE))
+    p.drawPath(path)
+    # The "!" mark.
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QBrush(BADGE_MARK))
+    bar_w = max(1.0, side * 0.14)
+    cx = x0 + side / 2
+    top = y0 + side * 0.32
+    p.drawRect(QRectF(cx - bar_w / 2, top, bar_w, side * 0.32))
+    p.drawRect(QRectF(cx - bar_w / 2, top + side * 0.42, bar_w, bar_w))
+
+
+def tray_icon(look: GaugeLook) -> QIcon:
+    """A QIcon holding every tray size, so the platform picks the sharpest one."""
+    icon = QIcon()
+    for size in ICON_SIZES_PX:
+        icon.addPixmap(draw_gauge(size, look))
+    return icon

@@ -1,0 +1,275 @@
+"""The settings dialog: one field per entry of the settings SCHEMA, validated in place.
+
+Every field is checked with `Settings.replace` as it is edited; a refused value shows the
+reason under the field and disables OK. The dialog returns a new `Settings` and writes
+nothing itself (AppState saves it).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import (
+    QCheckBox,
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLayout,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from monitor.core.settings import LANGUAGES, SCHEMA, SettingError, Settings, SettingSpec
+
+COMMON_TIMEZONES = (
+    "local", "UTC", "America/Los_Angeles", "America/New_York", "America/Sao_Paulo",
+    "Europe/London", "Europe/Paris", "Europe/Berlin", "Asia/Kolkata", "Asia/Shanghai",
+    "Asia/Tokyo", "Australia/Sydney",
+)
+ERROR_STYLE = "color: #c62828;"
+FIELD_MIN_WIDTH_PX = 230
+INVALID_FIELD_STYLE = "border: 1px solid #c62828;"
+
+
+@dataclass
+class _Field:
+    spec: SettingSpec
+    widget: QWidget
+    error: QLabel
+    read: Callable[[], Any]
+
+
+class SettingsDialog(QDialog):
+    """Edits a copy of `settings`; `result_settings()` is the validated outcome after OK.
+
+    Args:
+        settings: the current settings (shown, never mutated).
+        on_test_notification: called by the "Send test notification" button.
+    """
+
+    def __init__(
+        self,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        on_test_notification: Callable[[], None] | None = None,
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("settings-dialog")
+        self.setWindowTitle(self.tr("Token Monitor settings"))
+        self._original = settings
+        self._result: Settings | None = None
+        self._fields: dict[str, _Field] = {}
+        self._on_test = on_test_notification
+
+        layout = QVBoxLayout(self)
+        # Grow when a refusal reason appears under a field, instead of overlapping the next.
+        layout.setSizeConstraint(QLayout.SizeConstraint.SetMinimumSize)
+        groups: dict[str, QFormLayout] = {}
+        group_titles = {
+            "budget": self.tr("Budget"),
+            "sources": self.tr("Sources"),
+            "proxy": self.tr("Metering proxy"),
+            "credit": self.tr("Prepaid credit"),
+            "general": self.tr("General"),
+        }
+        columns = QHBoxLayout()
+        left, right = QVBoxLayout(), QVBoxLayout()
+        columns.addLayout(left)
+        columns.addLayout(right)
+        layout.addLayout(columns)
+        placement = {"budget": left, "sources": left, "proxy": left,
+                     "credit": right, "general": right}
+        for spec in SCHEMA:
+            form = groups.get(spec.group)
+            if form is None:
+                box = QGroupBox(group_titles.get(spec.group, spec.group.title()), self)
+                box.setObjectName(f"group-{spec.group}")
+                form = QFormLayout(box)
+                form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
+                groups[spec.group] = form
+                placement.get(spec.group, right).addWidget(box)
+            self._add_field(form, spec, getattr(settings, spec.key))
+        left.addStretch(1)
+        right.addStretch(1)
+
+        self._language_note = QLabel(self.tr("A new language applies the next time the app "
+                                             "starts."), self)
+        self._language_note.setObjectName("language-note")
+        self._language_note.setWordWrap(True)
+        self._language_note.setVisible(False)
+        layout.addWidget(self._language_note)
+
+        buttons = QDialogButtonBox(
+            QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel, self
+        )
+        buttons.button(QDialogButtonBox.StandardButton.Ok).setText(self.tr("Save"))
+        buttons.button(QDialogButtonBox.StandardButton.Cancel).setText(self.tr("Cancel"))
+        self._test_button = QPushButton(self.tr("Send test notification"), self)
+        self._test_button.setObjectName("test-notification")
+        self._test_button.clicked.connect(self._send_test)
+        buttons.addButton(self._test_button, QDialogButtonBox.ButtonRole.ActionRole)
+        buttons.accepted.connect(self.accept)
+        buttons.rejected.connect(self.reject)
+        self._buttons = buttons
+        layout.addWidget(buttons)
+
+    # building --------------------------------------------------------------------------
+
+    def _labels(self) -> dict[str, str]:
+        return {
+            "monthly_limit_usd": self.tr("Monthly limit (USD)"),
+            "cycle_start_day": self.tr("Billing cycle starts on day"),
+            "alert_thresholds_pct": self.tr("Alert thresholds (% of limit)"),
+            "poll_interval_s": self.tr("Poll interval (seconds)"),
+            "today_timezone": self.tr("Time zone of \u201ctoday\u201d"),
+            "openai_base_url": self.tr("OpenAI API base URL"),
+            "proxy_enabled": self.tr("Run the metering proxy"),
+            "proxy_port": self.tr("Proxy port"),
+            "notifications_enabled": self.tr("Desktop notifications"),
+            "start_at_login": self.tr("Start at login"),
+            "language": self.tr("Language"),
+            "prepaid_credit_usd": self.tr("Prepaid credit (USD)"),
+            "prepaid_purchased": self.tr("Credit purchased on"),
+            "prepaid_expires": self.tr("Credit expires on"),
+        }
+
+    def _add_field(self, form: QFormLayout, spec: SettingSpec, value: Any) -> None:
+        label = self._labels().get(spec.key, spec.label)
+        error = QLabel(self)
+        error.setObjectName(f"error-{spec.key}")
+        error.setStyleSheet(ERROR_STYLE)
+        error.setVisible(False)
+        widget: QWidget
+        read: Callable[[], Any]
+        if isinstance(value, bool):
+            box = QCheckBox(self)
+            box.setChecked(value)
+            box.toggled.connect(lambda _=False, k=spec.key: self._validate(k))
+            widget, read = box, box.isChecked
+        elif spec.key == "language":
+            combo = QComboBox(self)
+            names = {"system": self.tr("System language"), "en": "English",
+                     "zh_CN": "简体中文"}
+            for code in LANGUAGES:
+                combo.addItem(names.get(code, code), code)
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+            combo.currentIndexChanged.connect(lambda _=0, k=spec.key: self._validate(k))
+            widget, read = combo, combo.currentData
+        elif spec.key == "today_timezone":
+            combo = QComboBox(self)
+            combo.setEditable(True)
+            combo.addItems(list(COMMON_TIMEZONES))
+            combo.setCurrentText(str(value))
+            combo.setToolTip(self.tr('"local", "UTC" or a zone name such as Europe/Paris'))
+            combo.editTextChanged.connect(lambda _="", k=spec.key: self._validate(k))
+            widget, read = combo, combo.currentText
+        else:
+            edit = QLineEdit(self)
+            edit.setText(_to_text(value))
+            if spec.key in ("prepaid_purchased", "prepaid_expires"):
+                edit.setPlaceholderText(self.tr("YYYY-MM-DD (empty: none)"))
+            elif spec.key == "prepaid_credit_usd":
+                edit.setPlaceholderText(self.tr("empty: no prepaid credit"))
+            elif spec.key == "alert_thresholds_pct":
+                edit.setPlaceholderText("50, 80, 90, 100")
+            edit.textChanged.connect(lambda _="", k=spec.key: self._validate(k))
+            widget, read = edit, edit.text
+        widget.setObjectName(f"field-{spec.key}")
+        if not isinstance(widget, QCheckBox):
+            widget.setMinimumWidth(FIELD_MIN_WIDTH_PX)
+        column = QVBoxLayout()
+        column.setSpacing(2)
+        column.addWidget(widget)
+        column.addWidget(error)
+        holder = QWidget(self)
+        holder.setLayout(column)
+        column.setContentsMargins(0, 0, 0, 0)
+        form.addRow(label, holder)
+        self._fields[spec.key] = _Field(spec, widget, error, read)
+
+    # validation ------------------------------------------------------------------------
+
+    def field(self, key: str) -> QWidget:
+        """The editor widget of setting `key` (for tests)."""
+        return self._fields[key].widget
+
+    def error_text(self, key: str) -> str:
+        """The reason shown under `key`, or "" when the value is accepted."""
+        f = self._fields[key]
+        return f.error.text() if not f.error.isHidden() else ""
+
+    def _check(self, key: str) -> str | None:
+        f = self._fields[key]
+        try:
+            self._original.replace(**{key: f.read()})
+        except SettingError as exc:
+            msg = str(exc)
+            prefix = f"{key}: "
+            return msg[len(prefix):] if msg.startswith(prefix) else msg
+        return None
+
+    def _validate(self, key: str) -> bool:
+        problem = self._check(key)
+        f = self._fields[key]
+        f.error.setText(self.tr("Not accepted: %1").replace("%1", problem) if problem else "")
+        f.error.setVisible(problem is not None)
+        f.widget.setStyleSheet(INVALID_FIELD_STYLE if problem else "")
+        if key == "language":
+            self._language_note.setVisible(f.read() != self._original.language)
+        ok = all(self._check(k) is None for k in self._fields)
+        self._buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
+        return problem is None
+
+    def accept(self) -> None:
+        problems = [k for k in self._fields if not self._validate(k)]
+        if problems:
+            self._fields[problems[0]].widget.setFocus(Qt.FocusReason.OtherFocusReason)
+            return
+        self._result = self._original.replace(**{k: f.read() for k, f in self._fields.items()})
+        super().accept()
+
+    def result_settings(self) -> Settings | None:
+        """The accepted settings, or None if the dialog was cancelled."""
+        return self._result
+
+    def _send_test(self) -> None:
+        if self._on_test is not None:
+            self._on_test()
+
+    @classmethod
+    def ask(
+        cls,
+        settings: Settings,
+        parent: QWidget | None = None,
+        *,
+        on_test_notification: Callable[[], None] | None = None,
+    ) -> Settings | None:
+        """Show the dialog modally; the new settings, or None if cancelled."""
+        dialog = cls(settings, parent, on_test_notification=on_test_notification)
+        try:
+            dialog.exec()
+            return dialog.result_settings()
+        finally:
+            dialog.deleteLater()
+
+
+def _to_text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, tuple):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, Decimal | date):
+        return str(value)
+    return str(value)

@@ -1,0 +1,128 @@
+"""One app instance per user: a lock file decides who is first; a local socket carries "show".
+
+The first instance holds a QLockFile and listens on a user-only QLocalServer. A second
+launch cannot take the lock, connects, asks the first to show its window and exits 0.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+from pathlib import Path
+
+from PySide6.QtCore import QLockFile, QObject, Signal
+from PySide6.QtNetwork import QLocalServer, QLocalSocket
+
+from monitor.paths import Paths
+
+SHOW_COMMAND = b"show\n"
+CONNECT_TIMEOUT_MS = 500
+CONNECT_ATTEMPTS = 8  # the first instance may be between taking the lock and listening
+
+
+def server_name(paths: Paths) -> str:
+    """Per user and per data folder (so a `--home` instance is independent)."""
+    uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
+    digest = hashlib.sha256(str(paths.data_dir).encode()).hexdigest()[:10]
+    return f"token-monitor-{uid}-{digest}"
+
+
+class SingleInstance(QObject):
+    """Owns the instance lock and the activation socket.
+
+    Signals:
+        activation_requested(): another launch asked this instance to show its window.
+    """
+
+    activation_requested = Signal()
+
+    def __init__(self, paths: Paths, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._name = server_name(paths)
+        self._lock = QLockFile(str(Path(paths.cache_dir) / "instance.lock"))
+        self._lock.setStaleLockTime(0)  # stale only when the owning process is gone
+        self._server: QLocalServer | None = None
+        self._clients: set[QLocalSocket] = set()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def acquire(self) -> bool:
+        """True if this is the first instance (now listening); False if another one runs."""
+        if not self._lock.tryLock(0):
+            return False
+        QLocalServer.removeServer(self._name)  # a socket left by a crashed instance
+        server = QLocalServer(self)
+        server.setObjectName("single-instance-server")
+        server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
+        if not server.listen(self._name):
+            # We hold the lock, so nobody else should be listening; run without the socket.
+            return True
+        server.newConnection.connect(self._on_new_connection)
+        self._server = server
+        return True
+
+    def activate_existing(self) -> bool:
+        """Ask the running instance to show itself; True if it acknowledged."""
+        for _ in range(CONNECT_ATTEMPTS):
+            sock = QLocalSocket()
+            sock.connectToServer(self._name)
+            if sock.waitForConnected(CONNECT_TIMEOUT_MS):
+                sock.write(SHOW_COMMAND)
+                sock.flush()  # may write everything at once; then there is nothing to wait for
+                if sock.bytesToWrite() > 0:
+                    sock.waitForBytesWritten(CONNECT_TIMEOUT_MS)
+                # Wait for the reply so the message is not lost when we exit at once.
+                ok = False
+                if sock.waitForReadyRead(CONNECT_TIMEOUT_MS * 4):
+                    ok = bytes(sock.readAll().data()).startswith(b"ok")
+                sock.disconnectFromServer()
+                return ok
+            sock.abort()
+            _short_wait(CONNECT_TIMEOUT_MS // 4)
+        return False
+
+    def release(self) -> None:
+        for sock in list(self._clients):
+            sock.readyRead.disconnect(self._on_ready_read)
+            sock.disconnected.disconnect(self._on_disconnected)
+            sock.abort()
+        self._clients.clear()
+        if self._server is not None:
+            self._server.close()
+            self._server = None
+        if self._lock.isLocked():
+            self._lock.unlock()
+
+    def _on_new_connection(self) -> None:
+        assert self._server is not None
+        while self._server.hasPendingConnections():
+            sock = self._server.nextPendingConnection()
+            if sock is None:
+                break
+            self._clients.add(sock)
+            sock.readyRead.connect(self._on_ready_read)
+            sock.disconnected.connect(self._on_disconnected)
+
+    def _on_ready_read(self) -> None:
+        sock = self.sender()
+        if not isinstance(sock, QLocalSocket):
+            return
+        data = bytes(sock.readAll().data())
+        if data.startswith(SHOW_COMMAND.strip()):
+            sock.write(b"ok\n")
+            sock.flush()
+            self.activation_requested.emit()
+
+    def _on_disconnected(self) -> None:
+        sock = self.sender()
+        if isinstance(sock, QLocalSocket) and sock in self._clients:
+            self._clients.discard(sock)
+            sock.deleteLater()
+
+
+def _short_wait(ms: int) -> None:
+    import time
+
+    time.sleep(ms / 1000)  # only in the exiting second instance, never in the running app

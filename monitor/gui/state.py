@@ -1,0 +1,194 @@
+"""AppState: the one object views observe. Builds snapshots and evaluates alerts off-thread.
+
+Snapshots are computed on the TaskRunner from the store (`services.snapshot.build_snapshot`);
+a generation number drops results that a newer request superseded. Alerts are evaluated
+after a snapshot is accepted, one evaluation at a time, so an alert is never recorded for a
+snapshot that was thrown away.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from PySide6.QtCore import QObject, Signal
+
+from monitor.context import AppContext
+from monitor.core.settings import Settings
+from monitor.gui.tasks import TaskRunner
+from monitor.services.alerting import Alert, AlertContext, AlertEngine
+from monitor.services.snapshot import DashboardSnapshot, RuntimeStatus, build_snapshot
+
+log = logging.getLogger(__name__)
+
+SnapshotBuilder = Callable[[AppContext, RuntimeStatus, datetime], DashboardSnapshot]
+
+
+def default_builder(ctx: AppContext, runtime: RuntimeStatus, now: datetime) -> DashboardSnapshot:
+    return build_snapshot(ctx.store(), ctx.prices(), ctx.settings, runtime, now,
+                          prices_override=str(ctx.paths.prices_override))
+
+
+@dataclass(frozen=True)
+class SourceFailure:
+    """A source stopped working: which one, why (safe to show), and when."""
+
+    source: str  # "org" | "proxy"
+    message: str
+    at: datetime
+
+
+class AppState(QObject):
+    """The latest snapshot, runtime status of the sources, and alert evaluation.
+
+    Signals:
+        snapshot_changed(DashboardSnapshot): a newer snapshot is ready.
+        source_failed(SourceFailure): the org sync or the proxy failed.
+        settings_changed(Settings): new settings were saved.
+        alerts_fired(tuple[Alert, ...]): alerts to deliver (already recorded as fired).
+        paused_changed(object): alerts paused until a datetime, or None when resumed.
+    """
+
+    snapshot_changed = Signal(object)
+    source_failed = Signal(object)
+    settings_changed = Signal(object)
+    alerts_fired = Signal(object)
+    paused_changed = Signal(object)
+
+    def __init__(
+        self,
+        ctx: AppContext,
+        runner: TaskRunner,
+        parent: QObject | None = None,
+        *,
+        builder: SnapshotBuilder | None = None,
+        alerts: AlertEngine | None = None,
+        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+    ) -> None:
+        super().__init__(parent)
+        self.setObjectName("app-state")
+        self.ctx = ctx
+        self._runner = runner
+        self._builder: SnapshotBuilder = builder or default_builder
+        self._clock = clock
+        self.alerts = alerts or AlertEngine(ctx.store, ctx.paths.state_file)
+        self.runtime = RuntimeStatus(proxy_enabled=ctx.settings.proxy_enabled)
+        self.snapshot: DashboardSnapshot | None = None
+        self.sync_error_kind: str | None = None
+        self._generation = 0
+        self._building = 0
+        self._alerts_running = False
+        self._alerts_pending: DashboardSnapshot | None = None
+        self.alerts_evaluated = 0  # count of finished evaluations (tests wait on it)
+
+    @property
+    def settings(self) -> Settings:
+        return self.ctx.settings
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+    @property
+    def busy(self) -> bool:
+        return self._building > 0 or self._alerts_running
+
+    # snapshots --------------------------------------------------------------------------
+
+    def refresh(self) -> None:
+        """Build a new snapshot off the GUI thread; only the newest request is shown."""
+        self._generation += 1
+        gen = self._generation
+        ctx, runtime, now, builder = self.ctx, self.runtime, self._clock(), self._builder
+        self._building += 1
+
+        def done(value: object) -> None:
+            self._building -= 1
+            if gen != self._generation:
+                log.debug("dropping stale snapshot %d (latest %d)", gen, self._generation)
+                return
+            assert isinstance(value, DashboardSnapshot)
+            self.snapshot = value
+            self.snapshot_changed.emit(value)
+            self._evaluate_alerts(value)
+
+        def failed(exc: BaseException) -> None:
+            self._building -= 1
+            log.error("building the dashboard snapshot failed", exc_info=exc)
+
+        self._runner.run(lambda: builder(ctx, runtime, now), on_done=done, on_error=failed)
+
+    def update_runtime(self, **changes: object) -> None:
+        """Change what the app knows about its sources (syncing, next sync, proxy) and refresh."""
+        self.runtime = dataclasses.replace(self.runtime, **changes)  # type: ignore[arg-type]
+        self.refresh()
+
+    def report_failure(self, source: str, message: str, kind: str | None = None) -> None:
+        if source == "org":
+            self.sync_error_kind = kind
+        self.source_failed.emit(SourceFailure(source, message, self._clock()))
+
+    # settings ---------------------------------------------------------------------------
+
+    def apply_settings(self, new: Settings) -> None:
+        """Save `new` (the caller runs this on the GUI thread: a small atomic file write)."""
+        self.ctx.save_settings(new)
+        self.settings_changed.emit(new)
+        self.refresh()
+
+    # alerts -----------------------------------------------------------------------------
+
+    def pause_alerts(self, until: datetime | None) -> None:
+        self.alerts.pause(until)
+        self.paused_changed.emit(until)
+        if until is None and self.snapshot is not None:
+            self._evaluate_alerts(self.snapshot)
+
+    def _evaluate_alerts(self, snap: DashboardSnapshot) -> None:
+        if self._alerts_running:
+            self._alerts_pending = snap
+            return
+        if snap.budget is None:
+            return
+        self._alerts_running = True
+        engine, ctx = self.alerts, self.ctx
+        settings = ctx.settings
+        error_kind = self.sync_error_kind if snap.org.failing else None
+        now = self._clock()
+        budget = snap.budget
+
+        def op() -> list[Alert]:
+            try:
+                keys = ctx.keys().list()
+            except Exception:  # a broken keys file must not stop budget alerts
+                log.warning("cannot read the key list for expiry alerts", exc_info=True)
+                keys = []
+            admin = [k.label for k in keys if k.kind == "admin"]
+            return engine.evaluate(snap, AlertContext(
+                status=budget, thresholds_pct=settings.alert_thresholds_pct, keys=keys,
+                sync_error_kind=error_kind, sync_key_label=admin[0] if admin else None,
+            ), now)  # fmt: skip
+
+        def done(value: object) -> None:
+            self._alerts_running = False
+            self.alerts_evaluated += 1
+            assert isinstance(value, list)
+            if value:
+                self.alerts_fired.emit(tuple(value))
+            self._next_alerts()
+
+        def failed(exc: BaseException) -> None:
+            self._alerts_running = False
+            self.alerts_evaluated += 1
+            log.error("alert evaluation failed", exc_info=exc)
+            self._next_alerts()
+
+        self._runner.run(op, on_done=done, on_error=failed)
+
+    def _next_alerts(self) -> None:
+        pending, self._alerts_pending = self._alerts_pending, None
+        if pending is not None:
+            self._evaluate_alerts(pending)

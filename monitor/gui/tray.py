@@ -1,0 +1,195 @@
+"""The tray icon: the gauge, the one-line tooltip, and a menu rebuilt each time it opens.
+
+All tray chores live here (style.md §16): the availability check, the menu rebuilt on
+`aboutToShow`, left click opening the dashboard, re-applying the tooltip after `show()`.
+The tray only emits requests; AppController decides what they do.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from PySide6.QtCore import QObject, Signal
+from PySide6.QtGui import QAction, QIcon
+from PySide6.QtWidgets import QMenu, QSystemTrayIcon
+
+from monitor.gui import fmt, icons, texts
+from monitor.services.snapshot import DashboardSnapshot
+
+PAUSE_HOUR = "1h"
+PAUSE_TOMORROW = "tomorrow"
+PAUSE_OFF = "off"
+
+
+def tray_available() -> bool:
+    """Whether this desktop shows tray icons (False offscreen, on bare X, some Wayland)."""
+    return QSystemTrayIcon.isSystemTrayAvailable()
+
+
+def look_of(snap: DashboardSnapshot | None) -> icons.GaugeLook:
+    if snap is None:
+        return icons.look_for(None, has_data=False, failing=False)
+    return icons.look_for(snap.cycle.fraction, has_data=snap.has_data, failing=snap.failing)
+
+
+class TrayIcon(QObject):
+    """Wraps QSystemTrayIcon; shows the latest snapshot.
+
+    Signals:
+        dashboard_requested(): left click or "Open dashboard".
+        tokenizer_requested(): "Tokenizer".
+        refresh_requested(): "Refresh now".
+        pause_requested(str): PAUSE_HOUR, PAUSE_TOMORROW or PAUSE_OFF.
+        settings_requested(): "Settings…".
+        keys_requested(): "API keys…".
+        quit_requested(): "Quit".
+    """
+
+    dashboard_requested = Signal()
+    tokenizer_requested = Signal()
+    refresh_requested = Signal()
+    pause_requested = Signal(str)
+    settings_requested = Signal()
+    keys_requested = Signal()
+    quit_requested = Signal()
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("tray")
+        self._snap: DashboardSnapshot | None = None
+        self._paused_until: datetime | None = None
+        self._look: icons.GaugeLook | None = None
+        self._submenus: list[QMenu] = []
+        self.icon = QSystemTrayIcon(self)
+        self.icon.setObjectName("tray-icon")
+        self.menu = QMenu()
+        self.menu.setObjectName("tray-menu")
+        self.menu.aboutToShow.connect(self.rebuild_menu)
+        self.icon.setContextMenu(self.menu)
+        self.icon.activated.connect(self._on_activated)
+        self._apply()
+        self.rebuild_menu()
+
+    # state -----------------------------------------------------------------------------
+
+    @property
+    def look(self) -> icons.GaugeLook:
+        return look_of(self._snap)
+
+    def show(self) -> None:
+        self.icon.show()
+        self.icon.setToolTip(texts.tooltip(self._snap))  # some hosts drop it before show()
+
+    def hide(self) -> None:
+        self.icon.hide()
+
+    def set_snapshot(self, snap: DashboardSnapshot) -> None:
+        self._snap = snap
+        self._apply()
+
+    def set_paused_until(self, until: datetime | None) -> None:
+        self._paused_until = until
+
+    def _apply(self) -> None:
+        look = look_of(self._snap)
+        if look != self._look:  # repaint only when the gauge changes
+            self.icon.setIcon(icons.tray_icon(look))
+            self._look = look
+        self.icon.setToolTip(texts.tooltip(self._snap))
+
+    def current_icon(self) -> QIcon:
+        return self.icon.icon()
+
+    # menu ------------------------------------------------------------------------------
+
+    def rebuild_menu(self) -> None:
+        m = self.menu
+        m.clear()
+        for sub in self._submenus:  # clear() deletes actions, not submenu widgets
+            sub.deleteLater()
+        self._submenus = []
+        snap = self._snap
+        if snap is None:
+            self._info(self.tr("Loading usage…"))
+        else:
+            t = snap.today.usage
+            self._info(texts.today_line(snap))
+            self._info(
+                self.tr("    input %1 · cached %2 · output %3 · reasoning %4")
+                .replace("%1", fmt.tokens(t.input_tokens))
+                .replace("%2", fmt.tokens(t.cached_input_tokens))
+                .replace("%3", fmt.tokens(t.output_tokens))
+                .replace("%4", fmt.tokens(t.reasoning_tokens))
+            )
+            self._info(texts.cycle_line(snap))
+            self._info("    " + texts.projection(snap.cycle))
+            if snap.failing:
+                reason = snap.org.last_error if snap.org.failing else snap.proxy.error
+                self._info(self.tr("⚠ Source failing: %1").replace("%1", reason or "?"))
+            elif not snap.has_data:
+                self._info(self.tr("No usage data yet"))
+        m.addSeparator()
+        self._action(self.tr("Open dashboard"), "open-dashboard", self.dashboard_requested.emit)
+        self._action(self.tr("Tokenizer"), "tokenizer", self.tokenizer_requested.emit)
+        self._action(self.tr("Refresh now"), "refresh", self.refresh_requested.emit)
+        pause = m.addMenu(self.tr("Pause alerts"))
+        pause.setObjectName("pause-menu")
+        self._submenus.append(pause)
+        if self._paused_until is not None and self._paused_until > datetime.now().astimezone():
+            paused = pause.addAction(
+                self.tr("Paused until %1").replace(
+                    "%1", fmt.when_text(self._paused_until, datetime.now().astimezone()))
+            )
+            paused.setEnabled(False)
+            resume = pause.addAction(self.tr("Resume alerts"))
+            resume.setObjectName("pause-off")
+            resume.triggered.connect(lambda: self.pause_requested.emit(PAUSE_OFF))
+        hour = pause.addAction(self.tr("For 1 hour"))
+        hour.setObjectName("pause-1h")
+        hour.triggered.connect(lambda: self.pause_requested.emit(PAUSE_HOUR))
+        tomorrow = pause.addAction(self.tr("Until tomorrow"))
+        tomorrow.setObjectName("pause-tomorrow")
+        tomorrow.triggered.connect(lambda: self.pause_requested.emit(PAUSE_TOMORROW))
+        m.addSeparator()
+        self._action(self.tr("Settings…"), "settings", self.settings_requested.emit)
+        self._action(self.tr("API keys…"), "keys", self.keys_requested.emit)
+        m.addSeparator()
+        self._action(self.tr("Quit"), "quit", self.quit_requested.emit)
+
+    def _info(self, text: str) -> None:
+        # Enabled (readable, not greyed out); clicking a figure opens the dashboard.
+        a = self.menu.addAction(text)
+        a.triggered.connect(self.dashboard_requested.emit)
+
+    def _action(self, text: str, name: str, slot: object) -> QAction:
+        a = self.menu.addAction(text)
+        a.setObjectName(name)
+        a.triggered.connect(slot)
+        return a
+
+    def menu_texts(self) -> list[str]:
+        """Every entry's text (submenus by title), for tests and the screenshot script."""
+        out: list[str] = []
+        for a in self.menu.actions():
+            if a.isSeparator():
+                continue
+            out.append(a.text())
+        return out
+
+    def find_action(self, name: str) -> QAction | None:
+        found = self.menu.findChild(QAction, name)
+        return found if isinstance(found, QAction) else None
+
+    # clicks ----------------------------------------------------------------------------
+
+    def _on_activated(self, reason: QSystemTrayIcon.ActivationReason) -> None:
+        if reason in (
+            QSystemTrayIcon.ActivationReason.Trigger,
+            QSystemTrayIcon.ActivationReason.DoubleClick,
+        ):
+            self.dashboard_requested.emit()
+
+    def dispose(self) -> None:
+        self.icon.hide()
+        self.icon.setContextMenu(None)  # type: ignore[arg-type]
+        self.menu.deleteLater()

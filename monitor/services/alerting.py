@@ -1,0 +1,285 @@
+"""Which alerts are due: thresholds, projection, spikes, new keys, key expiry/rejection, credit.
+
+Qt-free. `AlertEngine.evaluate` looks at a snapshot (plus the key list and the last sync
+error) and returns the alerts to deliver now; each is recorded with `store.record_alert`
+first, so it fires at most once per cycle even across restarts. While alerts are paused
+nothing is evaluated or recorded: what is still true when the pause ends fires then.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import statistics
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Protocol
+
+from monitor.core.budget import BudgetStatus, due_alerts
+from monitor.services.atomic import atomic_write_text
+from monitor.services.snapshot import DashboardSnapshot
+
+log = logging.getLogger(__name__)
+
+EVER = date(1970, 1, 1)  # the "cycle" of alerts that must never repeat (new keys)
+SPIKE_FACTOR = 3
+SPIKE_MIN_DAY_USD = Decimal("1.00")  # ignore "spikes" of cents
+SPIKE_MIN_HISTORY_DAYS = 7
+KEY_EXPIRY_DAYS = 7
+CREDIT_LOW_FRACTION = 0.2
+CREDIT_EXPIRY_DAYS = 14
+PAUSE_KEY = "alerts_paused_until"
+
+
+class AlertStore(Protocol):
+    def record_alert(self, kind: str, threshold: str, cycle_start: date) -> bool: ...
+
+    def fired_alerts(self, cycle_start: date) -> set[tuple[str, str]]: ...
+
+
+class KeyInfo(Protocol):
+    """What the engine reads of a stored key (KeyMeta satisfies it)."""
+
+    @property
+    def label(self) -> str: ...
+
+    @property
+    def expires(self) -> date | None: ...
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert to show. `params` fill the translated text; `title`/`body` are English."""
+
+    kind: str  # threshold | projection | spike | new_key | key_expiring | key_rejected |
+    #            credit_low | credit_expiring | test
+    key: str  # what makes it unique within its cycle (e.g. "80", a key id)
+    title: str
+    body: str
+    urgency: str = "normal"
+    params: tuple[tuple[str, str], ...] = ()
+
+    def param(self, name: str) -> str:
+        return dict(self.params).get(name, "")
+
+
+def _usd(amount: Decimal) -> str:
+    return f"${amount:,.2f}"
+
+
+@dataclass(frozen=True)
+class AlertContext:
+    """What evaluate needs besides the snapshot."""
+
+    status: BudgetStatus
+    thresholds_pct: Sequence[int]
+    keys: Sequence[KeyInfo] = ()
+    sync_error_kind: str | None = None  # class name of the last sync failure, if failing
+    sync_key_label: str | None = None  # the key the sync used
+
+
+class AlertEngine:
+    """Decides and records alerts; pause state lives in `state_file` (JSON, shared UI state)."""
+
+    def __init__(self, store: AlertStore | Callable[[], AlertStore],
+                 state_file: Path | None = None) -> None:
+        # A callable is called on first use (off the GUI thread: it may open the database).
+        self._store_src = store
+        self._state_file = state_file
+        self._paused_until: datetime | None = self._load_pause()
+
+    @property
+    def _store(self) -> AlertStore:
+        src = self._store_src
+        return src() if callable(src) else src
+
+    # pause ------------------------------------------------------------------------------
+
+    @property
+    def paused_until(self) -> datetime | None:
+        return self._paused_until
+
+    def is_paused(self, now: datetime) -> bool:
+        return self._paused_until is not None and now < self._paused_until
+
+    def pause(self, until: datetime | None) -> None:
+        """Pause alerts until `until` (aware); None resumes."""
+        self._paused_until = until.astimezone(UTC) if until is not None else None
+        self._save_pause()
+
+    def _load_pause(self) -> datetime | None:
+        if self._state_file is None:
+            return None
+        try:
+            raw = json.loads(self._state_file.read_text(encoding="utf-8")).get(PAUSE_KEY)
+            return datetime.fromisoformat(raw) if isinstance(raw, str) else None
+        except (OSError, ValueError, AttributeError):
+            return None
+
+    def _save_pause(self) -> None:
+        if self._state_file is None:
+            return
+        try:
+            data = json.loads(self._state_file.read_text(encoding="utf-8"))
+            if not isinstance(data, dict):
+                data = {}
+        except (OSError, ValueError):
+            data = {}
+        data[PAUSE_KEY] = self._paused_until.isoformat() if self._paused_until else None
+        atomic_write_text(self._state_file, json.dumps(data, indent=2) + "\n")
+
+    # evaluation -------------------------------------------------------------------------
+
+    def evaluate(self, snap: DashboardSnapshot, ctx: AlertContext,
+                 now: datetime | None = None) -> list[Alert]:
+        """The alerts due now, each recorded so it never fires twice (per its cycle)."""
+        now = now or datetime.now(UTC)
+        if self.is_paused(now):
+            return []
+        cycle = ctx.status.cycle_start
+        candidates: list[tuple[Alert, date]] = []
+        fired = self._store.fired_alerts(cycle)
+        for e in due_alerts(ctx.status, ctx.thresholds_pct, fired):
+            if e.kind == "threshold":
+                urgency = "critical" if int(e.threshold) >= 100 else "normal"
+                candidates.append((Alert(
+                    "threshold", e.threshold, f"{e.threshold} % of your monthly limit used",
+                    e.message, urgency,
+                    (("pct", e.threshold), ("spend", _usd(ctx.status.spend)),
+                     ("limit", _usd(ctx.status.limit))),
+                ), cycle))  # fmt: skip
+            else:
+                projected = ctx.status.projected_spend or Decimal(0)
+                when = ctx.status.crossing_date
+                candidates.append((Alert(
+                    "projection", e.threshold, "On pace to exceed your monthly limit", e.message,
+                    "normal",
+                    (("projected", _usd(projected)), ("limit", _usd(ctx.status.limit)),
+                     ("date", when.isoformat() if when else "")),
+                ), cycle))  # fmt: skip
+        candidates.extend((a, cycle) for a in self._spikes(snap, fired))
+        candidates.extend(self._new_keys(snap))
+        candidates.extend((a, cycle) for a in self._keys(ctx, now, fired))
+        candidates.extend((a, cycle) for a in self._credit(snap, fired))
+
+        out: list[Alert] = []
+        for alert, cycle_of in candidates:
+            if self._store.record_alert(alert.kind, alert.key, cycle_of):
+                out.append(alert)
+        # Several thresholds crossed at once: all recorded, only the highest shown.
+        shown_thresholds = [a for a in out if a.kind == "threshold"]
+        if len(shown_thresholds) > 1:
+            top = max(shown_thresholds, key=lambda a: int(a.key))
+            out = [a for a in out if a.kind != "threshold" or a is top]
+        return out
+
+    def _spikes(self, snap: DashboardSnapshot, fired: set[tuple[str, str]]) -> list[Alert]:
+        out = []
+        hist = [p.cost_usd for p in snap.spend_history]
+        if len(hist) >= SPIKE_MIN_HISTORY_DAYS:
+            median = Decimal(str(statistics.median(hist)))
+            today = snap.today.cost_usd
+            key = f"day:{snap.today.day.isoformat()}"
+            if (
+                median > 0
+                and today >= SPIKE_MIN_DAY_USD
+                and today >= median * SPIKE_FACTOR
+                and ("spike", key) not in fired
+            ):
+                out.append(Alert(
+                    "spike", key, "Spending spike today",
+                    f"Today's spend {_usd(today)} is {today / median:.1f}× your usual day "
+                    f"({_usd(median)}, the median of the last {len(hist)} days).",
+                    "normal",
+                    (("spend", _usd(today)), ("median", _usd(median)),
+                     ("factor", f"{today / median:.1f}"), ("window", "day")),
+                ))  # fmt: skip
+        return out
+
+    def _new_keys(self, snap: DashboardSnapshot) -> list[tuple[Alert, date]]:
+        """Keys never seen spending before. The first run only learns the existing keys."""
+        spending = [r for r in snap.by_key if r.requests > 0 or (r.cost_usd or 0) > 0]
+        if not spending:
+            return []
+        first_run = self._store.record_alert("_key_baseline", "", EVER)
+        out: list[tuple[Alert, date]] = []
+        for row in spending:
+            if first_run:
+                self._store.record_alert("new_key", row.key, EVER)
+                continue
+            out.append((Alert(
+                "new_key", row.key, "A new API key started spending",
+                f"{row.name} made {row.requests:,} requests"
+                + (f" ({_usd(row.cost_usd)})" if row.cost_usd is not None else "")
+                + " this cycle; it had not been seen before.",
+                "normal", (("name", row.name), ("requests", f"{row.requests:,}")),
+            ), EVER))  # fmt: skip
+        return out
+
+    def _keys(self, ctx: AlertContext, now: datetime,
+              fired: set[tuple[str, str]]) -> Iterable[Alert]:
+        today = now.astimezone().date()
+        for meta in ctx.keys:
+            if meta.expires is None:
+                continue
+            left = (meta.expires - today).days
+            if 0 <= left <= KEY_EXPIRY_DAYS or left < 0:
+                key = f"{meta.label}:{meta.expires.isoformat()}"
+                if ("key_expiring", key) in fired:
+                    continue
+                body = (f"The key {meta.label!r} expired on {meta.expires.isoformat()}."
+                        if left < 0 else
+                        f"The key {meta.label!r} expires in {left} day(s) "
+                        f"({meta.expires.isoformat()}).")
+                yield Alert("key_expiring", key, "API key expiring", body,
+                            "critical" if left <= 1 else "normal",
+                            (("label", meta.label), ("days", str(left)),
+                             ("date", meta.expires.isoformat())))
+        if ctx.sync_error_kind == "InvalidKeyError":
+            label = ctx.sync_key_label or "OPENAI_ADMIN_KEY"
+            if ("key_rejected", label) not in fired:
+                yield Alert("key_rejected", label, "API key rejected",
+                            f"OpenAI rejected the admin key {label!r} (401). Organization "
+                            "usage is not syncing; replace the key in API keys.",
+                            "critical", (("label", label),))
+
+    def _credit(self, snap: DashboardSnapshot, fired: set[tuple[str, str]]) -> Iterable[Alert]:
+        cr = snap.credit
+        if cr is None or cr.amount_usd <= 0:
+            return
+        ident = f"{cr.purchased.isoformat() if cr.purchased else '-'}:{cr.amount_usd}"
+        if cr.remaining_fraction <= CREDIT_LOW_FRACTION and ("credit_low", ident) not in fired:
+            yield Alert("credit_low", ident, "Prepaid credit running low",
+                        f"{_usd(max(cr.remaining_usd, Decimal(0)))} of {_usd(cr.amount_usd)} "
+                        "prepaid credit left.",
+                        "critical" if cr.remaining_usd <= 0 else "normal",
+                        (("remaining", _usd(max(cr.remaining_usd, Decimal(0)))),
+                         ("amount", _usd(cr.amount_usd))))
+        if (
+            cr.days_to_expiry is not None
+            and 0 <= cr.days_to_expiry <= CREDIT_EXPIRY_DAYS
+            and cr.remaining_usd > 0
+            and cr.expires is not None
+        ):
+            key = cr.expires.isoformat()
+            if ("credit_expiring", key) not in fired:
+                yield Alert("credit_expiring", key, "Prepaid credit about to expire",
+                            f"{_usd(cr.remaining_usd)} of prepaid credit expires in "
+                            f"{cr.days_to_expiry} day(s), on {key}.",
+                            "normal",
+                            (("remaining", _usd(cr.remaining_usd)),
+                             ("days", str(cr.days_to_expiry)), ("date", key)))
+
+
+def pause_until_for(choice: str, now: datetime) -> datetime | None:
+    """`1h` → now + 1 hour; `tomorrow` → next local midnight; anything else → None."""
+    if choice == "1h":
+        return now + timedelta(hours=1)
+    if choice == "tomorrow":
+        local = now.astimezone()
+        midnight = datetime.combine(local.date() + timedelta(days=1), datetime.min.time())
+        return midnight.astimezone()  # naive local midnight → aware
+    return None

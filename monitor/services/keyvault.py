@@ -1,0 +1,480 @@
+"""API keys: secrets in the OS keyring only, labels and expiry metadata in a JSON file.
+
+The secret of a key lives in the OS keyring (`keyring`, service "token-monitor", username = the
+label) and nowhere else: not in the metadata file, logs, exception text or any `repr()`. The
+metadata file (`paths.keys_file`, 0600, atomic writes) holds label, kind, dates, the last four
+characters and an optional project id. With no usable keyring there is no plaintext fallback:
+`KeyringUnavailable` says what to install or unlock. `OPENAI_ADMIN_KEY` is read (never stored)
+when no admin key is stored, for headless runs.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
+
+from monitor.errors import ConfigError, KnownError
+from monitor.log import mask_secret, redact
+from monitor.services.atomic import atomic_write_text
+
+log = logging.getLogger(__name__)
+
+SERVICE_NAME = "token-monitor"
+ADMIN_ENV = "OPENAI_ADMIN_KEY"
+KINDS = ("admin", "project")
+EXPIRY_WARNING_DAYS = 7
+_LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
+_FILE_VERSION = 1
+
+UNLOCK_HELP = (
+    "Install and unlock a Secret Service keyring (GNOME Keyring: `gnome-keyring`, or KWallet) "
+    "in your desktop session. On a headless machine run Token Monitor inside `dbus-run-session` "
+    "after unlocking one: `echo -n PASSWORD | gnome-keyring-daemon --unlock "
+    "--components=secrets`. For headless syncs you can instead export OPENAI_ADMIN_KEY. "
+    "Token Monitor never stores keys in a plain file."
+)
+
+
+class KeyringUnavailable(KnownError):  # noqa: N818 - name fixed by CONTRACTS.md
+    """No safe OS keyring is usable right now (missing, locked, or a plaintext backend)."""
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(f"the OS keyring is not usable: {reason}. {UNLOCK_HELP}")
+        self.reason = reason
+
+
+class KeyNotFound(KnownError):  # noqa: N818 - reads better at call sites than KeyNotFoundError
+    """No key with that label is stored."""
+
+
+class KeyInputError(KnownError):
+    """A label, kind, date or secret given by the user cannot be used."""
+
+
+class KeyVault(Protocol):
+    """Where secrets live: `get` gives None when absent; deleting an absent label is a no-op."""
+
+    def get(self, label: str) -> str | None: ...
+
+    def set(self, label: str, secret: str) -> None: ...
+
+    def delete(self, label: str) -> None: ...
+
+
+class MemoryVault:
+    """A vault in a dict, for tests. Its repr shows labels only."""
+
+    def __init__(self) -> None:
+        self._secrets: dict[str, str] = {}
+
+    def get(self, label: str) -> str | None:
+        return self._secrets.get(label)
+
+    def set(self, label: str, secret: str) -> None:
+        self._secrets[label] = secret
+
+    def delete(self, label: str) -> None:
+        self._secrets.pop(label, None)
+
+    def labels(self) -> list[str]:
+        return sorted(self._secrets)
+
+    def __repr__(self) -> str:
+        return f"MemoryVault(labels={self.labels()!r})"
+
+
+# --- the OS keyring ---------------------------------------------------------------------------
+
+# Backends that would put a secret somewhere we promise it never goes, or nowhere at all.
+_REJECTED_BACKENDS = {
+    "keyring.backends.fail.Keyring": "no keyring backend is installed or reachable",
+    "keyring.backends.null.Keyring": "the null keyring backend stores nothing",
+}
+
+
+def _qualname(obj: object) -> str:
+    cls = type(obj)
+    return f"{cls.__module__}.{cls.__qualname__}"
+
+
+def _rejection(backend: object) -> str | None:
+    """Why `backend` may not hold our secrets, or None when it may."""
+    for cls in type(backend).__mro__:
+        name = f"{cls.__module__}.{cls.__qualname__}"
+        if name in _REJECTED_BACKENDS:
+            return _REJECTED_BACKENDS[name]
+        if cls.__module__.startswith("keyrings.alt") and "Plaintext" in cls.__qualname__:
+            return f"{name} keeps secrets in a plain file; Token Monitor refuses it"
+    return None
+
+
+def _describe_error(exc: BaseException) -> str:
+    """A short, secret-free reason for a keyring failure, naming what to do about it."""
+    import keyring.errors
+
+    text = str(exc).strip().rstrip(".")
+    lowered = text.lower()
+    if isinstance(exc, keyring.errors.NoKeyringError):
+        return "no keyring backend is installed or reachable (no Secret Service on the D-Bus " \
+            "session bus?)"
+    if isinstance(exc, keyring.errors.KeyringLocked) or "locked" in lowered:
+        return "the keyring collection is locked; unlock it (log in to the desktop session or " \
+            "`gnome-keyring-daemon --unlock`)"
+    if "prompt dismissed" in lowered or "prompt" in lowered:
+        return "the keyring asked for a password and the prompt was dismissed (no default " \
+            "collection exists yet or it is locked; unlock it first)"
+    if "dbus" in lowered or "d-bus" in lowered or "bus_address" in lowered:
+        return f"cannot reach the Secret Service over D-Bus ({text[:160]})"
+    return f"{type(exc).__name__}: {text[:160]}"
+
+
+def _is_keyring_failure(exc: BaseException) -> bool:
+    import keyring.errors
+
+    if isinstance(exc, keyring.errors.KeyringError | OSError | RuntimeError):
+        return True
+    module = type(exc).__module__
+    return module.startswith(("secretstorage", "jeepney", "dbus"))
+
+
+class KeyringVault:
+    """Secrets in the OS keyring via `keyring` (Secret Service, KWallet, macOS, Windows).
+
+    `backend` defaults to `keyring.get_keyring()`; a chain of backends is narrowed to its safe
+    members. Every failure becomes `KeyringUnavailable`, never a plaintext fallback.
+    """
+
+    def __init__(self, backend: Any | None = None, service: str = SERVICE_NAME) -> None:
+        self._given = backend
+        self._backend: Any | None = None
+        self.service = service
+
+    def __repr__(self) -> str:
+        return f"KeyringVault(service={self.service!r})"
+
+    def backend(self) -> Any:
+        """The backend actually used; raises KeyringUnavailable when none is acceptable."""
+        if self._backend is not None:
+            return self._backend
+        try:
+            import keyring
+            from keyring.backends.chainer import ChainerBackend
+
+            chosen = self._given if self._given is not None else keyring.get_keyring()
+            if isinstance(chosen, ChainerBackend):
+                safe = [b for b in chosen.backends if _rejection(b) is None]
+                if not safe:
+                    names = ", ".join(_qualname(b) for b in chosen.backends) or "none"
+                    raise KeyringUnavailable(f"no safe keyring backend among: {names}")
+                chosen = safe[0]
+        except KeyringUnavailable:
+            raise
+        except Exception as exc:
+            if _is_keyring_failure(exc):
+                raise KeyringUnavailable(_describe_error(exc)) from None
+            raise
+        why = _rejection(chosen)
+        if why is not None:
+            raise KeyringUnavailable(why)
+        self._backend = chosen
+        log.debug("keyring backend: %s", _qualname(chosen))
+        return chosen
+
+    def backend_name(self) -> str:
+        return _qualname(self.backend())
+
+    def _call(self, what: str, label: str, op: Callable[[Any], Any],
+              secret: str | None = None) -> Any:
+        backend = self.backend()
+        try:
+            return op(backend)
+        except Exception as exc:
+            if _is_keyring_failure(exc):
+                log.warning("keyring %s for label %r failed: %s", what, label,
+                            type(exc).__name__)
+                reason = redact(_describe_error(exc))
+                if secret:
+                    reason = reason.replace(secret, mask_secret(secret))
+                raise KeyringUnavailable(reason) from None
+            raise
+
+    def get(self, label: str) -> str | None:
+        value = self._call("read", label, lambda b: b.get_password(self.service, label))
+        return value if isinstance(value, str) else None
+
+    def set(self, label: str, secret: str) -> None:
+        self._call("write", label, lambda b: b.set_password(self.service, label, secret),
+                   secret=secret)
+
+    def delete(self, label: str) -> None:
+        import keyring.errors
+
+        def op(b: Any) -> None:
+            # absent already: deleting is idempotent
+            with contextlib.suppress(keyring.errors.PasswordDeleteError):
+                b.delete_password(self.service, label)
+
+        self._call("delete", label, op)
+
+
+# --- metadata ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class KeyMeta:
+    """What we keep about a key besides its secret. Safe to show, log and serialise."""
+
+    label: str
+    kind: str  # "admin" | "project"
+    created: date
+    expires: date | None
+    last4: str
+    project_id: str | None = None
+
+    @property
+    def masked(self) -> str:
+        return f"sk-…{self.last4}"
+
+    def days_left(self, today: date) -> int | None:
+        return None if self.expires is None else (self.expires - today).days
+
+    def expiry_status(self, today: date) -> str:
+        """`none` (no expiry set), `ok`, `expiring` (≤ 7 days left) or `expired`.
+
+        `expires` is the last day the key is expected to work.
+        """
+        left = self.days_left(today)
+        if left is None:
+            return "none"
+        if left < 0:
+            return "expired"
+        if left <= EXPIRY_WARNING_DAYS:
+            return "expiring"
+        return "ok"
+
+    def expiry_text(self, today: date) -> str:
+        left = self.days_left(today)
+        if left is None or self.expires is None:
+            return "no expiry set"
+        if left < 0:
+            return f"expired on {self.expires.isoformat()}"
+        if left == 0:
+            return "expires today"
+        if left <= EXPIRY_WARNING_DAYS:
+            return f"expires in {left} day{'s' if left != 1 else ''}"
+        return f"expires {self.expires.isoformat()}"
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "label": self.label,
+            "kind": self.kind,
+            "created": self.created.isoformat(),
+            "expires": self.expires.isoformat() if self.expires else None,
+            "last4": self.last4,
+            "project_id": self.project_id,
+        }
+
+
+@dataclass(frozen=True, repr=False)
+class AdminCredential:
+    """The admin key a sync uses and where it came from (`stored` label or `env`)."""
+
+    secret: str = field(repr=False)
+    source: str  # "stored" | "env"
+    label: str | None = None
+
+    def describe(self) -> str:
+        if self.source == "env":
+            return f"${ADMIN_ENV} ({mask_secret(self.secret)})"
+        return f"stored key {self.label!r} ({mask_secret(self.secret)})"
+
+    def __repr__(self) -> str:
+        return f"AdminCredential(source={self.source!r}, label={self.label!r}, " \
+            f"secret={mask_secret(self.secret)!r})"
+
+    __str__ = describe
+
+
+def validate_label(label: str) -> str:
+    if not _LABEL_RE.match(label):
+        raise KeyInputError(
+            f"invalid label {label!r}: use 1-64 letters, digits, '.', '_', '-', '@' or '+', "
+            "starting with a letter or digit"
+        )
+    return label
+
+
+def clean_secret(raw: str) -> str:
+    """The key with surrounding whitespace removed; rejects empty or multi-token input."""
+    secret = raw.strip()
+    if not secret:
+        raise KeyInputError("no key given (empty input)")
+    if any(ch.isspace() or ord(ch) < 32 for ch in secret):
+        raise KeyInputError("the key contains spaces or control characters; paste only the key")
+    if len(secret) < 8:
+        raise KeyInputError("that is too short to be an API key")
+    return secret
+
+
+def parse_expiry(text: str | None) -> date | None:
+    if text is None or text == "":
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise KeyInputError(f"invalid expiry date {text!r}: use YYYY-MM-DD") from None
+
+
+def _meta_from_json(item: Any, path: Path) -> KeyMeta:
+    try:
+        if not isinstance(item, dict):
+            raise TypeError("entry is not an object")
+        kind = item["kind"]
+        if kind not in KINDS:
+            raise ValueError(f"unknown kind {kind!r}")
+        expires = item.get("expires")
+        project_id = item.get("project_id")
+        last4 = str(item.get("last4", ""))[-4:]
+        return KeyMeta(
+            label=validate_label(str(item["label"])),
+            kind=kind,
+            created=date.fromisoformat(item["created"]),
+            expires=date.fromisoformat(expires) if expires else None,
+            last4=last4,
+            project_id=str(project_id) if project_id else None,
+        )
+    except (KeyError, TypeError, ValueError, KeyInputError) as exc:
+        raise ConfigError(f"{path}: bad key entry ({exc})") from None
+
+
+class KeyStore:
+    """Labelled API keys: metadata in `meta_path`, secrets in `vault`.
+
+    Reading the list never touches the keyring, so `keys list` works even when it is locked.
+    """
+
+    def __init__(self, meta_path: Path, vault: KeyVault,
+                 env: Callable[[str], str | None] = os.environ.get) -> None:
+        self.meta_path = meta_path
+        self.vault = vault
+        self._env = env
+
+    @classmethod
+    def open(cls, meta_path: Path, vault: KeyVault | None = None) -> KeyStore:
+        store = cls(meta_path, vault if vault is not None else KeyringVault())
+        store.list()  # surface a broken metadata file now, not in the middle of a sync
+        return store
+
+    def __repr__(self) -> str:
+        return f"KeyStore(meta_path={str(self.meta_path)!r}, vault={self.vault!r})"
+
+    # metadata file ----------------------------------------------------------------------
+
+    def _load(self) -> list[KeyMeta]:
+        try:
+            text = self.meta_path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise ConfigError(f"cannot read {self.meta_path}: {exc.strerror}") from None
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{self.meta_path} is not valid JSON (line {exc.lineno})") from None
+        items = data.get("keys") if isinstance(data, dict) else None
+        if not isinstance(items, list):
+            raise ConfigError(f"{self.meta_path}: expected an object with a \"keys\" list")
+        return [_meta_from_json(item, self.meta_path) for item in items]
+
+    def _save(self, metas: list[KeyMeta]) -> None:
+        body = {"version": _FILE_VERSION, "keys": [m.to_json() for m in metas]}
+        atomic_write_text(self.meta_path, json.dumps(body, indent=2) + "\n", mode=0o600)
+
+    # API --------------------------------------------------------------------------------
+
+    def list(self) -> list[KeyMeta]:
+        return sorted(self._load(), key=lambda m: (m.kind, m.label))
+
+    def get_meta(self, label: str) -> KeyMeta:
+        for meta in self._load():
+            if meta.label == label:
+                return meta
+        raise KeyNotFound(f"no key labelled {label!r} (see `token-monitor keys list`)")
+
+    def add(self, label: str, kind: str, secret: str, expires: date | None = None,
+            project_id: str | None = None, *, replace: bool = False,
+            today: date | None = None) -> KeyMeta:
+        """Store `secret` in the vault and its metadata in the file; returns the metadata."""
+        validate_label(label)
+        if kind not in KINDS:
+            raise KeyInputError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        secret = clean_secret(secret)
+        metas = self._load()
+        if any(m.label == label for m in metas) and not replace:
+            raise KeyInputError(f"a key labelled {label!r} already exists; remove it first")
+        meta = KeyMeta(label=label, kind=kind, created=today or date.today(), expires=expires,
+                       last4=secret[-4:], project_id=project_id or None)
+        self.vault.set(label, secret)
+        try:
+            self._save([m for m in metas if m.label != label] + [meta])
+        except BaseException:
+            try:
+                self.vault.delete(label)
+            except KnownError:
+                log.warning("could not roll back keyring entry for label %r", label)
+            raise
+        log.info("stored %s key %r (%s)", kind, label, meta.masked)
+        return meta
+
+    def remove(self, label: str) -> None:
+        metas = self._load()
+        if not any(m.label == label for m in metas):
+            raise KeyNotFound(f"no key labelled {label!r} (see `token-monitor keys list`)")
+        self.vault.delete(label)
+        self._save([m for m in metas if m.label != label])
+        log.info("removed key %r", label)
+
+    def secret(self, label: str) -> str:
+        self.get_meta(label)
+        value = self.vault.get(label)
+        if value is None:
+            raise KeyNotFound(
+                f"key {label!r} is listed but its secret is missing from the OS keyring; "
+                f"remove it and add it again"
+            )
+        return value
+
+    def admin_credential(self, today: date | None = None) -> AdminCredential | None:
+        """The stored admin key (unexpired and newest first), else $OPENAI_ADMIN_KEY, else None.
+
+        When an admin key is stored but the keyring cannot be read and the environment has a
+        key, the environment key is used (headless runs); otherwise KeyringUnavailable.
+        """
+        day = today or date.today()
+        admins = [m for m in self._load() if m.kind == "admin"]
+        admins.sort(key=lambda m: (m.expiry_status(day) == "expired", -m.created.toordinal(),
+                                   m.label))
+        env_value = (self._env(ADMIN_ENV) or "").strip() or None
+        if admins:
+            try:
+                return AdminCredential(self.secret(admins[0].label), "stored", admins[0].label)
+            except KeyringUnavailable:
+                if env_value is None:
+                    raise
+                log.warning("keyring unusable; using $%s instead", ADMIN_ENV)
+        if env_value is not None:
+            return AdminCredential(env_value, "env")
+        return None
+
+    def admin_key(self) -> str | None:
+        """Stored admin key, else $OPENAI_ADMIN_KEY (never persisted), else None."""
+        cred = self.admin_credential()
+        return cred.secret if cred else None

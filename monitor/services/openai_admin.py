@@ -1,0 +1,678 @@
+"""Client for OpenAI's organization endpoints: usage, costs, project and API-key names.
+
+A small synchronous client over `urllib.request`: every caller (the CLI, and the GUI's worker
+threads) is already synchronous and off the UI thread, the calls are a few dozen sequential GETs,
+and stdlib keeps it free of event-loop plumbing. Each request has a timeout. The transport is a
+seam (`transport=`), as are `sleep`, `clock` and `rng`, so tests fake the network and never wait.
+
+Faults map to distinct `KnownError` subclasses (invalid key, missing scope, rate limited, out of
+quota, server error, network, protocol); 429 `rate_limit_exceeded`, 5xx, timeouts and network
+errors are retried with bounded exponential backoff and jitter, honouring `retry-after(-ms)`.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any, Generic, Protocol, TypeVar
+
+from monitor import __version__
+from monitor.core.records import CostBucket, UsageBucket
+from monitor.core.usage import TokenUsage
+from monitor.errors import KnownError
+from monitor.log import redact
+
+log = logging.getLogger(__name__)
+
+USAGE_ENDPOINTS = (
+    "completions", "embeddings", "images", "audio_speeches", "audio_transcriptions",
+    "moderations",
+)
+USAGE_GROUP_BY: Mapping[str, tuple[str, ...]] = {
+    "completions": ("model", "project_id", "api_key_id", "service_tier", "batch"),
+    "embeddings": ("model", "project_id", "api_key_id"),
+    "images": ("model", "project_id", "api_key_id"),
+    "audio_speeches": ("model", "project_id", "api_key_id"),
+    "audio_transcriptions": ("model", "project_id", "api_key_id"),
+    "moderations": ("model", "project_id", "api_key_id"),
+}
+COSTS_GROUP_BY = ("project_id", "line_item")
+# The non-token metric each endpoint reports, kept in UsageBucket.units.
+_UNITS_FIELD = {"images": "images", "audio_speeches": "characters",
+                "audio_transcriptions": "seconds"}
+WIDTH_SECONDS = {"1m": 60, "1h": 3600, "1d": 86400}
+USAGE_LIMIT_MAX = {"1m": 1440, "1h": 168, "1d": 31}
+COSTS_LIMIT_MAX = 180
+LIST_LIMIT_MAX = 100
+MAX_PAGES = 1000  # a runaway-pagination backstop far above any real window
+
+T = TypeVar("T")
+
+
+# --- errors -----------------------------------------------------------------------------------
+
+
+class AdminApiError(KnownError):
+    """A failed call to the OpenAI API. `exit_code` is what a CLI command should return."""
+
+    exit_code = 6
+
+    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
+                 request_id: str | None = None) -> None:
+        super().__init__(redact(message))
+        self.status = status
+        self.code = code
+        self.request_id = request_id
+
+
+class InvalidKeyError(AdminApiError):
+    """401: the key is wrong, revoked or missing."""
+
+    exit_code = 3
+
+
+class MissingScopeError(AdminApiError):
+    """401/403 "Missing scopes": a project/service key, or a restricted admin key."""
+
+    exit_code = 4
+
+
+class RateLimitedError(AdminApiError):
+    """429 rate_limit_exceeded that outlasted the retry budget."""
+
+
+class QuotaExceededError(AdminApiError):
+    """429 insufficient_quota: a billing problem; retrying does not help."""
+
+
+class ServerError(AdminApiError):
+    """5xx that outlasted the retry budget."""
+
+
+class RequestError(AdminApiError):
+    """Another 4xx: the request itself was refused (bad parameter, unknown path)."""
+
+
+class NetworkError(AdminApiError):
+    """The server could not be reached (DNS, refused, reset, TLS) after retries."""
+
+    exit_code = 5
+
+
+class ApiTimeoutError(NetworkError):
+    """No reply within the timeout, after retries."""
+
+
+class ProtocolError(AdminApiError):
+    """The reply was not what the API documents (bad JSON, broken pagination)."""
+
+
+# --- transport --------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class HttpResponse:
+    status: int
+    headers: Mapping[str, str]  # lower-case names
+    body: bytes
+
+
+class Transport(Protocol):
+    """Performs one GET; returns any HTTP status as a response; raises OSError on network faults
+    (TimeoutError for timeouts)."""
+
+    def __call__(self, url: str, headers: Mapping[str, str], timeout: float) -> HttpResponse: ...
+
+
+class UrllibTransport:
+    """The real transport: `urllib.request` with an optional custom opener (proxies, TLS)."""
+
+    def __init__(self, opener: urllib.request.OpenerDirector | None = None) -> None:
+        self._opener = opener or urllib.request.build_opener()
+
+    def __call__(self, url: str, headers: Mapping[str, str], timeout: float) -> HttpResponse:
+        request = urllib.request.Request(url, headers=dict(headers), method="GET")
+        try:
+            with self._opener.open(request, timeout=timeout) as resp:
+                return HttpResponse(resp.status, _lower(resp.headers.items()), resp.read())
+        except urllib.error.HTTPError as err:
+            with err:
+                body = err.read() if err.fp is not None else b""
+                return HttpResponse(err.code, _lower(err.headers.items()), body)
+        except urllib.error.URLError as err:
+            reason = err.reason
+            if isinstance(reason, TimeoutError):
+                raise TimeoutError(str(reason)) from None
+            if isinstance(reason, OSError):
+                raise reason from None
+            raise OSError(str(reason)) from None
+
+
+def _lower(items: Any) -> dict[str, str]:
+    return {str(k).lower(): str(v) for k, v in items}
+
+
+# --- retry policy -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries: at most `attempts` tries and `total_s` seconds spent waiting."""
+
+    attempts: int = 4
+    base_delay_s: float = 1.0
+    max_delay_s: float = 30.0
+    total_s: float = 90.0
+
+    def backoff(self, retry: int, rng: random.Random) -> float:
+        """Delay before retry number `retry` (1-based): exponential, capped, 50–100 % jitter."""
+        raw: float = min(self.max_delay_s, self.base_delay_s * 2.0 ** (retry - 1))
+        return raw * (0.5 + rng.random() / 2)
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    ms = headers.get("retry-after-ms")
+    if ms:
+        try:
+            return max(0.0, float(ms) / 1000)
+        except ValueError:
+            pass
+    seconds = headers.get("retry-after")
+    if seconds:
+        try:
+            return max(0.0, float(seconds))
+        except ValueError:
+            return None  # an HTTP date: rare here; fall back to backoff
+    return None
+
+
+# --- parsed records ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Fetch(Generic[T]):
+    """What one paginated walk returned: the rows, every time bucket seen (empty ones too),
+    and how many pages it took."""
+
+    rows: tuple[T, ...]
+    buckets: tuple[tuple[datetime, datetime], ...]
+    pages: int
+
+
+@dataclass(frozen=True)
+class Project:
+    id: str
+    name: str
+    status: str | None = None
+
+
+@dataclass(frozen=True)
+class ProjectKey:
+    id: str
+    name: str | None
+    project_id: str
+
+
+def _ts(value: Any, what: str) -> datetime:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ProtocolError(f"bad {what} {value!r} in reply")
+    try:
+        return datetime.fromtimestamp(int(value), tz=UTC)
+    except (ValueError, OverflowError):
+        raise ProtocolError(f"bad {what} {value!r} in reply") from None
+
+
+def _int(value: Any) -> int:
+    """A count: missing/null → 0; numbers and numeric strings accepted."""
+    if value is None or isinstance(value, bool):
+        return 0
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float):
+        return round(value)
+    if isinstance(value, str):
+        try:
+            return round(Decimal(value))
+        except (InvalidOperation, ValueError):
+            return 0
+    return 0
+
+
+def _opt_str(row: Mapping[str, Any], key: str) -> str | None:
+    value = row.get(key)
+    if value is None or value == "":
+        return None
+    return str(value)
+
+
+def _opt_bool(row: Mapping[str, Any], key: str) -> bool | None:
+    value = row.get(key)
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return None
+
+
+def parse_money(value: Any) -> Decimal:
+    """`amount.value` as a JSON number or numeric string → Decimal (never via float repr loss)."""
+    if value is None:
+        return Decimal(0)
+    if isinstance(value, bool):
+        raise ProtocolError(f"bad amount {value!r} in costs reply")
+    if isinstance(value, Decimal):
+        return value
+    try:
+        d = Decimal(str(value).strip())
+    except (InvalidOperation, ValueError):
+        raise ProtocolError(f"bad amount {value!r} in costs reply") from None
+    if not d.is_finite():
+        raise ProtocolError(f"bad amount {value!r} in costs reply")
+    return d
+
+
+def parse_usage_row(endpoint: str, start: datetime, width: str,
+                    row: Mapping[str, Any]) -> UsageBucket:
+    """One `organization.usage.*.result` → UsageBucket. Missing and null fields read alike."""
+    usage = TokenUsage(
+        input_tokens=_int(row.get("input_tokens")),
+        cached_input_tokens=_int(row.get("input_cached_tokens")),
+        cache_write_tokens=_int(row.get("input_cache_write_tokens")),
+        output_tokens=_int(row.get("output_tokens")),
+        audio_input_tokens=_int(row.get("input_audio_tokens")),
+        audio_output_tokens=_int(row.get("output_audio_tokens")),
+    )
+    units_field = _UNITS_FIELD.get(endpoint)
+    return UsageBucket(
+        start=start,
+        width=width,
+        endpoint=endpoint,
+        model=_opt_str(row, "model"),
+        project_id=_opt_str(row, "project_id"),
+        api_key_id=_opt_str(row, "api_key_id"),
+        user_id=_opt_str(row, "user_id"),
+        service_tier=_opt_str(row, "service_tier"),
+        batch=_opt_bool(row, "batch"),
+        requests=_int(row.get("num_model_requests")),
+        usage=usage,
+        units=_int(row.get(units_field)) if units_field else 0,
+    )
+
+
+def parse_cost_row(day: date, row: Mapping[str, Any]) -> CostBucket:
+    amount = row.get("amount")
+    if isinstance(amount, Mapping):
+        value, currency = amount.get("value"), amount.get("currency")
+    else:  # tolerate a bare number
+        value, currency = amount, None
+    return CostBucket(
+        day=day,
+        amount=parse_money(value),
+        currency=str(currency).lower() if currency else "usd",
+        project_id=_opt_str(row, "project_id"),
+        line_item=_opt_str(row, "line_item"),
+        api_key_id=_opt_str(row, "api_key_id"),
+    )
+
+
+def _bucket_results(bucket: Mapping[str, Any]) -> list[Mapping[str, Any]]:
+    results = bucket.get("results")
+    if results is None:
+        results = bucket.get("result")  # SPEC-2025 spelling
+    if results is None:
+        return []
+    if not isinstance(results, list):
+        raise ProtocolError("bucket results is not a list")
+    return [r for r in results if isinstance(r, Mapping)]
+
+
+def _error_fields(body: bytes) -> tuple[str, str | None, str | None]:
+    """(message, code, type) from `{"error": {...}}`, `{"error": "text"}` or anything else."""
+    try:
+        data = json.loads(body.decode("utf-8", "replace")) if body else None
+    except json.JSONDecodeError:
+        data = None
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict):
+            msg = err.get("message")
+            code = err.get("code")
+            typ = err.get("type")
+            return (str(msg) if msg else "", str(code) if code else None,
+                    str(typ) if typ else None)
+        if isinstance(err, str):
+            return err, None, None
+        if isinstance(data.get("message"), str):
+            return str(data["message"]), None, None
+    text = body.decode("utf-8", "replace").strip() if body else ""
+    return text[:200], None, None
+
+
+def _scope_message(message: str) -> str:
+    scope = "api.usage.read"
+    lowered = message.lower()
+    marker = "missing scopes:"
+    if marker in lowered:
+        tail = message[lowered.index(marker) + len(marker):].strip()
+        first = tail.split()[0].rstrip(".,;") if tail.split() else ""
+        if first:
+            scope = first
+    if scope == "api.usage.read":
+        return "the key lacks the api.usage.read scope (needs an Admin key)"
+    return f"the key lacks the {scope} scope (use an Admin key that has it)"
+
+
+def classify(status: int, headers: Mapping[str, str], body: bytes) -> AdminApiError:
+    """The error a non-2xx reply stands for."""
+    message, code, typ = _error_fields(body)
+    rid = headers.get("x-request-id")
+    lowered = message.lower()
+    scope_hint = "missing scopes" in lowered or "insufficient permissions" in lowered
+    if status in (401, 403) and scope_hint:
+        return MissingScopeError(_scope_message(message), status=status, code=code,
+                                 request_id=rid)
+    if status == 401:
+        why = "invalid API key" if code in (None, "invalid_api_key") else f"not authorised ({code})"
+        if "didn't provide an api key" in lowered:
+            why = "no API key was sent"
+        return InvalidKeyError(f"{why} (HTTP 401)", status=status, code=code, request_id=rid)
+    if status == 403:
+        return MissingScopeError(
+            f"access denied (HTTP 403): {message or 'forbidden'}", status=status, code=code,
+            request_id=rid)
+    if status == 429:
+        if code == "insufficient_quota" or typ == "insufficient_quota":
+            return QuotaExceededError(
+                "the organization is out of quota (429 insufficient_quota): check plan and "
+                "billing", status=status, code=code or typ, request_id=rid)
+        return RateLimitedError("rate limited by the API (429); try again later",
+                                status=status, code=code, request_id=rid)
+    if status >= 500:
+        return ServerError(f"OpenAI server error (HTTP {status})", status=status, code=code,
+                           request_id=rid)
+    detail = f": {message}" if message else ""
+    return RequestError(f"request refused (HTTP {status}){detail}", status=status, code=code,
+                        request_id=rid)
+
+
+def _retryable(err: AdminApiError, headers: Mapping[str, str]) -> bool:
+    if headers.get("x-should-retry", "").lower() == "false":
+        return False
+    return isinstance(err, RateLimitedError | ServerError)
+
+
+# --- client -----------------------------------------------------------------------------------
+
+
+def _epoch(when: datetime) -> int:
+    if when.tzinfo is None:
+        raise ValueError("naive datetime passed to the admin client")
+    return int(when.timestamp())
+
+
+class AdminClient:
+    """GETs against `base_url` (`https://api.openai.com/v1` or a fake) with one key."""
+
+    def __init__(
+        self,
+        api_key: str,
+        base_url: str = "https://api.openai.com/v1",
+        *,
+        transport: Transport | None = None,
+        timeout_s: float = 30.0,
+        retry: RetryPolicy | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        rng: random.Random | None = None,
+    ) -> None:
+        self._key = api_key
+        self.base_url = base_url.rstrip("/")
+        self._transport: Transport = transport or UrllibTransport()
+        self.timeout_s = timeout_s
+        self.retry = retry or RetryPolicy()
+        self._sleep = sleep
+        self._clock = clock
+        self._rng = rng or random.Random()
+        self.requests_made = 0
+
+    def __repr__(self) -> str:
+        return f"AdminClient(base_url={self.base_url!r})"
+
+    # low level ---------------------------------------------------------------------------
+
+    def url(self, path: str, params: Sequence[tuple[str, str]] = ()) -> str:
+        query = urllib.parse.urlencode(list(params))
+        return f"{self.base_url}/{path.lstrip('/')}" + (f"?{query}" if query else "")
+
+    def get_json(self, path: str, params: Sequence[tuple[str, str]] = ()) -> Any:
+        """GET with retries; the decoded JSON body of a 2xx reply, or a classified error."""
+        url = self.url(path, params)
+        headers = {
+            "Authorization": f"Bearer {self._key}",
+            "Accept": "application/json",
+            "User-Agent": f"token-monitor/{__version__}",
+        }
+        started = self._clock()
+        attempt = 0
+        while True:
+            attempt += 1
+            self.requests_made += 1
+            try:
+                resp = self._transport(url, headers, self.timeout_s)
+            except TimeoutError:
+                failure: AdminApiError = ApiTimeoutError(
+                    f"no reply from {self.base_url} within {self.timeout_s:g} s")
+                hint = None
+                retryable = True
+            except OSError as exc:
+                failure = NetworkError(
+                    f"cannot reach {self.base_url}: {exc.strerror or exc}")
+                hint = None
+                retryable = True
+            else:
+                if 200 <= resp.status < 300:
+                    try:
+                        return json.loads(resp.body.decode("utf-8"))
+                    except (UnicodeDecodeError, json.JSONDecodeError):
+                        raise ProtocolError(
+                            f"{path}: reply is not JSON (HTTP {resp.status})") from None
+                failure = classify(resp.status, resp.headers, resp.body)
+                hint = _retry_after(resp.headers)
+                retryable = _retryable(failure, resp.headers)
+            log.info("GET %s failed (attempt %d): %s", path, attempt, failure)
+            if not retryable or attempt >= self.retry.attempts:
+                raise failure
+            delay = self.retry.backoff(attempt, self._rng)
+            if hint is not None:
+                delay = max(delay, hint + self._rng.random() * min(1.0, hint / 4 + 0.05))
+            if delay > self.retry.max_delay_s and hint is not None:
+                raise type(failure)(f"{failure} (server asks to wait {hint:g} s)",
+                                    status=failure.status, code=failure.code,
+                                    request_id=failure.request_id)
+            delay = min(delay, self.retry.max_delay_s)
+            if self._clock() - started + delay > self.retry.total_s:
+                raise failure
+            self._sleep(delay)
+
+    # paginated bucket endpoints ------------------------------------------------------------
+
+    def _all_buckets(self, path: str, params: list[tuple[str, str]]) -> tuple[
+            list[Mapping[str, Any]], int]:
+        """Every bucket over every page, and the page count; guards the cursor."""
+        seen: set[str] = set()
+        page: str | None = None
+        pages = 0
+        buckets: list[Mapping[str, Any]] = []
+        while True:
+            query = params + ([("page", page)] if page else [])
+            data = self.get_json(path, query)
+            pages += 1
+            if not isinstance(data, Mapping) or not isinstance(data.get("data"), list):
+                raise ProtocolError(f"{path}: reply has no data list")
+            buckets.extend(b for b in data["data"] if isinstance(b, Mapping))
+            if not data.get("has_more"):
+                return buckets, pages
+            cursor = data.get("next_page")
+            if not isinstance(cursor, str) or not cursor:
+                raise ProtocolError(f"{path}: has_more is true but next_page is missing")
+            if cursor in seen:
+                raise ProtocolError(f"{path}: the API repeated page cursor; stopping")
+            if pages >= MAX_PAGES:
+                raise ProtocolError(f"{path}: more than {MAX_PAGES} pages; stopping")
+            seen.add(cursor)
+            page = cursor
+
+    def usage(self, endpoint: str, start: datetime, end: datetime, width: str = "1d",
+              group_by: Sequence[str] | None = None,
+              project_ids: Sequence[str] = ()) -> Fetch[UsageBucket]:
+        """Every result row of `/organization/usage/{endpoint}` in [start, end)."""
+        if endpoint not in USAGE_GROUP_BY:
+            raise ValueError(f"unknown usage endpoint {endpoint!r}")
+        if width not in USAGE_LIMIT_MAX:
+            raise ValueError(f"unknown bucket width {width!r}")
+        groups = USAGE_GROUP_BY[endpoint] if group_by is None else tuple(group_by)
+        n = max(1, -(-(_epoch(end) - _epoch(start)) // WIDTH_SECONDS[width]))
+        params = [("start_time", str(_epoch(start))), ("end_time", str(_epoch(end))),
+                  ("bucket_width", width), ("limit", str(min(n, USAGE_LIMIT_MAX[width])))]
+        params += [("group_by[]", g) for g in groups]
+        params += [("project_ids[]", p) for p in project_ids]
+        rows: list[UsageBucket] = []
+        spans: list[tuple[datetime, datetime]] = []
+        buckets, pages = self._all_buckets(f"organization/usage/{endpoint}", params)
+        for bucket in buckets:
+            b_start = _ts(bucket.get("start_time"), "start_time")
+            b_end = _ts(bucket.get("end_time"), "end_time")
+            spans.append((b_start, b_end))
+            rows.extend(parse_usage_row(endpoint, b_start, width, r)
+                        for r in _bucket_results(bucket))
+        return Fetch(tuple(rows), tuple(spans), pages)
+
+    def costs(self, start: datetime, end: datetime,
+              group_by: Sequence[str] = COSTS_GROUP_BY) -> Fetch[CostBucket]:
+        """Every result row of `/organization/costs` (daily buckets) in [start, end)."""
+        n = max(1, -(-(_epoch(end) - _epoch(start)) // WIDTH_SECONDS["1d"]))
+        params = [("start_time", str(_epoch(start))), ("end_time", str(_epoch(end))),
+                  ("bucket_width", "1d"), ("limit", str(min(n, COSTS_LIMIT_MAX)))]
+        params += [("group_by[]", g) for g in group_by]
+        rows: list[CostBucket] = []
+        spans: list[tuple[datetime, datetime]] = []
+        buckets, pages = self._all_buckets("organization/costs", params)
+        for bucket in buckets:
+            b_start = _ts(bucket.get("start_time"), "start_time")
+            b_end = _ts(bucket.get("end_time"), "end_time")
+            spans.append((b_start, b_end))
+            rows.extend(parse_cost_row(b_start.date(), r) for r in _bucket_results(bucket))
+        return Fetch(tuple(rows), tuple(spans), pages)
+
+    # list endpoints (cursor = `after` last id) ------------------------------------------------
+
+    def _walk_list(self, path: str, extra: Sequence[tuple[str, str]] = ()) -> Iterator[
+            Mapping[str, Any]]:
+        after: str | None = None
+        seen: set[str] = set()
+        for _ in range(MAX_PAGES):
+            params = [("limit", str(LIST_LIMIT_MAX)), *extra]
+            if after:
+                params.append(("after", after))
+            data = self.get_json(path, params)
+            if not isinstance(data, Mapping) or not isinstance(data.get("data"), list):
+                raise ProtocolError(f"{path}: reply has no data list")
+            items = [d for d in data["data"] if isinstance(d, Mapping)]
+            yield from items
+            if not data.get("has_more"):
+                return
+            last = data.get("last_id")
+            if not last and items:
+                last = items[-1].get("id")
+            if not isinstance(last, str) or not last:
+                raise ProtocolError(f"{path}: has_more is true but there is no last_id")
+            if last in seen:
+                raise ProtocolError(f"{path}: the API repeated cursor {last!r}; stopping")
+            seen.add(last)
+            after = last
+        raise ProtocolError(f"{path}: more than {MAX_PAGES} pages; stopping")
+
+    def projects(self, include_archived: bool = True) -> list[Project]:
+        extra = [("include_archived", "true" if include_archived else "false")]
+        out: list[Project] = []
+        for item in self._walk_list("organization/projects", extra):
+            pid = item.get("id")
+            if isinstance(pid, str) and pid:
+                name = item.get("name")
+                status = item.get("status")
+                out.append(Project(pid, str(name) if name else pid,
+                                   str(status) if status else None))
+        return out
+
+    def project_api_keys(self, project_id: str) -> list[ProjectKey]:
+        path = f"organization/projects/{urllib.parse.quote(project_id, safe='')}/api_keys"
+        out: list[ProjectKey] = []
+        for item in self._walk_list(path):
+            kid = item.get("id")
+            if isinstance(kid, str) and kid:
+                name = item.get("name")
+                out.append(ProjectKey(kid, str(name) if name else None, project_id))
+        return out
+
+    # cheap checks for `keys test` ------------------------------------------------------------
+
+    def check_admin(self) -> None:
+        """Raises unless the key can read organization data (`GET /organization/projects`)."""
+        self.get_json("organization/projects", [("limit", "1")])
+
+    def check_models(self) -> None:
+        """Raises unless the key can call model endpoints (`GET /models`)."""
+        self.get_json("models")
+
+
+@dataclass(frozen=True)
+class KeyCheck:
+    """The outcome of `keys test`: `valid`, `invalid_key`, `missing_scope`, `network`, `error`."""
+
+    outcome: str
+    message: str
+    exit_code: int
+    error: AdminApiError | None = field(default=None, compare=False)
+
+
+def check_key(client: AdminClient, kind: str) -> KeyCheck:
+    """Call the cheapest endpoint for `kind` and say what happened."""
+    try:
+        if kind == "admin":
+            client.check_admin()
+        else:
+            client.check_models()
+    except InvalidKeyError as exc:
+        return KeyCheck("invalid_key", exc.text(), exc.exit_code, exc)
+    except MissingScopeError as exc:
+        text = exc.text()
+        if kind == "admin":
+            text = f"{text}: this is not a usable Admin key"
+        return KeyCheck("missing_scope", text, exc.exit_code, exc)
+    except NetworkError as exc:
+        return KeyCheck("network", exc.text(), exc.exit_code, exc)
+    except AdminApiError as exc:
+        return KeyCheck("error", exc.text(), exc.exit_code, exc)
+    what = "can read organization usage" if kind == "admin" else "can call model endpoints"
+    return KeyCheck("valid", f"valid: the key {what}", 0)
+
+
+def utc_floor(when: datetime, width: str) -> datetime:
+    """`when` rounded down to a UTC boundary of `width` (1m/1h/1d)."""
+    secs = WIDTH_SECONDS[width]
+    epoch = _epoch(when)
+    return datetime.fromtimestamp(epoch - epoch % secs, tz=UTC)
+
+
+def utc_ceil(when: datetime, width: str) -> datetime:
+    floor = utc_floor(when, width)
+    return floor if floor == when else floor + timedelta(seconds=WIDTH_SECONDS[width])

@@ -1,0 +1,910 @@
+"""The metering proxy: forwards /v1/... to the OpenAI API, streaming, and records usage per request.
+
+Why aiohttp, for both the server and the upstream client: one asyncio event loop carries a
+request end to end, so a streamed body never crosses a thread or a queue; the request body
+is read from `request.content` and handed to the upstream request as an async generator,
+and every upstream chunk is written to a `web.StreamResponse` the moment it arrives, so
+neither direction buffers a whole body (a 100 MB upload passes in ~64 KiB pieces, and the
+first SSE event reaches the client as soon as the upstream sends it). aiohttp sets
+TCP_NODELAY on every socket by default, which avoids the ~40 ms Nagle/delayed-ACK stall
+that plagues naive proxies on keep-alive connections, and its client keeps a pool of
+keep-alive upstream connections in one shared `ClientSession`. The server side uses
+aiohttp's low-level `web.Server` (no router, no middleware), so the per-request cost is the
+HTTP parser plus our handler. It was already a dependency; an ASGI server plus httpx would
+add two packages, an ASGI adaptation layer and a thread hop for nothing. Records are priced
+and written to SQLite in batches on a separate writer thread, never on the event loop.
+
+Never logs bodies, prompts or keys: records carry a key label or a masked fingerprint.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import ipaddress
+import json
+import logging
+import re
+import secrets
+import socket
+import threading
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import aiohttp
+from aiohttp import hdrs, web
+from multidict import CIMultiDict, CIMultiDictProxy
+from yarl import URL
+
+from monitor.core.records import ProxyRecord, RateLimitSnapshot
+from monitor.core.usage import TokenUsage
+from monitor.errors import KnownError
+from monitor.log import mask_secret, redact
+from monitor.services.proxy.metering import (
+    JsonObserver,
+    Metered,
+    Observer,
+    StreamObserver,
+    UsageChunkStripper,
+    decodable_accept_encoding,
+    plan_chat_request,
+    sniff_model,
+)
+from monitor.services.proxy.ratelimit import RATE_LIMIT_HEADERS, parse_rate_limits
+
+if TYPE_CHECKING:
+    from monitor.core.pricing import PriceTable
+    from monitor.services.usage_store import UsageStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_UPSTREAM = "https://api.openai.com/v1"
+
+CHAT_BODY_LIMIT = 16 * 1024 * 1024
+"""Chat requests up to this size are read whole (to add `include_usage`); larger ones, and
+ones that are not a JSON object, are streamed upstream unchanged."""
+
+SMALL_BODY = 64 * 1024
+"""JSON request bodies up to this size are read whole before forwarding (to learn the model);
+everything else streams."""
+
+SHUTDOWN_GRACE_S = 3.0
+"""On stop, requests still running get this long to finish before they are cut (partial)."""
+
+# RFC 9110 §7.6.1 connection-specific fields, plus the non-standard ones seen in the wild.
+_HOP_BY_HOP = frozenset(
+    {
+        "connection", "keep-alive", "proxy-connection", "proxy-authenticate",
+        "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
+    }
+)
+_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
+_WILDCARD = frozenset({"0.0.0.0", "::", ""})
+_FREE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
+
+
+class ProxyConfigError(KnownError):
+    """The proxy cannot start as configured (bad upstream, a loop, a busy port)."""
+
+
+# ---------------------------------------------------------------------------------------
+# helpers
+
+
+def key_fingerprint(authorization: str | None) -> str:
+    """A label for the key in an Authorization header: `sk-…abcd`, never the key itself."""
+    if not authorization:
+        return "(no key)"
+    scheme, _, token = authorization.strip().partition(" ")
+    token = token.strip() if scheme.lower() == "bearer" else authorization.strip()
+    if not token:
+        return "(no key)"
+    return mask_secret(token)
+
+
+_ID_SEGMENT = re.compile(r"^(?=.*\d)(?:[A-Za-z0-9]+[-_:.][-_:.A-Za-z0-9]{5,}|[A-Za-z0-9]{24,})$")
+
+
+def endpoint_of(path: str) -> str:
+    """The record's endpoint for a path below /v1: object ids become `{id}`.
+
+    `/chat/completions` stays; `/responses/resp_67c9…` and `/files/file-abc123/content`
+    become `/responses/{id}` and `/files/{id}/content`, so endpoints group in reports.
+    """
+    parts = path.split("/")
+    return "/".join("{id}" if _ID_SEGMENT.match(p) else p for p in parts) or "/"
+
+
+def _host_kind(host: str) -> str:
+    """"loopback", "wildcard" or "other" for a host name or literal address."""
+    h = host.strip("[]").lower()
+    if h in _WILDCARD:
+        return "wildcard"
+    if h in _LOOPBACK_NAMES:
+        return "loopback"
+    try:
+        ip = ipaddress.ip_address(h)
+    except ValueError:
+        return "other"
+    if ip.is_unspecified:
+        return "wildcard"
+    return "loopback" if ip.is_loopback else "other"
+
+
+def is_loopback_host(host: str) -> bool:
+    """True for hosts only this machine can reach (127.0.0.0/8, ::1, localhost)."""
+    return _host_kind(host) == "loopback"
+
+
+def _local_addresses() -> set[str]:
+    found: set[str] = set()
+    with contextlib.suppress(OSError):
+        for info in socket.getaddrinfo(socket.gethostname(), None):
+            found.add(str(info[4][0]))
+    return found
+
+
+def points_at_self(upstream: URL, host: str, port: int) -> bool:
+    """True if `upstream` would reach a proxy listening on host:port (a forwarding loop).
+
+    localhost, 127.x, ::1 and the wildcard addresses are treated as the same machine.
+    """
+    if upstream.port != port or not upstream.host:
+        return False
+    up, me = upstream.host.strip("[]").lower(), host.strip("[]").lower()
+    if up == me:
+        return True
+    up_kind, me_kind = _host_kind(up), _host_kind(me)
+    local = {"loopback", "wildcard"}
+    if up_kind in local and me_kind in local:
+        return True
+    if me_kind == "wildcard" or up_kind == "other":
+        try:
+            resolved = {str(i[4][0]) for i in socket.getaddrinfo(up, port)}
+        except OSError:
+            return False
+        if me_kind == "wildcard":
+            return any(_host_kind(a) != "other" for a in resolved) or bool(
+                resolved & _local_addresses()
+            )
+        return me in resolved or (
+            me_kind == "loopback" and any(_host_kind(a) == "loopback" for a in resolved)
+        )
+    return False
+
+
+def parse_upstream(upstream: str) -> URL:
+    """The upstream base URL (http or https, with a host), without a trailing slash."""
+    url = URL(upstream.strip())
+    if url.scheme not in ("http", "https") or not url.host:
+        raise ProxyConfigError(f"upstream must be an http(s) URL, got {upstream!r}")
+    if url.user or url.password:
+        raise ProxyConfigError("upstream URL must not contain credentials")
+    if url.query_string or url.fragment:
+        raise ProxyConfigError("upstream URL must not have a query or fragment")
+    return url.with_path(url.raw_path.rstrip("/"), encoded=True)
+
+
+def _format_host(host: str) -> str:
+    return f"[{host}]" if ":" in host and not host.startswith("[") else host
+
+
+def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
+    tokens: set[str] = set()
+    for name, value in headers:
+        if name.lower() == "connection":
+            tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
+    return tokens
+
+
+def _error_body(message: str, code: str, etype: str = "proxy_error") -> bytes:
+    return json.dumps(
+        {"error": {"message": message, "type": etype, "param": None, "code": code}}
+    ).encode()
+
+
+def _json_error(status: int, message: str, code: str, etype: str = "proxy_error") -> web.Response:
+    return web.Response(
+        status=status, body=_error_body(message, code, etype), content_type="application/json"
+    )
+
+
+# ---------------------------------------------------------------------------------------
+# records, written off the event loop
+
+
+@dataclass(frozen=True)
+class FinishedRequest:
+    """Everything known about one forwarded request when it ends (before costing)."""
+
+    time: datetime
+    method: str
+    endpoint: str
+    model: str | None
+    request_model: str | None
+    service_tier: str | None
+    key_label: str
+    usage: TokenUsage | None
+    status: int
+    latency_ms: float
+    ttfb_ms: float | None
+    request_id: str | None
+    partial: bool
+    rate_limit_headers: dict[str, str] | None = None
+    headers_at: datetime | None = None
+
+
+class RecordWriter:
+    """A daemon thread that prices finished requests and writes them to the UsageStore.
+
+    The event loop only appends to a deque (no lock, no thread wake-up); the thread takes
+    what has accumulated every `interval` seconds and writes it in one transaction. Waking
+    per record would hand the GIL to this thread on every request and stall the loop.
+    `on_record` is called on this thread after each batch is stored.
+    """
+
+    def __init__(
+        self,
+        store_path: Path,
+        prices: PriceTable,
+        on_record: Callable[[ProxyRecord], None] | None = None,
+        *,
+        interval: float = 0.1,
+    ) -> None:
+        self._store_path = store_path
+        self._prices = prices
+        self._on_record = on_record
+        self._interval = interval
+        self._items: collections.deque[FinishedRequest] = collections.deque()
+        self._submitted = 0  # only the event loop's thread adds to it
+        self._written = 0
+        self._wake = threading.Event()
+        self._stopping = False
+        self._done = threading.Condition()
+        self._thread = threading.Thread(target=self._run, name="proxy-records", daemon=True)
+        self._started = False
+        self._store: UsageStore | None = None
+
+    def start(self) -> None:
+        """Open the store (raising StoreError here, not later on the thread) and start."""
+        if not self._started:
+            from monitor.services.usage_store import UsageStore
+
+            self._store = UsageStore(self._store_path)
+            self._started = True
+            self._thread.start()
+
+    def submit(self, item: FinishedRequest) -> None:
+        self._submitted += 1
+        self._items.append(item)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every request submitted so far is stored; False on timeout."""
+        target = self._submitted
+        deadline = time.monotonic() + timeout
+        self._wake.set()
+        with self._done:
+            while self._written < target:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._thread.is_alive():
+                    return self._written >= target
+                self._done.wait(min(left, 0.05))
+                self._wake.set()
+        return True
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Store what is queued, then stop the thread."""
+        self._stopping = True
+        self._wake.set()
+        if self._started and self._thread.is_alive():
+            self._thread.join(timeout)
+
+    def to_record(self, item: FinishedRequest) -> ProxyRecord:
+        """Price one finished request (errors cost 0; missing usage costs unknown)."""
+        model = item.model or item.request_model
+        cost: Decimal | None
+        as_of = None
+        usage = item.usage
+        if item.status >= 400:
+            usage, cost = TokenUsage(), Decimal(0)
+        elif usage is None:
+            usage = TokenUsage()
+            cost = Decimal(0) if item.method in _FREE_METHODS and not item.partial else None
+        elif model is None:
+            cost = None
+        else:
+            try:
+                priced = self._prices.cost(
+                    model, usage, at=item.time, service_tier=item.service_tier
+                )
+            except Exception:
+                log.warning("could not price a %s request for model %s", item.endpoint, model,
+                            exc_info=True)
+                cost = None
+            else:
+                cost, as_of = priced.usd, priced.as_of
+        return ProxyRecord(
+            time=item.time,
+            endpoint=item.endpoint,
+            model=model,
+            service_tier=item.service_tier,
+            key_label=item.key_label,
+            usage=usage,
+            cost_usd=cost,
+            price_as_of=as_of,
+            status=item.status,
+            latency_ms=round(item.latency_ms, 3),
+            ttfb_ms=None if item.ttfb_ms is None else round(item.ttfb_ms, 3),
+            request_id=item.request_id,
+            partial=item.partial,
+        )
+
+    def _run(self) -> None:
+        store = self._store
+        assert store is not None
+        try:
+            while True:
+                self._wake.wait(self._interval)
+                self._wake.clear()
+                stopping = self._stopping
+                batch: list[FinishedRequest] = []
+                while self._items and len(batch) < 2000:
+                    batch.append(self._items.popleft())
+                if batch:
+                    try:
+                        self._write(store, batch)
+                    finally:
+                        with self._done:
+                            self._written += len(batch)
+                            self._done.notify_all()
+                    if self._items:
+                        self._wake.set()
+                elif stopping:
+                    return
+        finally:
+            store.close()
+
+    def _write(self, store: UsageStore, batch: list[FinishedRequest]) -> None:
+        records: list[ProxyRecord] = []
+        snapshots: list[RateLimitSnapshot] = []
+        for item in batch:
+            try:
+                records.append(self.to_record(item))
+            except Exception:
+                log.exception("could not price a proxy record for %s", item.endpoint)
+                continue
+            rl_model = item.request_model or item.model
+            if item.rate_limit_headers and rl_model:
+                snap = parse_rate_limits(
+                    item.rate_limit_headers, key_label=item.key_label, model=rl_model,
+                    time=item.headers_at or item.time,
+                )  # fmt: skip
+                if snap is not None:
+                    snapshots.append(snap)
+        try:
+            with store.transaction():
+                store.add_proxy_records(records)
+                for snap in snapshots:
+                    store.add_rate_limit(snap)
+        except Exception:
+            log.exception("could not store %d proxy records", len(records))
+            return
+        for rec in records:
+            if log.isEnabledFor(logging.DEBUG):
+                log.debug(
+                    "%s %d model=%s in=%d out=%d cost=%s %.1fms key=%s%s",
+                    rec.endpoint, rec.status, rec.model, rec.usage.input_tokens,
+                    rec.usage.output_tokens, rec.cost_usd, rec.latency_ms, rec.key_label,
+                    " partial" if rec.partial else "",
+                )
+            if self._on_record is not None:
+                try:
+                    self._on_record(rec)
+                except Exception:
+                    log.exception("on_record callback failed")
+
+
+# ---------------------------------------------------------------------------------------
+# the proxy
+
+
+class _ClientGoneError(Exception):
+    """The client closed its connection while we were writing to it."""
+
+
+class MeteringProxy:
+    """Forward /v1/... to `upstream`, streaming both ways, and record every request.
+
+    Args:
+        upstream: base URL of the OpenAI API (default https://api.openai.com/v1).
+        store_path: SQLite file of the UsageStore the records go to.
+        prices: the price table used to cost each request.
+        host, port: where to listen (port 0 picks a free one).
+        key_label, key_secret: if set, every request is sent with `Bearer <key_secret>`
+            and recorded under `key_label`; otherwise the client's Authorization passes
+            through and records carry its masked fingerprint.
+        on_record: called (on the writer thread) with each stored ProxyRecord.
+        shutdown_grace_s: on stop, how long running requests may still take.
+
+    Raises:
+        ProxyConfigError: the upstream is not an http(s) URL, or points at the proxy itself.
+    """
+
+    def __init__(
+        self,
+        *,
+        upstream: str,
+        store_path: Path,
+        prices: PriceTable,
+        host: str = "127.0.0.1",
+        port: int = 8787,
+        key_label: str | None = None,
+        key_secret: str | None = None,
+        on_record: Callable[[ProxyRecord], None] | None = None,
+        shutdown_grace_s: float = SHUTDOWN_GRACE_S,
+    ) -> None:
+        self._upstream = parse_upstream(upstream)
+        self._grace = shutdown_grace_s
+        self._upstream_str = str(self._upstream)
+        self._upstream_host = self._upstream.host or ""
+        self.host = host
+        self.port = port
+        if port and points_at_self(self._upstream, host, port):
+            raise ProxyConfigError(
+                f"upstream {self._upstream_str} is this proxy ({_format_host(host)}:{port}); "
+                "refusing to forward to myself"
+            )
+        if key_secret is not None and not key_secret.strip():
+            raise ProxyConfigError("the key secret is empty")
+        self._key_label = key_label if key_secret is None else (key_label or "proxy key")
+        self._auth = f"Bearer {key_secret.strip()}" if key_secret is not None else None
+        self._writer = RecordWriter(store_path, prices, on_record)
+        self._via = f"1.1 token-monitor-{secrets.token_hex(4)}"
+        self._session: aiohttp.ClientSession | None = None
+        self._runner: web.ServerRunner | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._thread: threading.Thread | None = None
+        self._stop_event: asyncio.Event | None = None
+        self._ready = threading.Event()
+        self._start_error: BaseException | None = None
+        self._fingerprints: dict[str, str] = {}
+        self.url: str | None = None
+
+    def __repr__(self) -> str:  # never shows the key
+        return f"MeteringProxy(upstream={self._upstream_str!r}, url={self.url!r})"
+
+    # -- lifecycle ---------------------------------------------------------------------
+
+    async def _start(self) -> str:
+        self._writer.start()
+        loopback = is_loopback_host(self._upstream_host)
+        connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30)
+        self._session = aiohttp.ClientSession(
+            connector=connector,
+            auto_decompress=False,
+            cookie_jar=aiohttp.DummyCookieJar(),
+            skip_auto_headers=("User-Agent", "Accept", "Accept-Encoding", "Content-Type"),
+            timeout=aiohttp.ClientTimeout(total=None, sock_connect=30, sock_read=3600),
+            trust_env=not loopback,
+            requote_redirect_url=False,
+        )
+        server = web.Server(self._handle, handler_cancellation=True, access_log=None)
+        self._runner = web.ServerRunner(
+            server, handle_signals=False, shutdown_timeout=self._grace
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self.host, self.port, reuse_address=True)
+        try:
+            await site.start()
+        except OSError as exc:
+            await self._close_async()
+            raise ProxyConfigError(
+                f"cannot listen on {_format_host(self.host)}:{self.port}: {exc.strerror or exc}"
+            ) from None
+        sockets = self._runner.addresses
+        self.port = int(sockets[0][1]) if sockets else self.port
+        if points_at_self(self._upstream, self.host, self.port):
+            await self._close_async()
+            raise ProxyConfigError(
+                f"upstream {self._upstream_str} is this proxy; refusing to forward to myself"
+            )
+        self.url = f"http://{_format_host(self.host)}:{self.port}/v1"
+        log.info("metering proxy listening on %s, upstream %s", self.url, self._upstream_str)
+        return self.url
+
+    async def _close_async(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def serve(self, ready: Callable[[str], None] | None = None) -> None:
+        """Run until cancelled or `stop()`; `ready(url)` is called once listening."""
+        self._loop = asyncio.get_running_loop()
+        self._stop_event = asyncio.Event()
+        try:
+            url = await self._start()
+            self._ready.set()
+            if ready is not None:
+                ready(url)
+            await self._stop_event.wait()
+        finally:
+            await self._close_async()
+            self._writer.close()
+            log.info("metering proxy stopped")
+
+    def start_in_thread(self, timeout: float = 15.0) -> str:
+        """Start on a daemon thread with its own event loop; returns the /v1 URL when listening.
+
+        Raises:
+            ProxyConfigError: could not listen, or the upstream is the proxy itself.
+        """
+        if self._thread is not None:
+            raise RuntimeError("proxy already started")
+
+        def run() -> None:
+            try:
+                asyncio.run(self.serve())
+            except BaseException as exc:
+                self._start_error = exc
+            finally:
+                self._ready.set()
+
+        self._thread = threading.Thread(target=run, name="metering-proxy", daemon=True)
+        self._thread.start()
+        if not self._ready.wait(timeout):
+            raise ProxyConfigError("the proxy did not start in time")
+        if self._start_error is not None:
+            raise self._start_error
+        assert self.url is not None
+        return self.url
+
+    def stop(self, timeout: float = 15.0) -> None:
+        """Stop listening, close upstream connections and store the pending records."""
+        loop, event = self._loop, self._stop_event
+        if loop is not None and event is not None and not loop.is_closed():
+            with contextlib.suppress(RuntimeError):
+                loop.call_soon_threadsafe(event.set)
+        if self._thread is not None and self._thread is not threading.current_thread():
+            self._thread.join(timeout)
+
+    def flush(self, timeout: float = 10.0) -> bool:
+        """Wait until every finished request is in the store (for tests and shutdown)."""
+        return self._writer.flush(timeout)
+
+    # -- one request ---------------------------------------------------------------------
+
+    def _label_for(self, authorization: str | None) -> str:
+        if self._key_label is not None:
+            return self._key_label
+        if not authorization:
+            return "(no key)"
+        label = self._fingerprints.get(authorization)
+        if label is None:
+            label = key_fingerprint(authorization)
+            if len(self._fingerprints) < 1000:
+                self._fingerprints[authorization] = label
+        return label
+
+    def _upstream_headers(self, request: web.BaseRequest) -> CIMultiDict[str]:
+        raw = request.headers
+        drop = _HOP_BY_HOP | _connection_tokens(raw.items())
+        out: CIMultiDict[str] = CIMultiDict()
+        for name, value in raw.items():
+            low = name.lower()
+            if low in drop or low in ("host", "expect", "via"):
+                continue
+            out.add(name, value)
+        if hdrs.TRANSFER_ENCODING in raw:
+            out.popall(hdrs.CONTENT_LENGTH, None)  # RFC 9112 §6.3: TE overrides CL
+        accept = out.get(hdrs.ACCEPT_ENCODING)
+        if accept is not None:
+            out[hdrs.ACCEPT_ENCODING] = decodable_accept_encoding(accept)
+        vias = raw.getall(hdrs.VIA, [])
+        out[hdrs.VIA] = ", ".join([*vias, self._via])
+        if self._auth is not None:
+            out[hdrs.AUTHORIZATION] = self._auth
+        return out
+
+    @staticmethod
+    def _client_headers(up: aiohttp.ClientResponse, *, strip: bool) -> CIMultiDict[str]:
+        drop = _HOP_BY_HOP | _connection_tokens(up.headers.items())
+        out: CIMultiDict[str] = CIMultiDict()
+        for name, value in up.headers.items():
+            low = name.lower()
+            if low in drop or (strip and low == "content-length"):
+                continue
+            out.add(name, value)
+        return out
+
+    async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        t0 = time.perf_counter()
+        started = datetime.now(UTC)
+        raw_path = request.raw_path
+        if not (raw_path == "/v1" or raw_path.startswith(("/v1/", "/v1?"))):
+            return _json_error(
+                404, "The metering proxy forwards /v1/... paths only.", "unknown_url",
+                "invalid_request_error",
+            )
+        if self._via in ", ".join(request.headers.getall(hdrs.VIA, [])):
+            log.error("request came back to the proxy: the upstream points at the proxy itself")
+            return _json_error(508, "Proxy loop detected: the upstream points at this proxy.",
+                               "proxy_loop")
+        rest = raw_path[3:]
+        endpoint = endpoint_of(rest.split("?", 1)[0])
+        method = request.method
+        headers = self._upstream_headers(request)
+        label = self._label_for(request.headers.get(hdrs.AUTHORIZATION))
+        state = _RequestState(started, method, endpoint, label, t0)
+        try:
+            return await self._forward(request, rest, headers, state)
+        except asyncio.CancelledError:
+            if not state.delivered:
+                state.partial = True
+            raise
+        finally:
+            self._finish(state)
+
+    async def _forward(
+        self, request: web.BaseRequest, rest: str, headers: CIMultiDict[str], state: _RequestState
+    ) -> web.StreamResponse:
+        session = self._session
+        assert session is not None
+        body, strip = await self._request_body(request, headers, state)
+        url = URL(self._upstream_str + rest, encoded=True)
+        try:
+            up = await session.request(
+                request.method, url, headers=headers, data=body, allow_redirects=False,
+                auto_decompress=False,
+            )
+        except asyncio.CancelledError:
+            raise
+        except _ClientGoneError:
+            state.partial = True
+            return web.Response(status=499)
+        except (aiohttp.ClientError, OSError, TimeoutError) as exc:
+            if state.client_gone:
+                state.partial = True
+                return web.Response(status=499)
+            reason = redact(str(exc) or type(exc).__name__)
+            log.warning("upstream %s unreachable: %s", self._upstream_host, reason)
+            state.status = 502
+            return _json_error(
+                502,
+                f"The metering proxy could not reach the upstream API at {self._upstream_str}: "
+                f"{reason}",
+                "upstream_unreachable",
+            )
+        try:
+            return await self._relay(request, up, state, strip)
+        finally:
+            if state.clean_end:
+                up.release()
+            else:
+                up.close()  # never reuse a connection with unread bytes
+
+    async def _request_body(
+        self, request: web.BaseRequest, headers: CIMultiDict[str], state: _RequestState
+    ) -> tuple[bytes | AsyncIterator[bytes] | None, bool]:
+        """The body to send upstream, and whether the response needs the usage chunk removed."""
+        if not request.body_exists:
+            return None, False
+        if request.headers.get(hdrs.EXPECT, "").lower() == "100-continue":
+            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
+        is_json = "json" in request.headers.get(hdrs.CONTENT_TYPE, "").lower()
+        length = request.content_length
+        chunked = hdrs.TRANSFER_ENCODING in request.headers
+        content = request.content
+        is_chat = request.method == "POST" and state.endpoint in ("/chat/completions",
+                                                                  "/chat/completions/")
+        limit = CHAT_BODY_LIMIT if is_chat and is_json else SMALL_BODY if is_json else 0
+        if limit and (chunked or (length is not None and length <= limit)):
+            buf = bytearray()
+            while len(buf) <= limit:
+                chunk = await content.read(limit + 1 - len(buf))
+                if not chunk:
+                    break
+                buf += chunk
+            head = bytes(buf)
+            if len(head) <= limit and content.at_eof():
+                strip = False
+                if is_chat:
+                    plan = plan_chat_request(head)
+                    if plan is not None:
+                        state.request_model = plan.model
+                        head = plan.body
+                        if plan.added_include_usage:
+                            strip = True
+                            headers[hdrs.ACCEPT_ENCODING] = "identity"
+                else:
+                    state.request_model = sniff_model(head[:SMALL_BODY])
+                headers.popall(hdrs.TRANSFER_ENCODING, None)
+                headers[hdrs.CONTENT_LENGTH] = str(len(head))
+                if len(head) > _PIECE:  # aiohttp sends large bytes bodies in one blocking write
+                    return _pieces(head), strip
+                return head, strip
+            if is_json:
+                state.request_model = sniff_model(head[:SMALL_BODY])
+            return self._stream_body(head, content, state, False), False
+        return self._stream_body(b"", content, state, is_json), False
+
+    @staticmethod
+    async def _stream_body(
+        first: bytes, content: aiohttp.StreamReader, state: _RequestState, sniff: bool
+    ) -> AsyncIterator[bytes]:
+        if first:
+            yield first
+        try:
+            while True:
+                chunk = await content.readany()
+                if not chunk:
+                    return
+                if sniff:
+                    sniff = False
+                    state.request_model = sniff_model(chunk[:SMALL_BODY])
+                yield chunk
+        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
+            state.client_gone = True
+            raise _ClientGoneError from exc
+
+    async def _relay(
+        self,
+        request: web.BaseRequest,
+        up: aiohttp.ClientResponse,
+        state: _RequestState,
+        strip: bool,
+    ) -> web.StreamResponse:
+        state.status = up.status
+        state.headers_at = datetime.now(UTC)
+        state.request_id = up.headers.get("x-request-id")
+        state.upstream_headers = up.headers
+        ctype = up.headers.get(hdrs.CONTENT_TYPE, "").lower()
+        encoding = up.headers.get(hdrs.CONTENT_ENCODING)
+        stripper: UsageChunkStripper | None = None
+        observer: Observer | None = None
+        if 200 <= up.status < 300:
+            if "text/event-stream" in ctype:
+                if strip and not encoding:
+                    stripper = UsageChunkStripper()
+                else:
+                    observer = StreamObserver(encoding)
+            elif "json" in ctype:
+                observer = JsonObserver(encoding)
+        state.meter = stripper or observer
+        resp = web.StreamResponse(
+            status=up.status,
+            reason=up.reason,
+            headers=self._client_headers(up, strip=stripper is not None),
+        )
+        write = resp.write
+        try:
+            await resp.prepare(request)
+            async for chunk in up.content.iter_any():
+                if state.ttfb_ms is None:
+                    state.ttfb_ms = (time.perf_counter() - state.t0) * 1000
+                if stripper is not None:
+                    out = stripper.feed(chunk)
+                    if out:
+                        await _to_client(write, out)
+                else:
+                    await _to_client(write, chunk)
+                    if observer is not None:
+                        observer.observe(chunk)
+            state.clean_end = True  # the upstream body was read to its end
+            if stripper is not None:
+                tail = stripper.finish()
+                if tail:
+                    await _to_client(write, tail)
+            elif observer is not None:
+                observer.finish()
+            state.delivered = True  # every byte is with the transport; a client that hangs
+            # up now (after reading [DONE]) got the whole response
+            try:
+                await resp.write_eof()
+            except (ConnectionResetError, aiohttp.ClientConnectionResetError) as exc:
+                raise _ClientGoneError from exc
+        except _ClientGoneError:
+            if not state.delivered:
+                state.partial = True  # the client went away: stop reading upstream
+            return resp
+        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
+            state.partial = True  # upstream broke mid-body: cut the client off likewise
+            log.warning("upstream response broke off: %s", redact(str(exc) or type(exc).__name__))
+            if request.transport is not None:
+                request.transport.close()
+            return resp
+        if state.ttfb_ms is None:
+            state.ttfb_ms = (time.perf_counter() - state.t0) * 1000
+        return resp
+
+    def _finish(self, state: _RequestState) -> None:
+        latency = (time.perf_counter() - state.t0) * 1000
+        meter = state.meter
+        metered = meter.result if meter is not None else Metered()
+        partial = state.partial
+        if isinstance(meter, StreamObserver | JsonObserver) and meter.undecodable:
+            partial = True
+        if meter is not None and not metered.complete and state.status < 400:
+            partial = True
+        rate_headers = None
+        up_headers = state.upstream_headers
+        if up_headers is not None:
+            rate_headers = {
+                name: value for name in RATE_LIMIT_HEADERS
+                if (value := up_headers.get(name)) is not None
+            }  # fmt: skip
+        self._writer.submit(
+            FinishedRequest(
+                time=state.started,
+                method=state.method,
+                endpoint=state.endpoint,
+                model=metered.model,
+                request_model=state.request_model,
+                service_tier=metered.service_tier,
+                key_label=state.key_label,
+                usage=metered.usage,
+                status=state.status,
+                latency_ms=latency,
+                ttfb_ms=state.ttfb_ms,
+                request_id=state.request_id,
+                partial=partial,
+                rate_limit_headers=rate_headers,
+                headers_at=state.headers_at,
+            )
+        )
+
+
+_PIECE = 256 * 1024
+
+
+async def _pieces(body: bytes) -> AsyncIterator[bytes]:
+    view = memoryview(body)
+    for i in range(0, len(body), _PIECE):
+        yield bytes(view[i : i + _PIECE])
+
+
+async def _to_client(
+    write: Callable[[bytes], Awaitable[None]], data: bytes
+) -> None:
+    try:
+        await write(data)
+    except (ConnectionResetError, aiohttp.ClientConnectionResetError) as exc:
+        raise _ClientGoneError from exc
+
+
+class _RequestState:
+    """Mutable per-request bookkeeping shared by the handler's steps."""
+
+    __slots__ = (
+        "clean_end", "client_gone", "delivered", "endpoint", "headers_at", "key_label", "meter",
+        "method", "partial",
+        "request_id", "request_model", "started", "status", "t0", "ttfb_ms", "upstream_headers",
+    )
+
+    def __init__(
+        self, started: datetime, method: str, endpoint: str, key_label: str, t0: float
+    ) -> None:
+        self.started = started
+        self.method = method
+        self.endpoint = endpoint
+        self.key_label = key_label
+        self.t0 = t0
+        self.status = 499
+        self.request_id: str | None = None
+        self.request_model: str | None = None
+        self.ttfb_ms: float | None = None
+        self.partial = False
+        self.client_gone = False
+        self.clean_end = False
+        self.delivered = False
+        self.meter: UsageChunkStripper | Observer | None = None
+        self.upstream_headers: CIMultiDictProxy[str] | None = None
+        self.headers_at: datetime | None = None

@@ -1,0 +1,472 @@
+"""The dashboard snapshot: every number the tray and dashboard show, built from the store.
+
+Qt-free and frozen: built off the GUI thread by `build_snapshot`, carried by AppState's
+`snapshot_changed` signal, and rendered by widgets that do no queries of their own.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from monitor.core.usage import TokenUsage
+
+if TYPE_CHECKING:  # the builder imports these itself: the GUI loads this module at start-up
+    from monitor.core.budget import BudgetStatus, Period
+    from monitor.core.pricing import PriceTable
+    from monitor.core.settings import Settings
+    from monitor.services.usage_report import Group, UsageReport
+    from monitor.services.usage_store import UsageStore
+
+
+@dataclass(frozen=True)
+class GroupRow:
+    """One line of a by-model / by-project / by-key table."""
+
+    key: str  # the id (model name, project id, key id or proxy label)
+    name: str  # what the user reads ("Project Alpha", "ci-key")
+    requests: int
+    usage: TokenUsage
+    cost_usd: Decimal | None  # None: price unknown
+    basis: str = "estimated"  # "billed" | "estimated" | "mixed"
+
+
+@dataclass(frozen=True)
+class DayPoint:
+    """Spend of one day of the cycle (UTC days, as OpenAI bills)."""
+
+    day: date
+    cost_usd: Decimal  # what the dashboard counts: billed where billed, else estimated
+    billed_usd: Decimal | None = None
+    estimated_usd: Decimal | None = None
+
+
+@dataclass(frozen=True)
+class ReconRow:
+    """Billed vs estimated for one day and model or line item, with the reason they differ."""
+
+    day: date
+    item: str
+    billed_usd: Decimal | None
+    estimated_usd: Decimal | None
+    explanation: str
+
+    @property
+    def difference_usd(self) -> Decimal | None:
+        if self.billed_usd is None or self.estimated_usd is None:
+            return None
+        return self.billed_usd - self.estimated_usd
+
+
+@dataclass(frozen=True)
+class RateLimitRow:
+    """Latest rate-limit headroom seen by the proxy for a key and model."""
+
+    key_label: str
+    model: str
+    remaining_requests: int | None
+    limit_requests: int | None
+    remaining_tokens: int | None
+    limit_tokens: int | None
+    reset_requests_s: float | None
+    reset_tokens_s: float | None
+    seen_at: datetime
+
+
+@dataclass(frozen=True)
+class OrgSourceStatus:
+    """The organization Usage/Costs sync."""
+
+    configured: bool  # an admin key is available
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    settled_through: datetime | None = None  # data complete through this UTC instant
+    next_sync: datetime | None = None
+    syncing: bool = False
+
+    @property
+    def failing(self) -> bool:
+        if self.last_error is None or self.last_error_at is None:
+            return False
+        return self.last_success is None or self.last_error_at >= self.last_success
+
+
+@dataclass(frozen=True)
+class ProxySourceStatus:
+    """The embedded metering proxy."""
+
+    enabled: bool
+    address: str | None = None
+    error: str | None = None
+    requests_today: int = 0
+    last_request: datetime | None = None
+    rate_limits: tuple[RateLimitRow, ...] = ()
+
+
+@dataclass(frozen=True)
+class CreditStatus:
+    """Prepaid credit the user entered, minus spend since the purchase."""
+
+    amount_usd: Decimal
+    purchased: date | None
+    expires: date | None
+    spent_usd: Decimal
+    remaining_usd: Decimal
+    days_to_expiry: int | None
+
+    @property
+    def remaining_fraction(self) -> float:
+        return float(self.remaining_usd / self.amount_usd) if self.amount_usd > 0 else 0.0
+
+
+@dataclass(frozen=True)
+class CycleFigures:
+    """This billing cycle against the monthly limit."""
+
+    start: date  # first UTC day of the cycle
+    end: date  # first UTC day of the next cycle
+    cost_usd: Decimal
+    limit_usd: Decimal
+    fraction: float | None  # cost / limit; None when the limit is 0
+    remaining_usd: Decimal
+    projected_usd: Decimal | None  # None: too little data to project
+    projection_basis_days: float | None
+    over_limit_on: date | None  # the day the pace crosses the limit, if it does this cycle
+    basis: str  # "billed" | "estimated" | "mixed"
+    billed_usd: Decimal = Decimal(0)
+    estimated_usd: Decimal = Decimal(0)
+    cached_savings_usd: Decimal = Decimal(0)
+
+    @property
+    def last_day(self) -> date:
+        return self.end - timedelta(days=1)
+
+
+@dataclass(frozen=True)
+class TodayFigures:
+    """Today, in the user's "today" time zone."""
+
+    day: date
+    cost_usd: Decimal
+    requests: int
+    usage: TokenUsage
+    basis: str = "estimated"
+
+
+@dataclass(frozen=True)
+class DashboardSnapshot:
+    """Everything the GUI shows at one instant. Plain data; safe to pass between threads."""
+
+    generated_at: datetime
+    has_data: bool
+    today: TodayFigures
+    cycle: CycleFigures
+    by_model: tuple[GroupRow, ...] = ()
+    by_project: tuple[GroupRow, ...] = ()
+    by_key: tuple[GroupRow, ...] = ()
+    daily: tuple[DayPoint, ...] = ()
+    recon: tuple[ReconRow, ...] = ()
+    unpriced_models: tuple[str, ...] = ()
+    org: OrgSourceStatus = field(default_factory=lambda: OrgSourceStatus(False))
+    proxy: ProxySourceStatus = field(default_factory=lambda: ProxySourceStatus(False))
+    credit: CreditStatus | None = None
+    complete_through: datetime | None = None  # org data settled through (UTC)
+    provisional_from: datetime | None = None  # the still-growing current bucket starts here
+    prices_override: str = ""  # the file where unpriced models can be priced
+    spend_history: tuple[DayPoint, ...] = ()  # the 14 UTC days before today (spike baseline)
+    budget: BudgetStatus | None = None  # what threshold/projection alerts are computed from
+    warnings: tuple[str, ...] = ()
+
+    @property
+    def failing(self) -> bool:
+        return self.org.failing or self.proxy.error is not None
+
+
+@dataclass(frozen=True)
+class RuntimeStatus:
+    """What only the running app knows about its sources (not in the store)."""
+
+    org_configured: bool = True
+    org_syncing: bool = False
+    next_sync: datetime | None = None
+    proxy_enabled: bool = False
+    proxy_address: str | None = None
+    proxy_error: str | None = None
+
+
+# --------------------------------------------------------------------------------------------
+# Building
+# --------------------------------------------------------------------------------------------
+
+SPIKE_HISTORY_DAYS = 14
+_DAY = timedelta(days=1)
+
+
+def _row(group: Group, unpriced: frozenset[str] = frozenset()) -> GroupRow:
+    f = group.figures
+    unknown = f.cost_usd == 0 and (
+        (f.unpriced_requests > 0 and f.unpriced_requests >= f.requests)
+        or (isinstance(group.key, str) and group.key in unpriced))
+    usage = TokenUsage(input_tokens=f.input_tokens, cached_input_tokens=f.cached_input_tokens,
+                       output_tokens=f.output_tokens, reasoning_tokens=f.reasoning_tokens)
+    key = group.key.isoformat() if isinstance(group.key, date) else (group.key or "")
+    return GroupRow(key, group.name, f.requests, usage, None if unknown else f.cost_usd,
+                    f.cost_basis)
+
+
+def build_snapshot(
+    store: UsageStore,
+    prices: PriceTable,
+    settings: Settings,
+    runtime: RuntimeStatus,
+    now: datetime,
+    *,
+    prices_override: str = "",
+) -> DashboardSnapshot:
+    """Every figure of the dashboard at `now` (blocking: run it off the GUI thread)."""
+    from monitor.core.budget import billing_cycle, budget_status, local_date, today_period
+    from monitor.services.usage_report import build_report
+    from monitor.services.usage_store import ORG_SOURCE
+
+    now = now.astimezone(UTC)
+    cycle = billing_cycle(now, settings.cycle_start_day)
+    by_model = build_report(store, prices, settings, cycle, "all", "model", now)
+    by_project = build_report(store, prices, settings, cycle, "all", "project", now)
+    by_key = build_report(store, prices, settings, cycle, "all", "key", now)
+    today_p = today_period(now, settings.today_timezone)
+    today_r = build_report(store, prices, settings, today_p, "all", None, now)
+    t = today_r.totals
+
+    state = store.get_sync_state(ORG_SOURCE)
+    status = budget_status(
+        by_model.cycle_cost_usd, settings.monthly_limit_usd, cycle, now,
+        [(d.day, d.cost_usd) for d in by_model.days],
+    )
+    totals = by_model.totals
+    cycle_fig = CycleFigures(
+        start=cycle.start.date(),
+        end=cycle.end.date(),
+        cost_usd=by_model.cycle_cost_usd,
+        limit_usd=settings.monthly_limit_usd,
+        fraction=float(status.used_fraction) if status.used_fraction is not None else None,
+        remaining_usd=status.remaining,
+        projected_usd=status.projected_spend,
+        projection_basis_days=float(status.projection_basis_days)
+        if status.projection_basis_days is not None else None,
+        over_limit_on=status.crossing_date,
+        basis=totals.cost_basis,
+        billed_usd=totals.billed_usd,
+        estimated_usd=totals.estimated_usd,
+        cached_savings_usd=by_model.cached_savings_usd,
+    )
+
+    proxy_today = store.proxy_usage(today_p.start, today_p.end)
+    latest_proxy = store.proxy_records(limit=1)
+    limits = tuple(
+        RateLimitRow(r.key_label, r.model, r.remaining_requests, r.limit_requests,
+                     r.remaining_tokens, r.limit_tokens, r.reset_requests_s, r.reset_tokens_s,
+                     r.time)
+        for r in sorted(store.latest_rate_limits(), key=lambda r: (r.key_label, r.model))
+    )
+    proxy = ProxySourceStatus(
+        enabled=runtime.proxy_enabled,
+        address=runtime.proxy_address,
+        error=runtime.proxy_error,
+        requests_today=sum(r.requests for r in proxy_today),
+        last_request=latest_proxy[0].time if latest_proxy else None,
+        rate_limits=limits,
+    )
+    org = OrgSourceStatus(
+        configured=runtime.org_configured,
+        last_success=state.last_success if state else None,
+        last_error=state.last_error if state else None,
+        last_error_at=state.last_error_at if state else None,
+        settled_through=state.settled_through if state else None,
+        next_sync=runtime.next_sync,
+        syncing=runtime.org_syncing,
+    )
+    latest_end = store.latest_usage_end()
+    has_data = bool(
+        (state is not None and state.last_success is not None)
+        or latest_end is not None
+        or latest_proxy
+        or totals.requests
+    )
+    provisional = None
+    if latest_end is not None and latest_end > now - timedelta(hours=1):
+        provisional = now.replace(minute=0, second=0, microsecond=0)
+
+    history_start = datetime.combine(now.date() - timedelta(days=SPIKE_HISTORY_DAYS), time(),
+                                     UTC)
+    history_end = datetime.combine(now.date(), time(), UTC)
+    from monitor.core.budget import Period
+
+    history = build_report(store, prices, settings, Period(history_start, history_end), "all",
+                           None, now)
+    by_day = {d.day: d.cost_usd for d in history.days}
+    spend_history = tuple(
+        DayPoint(history_start.date() + timedelta(days=i),
+                 by_day.get(history_start.date() + timedelta(days=i), Decimal(0)))
+        for i in range(SPIKE_HISTORY_DAYS)
+    ) if (state is not None and state.last_success is not None
+          and state.last_success - history_start >= timedelta(0)) or history.days else ()
+
+    unpriced = tuple(dict.fromkeys(u.model or "(no model)" for u in by_model.unpriced_models))
+    return DashboardSnapshot(
+        generated_at=now,
+        has_data=has_data,
+        today=TodayFigures(
+            day=local_date(now, settings.today_timezone),
+            cost_usd=t.cost_usd,
+            requests=t.requests,
+            usage=TokenUsage(input_tokens=t.input_tokens,
+                             cached_input_tokens=t.cached_input_tokens,
+                             output_tokens=t.output_tokens, reasoning_tokens=t.reasoning_tokens),
+            basis=t.cost_basis,
+        ),
+        cycle=cycle_fig,
+        by_model=tuple(_row(g, frozenset(unpriced)) for g in by_model.groups),
+        by_project=tuple(_row(g) for g in by_project.groups),
+        by_key=tuple(_row(g) for g in by_key.groups),
+        daily=tuple(DayPoint(d.day, d.cost_usd, d.billed_usd, d.estimated_usd)
+                    for d in by_model.days),
+        recon=_recon(store, prices, by_model, cycle, now),
+        unpriced_models=unpriced,
+        org=org,
+        proxy=proxy,
+        credit=_credit(store, prices, settings, now),
+        complete_through=state.settled_through if state else None,
+        provisional_from=provisional,
+        prices_override=prices_override,
+        warnings=tuple(prices.warnings),
+        spend_history=spend_history,
+        budget=status,
+    )
+
+
+def _credit(store: UsageStore, prices: PriceTable, settings: Settings,
+            now: datetime) -> CreditStatus | None:
+    from monitor.core.budget import Period, billing_cycle, local_date
+    from monitor.services.usage_report import build_report
+
+    amount = settings.prepaid_credit_usd
+    if amount is None or amount <= 0:
+        return None
+    since = settings.prepaid_purchased
+    start = (datetime.combine(since, time(), UTC) if since is not None
+             else billing_cycle(now, settings.cycle_start_day).start)
+    spent = Decimal(0)
+    if start < now:
+        spent = build_report(store, prices, settings, Period(start, now), "all", None,
+                             now).totals.cost_usd
+    today = local_date(now, settings.today_timezone)
+    expires = settings.prepaid_expires
+    return CreditStatus(
+        amount_usd=amount, purchased=since, expires=expires, spent_usd=spent,
+        remaining_usd=amount - spent,
+        days_to_expiry=(expires - today).days if expires is not None else None,
+    )
+
+
+def _recon(store: UsageStore, prices: PriceTable, report: UsageReport, cycle: Period,
+           now: datetime) -> tuple[ReconRow, ...]:
+    """Billed vs estimated per UTC day (and per model, estimated only: Costs has no model)."""
+    from monitor.services.usage_report import Pricer
+
+    pricer = Pricer(prices)
+    rows = store.org_usage(cycle.start, min(cycle.end, now + _DAY),
+                           ["day", "model", "service_tier", "batch"])
+    per_day: dict[date, dict[str, dict[str, Any]]] = {}
+    for r in rows:
+        assert r.day is not None
+        cost = pricer.cost(r.model, r.usage, r.requests, r.day, r.service_tier, bool(r.batch))
+        info = per_day.setdefault(r.day, {}).setdefault(
+            r.model or "(no model)",
+            {"est": Decimal(0), "unpriced": False, "tiers": set(), "input": 0, "cached": 0})
+        if cost is None and not r.usage.is_zero():
+            info["unpriced"] = True
+        elif cost is not None:
+            info["est"] += cost
+        if r.service_tier not in (None, "default", "auto") or r.batch:
+            info["tiers"].add("batch" if r.batch else str(r.service_tier))
+        info["input"] += r.usage.input_tokens
+        info["cached"] += r.usage.cached_input_tokens
+    line_items = {(c.day, c.line_item): c.amount
+                  for c in store.cost_rows(cycle.start.date(), cycle.end.date(),
+                                           ["day", "line_item"]) if c.day is not None}
+    today = now.date()
+    out: list[ReconRow] = []
+    for d in report.days:
+        models = per_day.get(d.day, {})
+        reasons: list[str] = []
+        unpriced = sorted(m for m, i in models.items() if i["unpriced"])
+        tiers = sorted({t for i in models.values() for t in i["tiers"]})
+        inp = sum(i["input"] for i in models.values())
+        cached = sum(i["cached"] for i in models.values())
+        diff = None if d.billed_usd is None else d.billed_usd - d.estimated_usd
+        if d.billed_usd is None:
+            reasons.append("not billed yet: today's costs are still open"
+                           if d.day >= today else
+                           "not billed yet: the Costs API reports days late")
+        elif diff is not None and abs(diff) < Decimal("0.01"):
+            reasons.append("matches")
+        else:
+            if unpriced:
+                reasons.append(f"unpriced models not in the estimate: {', '.join(unpriced)}")
+            if tiers:
+                reasons.append(f"service tiers used: {', '.join(tiers)}")
+            if inp and cached:
+                reasons.append(f"cached input {cached * 100 // inp} % of input")
+            if diff is not None and diff > 0 and not unpriced:
+                reasons.append("billed includes items without token usage (tools, storage, "
+                               "images) or usage not yet synced")
+            elif diff is not None and diff < 0:
+                reasons.append("usage revised or billed at lower rates than the price table")
+        out.append(ReconRow(d.day, "(all models)", d.billed_usd, d.estimated_usd,
+                            "; ".join(reasons)))
+        for model, info in sorted(models.items(), key=lambda kv: -kv[1]["est"]):
+            billed_items = [a for (dd, li), a in line_items.items()
+                            if dd == d.day and li and li.lower().startswith(model.lower())]
+            billed = sum(billed_items, Decimal(0)) if billed_items else None
+            why = ("price unknown" if info["unpriced"] else
+                   "billed by line item" if billed is not None else
+                   "per-model dollars are estimated: the Costs API has no model breakdown")
+            out.append(ReconRow(d.day, model, billed,
+                                None if info["unpriced"] and not info["est"] else info["est"],
+                                why))
+    return tuple(out)
+
+
+def snapshot_csv(snap: DashboardSnapshot) -> str:
+    """The shown period (the billing cycle) as CSV: one row per day, model, project and key."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["section", "period_start", "period_end", "key", "name", "requests",
+                "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens",
+                "cost_usd", "basis", "billed_usd", "estimated_usd"])
+    start, end = snap.cycle.start.isoformat(), snap.cycle.last_day.isoformat()
+
+    def money(v: Decimal | None) -> str:
+        return "" if v is None else str(v.quantize(Decimal("0.000001")))
+
+    w.writerow(["total", start, end, "", "cycle", "", "", "", "", "",
+                money(snap.cycle.cost_usd), snap.cycle.basis, money(snap.cycle.billed_usd),
+                money(snap.cycle.estimated_usd)])
+    for p in snap.daily:
+        w.writerow(["day", start, end, p.day.isoformat(), p.day.isoformat(), "", "", "", "",
+                    "", money(p.cost_usd), "billed" if p.billed_usd is not None else "estimated",
+                    money(p.billed_usd), money(p.estimated_usd)])
+    for section, rows in (("model", snap.by_model), ("project", snap.by_project),
+                          ("key", snap.by_key)):
+        for r in rows:
+            u = r.usage
+            w.writerow([section, start, end, r.key, r.name, r.requests, u.input_tokens,
+                        u.cached_input_tokens, u.output_tokens, u.reasoning_tokens,
+                        money(r.cost_usd), r.basis if r.cost_usd is not None else "unpriced",
+                        "", ""])
+    return buf.getvalue()

@@ -1,0 +1,34 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="en">
+<context>
+    <name>HeaderPanel</name>
+    <message numerus="yes">
+        <location filename="../../monitor/gui/dashboard/header.py" line="112"/>
+        <source>%n request(s) · %1 tokens</source>
+        <translation>
+            <numerusform>%n request · %1 tokens</numerusform>
+            <numerusform>%n requests · %1 tokens</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../monitor/gui/dashboard/header.py" line="164"/>
+        <source>expires in %n day(s)</source>
+        <translation>
+            <numerusform>expires in %n day</numerusform>
+            <numerusform>expires in %n days</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>KeysDialog</name>
+    <message numerus="yes">
+        <location filename="../../monitor/gui/keys_dialog.py" line="233"/>
+        <source>expires in %n day(s)</source>
+        <translation>
+            <numerusform>expires in %n day</numerusform>
+            <numerusform>expires in %n days</numerusform>
+        </translation>
+    </message>
+</context>
+</TS>

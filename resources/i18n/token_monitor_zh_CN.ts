@@ -1,0 +1,1626 @@
+<?xml version="1.0" encoding="utf-8"?>
+<!DOCTYPE TS>
+<TS version="2.1" language="zh_CN">
+<context>
+    <name>AppController</name>
+    <message>
+        <location filename="../../monitor/gui/app.py" line="196"/>
+        <source>No system tray is available on this desktop (%1), so Token Monitor runs as a normal window; closing it quits the app.</source>
+        <translation>此桌面（%1）没有系统托盘，因此 Token Monitor 以普通窗口运行；关闭窗口即退出程序。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/app.py" line="258"/>
+        <source>Start at login</source>
+        <translation>登录时启动</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/app.py" line="266"/>
+        <source>API keys</source>
+        <translation>API 密钥</translation>
+    </message>
+</context>
+<context>
+    <name>BudgetCalculator</name>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="34"/>
+        <source>Budget calculator</source>
+        <translation>预算计算器</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="51"/>
+        <source>Standard</source>
+        <translation>标准</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="52"/>
+        <source>Batch API</source>
+        <translation>批处理 API</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="53"/>
+        <source>Flex</source>
+        <translation>Flex</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="54"/>
+        <source>Priority</source>
+        <translation>优先</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="73"/>
+        <source>Calls per day</source>
+        <translation>每日调用次数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="74"/>
+        <source>Tier</source>
+        <translation>服务层级</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="75"/>
+        <source>Cached input</source>
+        <translation>缓存输入</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="76"/>
+        <source>Output tokens per call</source>
+        <translation>每次调用的输出 token 数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="101"/>
+        <source>No price table: costs are unavailable.</source>
+        <translation>没有价格表：无法计算费用。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="117"/>
+        <source>{model} is not in the price table.</source>
+        <translation>{model} 不在价格表中。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="118"/>
+        <source>{tier} is not offered for {model}.</source>
+        <translation>{model} 不提供 {tier}。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="122"/>
+        <source>The price of {model} is unknown.</source>
+        <translation>{model} 的价格未知。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="124"/>
+        <source>&lt;b&gt;{monthly}&lt;/b&gt; per month ({days} days × {calls} calls; {per_call} each)</source>
+        <translation>每月 &lt;b&gt;{monthly}&lt;/b&gt;（{days} 天 × {calls} 次调用；每次 {per_call}）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="133"/>
+        <source>The monthly limit is already used up.</source>
+        <translation>每月限额已用完。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="136"/>
+        <source>{share} of the {limit} monthly limit</source>
+        <translation>占每月限额 {limit} 的 {share}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="142"/>
+        <source>{share} of the {left} left this month</source>
+        <translation>占本月剩余 {left} 的 {share}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="147"/>
+        <source>{model} has no cached-input price; cached tokens are billed as input.</source>
+        <translation>{model} 没有缓存输入价格；缓存的 token 按输入计费。</translation>
+    </message>
+</context>
+<context>
+    <name>CumulativeChart</name>
+    <message>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="140"/>
+        <source>Cumulative spend against the limit</source>
+        <translation>累计花费与限额</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="147"/>
+        <source>Spent</source>
+        <translation>已花费</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="159"/>
+        <source>Limit</source>
+        <translation>限额</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="171"/>
+        <source>Projection</source>
+        <translation>预测</translation>
+    </message>
+</context>
+<context>
+    <name>DailySpendChart</name>
+    <message>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="78"/>
+        <source>Daily spend this cycle (UTC days)</source>
+        <translation>本周期每日花费（按 UTC 日）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="83"/>
+        <source>Spend</source>
+        <translation>花费</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="95"/>
+        <source>Daily pace of the limit (%1/day)</source>
+        <translation>限额的每日节奏（%1/天）</translation>
+    </message>
+</context>
+<context>
+    <name>DashboardWindow</name>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="111"/>
+        <source>Token Monitor</source>
+        <translation>Token Monitor</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="118"/>
+        <source>Actions</source>
+        <translation>操作</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="122"/>
+        <source>Refresh now</source>
+        <translation>立即刷新</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="125"/>
+        <source>Export CSV…</source>
+        <translation>导出 CSV…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="128"/>
+        <source>Settings…</source>
+        <translation>设置…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="129"/>
+        <source>API keys…</source>
+        <translation>API 密钥…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="155"/>
+        <source>Overview</source>
+        <translation>概览</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="160"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="172"/>
+        <source>By model</source>
+        <translation>按模型</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="176"/>
+        <source>Project</source>
+        <translation>项目</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="182"/>
+        <source>API key</source>
+        <translation>API 密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="189"/>
+        <source>By project and key</source>
+        <translation>按项目和密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="194"/>
+        <source>Billed: the Costs API&apos;s dollars for the UTC day. Estimated: tokens × the price table. They differ by cached-input share, service tier, unpriced models and data that arrives late.</source>
+        <translation>已计费：Costs API 给出的当日（UTC）金额。估算：token 数 × 价格表。两者的差异来自缓存输入比例、服务层级、未定价的模型以及延迟到达的数据。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="205"/>
+        <source>Billed vs estimated</source>
+        <translation>已计费与估算</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="208"/>
+        <source>Sources</source>
+        <translation>数据来源</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="215"/>
+        <source>Tokenizer</source>
+        <translation>分词器</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="264"/>
+        <source>No price known for: %1. Their tokens are counted but not their dollars; add prices in %2.</source>
+        <translation>以下模型没有价格：%1。它们的 token 会被统计，但不计入金额；请在 %2 中添加价格。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="275"/>
+        <source>Organization sync failing: %1 — last success %2.</source>
+        <translation>组织同步失败：%1 — 上次成功于 %2。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="280"/>
+        <source>Proxy: %1</source>
+        <translation>代理：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="282"/>
+        <source>The numbers shown are the last ones it had.</source>
+        <translation>显示的是最后一次获得的数据。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="302"/>
+        <source>Export CSV</source>
+        <translation>导出 CSV</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="302"/>
+        <source>CSV files (*.csv)</source>
+        <translation>CSV 文件 (*.csv)</translation>
+    </message>
+</context>
+<context>
+    <name>HeaderPanel</name>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="53"/>
+        <source>Today</source>
+        <translation>今日</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="59"/>
+        <source>Input</source>
+        <translation>输入</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="59"/>
+        <source>Cached</source>
+        <translation>缓存</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="60"/>
+        <source>Output</source>
+        <translation>输出</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="60"/>
+        <source>Reasoning</source>
+        <translation>推理</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="75"/>
+        <source>This cycle</source>
+        <translation>本周期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="93"/>
+        <source>Prepaid credit</source>
+        <translation>预付额度</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="109"/>
+        <source>Today (%1)</source>
+        <translation>今日（%1）</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../monitor/gui/dashboard/header.py" line="112"/>
+        <source>%n request(s) · %1 tokens</source>
+        <translation>
+            <numerusform>%n 次请求 · %1 个 token</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="122"/>
+        <source>This cycle (%1 – %2)</source>
+        <translation>本周期（%1 – %2）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="125"/>
+        <source>%1 of %2</source>
+        <translation>%1 / %2</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="136"/>
+        <source>Remaining: %1</source>
+        <translation>剩余：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="139"/>
+        <source>Over the limit by %1</source>
+        <translation>超出限额 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="142"/>
+        <source>Billed %1 + estimated %2 (days the Costs API has not billed yet)</source>
+        <translation>已计费 %1 + 估算 %2（Costs API 尚未计费的日期）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="145"/>
+        <source>All billed (Costs API)</source>
+        <translation>全部已计费（Costs API）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="147"/>
+        <source>Estimated from tokens × price (nothing billed yet)</source>
+        <translation>按 token × 价格估算（尚未计费）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="150"/>
+        <source>Caching saved %1 this cycle</source>
+        <translation>本周期缓存节省了 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="156"/>
+        <source>of %1 (spent %2 since %3)</source>
+        <translation>共 %1（自 %3 起已花费 %2）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="162"/>
+        <source>expired</source>
+        <translation>已过期</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../monitor/gui/dashboard/header.py" line="164"/>
+        <source>expires in %n day(s)</source>
+        <translation>
+            <numerusform>%n 天后过期</numerusform>
+        </translation>
+    </message>
+</context>
+<context>
+    <name>KeysDialog</name>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="64"/>
+        <source>API keys</source>
+        <translation>API 密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="87"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="134"/>
+        <source>Label</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="87"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
+        <source>Kind</source>
+        <translation>类型</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="87"/>
+        <source>Key</source>
+        <translation>密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="87"/>
+        <source>Added</source>
+        <translation>添加日期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="88"/>
+        <source>Expiry</source>
+        <translation>过期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="99"/>
+        <source>Test</source>
+        <translation>测试</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="102"/>
+        <source>Remove</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="115"/>
+        <source>Add a key</source>
+        <translation>添加密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="119"/>
+        <source>e.g. org-admin</source>
+        <translation>例如 org-admin</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="122"/>
+        <source>Admin key (reads organization usage)</source>
+        <translation>管理员密钥（读取组织用量）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="123"/>
+        <source>Project key (for the proxy)</source>
+        <translation>项目密钥（供代理使用）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="127"/>
+        <source>paste the key; it is not shown</source>
+        <translation>粘贴密钥；不会显示</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="130"/>
+        <source>YYYY-MM-DD (optional)</source>
+        <translation>YYYY-MM-DD（可选）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="131"/>
+        <source>Add</source>
+        <translation>添加</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
+        <source>Secret</source>
+        <translation>密钥内容</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="137"/>
+        <source>Expires</source>
+        <translation>过期日期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="142"/>
+        <source>Close</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="167"/>
+        <source>Unexpected error: %1</source>
+        <translation>意外错误：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="195"/>
+        <source>The system keyring cannot be used, so keys cannot be added or read. Token Monitor never stores keys in a plain file.</source>
+        <translation>无法使用系统密钥环，因此不能添加或读取密钥。Token Monitor 从不把密钥保存在明文文件中。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="211"/>
+        <source>admin</source>
+        <translation>管理员</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="211"/>
+        <source>project</source>
+        <translation>项目</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="227"/>
+        <source>no expiry set</source>
+        <translation>未设置过期日期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="229"/>
+        <source>expired on %1</source>
+        <translation>已于 %1 过期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="231"/>
+        <source>expires today</source>
+        <translation>今天过期</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../monitor/gui/keys_dialog.py" line="233"/>
+        <source>expires in %n day(s)</source>
+        <translation>
+            <numerusform>%n 天后过期</numerusform>
+        </translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="277"/>
+        <source>Added %1 (%2).</source>
+        <translation>已添加 %1（%2）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="291"/>
+        <source>Removed %1.</source>
+        <translation>已删除 %1。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="304"/>
+        <source>Testing %1…</source>
+        <translation>正在测试 %1…</translation>
+    </message>
+</context>
+<context>
+    <name>SettingsDialog</name>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="70"/>
+        <source>Token Monitor settings</source>
+        <translation>Token Monitor 设置</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="81"/>
+        <source>Budget</source>
+        <translation>预算</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="82"/>
+        <source>Sources</source>
+        <translation>数据来源</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="83"/>
+        <source>Metering proxy</source>
+        <translation>计量代理</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="84"/>
+        <source>Prepaid credit</source>
+        <translation>预付额度</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="85"/>
+        <source>General</source>
+        <translation>常规</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="107"/>
+        <source>A new language applies the next time the app starts.</source>
+        <translation>新的语言将在下次启动程序时生效。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="117"/>
+        <source>Save</source>
+        <translation>保存</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="118"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="119"/>
+        <source>Send test notification</source>
+        <translation>发送测试通知</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="132"/>
+        <source>Monthly limit (USD)</source>
+        <translation>每月限额（美元）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="133"/>
+        <source>Billing cycle starts on day</source>
+        <translation>计费周期起始日</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="134"/>
+        <source>Alert thresholds (% of limit)</source>
+        <translation>提醒阈值（占限额的 %）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="135"/>
+        <source>Poll interval (seconds)</source>
+        <translation>轮询间隔（秒）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="136"/>
+        <source>Time zone of “today”</source>
+        <translation>“今日”所用时区</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="137"/>
+        <source>OpenAI API base URL</source>
+        <translation>OpenAI API 基础 URL</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="138"/>
+        <source>Run the metering proxy</source>
+        <translation>运行计量代理</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="139"/>
+        <source>Proxy port</source>
+        <translation>代理端口</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="140"/>
+        <source>Desktop notifications</source>
+        <translation>桌面通知</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="141"/>
+        <source>Start at login</source>
+        <translation>登录时启动</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="142"/>
+        <source>Language</source>
+        <translation>语言</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="143"/>
+        <source>Prepaid credit (USD)</source>
+        <translation>预付额度（美元）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="144"/>
+        <source>Credit purchased on</source>
+        <translation>额度购买日期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="145"/>
+        <source>Credit expires on</source>
+        <translation>额度过期日期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="163"/>
+        <source>System language</source>
+        <translation>跟随系统</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="175"/>
+        <source>&quot;local&quot;, &quot;UTC&quot; or a zone name such as Europe/Paris</source>
+        <translation>“local”、“UTC”或时区名称，例如 Asia/Shanghai</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="182"/>
+        <source>YYYY-MM-DD (empty: none)</source>
+        <translation>YYYY-MM-DD（留空表示无）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="184"/>
+        <source>empty: no prepaid credit</source>
+        <translation>留空表示没有预付额度</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="226"/>
+        <source>Not accepted: %1</source>
+        <translation>无效：%1</translation>
+    </message>
+</context>
+<context>
+    <name>SourcesPane</name>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="38"/>
+        <source>Organization usage (Usage and Costs APIs)</source>
+        <translation>组织用量（Usage 与 Costs API）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="46"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="47"/>
+        <source>Last sync</source>
+        <translation>上次同步</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="48"/>
+        <source>Next sync</source>
+        <translation>下次同步</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="49"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="61"/>
+        <source>Error</source>
+        <translation>错误</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="50"/>
+        <source>Freshness</source>
+        <translation>数据新鲜度</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="53"/>
+        <source>Metering proxy</source>
+        <translation>计量代理</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="59"/>
+        <source>Address</source>
+        <translation>地址</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="60"/>
+        <source>Requests today</source>
+        <translation>今日请求数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="65"/>
+        <source>Key</source>
+        <translation>密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="65"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="65"/>
+        <source>Requests left</source>
+        <translation>剩余请求数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="65"/>
+        <source>Tokens left</source>
+        <translation>剩余 token</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="66"/>
+        <source>Resets in</source>
+        <translation>重置倒计时</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="71"/>
+        <source>Rate-limit headroom</source>
+        <translation>速率限制余量</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="81"/>
+        <source>Syncing…</source>
+        <translation>正在同步…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="83"/>
+        <source>Failing — showing the last data it had</source>
+        <translation>失败 — 显示最后一次获得的数据</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="85"/>
+        <source>OK</source>
+        <translation>正常</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="88"/>
+        <source>now</source>
+        <translation>现在</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="91"/>
+        <source>%1 (at %2)</source>
+        <translation>%1（于 %2）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="98"/>
+        <source>Off (turn it on in Settings)</source>
+        <translation>已关闭（可在设置中开启）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="101"/>
+        <source>%1 — set OPENAI_BASE_URL to this</source>
+        <translation>%1 — 将 OPENAI_BASE_URL 设置为此地址</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="103"/>
+        <source>starting…</source>
+        <translation>正在启动…</translation>
+    </message>
+</context>
+<context>
+    <name>TokenView</name>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/token_view.py" line="341"/>
+        <source>Text: “{text}”</source>
+        <translation>文本：“{text}”</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/token_view.py" line="343"/>
+        <source>Text: the last bytes of the character before</source>
+        <translation>文本：前一个字符的最后几个字节</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/token_view.py" line="346"/>
+        <source>Token {n} of {total}</source>
+        <translation>第 {n} 个 token（共 {total} 个）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/token_view.py" line="347"/>
+        <source>ID: {id}</source>
+        <translation>ID：{id}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/token_view.py" line="349"/>
+        <source>{n} bytes</source>
+        <translation>{n} 字节</translation>
+    </message>
+</context>
+<context>
+    <name>TokenizerPane</name>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="316"/>
+        <source>the text</source>
+        <translation>这段文本</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="326"/>
+        <source>Reading {name}…</source>
+        <translation>正在读取 {name}…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="360"/>
+        <source>Prices are unavailable: {problem}</source>
+        <translation>价格不可用：{problem}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="590"/>
+        <source>(no price table)</source>
+        <translation>（无价格表）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="611"/>
+        <source>Counting…</source>
+        <translation>正在计数…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="687"/>
+        <source>tiktoken could not tokenize this text ({problem}). Very long runs of whitespace can cause this.</source>
+        <translation>tiktoken 无法对这段文本分词（{problem}）。过长的连续空白可能导致此问题。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="694"/>
+        <source>Counting failed: {problem}</source>
+        <translation>计数失败：{problem}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="707"/>
+        <source>Show line {line}, column {column}</source>
+        <translation>定位到第 {line} 行第 {column} 列</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="822"/>
+        <source>No such price for this model</source>
+        <translation>该模型没有此价格</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="830"/>
+        <source>{model} is not in the price table.</source>
+        <translation>{model} 不在价格表中。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="832"/>
+        <source>Prices as of {date}.</source>
+        <translation>价格截至 {date}。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="835"/>
+        <source>Long-context rates apply above {n} input tokens.</source>
+        <translation>输入超过 {n} 个 token 时适用长上下文价格。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="838"/>
+        <source>* computed by rule, not from a published price.</source>
+        <translation>* 按规则推算，并非公布价格。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="848"/>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="849"/>
+        <source>Context window unknown for this model.</source>
+        <translation>该模型的上下文窗口未知。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="860"/>
+        <source>{n} of {window} tokens: {extra} over the context window</source>
+        <translation>{n} / {window} 个 token：超出上下文窗口 {extra}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="866"/>
+        <source>{n} of {window} tokens</source>
+        <translation>{n} / {window} 个 token</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="596"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="890"/>
+        <source>(assumed)</source>
+        <translation>（推定）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="893"/>
+        <source>Assumed: no source names the encoding of {model}.</source>
+        <translation>推定：没有资料说明 {model} 的编码。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="894"/>
+        <source>From {source}.</source>
+        <translation>来源：{source}。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="921"/>
+        <source>Preparing {what}…</source>
+        <translation>正在准备{what}…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="931"/>
+        <source>the pasted text</source>
+        <translation>粘贴的文本</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="937"/>
+        <source>Only the first of {n} files is opened.</source>
+        <translation>{n} 个文件中只打开了第一个。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="950"/>
+        <source>Line endings were converted to \n.</source>
+        <translation>换行符已转换为 \n。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="953"/>
+        <source>it has a line of {n} characters, too long to edit smoothly</source>
+        <translation>其中有一行长达 {n} 个字符，无法流畅编辑</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="956"/>
+        <source>it is too large to edit here ({n} characters)</source>
+        <translation>内容太大，无法在此编辑（{n} 个字符）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="959"/>
+        <source>{what} is counted but not shown in the editor: {why}.</source>
+        <translation>{what}已计数，但未在编辑器中显示：{why}。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="983"/>
+        <source>{name} is too big to open here ({mb} MB; the limit is {limit} MB). Count it with `token-monitor count FILE`.</source>
+        <translation>{name} 太大，无法在此打开（{mb} MB；上限为 {limit} MB）。请使用 `token-monitor count FILE` 计数。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="988"/>
+        <source>{name} is {kind} text. Only UTF-8 text can be counted; save it as UTF-8.</source>
+        <translation>{name} 是 {kind} 文本。只能对 UTF-8 文本计数；请另存为 UTF-8。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="991"/>
+        <source>{name} is not UTF-8 text (byte 0x{byte} at offset {offset}), so it cannot be counted. Drop a text file instead.</source>
+        <translation>{name} 不是 UTF-8 文本（偏移 {offset} 处的字节 0x{byte}），无法计数。请拖入文本文件。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="995"/>
+        <source>{name} is a folder, not a file.</source>
+        <translation>{name} 是文件夹，不是文件。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="997"/>
+        <source>Cannot read {name}: {problem}</source>
+        <translation>无法读取 {name}：{problem}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1001"/>
+        <source>Loading failed: {problem}</source>
+        <translation>加载失败：{problem}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1006"/>
+        <source>Loading… {pct} %</source>
+        <translation>正在加载… {pct} %</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1017"/>
+        <source>{what} ({n} characters) is counted but not shown here: {why}. Press Clear to type again.</source>
+        <translation>{what}（{n} 个字符）已计数，但未在此显示：{why}。按“清空”可重新输入。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1041"/>
+        <source>Open a text file</source>
+        <translation>打开文本文件</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1052"/>
+        <source>Copied the count ({n}).</source>
+        <translation>已复制计数（{n}）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1065"/>
+        <source>Preparing {n} token IDs…</source>
+        <translation>正在准备 {n} 个 token ID…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1085"/>
+        <source>Copied {n} token IDs.</source>
+        <translation>已复制 {n} 个 token ID。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1093"/>
+        <source>Copying the token IDs failed: {problem}</source>
+        <translation>复制 token ID 失败：{problem}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="364"/>
+        <source>Text</source>
+        <translation>文本</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="365"/>
+        <source>Chat messages (JSON)</source>
+        <translation>对话消息（JSON）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="370"/>
+        <source>Open file…</source>
+        <translation>打开文件…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="371"/>
+        <source>Clear</source>
+        <translation>清空</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="383"/>
+        <source>Paste or type text here, or drop a UTF-8 text file. In chat mode, paste a JSON list of messages or {&quot;messages&quot;: […], &quot;tools&quot;: […]}.</source>
+        <translation>在此粘贴或输入文本，或拖入一个 UTF-8 文本文件。对话模式下，请粘贴 JSON 消息列表或 {&quot;messages&quot;: […], &quot;tools&quot;: […]}。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="405"/>
+        <source>Show whitespace</source>
+        <translation>显示空白字符</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="406"/>
+        <source>Show token IDs</source>
+        <translation>显示 token ID</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="407"/>
+        <source>Copy token IDs</source>
+        <translation>复制 token ID</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="408"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="431"/>
+        <source>Tokens</source>
+        <translation>Token</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="427"/>
+        <source>Messages</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="431"/>
+        <source>#</source>
+        <translation>#</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="431"/>
+        <source>Role</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="460"/>
+        <source>Model and encoding</source>
+        <translation>模型与编码</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="473"/>
+        <source>Model&apos;s encoding</source>
+        <translation>模型的编码</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="476"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="477"/>
+        <source>Encoding</source>
+        <translation>编码</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="478"/>
+        <source>Count with</source>
+        <translation>计数方式</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="480"/>
+        <source>This text</source>
+        <translation>这段文本</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="490"/>
+        <source>Copy count</source>
+        <translation>复制计数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="500"/>
+        <source>Characters</source>
+        <translation>字符数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="501"/>
+        <source>Words</source>
+        <translation>词数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="502"/>
+        <source>Tokens per word</source>
+        <translation>每词 token 数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="513"/>
+        <source>Context window</source>
+        <translation>上下文窗口</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="517"/>
+        <source>Cost of this text</source>
+        <translation>这段文本的费用</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="520"/>
+        <source>Standard</source>
+        <translation>标准</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="521"/>
+        <source>Batch</source>
+        <translation>批处理</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="524"/>
+        <source>As input</source>
+        <translation>作为输入</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="525"/>
+        <source>As cached input</source>
+        <translation>作为缓存输入</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="526"/>
+        <source>As output</source>
+        <translation>作为输出</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="733"/>
+        <source>{n} tokens</source>
+        <translation>{n} 个 token</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="740"/>
+        <source>{encoding} · counted in {seconds} s</source>
+        <translation>{encoding} · 用时 {seconds} 秒</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="747"/>
+        <source>Shading shows the first {shown} of {total} tokens; the count covers all of them.</source>
+        <translation>着色只显示前 {shown} 个 token（共 {total} 个）；计数包含全部。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="758"/>
+        <source>{encoding} · chat prompt · counted in {seconds} s</source>
+        <translation>{encoding} · 对话提示 · 用时 {seconds} 秒</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="779"/>
+        <source>Messages: {n} (of which {overhead} per-message overhead)</source>
+        <translation>消息：{n}（其中每条消息开销 {overhead}）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="782"/>
+        <source>Tools: {n}</source>
+        <translation>工具：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="783"/>
+        <source>Reply priming: {n}</source>
+        <translation>回复引导：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="784"/>
+        <source>Total: {n}</source>
+        <translation>合计：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="789"/>
+        <source>Estimate: {notes}</source>
+        <translation>估算：{notes}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="788"/>
+        <source>rules not verified for this model</source>
+        <translation>该模型的规则未经验证</translation>
+    </message>
+</context>
+<context>
+    <name>TrayIcon</name>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="113"/>
+        <source>Loading usage…</source>
+        <translation>正在加载用量…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="118"/>
+        <source>    input %1 · cached %2 · output %3 · reasoning %4</source>
+        <translation>    输入 %1 · 缓存 %2 · 输出 %3 · 推理 %4</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="128"/>
+        <source>⚠ Source failing: %1</source>
+        <translation>⚠ 数据来源出错：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="130"/>
+        <source>No usage data yet</source>
+        <translation>暂无用量数据</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="132"/>
+        <source>Open dashboard</source>
+        <translation>打开仪表盘</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="133"/>
+        <source>Tokenizer</source>
+        <translation>分词器</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="134"/>
+        <source>Refresh now</source>
+        <translation>立即刷新</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="135"/>
+        <source>Pause alerts</source>
+        <translation>暂停提醒</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="140"/>
+        <source>Paused until %1</source>
+        <translation>已暂停至 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="144"/>
+        <source>Resume alerts</source>
+        <translation>恢复提醒</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="147"/>
+        <source>For 1 hour</source>
+        <translation>1 小时</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="150"/>
+        <source>Until tomorrow</source>
+        <translation>直到明天</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="154"/>
+        <source>Settings…</source>
+        <translation>设置…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="155"/>
+        <source>API keys…</source>
+        <translation>API 密钥…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="157"/>
+        <source>Quit</source>
+        <translation>退出</translation>
+    </message>
+</context>
+<context>
+    <name>alerts</name>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="33"/>
+        <source>%1 % of your monthly limit used</source>
+        <translation>已用掉每月限额的 %1 %</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="36"/>
+        <source>Spent %1 of %2 this cycle.</source>
+        <translation>本周期已花费 %1（限额 %2）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="41"/>
+        <source>On pace to exceed your monthly limit</source>
+        <translation>按当前速度将超出每月限额</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="43"/>
+        <source>At this pace the cycle ends at %1, over the %2 limit.</source>
+        <translation>按当前速度，本周期结束时将达到 %1，超出 %2 的限额。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="50"/>
+        <source>Crossing around %1.</source>
+        <translation>预计在 %1 前后超出。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="54"/>
+        <source>Spending spike today</source>
+        <translation>今日花费激增</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="56"/>
+        <source>Today&apos;s spend %1 is %2× your usual day (%3).</source>
+        <translation>今日花费 %1，是平常一天（%3）的 %2 倍。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="61"/>
+        <source>A new API key started spending</source>
+        <translation>新的 API 密钥开始产生费用</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="63"/>
+        <source>%1 made %2 requests this cycle and had not been seen before.</source>
+        <translation>%1 本周期发出了 %2 次请求，此前从未出现过。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="71"/>
+        <source>API key expiring</source>
+        <translation>API 密钥即将过期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="73"/>
+        <source>The key %1 expired on %2.</source>
+        <translation>密钥 %1 已于 %2 过期。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="77"/>
+        <source>The key %1 expires on %2.</source>
+        <translation>密钥 %1 将于 %2 过期。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="82"/>
+        <source>API key rejected</source>
+        <translation>API 密钥被拒绝</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="84"/>
+        <source>OpenAI rejected the admin key %1 (401). Organization usage is not syncing; replace the key in API keys.</source>
+        <translation>OpenAI 拒绝了管理员密钥 %1（401）。组织用量已停止同步；请在“API 密钥”中更换密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="93"/>
+        <source>Prepaid credit running low</source>
+        <translation>预付额度即将用完</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="95"/>
+        <source>%1 of %2 prepaid credit left.</source>
+        <translation>预付额度剩余 %1（共 %2）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="100"/>
+        <source>Prepaid credit about to expire</source>
+        <translation>预付额度即将过期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="102"/>
+        <source>%1 of prepaid credit expires on %2.</source>
+        <translation>%1 的预付额度将于 %2 过期。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="113"/>
+        <source>Token Monitor test notification</source>
+        <translation>Token Monitor 测试通知</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="114"/>
+        <source>Notifications work. Budget alerts will look like this.</source>
+        <translation>通知功能正常。预算提醒将以这种形式显示。</translation>
+    </message>
+</context>
+<context>
+    <name>app</name>
+    <message>
+        <location filename="../../monitor/gui/app.py" line="329"/>
+        <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
+        <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
+    </message>
+</context>
+<context>
+    <name>fmt</name>
+    <message>
+        <location filename="../../monitor/gui/fmt.py" line="75"/>
+        <source>never</source>
+        <translation>从未</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/fmt.py" line="81"/>
+        <source>yesterday %1</source>
+        <translation>昨天 %1</translation>
+    </message>
+</context>
+<context>
+    <name>tables</name>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="120"/>
+        <source>Requests</source>
+        <translation>请求数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="125"/>
+        <source>Input</source>
+        <translation>输入</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="130"/>
+        <source>Cached</source>
+        <translation>缓存</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="135"/>
+        <source>Output</source>
+        <translation>输出</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="140"/>
+        <source>Reasoning</source>
+        <translation>推理</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="145"/>
+        <source>Cost</source>
+        <translation>费用</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="149"/>
+        <source>price unknown</source>
+        <translation>价格未知</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="154"/>
+        <source>Basis</source>
+        <translation>依据</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="157"/>
+        <source>unpriced</source>
+        <translation>未定价</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="173"/>
+        <source>Day</source>
+        <translation>日期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="179"/>
+        <source>Model / line item</source>
+        <translation>模型 / 计费项</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="185"/>
+        <source>Billed</source>
+        <translation>已计费</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="190"/>
+        <source>Estimated</source>
+        <translation>估算</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="195"/>
+        <source>Difference</source>
+        <translation>差额</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="200"/>
+        <source>Why</source>
+        <translation>原因</translation>
+    </message>
+</context>
+<context>
+    <name>texts</name>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="23"/>
+        <source>Token Monitor — loading…</source>
+        <translation>Token Monitor — 正在加载…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="26"/>
+        <source>Today %1 · %2 %3 of %4 (%5)</source>
+        <translation>今日 %1 · %2 %3 / %4（%5）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="35"/>
+        <source>No usage data yet</source>
+        <translation>暂无用量数据</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="38"/>
+        <source>Sync failing: %1</source>
+        <translation>同步失败：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="44"/>
+        <source>Proxy failing: %1</source>
+        <translation>代理出错：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="52"/>
+        <source>Too little data to project this cycle yet</source>
+        <translation>数据太少，暂时无法预测本周期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="54"/>
+        <source>At this pace: %1 by %2</source>
+        <translation>按当前速度：到 %2 约 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="60"/>
+        <source>already over the limit</source>
+        <translation>已超出限额</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="64"/>
+        <source>over the limit around %1</source>
+        <translation>约在 %1 超出限额</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="69"/>
+        <source>over the limit</source>
+        <translation>将超出限额</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="70"/>
+        <source>within the limit</source>
+        <translation>在限额之内</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="76"/>
+        <source>Today: %1 · %2 tokens</source>
+        <translation>今日：%1 · %2 个 token</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="85"/>
+        <source>%1: %2 of %3 (%4)</source>
+        <translation>%1：%2 / %3（%4）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="95"/>
+        <source>billed</source>
+        <translation>已计费</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="96"/>
+        <source>estimated</source>
+        <translation>估算</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="97"/>
+        <source>billed + estimated</source>
+        <translation>已计费 + 估算</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="103"/>
+        <source>No admin key: add one in API keys to sync organization usage</source>
+        <translation>没有管理员密钥：请在“API 密钥”中添加一个以同步组织用量</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="107"/>
+        <source>Last sync: %1</source>
+        <translation>上次同步：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="112"/>
+        <source>syncing now…</source>
+        <translation>正在同步…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="115"/>
+        <source>next: %1</source>
+        <translation>下次：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="121"/>
+        <source>failing since %1: %2</source>
+        <translation>自 %1 起失败：%2</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="130"/>
+        <source>Organization data: none synced yet</source>
+        <translation>组织数据：尚未同步</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="132"/>
+        <source>Complete through %1 UTC</source>
+        <translation>数据完整至 UTC %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="139"/>
+        <source>the current hour is provisional</source>
+        <translation>当前小时的数据为暂定值</translation>
+    </message>
+</context>
+</TS>

@@ -1,0 +1,364 @@
+"""Benchmark: what the metering proxy adds, direct vs through it, per proxy-anchor.md §3.
+
+Three processes: the fake upstream (tests/fakes/fake_upstream.py on aiohttp, TCP_NODELAY),
+the proxy (`python -m monitor proxy --port 0 --upstream ...`, its own MONITOR_HOME), and
+this client. In one run, with requests alternating direct/proxy (who goes first alternates):
+warm-up; 300 sequential non-streaming chat requests each (http.client, keep-alive); 100
+streams each (time to headers, first SSE event, first content, end; upstream gaps 5 ms);
+300 more sequential; then 50 concurrent aiohttp clients for N s per phase (direct, proxy,
+direct, proxy) with req/s and CPU; 300 sequential and 100 streams again. Proxy RSS is
+sampled throughout. Prints figures, asserts nothing.
+
+usage: python tests/bench/bench_proxy.py [--seconds 8] [--seq 300] [--streams 100] [--json OUT]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import http.client
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[2]
+KEY = "sk-bench-direct-0123456789abcdef"
+BODY = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "Say hello"}]})
+SBODY = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "Say hello"}],
+                    "stream": True})  # fmt: skip
+HEADERS = {"Authorization": f"Bearer {KEY}", "Content-Type": "application/json"}
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+# -- the fake upstream process ----------------------------------------------------------------
+
+
+def serve_fake() -> None:
+    """Child process: the fake upstream with 5 ms between stream events; prints READY port."""
+    sys.path.insert(0, str(ROOT))
+    from aiohttp import web
+
+    from tests.fakes.fake_upstream import FakeUpstream
+
+    async def main() -> None:
+        fake = FakeUpstream(chunk_delay_s=0.005, keep_log=False)
+        runner = web.AppRunner(fake.make_app(), access_log=None, handle_signals=True)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        print(f"READY {runner.addresses[0][1]}", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+# -- measurement helpers ----------------------------------------------------------------------
+
+
+def pct(xs: list[float], p: float) -> float:
+    s = sorted(xs)
+    k = (len(s) - 1) * p / 100
+    f = int(k)
+    c = min(f + 1, len(s) - 1)
+    return s[f] + (s[c] - s[f]) * (k - f)
+
+
+def stats(xs: list[float]) -> dict[str, float]:
+    return {"n": len(xs), "p50": pct(xs, 50), "p90": pct(xs, 90), "p99": pct(xs, 99),
+            "mean": statistics.fmean(xs), "min": min(xs), "max": max(xs)}  # fmt: skip
+
+
+def rss_kb(pid: int) -> int:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1])
+    return 0
+
+
+def cpu_ticks(pid: int) -> int:
+    with open(f"/proc/{pid}/stat") as f:
+        parts = f.read().rsplit(")", 1)[1].split()
+    return int(parts[11]) + int(parts[12])
+
+
+class Target:
+    """One keep-alive http.client connection to a base URL (http://host:port/v1)."""
+
+    def __init__(self, name: str, base: str) -> None:
+        self.name = name
+        host, _, port = base.removeprefix("http://").split("/", 1)[0].partition(":")
+        self.host, self.port = host, int(port)
+        self.path = "/v1/chat/completions"
+        self.conn = http.client.HTTPConnection(self.host, self.port, timeout=30)
+
+    def json_call(self) -> float:
+        t0 = time.perf_counter()
+        self.conn.request("POST", self.path, body=BODY, headers=HEADERS)
+        r = self.conn.getresponse()
+        r.read()
+        dt = (time.perf_counter() - t0) * 1000
+        assert r.status == 200, r.status
+        return dt
+
+    def stream_call(self) -> dict[str, float]:
+        t0 = time.perf_counter()
+        self.conn.request("POST", self.path, body=SBODY, headers=HEADERS)
+        r = self.conn.getresponse()
+        assert r.status == 200, r.status
+        t_hdr = time.perf_counter()
+        t_first = t_content = None
+        buf = b""
+        events = 0
+        while True:
+            chunk = r.read1(65536)
+            if not chunk:
+                break
+            now = time.perf_counter()
+            buf += chunk
+            while b"\n\n" in buf:
+                ev, buf = buf.split(b"\n\n", 1)
+                if not ev.startswith(b"data: "):
+                    continue
+                events += 1
+                if t_first is None:
+                    t_first = now
+                data = ev[6:]
+                if t_content is None and data != b"[DONE]":
+                    doc = json.loads(data)
+                    if any((c.get("delta") or {}).get("content") for c in doc.get("choices", [])):
+                        t_content = now
+        t_end = time.perf_counter()
+        assert t_first is not None and t_content is not None and events == 7, events
+
+        def ms(t: float) -> float:
+            return (t - t0) * 1000
+
+        return {"hdr": ms(t_hdr), "first": ms(t_first), "content": ms(t_content),
+                "total": ms(t_end)}  # fmt: skip
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+def seq_round(targets: list[Target], n: int) -> dict[str, Any]:
+    lat: dict[str, list[float]] = {t.name: [] for t in targets}
+    for i in range(n):
+        for t in targets if i % 2 == 0 else targets[::-1]:
+            lat[t.name].append(t.json_call())
+    res: dict[str, Any] = {k: stats(v) for k, v in lat.items()}
+    res["added_p50_ms"] = res["proxy"]["p50"] - res["direct"]["p50"]
+    res["added_p99_ms"] = res["proxy"]["p99"] - res["direct"]["p99"]
+    res["added_mean_ms"] = res["proxy"]["mean"] - res["direct"]["mean"]
+    return res
+
+
+def stream_round(targets: list[Target], n: int) -> dict[str, Any]:
+    rows: dict[str, list[dict[str, float]]] = {t.name: [] for t in targets}
+    for i in range(n):
+        for t in targets if i % 2 == 0 else targets[::-1]:
+            rows[t.name].append(t.stream_call())
+    res: dict[str, Any] = {}
+    fields = ("hdr", "first", "content", "total")
+    for name, rs in rows.items():
+        res[name] = {f: stats([r[f] for r in rs]) for f in fields}
+    for f in fields:
+        res[f"delta_{f}_p50_ms"] = res["proxy"][f]["p50"] - res["direct"][f]["p50"]
+        res[f"delta_{f}_p99_ms"] = res["proxy"][f]["p99"] - res["direct"][f]["p99"]
+    return res
+
+
+async def conc_phase(
+    name: str, base: str, conc: int, seconds: float, pids: dict[str, int]
+) -> dict[str, Any]:
+    import aiohttp
+
+    url = f"{base}/chat/completions"
+    payload = BODY.encode()
+    lat: list[float] = []
+    errors = 0
+    conn = aiohttp.TCPConnector(limit=conc)
+    async with aiohttp.ClientSession(connector=conn,
+                                     timeout=aiohttp.ClientTimeout(total=60)) as s:  # fmt: skip
+
+        async def warm() -> None:
+            async with s.post(url, data=payload, headers=HEADERS) as r:
+                await r.read()
+
+        await asyncio.gather(*[warm() for _ in range(conc)])
+        stop = time.perf_counter() + seconds
+        t_start = time.perf_counter()
+
+        async def worker() -> None:
+            nonlocal errors
+            while time.perf_counter() < stop:
+                t0 = time.perf_counter()
+                try:
+                    async with s.post(url, data=payload, headers=HEADERS) as r:
+                        await r.read()
+                        if r.status != 200:
+                            errors += 1
+                            continue
+                except Exception:
+                    errors += 1
+                    continue
+                lat.append((time.perf_counter() - t0) * 1000)
+
+        samples: list[int] = []
+        sampling = True
+
+        def sampler() -> None:
+            while sampling:
+                samples.append(rss_kb(pids["proxy"]))
+                time.sleep(0.25)
+
+        th = threading.Thread(target=sampler, daemon=True)
+        c0 = {k: cpu_ticks(p) for k, p in pids.items()}
+        th.start()
+        await asyncio.gather(*[worker() for _ in range(conc)])
+        wall = time.perf_counter() - t_start
+        sampling = False
+        th.join()
+        c1 = {k: cpu_ticks(p) for k, p in pids.items()}
+    cpu = {k: round((c1[k] - c0[k]) / TICK / wall * 100, 1) for k in c0}
+    return {"target": name, "wall_s": wall, "ok": len(lat), "errors": errors,
+            "rps": len(lat) / wall, "latency_ms": stats(lat) if lat else None,
+            "cpu_pct_of_one_core": cpu, "proxy_rss_kb_max": max(samples)}  # fmt: skip
+
+
+# -- orchestration ----------------------------------------------------------------------------
+
+
+def start(cmd: list[str], env: dict[str, str], ready: str) -> tuple[subprocess.Popen[str], str]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+                            env=env, cwd=ROOT)  # fmt: skip
+    assert proc.stdout is not None
+    line = proc.stdout.readline()
+    if not line.startswith(ready):
+        proc.kill()
+        raise SystemExit(f"{cmd[:3]} did not start: {line!r}")
+    return proc, line[len(ready) :].strip()
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--seconds", type=float, default=8.0, help="per concurrent phase")
+    ap.add_argument("--seq", type=int, default=300)
+    ap.add_argument("--streams", type=int, default=100)
+    ap.add_argument("--concurrency", type=int, default=50)
+    ap.add_argument("--json", type=Path, default=None, help="also write all figures here")
+    ap.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve_fake:
+        serve_fake()
+        return
+
+    home = tempfile.TemporaryDirectory(prefix="bench-proxy-")
+    env = {**os.environ, "MONITOR_HOME": home.name, "PYTHONPATH": str(ROOT)}
+    fake, fport = start([sys.executable, __file__, "--serve-fake"], env, "READY ")
+    direct_base = f"http://127.0.0.1:{fport}/v1"
+    proxy, proxy_base = start(
+        [sys.executable, "-m", "monitor", "proxy", "--port", "0", "--upstream", direct_base],
+        env, "Listening on ",
+    )  # fmt: skip
+    pids = {"proxy": proxy.pid, "fake": fake.pid, "client": os.getpid()}
+    out: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"),
+                           "cpus": os.cpu_count(), "python": sys.version.split()[0],
+                           "proxy_rss_kb_idle": rss_kb(proxy.pid)}  # fmt: skip
+    try:
+        targets = [Target("direct", direct_base), Target("proxy", proxy_base)]
+        for _ in range(30):
+            for t in targets:
+                t.json_call()
+        for _ in range(10):
+            for t in targets:
+                t.stream_call()
+        out["proxy_rss_kb_after_warmup"] = rss_kb(proxy.pid)
+        out["seq"], out["stream"], out["conc"] = [], [], []
+
+        def seq() -> None:
+            r = seq_round(targets, args.seq)
+            out["seq"].append(r)
+            print(f"seq    direct p50 {r['direct']['p50']:.2f} p99 {r['direct']['p99']:.2f} | "
+                  f"proxy p50 {r['proxy']['p50']:.2f} p99 {r['proxy']['p99']:.2f} | "
+                  f"added p50 {r['added_p50_ms']:+.2f} p99 {r['added_p99_ms']:+.2f} ms",
+                  flush=True)  # fmt: skip
+
+        def stream() -> None:
+            r = stream_round(targets, args.streams)
+            out["stream"].append(r)
+            d, p = r["direct"], r["proxy"]
+            print(f"stream first-event direct p50 {d['first']['p50']:.2f} p99 "
+                  f"{d['first']['p99']:.2f} | proxy p50 {p['first']['p50']:.2f} p99 "
+                  f"{p['first']['p99']:.2f} | TTFB delta p50 {r['delta_first_p50_ms']:+.2f} "
+                  f"p99 {r['delta_first_p99_ms']:+.2f} | headers delta p50 "
+                  f"{r['delta_hdr_p50_ms']:+.2f} | total delta p50 "
+                  f"{r['delta_total_p50_ms']:+.2f} ms", flush=True)  # fmt: skip
+
+        seq()
+        stream()
+        seq()
+        for t in targets:
+            t.close()
+        for name in ("direct", "proxy", "direct", "proxy"):
+            base = direct_base if name == "direct" else proxy_base
+            r = asyncio.run(conc_phase(name, base, args.concurrency, args.seconds, pids))
+            out["conc"].append(r)
+            lat = r["latency_ms"] or {"p50": 0, "p99": 0}
+            print(f"conc   {name:6} {r['rps']:8.1f} req/s  errors {r['errors']}  latency p50 "
+                  f"{lat['p50']:.1f} p99 {lat['p99']:.1f} ms  CPU% {r['cpu_pct_of_one_core']}  "
+                  f"proxy RSS max {r['proxy_rss_kb_max'] / 1024:.1f} MB", flush=True)  # fmt: skip
+            time.sleep(1)
+        targets = [Target("direct", direct_base), Target("proxy", proxy_base)]
+        seq()
+        stream()
+        for t in targets:
+            t.close()
+        out["proxy_rss_kb_end"] = rss_kb(proxy.pid)
+    finally:
+        for p in (proxy, fake):
+            p.terminate()
+        for p in (proxy, fake):
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        home.cleanup()
+
+    added50 = [r["added_p50_ms"] for r in out["seq"]]
+    added99 = [r["added_p99_ms"] for r in out["seq"]]
+    ttfb50 = [r["delta_first_p50_ms"] for r in out["stream"]]
+    ttfb99 = [r["delta_first_p99_ms"] for r in out["stream"]]
+    rps = {n: [r["rps"] for r in out["conc"] if r["target"] == n] for n in ("direct", "proxy")}
+    summary = {
+        "added_latency_p50_ms_median": statistics.median(added50),
+        "added_latency_p99_ms_median": statistics.median(added99),
+        "ttfb_delta_p50_ms_median": statistics.median(ttfb50),
+        "ttfb_delta_p99_ms_median": statistics.median(ttfb99),
+        "rps_direct_median": statistics.median(rps["direct"]),
+        "rps_proxy_median": statistics.median(rps["proxy"]),
+        "rps_ratio": statistics.median(rps["proxy"]) / statistics.median(rps["direct"]),
+        "proxy_rss_mb_idle": out["proxy_rss_kb_idle"] / 1024,
+        "proxy_rss_mb_peak_under_load": max(r["proxy_rss_kb_max"] for r in out["conc"]) / 1024,
+        "proxy_rss_mb_end": out["proxy_rss_kb_end"] / 1024,
+    }
+    out["summary"] = summary
+    print("\nsummary (anchor: LiteLLM adds ~23.5 ms p50 / ~30 ms p99, TTFB +25 ms, "
+          "~46 req/s = 0.012x direct, 380-460 MB RSS)")  # fmt: skip
+    for k, v in summary.items():
+        print(f"  {k:32} {v:10.3f}")
+    if args.json:
+        args.json.parent.mkdir(parents=True, exist_ok=True)
+        args.json.write_text(json.dumps(out, indent=1))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""The alert engine (no Qt): spikes, new keys, key expiry/rejection, credit, dedupe, pause."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from monitor.core.budget import billing_cycle, budget_status
+from monitor.core.usage import TokenUsage
+from monitor.services.alerting import AlertContext, AlertEngine, pause_until_for
+from monitor.services.keyvault import KeyMeta
+from monitor.services.snapshot import (
+    CreditStatus,
+    CycleFigures,
+    DashboardSnapshot,
+    DayPoint,
+    GroupRow,
+    TodayFigures,
+)
+from monitor.services.usage_store import UsageStore
+
+NOW = datetime(2026, 11, 20, 15, tzinfo=UTC)
+CYCLE = billing_cycle(NOW, 1)
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[UsageStore]:
+    s = UsageStore(tmp_path / "usage.sqlite3")
+    yield s
+    s.close()
+
+
+def snap(*, today: str = "0", history: list[str] | None = None,
+         keys: Sequence[tuple[str, int]] = (), credit: CreditStatus | None = None,
+         ) -> DashboardSnapshot:
+    hist = tuple(DayPoint(date(2026, 11, 6) + timedelta(days=i), Decimal(v))
+                 for i, v in enumerate(history or []))
+    return DashboardSnapshot(
+        generated_at=NOW, has_data=True,
+        today=TodayFigures(date(2026, 11, 20), Decimal(today), 1, TokenUsage()),
+        cycle=CycleFigures(date(2026, 11, 1), date(2026, 12, 1), Decimal(0), Decimal(120), 0.0,
+                           Decimal(120), None, None, None, "estimated"),
+        by_key=tuple(GroupRow(k, k, n, TokenUsage(), Decimal(1)) for k, n in keys),
+        spend_history=hist, credit=credit,
+    )
+
+
+def ctx(spend: str = "0", **kw: object) -> AlertContext:
+    status = budget_status(Decimal(spend), Decimal(120), CYCLE, NOW)
+    return AlertContext(status=status, thresholds_pct=(50, 80, 90, 100), **kw)  # type: ignore[arg-type]
+
+
+def kinds(alerts: list[object]) -> list[tuple[str, str]]:
+    return [(a.kind, a.key) for a in alerts]  # type: ignore[attr-defined]
+
+
+def test_spike_against_the_14_day_median_once_per_day(store: UsageStore,
+                                                      tmp_path: Path) -> None:
+    engine = AlertEngine(store)
+    history = ["2.00"] * 10 + ["0", "0", "3.00", "1.00"]
+    assert kinds(engine.evaluate(snap(today="5.00", history=history), ctx(), NOW)) == []
+    alerts = engine.evaluate(snap(today="6.50", history=history), ctx(), NOW)
+    assert kinds(alerts) == [("spike", "day:2026-11-20")]
+    assert alerts[0].param("factor") == "3.2" and alerts[0].param("median") == "$2.00"
+    assert engine.evaluate(snap(today="9.00", history=history), ctx(), NOW) == []
+    # Too little history, or a zero median: no spike (on a store that never fired one).
+    other = UsageStore(tmp_path / "other.sqlite3")
+    try:
+        fresh = AlertEngine(other)
+        assert fresh.evaluate(snap(today="50", history=["1"] * 5), ctx(), NOW) == []
+        assert fresh.evaluate(snap(today="50", history=["0"] * 14), ctx(), NOW) == []
+        assert kinds(fresh.evaluate(snap(today="50", history=["1"] * 7), ctx(), NOW)) == [
+            ("spike", "day:2026-11-20")]
+    finally:
+        other.close()
+
+
+def test_new_key_after_the_first_run_baseline(store: UsageStore) -> None:
+    engine = AlertEngine(store)
+    assert engine.evaluate(snap(keys=[("key_a", 5)]), ctx(), NOW) == []  # learns key_a
+    alerts = engine.evaluate(snap(keys=[("key_a", 9), ("key_b", 3)]), ctx(), NOW)
+    assert kinds(alerts) == [("new_key", "key_b")]
+    assert alerts[0].param("requests") == "3"
+    assert engine.evaluate(snap(keys=[("key_a", 9), ("key_b", 4)]), ctx(), NOW) == []
+    # "Never seen before" spans cycles: next month key_b is not new.
+    later = NOW + timedelta(days=20)
+    assert engine.evaluate(snap(keys=[("key_b", 1)]), ctx(), later) == []
+
+
+def _meta(label: str, expires: date | None) -> KeyMeta:
+    return KeyMeta(label, "admin", date(2026, 1, 1), expires, "abcd")
+
+
+def test_key_expiry_and_rejection(store: UsageStore) -> None:
+    engine = AlertEngine(store)
+    keys = [_meta("soon", date(2026, 11, 23)), _meta("later", date(2027, 1, 1)),
+            _meta("gone", date(2026, 11, 1)), _meta("never", None)]
+    alerts = engine.evaluate(snap(), ctx(keys=keys), NOW)
+    assert sorted(kinds(alerts)) == [("key_expiring", "gone:2026-11-01"),
+                                     ("key_expiring", "soon:2026-11-23")]
+    assert engine.evaluate(snap(), ctx(keys=keys), NOW) == []
+    alerts = engine.evaluate(snap(), ctx(sync_error_kind="InvalidKeyError",
+                                         sync_key_label="org-admin"), NOW)
+    assert kinds(alerts) == [("key_rejected", "org-admin")]
+    assert alerts[0].urgency == "critical"
+    assert engine.evaluate(snap(), ctx(sync_error_kind="InvalidKeyError",
+                                       sync_key_label="org-admin"), NOW) == []
+    # Other failures (network) are not a rejected key.
+    assert AlertEngine(store).evaluate(snap(), ctx(sync_error_kind="NetworkError"), NOW) == []
+
+
+def test_prepaid_credit_low_and_expiring(store: UsageStore) -> None:
+    engine = AlertEngine(store)
+    plenty = CreditStatus(Decimal(100), date(2026, 10, 1), date(2027, 10, 1), Decimal(30),
+                          Decimal(70), 315)
+    assert engine.evaluate(snap(credit=plenty), ctx(), NOW) == []
+    low = CreditStatus(Decimal(100), date(2026, 10, 1), date(2026, 11, 30), Decimal(85),
+                       Decimal(15), 10)
+    alerts = engine.evaluate(snap(credit=low), ctx(), NOW)
+    assert sorted(kinds(alerts)) == [("credit_expiring", "2026-11-30"),
+                                     ("credit_low", "2026-10-01:100")]
+    assert engine.evaluate(snap(credit=low), ctx(), NOW) == []
+
+
+def test_thresholds_and_projection_recorded_once_highest_shown(store: UsageStore) -> None:
+    engine = AlertEngine(store)
+    alerts = engine.evaluate(snap(), ctx("100"), NOW)
+    assert kinds(alerts) == [("threshold", "80"), ("projection", "limit")]
+    assert store.fired_alerts(CYCLE.start.date()) == {
+        ("threshold", "50"), ("threshold", "80"), ("projection", "limit")}
+    assert engine.evaluate(snap(), ctx("100"), NOW) == []
+    assert kinds(engine.evaluate(snap(), ctx("121"), NOW)) == [("threshold", "100")]
+    # A new cycle starts over.
+    next_cycle = NOW + timedelta(days=15)
+    status = budget_status(Decimal(70), Decimal(120), billing_cycle(next_cycle, 1), next_cycle)
+    again = engine.evaluate(snap(), AlertContext(status, (50, 80, 90, 100)), next_cycle)
+    assert ("threshold", "50") in kinds(again)
+
+
+def test_pause_is_persisted_and_holds_everything(store: UsageStore, tmp_path: Path) -> None:
+    state_file = tmp_path / "state.json"
+    state_file.write_text('{"window": "kept"}')
+    engine = AlertEngine(store, state_file)
+    engine.pause(NOW + timedelta(hours=1))
+    assert engine.evaluate(snap(), ctx("100"), NOW) == []
+    assert store.fired_alerts(CYCLE.start.date()) == set()
+    reopened = AlertEngine(store, state_file)
+    assert reopened.paused_until == NOW + timedelta(hours=1)
+    assert '"window": "kept"' in state_file.read_text()  # other UI state survives
+    assert kinds(reopened.evaluate(snap(), ctx("100"), NOW + timedelta(hours=2)))[0] == (
+        "threshold", "80")
+    reopened.pause(None)
+    assert AlertEngine(store, state_file).paused_until is None
+
+
+def test_pause_choices() -> None:
+    assert pause_until_for("1h", NOW) == NOW + timedelta(hours=1)
+    tomorrow = pause_until_for("tomorrow", NOW)
+    assert tomorrow is not None and tomorrow > NOW
+    local = tomorrow.astimezone()
+    assert (local.hour, local.minute) == (0, 0)
+    assert local.date() == NOW.astimezone().date() + timedelta(days=1)
+    assert pause_until_for("off", NOW) is None

@@ -1,0 +1,144 @@
+"""The dashboard snapshot (no Qt): same numbers as the usage report, credit, CSV, autostart."""
+
+from __future__ import annotations
+
+import csv
+import io
+import plistlib
+from collections.abc import Iterator
+from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from monitor.core.budget import Period, billing_cycle, today_period
+from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.settings import Settings
+from monitor.services import autostart
+from monitor.services.snapshot import RuntimeStatus, build_snapshot, snapshot_csv
+from monitor.services.usage_report import build_report
+from monitor.services.usage_store import ORG_SOURCE, SyncState, UsageStore
+from tests.e2e.seed import seed_month, seed_proxy_spend
+
+NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)
+SETTINGS = Settings(today_timezone="UTC")
+
+
+@pytest.fixture(scope="module")
+def prices() -> PriceTable:
+    return load_price_table()
+
+
+@pytest.fixture
+def store(tmp_path: Path) -> Iterator[UsageStore]:
+    s = UsageStore(tmp_path / "usage.sqlite3")
+    yield s
+    s.close()
+
+
+def test_snapshot_matches_the_usage_report(store: UsageStore, prices: PriceTable) -> None:
+    seed_month(store, prices, NOW)
+    snap = build_snapshot(store, prices, SETTINGS, RuntimeStatus(), NOW)
+    cycle = billing_cycle(NOW, 1)
+    report = build_report(store, prices, SETTINGS, cycle, "all", "model", NOW)
+    today = build_report(store, prices, SETTINGS, today_period(NOW, "UTC"), "all", None, NOW)
+    assert snap.cycle.cost_usd == report.totals.cost_usd
+    assert snap.cycle.start == date(2026, 11, 1) and snap.cycle.end == date(2026, 12, 1)
+    assert snap.cycle.basis == "mixed"  # billed days plus estimated recent days
+    assert snap.cycle.billed_usd + snap.cycle.estimated_usd == snap.cycle.cost_usd
+    assert snap.today.cost_usd == today.totals.cost_usd
+    assert snap.today.requests == today.totals.requests
+    assert snap.cycle.fraction == pytest.approx(float(snap.cycle.cost_usd / 120))
+    assert snap.cycle.projected_usd is not None and snap.cycle.projected_usd > snap.cycle.cost_usd
+    assert [r.key for r in snap.by_model] == [g.key for g in report.groups]
+    assert sum((d.cost_usd for d in snap.daily), Decimal(0)) == snap.cycle.cost_usd
+    # Names, not ids.
+    assert {r.name for r in snap.by_project} >= {"Project Alpha", "Batch jobs", "Support bot"}
+    assert {r.name for r in snap.by_key} >= {"ci-key", "batch-service", "support-prod"}
+    # The fine-tune has no price: listed, and its row says "unknown", never $0.
+    assert snap.unpriced_models == ("acme-ft-summarizer",)
+    [ft] = [r for r in snap.by_model if r.key == "acme-ft-summarizer"]
+    assert ft.cost_usd is None and ft.requests > 0
+    assert snap.cycle.cached_savings_usd > 0
+    assert len(snap.spend_history) == 14
+    assert snap.has_data
+    assert snap.complete_through == datetime(2026, 11, 20, 14, tzinfo=UTC)
+    assert snap.provisional_from == datetime(2026, 11, 20, 15, tzinfo=UTC)
+    assert snap.proxy.requests_today == 14 and len(snap.proxy.rate_limits) == 2
+    # Billed vs estimated: one day row per cycle day with data, explained.
+    day_rows = [r for r in snap.recon if r.item == "(all models)"]
+    assert [r.day for r in day_rows] == [d.day for d in snap.daily]
+    billed = [r for r in day_rows if r.billed_usd is not None]
+    assert billed and all(r.explanation for r in day_rows)
+    assert any("not billed yet" in r.explanation for r in day_rows)
+
+
+def test_credit_remaining_and_expiry(store: UsageStore, prices: PriceTable) -> None:
+    seed_proxy_spend(store, [(datetime(2026, 10, 20, tzinfo=UTC), Decimal("10")),
+                             (datetime(2026, 11, 2, tzinfo=UTC), Decimal("25.50")),
+                             (datetime(2026, 11, 20, 9, tzinfo=UTC), Decimal("4.50"))])
+    s = SETTINGS.replace(prepaid_credit_usd="50", prepaid_purchased="2026-10-25",
+                         prepaid_expires="2026-12-01")
+    snap = build_snapshot(store, prices, s, RuntimeStatus(), NOW)
+    assert snap.credit is not None
+    assert snap.credit.spent_usd == Decimal("30.00")  # since Oct 25, not the Oct 20 record
+    assert snap.credit.remaining_usd == Decimal("20.00")
+    assert snap.credit.days_to_expiry == 11
+    assert build_snapshot(store, prices, SETTINGS, RuntimeStatus(), NOW).credit is None
+
+
+def test_empty_store_has_no_data(store: UsageStore, prices: PriceTable) -> None:
+    snap = build_snapshot(store, prices, SETTINGS, RuntimeStatus(org_configured=False), NOW)
+    assert not snap.has_data and not snap.failing
+    assert snap.cycle.cost_usd == 0 and snap.by_model == ()
+    store.set_sync_state(ORG_SOURCE, SyncState(last_error="invalid key",
+                                               last_error_at=NOW - timedelta(minutes=1)))
+    failing = build_snapshot(store, prices, SETTINGS, RuntimeStatus(), NOW)
+    assert failing.failing and failing.org.last_error == "invalid key"
+
+
+def test_csv_has_every_section(store: UsageStore, prices: PriceTable) -> None:
+    seed_month(store, prices, NOW)
+    snap = build_snapshot(store, prices, SETTINGS, RuntimeStatus(), NOW)
+    rows = list(csv.DictReader(io.StringIO(snapshot_csv(snap))))
+    sections = {r["section"] for r in rows}
+    assert sections == {"total", "day", "model", "project", "key"}
+    [total] = [r for r in rows if r["section"] == "total"]
+    assert Decimal(total["cost_usd"]) == snap.cycle.cost_usd.quantize(Decimal("0.000001"))
+    days = [r for r in rows if r["section"] == "day"]
+    assert sum(Decimal(r["cost_usd"]) for r in days) == pytest.approx(
+        snap.cycle.cost_usd, abs=Decimal("0.0001"))
+    ft = [r for r in rows if r["name"] == "acme-ft-summarizer"]
+    assert ft and ft[0]["cost_usd"] == "" and ft[0]["basis"] == "unpriced"
+    period = Period(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
+    assert total["period_start"] == period.start.date().isoformat()
+
+
+# --- start at login ---------------------------------------------------------------------------
+
+
+def test_xdg_autostart_entry(tmp_path: Path) -> None:
+    launcher = autostart.Launcher(("/opt/my venv/bin/python", "-m", "monitor"), "/data/tm")
+    path = autostart.set_autostart(True, launcher, platform="linux", config_home=tmp_path)
+    assert path == tmp_path / "autostart" / "token-monitor.desktop"
+    text = path.read_text()
+    assert "[Desktop Entry]" in text and "Type=Application" in text
+    assert 'Exec=env MONITOR_HOME=/data/tm "/opt/my venv/bin/python" -m monitor\n' in text
+    assert autostart.is_enabled("linux", config_home=tmp_path)
+    autostart.set_autostart(True, launcher, platform="linux", config_home=tmp_path)  # idempotent
+    assert autostart.set_autostart(False, launcher, platform="linux",
+                                   config_home=tmp_path) is None
+    assert not path.exists() and not autostart.is_enabled("linux", config_home=tmp_path)
+    autostart.set_autostart(False, launcher, platform="linux", config_home=tmp_path)
+
+
+def test_launch_agent_and_run_key_text() -> None:
+    launcher = autostart.Launcher(("/usr/bin/python3", "-m", "monitor"), None)
+    plist = plistlib.loads(autostart.launch_agent_plist(launcher))
+    assert plist["ProgramArguments"] == ["/usr/bin/python3", "-m", "monitor"]
+    assert plist["RunAtLoad"] is True and "EnvironmentVariables" not in plist
+    win = autostart.Launcher((r"C:\Program Files\Python\python.exe", "-m", "monitor"))
+    assert autostart.windows_command(win) == r'"C:\Program Files\Python\pythonw.exe" -m monitor'
+    with pytest.raises(autostart.AutostartError):
+        autostart.set_autostart(True, launcher, platform="sunos5")

@@ -1,0 +1,161 @@
+"""`token-monitor usage` and `token-monitor budget` through monitor.cli.main on a seeded store."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from monitor.cli import main
+from monitor.core.records import CostBucket, ProxyRecord, UsageBucket
+from monitor.core.settings import Settings
+from monitor.core.usage import TokenUsage
+from monitor.paths import Paths
+from monitor.services.settings_file import load_settings, save_settings
+from monitor.services.usage_store import SyncState, UsageStore
+from tests.unit.test_usage_report import TABLE
+
+NOW = "2026-11-16T12:00:00+00:00"
+CONTRACT_FIELDS = {"requests", "input_tokens", "cached_input_tokens", "output_tokens",
+                   "reasoning_tokens", "cost_usd", "cost_basis"}
+
+
+@pytest.fixture
+def seeded(paths: Paths) -> Paths:
+    paths.prices_override.write_text(json.dumps(TABLE))
+    save_settings(paths.settings_file, Settings(monthly_limit_usd=Decimal(20)))
+    store = UsageStore(paths.db_file)
+    store.set_names({"key_1": "ci-key"})
+    usage = TokenUsage(input_tokens=1_000_000, cached_input_tokens=200_000,
+                       output_tokens=100_000)
+    store.upsert_usage_buckets([
+        UsageBucket(start=datetime(2026, 11, 5, tzinfo=UTC), width="1d", endpoint="completions",
+                    model="m-std", api_key_id="key_1", requests=10, usage=usage),  # $2.50
+        UsageBucket(start=datetime(2026, 11, 15, 23, tzinfo=UTC), width="1h",
+                    endpoint="completions", model="m-std", requests=1234, usage=usage),  # $1.25
+    ])
+    store.replace_cost_window(date(2026, 11, 5), date(2026, 11, 6),
+                              [CostBucket(date(2026, 11, 5), Decimal("3.10"))])
+    store.set_sync_state("org", SyncState(last_success=datetime(2026, 11, 16, tzinfo=UTC),
+                                          settled_through=datetime(2026, 11, 16, tzinfo=UTC)))
+    store.add_proxy_record(ProxyRecord(
+        time=datetime(2026, 11, 16, 9, tzinfo=UTC), endpoint="/v1/chat/completions",
+        model="m-std", service_tier="default", key_label="dev",
+        usage=TokenUsage(input_tokens=1000, output_tokens=500, reasoning_tokens=200),
+        cost_usd=Decimal("0.006"), price_as_of=date(2026, 11, 1), status=200, latency_ms=9.0))
+    store.close()
+    return paths
+
+
+def run_json(capsys: pytest.CaptureFixture[str], *argv: str) -> Any:
+    assert main([*argv, "--json", "--now", NOW]) == 0
+    return json.loads(capsys.readouterr().out)
+
+
+def test_usage_json_contract(seeded: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(capsys, "usage", "--by", "model")
+    assert out["period"] == {"start": "2026-11-01T00:00:00+00:00",
+                             "end": "2026-12-01T00:00:00+00:00"}
+    assert out["source"] == "all"
+    assert set(out["totals"]) >= CONTRACT_FIELDS
+    assert out["totals"]["requests"] == 10 + 1234 + 1
+    assert out["totals"]["reasoning_tokens"] == 200
+    assert out["totals"]["cost_usd"] == pytest.approx(3.10 + 1.25 + 0.006)
+    assert out["totals"]["cost_basis"] == "mixed"
+    assert [g["key"] for g in out["groups"]] == ["m-std"]
+    assert set(out["groups"][0]) >= CONTRACT_FIELDS | {"key"}
+    assert out["unpriced_models"] == []
+    assert out["limit_usd"] == 20
+    assert out["used_fraction"] == pytest.approx(4.356 / 20)
+    assert out["projected_cost_usd"] == pytest.approx(4.356 * 30 / 15.5)
+    assert out["sources"]["proxy"]["totals"]["requests"] == 1
+
+
+def test_usage_periods_and_sources(seeded: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    org = run_json(capsys, "usage", "--source", "org", "--period", "2026-11-05")
+    assert org["totals"]["cost_usd"] == pytest.approx(3.10)
+    assert org["totals"]["cost_basis"] == "billed"
+    rng = run_json(capsys, "usage", "--period", "2026-11-14..2026-11-16", "--by", "day")
+    assert rng["period"]["end"] == "2026-11-17T00:00:00+00:00"
+    assert [g["key"] for g in rng["groups"]] == ["2026-11-15", "2026-11-16"]
+    prx = run_json(capsys, "usage", "--source", "proxy", "--period", "today")
+    assert prx["totals"]["requests"] == 1 and prx["totals"]["cost_usd"] == pytest.approx(0.006)
+    keys = run_json(capsys, "usage", "--by", "key", "--period", "2026-11")
+    assert {(g["key"], g["name"]) for g in keys["groups"]} == {
+        ("key_1", "ci-key"), (None, "(unattributed)"), ("dev", "dev")}
+
+
+def test_today_follows_the_timezone_setting(seeded: Paths,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    save_settings(seeded.settings_file, Settings(today_timezone="Europe/Berlin"))
+    out = run_json(capsys, "usage", "--period", "today", "--source", "org")
+    assert out["period"] == {"start": "2026-11-15T23:00:00+00:00",
+                             "end": "2026-11-16T23:00:00+00:00"}
+    assert out["totals"]["requests"] == 1234  # the 23:00 UTC bucket is Berlin's today
+
+
+def test_usage_human_table(seeded: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["usage", "--by", "key", "--now", NOW]) == 0
+    text = capsys.readouterr().out
+    lines = text.splitlines()
+    header = next(line for line in lines if line.startswith("KEY"))
+    rule = lines[lines.index(header) + 1]
+    assert set(rule.replace(" ", "")) == {"-"}
+    assert "ci-key" in text and "1,234" in text and "1,000,000" in text
+    assert "$3.10" in text  # the billed day of key_1
+    total = next(line for line in lines if line.startswith("TOTAL"))
+    assert total.rstrip().endswith("mixed") and "$4.36" in total
+    assert len(header) >= len(total.rstrip()) - len("mixed")  # aligned columns
+    assert "of $20.00" in text
+
+
+@pytest.mark.parametrize("bad", ["2026-13", "2026-02-30", "fortnight", "2026-11-05..2026-11-01",
+                                 "2026-11-05..", "26-11"])
+def test_bad_period_exits_2(seeded: Paths, capsys: pytest.CaptureFixture[str], bad: str) -> None:
+    assert main(["usage", "--period", bad]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: --period:")
+    assert err[-1] == "\n" and err.count("\n") == 1
+
+
+def test_budget_show_and_set(seeded: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(capsys, "budget")
+    assert set(out) >= {"limit_usd", "cycle_start_day", "thresholds_pct", "cycle", "spend_usd",
+                        "remaining_usd", "used_fraction", "projected_cost_usd",
+                        "projection_basis_days", "limit_crossed_on"}
+    assert out["spend_usd"] == pytest.approx(4.356)
+    assert out["remaining_usd"] == pytest.approx(20 - 4.356)
+    assert out["projection_basis_days"] == 15.5
+    assert out["cycle"] == {"start": "2026-11-01T00:00:00+00:00",
+                            "end": "2026-12-01T00:00:00+00:00"}
+
+    out = run_json(capsys, "budget", "--limit", "$5", "--cycle-day", "15",
+                   "--thresholds", "90, 50")
+    assert out["saved"] and out["limit_usd"] == 5 and out["thresholds_pct"] == [50, 90]
+    assert out["cycle"]["start"] == "2026-11-15T00:00:00+00:00"
+    saved = load_settings(seeded.settings_file).settings
+    assert (saved.monthly_limit_usd, saved.cycle_start_day, saved.alert_thresholds_pct) == (
+        Decimal(5), 15, (50, 90))
+    # Cycle from Nov 15: $1.25 (Nov 15 23:00) + $0.006 proxy; 36 h in.
+    assert out["spend_usd"] == pytest.approx(1.256)
+    assert out["limit_crossed_on"] is not None  # $1.256 in 1.5 days → $5 before Dec 15
+
+
+def test_budget_rejects_bad_values_without_saving(seeded: Paths,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    for argv, flag in ((["--cycle-day", "40"], "--cycle-day"), (["--limit", "-3"], "--limit"),
+                       (["--thresholds", "x"], "--thresholds")):
+        assert main(["budget", *argv]) == 2
+        assert capsys.readouterr().err.startswith(f"error: {flag}")
+    assert load_settings(seeded.settings_file).settings.monthly_limit_usd == 20
+
+
+def test_budget_human(seeded: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["budget", "--now", NOW]) == 0
+    text = capsys.readouterr().out
+    assert "Monthly limit  $20.00" in text
+    assert "Remaining" in text and "$15.64" in text and "21.8 %" in text
+    assert "based on 15.5 days" in text
