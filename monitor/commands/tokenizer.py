@@ -9,10 +9,9 @@ from typing import TYPE_CHECKING
 from monitor.context import AppContext
 
 if TYPE_CHECKING:
-    from PySide6.QtWidgets import QMainWindow
-
     from monitor.gui.tasks import TaskRunner
     from monitor.gui.tokenizer.pane import TokenizerPane
+    from monitor.gui.tokenizer.window import TokenizerWindow
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -29,26 +28,17 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def build_window(
     ctx: AppContext, file: Path | None = None
-) -> tuple[QMainWindow, TokenizerPane, TaskRunner]:
+) -> tuple[TokenizerWindow, TokenizerPane, TaskRunner]:
     """The window, its pane and the runner (a QApplication must exist)."""
-    from PySide6.QtCore import QCoreApplication
-    from PySide6.QtWidgets import QMainWindow
-
     from monitor.gui.tasks import TaskRunner
-    from monitor.gui.tokenizer.pane import TokenizerPane
+    from monitor.gui.tokenizer.window import TokenizerWindow
 
-    window = QMainWindow()
-    window.setObjectName("tokenizer-window")
-    window.setWindowTitle(
-        QCoreApplication.translate("TokenizerWindow", "Tokenizer — Token Monitor")
-    )
-    runner = TaskRunner(window)
-    pane = TokenizerPane(ctx, runner, window)
-    window.setCentralWidget(pane)
-    window.resize(1200, 800)
+    runner = TaskRunner()
+    window = TokenizerWindow(ctx, runner)
+    runner.setParent(window)
     if file is not None:
-        pane.open_file(file)
-    return window, pane, runner
+        window.pane.open_file(file)
+    return window, window.pane, runner
 
 
 def run(args: argparse.Namespace, ctx: AppContext) -> int:

@@ -335,6 +335,9 @@ def _install_excepthook(no_err_windows: bool) -> None:
 
 def run_app(ctx: AppContext) -> int:
     """Run the tray app until Quit; a second launch shows the first one's window and exits 0."""
+    from monitor.gui.tokenizer.compat import protect_none
+
+    protect_none()  # no-op unless a PySide6 build that leaks None is installed
     app = QApplication.instance()
     if app is None:
         app = QApplication(sys.argv[:1])
