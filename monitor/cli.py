@@ -12,11 +12,12 @@ import logging
 import pkgutil
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from monitor import __version__
 from monitor.context import AppContext
 from monitor.errors import KnownError
-from monitor.log import setup_logging
+from monitor.log import redact, setup_logging
 from monitor.paths import resolve_paths
 
 
@@ -46,11 +47,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# sysexits.h EX_SOFTWARE: an internal error (a bug), as opposed to 1 = a problem the user can fix.
+EXIT_INTERNAL_ERROR = 70
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
-    paths = resolve_paths(args.home).ensure()
-    setup_logging(paths.log_file, getattr(logging, args.log_level))
+    paths = resolve_paths(args.home)
+    try:
+        paths.ensure()
+        setup_logging(paths.log_file, getattr(logging, args.log_level))
+    except OSError as exc:
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot create the app's folders or log file{where}: "
+              f"{exc.strerror or exc} (check --home / $MONITOR_HOME)", file=sys.stderr)
+        return 1
     ctx = AppContext(paths)
     try:
         if args.command is None:
@@ -64,5 +76,29 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+    except (SystemExit, GeneratorExit):
+        raise
+    except BaseException as exc:  # a bug (or a Rust panic, which is no Exception)
+        return _internal_error(exc, args.command or "gui", paths.log_file)
     finally:
         ctx.close()
+
+
+def _internal_error(exc: BaseException, command: str, log_file: Path) -> int:
+    """Log the traceback (redacted) to the log file only; one line on stderr."""
+    logger = logging.getLogger("monitor")
+    record = logger.makeRecord(
+        logger.name, logging.ERROR, __file__, 0, "internal error in command %r",
+        (command,), (type(exc), exc, exc.__traceback__),
+    )
+    logged = False
+    for handler in logger.handlers:
+        if isinstance(handler, logging.FileHandler):  # not the stderr handler
+            handler.handle(record)
+            logged = True
+    first = redact(str(exc)).strip().splitlines()
+    detail = f": {first[0][:200]}" if first else ""
+    where = f"; see {log_file}" if logged else ""
+    print(f"error: internal error in `{command}` ({type(exc).__name__}{detail}){where}",
+          file=sys.stderr)
+    return EXIT_INTERNAL_ERROR

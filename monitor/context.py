@@ -64,6 +64,8 @@ class AppContext:
             from monitor.services.keyvault import KeyStore
 
             self._keys = KeyStore.open(self.paths.keys_file)
+            for w in self._keys.warnings:
+                self.warn(w)
         return self._keys
 
     def warn(self, message: str) -> None:

@@ -66,7 +66,8 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     cycle = billing_cycle(now, settings.cycle_start_day)
     report = build_report(ctx.store(), ctx.prices(), settings, cycle, "all", "day", now)
     status = budget_status(report.totals.cost_usd, settings.monthly_limit_usd, cycle, now,
-                           [(d.day, d.cost_usd) for d in report.days])
+                           [(d.day, d.cost_usd) for d in report.days],
+                           data_since=ctx.store().data_since())
     fired = ctx.store().fired_alerts(status.cycle_start)
     if args.json:
         print_json({

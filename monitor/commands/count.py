@@ -27,7 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from monitor.commands._output import num, print_json, usd
 from monitor.context import AppContext
-from monitor.core.chat_tokens import ChatCount, count_chat, parse_chat_json
+from monitor.core.chat_tokens import ChatCount, ChatFormatError, count_chat, parse_chat_json
 from monitor.core.tokens import (
     AVAILABLE_ENCODINGS,
     TokenCounter,
@@ -194,7 +194,7 @@ class _Result:
 
 def run(args: argparse.Namespace, ctx: AppContext) -> int:
     table = ctx.prices()
-    model: str | None = args.model.strip() if args.model else None
+    model: str | None = args.model.strip() if args.model is not None else None
     if model == "":
         raise KnownError("--model needs a model name")
     stream, name, owned = _open(args.file)
@@ -250,6 +250,11 @@ def _count_chat(stream: IO[bytes], name: str, info: _Decoded, args: argparse.Nam
                 model: str | None, table: PriceTable) -> _Result:
     text = "".join(_read_blocks(stream, name, info))
     payload: Any = parse_chat_json(text)
+    if isinstance(payload, str):  # count_chat would take a JSON string as JSON text again
+        raise ChatFormatError(
+            "expected a JSON list of messages, or an object with a \"messages\" list, "
+            "not a JSON string"
+        )
     if model is None and not args.encoding and isinstance(payload, dict):
         named = payload.get("model")
         if isinstance(named, str) and named.strip():

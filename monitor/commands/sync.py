@@ -8,9 +8,11 @@ loop; other failures are printed and retried at the next interval. Ctrl+C stops 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import threading
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from monitor.commands._output import num, print_json, table, to_json
 from monitor.context import AppContext
@@ -58,7 +60,27 @@ def _print_result(result: SyncResult) -> None:
         print(f"warning: {w}", file=sys.stderr)
 
 
+def _usage_problem(args: argparse.Namespace) -> str | None:
+    if not (math.isfinite(args.timeout) and args.timeout > 0):
+        return f"--timeout must be a positive number of seconds, got {args.timeout:g}"
+    if args.base_url is not None:
+        try:
+            parts = urlsplit(args.base_url)
+            ok = parts.scheme in ("http", "https") and bool(parts.hostname)
+            _ = parts.port  # raises ValueError for a port that is not a number 0-65535
+        except ValueError:
+            ok = False
+        if not ok:
+            return f"--base-url must be an http(s) URL like https://api.openai.com/v1, " \
+                   f"got {args.base_url!r}"
+    return None
+
+
 def run(args: argparse.Namespace, ctx: AppContext) -> int:
+    problem = _usage_problem(args)
+    if problem is not None:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     cred = ctx.keys().admin_credential()
     if cred is None:
         raise KnownError(NO_KEY)

@@ -59,6 +59,15 @@ def _date(text: str) -> date:
 
 def parse_period(text: str, now: datetime, settings: Settings) -> Period:
     """Turn a --period value into UTC instants; raises PeriodError with a readable reason."""
+    try:
+        return _parse_period(text, now, settings)
+    except PeriodError:
+        raise
+    except (OverflowError, ValueError):  # e.g. 9999-12-31: its end is past year 9999
+        raise PeriodError(f"{text!r} is outside the dates this app can handle") from None
+
+
+def _parse_period(text: str, now: datetime, settings: Settings) -> Period:
     value = text.strip().lower()
     if value == "today":
         return today_period(now, settings.today_timezone)

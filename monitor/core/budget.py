@@ -145,8 +145,8 @@ class BudgetStatus:
 
     - `used_fraction`: spend / limit (1 = the whole limit), None when limit is 0 (no limit).
     - `projected_spend`: spend + run-rate × the rest of the cycle; None before
-      `MIN_PROJECTION_HOURS` of the cycle have passed. The run-rate is the cycle-to-date average
-      (`projection_basis_days` days of data).
+      `MIN_PROJECTION_HOURS` of data. The run-rate is spend over the part of the cycle the
+      sources observed (`projection_basis_days` days of data).
     - `crossing_date`: the UTC date the limit is (or was) crossed: the day it happened when
       already over (from the daily history, else None), otherwise the day the pace reaches it,
       None when that is not within this cycle.
@@ -169,19 +169,30 @@ class BudgetStatus:
         return self.cycle.start.date()
 
 
+_WHOLE_CYCLE = datetime.min.replace(tzinfo=UTC)
+
+
 def budget_status(
     spend: Decimal,
     limit: Decimal,
     cycle: Period,
     now: datetime,
     daily: Iterable[tuple[date, Decimal]] | None = None,
+    data_since: datetime | None = _WHOLE_CYCLE,
 ) -> BudgetStatus:
-    """Spend against `limit` in `cycle` at `now`; `daily` (UTC date, spend) dates a crossing."""
+    """Spend against `limit` in `cycle` at `now`; `daily` (UTC date, spend) dates a crossing.
+
+    `data_since` is the first instant the sources watched (the whole cycle by default). A
+    projection divides spend by the time actually observed, so a proxy started yesterday is
+    not averaged over the whole month; None (no data at all) gives no projection.
+    """
     now = _utc(now)
     if limit < 0:
         raise ValueError("limit must not be negative")
     at = min(max(now, cycle.start), cycle.end)
+    observed_from = cycle.start if data_since is None else max(cycle.start, _utc(data_since))
     elapsed = (at - cycle.start).total_seconds()
+    observed = (at - observed_from).total_seconds() if data_since is not None else 0.0
     total = cycle.duration.total_seconds()
     has_limit = limit > 0
     fraction = spend / limit if has_limit else None
@@ -190,10 +201,10 @@ def budget_status(
     projected: Decimal | None = None
     basis: Decimal | None = None
     rate: Decimal | None = None  # dollars per second
-    if elapsed >= MIN_PROJECTION_HOURS * 3600:
-        rate = spend / Decimal(elapsed)
+    if observed >= MIN_PROJECTION_HOURS * 3600:
+        rate = spend / Decimal(observed)
         projected = spend + rate * Decimal(total - elapsed)
-        basis = (Decimal(elapsed) / Decimal(86_400)).quantize(
+        basis = (Decimal(observed) / Decimal(86_400)).quantize(
             Decimal("0.01"), rounding=ROUND_HALF_UP
         )
 

@@ -17,11 +17,16 @@ Rules this module keeps (tests pin each one):
   not directly before ``/``; failing that, at a space between two ASCII letters; see
   `_cut_at_or_before`), so the per-chunk counts sum to exactly the single-call count. The
   chunks go through `encode_ordinary_batch(num_threads=2)`.
+* tiktoken 0.14 panics (`pyo3_runtime.PanicException`, not an Exception) on a run of ~1M
+  blanks; runs of LONG_RUN_CHARS or more are cut out and BPE-encoded as the single piece the
+  pre-tokenizer would make of them (see `_encode_ordinary`), so such texts count exactly too.
+  A panic that still happens becomes a TokenizerError (a KnownError), never a crash.
 """
 
 from __future__ import annotations
 
 import binascii
+import functools
 import hashlib
 import itertools
 import re
@@ -309,11 +314,100 @@ def _utf16_fixup(text: str) -> str:
     return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
 
 
-def _encode_ordinary(enc: tiktoken.Encoding, text: str) -> list[int]:
+# tiktoken 0.14's regex engine gives up (a Rust panic, `pyo3_runtime.PanicException`, which is
+# a BaseException) on a run of about 1M whitespace characters other than \r/\n. Runs this
+# long are cut out of the text before tiktoken sees it; see `_encode_ordinary`.
+LONG_RUN_CHARS = 100_000
+# Unicode White_Space (what the patterns' `\s` means) without \r and \n.
+_HSPACE = "\t\x0b\x0c \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+
+
+class TokenizerError(KnownError):
+    """tiktoken itself failed on a text (a panic inside its Rust code)."""
+
+
+_HSPACE_CHARS = "".join(c for c in map(chr, range(0x3001)) if re.fullmatch(f"[{_HSPACE}]", c))
+_HSPACE_RUN = re.compile(f"[{_HSPACE}]*")
+
+
+def _has_long_run(text: str, limit: int) -> bool:
+    """Whether `text` holds a run of at least `limit` characters of _HSPACE.
+
+    Such a run covers `limit` consecutive positions, so it holds one of the positions sampled
+    every limit // 2 characters; only the runs through those are measured (fast on any text).
+    """
+    step = max(limit // 2, 1)
+    for p in range(step - 1, len(text), step):
+        if text[p] in _HSPACE_CHARS:
+            m = _HSPACE_RUN.match(text, p)  # `*`: always matches
+            after = (m.end() if m else p) - p
+            chunk = text[max(0, p - limit):p]
+            before = len(chunk) - len(chunk.rstrip(_HSPACE_CHARS))
+            if before + after >= limit:
+                return True
+    return False
+
+
+@functools.lru_cache(maxsize=4)
+def _long_run(limit: int) -> re.Pattern[str]:
+    # The look-behind makes matches start only where a run starts: linear time.
+    return re.compile(f"(?<![{_HSPACE}])[{_HSPACE}]{{{limit},}}")
+
+
+def _encode_plain(enc: tiktoken.Encoding, text: str) -> list[int]:
     try:
         return enc.encode_ordinary(text)
     except UnicodeEncodeError:  # tiktoken retries itself today; do it here in case it stops
         return enc.encode_ordinary(_utf16_fixup(text))
+    except BaseException as exc:  # a Rust panic is not an Exception
+        if type(exc).__name__ != "PanicException":
+            raise
+        raise TokenizerError(
+            f"the tokenizer ({enc.name}) failed on this text of {len(text):,} characters "
+            f"({str(exc).splitlines()[0][:120] if str(exc) else 'Rust panic'}); it cannot be "
+            "counted exactly. Try removing very long runs of repeated characters."
+        ) from None
+
+
+def _encode_ordinary(
+    enc: tiktoken.Encoding, text: str, run_limit: int = LONG_RUN_CHARS
+) -> list[int]:
+    r"""`enc.encode_ordinary(text)`, also for texts with whitespace runs tiktoken cannot take.
+
+    A run H = text[h:b] of at least `run_limit` whitespace characters other than \r/\n is
+    cut out and encoded as one pre-tokenizer piece with tiktoken's own BPE
+    (`_encode_single_piece`, no regex), giving the same tokens as one call would:
+
+    * followed by a non-whitespace character (b < len): in both patterns no piece before h
+      can take text[h] (only `\s*[\r\n]` could, and no \r/\n follows within the run; at h
+      the patterns only look at `(?!\S)` and cl100k's `\s++$`, and the latter only chooses
+      between two alternatives that both end at h), so a piece ends at h; from h only
+      `\s+(?!\S)` matches, giving the piece text[h:b-1]; text[b-1:] then starts a piece and,
+      with no look-behind in the patterns, is tokenized alone exactly as in the whole text;
+    * at the end of the text (o200k patterns only; cl100k's possessive `\s++$` takes such a
+      run without backtracking): a piece ends at h as above and `\s+(?!\S)` takes text[h:];
+    * followed by \r/\n: left to tiktoken, which takes `\s*[\r\n]` with a one-step
+      backtrack there (checked up to 3M characters).
+    """
+    if len(text) < run_limit or not _has_long_run(text, run_limit):
+        return _encode_plain(enc, text)
+    o200k = _SPECS.get(enc.name, ("", _O200K_PAT, {}))[1] == _O200K_PAT
+    out: list[int] = []
+    start = 0
+    for m in _long_run(run_limit).finditer(text):
+        h, b = m.span()
+        if b < len(text) and text[b] in "\r\n":
+            continue
+        if b == len(text) and not o200k:
+            continue
+        end = b if b == len(text) else b - 1
+        out += _encode_plain(enc, text[start:h])
+        out += enc._encode_single_piece(text[h:end])
+        start = end
+    if start == 0:
+        return _encode_plain(enc, text)
+    out += _encode_plain(enc, text[start:])
+    return out
 
 
 def encode(text: str, encoding: str) -> list[int]:
@@ -406,10 +500,17 @@ def _count_chunked(enc: tiktoken.Encoding, text: str, target: int = CHUNK_CHARS)
     total = 0
     it = _chunks(text, target)
     while batch := list(itertools.islice(it, BATCH_THREADS * 4)):
-        try:
-            results = enc.encode_ordinary_batch(batch, num_threads=BATCH_THREADS)
-        except UnicodeEncodeError:
+        if any(_has_long_run(chunk, LONG_RUN_CHARS) for chunk in batch):
             results = [_encode_ordinary(enc, chunk) for chunk in batch]
+        else:
+            try:
+                results = enc.encode_ordinary_batch(batch, num_threads=BATCH_THREADS)
+            except UnicodeEncodeError:
+                results = [_encode_ordinary(enc, chunk) for chunk in batch]
+            except BaseException as exc:  # a Rust panic in a worker: retry one by one
+                if type(exc).__name__ != "PanicException":
+                    raise
+                results = [_encode_ordinary(enc, chunk) for chunk in batch]
         total += sum(len(r) for r in results)
     return total
 

@@ -57,6 +57,26 @@ def notification_for(alert: Alert) -> Notification:
             alert,
             ("spend", "factor", "median"),
         )
+    elif k == "spike_hour":
+        title = QCoreApplication.translate("alerts", "Spending spike this hour")
+        body = _fill(
+            QCoreApplication.translate(
+                "alerts", "This hour's spend %1 is %2× your usual hour (%3)."
+            ),
+            alert,
+            ("spend", "factor", "median"),
+        )
+    elif k == "proxy_key_rejected":
+        title = QCoreApplication.translate("alerts", "API key rejected")
+        body = _fill(
+            QCoreApplication.translate(
+                "alerts",
+                "OpenAI rejected the key %1 (401) on %2 request(s) through the proxy; "
+                "requests with it fail. Replace the key in API keys.",
+            ),
+            alert,
+            ("label", "count"),
+        )
     elif k == "new_key":
         title = QCoreApplication.translate("alerts", "A new API key started spending")
         body = _fill(

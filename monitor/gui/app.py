@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QObject, QTimer
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, QTranslator
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -34,8 +34,10 @@ from monitor.gui.single_instance import SingleInstance
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
 from monitor.gui.tray import TrayIcon, tray_available
+from monitor.gui.window_state import remember_window, restore_window
 from monitor.services.alerting import Alert, pause_until_for
 from monitor.services.desktop_notify import Notification
+from monitor.services.snapshot import DashboardSnapshot
 
 if TYPE_CHECKING:
     from monitor.services.keyvault import KeyMeta
@@ -44,6 +46,9 @@ log = logging.getLogger(__name__)
 
 NO_ADMIN_KEY = "no-admin-key"
 RECORD_REFRESH_DELAY_MS = 250  # proxied requests show up well within 2 s
+TOKENIZER_PRELOAD_DELAY_MS = 300  # after the first snapshot has been asked for
+TOKENIZER_ENCODING = "o200k_base"  # the default model's; ~0.3 s to build on first use
+DASHBOARD_STATE_NAME = "dashboard"
 SIGINT_POLL_MS = 250  # lets Python run its signal handler while Qt's loop runs
 
 
@@ -92,6 +97,13 @@ def make_proxy_factory(ctx: AppContext) -> Callable[[Callable[[ProxyRecord], Non
     return factory
 
 
+def preload_tokenizer() -> str:
+    """Import tiktoken and build the default encoding (blocking: run it on a worker)."""
+    from monitor.core.tokens import get_encoding
+
+    return get_encoding(TOKENIZER_ENCODING).name
+
+
 def make_tokenizer_factory(ctx: AppContext, runner: TaskRunner) -> Callable[[QWidget], QWidget]:
     """Builds the tokenizer pane when its tab is first shown (it loads tiktoken)."""
 
@@ -135,6 +147,17 @@ class AppController(QObject):
         self.window = DashboardWindow(
             tokenizer_factory=make_tokenizer_factory(ctx, self.runner) if with_tokenizer
             else None)
+        self.geometry_restored = restore_window(self.window, ctx.paths.state_file,
+                                                DASHBOARD_STATE_NAME)
+        self.with_tokenizer = with_tokenizer
+        self.translators: list[QTranslator] = []  # installed by run_app or set_language
+        self.language = i18n.pick_language(ctx.settings.language)
+        self.tokenizer_preloaded: str | None = None  # the encoding's name once built
+        self._preload_timer = QTimer(self)
+        self._preload_timer.setObjectName("tokenizer-preload-timer")
+        self._preload_timer.setSingleShot(True)
+        self._preload_timer.setInterval(TOKENIZER_PRELOAD_DELAY_MS)
+        self._preload_timer.timeout.connect(self.preload_tokenizer)
         self.tray: TrayIcon | None = TrayIcon(self) if self.has_tray else None
         self.notifier = Notifier(
             self.runner, lambda: self.tray.icon if self.tray is not None else None,
@@ -155,21 +178,18 @@ class AppController(QObject):
     # wiring -----------------------------------------------------------------------------
 
     def _wire(self) -> None:
-        st, w = self.state, self.window
-        st.snapshot_changed.connect(w.show_snapshot)
+        st = self.state
+        st.snapshot_changed.connect(self._on_snapshot)
         st.alerts_fired.connect(self.deliver_alerts)
-        self.notifier.banner_requested.connect(w.show_banner)
-        w.refresh_requested.connect(self.refresh_now)
-        w.settings_requested.connect(self.open_settings)
-        w.keys_requested.connect(self.open_keys)
-        w.close_requested.connect(lambda: self.quit_requested())
+        self.notifier.banner_requested.connect(lambda n: self.window.show_banner(n))
+        self._wire_window(self.window)
         if self.tray is not None:
             t = self.tray
             st.snapshot_changed.connect(t.set_snapshot)
             st.paused_changed.connect(t.set_paused_until)
             t.set_paused_until(st.alerts.paused_until)
             t.dashboard_requested.connect(self.show_dashboard)
-            t.tokenizer_requested.connect(self.window.show_tokenizer)
+            t.tokenizer_requested.connect(lambda: self.window.show_tokenizer())
             t.refresh_requested.connect(self.refresh_now)
             t.pause_requested.connect(self.pause_alerts)
             t.settings_requested.connect(self.open_settings)
@@ -184,6 +204,16 @@ class AppController(QObject):
         self.proxy.failed.connect(self._on_proxy_failed)
         st.settings_changed.connect(self._on_settings_changed)
 
+    def _wire_window(self, w: DashboardWindow) -> None:
+        w.refresh_requested.connect(self.refresh_now)
+        w.settings_requested.connect(self.open_settings)
+        w.keys_requested.connect(self.open_keys)
+        w.close_requested.connect(lambda: self.quit_requested())
+        w.hidden.connect(self.remember_geometry)
+
+    def _on_snapshot(self, snap: DashboardSnapshot) -> None:
+        self.window.show_snapshot(snap)
+
     def start(self, *, poll: bool = True) -> None:
         """Show the tray (or the window), take the first snapshot, start polling and the proxy."""
         if self.tray is not None:
@@ -191,24 +221,106 @@ class AppController(QObject):
             self.window.hide_on_close = True
         else:
             self.window.hide_on_close = False
-            platform = QGuiApplication.platformName() or "?"
-            self.window.set_notice(self.tr(
-                "No system tray is available on this desktop (%1), so Token Monitor runs as a "
-                "normal window; closing it quits the app.").replace("%1", platform))
+            self._set_no_tray_notice()
             self.window.show()
         self.state.refresh()
         if poll:
             self.poller.start(poll_at_once=True)
         if self.ctx.settings.proxy_enabled:
             self.proxy.start()
+        if self.with_tokenizer:
+            self._preload_timer.start()
+
+    def _set_no_tray_notice(self) -> None:
+        platform = QGuiApplication.platformName() or "?"
+        self.window.set_notice(self.tr(
+            "No system tray is available on this desktop (%1), so Token Monitor runs as a "
+            "normal window; closing it quits the app.").replace("%1", platform))
+
+    # language ---------------------------------------------------------------------------
+
+    def set_language(self, language: str) -> None:
+        """Switch the UI to `language` ("en", "zh_CN") now: new translators, the dashboard
+        rebuilt in place (geometry, tab, visibility, figures and tokenizer text kept), the
+        tray's tooltip redone (its menu is rebuilt each time it opens anyway)."""
+        app = QCoreApplication.instance()
+        if app is None:
+            return
+        i18n.remove(app, self.translators)
+        self.translators = i18n.install(app, language)
+        self.language = language
+        self._rebuild_window()
+        if self.tray is not None:
+            if self.state.snapshot is not None:
+                self.tray.set_snapshot(self.state.snapshot)
+            self.tray.rebuild_menu()
+
+    def _rebuild_window(self) -> None:
+        from monitor.gui.tokenizer.pane import TokenizerPane
+
+        old = self.window
+        visible = old.isVisible()
+        geometry = old.saveGeometry()
+        tab = old.tabs.currentIndex()
+        banner = None if old.banner.isHidden() else old.banner.label.text()
+        text = None
+        if isinstance(old.tokenizer, TokenizerPane):
+            text = old.tokenizer.editor.toPlainText()
+            old.tokenizer.shutdown()
+        hide_on_close = old.hide_on_close
+        old.blockSignals(True)  # its hide must not quit the app or overwrite the geometry
+        old.hide_on_close = False
+        old.hide()
+        new = DashboardWindow(tokenizer_factory=old.tokenizer_factory)
+        new.hide_on_close = hide_on_close
+        new.restoreGeometry(geometry)
+        self.window = new
+        self._wire_window(new)
+        if self.tray is None:
+            self._set_no_tray_notice()
+        if banner:
+            new.banner.show_text(banner)
+        if self.state.snapshot is not None:
+            new.show_snapshot(self.state.snapshot)
+        new.tabs.setCurrentIndex(tab)
+        if text and new.ensure_tokenizer() is not None and isinstance(new.tokenizer,
+                                                                      TokenizerPane):
+            new.tokenizer.set_text(text)
+        if visible:
+            new.show()
+        old.deleteLater()
+
+    def preload_tokenizer(self) -> None:
+        """Build the default encoding off the GUI thread, so the tokenizer's first count
+        (tab, tray item or window) does not wait for it."""
+
+        def done(name: object) -> None:
+            self.tokenizer_preloaded = str(name)
+
+        def failed(exc: BaseException) -> None:  # the pane reports it properly when used
+            log.warning("could not preload the tokenizer: %s", exc)
+
+        self.runner.run(preload_tokenizer, on_done=done, on_error=failed)
+
+    def remember_geometry(self) -> None:
+        remember_window(self.window, self.ctx.paths.state_file, DASHBOARD_STATE_NAME)
 
     def shutdown(self) -> None:
         self.poller.stop()
         self._record_timer.stop()
+        self._preload_timer.stop()
+        if self.window.tokenizer is not None:
+            from monitor.gui.tokenizer.pane import TokenizerPane
+
+            if isinstance(self.window.tokenizer, TokenizerPane):
+                self.window.tokenizer.shutdown()  # in-flight counts go stale, timers stop
         self.proxy.stop(wait=True)
         self.runner.wait(10_000)
         if self.tray is not None:
             self.tray.dispose()
+        if self.window.isVisible():
+            self.remember_geometry()
+        self.window.blockSignals(True)  # closing now is not a user's request to quit
         self.window.hide_on_close = False
         self.window.close()
 
@@ -249,6 +361,9 @@ class AppController(QObject):
     def apply_settings(self, new: Settings) -> None:
         old = self.ctx.settings
         self.state.apply_settings(new)
+        language = i18n.pick_language(new.language)
+        if language != self.language:
+            self.set_language(language)
         if new.start_at_login != old.start_at_login:
             from monitor.services.autostart import AutostartError, set_autostart
 
@@ -272,9 +387,7 @@ class AppController(QObject):
         dialog.deleteLater()
 
     def _quit_app(self) -> None:
-        app = QApplication.instance()
-        if app is not None:
-            app.quit()
+        quit_event_loop()
 
     # signal handlers --------------------------------------------------------------------
 
@@ -316,6 +429,21 @@ class AppController(QObject):
 # --------------------------------------------------------------------------------------------
 
 
+_main_loop_running = False  # run_app's app.exec() is on the stack
+
+
+def quit_event_loop(code: int = 0) -> None:
+    """Leave run_app's event loop now, whatever windows are open (no-op outside it).
+
+    Not `app.quit()`: in Qt 6 that first sends every visible window a close event, and the
+    dashboard ignores it (closing hides to the tray), which cancels the quit — Ctrl+C or
+    the tray's Quit would only hide the window. Only while run_app's loop runs: outside it
+    `exit()` would make every later local event loop return at once (Qt's quitNow flag).
+    """
+    if _main_loop_running:
+        QApplication.exit(code)
+
+
 def _install_excepthook(no_err_windows: bool) -> None:
     """One crash path: log at CRITICAL with the traceback, then (optionally) a dialog."""
 
@@ -340,7 +468,8 @@ def run_app(ctx: AppContext) -> int:
     protect_none()  # no-op unless a PySide6 build that leaks None is installed
     app = QApplication.instance()
     if app is None:
-        app = QApplication(sys.argv[:1])
+        # argv[0] names the X11 WM_CLASS; under `python -m monitor` it would be "__main__.py".
+        app = QApplication(["token-monitor"])
     assert isinstance(app, QApplication)
     app.setApplicationName("Token Monitor")
     app.setApplicationDisplayName("Token Monitor")
@@ -358,12 +487,13 @@ def run_app(ctx: AppContext) -> int:
     translators = i18n.install(app, i18n.pick_language(ctx.settings.language))
     _install_excepthook(bool(os.environ.get("MONITOR_NO_ERR_WINDOWS")))
     controller = AppController(ctx)
+    controller.translators = translators  # a language change in settings swaps them
     single.activation_requested.connect(controller.show_dashboard)
 
     # Ctrl+C (and SIGTERM from a session manager) quit cleanly. Python runs signal handlers
     # only between bytecodes, so a periodic no-op timer hands control back to Python.
-    previous = signal.signal(signal.SIGINT, lambda *_a: app.quit())
-    previous_term = signal.signal(signal.SIGTERM, lambda *_a: app.quit())
+    previous = signal.signal(signal.SIGINT, lambda *_a: quit_event_loop())
+    previous_term = signal.signal(signal.SIGTERM, lambda *_a: quit_event_loop())
     sigint_timer = QTimer(app)
     sigint_timer.setObjectName("sigint-timer")
     sigint_timer.timeout.connect(lambda: None)
@@ -372,13 +502,16 @@ def run_app(ctx: AppContext) -> int:
     controller.start()
     if os.environ.get("MONITOR_SHOW_WINDOW"):
         controller.show_dashboard()
+    global _main_loop_running
+    _main_loop_running = True
     try:
         rc = app.exec()
     finally:
+        _main_loop_running = False
         sigint_timer.stop()
         signal.signal(signal.SIGINT, previous)
         signal.signal(signal.SIGTERM, previous_term)
         controller.shutdown()
         single.release()
-        i18n.remove(app, translators)
+        i18n.remove(app, controller.translators)
     return rc

@@ -104,8 +104,8 @@ class SettingsDialog(QDialog):
         left.addStretch(1)
         right.addStretch(1)
 
-        self._language_note = QLabel(self.tr("A new language applies the next time the app "
-                                             "starts."), self)
+        self._language_note = QLabel(self.tr("The windows switch to the new language when "
+                                             "you press OK."), self)
         self._language_note.setObjectName("language-note")
         self._language_note.setWordWrap(True)
         self._language_note.setVisible(False)

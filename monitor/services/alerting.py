@@ -4,6 +4,15 @@ Qt-free. `AlertEngine.evaluate` looks at a snapshot (plus the key list and the l
 error) and returns the alerts to deliver now; each is recorded with `store.record_alert`
 first, so it fires at most once per cycle even across restarts. While alerts are paused
 nothing is evaluated or recorded: what is still true when the pause ends fires then.
+
+Spikes are measured against the user's own baseline: today against the median of the 14 days
+before (`spike`, once per UTC day), and the last full hour or the current hour so far against
+the median hourly spend of the 14 days before them (`spike_hour`, from `snap.hourly_spend`:
+org hourly buckets and proxy records, see snapshot._hourly_spend; once per UTC day, so a
+spike lasting several hours alerts once). Without enough history (fewer than
+`SPIKE_MIN_HOURLY_POINTS` covered hours, or a median of 0) there is no hourly alert.
+A key the proxy sees refused with 401 (its newest request of the last day) raises
+`proxy_key_rejected` once per key label and cycle.
 """
 
 from __future__ import annotations
@@ -28,6 +37,8 @@ EVER = date(1970, 1, 1)  # the "cycle" of alerts that must never repeat (new key
 SPIKE_FACTOR = 3
 SPIKE_MIN_DAY_USD = Decimal("1.00")  # ignore "spikes" of cents
 SPIKE_MIN_HISTORY_DAYS = 7
+SPIKE_MIN_HOUR_USD = Decimal("0.50")  # ignore hourly "spikes" of cents
+SPIKE_MIN_HOURLY_POINTS = 24  # covered hours needed before the hourly baseline counts
 KEY_EXPIRY_DAYS = 7
 CREDIT_LOW_FRACTION = 0.2
 CREDIT_EXPIRY_DAYS = 14
@@ -54,8 +65,8 @@ class KeyInfo(Protocol):
 class Alert:
     """One alert to show. `params` fill the translated text; `title`/`body` are English."""
 
-    kind: str  # threshold | projection | spike | new_key | key_expiring | key_rejected |
-    #            credit_low | credit_expiring | test
+    kind: str  # threshold | projection | spike | spike_hour | new_key | key_expiring |
+    #            key_rejected | proxy_key_rejected | credit_low | credit_expiring | test
     key: str  # what makes it unique within its cycle (e.g. "80", a key id)
     title: str
     body: str
@@ -161,6 +172,8 @@ class AlertEngine:
                      ("date", when.isoformat() if when else "")),
                 ), cycle))  # fmt: skip
         candidates.extend((a, cycle) for a in self._spikes(snap, fired))
+        candidates.extend((a, cycle) for a in self._hour_spikes(snap, fired))
+        candidates.extend((a, cycle) for a in self._rejected_proxy_keys(snap, fired))
         candidates.extend(self._new_keys(snap))
         candidates.extend((a, cycle) for a in self._keys(ctx, now, fired))
         candidates.extend((a, cycle) for a in self._credit(snap, fired))
@@ -197,6 +210,55 @@ class AlertEngine:
                     (("spend", _usd(today)), ("median", _usd(median)),
                      ("factor", f"{today / median:.1f}"), ("window", "day")),
                 ))  # fmt: skip
+        return out
+
+    def _hour_spikes(self, snap: DashboardSnapshot,
+                     fired: set[tuple[str, str]]) -> list[Alert]:
+        current = snap.generated_at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
+        last = current - timedelta(hours=1)
+        baseline = [p.cost_usd for p in snap.hourly_spend if p.start < last]
+        if len(baseline) < SPIKE_MIN_HOURLY_POINTS:
+            return []
+        median = Decimal(str(statistics.median(baseline)))
+        if median <= 0:
+            return []
+        tested = [p for p in snap.hourly_spend if p.start in (last, current)]
+        if not tested:
+            return []
+        point = max(tested, key=lambda p: p.cost_usd)  # the current hour only grows
+        spend = point.cost_usd
+        key = f"hour:{point.start.date().isoformat()}"
+        if spend < SPIKE_MIN_HOUR_USD or spend < median * SPIKE_FACTOR or ("spike_hour",
+                                                                             key) in fired:
+            return []
+        hour = point.start.strftime("%H:00")
+        so_far = " so far" if point.start == current else ""
+        return [Alert(
+            "spike_hour", key, "Spending spike this hour",
+            f"Spend in the {hour} UTC hour{so_far} is {_usd(spend)}, {spend / median:.1f}× "
+            f"your usual hour ({_usd(median)}, the median of {len(baseline)} hours over the "
+            "last 14 days).",
+            "normal",
+            (("spend", _usd(spend)), ("median", _usd(median)),
+             ("factor", f"{spend / median:.1f}"), ("window", "hour"),
+             ("hour", point.start.isoformat())),
+        )]  # fmt: skip
+
+    def _rejected_proxy_keys(self, snap: DashboardSnapshot,
+                             fired: set[tuple[str, str]]) -> list[Alert]:
+        out = []
+        for rk in snap.rejected_keys:
+            if ("proxy_key_rejected", rk.key_label) in fired:
+                continue
+            out.append(Alert(
+                "proxy_key_rejected", rk.key_label, "API key rejected",
+                f"OpenAI rejected the key {rk.key_label!r} (401) on {rk.count} request(s) "
+                f"through the proxy, last at {rk.last_at.astimezone(UTC):%H:%M} UTC; "
+                "requests with it fail. Replace the key in API keys.",
+                "critical",
+                (("label", rk.key_label), ("count", str(rk.count)),
+                 ("at", rk.last_at.isoformat())),
+            ))  # fmt: skip
         return out
 
     def _new_keys(self, snap: DashboardSnapshot) -> list[tuple[Alert, date]]:

@@ -17,7 +17,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -366,6 +366,7 @@ class KeyStore:
         self.meta_path = meta_path
         self.vault = vault
         self._env = env
+        self.warnings: list[str] = []  # e.g. a corrupt metadata file moved aside
 
     @classmethod
     def open(cls, meta_path: Path, vault: KeyVault | None = None) -> KeyStore:
@@ -380,19 +381,54 @@ class KeyStore:
 
     def _load(self) -> list[KeyMeta]:
         try:
-            text = self.meta_path.read_text(encoding="utf-8")
+            data = self.meta_path.read_bytes()
         except FileNotFoundError:
             return []
         except OSError as exc:
             raise ConfigError(f"cannot read {self.meta_path}: {exc.strerror}") from None
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{self.meta_path} is not valid JSON (line {exc.lineno})") from None
-        items = data.get("keys") if isinstance(data, dict) else None
-        if not isinstance(items, list):
-            raise ConfigError(f"{self.meta_path}: expected an object with a \"keys\" list")
-        return [_meta_from_json(item, self.meta_path) for item in items]
+            try:
+                parsed = json.loads(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise ConfigError(f"{self.meta_path} is not UTF-8 text") from None
+            except json.JSONDecodeError as exc:
+                raise ConfigError(
+                    f"{self.meta_path} is not valid JSON (line {exc.lineno})"
+                ) from None
+            items = parsed.get("keys") if isinstance(parsed, dict) else None
+            if not isinstance(items, list):
+                raise ConfigError(f"{self.meta_path}: expected an object with a \"keys\" list")
+            return [_meta_from_json(item, self.meta_path) for item in items]
+        except ConfigError as exc:
+            self._move_aside(exc)
+            return []
+
+    def _move_aside(self, problem: ConfigError) -> None:
+        """Keep a corrupt metadata file under another name and start an empty list.
+
+        Nothing is lost: the file is renamed, not deleted, and the secrets stay in the keyring.
+        """
+        stem = f"{self.meta_path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        aside = self.meta_path.with_name(stem)
+        n = 1
+        while aside.exists():  # never overwrite an earlier copy
+            n += 1
+            aside = self.meta_path.with_name(f"{stem}-{n}")
+        try:
+            self.meta_path.replace(aside)
+        except OSError as exc:
+            raise ConfigError(
+                f"{problem.text()}; it cannot be moved aside ({exc.strerror}): "
+                "fix or remove it by hand"
+            ) from None
+        msg = (
+            f"{problem.text()}; moved it to {aside.name} and started an empty key list. "
+            "The secrets are still in the OS keyring: add the keys again with "
+            "`token-monitor keys add --label L --kind K --replace`"
+        )
+        log.info(msg)  # shown to the user through `warnings` (AppContext.warn)
+        if msg not in self.warnings:
+            self.warnings.append(msg)
 
     def _save(self, metas: list[KeyMeta]) -> None:
         body = {"version": _FILE_VERSION, "keys": [m.to_json() for m in metas]}

@@ -8,6 +8,12 @@ seam (`transport=`), as are `sleep`, `clock` and `rng`, so tests fake the networ
 Faults map to distinct `KnownError` subclasses (invalid key, missing scope, rate limited, out of
 quota, server error, network, protocol); 429 `rate_limit_exceeded`, 5xx, timeouts and network
 errors are retried with bounded exponential backoff and jitter, honouring `retry-after(-ms)`.
+
+Grouping values newer than the live API (`service_tier` on completions, only in the 2026 spec;
+`api_key_id` on costs, spec 2026-05+) are asked for, and when the API refuses one (400
+`invalid_request_error`, `param: group_by`) the window is fetched again without it. The refusal
+is remembered per base URL for the rest of the process (`GroupFallbacks`), so later windows and
+later clients (the GUI makes one per poll) do not ask again.
 """
 
 from __future__ import annotations
@@ -15,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -45,7 +52,13 @@ USAGE_GROUP_BY: Mapping[str, tuple[str, ...]] = {
     "audio_transcriptions": ("model", "project_id", "api_key_id"),
     "moderations": ("model", "project_id", "api_key_id"),
 }
-COSTS_GROUP_BY = ("project_id", "line_item")
+COSTS_GROUP_BY = ("project_id", "line_item", "api_key_id")
+# group_by values not every live API accepts yet (see the module docstring): key is the
+# endpoint ("costs" for /organization/costs), value the values that may be dropped on a 400.
+OPTIONAL_GROUP_BY: Mapping[str, tuple[str, ...]] = {
+    "completions": ("service_tier",),
+    "costs": ("api_key_id",),
+}
 # The non-token metric each endpoint reports, kept in UsageBucket.units.
 _UNITS_FIELD = {"images": "images", "audio_speeches": "characters",
                 "audio_transcriptions": "seconds"}
@@ -67,11 +80,12 @@ class AdminApiError(KnownError):
     exit_code = 6
 
     def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
-                 request_id: str | None = None) -> None:
+                 request_id: str | None = None, param: str | None = None) -> None:
         super().__init__(redact(message))
         self.status = status
         self.code = code
         self.request_id = request_id
+        self.param = param
 
 
 class InvalidKeyError(AdminApiError):
@@ -231,20 +245,23 @@ def _ts(value: Any, what: str) -> datetime:
         raise ProtocolError(f"bad {what} {value!r} in reply") from None
 
 
-def _int(value: Any) -> int:
-    """A count: missing/null → 0; numbers and numeric strings accepted."""
-    if value is None or isinstance(value, bool):
+def _int(value: Any, what: str = "count") -> int:
+    """A count: missing/null → 0; numbers and numeric strings accepted.
+
+    Anything else (text, lists, negative or non-finite numbers) is a malformed reply: raising
+    keeps the window's last good data instead of overwriting it with zeros.
+    """
+    if value is None:
         return 0
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float):
-        return round(value)
-    if isinstance(value, str):
-        try:
-            return round(Decimal(value))
-        except (InvalidOperation, ValueError):
-            return 0
-    return 0
+    if isinstance(value, bool):
+        raise ProtocolError(f"bad {what} {value!r} in usage reply")
+    try:
+        number = Decimal(value) if isinstance(value, int | str) else Decimal(str(value))
+    except (InvalidOperation, ValueError, TypeError):
+        raise ProtocolError(f"bad {what} {value!r} in usage reply") from None
+    if not number.is_finite() or number < 0:
+        raise ProtocolError(f"bad {what} {value!r} in usage reply")
+    return round(number)
 
 
 def _opt_str(row: Mapping[str, Any], key: str) -> str | None:
@@ -284,12 +301,12 @@ def parse_usage_row(endpoint: str, start: datetime, width: str,
                     row: Mapping[str, Any]) -> UsageBucket:
     """One `organization.usage.*.result` → UsageBucket. Missing and null fields read alike."""
     usage = TokenUsage(
-        input_tokens=_int(row.get("input_tokens")),
-        cached_input_tokens=_int(row.get("input_cached_tokens")),
-        cache_write_tokens=_int(row.get("input_cache_write_tokens")),
-        output_tokens=_int(row.get("output_tokens")),
-        audio_input_tokens=_int(row.get("input_audio_tokens")),
-        audio_output_tokens=_int(row.get("output_audio_tokens")),
+        input_tokens=_int(row.get("input_tokens"), "input_tokens"),
+        cached_input_tokens=_int(row.get("input_cached_tokens"), "input_cached_tokens"),
+        cache_write_tokens=_int(row.get("input_cache_write_tokens"), "input_cache_write_tokens"),
+        output_tokens=_int(row.get("output_tokens"), "output_tokens"),
+        audio_input_tokens=_int(row.get("input_audio_tokens"), "input_audio_tokens"),
+        audio_output_tokens=_int(row.get("output_audio_tokens"), "output_audio_tokens"),
     )
     units_field = _UNITS_FIELD.get(endpoint)
     return UsageBucket(
@@ -302,9 +319,9 @@ def parse_usage_row(endpoint: str, start: datetime, width: str,
         user_id=_opt_str(row, "user_id"),
         service_tier=_opt_str(row, "service_tier"),
         batch=_opt_bool(row, "batch"),
-        requests=_int(row.get("num_model_requests")),
+        requests=_int(row.get("num_model_requests"), "num_model_requests"),
         usage=usage,
-        units=_int(row.get(units_field)) if units_field else 0,
+        units=_int(row.get(units_field), units_field) if units_field else 0,
     )
 
 
@@ -335,8 +352,9 @@ def _bucket_results(bucket: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     return [r for r in results if isinstance(r, Mapping)]
 
 
-def _error_fields(body: bytes) -> tuple[str, str | None, str | None]:
-    """(message, code, type) from `{"error": {...}}`, `{"error": "text"}` or anything else."""
+def _error_fields(body: bytes) -> tuple[str, str | None, str | None, str | None]:
+    """(message, code, type, param) from `{"error": {...}}`, `{"error": "text"}` or anything
+    else."""
     try:
         data = json.loads(body.decode("utf-8", "replace")) if body else None
     except json.JSONDecodeError:
@@ -347,14 +365,15 @@ def _error_fields(body: bytes) -> tuple[str, str | None, str | None]:
             msg = err.get("message")
             code = err.get("code")
             typ = err.get("type")
+            param = err.get("param")
             return (str(msg) if msg else "", str(code) if code else None,
-                    str(typ) if typ else None)
+                    str(typ) if typ else None, str(param) if param else None)
         if isinstance(err, str):
-            return err, None, None
+            return err, None, None, None
         if isinstance(data.get("message"), str):
-            return str(data["message"]), None, None
+            return str(data["message"]), None, None, None
     text = body.decode("utf-8", "replace").strip() if body else ""
-    return text[:200], None, None
+    return text[:200], None, None, None
 
 
 def _scope_message(message: str) -> str:
@@ -373,7 +392,7 @@ def _scope_message(message: str) -> str:
 
 def classify(status: int, headers: Mapping[str, str], body: bytes) -> AdminApiError:
     """The error a non-2xx reply stands for."""
-    message, code, typ = _error_fields(body)
+    message, code, typ, param = _error_fields(body)
     rid = headers.get("x-request-id")
     lowered = message.lower()
     scope_hint = "missing scopes" in lowered or "insufficient permissions" in lowered
@@ -401,13 +420,56 @@ def classify(status: int, headers: Mapping[str, str], body: bytes) -> AdminApiEr
                            request_id=rid)
     detail = f": {message}" if message else ""
     return RequestError(f"request refused (HTTP {status}){detail}", status=status, code=code,
-                        request_id=rid)
+                        request_id=rid, param=param)
 
 
 def _retryable(err: AdminApiError, headers: Mapping[str, str]) -> bool:
     if headers.get("x-should-retry", "").lower() == "false":
         return False
     return isinstance(err, RateLimitedError | ServerError)
+
+
+# --- group_by fallbacks ------------------------------------------------------------------------
+
+
+class GroupFallbacks:
+    """group_by values an API refused, per (base URL, endpoint); thread-safe.
+
+    One instance (`SESSION_FALLBACKS`) is shared by every client of the process, so a refusal
+    learnt by one sync pass holds for the rest of the session.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._refused: dict[tuple[str, str], frozenset[str]] = {}
+
+    def refused(self, base_url: str, endpoint: str) -> frozenset[str]:
+        with self._lock:
+            return self._refused.get((base_url, endpoint), frozenset())
+
+    def add(self, base_url: str, endpoint: str, groups: Sequence[str]) -> None:
+        with self._lock:
+            key = (base_url, endpoint)
+            self._refused[key] = self._refused.get(key, frozenset()) | frozenset(groups)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._refused.clear()
+
+
+SESSION_FALLBACKS = GroupFallbacks()
+
+
+def _refused_groups(err: AdminApiError, endpoint: str, groups: Sequence[str]) -> tuple[str, ...]:
+    """The optional group_by values to drop after `err`, or () if `err` is not a group_by
+    refusal (400 invalid_request_error naming group_by) or nothing optional is left."""
+    if not isinstance(err, RequestError) or err.status != 400:
+        return ()
+    if err.param != "group_by" and "group_by" not in str(err):
+        return ()
+    optional = [g for g in groups if g in OPTIONAL_GROUP_BY.get(endpoint, ())]
+    named = [g for g in optional if g in str(err)]
+    return tuple(named or optional)
 
 
 # --- client -----------------------------------------------------------------------------------
@@ -433,6 +495,7 @@ class AdminClient:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         rng: random.Random | None = None,
+        fallbacks: GroupFallbacks | None = None,
     ) -> None:
         self._key = api_key
         self.base_url = base_url.rstrip("/")
@@ -443,6 +506,7 @@ class AdminClient:
         self._clock = clock
         self._rng = rng or random.Random()
         self.requests_made = 0
+        self.fallbacks = SESSION_FALLBACKS if fallbacks is None else fallbacks
 
     def __repr__(self) -> str:
         return f"AdminClient(base_url={self.base_url!r})"
@@ -505,6 +569,13 @@ class AdminClient:
 
     # paginated bucket endpoints ------------------------------------------------------------
 
+    def _get_page(self, path: str, params: Sequence[tuple[str, str]]) -> Mapping[str, Any]:
+        """One page of a list or bucket endpoint: a JSON object with a `data` list."""
+        data = self.get_json(path, params)
+        if not isinstance(data, Mapping) or not isinstance(data.get("data"), list):
+            raise ProtocolError(f"{path}: reply has no data list")
+        return data
+
     def _all_buckets(self, path: str, params: list[tuple[str, str]]) -> tuple[
             list[Mapping[str, Any]], int]:
         """Every bucket over every page, and the page count; guards the cursor."""
@@ -514,10 +585,8 @@ class AdminClient:
         buckets: list[Mapping[str, Any]] = []
         while True:
             query = params + ([("page", page)] if page else [])
-            data = self.get_json(path, query)
+            data = self._get_page(path, query)
             pages += 1
-            if not isinstance(data, Mapping) or not isinstance(data.get("data"), list):
-                raise ProtocolError(f"{path}: reply has no data list")
             buckets.extend(b for b in data["data"] if isinstance(b, Mapping))
             if not data.get("has_more"):
                 return buckets, pages
@@ -531,47 +600,84 @@ class AdminClient:
             seen.add(cursor)
             page = cursor
 
+    def _window_params(self, start: datetime, end: datetime, width: str, limit_max: int,
+                       open_end: bool) -> list[tuple[str, str]]:
+        n = max(1, -(-(_epoch(end) - _epoch(start)) // WIDTH_SECONDS[width]))
+        params = [("start_time", str(_epoch(start)))]
+        if not open_end:
+            params.append(("end_time", str(_epoch(end))))
+        return [*params, ("bucket_width", width), ("limit", str(min(n, limit_max)))]
+
+    def _fetch(self, path: str, endpoint: str, params: list[tuple[str, str]],
+               groups: Sequence[str], parse: Callable[[datetime, Mapping[str, Any]], T],
+               window: tuple[datetime, datetime],
+               extra: Sequence[tuple[str, str]] = ()) -> Fetch[T]:
+        """Every bucket of a bucketed endpoint, each result row parsed by `parse(bucket start,
+        row)`; grouped by `groups` less the values the API refused (now or earlier).
+
+        A bucket outside the requested `window` is a malformed reply (ProtocolError): the
+        caller then keeps the window's stored data rather than replacing it with stray rows.
+        """
+        refused = self.fallbacks.refused(self.base_url, endpoint)
+        used = tuple(g for g in groups if g not in refused)
+        while True:
+            query = params + [("group_by[]", g) for g in used] + list(extra)
+            try:
+                buckets, pages = self._all_buckets(path, query)
+            except AdminApiError as exc:
+                drop = _refused_groups(exc, endpoint, used)
+                if not drop:
+                    raise
+                log.warning("%s: the API refused group_by %s; fetching without it for the "
+                            "rest of the session", path, ",".join(drop))
+                self.fallbacks.add(self.base_url, endpoint, drop)
+                used = tuple(g for g in used if g not in drop)
+                continue
+            break
+        rows: list[T] = []
+        spans: list[tuple[datetime, datetime]] = []
+        lo, hi = window
+        for bucket in buckets:
+            b_start = _ts(bucket.get("start_time"), "start_time")
+            b_end = _ts(bucket.get("end_time"), "end_time")
+            if b_end <= b_start or b_end <= lo or b_start >= hi:  # must overlap the window
+                raise ProtocolError(
+                    f"{path}: bucket {b_start:%Y-%m-%d %H:%M}–{b_end:%H:%M} UTC lies outside "
+                    f"the requested window {lo:%Y-%m-%d %H:%M}–{hi:%Y-%m-%d %H:%M} UTC")
+            spans.append((b_start, b_end))
+            rows.extend(parse(b_start, r) for r in _bucket_results(bucket))
+        return Fetch(tuple(rows), tuple(spans), pages)
+
+    def dropped_groups(self, endpoint: str) -> frozenset[str]:
+        """group_by values this session fetches `endpoint` ("costs" for costs) without."""
+        return self.fallbacks.refused(self.base_url, endpoint)
+
     def usage(self, endpoint: str, start: datetime, end: datetime, width: str = "1d",
               group_by: Sequence[str] | None = None,
-              project_ids: Sequence[str] = ()) -> Fetch[UsageBucket]:
-        """Every result row of `/organization/usage/{endpoint}` in [start, end)."""
+              project_ids: Sequence[str] = (), *, open_end: bool = False) -> Fetch[UsageBucket]:
+        """Every result row of `/organization/usage/{endpoint}` in [start, end).
+
+        `open_end`: send no `end_time` (the API then answers up to the present, open bucket
+        included); for a window whose `end` lies in the future. `end` still sizes `limit`.
+        """
         if endpoint not in USAGE_GROUP_BY:
             raise ValueError(f"unknown usage endpoint {endpoint!r}")
         if width not in USAGE_LIMIT_MAX:
             raise ValueError(f"unknown bucket width {width!r}")
         groups = USAGE_GROUP_BY[endpoint] if group_by is None else tuple(group_by)
-        n = max(1, -(-(_epoch(end) - _epoch(start)) // WIDTH_SECONDS[width]))
-        params = [("start_time", str(_epoch(start))), ("end_time", str(_epoch(end))),
-                  ("bucket_width", width), ("limit", str(min(n, USAGE_LIMIT_MAX[width])))]
-        params += [("group_by[]", g) for g in groups]
-        params += [("project_ids[]", p) for p in project_ids]
-        rows: list[UsageBucket] = []
-        spans: list[tuple[datetime, datetime]] = []
-        buckets, pages = self._all_buckets(f"organization/usage/{endpoint}", params)
-        for bucket in buckets:
-            b_start = _ts(bucket.get("start_time"), "start_time")
-            b_end = _ts(bucket.get("end_time"), "end_time")
-            spans.append((b_start, b_end))
-            rows.extend(parse_usage_row(endpoint, b_start, width, r)
-                        for r in _bucket_results(bucket))
-        return Fetch(tuple(rows), tuple(spans), pages)
+        params = self._window_params(start, end, width, USAGE_LIMIT_MAX[width], open_end)
+        return self._fetch(f"organization/usage/{endpoint}", endpoint, params, groups,
+                           lambda b_start, r: parse_usage_row(endpoint, b_start, width, r),
+                           (start, end), [("project_ids[]", p) for p in project_ids])
 
     def costs(self, start: datetime, end: datetime,
-              group_by: Sequence[str] = COSTS_GROUP_BY) -> Fetch[CostBucket]:
-        """Every result row of `/organization/costs` (daily buckets) in [start, end)."""
-        n = max(1, -(-(_epoch(end) - _epoch(start)) // WIDTH_SECONDS["1d"]))
-        params = [("start_time", str(_epoch(start))), ("end_time", str(_epoch(end))),
-                  ("bucket_width", "1d"), ("limit", str(min(n, COSTS_LIMIT_MAX)))]
-        params += [("group_by[]", g) for g in group_by]
-        rows: list[CostBucket] = []
-        spans: list[tuple[datetime, datetime]] = []
-        buckets, pages = self._all_buckets("organization/costs", params)
-        for bucket in buckets:
-            b_start = _ts(bucket.get("start_time"), "start_time")
-            b_end = _ts(bucket.get("end_time"), "end_time")
-            spans.append((b_start, b_end))
-            rows.extend(parse_cost_row(b_start.date(), r) for r in _bucket_results(bucket))
-        return Fetch(tuple(rows), tuple(spans), pages)
+              group_by: Sequence[str] = COSTS_GROUP_BY, *,
+              open_end: bool = False) -> Fetch[CostBucket]:
+        """Every result row of `/organization/costs` (daily buckets) in [start, end);
+        `open_end` as for `usage`."""
+        params = self._window_params(start, end, "1d", COSTS_LIMIT_MAX, open_end)
+        return self._fetch("organization/costs", "costs", params, group_by,
+                           lambda b_start, r: parse_cost_row(b_start.date(), r), (start, end))
 
     # list endpoints (cursor = `after` last id) ------------------------------------------------
 
@@ -583,9 +689,7 @@ class AdminClient:
             params = [("limit", str(LIST_LIMIT_MAX)), *extra]
             if after:
                 params.append(("after", after))
-            data = self.get_json(path, params)
-            if not isinstance(data, Mapping) or not isinstance(data.get("data"), list):
-                raise ProtocolError(f"{path}: reply has no data list")
+            data = self._get_page(path, params)
             items = [d for d in data["data"] if isinstance(d, Mapping)]
             yield from items
             if not data.get("has_more"):

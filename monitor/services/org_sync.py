@@ -14,6 +14,17 @@ clearing of the other width share one `store.transaction()`): a crash leaves who
 re-running never double counts. When a day leaves the `1h` range it is re-fetched as `1d` and its
 `1h` rows are cleared (the store would otherwise prefer stale partial hourly rows). A failure
 records the reason in the "org" sync state and keeps all earlier data.
+
+No `end_time` in the future: the reference (openai-api.md §1.2, §8) documents `end_time` as
+optional and exclusive but not whether a future value is accepted, while it does say that
+without `end_time` the API answers up to the present, the still-open bucket included (§1.6).
+So a window whose end is past `now` (the `1h` window through the open hour, and the costs
+window through today) is requested with no `end_time` at all; its end still sizes `limit`
+and bounds the rows kept. Windows that end in the past send their `end_time` as before.
+
+Grouping values the live API may not know yet (`service_tier` for completions, `api_key_id`
+for costs) are dropped on the API's 400 for that window and for the rest of the session
+(`openai_admin.GroupFallbacks`); each pass then says so in its warnings.
 """
 
 from __future__ import annotations
@@ -173,7 +184,7 @@ class OrgSync:
             for endpoint in self.endpoints:
                 windows.extend(self._sync_usage(endpoint, plan))
             windows.append(self._sync_costs(plan))
-            warnings: list[str] = []
+            warnings = self._fallback_warnings()
             names = self._sync_names(warnings) if self.fetch_names else 0
         except BaseException as exc:
             reason = exc.text() if isinstance(exc, KnownError) else (
@@ -201,6 +212,19 @@ class OrgSync:
         log.info("org sync ok: %d windows, %d requests", len(windows), result.requests)
         return result
 
+    def _fallback_warnings(self) -> list[str]:
+        out = []
+        for endpoint in (*self.endpoints, "costs"):
+            dropped = sorted(self.client.dropped_groups(endpoint))
+            if dropped:
+                out.append(f"{endpoint}: the API refused group_by {', '.join(dropped)}; "
+                           "fetched without it")
+        return out
+
+    def _open_end(self, end: datetime) -> bool:
+        """Whether a window ending at `end` reaches past now (then no end_time is sent)."""
+        return end > self._now().astimezone(UTC)
+
     def _emit(self, result: WindowResult) -> WindowResult:
         if self._on_window is not None:
             self._on_window(result)
@@ -210,14 +234,15 @@ class OrgSync:
         out: list[WindowResult] = []
         if plan.daily is not None:
             start, end = plan.daily
-            fetched = self.client.usage(endpoint, start, end, "1d")
+            fetched = self.client.usage(endpoint, start, end, "1d",
+                                        open_end=self._open_end(end))
             rows = [r for r in fetched.rows if start <= r.start < end]
             # The days leave the hourly range: hold them as 1d rows only.
             self._replace_usage_pair(endpoint, "1d", start, end, rows)
             out.append(self._emit(WindowResult(endpoint, "1d", start, end,
                                                len(fetched.buckets), len(rows), fetched.pages)))
         start, end = plan.hourly
-        fetched = self.client.usage(endpoint, start, end, "1h")
+        fetched = self.client.usage(endpoint, start, end, "1h", open_end=self._open_end(end))
         rows = [r for r in fetched.rows if start <= r.start < end]
         self._replace_usage_pair(endpoint, "1h", start, end, rows)
         out.append(self._emit(WindowResult(endpoint, "1h", start, end, len(fetched.buckets),
@@ -234,7 +259,7 @@ class OrgSync:
 
     def _sync_costs(self, plan: Plan) -> WindowResult:
         start, end = plan.costs
-        fetched = self.client.costs(start, end)
+        fetched = self.client.costs(start, end, open_end=self._open_end(end))
         rows = [r for r in fetched.rows if start.date() <= r.day < end.date()]
         self.store.replace_cost_window(start.date(), end.date(), rows)
         return self._emit(WindowResult("costs", "1d", start, end, len(fetched.buckets),

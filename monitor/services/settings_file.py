@@ -25,19 +25,28 @@ class LoadedSettings:
 def load_settings(path: Path) -> LoadedSettings:
     """Read `path`; missing file → defaults; unreadable JSON → moved aside, defaults."""
     try:
-        text = path.read_text(encoding="utf-8")
+        data = path.read_bytes()
     except FileNotFoundError:
         return LoadedSettings(Settings())
     except OSError as exc:
         msg = f"{path}: cannot be read ({exc.strerror}); using defaults"
         return LoadedSettings(Settings(), [msg])
     try:
-        raw = json.loads(text)
+        raw = json.loads(data.decode("utf-8"))  # UnicodeDecodeError is a ValueError
         if not isinstance(raw, dict):
             raise ValueError("the file must hold a JSON object")
     except ValueError as exc:
-        aside = path.with_name(f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}")
-        path.replace(aside)
+        stem = f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        aside, n = path.with_name(stem), 1
+        while aside.exists():  # never overwrite an earlier copy
+            n += 1
+            aside = path.with_name(f"{stem}-{n}")
+        try:
+            path.replace(aside)
+        except OSError as move_exc:
+            msg = (f"{path}: not valid settings ({exc}) and it cannot be moved aside "
+                   f"({move_exc.strerror}); using defaults")
+            return LoadedSettings(Settings(), [msg])
         msg = f"{path}: not valid settings ({exc}); moved to {aside.name}, using defaults"
         log.warning(msg)
         return LoadedSettings(Settings(), [msg])

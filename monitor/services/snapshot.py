@@ -46,6 +46,25 @@ class DayPoint:
 
 
 @dataclass(frozen=True)
+class HourPoint:
+    """Spend in one UTC hour, from what covers it: org hourly buckets ("org"), proxy records
+    ("proxy"), or org up to its cutoff and the proxy after it ("org+proxy")."""
+
+    start: datetime
+    cost_usd: Decimal
+    source: str
+
+
+@dataclass(frozen=True)
+class RejectedKey:
+    """A key label whose latest proxied request in the last day was refused with HTTP 401."""
+
+    key_label: str
+    last_at: datetime  # the latest 401
+    count: int  # 401s for the label in the window
+
+
+@dataclass(frozen=True)
 class ReconRow:
     """Billed vs estimated for one day and model or line item, with the reason they differ."""
 
@@ -179,6 +198,10 @@ class DashboardSnapshot:
     provisional_from: datetime | None = None  # the still-growing current bucket starts here
     prices_override: str = ""  # the file where unpriced models can be priced
     spend_history: tuple[DayPoint, ...] = ()  # the 14 UTC days before today (spike baseline)
+    # Covered UTC hours of the 14 days before the last full hour, then that hour and the
+    # current one (always present): the hourly spike baseline. See `_hourly_spend`.
+    hourly_spend: tuple[HourPoint, ...] = ()
+    rejected_keys: tuple[RejectedKey, ...] = ()  # proxy keys now refused with 401
     budget: BudgetStatus | None = None  # what threshold/projection alerts are computed from
     warnings: tuple[str, ...] = ()
 
@@ -204,7 +227,10 @@ class RuntimeStatus:
 # --------------------------------------------------------------------------------------------
 
 SPIKE_HISTORY_DAYS = 14
+REJECTED_KEY_WINDOW = timedelta(days=1)
+REJECTED_KEY_SCAN = 5000  # newest proxy records read when looking for 401s
 _DAY = timedelta(days=1)
+_HOUR = timedelta(hours=1)
 
 
 def _row(group: Group, unpriced: frozenset[str] = frozenset()) -> GroupRow:
@@ -239,13 +265,16 @@ def build_snapshot(
     by_project = build_report(store, prices, settings, cycle, "all", "project", now)
     by_key = build_report(store, prices, settings, cycle, "all", "key", now)
     today_p = today_period(now, settings.today_timezone)
-    today_r = build_report(store, prices, settings, today_p, "all", None, now)
+    # The other periods' limit figures reuse this cycle report instead of rebuilding it.
+    today_r = build_report(store, prices, settings, today_p, "all", None, now,
+                           cycle_report=by_model)
     t = today_r.totals
 
     state = store.get_sync_state(ORG_SOURCE)
     status = budget_status(
         by_model.cycle_cost_usd, settings.monthly_limit_usd, cycle, now,
         [(d.day, d.cost_usd) for d in by_model.days],
+        data_since=store.data_since(),
     )
     totals = by_model.totals
     cycle_fig = CycleFigures(
@@ -307,7 +336,7 @@ def build_snapshot(
     from monitor.core.budget import Period
 
     history = build_report(store, prices, settings, Period(history_start, history_end), "all",
-                           None, now)
+                           None, now, cycle_report=by_model)
     by_day = {d.day: d.cost_usd for d in history.days}
     spend_history = tuple(
         DayPoint(history_start.date() + timedelta(days=i),
@@ -339,18 +368,94 @@ def build_snapshot(
         unpriced_models=unpriced,
         org=org,
         proxy=proxy,
-        credit=_credit(store, prices, settings, now),
+        credit=_credit(store, prices, settings, now, by_model),
         complete_through=state.settled_through if state else None,
         provisional_from=provisional,
         prices_override=prices_override,
         warnings=tuple(prices.warnings),
         spend_history=spend_history,
+        hourly_spend=_hourly_spend(store, prices, now),
+        rejected_keys=_rejected_keys(store, now),
         budget=status,
     )
 
 
+def _hourly_spend(store: UsageStore, prices: PriceTable, now: datetime) -> tuple[HourPoint, ...]:
+    """Dollars per UTC hour over the 14 days before the last full hour, plus that hour and the
+    current one (so far), under the source rule of the usage report.
+
+    An hour is covered, and listed, when org hourly (`1h`) buckets exist for its UTC day (the
+    sync keeps those for yesterday and today) and either for the hour itself or the org data
+    is complete past it (an hour without buckets there cost nothing): its org buckets'
+    dollars (tokens × price) plus proxy records after the org cutoff, as the usage report
+    counts them. On days with
+    only daily org rows (or no org data) an hour is listed only when the proxy recorded a
+    request in it: an hour with no record may be one the proxy was not running. The last full
+    hour and the current hour are always listed, with whatever is known of them.
+    """
+    from monitor.services.usage_report import pricer_for
+
+    current = now.replace(minute=0, second=0, microsecond=0)
+    start = current - _HOUR - timedelta(days=SPIKE_HISTORY_DAYS)
+    cutoff = store.org_cutoff()
+    pricer = pricer_for(prices)
+    org: dict[datetime, Decimal] = {}
+    org_days: set[date] = set()
+    for b in store.usage_buckets(start, current + _HOUR):
+        if b.width != "1h":
+            continue
+        org_days.add(b.start.date())
+        cost = pricer.cost(b.model, b.usage, b.requests, b.start.date(), b.service_tier,
+                           bool(b.batch))
+        org[b.start] = org.get(b.start, Decimal(0)) + (cost or Decimal(0))
+    proxy_days = {r.day for r in store.proxy_usage(start, now, ["day"]) if r.requests}
+    out: list[HourPoint] = []
+    hour = start
+    while hour <= current:
+        end = min(hour + _HOUR, now)
+        by_org = hour.date() in org_days and (
+            hour in org or (cutoff is not None and hour < cutoff))
+        cost = org.get(hour, Decimal(0)) if by_org else Decimal(0)
+        proxy_from = max(hour, cutoff) if by_org and cutoff is not None else hour
+        seen = False
+        if hour.date() in proxy_days and proxy_from < end:
+            for r in store.proxy_usage(proxy_from, end):
+                if r.requests:
+                    seen = True
+                    cost += r.cost
+        if by_org or seen or hour >= current - _HOUR:
+            source = ("org+proxy" if by_org and seen else "org" if by_org else "proxy")
+            out.append(HourPoint(hour, cost, source))
+        hour += _HOUR
+    return tuple(out)
+
+
+def _rejected_keys(store: UsageStore, now: datetime) -> tuple[RejectedKey, ...]:
+    """Proxy key labels whose latest request in the last day, other than failures of other
+    kinds, got HTTP 401 (a later success means the key was fixed)."""
+    since = now - REJECTED_KEY_WINDOW
+    failing = {r.key_label for r in store.proxy_usage(since, now, ["key_label"]) if r.errors}
+    if not failing:
+        return ()
+    decided: dict[str, bool] = {}  # label -> rejected (decided by its newest 401 or success)
+    last: dict[str, datetime] = {}
+    count: dict[str, int] = {}
+    for rec in store.proxy_records(since, now, limit=REJECTED_KEY_SCAN):  # newest first
+        label = rec.key_label
+        if label not in failing:
+            continue
+        if rec.status == 401:
+            count[label] = count.get(label, 0) + 1
+            last.setdefault(label, rec.time)
+            decided.setdefault(label, True)
+        elif rec.status < 400:
+            decided.setdefault(label, False)
+    return tuple(RejectedKey(label, last[label], count[label])
+                 for label in sorted(decided) if decided[label])
+
+
 def _credit(store: UsageStore, prices: PriceTable, settings: Settings,
-            now: datetime) -> CreditStatus | None:
+            now: datetime, cycle_report: UsageReport | None = None) -> CreditStatus | None:
     from monitor.core.budget import Period, billing_cycle, local_date
     from monitor.services.usage_report import build_report
 
@@ -363,7 +468,7 @@ def _credit(store: UsageStore, prices: PriceTable, settings: Settings,
     spent = Decimal(0)
     if start < now:
         spent = build_report(store, prices, settings, Period(start, now), "all", None,
-                             now).totals.cost_usd
+                             now, cycle_report=cycle_report).totals.cost_usd
     today = local_date(now, settings.today_timezone)
     expires = settings.prepaid_expires
     return CreditStatus(
@@ -376,9 +481,9 @@ def _credit(store: UsageStore, prices: PriceTable, settings: Settings,
 def _recon(store: UsageStore, prices: PriceTable, report: UsageReport, cycle: Period,
            now: datetime) -> tuple[ReconRow, ...]:
     """Billed vs estimated per UTC day (and per model, estimated only: Costs has no model)."""
-    from monitor.services.usage_report import Pricer
+    from monitor.services.usage_report import pricer_for
 
-    pricer = Pricer(prices)
+    pricer = pricer_for(prices)  # shared with the reports: its per-model probes are cached
     rows = store.org_usage(cycle.start, min(cycle.end, now + _DAY),
                            ["day", "model", "service_tier", "batch"])
     per_day: dict[date, dict[str, dict[str, Any]]] = {}
@@ -396,9 +501,10 @@ def _recon(store: UsageStore, prices: PriceTable, report: UsageReport, cycle: Pe
             info["tiers"].add("batch" if r.batch else str(r.service_tier))
         info["input"] += r.usage.input_tokens
         info["cached"] += r.usage.cached_input_tokens
-    line_items = {(c.day, c.line_item): c.amount
-                  for c in store.cost_rows(cycle.start.date(), cycle.end.date(),
-                                           ["day", "line_item"]) if c.day is not None}
+    line_items: dict[date, list[tuple[str | None, Decimal]]] = {}  # day -> (item, amount)
+    for c in store.cost_rows(cycle.start.date(), cycle.end.date(), ["day", "line_item"]):
+        if c.day is not None:
+            line_items.setdefault(c.day, []).append((c.line_item, c.amount))
     today = now.date()
     out: list[ReconRow] = []
     for d in report.days:
@@ -430,8 +536,8 @@ def _recon(store: UsageStore, prices: PriceTable, report: UsageReport, cycle: Pe
         out.append(ReconRow(d.day, "(all models)", d.billed_usd, d.estimated_usd,
                             "; ".join(reasons)))
         for model, info in sorted(models.items(), key=lambda kv: -kv[1]["est"]):
-            billed_items = [a for (dd, li), a in line_items.items()
-                            if dd == d.day and li and li.lower().startswith(model.lower())]
+            billed_items = [a for li, a in line_items.get(d.day, ())
+                            if li and li.lower().startswith(model.lower())]
             billed = sum(billed_items, Decimal(0)) if billed_items else None
             why = ("price unknown" if info["unpriced"] else
                    "billed by line item" if billed is not None else

@@ -649,8 +649,17 @@ def build_report(
     source: str = "all",
     by: str | None = None,
     now: datetime | None = None,
+    *,
+    cycle_report: UsageReport | None = None,
 ) -> UsageReport:
-    """The usage report for `period` (see the module docstring for every rule)."""
+    """The usage report for `period` (see the module docstring for every rule).
+
+    The limit figures need this billing cycle's spend from the same source: when `period` is
+    not the cycle, that costs a second report. A caller building several reports at one `now`
+    can pass one it already has for the cycle (`cycle_report`, any grouping but "project" /
+    "key", whose finer rows could price long-context buckets differently); one that does not
+    match (another period, source or grouping) is ignored and the cycle is rebuilt.
+    """
     source = _resolve_source(source)
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r} (use model, day, project or key)")
@@ -723,11 +732,14 @@ def build_report(
         cycle_cost = totals.billed + totals.estimated
         cycle_days = day_list
     else:
-        cycle_report = build_report(store, prices, settings, cycle, source, None, now)
+        if not _reusable_cycle(cycle_report, cycle, source):
+            cycle_report = build_report(store, prices, settings, cycle, source, None, now)
+        assert cycle_report is not None
         cycle_cost = cycle_report.totals.cost_usd
         cycle_days = cycle_report.days
     status = budget_status(cycle_cost, settings.monthly_limit_usd, cycle, now,
-                           [(d.day, d.cost_usd) for d in cycle_days])
+                           [(d.day, d.cost_usd) for d in cycle_days],
+                           data_since=store.data_since(source))
 
     notes = []
     if parts.org is not None:
@@ -747,6 +759,13 @@ def build_report(
         sources=tuple(infos), days=day_list, cached_savings_usd=savings,
         price_table_as_of=prices.as_of, notes=tuple(notes),
     )
+
+
+def _reusable_cycle(report: UsageReport | None, cycle: Period, source: str) -> bool:
+    """Whether `report` has exactly the cycle figures `build_report(..., cycle, source, None)`
+    would give: same period and source, and rows priced at the ungrouped granularity."""
+    return (report is not None and report.period == cycle and report.source == source
+            and report.by in (None, "model", "day"))
 
 
 def _group_order(by: str, key: Any, acc: _Acc) -> tuple[Any, ...]:

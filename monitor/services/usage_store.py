@@ -544,7 +544,13 @@ class UsageStore:
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
         self._closed = False
         self._companions_private = False
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot create the folder of the usage database {self.path}: "
+                f"{exc.strerror or exc}"
+            ) from None
         self._create_private_file()
         conn = self._conn()
         self._migrate(conn)
@@ -553,7 +559,12 @@ class UsageStore:
     # ---- connection handling ---------------------------------------------------------------
 
     def _create_private_file(self) -> None:
-        fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise StoreError(
+                f"cannot open the usage database {self.path}: {exc.strerror or exc}"
+            ) from None
         os.close(fd)
         if os.name == "posix":
             os.chmod(self.path, 0o600)
@@ -1128,6 +1139,27 @@ class UsageStore:
                 state.settled_through if covered is None else max(covered, state.settled_through)
             )
         return covered
+
+    def data_since(self, source: str = "all") -> datetime | None:
+        """The first instant `source` watched (None: no data at all), for projections.
+
+        A successful org sync backfills whole billing cycles, so it watched everything;
+        otherwise the earliest stored org bucket or proxy record marks the start.
+        """
+        found: list[datetime] = []
+        if source in ("org", "all"):
+            state = self.get_sync_state(ORG_SOURCE)
+            if state is not None and state.last_success is not None:
+                return datetime.min.replace(tzinfo=UTC)
+            row = self._conn().execute("SELECT MIN(start) FROM usage_buckets").fetchone()
+            if row[0] is not None:
+                found.append(_from_s(row[0]))
+        if source in ("proxy", "all"):
+            row = self._conn().execute("SELECT MIN(time_us) FROM proxy_records").fetchone()
+            first = _from_us(row[0])
+            if first is not None:
+                found.append(first)
+        return min(found) if found else None
 
     def totals(self, start: datetime, end: datetime, source: str = "all") -> UsageTotals:
         """Requests and tokens in [start, end) for source org|proxy|all (see `org_cutoff`)."""

@@ -4,17 +4,17 @@
 <context>
     <name>AppController</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="196"/>
+        <location filename="../../monitor/gui/app.py" line="237"/>
         <source>No system tray is available on this desktop (%1), so Token Monitor runs as a normal window; closing it quits the app.</source>
         <translation>此桌面（%1）没有系统托盘，因此 Token Monitor 以普通窗口运行；关闭窗口即退出程序。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="258"/>
+        <location filename="../../monitor/gui/app.py" line="373"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="266"/>
+        <location filename="../../monitor/gui/app.py" line="381"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
@@ -134,6 +134,12 @@
         <source>Projection</source>
         <translation>预测</translation>
     </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="184"/>
+        <source>MMM d</source>
+        <comment>QDateTime format of the chart&apos;s day axis</comment>
+        <translation>M月d日</translation>
+    </message>
 </context>
 <context>
     <name>DailySpendChart</name>
@@ -156,112 +162,112 @@
 <context>
     <name>DashboardWindow</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="111"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="113"/>
         <source>Token Monitor</source>
         <translation>Token Monitor</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="118"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="120"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="122"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="124"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="125"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="127"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="128"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="130"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="129"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="131"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="155"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="157"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="160"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="162"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="172"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="174"/>
         <source>By model</source>
         <translation>按模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="176"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="178"/>
         <source>Project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="182"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="184"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="189"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="191"/>
         <source>By project and key</source>
         <translation>按项目和密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="194"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="196"/>
         <source>Billed: the Costs API&apos;s dollars for the UTC day. Estimated: tokens × the price table. They differ by cached-input share, service tier, unpriced models and data that arrives late.</source>
         <translation>已计费：Costs API 给出的当日（UTC）金额。估算：token 数 × 价格表。两者的差异来自缓存输入比例、服务层级、未定价的模型以及延迟到达的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="205"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="207"/>
         <source>Billed vs estimated</source>
         <translation>已计费与估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="208"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="210"/>
         <source>Sources</source>
         <translation>数据来源</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="215"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="217"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="264"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="270"/>
         <source>No price known for: %1. Their tokens are counted but not their dollars; add prices in %2.</source>
         <translation>以下模型没有价格：%1。它们的 token 会被统计，但不计入金额；请在 %2 中添加价格。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="275"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="281"/>
         <source>Organization sync failing: %1 — last success %2.</source>
         <translation>组织同步失败：%1 — 上次成功于 %2。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="280"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="286"/>
         <source>Proxy: %1</source>
         <translation>代理：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="282"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="288"/>
         <source>The numbers shown are the last ones it had.</source>
         <translation>显示的是最后一次获得的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="302"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="308"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="302"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="308"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
@@ -294,79 +300,79 @@
         <translation>推理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="75"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="77"/>
         <source>This cycle</source>
         <translation>本周期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="93"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="95"/>
         <source>Prepaid credit</source>
         <translation>预付额度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="109"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="111"/>
         <source>Today (%1)</source>
         <translation>今日（%1）</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="112"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="114"/>
         <source>%n request(s) · %1 tokens</source>
         <translation>
             <numerusform>%n 次请求 · %1 个 token</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="122"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="124"/>
         <source>This cycle (%1 – %2)</source>
         <translation>本周期（%1 – %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="125"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="127"/>
         <source>%1 of %2</source>
         <translation>%1 / %2</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="136"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="138"/>
         <source>Remaining: %1</source>
         <translation>剩余：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="139"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="141"/>
         <source>Over the limit by %1</source>
         <translation>超出限额 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="142"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="144"/>
         <source>Billed %1 + estimated %2 (days the Costs API has not billed yet)</source>
         <translation>已计费 %1 + 估算 %2（Costs API 尚未计费的日期）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="145"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="147"/>
         <source>All billed (Costs API)</source>
         <translation>全部已计费（Costs API）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="147"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="149"/>
         <source>Estimated from tokens × price (nothing billed yet)</source>
         <translation>按 token × 价格估算（尚未计费）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="150"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="152"/>
         <source>Caching saved %1 this cycle</source>
         <translation>本周期缓存节省了 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="156"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="158"/>
         <source>of %1 (spent %2 since %3)</source>
         <translation>共 %1（自 %3 起已花费 %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="162"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="164"/>
         <source>expired</source>
         <translation>已过期</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="164"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="166"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>%n 天后过期</numerusform>
@@ -559,8 +565,8 @@
     </message>
     <message>
         <location filename="../../monitor/gui/settings_dialog.py" line="107"/>
-        <source>A new language applies the next time the app starts.</source>
-        <translation>新的语言将在下次启动程序时生效。</translation>
+        <source>The windows switch to the new language when you press OK.</source>
+        <translation>按“确定”后，窗口将切换到新的语言。</translation>
     </message>
     <message>
         <location filename="../../monitor/gui/settings_dialog.py" line="117"/>
@@ -823,401 +829,414 @@
 <context>
     <name>TokenizerPane</name>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="316"/>
-        <source>the text</source>
-        <translation>这段文本</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="326"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="340"/>
         <source>Reading {name}…</source>
         <translation>正在读取 {name}…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="360"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="375"/>
         <source>Prices are unavailable: {problem}</source>
         <translation>价格不可用：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="590"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="605"/>
         <source>(no price table)</source>
         <translation>（无价格表）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="611"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="626"/>
         <source>Counting…</source>
         <translation>正在计数…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="687"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="702"/>
         <source>tiktoken could not tokenize this text ({problem}). Very long runs of whitespace can cause this.</source>
         <translation>tiktoken 无法对这段文本分词（{problem}）。过长的连续空白可能导致此问题。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="694"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="709"/>
         <source>Counting failed: {problem}</source>
         <translation>计数失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="707"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="722"/>
         <source>Show line {line}, column {column}</source>
         <translation>定位到第 {line} 行第 {column} 列</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="822"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="837"/>
         <source>No such price for this model</source>
         <translation>该模型没有此价格</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="830"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="845"/>
         <source>{model} is not in the price table.</source>
         <translation>{model} 不在价格表中。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="832"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="847"/>
         <source>Prices as of {date}.</source>
         <translation>价格截至 {date}。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="835"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="850"/>
         <source>Long-context rates apply above {n} input tokens.</source>
         <translation>输入超过 {n} 个 token 时适用长上下文价格。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="838"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="853"/>
         <source>* computed by rule, not from a published price.</source>
         <translation>* 按规则推算，并非公布价格。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="848"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="863"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="849"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="864"/>
         <source>Context window unknown for this model.</source>
         <translation>该模型的上下文窗口未知。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="860"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="875"/>
         <source>{n} of {window} tokens: {extra} over the context window</source>
         <translation>{n} / {window} 个 token：超出上下文窗口 {extra}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="866"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="881"/>
         <source>{n} of {window} tokens</source>
         <translation>{n} / {window} 个 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="596"/>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="890"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="611"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="905"/>
         <source>(assumed)</source>
         <translation>（推定）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="893"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="908"/>
         <source>Assumed: no source names the encoding of {model}.</source>
         <translation>推定：没有资料说明 {model} 的编码。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="894"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="909"/>
         <source>From {source}.</source>
         <translation>来源：{source}。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="921"/>
-        <source>Preparing {what}…</source>
-        <translation>正在准备{what}…</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="931"/>
-        <source>the pasted text</source>
-        <translation>粘贴的文本</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="937"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="952"/>
         <source>Only the first of {n} files is opened.</source>
         <translation>{n} 个文件中只打开了第一个。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="950"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="965"/>
         <source>Line endings were converted to \n.</source>
         <translation>换行符已转换为 \n。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="953"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="968"/>
         <source>it has a line of {n} characters, too long to edit smoothly</source>
         <translation>其中有一行长达 {n} 个字符，无法流畅编辑</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="956"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="971"/>
         <source>it is too large to edit here ({n} characters)</source>
         <translation>内容太大，无法在此编辑（{n} 个字符）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="959"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="974"/>
         <source>{what} is counted but not shown in the editor: {why}.</source>
         <translation>{what}已计数，但未在编辑器中显示：{why}。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="983"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="998"/>
         <source>{name} is too big to open here ({mb} MB; the limit is {limit} MB). Count it with `token-monitor count FILE`.</source>
         <translation>{name} 太大，无法在此打开（{mb} MB；上限为 {limit} MB）。请使用 `token-monitor count FILE` 计数。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="988"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1003"/>
         <source>{name} is {kind} text. Only UTF-8 text can be counted; save it as UTF-8.</source>
         <translation>{name} 是 {kind} 文本。只能对 UTF-8 文本计数；请另存为 UTF-8。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="991"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1006"/>
         <source>{name} is not UTF-8 text (byte 0x{byte} at offset {offset}), so it cannot be counted. Drop a text file instead.</source>
         <translation>{name} 不是 UTF-8 文本（偏移 {offset} 处的字节 0x{byte}），无法计数。请拖入文本文件。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="995"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1010"/>
         <source>{name} is a folder, not a file.</source>
         <translation>{name} 是文件夹，不是文件。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="997"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1012"/>
         <source>Cannot read {name}: {problem}</source>
         <translation>无法读取 {name}：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1001"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1016"/>
         <source>Loading failed: {problem}</source>
         <translation>加载失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1006"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1021"/>
         <source>Loading… {pct} %</source>
         <translation>正在加载… {pct} %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1017"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1032"/>
         <source>{what} ({n} characters) is counted but not shown here: {why}. Press Clear to type again.</source>
         <translation>{what}（{n} 个字符）已计数，但未在此显示：{why}。按“清空”可重新输入。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1041"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1056"/>
         <source>Open a text file</source>
         <translation>打开文本文件</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1052"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1067"/>
         <source>Copied the count ({n}).</source>
         <translation>已复制计数（{n}）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1065"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1080"/>
         <source>Preparing {n} token IDs…</source>
         <translation>正在准备 {n} 个 token ID…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1085"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1100"/>
         <source>Copied {n} token IDs.</source>
         <translation>已复制 {n} 个 token ID。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1093"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="1108"/>
         <source>Copying the token IDs failed: {problem}</source>
         <translation>复制 token ID 失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="364"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="379"/>
         <source>Text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="365"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="330"/>
+        <source>The text</source>
+        <translation>文本</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="345"/>
+        <source>“{name}”</source>
+        <translation>“{name}”</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="380"/>
         <source>Chat messages (JSON)</source>
         <translation>对话消息（JSON）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="370"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="385"/>
         <source>Open file…</source>
         <translation>打开文件…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="371"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="386"/>
         <source>Clear</source>
         <translation>清空</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="383"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="398"/>
         <source>Paste or type text here, or drop a UTF-8 text file. In chat mode, paste a JSON list of messages or {&quot;messages&quot;: […], &quot;tools&quot;: […]}.</source>
         <translation>在此粘贴或输入文本，或拖入一个 UTF-8 文本文件。对话模式下，请粘贴 JSON 消息列表或 {&quot;messages&quot;: […], &quot;tools&quot;: […]}。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="405"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="420"/>
         <source>Show whitespace</source>
         <translation>显示空白字符</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="406"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="421"/>
         <source>Show token IDs</source>
         <translation>显示 token ID</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="407"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="422"/>
         <source>Copy token IDs</source>
         <translation>复制 token ID</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="408"/>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="431"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="423"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="446"/>
         <source>Tokens</source>
         <translation>Token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="427"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="442"/>
         <source>Messages</source>
         <translation>消息</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="431"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="446"/>
         <source>#</source>
         <translation>#</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="431"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="446"/>
         <source>Role</source>
         <translation>角色</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="460"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="475"/>
         <source>Model and encoding</source>
         <translation>模型与编码</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="473"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="488"/>
         <source>Model&apos;s encoding</source>
         <translation>模型的编码</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="476"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="491"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="477"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="492"/>
         <source>Encoding</source>
         <translation>编码</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="478"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="493"/>
         <source>Count with</source>
         <translation>计数方式</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="480"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="495"/>
         <source>This text</source>
         <translation>这段文本</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="490"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="505"/>
         <source>Copy count</source>
         <translation>复制计数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="500"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="515"/>
         <source>Characters</source>
         <translation>字符数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="501"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="516"/>
         <source>Words</source>
         <translation>词数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="502"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="517"/>
         <source>Tokens per word</source>
         <translation>每词 token 数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="513"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="528"/>
         <source>Context window</source>
         <translation>上下文窗口</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="517"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="532"/>
         <source>Cost of this text</source>
         <translation>这段文本的费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="520"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="535"/>
         <source>Standard</source>
         <translation>标准</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="521"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="536"/>
         <source>Batch</source>
         <translation>批处理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="524"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="539"/>
         <source>As input</source>
         <translation>作为输入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="525"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="540"/>
         <source>As cached input</source>
         <translation>作为缓存输入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="526"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="541"/>
         <source>As output</source>
         <translation>作为输出</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="733"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="748"/>
         <source>{n} tokens</source>
         <translation>{n} 个 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="740"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="755"/>
         <source>{encoding} · counted in {seconds} s</source>
         <translation>{encoding} · 用时 {seconds} 秒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="747"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="762"/>
         <source>Shading shows the first {shown} of {total} tokens; the count covers all of them.</source>
         <translation>着色只显示前 {shown} 个 token（共 {total} 个）；计数包含全部。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="758"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="773"/>
         <source>{encoding} · chat prompt · counted in {seconds} s</source>
         <translation>{encoding} · 对话提示 · 用时 {seconds} 秒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="779"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="794"/>
         <source>Messages: {n} (of which {overhead} per-message overhead)</source>
         <translation>消息：{n}（其中每条消息开销 {overhead}）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="782"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="797"/>
         <source>Tools: {n}</source>
         <translation>工具：{n}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="783"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="798"/>
         <source>Reply priming: {n}</source>
         <translation>回复引导：{n}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="784"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="799"/>
         <source>Total: {n}</source>
         <translation>合计：{n}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="789"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="804"/>
         <source>Estimate: {notes}</source>
         <translation>估算：{notes}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="788"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="936"/>
+        <source>Preparing the text…</source>
+        <translation>正在准备文本…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="946"/>
+        <source>The pasted text</source>
+        <translation>粘贴的文本</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="803"/>
         <source>rules not verified for this model</source>
         <translation>该模型的规则未经验证</translation>
+    </message>
+</context>
+<context>
+    <name>TokenizerWindow</name>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/window.py" line="26"/>
+        <source>Tokenizer — Token Monitor</source>
+        <translation>分词器 — Token Monitor</translation>
     </message>
 </context>
 <context>
@@ -1337,66 +1356,82 @@
     </message>
     <message>
         <location filename="../../monitor/gui/alerts.py" line="61"/>
+        <source>Spending spike this hour</source>
+        <translation>本小时花费激增</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="63"/>
+        <source>This hour&apos;s spend %1 is %2× your usual hour (%3).</source>
+        <translation>本小时花费 %1，是您平常每小时（%3）的 %2 倍。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="72"/>
+        <source>OpenAI rejected the key %1 (401) on %2 request(s) through the proxy; requests with it fail. Replace the key in API keys.</source>
+        <translation>OpenAI 通过代理拒绝了密钥 %1（401），共 %2 次请求；使用该密钥的请求会失败。请在“API 密钥”中更换该密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="81"/>
         <source>A new API key started spending</source>
         <translation>新的 API 密钥开始产生费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="63"/>
+        <location filename="../../monitor/gui/alerts.py" line="83"/>
         <source>%1 made %2 requests this cycle and had not been seen before.</source>
         <translation>%1 本周期发出了 %2 次请求，此前从未出现过。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="71"/>
+        <location filename="../../monitor/gui/alerts.py" line="91"/>
         <source>API key expiring</source>
         <translation>API 密钥即将过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="73"/>
+        <location filename="../../monitor/gui/alerts.py" line="93"/>
         <source>The key %1 expired on %2.</source>
         <translation>密钥 %1 已于 %2 过期。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="77"/>
+        <location filename="../../monitor/gui/alerts.py" line="97"/>
         <source>The key %1 expires on %2.</source>
         <translation>密钥 %1 将于 %2 过期。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="82"/>
+        <location filename="../../monitor/gui/alerts.py" line="70"/>
+        <location filename="../../monitor/gui/alerts.py" line="102"/>
         <source>API key rejected</source>
         <translation>API 密钥被拒绝</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="84"/>
+        <location filename="../../monitor/gui/alerts.py" line="104"/>
         <source>OpenAI rejected the admin key %1 (401). Organization usage is not syncing; replace the key in API keys.</source>
         <translation>OpenAI 拒绝了管理员密钥 %1（401）。组织用量已停止同步；请在“API 密钥”中更换密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="93"/>
+        <location filename="../../monitor/gui/alerts.py" line="113"/>
         <source>Prepaid credit running low</source>
         <translation>预付额度即将用完</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="95"/>
+        <location filename="../../monitor/gui/alerts.py" line="115"/>
         <source>%1 of %2 prepaid credit left.</source>
         <translation>预付额度剩余 %1（共 %2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="100"/>
+        <location filename="../../monitor/gui/alerts.py" line="120"/>
         <source>Prepaid credit about to expire</source>
         <translation>预付额度即将过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="102"/>
+        <location filename="../../monitor/gui/alerts.py" line="122"/>
         <source>%1 of prepaid credit expires on %2.</source>
         <translation>%1 的预付额度将于 %2 过期。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="113"/>
+        <location filename="../../monitor/gui/alerts.py" line="133"/>
         <source>Token Monitor test notification</source>
         <translation>Token Monitor 测试通知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="114"/>
+        <location filename="../../monitor/gui/alerts.py" line="134"/>
         <source>Notifications work. Budget alerts will look like this.</source>
         <translation>通知功能正常。预算提醒将以这种形式显示。</translation>
     </message>
@@ -1404,7 +1439,7 @@
 <context>
     <name>app</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="329"/>
+        <location filename="../../monitor/gui/app.py" line="457"/>
         <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
         <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
     </message>
@@ -1425,77 +1460,138 @@
 <context>
     <name>tables</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="120"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="121"/>
         <source>Requests</source>
         <translation>请求数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="125"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="126"/>
         <source>Input</source>
         <translation>输入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="130"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="131"/>
         <source>Cached</source>
         <translation>缓存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="135"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="136"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="140"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="141"/>
         <source>Reasoning</source>
         <translation>推理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="145"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="146"/>
         <source>Cost</source>
         <translation>费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="149"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="150"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="176"/>
         <source>price unknown</source>
         <translation>价格未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="154"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="155"/>
         <source>Basis</source>
         <translation>依据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="157"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="158"/>
         <source>unpriced</source>
         <translation>未定价</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="173"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="166"/>
+        <source>(all models)</source>
+        <translation>（全部模型）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="175"/>
+        <source>matches</source>
+        <translation>一致</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="177"/>
+        <source>billed by line item</source>
+        <translation>按计费项计费</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="178"/>
+        <source>not billed yet: today&apos;s costs are still open</source>
+        <translation>尚未计费：今日费用仍在累计</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="180"/>
+        <source>not billed yet: the Costs API reports days late</source>
+        <translation>尚未计费：Costs API 延迟数日报告</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="182"/>
+        <source>per-model dollars are estimated: the Costs API has no model breakdown</source>
+        <translation>按模型的金额为估算：Costs API 不提供模型明细</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="184"/>
+        <source>billed includes items without token usage (tools, storage, images) or usage not yet synced</source>
+        <translation>已计费金额包含无 token 用量的项目（工具、存储、图像）或尚未同步的用量</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="187"/>
+        <source>usage revised or billed at lower rates than the price table</source>
+        <translation>用量已修订，或按低于价格表的费率计费</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="193"/>
+        <source>unpriced models not in the estimate: %1</source>
+        <translation>估算未包含未定价模型：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="197"/>
+        <source>service tiers used: %1</source>
+        <translation>使用的服务层级：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="201"/>
+        <source>cached input %1 % of input</source>
+        <translation>缓存输入占输入的 %1 %</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="221"/>
+        <source>; </source>
+        <translation>；</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="234"/>
         <source>Day</source>
         <translation>日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="179"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="240"/>
         <source>Model / line item</source>
         <translation>模型 / 计费项</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="185"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="246"/>
         <source>Billed</source>
         <translation>已计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="190"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="251"/>
         <source>Estimated</source>
         <translation>估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="195"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="256"/>
         <source>Difference</source>
         <translation>差额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="200"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="261"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>

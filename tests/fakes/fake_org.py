@@ -6,7 +6,10 @@ defaults and maxima (400 `invalid_request_error` beyond); UTC-aligned buckets wi
 first bucket; empty buckets as `results: []`; opaque `next_page` cursors; ungrouped fields as
 null (or omitted); `amount.value` as number (or string). Data comes from a seeded list of
 `Event`s so a test can compute expected totals on its own. Switches and queued faults model
-revisions, bad keys, missing scopes, 429s, 5xx and slow replies.
+revisions, bad keys, missing scopes, 429s, 5xx and slow replies, and an older live API
+(`refused_group_by` / `refused_costs_group_by`: group_by values it answers 400 for, such as
+the 2026-spec `service_tier` on usage and the 2026-05 `api_key_id` on costs;
+`reject_future_end_time`: a strict reading of `end_time` that refuses instants to come).
 
 Run it with `ServerThread(fake.make_app)`; the API lives under `/v1`.
 """
@@ -26,6 +29,8 @@ from decimal import Decimal
 from typing import Any
 
 from aiohttp import web
+
+from tests.fakes.openai_errors import NO_KEY_MESSAGE, error_body, incorrect_key_message
 
 ADMIN_KEY = "sk-admin-fakeADMINkey000000000000aaaa"
 PROJECT_KEY = "sk-proj-fakePROJECTkey0000000000bbbb"
@@ -205,6 +210,11 @@ class FakeOrg:
     delay_s: float = 0.0  # every reply waits this long (slow server)
     cursor_fault: str | None = None  # "repeat" | "missing"
     projects_page_size: int | None = None  # force small list pages (pagination via `after`)
+    # group_by values answered with 400 invalid_request_error (param group_by): an API older
+    # than the spec (usage: e.g. {"service_tier"}; costs: e.g. {"api_key_id"})
+    refused_group_by: set[str] = field(default_factory=set)
+    refused_costs_group_by: set[str] = field(default_factory=set)
+    reject_future_end_time: bool = False  # 400 (param end_time) for an end_time after now
     faults: list[Fault] = field(default_factory=list)
     log: list[Logged] = field(default_factory=list)
     _cursors: dict[str, tuple[tuple[Any, ...], int]] = field(default_factory=dict)
@@ -267,8 +277,7 @@ class FakeOrg:
                code: str | None = None, param: str | None = None,
                headers: Mapping[str, str] | None = None, as_string: bool = False) -> web.Response:
         body: dict[str, Any] = (
-            {"error": message} if as_string else
-            {"error": {"message": message, "type": type_, "param": param, "code": code}})
+            {"error": message} if as_string else error_body(message, type_, code, param))
         return web.json_response(body, status=status, headers=dict(headers or {}))
 
     @web.middleware
@@ -308,16 +317,11 @@ class FakeOrg:
 
     def _check_auth(self, path: str, auth: str | None) -> web.Response | None:
         if not auth or not auth.startswith("Bearer ") or not auth[7:].strip():
-            return self._error(
-                401, "You didn't provide an API key. You need to provide your API key in an "
-                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).")
+            return self._error(401, NO_KEY_MESSAGE)
         key = auth[7:].strip()
         known = self.admin_keys | self.project_keys | self.restricted_admin_keys
         if key not in known:
-            shown = f"{key[:6]}***{key[-4:]}" if len(key) > 10 else "***"
-            return self._error(
-                401, f"Incorrect API key provided: {shown}. You can find your API key at "
-                "https://platform.openai.com/account/api-keys.", code="invalid_api_key")
+            return self._error(401, incorrect_key_message(key), code="invalid_api_key")
         admin_path = path.startswith("/v1/organization")
         if admin_path and key in self.project_keys:
             return self._error(
@@ -344,6 +348,15 @@ class FakeOrg:
         for value in raw:
             out.extend(v for v in value.split(",") if v)
         return out
+
+    def _groups(self, query: Any, allowed: Iterable[str], refused: set[str]) -> list[str]:
+        """The group_by values asked for; 400 for one not in `allowed` or in `refused`."""
+        groups = self._multi(query, "group_by")
+        known = set(allowed) - refused
+        for g in groups:
+            if g not in known:
+                raise BadRequestError(f"Invalid value for 'group_by': {g!r}.", "group_by")
+        return groups
 
     @staticmethod
     def _int_param(query: Any, name: str, required: bool = False) -> int | None:
@@ -377,6 +390,8 @@ class FakeOrg:
                 f"bucket_width={width_name}.", "limit")
         if end is not None and end <= start:
             raise BadRequestError("'end_time' must be after 'start_time'.", "end_time")
+        if end is not None and self.reject_future_end_time and end > utc(self.now()):
+            raise BadRequestError("'end_time' must not be in the future.", "end_time")
         width = WIDTHS[width_name]
         now_ts = utc(self.now())
         stop = _floor(now_ts, width) + width  # through the still-open current bucket
@@ -419,10 +434,10 @@ class FakeOrg:
                                   "next_page": next_page})
 
     def _select(self, endpoint: str | None, start: int, end: int, query: Any) -> list[Event]:
-        projects = set(self._multi(query, "project_ids"))
-        keys = set(self._multi(query, "api_key_ids"))
-        models = set(self._multi(query, "models"))
-        users = set(self._multi(query, "user_ids"))
+        # (wanted values, Event field) for each filter the query sets
+        filters = [(wanted, attr) for param, attr in (
+            ("project_ids", "project_id"), ("api_key_ids", "api_key_id"), ("models", "model"),
+            ("user_ids", "user_id")) if (wanted := set(self._multi(query, param)))]
         batch = query.get("batch")
         with self._lock:
             if self._index_of is not self.events:  # events replaced or revised: re-index
@@ -435,13 +450,7 @@ class FakeOrg:
         for ev in events[lo:hi]:
             if endpoint is not None and ev.endpoint != endpoint:
                 continue
-            if projects and ev.project_id not in projects:
-                continue
-            if keys and ev.api_key_id not in keys:
-                continue
-            if models and ev.model not in models:
-                continue
-            if users and ev.user_id not in users:
+            if any(getattr(ev, attr) not in wanted for wanted, attr in filters):
                 continue
             if batch is not None and ev.batch != (batch == "true"):
                 continue
@@ -455,10 +464,7 @@ class FakeOrg:
         if endpoint not in GROUP_BY:
             return self._error(404, f"Unknown usage endpoint {endpoint}", code="not_found")
         query = request.query
-        groups = self._multi(query, "group_by")
-        for g in groups:
-            if g not in GROUP_BY[endpoint]:
-                raise BadRequestError(f"Invalid value for 'group_by': {g!r}.", "group_by")
+        groups = self._groups(query, GROUP_BY[endpoint], self.refused_group_by)
         spans, offset, limit, end, _ = self._buckets(query, USAGE_LIMITS, "1d")
         data = []
         for b_start, b_end in spans[offset:offset + limit]:
@@ -502,10 +508,7 @@ class FakeOrg:
 
     async def _costs(self, request: web.Request) -> web.Response:
         query = request.query
-        groups = self._multi(query, "group_by")
-        for g in groups:
-            if g not in COSTS_GROUP_BY:
-                raise BadRequestError(f"Invalid value for 'group_by': {g!r}.", "group_by")
+        groups = self._groups(query, COSTS_GROUP_BY, self.refused_costs_group_by)
         spans, offset, limit, end, _ = self._buckets(query, {"1d": COSTS_LIMITS}, "1d")
         data = []
         for b_start, b_end in spans[offset:offset + limit]:

@@ -37,6 +37,7 @@ from typing import Any
 from aiohttp import web
 
 from monitor.core.usage import TokenUsage
+from tests.fakes.openai_errors import NO_KEY_MESSAGE, error_body, incorrect_key_message
 
 CREATED = 1727346171
 FINGERPRINT = "fp_7568d46099"
@@ -161,6 +162,17 @@ class FakeUpstream:
             )  # fmt: skip
         return next(self._seq), doc, raw
 
+    async def _open(self, request: web.Request) -> tuple[int, dict[str, Any], str] | web.Response:
+        """Log a JSON-bodied request and check it: (seq, body, scenario), or the error reply
+        (400 for a body that is not a JSON object, then the auth/scenario faults)."""
+        seq, doc, _ = await self._log(request)
+        if not isinstance(doc, dict):
+            return self._error(seq, 400, "We could not parse the JSON body of your request.",
+                               "invalid_request_error", None)
+        scenario = self._scenario(request, doc)
+        failure = self._check(request, seq, scenario)
+        return failure if failure is not None else (seq, doc, scenario)
+
     def _report(self, item: Reported) -> None:
         if self.keep_log:
             self.reported.append(item)
@@ -180,7 +192,7 @@ class FakeUpstream:
         self, seq: int, status: int, message: str, etype: str, code: str | None,
         **headers: str,
     ) -> web.Response:  # fmt: skip
-        body = {"error": {"message": message, "type": etype, "param": None, "code": code}}
+        body = error_body(message, etype, code)
         return web.Response(
             status=status, text=json.dumps(body), content_type="application/json",
             headers=self._headers(seq, **headers),
@@ -189,20 +201,11 @@ class FakeUpstream:
     def _check(self, request: web.Request, seq: int, scenario: str) -> web.Response | None:
         auth = request.headers.get("authorization", "")
         if not auth:
-            return self._error(
-                seq, 401,
-                "You didn't provide an API key. You need to provide your API key in an "
-                "Authorization header using Bearer auth (i.e. Authorization: Bearer YOUR_KEY).",
-                "invalid_request_error", None,
-            )  # fmt: skip
+            return self._error(seq, 401, NO_KEY_MESSAGE, "invalid_request_error", None)
         key = auth[7:] if auth.lower().startswith("bearer ") else ""
         if scenario == "401" or not key.startswith("sk-") or key.startswith("sk-invalid"):
-            return self._error(
-                seq, 401,
-                f"Incorrect API key provided: {key[:6]}***{key[-4:]}. You can find your API "
-                "key at https://platform.openai.com/account/api-keys.",
-                "invalid_request_error", "invalid_api_key",
-            )  # fmt: skip
+            return self._error(seq, 401, incorrect_key_message(key, hide_short=False),
+                               "invalid_request_error", "invalid_api_key")
         if scenario == "429":
             return self._error(
                 seq, 429,
@@ -237,8 +240,13 @@ class FakeUpstream:
         return None, None
 
     def _json_response(
-        self, request: web.Request, scenario: str, doc: Any, headers: dict[str, str]
+        self, request: web.Request, scenario: str, doc: Any, headers: dict[str, str],
+        reported: Reported | None = None,
     ) -> web.Response:
+        """The JSON reply (compressed as the scenario asks); `reported` is logged as the usage
+        the fake told the client about."""
+        if reported is not None:
+            self._report(reported)
         body = json.dumps(doc).encode()
         encoding, comp = self._encoder(request, scenario)
         if comp is not None:
@@ -313,14 +321,10 @@ class FakeUpstream:
     # -- chat completions -------------------------------------------------------------------
 
     async def _chat(self, request: web.Request) -> web.StreamResponse:
-        seq, doc, _ = await self._log(request)
-        if not isinstance(doc, dict):
-            return self._error(seq, 400, "We could not parse the JSON body of your request.",
-                               "invalid_request_error", None)
-        scenario = self._scenario(request, doc)
-        failure = self._check(request, seq, scenario)
-        if failure is not None:
-            return failure
+        opened = await self._open(request)
+        if isinstance(opened, web.Response):
+            return opened
+        seq, doc, scenario = opened
         model_in = str(doc.get("model", ""))
         model = SNAPSHOTS.get(model_in, model_in)
         text = json.dumps(doc.get("messages"), sort_keys=True)
@@ -378,21 +382,15 @@ class FakeUpstream:
                          "logprobs": None, "finish_reason": "stop"}],
             "usage": usage, "service_tier": tier, "system_fingerprint": FINGERPRINT,
         }  # fmt: skip
-        resp = self._json_response(request, scenario, body, headers)
-        self._report(reported)
-        return resp
+        return self._json_response(request, scenario, body, headers, reported)
 
     # -- responses ---------------------------------------------------------------------------
 
     async def _responses(self, request: web.Request) -> web.StreamResponse:
-        seq, doc, _ = await self._log(request)
-        if not isinstance(doc, dict):
-            return self._error(seq, 400, "We could not parse the JSON body of your request.",
-                               "invalid_request_error", None)
-        scenario = self._scenario(request, doc)
-        failure = self._check(request, seq, scenario)
-        if failure is not None:
-            return failure
+        opened = await self._open(request)
+        if isinstance(opened, web.Response):
+            return opened
+        seq, doc, scenario = opened
         model_in = str(doc.get("model", ""))
         model = SNAPSHOTS.get(model_in, model_in)
         text = json.dumps(doc.get("input"), sort_keys=True)
@@ -470,21 +468,16 @@ class FakeUpstream:
                 )  # fmt: skip
             on_sent = {len(events) - 1: lambda: self._report(reported)}
             return await self._sse(request, scenario, headers, events, on_sent)
-        resp = self._json_response(request, scenario, response(status, done=True), headers)
-        self._report(reported)
-        return resp
+        return self._json_response(request, scenario, response(status, done=True), headers,
+                                   reported)
 
     # -- embeddings, models ------------------------------------------------------------------
 
     async def _embeddings(self, request: web.Request) -> web.StreamResponse:
-        seq, doc, _ = await self._log(request)
-        if not isinstance(doc, dict):
-            return self._error(seq, 400, "We could not parse the JSON body of your request.",
-                               "invalid_request_error", None)
-        scenario = self._scenario(request, doc)
-        failure = self._check(request, seq, scenario)
-        if failure is not None:
-            return failure
+        opened = await self._open(request)
+        if isinstance(opened, web.Response):
+            return opened
+        seq, doc, scenario = opened
         inputs = doc.get("input")
         texts = [inputs] if isinstance(inputs, str) else [str(x) for x in inputs or []]
         model = str(doc.get("model", ""))
@@ -503,12 +496,11 @@ class FakeUpstream:
         body = {"object": "list", "data": data, "model": model,
                 "usage": {"prompt_tokens": prompt, "total_tokens": prompt}}
         headers = self._headers(seq)
-        resp = self._json_response(request, scenario, body, headers)
-        self._report(
+        return self._json_response(
+            request, scenario, body, headers,
             Reported("/embeddings", model, None, TokenUsage(input_tokens=prompt),
-                     headers["x-request-id"])
+                     headers["x-request-id"]),
         )  # fmt: skip
-        return resp
 
     async def _models(self, request: web.Request) -> web.StreamResponse:
         seq, _, _ = await self._log(request)

@@ -53,7 +53,7 @@ def test_settings_round_trip_through_the_file(qtbot: QtBot, ctx: AppContext) -> 
     lang = d.field("language")
     assert isinstance(lang, QComboBox)
     lang.setCurrentIndex(lang.findData("zh_CN"))
-    assert not d._language_note.isHidden()  # "applies the next time the app starts"
+    assert not d._language_note.isHidden()  # "switch to the new language when you press OK"
     d.accept()
     new = d.result_settings()
     assert new is not None

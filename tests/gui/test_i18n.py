@@ -88,3 +88,24 @@ def test_language_follows_setting_then_system_locale() -> None:
     assert i18n.pick_language("system", QLocale(QLocale.Language.German)) == "en"
     assert Path(i18n.qm_path("zh_CN")).is_file()
     assert QCoreApplication.translate("texts", "within the limit") == "within the limit"
+
+
+@pytest.mark.gui
+@pytest.mark.parametrize(
+    ("kind", "params", "zh_title", "en_word"),
+    [
+        ("spike_hour", (("spend", "$9.00"), ("factor", "4.5"), ("median", "$2.00")),
+         "本小时花费激增", "$9.00"),
+        ("proxy_key_rejected", (("label", "ci-key"), ("count", "3")), "API 密钥被拒绝", "ci-key"),
+    ],
+)
+def test_every_alert_kind_has_a_translated_notification(
+    chinese: None, kind: str, params: tuple[tuple[str, str], ...], zh_title: str, en_word: str
+) -> None:
+    from monitor.gui.alerts import notification_for
+    from monitor.services.alerting import Alert
+
+    alert = Alert(kind, "k", "English title", "English body", "normal", params)
+    n = notification_for(alert)
+    assert n.title == zh_title
+    assert en_word in n.body and "English" not in n.body

@@ -25,6 +25,7 @@ from monitor.paths import Paths
 from monitor.services.openai_admin import (
     AdminClient,
     ApiTimeoutError,
+    GroupFallbacks,
     InvalidKeyError,
     MissingScopeError,
     ProtocolError,
@@ -285,6 +286,90 @@ def test_reply_variants_parse_to_the_same_totals(switch: str, make_sync: Callabl
     make_sync().sync_once()
     assert stored(store, BACKFILL, END) == expected(fake.events, BACKFILL, END)
     assert store.names()["proj_gamma"] == "Project Gamma"
+
+
+def test_an_api_without_service_tier_or_cost_key_grouping_still_syncs(
+        make_sync: Callable[..., OrgSync], store: UsageStore, fake: FakeOrg) -> None:
+    """An older live API answers 400 (param group_by) for the 2026-spec values: the window is
+    fetched again without them, once per session, and the figures are still the events'."""
+    fake.refused_group_by = {"service_tier"}
+    fake.refused_costs_group_by = {"api_key_id"}
+    sync = make_sync(fallbacks=GroupFallbacks())
+    result = sync.sync_once()
+    assert stored(store, BACKFILL, END) == expected(fake.events, BACKFILL, END)
+    refused = [r for r in fake.log if ("group_by[]", "service_tier") in r.query
+               or (r.path.endswith("/costs") and ("group_by[]", "api_key_id") in r.query)]
+    # one refusal each (completions, costs); every later window asked without
+    assert [r.path.rsplit("/", 1)[1] for r in refused] == ["completions", "costs"]
+    assert any("completions: the API refused group_by service_tier" in w
+               for w in result.warnings)
+    assert any("costs: the API refused group_by api_key_id" in w for w in result.warnings)
+    assert {b.service_tier for b in store.usage_buckets(BACKFILL, END)} == {None}
+    fake.log.clear()
+    again = sync.sync_once()  # the fallback is remembered: no refused request any more
+    assert not [r for r in fake.log if ("group_by[]", "service_tier") in r.query]
+    assert again.warnings == result.warnings
+    assert stored(store, BACKFILL, END) == expected(fake.events, BACKFILL, END)
+
+
+def test_costs_are_grouped_by_api_key_when_the_api_allows(
+        make_sync: Callable[..., OrgSync], store: UsageStore, fake: FakeOrg) -> None:
+    make_sync(fallbacks=GroupFallbacks()).sync_once()
+    day_ = date(2026, 11, 2)
+    by_key = {r.api_key_id: r.amount
+              for r in store.cost_rows(day_, day_ + timedelta(days=1), by=("api_key_id",))}
+    want: dict[str | None, Decimal] = {}
+    for ev in fake.events:
+        if ev.time.date() == day_:
+            want[ev.api_key_id] = want.get(ev.api_key_id, Decimal(0)) + ev.cost
+    assert by_key == want and None not in by_key
+
+
+def test_fake_filters_by_project_key_model_and_user(server: ServerThread,
+                                                   fake: FakeOrg) -> None:
+    import urllib.request
+
+    start = datetime(2026, 11, 2, tzinfo=UTC)
+    end = start + timedelta(days=3)
+    client = AdminClient(ADMIN_KEY, server.base_url + "/v1", fallbacks=GroupFallbacks())
+    got = client.usage("completions", start, end, "1d", group_by=(),
+                       project_ids=["proj_alpha"])
+    want = [e for e in fake.events if start <= e.time < end and e.endpoint == "completions"
+            and e.project_id == "proj_alpha"]
+    assert want and sum(r.requests for r in got.rows) == sum(e.requests for e in want)
+    query = (f"start_time={int(start.timestamp())}&end_time={int(end.timestamp())}&limit=3"
+             "&api_key_ids=key_alpha_ci,key_beta_svc&models[]=gpt-5.4&user_ids=user_ann")
+    req = urllib.request.Request(f"{server.base_url}/v1/organization/usage/completions?{query}",
+                                 headers={"Authorization": f"Bearer {ADMIN_KEY}"})
+    with urllib.request.urlopen(req, timeout=5) as resp:
+        body = json.loads(resp.read())
+    requests = sum(r["num_model_requests"] for b in body["data"] for r in b["results"])
+    assert requests == sum(
+        e.requests for e in fake.events if start <= e.time < end
+        and e.endpoint == "completions" and e.api_key_id in ("key_alpha_ci", "key_beta_svc")
+        and e.model == "gpt-5.4" and e.user_id == "user_ann") > 0
+
+
+def test_no_end_time_in_the_future_is_sent(make_sync: Callable[..., OrgSync],
+                                           store: UsageStore, fake: FakeOrg) -> None:
+    """A strict API refusing a future end_time still syncs: windows reaching past now (the
+    open hour, today's costs) go without end_time; closed windows keep theirs."""
+    fake.reject_future_end_time = True
+    make_sync().sync_once()
+    assert stored(store, BACKFILL, END) == expected(fake.events, BACKFILL, END)
+    now_ts = int(NOW.timestamp())
+    requests = fake.requests_to("/v1/organization/usage/") + fake.requests_to(
+        "/v1/organization/costs")
+    for r in requests:
+        q = dict(r.query)
+        assert "end_time" not in q or int(q["end_time"]) <= now_ts, r
+    hourly = [dict(r.query) for r in requests if dict(r.query).get("bucket_width") == "1h"]
+    daily = [dict(r.query) for r in requests
+             if dict(r.query).get("bucket_width") == "1d" and "/usage/" in r.path]
+    costs = [dict(r.query) for r in fake.requests_to("/v1/organization/costs")]
+    assert hourly and all("end_time" not in q for q in hourly)
+    assert daily and all("end_time" in q for q in daily)
+    assert costs and all("end_time" not in q for q in costs)
 
 
 def test_group_by_array_forms_all_accepted(server: ServerThread, fake: FakeOrg) -> None:

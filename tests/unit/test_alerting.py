@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Sequence
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -19,6 +20,8 @@ from monitor.services.snapshot import (
     DashboardSnapshot,
     DayPoint,
     GroupRow,
+    HourPoint,
+    RejectedKey,
     TodayFigures,
 )
 from monitor.services.usage_store import UsageStore
@@ -77,6 +80,89 @@ def test_spike_against_the_14_day_median_once_per_day(store: UsageStore,
             ("spike", "day:2026-11-20")]
     finally:
         other.close()
+
+
+def hourly(baseline: list[str], last: str | None = None,
+           current: str | None = None) -> tuple[HourPoint, ...]:
+    """`baseline` for the hours before 14:00 (the last full hour at NOW), then 14:00, 15:00."""
+    last_start = NOW - timedelta(hours=1)
+    points = [HourPoint(last_start - timedelta(hours=len(baseline) - i), Decimal(v), "org")
+              for i, v in enumerate(baseline)]
+    for start, v in ((last_start, last), (NOW, current)):
+        if v is not None:
+            points.append(HourPoint(start, Decimal(v), "org+proxy"))
+    return tuple(points)
+
+
+def with_hours(points: tuple[HourPoint, ...]) -> DashboardSnapshot:
+    return dataclasses.replace(snap(), hourly_spend=points)
+
+
+def test_hourly_spike_against_the_hourly_median_once_per_day(store: UsageStore,
+                                                            tmp_path: Path) -> None:
+    engine = AlertEngine(store)
+    base = ["0.40"] * 20 + ["0"] * 8 + ["0.50", "0.90"]  # median $0.40 over 30 hours
+    assert engine.evaluate(with_hours(hourly(base, "1.15", "0.10")), ctx(), NOW) == []
+    alerts = engine.evaluate(with_hours(hourly(base, "1.25", "0.10")), ctx(), NOW)
+    assert kinds(alerts) == [("spike_hour", "hour:2026-11-20")]
+    a = alerts[0]
+    assert (a.param("factor"), a.param("median"), a.param("spend")) == ("3.1", "$0.40", "$1.25")
+    assert a.param("hour") == "2026-11-20T14:00:00+00:00" and "14:00 UTC hour is" in a.body
+    # once per UTC day, across a restart too
+    assert engine.evaluate(with_hours(hourly(base, "1.25", "9.00")), ctx(), NOW) == []
+    assert AlertEngine(store).evaluate(with_hours(hourly(base, "5", "9")), ctx(), NOW) == []
+
+    other = UsageStore(tmp_path / "other.sqlite3")
+    try:
+        fresh = AlertEngine(other)
+        # too little history (23 covered hours), a zero median, or cents: nothing
+        assert fresh.evaluate(with_hours(hourly(["0.40"] * 23, "5")), ctx(), NOW) == []
+        assert fresh.evaluate(with_hours(hourly(["0"] * 13 + ["1"] * 12, "5")), ctx(),
+                              NOW) == []
+        assert fresh.evaluate(with_hours(hourly(["0.10"] * 30, "0.45")), ctx(), NOW) == []
+        # the hours tested are not part of their own baseline: 24 hours before them suffice
+        alerts = fresh.evaluate(with_hours(hourly(["0.40"] * 24, "0.20", "1.30")), ctx(), NOW)
+        assert kinds(alerts) == [("spike_hour", "hour:2026-11-20")]
+        assert "15:00 UTC hour so far" in alerts[0].body
+    finally:
+        other.close()
+
+
+def test_proxy_key_rejected_once_per_cycle(store: UsageStore) -> None:
+    engine = AlertEngine(store)
+    rejected = (RejectedKey("ci-key", NOW - timedelta(minutes=5), 3),)
+    s = dataclasses.replace(snap(), rejected_keys=rejected)
+    alerts = engine.evaluate(s, ctx(), NOW)
+    assert kinds(alerts) == [("proxy_key_rejected", "ci-key")]
+    assert alerts[0].urgency == "critical" and alerts[0].param("count") == "3"
+    assert "'ci-key' (401) on 3 request(s)" in alerts[0].body
+    assert engine.evaluate(s, ctx(), NOW) == []
+    assert AlertEngine(store).evaluate(s, ctx(), NOW) == []  # persisted
+    # the next cycle, still rejected: once more
+    later = NOW + timedelta(days=15)
+    status = budget_status(Decimal(0), Decimal(120), billing_cycle(later, 1), later)
+    next_ctx = AlertContext(status=status, thresholds_pct=())
+    assert kinds(engine.evaluate(s, next_ctx, later)) == [("proxy_key_rejected", "ci-key")]
+
+
+def test_proxy_401_in_the_store_reaches_an_alert(store: UsageStore) -> None:
+    from monitor.core.pricing import load_price_table
+    from monitor.core.records import ProxyRecord
+    from monitor.core.settings import Settings
+    from monitor.services.snapshot import RuntimeStatus, build_snapshot
+
+    def rec(minutes_ago: int, status: int) -> ProxyRecord:
+        return ProxyRecord(time=NOW - timedelta(minutes=minutes_ago), endpoint="/v1/responses",
+                           model="gpt-4o", service_tier=None, key_label="laptop",
+                           usage=TokenUsage(), cost_usd=None, price_as_of=None, status=status,
+                           latency_ms=20.0)
+    store.add_proxy_records([rec(30, 200), rec(10, 401), rec(5, 401)])
+    snapshot = build_snapshot(store, load_price_table(), Settings(), RuntimeStatus(), NOW)
+    assert kinds(AlertEngine(store).evaluate(snapshot, ctx(), NOW)) == [
+        ("proxy_key_rejected", "laptop")]
+    store.add_proxy_records([rec(1, 200)])  # the key works again: nothing new to say
+    snapshot = build_snapshot(store, load_price_table(), Settings(), RuntimeStatus(), NOW)
+    assert snapshot.rejected_keys == ()
 
 
 def test_new_key_after_the_first_run_baseline(store: UsageStore) -> None:

@@ -179,6 +179,26 @@ def test_status_crossing_date_at_this_pace() -> None:
     assert s.crossing_date == date(2026, 11, 21)
 
 
+def test_projection_uses_only_the_time_the_sources_watched() -> None:
+    # Proxy started on Nov 10: $20 over 1 observed day → $20/day for the 20 days left.
+    s = budget_status(D("20"), D("100"), NOV, utc(2026, 11, 11), data_since=utc(2026, 11, 10))
+    assert s.projection_basis_days == D("1.00")
+    assert s.projected_spend == D("420")
+    assert s.crossing_date == date(2026, 11, 15)
+    # Data older than the cycle counts from the cycle start.
+    s = budget_status(D("20"), D("100"), NOV, utc(2026, 11, 11), data_since=utc(2026, 9, 1))
+    assert s.projected_spend == D("60") and s.projection_basis_days == D("10.00")
+
+
+def test_no_data_at_all_gives_no_projection() -> None:
+    s = budget_status(D("0"), D("100"), NOV, utc(2026, 11, 20), data_since=None)
+    assert s.projected_spend is None and s.projection_basis_days is None
+    assert s.crossing_date is None and not s.projected_over
+    s = budget_status(D("1"), D("100"), NOV, utc(2026, 11, 20),
+                      data_since=utc(2026, 11, 20) - timedelta(hours=2))
+    assert s.projected_spend is None  # two hours of data is too little to project from
+
+
 def test_no_projection_from_a_few_hours() -> None:
     s = budget_status(D("5"), D("100"), NOV, utc(2026, 11, 1, 5, 59))
     assert s.projected_spend is None and s.projection_basis_days is None

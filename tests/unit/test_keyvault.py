@@ -207,13 +207,34 @@ def test_env_key_used_when_keyring_unusable(paths: Paths) -> None:
         KeyStore(meta_path, broken, env={}.get).admin_credential()
 
 
-def test_broken_metadata_file_is_a_config_error(paths: Paths) -> None:
+def test_broken_metadata_file_is_moved_aside_not_lost(paths: Paths) -> None:
+    vault = MemoryVault()
+    vault.set("x", SECRET)
+    bad = [b"{not json", json.dumps({"keys": [{"label": "x", "kind": "root"}]}).encode(),
+           b"\xff\xfe[", b"[1, 2]"]
+    for content, why in zip(bad, ["not valid JSON", "bad key entry", "not UTF-8",
+                                  'expected an object with a "keys" list'], strict=True):
+        paths.keys_file.write_bytes(content)
+        ks = KeyStore.open(paths.keys_file, vault)
+        assert ks.list() == []
+        assert len(ks.warnings) == 1 and why in ks.warnings[0]
+        assert not paths.keys_file.exists()
+    asides = sorted(paths.keys_file.parent.glob("keys.json.corrupt-*"))
+    assert sorted(p.read_bytes() for p in asides) == sorted(bad)  # every copy kept
+    assert vault.get("x") == SECRET  # the keyring is not touched
+
+
+def test_metadata_that_cannot_be_moved_aside_is_a_config_error(
+        paths: Paths, monkeypatch: pytest.MonkeyPatch) -> None:
     paths.keys_file.write_text("{not json")
-    with pytest.raises(ConfigError, match="not valid JSON"):
+
+    def refuse(self: Path, target: Path) -> Path:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(Path, "replace", refuse)
+    with pytest.raises(ConfigError, match="cannot be moved aside"):
         KeyStore.open(paths.keys_file, MemoryVault())
-    paths.keys_file.write_text(json.dumps({"keys": [{"label": "x", "kind": "root"}]}))
-    with pytest.raises(ConfigError, match="bad key entry"):
-        KeyStore.open(paths.keys_file, MemoryVault())
+    assert paths.keys_file.read_text() == "{not json"
 
 
 # --- KeyringVault: backends and failures -------------------------------------------------------

@@ -17,6 +17,7 @@ from monitor.core.usage import TokenUsage
 from monitor.services.openai_admin import (
     AdminClient,
     ApiTimeoutError,
+    GroupFallbacks,
     HttpResponse,
     InvalidKeyError,
     MissingScopeError,
@@ -191,7 +192,8 @@ def test_request_shape_and_limits_per_width() -> None:
     assert ("bucket_width", "1h") in first
     assert [v for k, v in first if k == "group_by[]"] == [
         "model", "project_id", "api_key_id", "service_tier", "batch"]
-    assert [v for k, v in script.params(4) if k == "group_by[]"] == ["project_id", "line_item"]
+    assert [v for k, v in script.params(4) if k == "group_by[]"] == [
+        "project_id", "line_item", "api_key_id"]
     url, headers = script.calls[0]
     assert url.startswith("https://api.example.test/v1/organization/usage/completions?")
     assert headers["Authorization"] == f"Bearer {KEY}"
@@ -383,6 +385,87 @@ def test_other_4xx_is_a_request_error() -> None:
     assert len(script.calls) == 1
 
 
+def group_refusal(value: str) -> HttpResponse:
+    body = {"error": {"message": f"Invalid value for 'group_by': '{value}'.",
+                      "type": "invalid_request_error", "param": "group_by", "code": None}}
+    return err(400, body)
+
+
+def groups_sent(script: Script, i: int) -> list[str]:
+    return [v for k, v in script.params(i) if k == "group_by[]"]
+
+
+def test_refused_service_tier_is_dropped_and_remembered_for_the_session() -> None:
+    fallbacks = GroupFallbacks()
+    row = {"input_tokens": 5, "output_tokens": 1, "num_model_requests": 1, "model": "gpt-5.4"}
+    script = Script(group_refusal("service_tier"), ok(page([bucket(T0, results=[row])])),
+                    ok(page([])), ok(page([])))
+    c = client(script, fallbacks=fallbacks)
+    fetched = c.usage("completions", T0, T0 + timedelta(days=1))
+    assert fetched.rows[0].usage.input_tokens == 5 and fetched.rows[0].service_tier is None
+    assert groups_sent(script, 0) == ["model", "project_id", "api_key_id", "service_tier",
+                                      "batch"]
+    assert groups_sent(script, 1) == ["model", "project_id", "api_key_id", "batch"]
+    # the same window was asked again: only group_by changed
+    assert [p for p in script.params(0) if p[0] != "group_by[]"] == [
+        p for p in script.params(1) if p[0] != "group_by[]"]
+    assert c.dropped_groups("completions") == {"service_tier"}
+    # later windows, and a new client of the same session, do not ask again
+    c.usage("completions", T0, T0 + timedelta(days=1), "1h")
+    client(script, fallbacks=fallbacks).usage("completions", T0, T0 + timedelta(days=1))
+    assert "service_tier" not in groups_sent(script, 2) + groups_sent(script, 3)
+    assert len(script.calls) == 4
+    # another base URL (another API) is not affected
+    other = AdminClient(KEY, "https://other.example.test/v1", transport=Script(),
+                        fallbacks=fallbacks)
+    assert other.dropped_groups("completions") == frozenset()
+
+
+def test_refused_costs_api_key_id_falls_back_to_project_and_line_item() -> None:
+    fallbacks = GroupFallbacks()
+    script = Script(group_refusal("api_key_id"), ok(page([])))
+    c = client(script, fallbacks=fallbacks)
+    c.costs(T0, T0 + timedelta(days=3))
+    assert groups_sent(script, 0) == ["project_id", "line_item", "api_key_id"]
+    assert groups_sent(script, 1) == ["project_id", "line_item"]
+    assert c.dropped_groups("costs") == {"api_key_id"} and not c.dropped_groups("completions")
+
+
+def test_group_by_refusals_that_cannot_be_worked_around_still_fail() -> None:
+    # a required grouping refused: nothing optional left to drop
+    script = Script(group_refusal("model"))
+    with pytest.raises(RequestError, match="group_by"):
+        client(script, fallbacks=GroupFallbacks()).usage(
+            "embeddings", T0, T0 + timedelta(days=1))
+    assert len(script.calls) == 1
+    # service_tier refused, and then the reduced request refused too
+    script = Script(group_refusal("service_tier"), group_refusal("batch"))
+    with pytest.raises(RequestError, match="batch"):
+        client(script, fallbacks=GroupFallbacks()).usage(
+            "completions", T0, T0 + timedelta(days=1))
+    assert len(script.calls) == 2
+    # another 400 (not about group_by) is not a reason to drop anything
+    fallbacks = GroupFallbacks()
+    script = Script(err(400, {"error": {"message": "Invalid value for 'limit'.", "param": "limit",
+                                        "type": "invalid_request_error", "code": None}}))
+    with pytest.raises(RequestError):
+        client(script, fallbacks=fallbacks).usage("completions", T0, T0 + timedelta(days=1))
+    assert len(script.calls) == 1 and not fallbacks.refused("https://api.example.test/v1",
+                                                            "completions")
+
+
+def test_open_end_sends_no_end_time_but_sizes_the_limit() -> None:
+    script = Script(ok(page([])), ok(page([])), ok(page([])))
+    c = client(script, fallbacks=GroupFallbacks())
+    c.usage("completions", T0, T0 + timedelta(hours=30), "1h", open_end=True)
+    c.costs(T0, T0 + timedelta(days=3), open_end=True)
+    c.usage("completions", T0, T0 + timedelta(hours=30), "1h")
+    for i in (0, 1):
+        assert "end_time" not in dict(script.params(i))
+    assert dict(script.params(0))["limit"] == "30" and dict(script.params(1))["limit"] == "3"
+    assert dict(script.params(2))["end_time"] == str(int((T0 + timedelta(hours=30)).timestamp()))
+
+
 def test_check_key_outcomes() -> None:
     assert check_key(client(Script(ok({"data": []}))), "admin").outcome == "valid"
     assert check_key(client(Script(ok({"data": []}))), "project").exit_code == 0
@@ -427,3 +510,29 @@ def test_urllib_transport_timeout_and_refused() -> None:
     with pytest.raises(NetworkError) as info:
         c.check_admin()
     assert not isinstance(info.value, ApiTimeoutError)
+
+
+@pytest.mark.parametrize("value", ["abc", [1], {"n": 1}, -3, True, "NaN", float("inf")])
+def test_malformed_counts_are_a_protocol_error_not_zero(value: Any) -> None:
+    script = Script(ok(page([bucket(T0, results=[{"input_tokens": 5,
+                                                   "num_model_requests": value}])])))
+    with pytest.raises(ProtocolError, match="num_model_requests"):
+        client(script).usage("embeddings", T0, T0 + timedelta(days=1))
+
+
+def test_numeric_strings_and_nulls_still_parse() -> None:
+    script = Script(ok(page([bucket(T0, results=[{"input_tokens": "12", "output_tokens": 3.0,
+                                                   "num_model_requests": None}])])))
+    (row,) = client(script).usage("completions", T0, T0 + timedelta(days=1)).rows
+    assert (row.usage.input_tokens, row.usage.output_tokens, row.requests) == (12, 3, 0)
+
+
+def test_a_bucket_outside_the_window_is_refused() -> None:
+    stray = bucket(datetime(1970, 1, 1, tzinfo=UTC), results=[{"input_tokens": 1}])
+    with pytest.raises(ProtocolError, match="outside the requested window"):
+        client(Script(ok(page([stray])))).usage("embeddings", T0, T0 + timedelta(days=2))
+    # A first bucket that starts before an unaligned start but overlaps it is accepted.
+    late = T0 + timedelta(hours=5)
+    fetched = client(Script(ok(page([bucket(T0, results=[{"input_tokens": 2}])])))).usage(
+        "embeddings", late, late + timedelta(days=1))
+    assert len(fetched.rows) == 1

@@ -15,6 +15,7 @@ import pytest
 from monitor.core.budget import Period, billing_cycle, today_period
 from monitor.core.pricing import PriceTable, load_price_table
 from monitor.core.settings import Settings
+from monitor.core.usage import TokenUsage
 from monitor.services import autostart
 from monitor.services.snapshot import RuntimeStatus, build_snapshot, snapshot_csv
 from monitor.services.usage_report import build_report
@@ -72,6 +73,115 @@ def test_snapshot_matches_the_usage_report(store: UsageStore, prices: PriceTable
     billed = [r for r in day_rows if r.billed_usd is not None]
     assert billed and all(r.explanation for r in day_rows)
     assert any("not billed yet" in r.explanation for r in day_rows)
+
+
+def test_snapshot_builds_each_period_once(store: UsageStore, prices: PriceTable,
+                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """Six reports (cycle by model/project/key, today, 14-day history, credit), none of them
+    rebuilding the cycle for its limit figures; the figures match reports built on their own."""
+    from monitor.services import usage_report
+
+    seed_month(store, prices, NOW)
+    s = SETTINGS.replace(prepaid_credit_usd=Decimal(500), prepaid_purchased=date(2026, 11, 5))
+    calls: list[tuple[Period, str | None]] = []
+    real = usage_report.build_report
+
+    def counting(*args: object, **kw: object) -> object:
+        calls.append((args[3], args[5] if len(args) > 5 else kw.get("by")))  # type: ignore[arg-type]
+        return real(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(usage_report, "build_report", counting)
+    snap = build_snapshot(store, prices, s, RuntimeStatus(), NOW)
+    monkeypatch.undo()
+    cycle = billing_cycle(NOW, 1)
+    assert len(calls) == 6
+    assert [c for c in calls if c[0] == cycle] == [(cycle, "model"), (cycle, "project"),
+                                                   (cycle, "key")]
+    alone = build_report(store, prices, s, Period(datetime(2026, 11, 5, tzinfo=UTC), NOW),
+                         "all", None, NOW)
+    assert snap.credit is not None and snap.credit.spent_usd == alone.totals.cost_usd
+    today = build_report(store, prices, s, today_period(NOW, "UTC"), "all", None, NOW)
+    assert (snap.today.cost_usd, snap.cycle.cost_usd) == (today.totals.cost_usd,
+                                                          today.cycle_cost_usd)
+
+
+def _hour(d: int, h: int, m: int = 0) -> datetime:
+    return datetime(2026, 11, d, h, m, tzinfo=UTC)
+
+
+def test_hourly_spend_follows_the_source_rule(store: UsageStore, prices: PriceTable) -> None:
+    from monitor.core.records import UsageBucket
+    from monitor.core.usage import TokenUsage
+    from monitor.services.usage_report import pricer_for
+    from tests.e2e.seed import proxy_record
+
+    # org hourly buckets for Nov 19 and Nov 20 up to the open 15:00 hour (sync at 15:00)
+    def org(h: datetime, tokens: int) -> UsageBucket:
+        return UsageBucket(start=h, width="1h", endpoint="completions", model="gpt-4o",
+                           requests=2, usage=TokenUsage(input_tokens=tokens,
+                                                        output_tokens=tokens // 10))
+    buckets = [org(_hour(19, 9), 40_000), org(_hour(20, 14), 100_000), org(_hour(20, 15), 8_000)]
+    store.replace_usage_window("completions", "1h", _hour(19, 0), _hour(20, 16), buckets)
+    store.set_sync_state(ORG_SOURCE, SyncState(last_success=_hour(20, 15),
+                                               settled_through=_hour(20, 14)))
+    store.add_proxy_records([
+        proxy_record(_hour(20, 14, 20), Decimal("5")),  # covered by org: not added
+        proxy_record(_hour(20, 15, 10), Decimal("0.25")),  # after the cutoff: added
+        proxy_record(_hour(10, 10, 5), Decimal("0.75")),  # a day with no org hourly rows
+        proxy_record(_hour(10, 10, 50), Decimal("0.5")),
+        proxy_record(_hour(6, 13, 59), Decimal("9")),  # before the 14-day window
+    ])
+    snap = build_snapshot(store, prices, SETTINGS, RuntimeStatus(), NOW)
+    pricer = pricer_for(prices)
+
+    def cost(b: UsageBucket) -> Decimal:
+        usd = pricer.cost(b.model, b.usage, b.requests, b.start.date())
+        assert usd is not None
+        return usd
+
+    points = {p.start: p for p in snap.hourly_spend}
+    assert len(points) == 24 + 16 + 1  # Nov 19, Nov 20 00-15, Nov 10 10:00
+    assert (points[_hour(19, 9)].cost_usd, points[_hour(19, 9)].source) == (
+        cost(buckets[0]), "org")
+    assert (points[_hour(19, 3)].cost_usd, points[_hour(19, 3)].source) == (Decimal(0), "org")
+    assert points[_hour(20, 14)].cost_usd == cost(buckets[1])
+    assert (points[_hour(20, 15)].cost_usd, points[_hour(20, 15)].source) == (
+        cost(buckets[2]) + Decimal("0.25"), "org+proxy")
+    assert (points[_hour(10, 10)].cost_usd, points[_hour(10, 10)].source) == (
+        Decimal("1.25"), "proxy")
+    assert _hour(10, 11) not in points and min(points) == _hour(10, 10)
+    assert [p.start for p in snap.hourly_spend] == sorted(points)
+    # the same dollars the usage report counts for today
+    assert sum((p.cost_usd for p in snap.hourly_spend if p.start.day == 20),
+               Decimal(0)) == snap.today.cost_usd
+
+
+def test_hourly_spend_without_any_data_still_lists_the_tested_hours(
+        store: UsageStore, prices: PriceTable) -> None:
+    snap = build_snapshot(store, prices, SETTINGS, RuntimeStatus(), NOW)
+    assert [(p.start, p.cost_usd) for p in snap.hourly_spend] == [
+        (_hour(20, 14), Decimal(0)), (_hour(20, 15), Decimal(0))]
+
+
+def test_rejected_keys_are_those_whose_latest_request_got_401(store: UsageStore,
+                                                             prices: PriceTable) -> None:
+    import dataclasses
+
+    from tests.e2e.seed import proxy_record
+
+    def rec(at: datetime, label: str, status: int) -> object:
+        return dataclasses.replace(proxy_record(at, Decimal(0), key_label=label),
+                                   status=status, usage=TokenUsage(), cost_usd=None)
+    store.add_proxy_records([  # type: ignore[list-item]
+        rec(_hour(20, 12), "ci", 401), rec(_hour(20, 13), "ci", 401),
+        rec(_hour(20, 12, 30), "ci", 429),
+        rec(_hour(20, 12), "dev", 401), rec(_hour(20, 13), "dev", 200),  # fixed since
+        rec(_hour(20, 13), "flaky", 200), rec(_hour(20, 14), "flaky", 500),
+        rec(_hour(18, 9), "old", 401),  # two days ago: outside the window
+    ])
+    snap = build_snapshot(store, prices, SETTINGS, RuntimeStatus(), NOW)
+    assert [(k.key_label, k.last_at, k.count) for k in snap.rejected_keys] == [
+        ("ci", _hour(20, 13), 2)]
 
 
 def test_credit_remaining_and_expiry(store: UsageStore, prices: PriceTable) -> None:

@@ -17,7 +17,7 @@ from monitor.core.records import CostBucket, ProxyRecord, UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.services.usage_report import GROUPINGS, Pricer, build_report, daily_spend
-from monitor.services.usage_store import SyncState, UsageStore
+from monitor.services.usage_store import ORG_SOURCE, SyncState, UsageStore
 
 D = Decimal
 NOV = Period(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
@@ -289,7 +289,12 @@ def test_limit_fraction_and_projection_follow_the_cycle(store: UsageStore,
     assert r.totals.cost_usd == 0  # nothing today
     assert r.cycle == NOV and r.cycle_cost_usd == D(5)
     assert r.used_fraction == D("0.5")
-    # $5 in 15.5 days → × 30/15.5
+    # No sync recorded: the data starts with the first bucket (Nov 2), so $5 over the
+    # 14.5 days observed → $5 more over the 14.5 days left.
+    assert r.projected_cost_usd == D(10)
+    # A successful org sync backfilled the whole cycle: $5 in 15.5 days → × 30/15.5.
+    store.set_sync_state(ORG_SOURCE, SyncState(day(16), None, None, None))
+    r = build_report(store, prices, SETTINGS, today, "all", None, NOW)
     assert r.projected_cost_usd == D(5) + D(5) / D(15.5 * 86400) * D(14.5 * 86400)
     assert r.limit_crossed_on is None or r.limit_crossed_on > NOW.date()
     js = r.to_json()
@@ -304,3 +309,30 @@ def test_daily_spend_series(store: UsageStore, prices: PriceTable) -> None:
     series = daily_spend(store, prices, SETTINGS, NOV, "all", NOW)
     assert [(s.day, s.cost_usd) for s in series] == [(date(2026, 11, 2), D("2.5")),
                                                      (date(2026, 11, 9), D("2.5"))]
+
+
+def test_a_given_cycle_report_is_reused_only_when_it_matches(store: UsageStore,
+                                                             prices: PriceTable) -> None:
+    store.upsert_usage_buckets([bucket(day(2)), bucket(day(3))])  # $5 this cycle
+    today = Period(day(16), day(17))
+    cycle_all = build_report(store, prices, SETTINGS, NOV, "all", "model", NOW)
+    plain = build_report(store, prices, SETTINGS, today, "all", None, NOW)
+    reused = build_report(store, prices, SETTINGS, today, "all", None, NOW,
+                          cycle_report=cycle_all)
+    assert reused == plain and reused.cycle_cost_usd == D(5)
+    # Proof that it is reused, not rebuilt: new data is not seen through the given report.
+    store.upsert_usage_buckets([bucket(day(4))])
+    stale = build_report(store, prices, SETTINGS, today, "all", None, NOW,
+                         cycle_report=cycle_all)
+    assert stale.cycle_cost_usd == D(5)
+    # Another source, grouping by project/key or another period: rebuilt (sees the new $2.5).
+    mismatched = [
+        build_report(store, prices, SETTINGS, NOV, "org", "model", NOW),
+        build_report(store, prices, SETTINGS, NOV, "all", "project", NOW),
+        build_report(store, prices, SETTINGS, Period(day(1), day(15)), "all", None, NOW),
+    ]
+    store.upsert_usage_buckets([bucket(day(5))])
+    for other in mismatched:
+        got = build_report(store, prices, SETTINGS, today, "all", None, NOW,
+                           cycle_report=other)
+        assert got.cycle_cost_usd == D(10), other.period

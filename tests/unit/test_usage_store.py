@@ -20,6 +20,7 @@ from monitor.core.records import CostBucket, ProxyRecord, RateLimitSnapshot, Usa
 from monitor.core.usage import TokenUsage
 from monitor.services.usage_store import (
     MIGRATIONS,
+    ORG_SOURCE,
     SCHEMA_VERSION,
     StoreError,
     SyncState,
@@ -521,3 +522,18 @@ def test_connections_of_ended_threads_are_closed(store: UsageStore) -> None:
         t.join()
     store.names()  # this thread opens (or reuses) one; the dead threads' ones are gone
     assert len(store._connections) <= 2
+
+
+def test_data_since_marks_what_the_sources_watched(store: UsageStore) -> None:
+    assert store.data_since() is None  # nothing yet: no projection from nothing
+    t0 = datetime(2026, 11, 10, 12, tzinfo=UTC)
+    store.add_proxy_record(prec(t0))
+    store.add_proxy_record(prec(t0 + timedelta(hours=5)))
+    assert store.data_since("proxy") == t0 and store.data_since() == t0
+    assert store.data_since("org") is None
+    store.upsert_usage_buckets([hb(datetime(2026, 11, 3, tzinfo=UTC))])
+    assert store.data_since("org") == datetime(2026, 11, 3, tzinfo=UTC)
+    assert store.data_since() == datetime(2026, 11, 3, tzinfo=UTC)
+    store.set_sync_state(ORG_SOURCE, SyncState(last_success=t0))
+    assert store.data_since("org") == datetime.min.replace(tzinfo=UTC)  # backfilled cycles
+    assert store.data_since("proxy") == t0

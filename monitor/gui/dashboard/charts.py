@@ -181,7 +181,7 @@ class CumulativeChart(QChartView):
         for s in series:
             chart.addSeries(s)
         axis_x = QDateTimeAxis()
-        axis_x.setFormat("MMM d")
+        axis_x.setFormat(self.tr("MMM d", "QDateTime format of the chart's day axis"))
         axis_x.setTickCount(min(8, max(2, len(days) // 4 + 1)))
         axis_x.setRange(
             _qdt(datetime.combine(snap.cycle.start, time(0), UTC)),

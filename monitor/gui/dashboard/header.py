@@ -64,6 +64,8 @@ class HeaderPanel(QWidget):
             value = _label(today, f"today-{key}")
             value.setAlignment(Qt.AlignmentFlag.AlignRight)
             self.token_labels[key] = value
+            if i % 2:  # keep the second caption clear of the first column's number
+                caption.setContentsMargins(14, 0, 0, 0)
             self.today_tokens.addWidget(caption, i // 2, (i % 2) * 2)
             self.today_tokens.addWidget(value, i // 2, (i % 2) * 2 + 1)
         today.layout_.addWidget(self.today_cost)

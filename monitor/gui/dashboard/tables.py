@@ -6,6 +6,7 @@ QSortFilterProxyModel sorts numbers as numbers.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import Any, Generic, TypeVar
@@ -161,6 +162,66 @@ def group_columns(name_title: str) -> list[_Column[GroupRow]]:
     ]
 
 
+def all_models_text() -> str:
+    return QCoreApplication.translate("tables", "(all models)")
+
+
+def _reason_text(part: str) -> str:
+    """One `; `-separated reason from the snapshot (English, Qt-free) in the UI language.
+
+    Each call names its context literally so pyside6-lupdate extracts it.
+    """
+    fixed = {
+        "matches": QCoreApplication.translate("tables", "matches"),
+        "price unknown": QCoreApplication.translate("tables", "price unknown"),
+        "billed by line item": QCoreApplication.translate("tables", "billed by line item"),
+        _NOT_BILLED_TODAY: QCoreApplication.translate(
+            "tables", "not billed yet: today's costs are still open"),
+        _NOT_BILLED_LATE: QCoreApplication.translate(
+            "tables", "not billed yet: the Costs API reports days late"),
+        _PER_MODEL: QCoreApplication.translate(
+            "tables", "per-model dollars are estimated: the Costs API has no model breakdown"),
+        _NO_TOKENS: QCoreApplication.translate(
+            "tables", "billed includes items without token usage (tools, storage, images) or "
+            "usage not yet synced"),
+        _REVISED: QCoreApplication.translate(
+            "tables", "usage revised or billed at lower rates than the price table"),
+    }
+    if part in fixed:
+        return fixed[part]
+    if part.startswith(_UNPRICED):
+        return QCoreApplication.translate(
+            "tables", "unpriced models not in the estimate: %1").replace(
+            "%1", part[len(_UNPRICED):])
+    if part.startswith(_TIERS):
+        return QCoreApplication.translate("tables", "service tiers used: %1").replace(
+            "%1", part[len(_TIERS):])
+    m = _CACHED_SHARE.fullmatch(part)
+    if m:
+        return QCoreApplication.translate("tables", "cached input %1 % of input").replace(
+            "%1", m.group(1))
+    return part  # a reason this GUI does not know yet: shown as the snapshot wrote it
+
+
+_NOT_BILLED_TODAY = "not billed yet: today's costs are still open"
+_NOT_BILLED_LATE = "not billed yet: the Costs API reports days late"
+_PER_MODEL = "per-model dollars are estimated: the Costs API has no model breakdown"
+_NO_TOKENS = ("billed includes items without token usage (tools, storage, images) or usage "
+              "not yet synced")
+_REVISED = "usage revised or billed at lower rates than the price table"
+_UNPRICED = "unpriced models not in the estimate: "
+_TIERS = "service tiers used: "
+_CACHED_SHARE = re.compile(r"cached input (\d+) % of input")
+
+
+def explanation_text(explanation: str) -> str:
+    """The billed-vs-estimated "Why" text, translated reason by reason."""
+    if not explanation:
+        return explanation
+    return QCoreApplication.translate("tables", "; ").join(
+        _reason_text(part) for part in explanation.split("; "))
+
+
 def recon_columns() -> list[_Column[ReconRow]]:
     def diff(r: ReconRow) -> str:
         d = r.difference_usd
@@ -177,7 +238,7 @@ def recon_columns() -> list[_Column[ReconRow]]:
         ),
         _Column(
             QCoreApplication.translate("tables", "Model / line item"),
-            lambda r: r.item,
+            lambda r: all_models_text() if r.item == ALL_MODELS else r.item,
             lambda r: r.item.lower(),
             numeric=False,
         ),
@@ -198,7 +259,7 @@ def recon_columns() -> list[_Column[ReconRow]]:
         ),
         _Column(
             QCoreApplication.translate("tables", "Why"),
-            lambda r: r.explanation,
+            lambda r: explanation_text(r.explanation),
             lambda r: r.explanation,
             numeric=False,
         ),

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -93,12 +93,14 @@ class DashboardWindow(QMainWindow):
         settings_requested(): "Settings…".
         keys_requested(): "API keys…".
         close_requested(): the user closed the window while no tray exists (quit the app).
+        hidden(): the window was just hidden or closed (the owner remembers its geometry).
     """
 
     refresh_requested = Signal()
     settings_requested = Signal()
     keys_requested = Signal()
     close_requested = Signal()
+    hidden = Signal()
 
     def __init__(
         self,
@@ -227,6 +229,10 @@ class DashboardWindow(QMainWindow):
 
     # tokenizer (built when first shown: it loads an encoding) ---------------------------
 
+    @property
+    def tokenizer_factory(self) -> Callable[[QWidget], QWidget] | None:
+        return self._tokenizer_factory
+
     def _maybe_build_tokenizer(self, index: int) -> None:
         if index == self._tokenizer_index:
             self.ensure_tokenizer()
@@ -318,6 +324,11 @@ class DashboardWindow(QMainWindow):
         )
         self.raise_()
         self.activateWindow()
+
+    def hideEvent(self, event: QHideEvent) -> None:
+        super().hideEvent(event)
+        if not event.spontaneous():  # not a minimize by the window manager
+            self.hidden.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
         if self.hide_on_close:

@@ -61,6 +61,16 @@ def _details(usage: Mapping[str, Any], *names: str) -> Mapping[str, Any]:
     return {}
 
 
+# The usage shapes, tried in order: (input key, output key, names of the input details object,
+# names of the output details object). Chat/embeddings first, then Responses and audio/realtime.
+_USAGE_SHAPES: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
+    ("prompt_tokens", "completion_tokens", ("prompt_tokens_details",),
+     ("completion_tokens_details",)),
+    ("input_tokens", "output_tokens", ("input_tokens_details", "input_token_details"),
+     ("output_tokens_details", "output_token_details")),
+)
+
+
 def usage_from_dict(usage: Mapping[str, Any]) -> TokenUsage | None:
     """TokenUsage from any OpenAI `usage` object, or None if it carries no token counts.
 
@@ -68,30 +78,19 @@ def usage_from_dict(usage: Mapping[str, Any]) -> TokenUsage | None:
     (`input_tokens`, `output_tokens`, `input_tokens_details`, `output_tokens_details`) and
     audio/realtime (`input_token_details`) shapes are all accepted.
     """
-    if "prompt_tokens" in usage or "completion_tokens" in usage:
-        inp = _details(usage, "prompt_tokens_details")
-        out = _details(usage, "completion_tokens_details")
-        return TokenUsage(
-            input_tokens=_count(usage.get("prompt_tokens")),
-            cached_input_tokens=_count(inp.get("cached_tokens")),
-            cache_write_tokens=_count(inp.get("cache_write_tokens")),
-            output_tokens=_count(usage.get("completion_tokens")),
-            reasoning_tokens=_count(out.get("reasoning_tokens")),
-            audio_input_tokens=_count(inp.get("audio_tokens")),
-            audio_output_tokens=_count(out.get("audio_tokens")),
-        )
-    if "input_tokens" in usage or "output_tokens" in usage:
-        inp = _details(usage, "input_tokens_details", "input_token_details")
-        out = _details(usage, "output_tokens_details", "output_token_details")
-        return TokenUsage(
-            input_tokens=_count(usage.get("input_tokens")),
-            cached_input_tokens=_count(inp.get("cached_tokens")),
-            cache_write_tokens=_count(inp.get("cache_write_tokens")),
-            output_tokens=_count(usage.get("output_tokens")),
-            reasoning_tokens=_count(out.get("reasoning_tokens")),
-            audio_input_tokens=_count(inp.get("audio_tokens")),
-            audio_output_tokens=_count(out.get("audio_tokens")),
-        )
+    for in_key, out_key, in_details, out_details in _USAGE_SHAPES:
+        if in_key in usage or out_key in usage:
+            inp = _details(usage, *in_details)
+            out = _details(usage, *out_details)
+            return TokenUsage(
+                input_tokens=_count(usage.get(in_key)),
+                cached_input_tokens=_count(inp.get("cached_tokens")),
+                cache_write_tokens=_count(inp.get("cache_write_tokens")),
+                output_tokens=_count(usage.get(out_key)),
+                reasoning_tokens=_count(out.get("reasoning_tokens")),
+                audio_input_tokens=_count(inp.get("audio_tokens")),
+                audio_output_tokens=_count(out.get("audio_tokens")),
+            )
     if "total_tokens" in usage:  # a bare total (some embeddings-like shapes): all input
         return TokenUsage(input_tokens=_count(usage.get("total_tokens")))
     return None
