@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("system", "en", "zh_CN")
+MAX_USD = Decimal(10_000_000)  # far above any API bill; keeps `1e999` out of the budget maths
 
 
 class SettingError(ValueError):
@@ -29,6 +30,8 @@ def _decimal(value: Any, *, minimum: Decimal = Decimal(0)) -> Decimal:
         raise SettingError("must be a finite number")
     if d < minimum:
         raise SettingError(f"must be at least {minimum}")
+    if d > MAX_USD:
+        raise SettingError(f"must be at most {MAX_USD:,}")
     return d
 
 

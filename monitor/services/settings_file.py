@@ -48,7 +48,7 @@ def load_settings(path: Path) -> LoadedSettings:
                    f"({move_exc.strerror}); using defaults")
             return LoadedSettings(Settings(), [msg])
         msg = f"{path}: not valid settings ({exc}); moved to {aside.name}, using defaults"
-        log.warning(msg)
+        log.info(msg)  # into the log file; the caller shows the returned warning once
         return LoadedSettings(Settings(), [msg])
     settings, problems = settings_from_dict(raw)
     return LoadedSettings(settings, [f"{path}: {p}" for p in problems])

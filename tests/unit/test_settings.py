@@ -35,6 +35,7 @@ def test_every_field_has_a_schema_entry() -> None:
         ("cycle_start_day", 32, "between 1 and 31"),
         ("monthly_limit_usd", -5, "at least 0"),
         ("monthly_limit_usd", "lots", "not a number"),
+        ("monthly_limit_usd", "1e999", "at most"),
         ("alert_thresholds_pct", [], "at least one"),
         ("today_timezone", "Mars/Olympus", "unknown time zone"),
         ("openai_base_url", "ftp://x", "http"),
