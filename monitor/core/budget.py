@@ -169,7 +169,8 @@ class BudgetStatus:
         return self.cycle.start.date()
 
 
-_WHOLE_CYCLE = datetime.min.replace(tzinfo=UTC)
+SINCE_EVER = datetime.min.replace(tzinfo=UTC)
+"""`data_since` for a source that watched every instant (e.g. after an org backfill)."""
 
 
 def budget_status(
@@ -178,7 +179,7 @@ def budget_status(
     cycle: Period,
     now: datetime,
     daily: Iterable[tuple[date, Decimal]] | None = None,
-    data_since: datetime | None = _WHOLE_CYCLE,
+    data_since: datetime | None = SINCE_EVER,
 ) -> BudgetStatus:
     """Spend against `limit` in `cycle` at `now`; `daily` (UTC date, spend) dates a crossing.
 

@@ -33,6 +33,7 @@ from decimal import ROUND_FLOOR, Context, Decimal
 from pathlib import Path
 from typing import Any
 
+from monitor.core.budget import SINCE_EVER
 from monitor.core.records import CostBucket, ProxyRecord, RateLimitSnapshot, UsageBucket
 from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
@@ -1150,7 +1151,7 @@ class UsageStore:
         if source in ("org", "all"):
             state = self.get_sync_state(ORG_SOURCE)
             if state is not None and state.last_success is not None:
-                return datetime.min.replace(tzinfo=UTC)
+                return SINCE_EVER
             row = self._conn().execute("SELECT MIN(start) FROM usage_buckets").fetchone()
             if row[0] is not None:
                 found.append(_from_s(row[0]))

@@ -114,34 +114,23 @@ def _cost_raw(value: Decimal | None) -> float:
     return -1.0 if value is None else float(value)
 
 
+def _count_column(title: str, count: Callable[[GroupRow], int]) -> _Column[GroupRow]:
+    """A right-aligned count shown with thousands separators and sorted by value."""
+    return _Column(title, lambda r: f"{count(r):,}", count)
+
+
 def group_columns(name_title: str) -> list[_Column[GroupRow]]:
     return [
         _Column(name_title, lambda r: r.name, lambda r: r.name.lower(), numeric=False),
-        _Column(
-            QCoreApplication.translate("tables", "Requests"),
-            lambda r: f"{r.requests:,}",
-            lambda r: r.requests,
-        ),
-        _Column(
-            QCoreApplication.translate("tables", "Input"),
-            lambda r: f"{r.usage.input_tokens:,}",
-            lambda r: r.usage.input_tokens,
-        ),
-        _Column(
-            QCoreApplication.translate("tables", "Cached"),
-            lambda r: f"{r.usage.cached_input_tokens:,}",
-            lambda r: r.usage.cached_input_tokens,
-        ),
-        _Column(
-            QCoreApplication.translate("tables", "Output"),
-            lambda r: f"{r.usage.output_tokens:,}",
-            lambda r: r.usage.output_tokens,
-        ),
-        _Column(
-            QCoreApplication.translate("tables", "Reasoning"),
-            lambda r: f"{r.usage.reasoning_tokens:,}",
-            lambda r: r.usage.reasoning_tokens,
-        ),
+        _count_column(QCoreApplication.translate("tables", "Requests"), lambda r: r.requests),
+        _count_column(QCoreApplication.translate("tables", "Input"),
+                      lambda r: r.usage.input_tokens),
+        _count_column(QCoreApplication.translate("tables", "Cached"),
+                      lambda r: r.usage.cached_input_tokens),
+        _count_column(QCoreApplication.translate("tables", "Output"),
+                      lambda r: r.usage.output_tokens),
+        _count_column(QCoreApplication.translate("tables", "Reasoning"),
+                      lambda r: r.usage.reasoning_tokens),
         _Column(
             QCoreApplication.translate("tables", "Cost"),
             lambda r: (
