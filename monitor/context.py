@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
+from monitor.core.clock import Clock, system_clock
 from monitor.core.settings import Settings
 from monitor.paths import Paths
 from monitor.services.settings_file import load_settings, save_settings
@@ -24,11 +26,16 @@ class AppContext:
     """Everything a command or window needs; services are built on first use."""
 
     paths: Paths
+    clock: Clock = system_clock
     _settings: Settings | None = None
     _prices: PriceTable | None = None
     _store: UsageStore | None = None
     _keys: KeyStore | None = None
     warnings: list[str] = field(default_factory=list)
+
+    def now(self) -> datetime:
+        """The current instant (aware UTC) from the one injected clock."""
+        return self.clock()
 
     @property
     def settings(self) -> Settings:
