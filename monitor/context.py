@@ -18,7 +18,7 @@ from monitor.services.settings_file import load_settings, save_settings
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
     from monitor.services.keyvault import KeyStore
-    from monitor.services.usage_store import UsageStore
+    from monitor.services.store import UsageStore
 
 
 @dataclass
@@ -61,7 +61,7 @@ class AppContext:
 
     def store(self) -> UsageStore:
         if self._store is None:
-            from monitor.services.usage_store import UsageStore
+            from monitor.services.store import UsageStore
 
             self._store = UsageStore(self.paths.db_file)
         return self._store

@@ -1,7 +1,7 @@
 """Remember window geometry in the UI state file (paths.state_file), next to other UI state.
 
-The state file is a JSON object shared with the alert pause (monitor.services.alerting);
-each writer reads it, changes only its own key and writes it back atomically. Geometry is
+The state file is a JSON object shared with the alert pause; monitor.services.ui_state owns
+it (one key per feature, read-modify-write under a lock). Geometry is
 Qt's `saveGeometry()` blob, base64-encoded under `"windows": {name: ...}`. A missing,
 unreadable or foreign file is treated as "nothing remembered", never as an error.
 """
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import logging
 from pathlib import Path
 from typing import Any
@@ -18,27 +17,16 @@ from typing import Any
 from PySide6.QtCore import QByteArray
 from PySide6.QtWidgets import QWidget
 
-from monitor.services.atomic import atomic_write_text
+from monitor.services import ui_state
 
 log = logging.getLogger(__name__)
 
 WINDOWS_KEY = "windows"
 
 
-def _read(path: Path) -> dict[str, Any]:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        return {}
-    except (OSError, ValueError) as exc:
-        log.warning("ignoring unreadable UI state file %s: %s", path, exc)
-        return {}
-    return data if isinstance(data, dict) else {}
-
-
 def load_geometry(path: Path, name: str) -> bytes | None:
     """The remembered geometry blob of window `name`, or None."""
-    windows = _read(path).get(WINDOWS_KEY)
+    windows = ui_state.read_key(path, WINDOWS_KEY)
     raw = windows.get(name) if isinstance(windows, dict) else None
     if not isinstance(raw, str):
         return None
@@ -50,14 +38,13 @@ def load_geometry(path: Path, name: str) -> bytes | None:
 
 def save_geometry(path: Path, name: str, blob: bytes) -> None:
     """Store window `name`'s geometry blob, keeping every other key of the file."""
-    data = _read(path)
-    windows = data.get(WINDOWS_KEY)
-    if not isinstance(windows, dict):
-        windows = {}
-    windows[name] = base64.b64encode(blob).decode("ascii")
-    data[WINDOWS_KEY] = windows
+    encoded = base64.b64encode(blob).decode("ascii")
+
+    def with_window(windows: Any) -> dict[str, Any]:
+        return {**(windows if isinstance(windows, dict) else {}), name: encoded}
+
     try:
-        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+        ui_state.change_key(path, WINDOWS_KEY, with_window)
     except OSError as exc:  # a full disk must not stop the app from hiding or quitting
         log.warning("could not save window geometry to %s: %s", path, exc)
 

@@ -17,7 +17,6 @@ A key the proxy sees refused with 401 (its newest request of the last day) raise
 
 from __future__ import annotations
 
-import json
 import logging
 import statistics
 from collections.abc import Callable, Iterable, Sequence
@@ -28,7 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from monitor.core.budget import BudgetStatus, due_alerts
-from monitor.services.atomic import atomic_write_text
+from monitor.services import ui_state
 from monitor.services.snapshot import DashboardSnapshot
 
 log = logging.getLogger(__name__)
@@ -124,23 +123,17 @@ class AlertEngine:
     def _load_pause(self) -> datetime | None:
         if self._state_file is None:
             return None
+        raw = ui_state.read_key(self._state_file, PAUSE_KEY)
         try:
-            raw = json.loads(self._state_file.read_text(encoding="utf-8")).get(PAUSE_KEY)
             return datetime.fromisoformat(raw) if isinstance(raw, str) else None
-        except (OSError, ValueError, AttributeError):
+        except ValueError:
             return None
 
     def _save_pause(self) -> None:
         if self._state_file is None:
             return
-        try:
-            data = json.loads(self._state_file.read_text(encoding="utf-8"))
-            if not isinstance(data, dict):
-                data = {}
-        except (OSError, ValueError):
-            data = {}
-        data[PAUSE_KEY] = self._paused_until.isoformat() if self._paused_until else None
-        atomic_write_text(self._state_file, json.dumps(data, indent=2) + "\n")
+        ui_state.update_key(self._state_file, PAUSE_KEY,
+                            self._paused_until.isoformat() if self._paused_until else None)
 
     # evaluation -------------------------------------------------------------------------
 

@@ -45,7 +45,7 @@ from monitor.services.openai_admin import (
     AdminClient,
     utc_floor,
 )
-from monitor.services.usage_store import ORG_SOURCE, SyncState
+from monitor.services.store import ORG_SOURCE, SyncState
 
 log = logging.getLogger(__name__)
 

@@ -19,8 +19,8 @@ if TYPE_CHECKING:  # the builder imports these itself: the GUI loads this module
     from monitor.core.budget import BudgetStatus, Period
     from monitor.core.pricing import PriceTable
     from monitor.core.settings import Settings
+    from monitor.services.store import UsageStore
     from monitor.services.usage_report import Group, UsageReport
-    from monitor.services.usage_store import UsageStore
 
 
 @dataclass(frozen=True)
@@ -256,8 +256,8 @@ def build_snapshot(
 ) -> DashboardSnapshot:
     """Every figure of the dashboard at `now` (blocking: run it off the GUI thread)."""
     from monitor.core.budget import billing_cycle, budget_status, local_date, today_period
+    from monitor.services.store import ORG_SOURCE
     from monitor.services.usage_report import build_report
-    from monitor.services.usage_store import ORG_SOURCE
 
     now = now.astimezone(UTC)
     cycle = billing_cycle(now, settings.cycle_start_day)

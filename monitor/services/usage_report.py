@@ -37,7 +37,7 @@ from monitor.core.budget import Period, billing_cycle, budget_status, now_utc
 from monitor.core.pricing import PriceTable, normalize_tier
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
-from monitor.services.usage_store import ORG_SOURCE, CostRow, ProxyUsageRow, UsageStore
+from monitor.services.store import ORG_SOURCE, CostRow, ProxyUsageRow, UsageStore
 
 SOURCES = ("org", "proxy", "all")
 GROUPINGS = ("model", "day", "project", "key")

@@ -20,7 +20,7 @@ from pathlib import Path
 from monitor.core.pricing import load_price_table
 from monitor.core.settings import Settings
 from monitor.services.snapshot import RuntimeStatus, build_snapshot
-from monitor.services.usage_store import UsageStore
+from monitor.services.store import UsageStore
 from tests.e2e.seed import seed_month
 
 NOW = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)

@@ -22,8 +22,8 @@ from monitor.core.pricing import load_price_table
 from monitor.core.records import CostBucket, ProxyRecord, UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
+from monitor.services.store import SyncState, UsageStore
 from monitor.services.usage_report import build_report
-from monitor.services.usage_store import SyncState, UsageStore
 
 YEAR_START = datetime(2025, 11, 23, tzinfo=UTC)
 NOW = datetime(2026, 11, 23, 14, 30, tzinfo=UTC)

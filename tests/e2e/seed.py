@@ -22,7 +22,7 @@ from monitor.core.budget import billing_cycle
 from monitor.core.pricing import PriceTable
 from monitor.core.records import CostBucket, ProxyRecord, RateLimitSnapshot, UsageBucket
 from monitor.core.usage import TokenUsage
-from monitor.services.usage_store import ORG_SOURCE, SyncState, UsageStore
+from monitor.services.store import ORG_SOURCE, SyncState, UsageStore
 
 PROJECTS = {"proj_alpha": "Project Alpha", "proj_beta": "Batch jobs",
             "proj_gamma": "Support bot"}

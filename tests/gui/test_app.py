@@ -26,7 +26,7 @@ from monitor.errors import KnownError
 from monitor.gui.app import NO_ADMIN_KEY, AppController
 from monitor.gui.single_instance import SingleInstance
 from monitor.services.snapshot import DashboardSnapshot
-from monitor.services.usage_store import ORG_SOURCE, SyncState
+from monitor.services.store import ORG_SOURCE, SyncState
 from tests.fakes.fake_upstream import FakeUpstream
 from tests.fakes.server import ServerThread
 from tests.gui.conftest import seed_spend

@@ -14,7 +14,7 @@ from monitor.gui import icons
 from monitor.gui.tasks import TaskRunner
 from monitor.gui.tray import PAUSE_HOUR, PAUSE_TOMORROW, TrayIcon
 from monitor.services.snapshot import DashboardSnapshot
-from monitor.services.usage_store import ORG_SOURCE, SyncState
+from monitor.services.store import ORG_SOURCE, SyncState
 from tests.gui.conftest import NOW, make_state, seed_spend, snapshot_of
 
 

@@ -34,7 +34,7 @@ from monitor.services.openai_admin import (
     ServerError,
 )
 from monitor.services.org_sync import OrgSync, SyncResult
-from monitor.services.usage_store import UsageStore
+from monitor.services.store import UsageStore
 from tests.fakes import fake_org
 from tests.fakes.fake_org import ADMIN_KEY, PROJECT_KEY, Event, FakeOrg
 from tests.fakes.memory_keyring import DictBackend, installed

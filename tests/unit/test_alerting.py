@@ -24,7 +24,7 @@ from monitor.services.snapshot import (
     RejectedKey,
     TodayFigures,
 )
-from monitor.services.usage_store import UsageStore
+from monitor.services.store import UsageStore
 
 NOW = datetime(2026, 11, 20, 15, tzinfo=UTC)
 CYCLE = billing_cycle(NOW, 1)

@@ -23,7 +23,7 @@ from monitor.core.budget import (
     today_period,
     yesterday_period,
 )
-from monitor.services.usage_store import UsageStore
+from monitor.services.store import UsageStore
 
 D = Decimal
 

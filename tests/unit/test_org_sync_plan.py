@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from monitor.services.org_sync import plan_windows
-from monitor.services.usage_store import SyncState
+from monitor.services.store import SyncState
 
 NOW = datetime(2026, 11, 20, 10, 30, 15, tzinfo=UTC)
 

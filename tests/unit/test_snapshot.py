@@ -18,8 +18,8 @@ from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.services import autostart
 from monitor.services.snapshot import RuntimeStatus, build_snapshot, snapshot_csv
+from monitor.services.store import ORG_SOURCE, SyncState, UsageStore
 from monitor.services.usage_report import build_report
-from monitor.services.usage_store import ORG_SOURCE, SyncState, UsageStore
 from tests.e2e.seed import seed_month, seed_proxy_spend
 
 NOW = datetime(2026, 11, 20, 15, 30, tzinfo=UTC)

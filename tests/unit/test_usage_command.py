@@ -15,7 +15,7 @@ from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.paths import Paths
 from monitor.services.settings_file import load_settings, save_settings
-from monitor.services.usage_store import SyncState, UsageStore
+from monitor.services.store import SyncState, UsageStore
 from tests.unit.test_usage_report import TABLE
 
 NOW = "2026-11-16T12:00:00+00:00"

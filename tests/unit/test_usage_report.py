@@ -16,8 +16,8 @@ from monitor.core.pricing import PriceTable, load_price_table
 from monitor.core.records import CostBucket, ProxyRecord, UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
+from monitor.services.store import ORG_SOURCE, SyncState, UsageStore
 from monitor.services.usage_report import GROUPINGS, Pricer, build_report, daily_spend
-from monitor.services.usage_store import ORG_SOURCE, SyncState, UsageStore
 
 D = Decimal
 NOV = Period(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))

@@ -18,7 +18,7 @@ import pytest
 
 from monitor.core.records import CostBucket, ProxyRecord, RateLimitSnapshot, UsageBucket
 from monitor.core.usage import TokenUsage
-from monitor.services.usage_store import (
+from monitor.services.store import (
     MIGRATIONS,
     ORG_SOURCE,
     SCHEMA_VERSION,
@@ -221,7 +221,7 @@ def test_killed_process_mid_window_keeps_previous_window(tmp_path: Path) -> None
         from decimal import Decimal
         from pathlib import Path
         from monitor.core.records import UsageBucket, CostBucket
-        from monitor.services.usage_store import UsageStore
+        from monitor.services.store import UsageStore
         s = UsageStore(Path({str(path)!r}))
         t0 = datetime(2026, 11, 1, tzinfo=UTC)
         def rows():

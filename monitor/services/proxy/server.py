@@ -60,7 +60,7 @@ from monitor.services.proxy.ratelimit import RATE_LIMIT_HEADERS, parse_rate_limi
 
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
-    from monitor.services.usage_store import UsageStore
+    from monitor.services.store import UsageStore
 
 log = logging.getLogger(__name__)
 
@@ -274,7 +274,7 @@ class RecordWriter:
     def start(self) -> None:
         """Open the store (raising StoreError here, not later on the thread) and start."""
         if not self._started:
-            from monitor.services.usage_store import UsageStore
+            from monitor.services.store import UsageStore
 
             self._store = UsageStore(self._store_path)
             self._started = True

@@ -1,0 +1,260 @@
+"""The usage database's schema: token columns, roll-up tables and the numbered migrations.
+
+`MIGRATIONS[i]` brings the schema from version i to i + 1 (`PRAGMA user_version`). Never edit a
+released entry; append a new one.
+
+Times: bucket starts and days are integer UTC epoch seconds; proxy/sync instants are integer
+UTC epoch microseconds (`*_us`). Money is TEXT holding a decimal, never a float; roll-ups keep it
+as integer pico-dollars plus an exact TEXT remainder (summed by the `dsum`/`dadd`/`pico` SQL
+functions registered on each connection). Grouping fields that the API left out (None) are
+stored as '' (batch as -1), so NULLs take part in the natural keys.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator, Mapping, Sequence
+
+DAY_S = 86_400
+WIDTH_SECONDS: Mapping[str, int] = {"1h": 3_600, "1d": DAY_S}
+TOKEN_COLUMNS = (
+    "input_tokens",
+    "cached_input_tokens",
+    "cache_write_tokens",
+    "output_tokens",
+    "reasoning_tokens",
+    "audio_input_tokens",
+    "audio_output_tokens",
+)
+_TOK_DEFS = ",\n".join(f"    {c} INTEGER NOT NULL DEFAULT 0" for c in TOKEN_COLUMNS)
+_TOK_LIST = ", ".join(TOKEN_COLUMNS)
+_TOK_SUMS = ", ".join(f"SUM({c})" for c in TOKEN_COLUMNS)
+
+# --------------------------------------------------------------------------------------------
+# Schema migrations. Never edit a released entry; append a new one.
+# --------------------------------------------------------------------------------------------
+
+_V1 = f"""
+CREATE TABLE usage_buckets (
+    start INTEGER NOT NULL,
+    width TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    model TEXT NOT NULL DEFAULT '',
+    project_id TEXT NOT NULL DEFAULT '',
+    api_key_id TEXT NOT NULL DEFAULT '',
+    user_id TEXT NOT NULL DEFAULT '',
+    service_tier TEXT NOT NULL DEFAULT '',
+    batch INTEGER NOT NULL DEFAULT -1,
+    requests INTEGER NOT NULL DEFAULT 0,
+{_TOK_DEFS},
+    units INTEGER NOT NULL DEFAULT 0,
+    synced_at INTEGER NOT NULL,
+    PRIMARY KEY (start, width, endpoint, model, project_id, api_key_id, user_id, service_tier,
+                 batch)
+) WITHOUT ROWID;
+
+CREATE TABLE cost_buckets (
+    day INTEGER NOT NULL,
+    project_id TEXT NOT NULL DEFAULT '',
+    line_item TEXT NOT NULL DEFAULT '',
+    api_key_id TEXT NOT NULL DEFAULT '',
+    currency TEXT NOT NULL DEFAULT 'usd',
+    amount TEXT NOT NULL,
+    synced_at INTEGER NOT NULL,
+    PRIMARY KEY (day, project_id, line_item, api_key_id, currency)
+) WITHOUT ROWID;
+
+CREATE TABLE proxy_records (
+    id INTEGER PRIMARY KEY,
+    time_us INTEGER NOT NULL,
+    endpoint TEXT NOT NULL,
+    model TEXT,
+    service_tier TEXT,
+    key_label TEXT NOT NULL,
+{_TOK_DEFS},
+    cost TEXT,
+    price_as_of TEXT,
+    status INTEGER NOT NULL,
+    latency_ms REAL NOT NULL,
+    ttfb_ms REAL,
+    request_id TEXT,
+    partial INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX ix_proxy_time ON proxy_records (time_us);
+
+CREATE TABLE rate_limits (
+    key_label TEXT NOT NULL,
+    model TEXT NOT NULL,
+    time_us INTEGER NOT NULL,
+    limit_requests INTEGER,
+    limit_tokens INTEGER,
+    remaining_requests INTEGER,
+    remaining_tokens INTEGER,
+    reset_requests_s REAL,
+    reset_tokens_s REAL,
+    PRIMARY KEY (key_label, model)
+) WITHOUT ROWID;
+
+CREATE TABLE fired_alerts (
+    kind TEXT NOT NULL,
+    threshold TEXT NOT NULL,
+    cycle_start TEXT NOT NULL,
+    fired_at_us INTEGER NOT NULL,
+    PRIMARY KEY (kind, threshold, cycle_start)
+) WITHOUT ROWID;
+
+CREATE TABLE sync_state (
+    source TEXT PRIMARY KEY,
+    last_success_us INTEGER,
+    last_error TEXT,
+    last_error_at_us INTEGER,
+    settled_through_us INTEGER
+) WITHOUT ROWID;
+
+CREATE TABLE names (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    updated_at INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+# v2: roll-ups (back-filled from the v1 rows) and the index that answers "does this endpoint have
+# hourly rows on this day" and "latest bucket" in O(log n).
+#
+# Every roll-up row sums one `span` starting at `at` (epoch seconds): SPAN_HOUR (proxy only: org
+# hourly buckets are already hours), SPAN_DAY and SPAN_MONTH (UTC). A query reads whole months
+# from month rows, the whole days around them from day rows, whole hours from hour rows and only
+# the sub-hour (proxy) or sub-day (org) edges from raw rows, so a year costs about as much as a
+# month. Each family has narrow tables (by model, by key) besides the full one; a query reads the
+# narrowest that covers its dimensions, which keeps a year of data to a few hundred rows.
+# Proxy money is summed as integer pico-dollars (`cost_pico`) plus an exact TEXT remainder
+# (`cost_rest`, NULL unless a cost has more than 12 decimals); requests whose price was unknown
+# are counted in the `unpriced_*` columns (their tokens are also in the token columns).
+SPAN_HOUR, SPAN_DAY, SPAN_MONTH = 0, 1, 2
+_MONTH_OF = "CAST(strftime('%s', {t}, 'unixepoch', 'start of month') AS INTEGER)"
+_SPAN_AT = {
+    SPAN_HOUR: "{t} - {t} % 3600",
+    SPAN_DAY: f"{{t}} - {{t}} % {DAY_S}",
+    SPAN_MONTH: _MONTH_OF,
+}
+_UNPRICED_COLUMNS = ("unpriced_requests", "unpriced_input_tokens", "unpriced_cached_input_tokens",
+                     "unpriced_output_tokens")
+
+# family -> (table, dimension columns) narrowest first; the last is the full one.
+_ORG_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("usage_rollup_endpoint", ("endpoint",)),
+    ("usage_rollup_model", ("endpoint", "model", "service_tier", "batch")),
+    ("usage_rollup", ("endpoint", "model", "project_id", "api_key_id", "service_tier", "batch")),
+)
+_PROXY_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("proxy_rollup_endpoint", ("endpoint",)),
+    ("proxy_rollup_model", ("endpoint", "model", "service_tier")),
+    ("proxy_rollup_key", ("key_label",)),
+    ("proxy_rollup", ("endpoint", "model", "service_tier", "key_label")),
+)
+_ORG_SUM_COLUMNS = ("requests", *TOKEN_COLUMNS, "units")
+_PROXY_SUM_COLUMNS = ("requests", "errors", *TOKEN_COLUMNS, "cost_pico", *_UNPRICED_COLUMNS)
+
+
+def _rollup_table_sql(table: str, dims: Sequence[str], sums: Sequence[str],
+                      extra: str = "") -> str:
+    cols = ",\n".join(
+        ["    span INTEGER NOT NULL", "    at INTEGER NOT NULL"]
+        + [f"    {d} {'INTEGER' if d == 'batch' else 'TEXT'} NOT NULL" for d in dims]
+        + [f"    {c} INTEGER NOT NULL DEFAULT 0" for c in sums]
+        + ([extra] if extra else [])
+    )
+    return (f"CREATE TABLE {table} (\n{cols},\n    PRIMARY KEY (span, at, {', '.join(dims)})\n"
+            ") WITHOUT ROWID;\n")
+
+
+def _org_day_select(where: str = "1") -> str:
+    """Day rows of usage_rollup from raw buckets: hourly rows win over daily ones."""
+    day = f"u.start - u.start % {DAY_S}"
+    sums = ", ".join(f"SUM(u.{c})" for c in _ORG_SUM_COLUMNS)
+    return f"""SELECT {SPAN_DAY}, {day}, u.endpoint, u.model, u.project_id, u.api_key_id,
+       u.service_tier, u.batch, {sums}
+FROM usage_buckets u
+WHERE ({where}) AND (u.width = '1h' OR NOT EXISTS (
+    SELECT 1 FROM usage_buckets h WHERE h.width = '1h' AND h.endpoint = u.endpoint
+      AND h.start >= {day} AND h.start < {day} + {DAY_S}))
+GROUP BY 2, 3, 4, 5, 6, 7, 8"""
+
+
+def _regroup_select(source: str, dims: Sequence[str], span_to: int, span_from: int,
+                    sums: Sequence[str], where: str = "1", money: bool = False) -> str:
+    """Rows of `span_to` summed from `source` rows of `span_from` (same or more dims)."""
+    at = _SPAN_AT[span_to].format(t="at")
+    cols = ", ".join(dims)
+    total = ", ".join(f"SUM({c})" for c in sums)
+    if money:
+        total += ", dsum(cost_rest) FILTER (WHERE cost_rest IS NOT NULL)"
+    return (f"SELECT {span_to}, {at}, {cols}, {total} FROM {source} "
+            f"WHERE span = {span_from} AND ({where}) "
+            f"GROUP BY {', '.join(str(i) for i in range(2, len(dims) + 3))}")
+
+
+_RAW_UNPRICED = "(cost IS NULL AND input_tokens + output_tokens > 0)"
+_RAW_PROXY_SUMS = (
+    f"COUNT(*), SUM(status >= 400), {_TOK_SUMS}, COALESCE(SUM(pico(cost)), 0), "
+    f"SUM({_RAW_UNPRICED}), SUM(CASE WHEN {_RAW_UNPRICED} THEN input_tokens ELSE 0 END), "
+    f"SUM(CASE WHEN {_RAW_UNPRICED} THEN cached_input_tokens ELSE 0 END), "
+    f"SUM(CASE WHEN {_RAW_UNPRICED} THEN output_tokens ELSE 0 END), "
+    "dsum(pico_rest(cost)) FILTER (WHERE pico_rest(cost) IS NOT NULL)"
+)
+_RAW_PROXY_DIM = {"endpoint": "endpoint", "model": "COALESCE(model, '')",
+                  "service_tier": "COALESCE(service_tier, '')", "key_label": "key_label"}
+
+
+def _v2() -> str:
+    parts = ["CREATE INDEX ix_usage_width_endpoint_start ON usage_buckets (width, endpoint, "
+             "start);"]
+    full_org = _ORG_TABLES[-1]
+    for table, dims in _ORG_TABLES:
+        parts.append(_rollup_table_sql(table, dims, _ORG_SUM_COLUMNS))
+    parts.append(f"INSERT INTO {full_org[0]}\n{_org_day_select()};")
+    for table, dims in _ORG_TABLES[:-1]:
+        parts.append(f"INSERT INTO {table}\n"
+                     f"{_regroup_select(full_org[0], dims, SPAN_DAY, SPAN_DAY, _ORG_SUM_COLUMNS)};")
+    for table, dims in _ORG_TABLES:
+        parts.append(f"INSERT INTO {table}\n"
+                     f"{_regroup_select(table, dims, SPAN_MONTH, SPAN_DAY, _ORG_SUM_COLUMNS)};")
+    for table, dims in _PROXY_TABLES:
+        parts.append(_rollup_table_sql(table, dims, _PROXY_SUM_COLUMNS, "    cost_rest TEXT"))
+        t = "(time_us / 1000000)"
+        raw_dims = ", ".join(_RAW_PROXY_DIM[d] for d in dims)
+        for span in (SPAN_HOUR, SPAN_DAY, SPAN_MONTH):
+            at = _SPAN_AT[span].format(t=t)
+            group = ", ".join(str(i) for i in range(2, len(dims) + 3))
+            parts.append(f"INSERT INTO {table}\nSELECT {span}, {at}, {raw_dims}, {_RAW_PROXY_SUMS}"
+                         f"\nFROM proxy_records GROUP BY {group};")
+    parts.append(f"""CREATE TABLE usage_extent (
+    endpoint TEXT NOT NULL,
+    width TEXT NOT NULL,
+    max_end INTEGER NOT NULL,
+    PRIMARY KEY (endpoint, width)
+) WITHOUT ROWID;
+INSERT INTO usage_extent
+SELECT endpoint, width, MAX(start) + CASE width WHEN '1h' THEN 3600 ELSE {DAY_S} END
+FROM usage_buckets GROUP BY endpoint, width;""")
+    return "\n\n".join(parts) + "\n"
+
+
+_V2 = _v2()
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+SCHEMA_VERSION = len(MIGRATIONS)
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration script into complete SQL statements (triggers stay whole)."""
+    buf = ""
+    for line in script.splitlines(keepends=True):
+        buf += line
+        if sqlite3.complete_statement(buf):
+            stmt = buf.strip()
+            buf = ""
+            if stmt.rstrip(";").strip():
+                yield stmt
+    if buf.strip():
+        raise ValueError(f"incomplete SQL statement in migration: {buf.strip()[:60]}")

@@ -1,0 +1,47 @@
+"""Health and completeness of each source's sync (last success, last error, settled-through)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from monitor.services.store.connection import Database
+from monitor.services.store.convert import _epoch_us, _from_us
+
+ORG_SOURCE = "org"
+"""The sync-state name of the organization usage sync (`set_sync_state(ORG_SOURCE, ...)`)."""
+
+
+@dataclass(frozen=True)
+class SyncState:
+    """Health and completeness of one source (`ORG_SOURCE` for the organization sync)."""
+
+    last_success: datetime | None = None
+    last_error: str | None = None
+    last_error_at: datetime | None = None
+    settled_through: datetime | None = None  # org data complete through this UTC instant
+
+
+class SyncStates(Database):
+    """Sync state per source (mixin of UsageStore)."""
+
+    def set_sync_state(self, source: str, state: SyncState) -> None:
+        def us(dt: datetime | None) -> int | None:
+            return None if dt is None else _epoch_us(dt)
+
+        with self.transaction() as tx:
+            tx.execute(
+                "INSERT OR REPLACE INTO sync_state VALUES (?, ?, ?, ?, ?)",
+                (source, us(state.last_success), state.last_error, us(state.last_error_at),
+                 us(state.settled_through)),
+            )
+
+    def get_sync_state(self, source: str) -> SyncState | None:
+        row = self._conn().execute(
+            "SELECT last_success_us, last_error, last_error_at_us, settled_through_us "
+            "FROM sync_state WHERE source = ?",
+            (source,),
+        ).fetchone()
+        if row is None:
+            return None
+        return SyncState(_from_us(row[0]), row[1], _from_us(row[2]), _from_us(row[3]))
