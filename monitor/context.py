@@ -1,11 +1,14 @@
 """The composition root for the CLI and the app: paths, settings and lazily built services.
 
-One explicit handle passed to every command and window (no module globals).
+One explicit handle passed to every command and window (no module globals). Services are
+built on first use, once: under a lock, because the tray app's first snapshot and first sync
+ask for them at the same moment on two pool threads.
 """
 
 from __future__ import annotations
 
 import sys
+import threading
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -32,6 +35,9 @@ class AppContext:
     _store: UsageStore | None = None
     _keys: KeyStore | None = None
     warnings: list[str] = field(default_factory=list)
+    _build_lock: threading.RLock = field(
+        default_factory=threading.RLock, repr=False, compare=False
+    )
 
     def now(self) -> datetime:
         """The current instant (aware UTC) from the one injected clock."""
@@ -40,10 +46,12 @@ class AppContext:
     @property
     def settings(self) -> Settings:
         if self._settings is None:
-            loaded = load_settings(self.paths.settings_file)
-            self._settings = loaded.settings
-            for w in loaded.warnings:
-                self.warn(w)
+            with self._build_lock:
+                if self._settings is None:
+                    loaded = load_settings(self.paths.settings_file)
+                    for w in loaded.warnings:
+                        self.warn(w)
+                    self._settings = loaded.settings
         return self._settings
 
     def save_settings(self, settings: Settings) -> None:
@@ -52,36 +60,47 @@ class AppContext:
 
     def prices(self) -> PriceTable:
         if self._prices is None:
-            from monitor.core.pricing import load_price_table
+            with self._build_lock:
+                if self._prices is None:
+                    from monitor.core.pricing import load_price_table
 
-            self._prices = load_price_table(self.paths.prices_override)
-            for w in self._prices.warnings:
-                self.warn(w)
+                    prices = load_price_table(self.paths.prices_override)
+                    for w in prices.warnings:
+                        self.warn(w)
+                    self._prices = prices
         return self._prices
 
     def store(self) -> UsageStore:
         if self._store is None:
-            from monitor.services.store import UsageStore
+            with self._build_lock:
+                if self._store is None:
+                    from monitor.services.store import UsageStore
 
-            self._store = UsageStore(self.paths.db_file)
+                    self._store = UsageStore(self.paths.db_file, clock=self.clock)
         return self._store
 
     def keys(self) -> KeyStore:
         if self._keys is None:
-            from monitor.services.keyvault import KeyStore
+            with self._build_lock:
+                if self._keys is None:
+                    from monitor.services.keyvault import KeyStore
 
-            self._keys = KeyStore.open(self.paths.keys_file)
-            for w in self._keys.warnings:
-                self.warn(w)
+                    keys = KeyStore.open(self.paths.keys_file)
+                    for w in keys.warnings:
+                        self.warn(w)
+                    self._keys = keys
         return self._keys
 
     def warn(self, message: str) -> None:
         """A problem the user should read; printed once to stderr, kept for the GUI."""
-        if message not in self.warnings:
+        with self._build_lock:
+            if message in self.warnings:
+                return
             self.warnings.append(message)
-            print(f"warning: {message}", file=sys.stderr)
+        print(f"warning: {message}", file=sys.stderr)
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        with self._build_lock:
+            store, self._store = self._store, None
+        if store is not None:
+            store.close()

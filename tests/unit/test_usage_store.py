@@ -26,6 +26,7 @@ from monitor.services.store import (
     SyncState,
     UsageStore,
 )
+from monitor.services.store.connection import DEFAULT_MAX_CONNECTIONS
 
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -481,13 +482,14 @@ def test_rebuild_rollups_matches_incremental(store: UsageStore) -> None:
 def test_writer_and_readers_on_their_own_threads(store: UsageStore) -> None:
     errors: list[BaseException] = []
     done = threading.Event()
-    connections: set[int] = set()
+    most_open = 0
 
     def writer() -> None:
+        nonlocal most_open
         try:
             for i in range(200):
                 store.add_proxy_record(prec(T0 + i * timedelta(minutes=7)))
-            connections.add(id(store._conn()))
+                most_open = max(most_open, store.open_connections())
         except BaseException as exc:
             errors.append(exc)
         finally:
@@ -500,28 +502,42 @@ def test_writer_and_readers_on_their_own_threads(store: UsageStore) -> None:
                 n = store.totals(T0, T0 + 2 * DAY, "proxy").requests
                 assert n >= seen  # monotonic: committed writes only
                 seen = n
-            connections.add(id(store._conn()))
         except BaseException as exc:
             errors.append(exc)
 
     threads = [threading.Thread(target=writer)] + [threading.Thread(target=reader)
-                                                   for _ in range(3)]
+                                                   for _ in range(5)]
     for t in threads:
         t.start()
     for t in threads:
         t.join(timeout=60)
     assert not errors, errors
-    assert len(connections) == 4
+    assert 1 <= most_open <= DEFAULT_MAX_CONNECTIONS  # six threads share the bounded pool
     assert store.totals(T0, T0 + 2 * DAY, "proxy").requests == 200
 
 
-def test_connections_of_ended_threads_are_closed(store: UsageStore) -> None:
-    for _ in range(5):
-        t = threading.Thread(target=store.names)
-        t.start()
-        t.join()
-    store.names()  # this thread opens (or reuses) one; the dead threads' ones are gone
-    assert len(store._connections) <= 2
+def test_nested_calls_and_transactions_reuse_the_thread_s_connection(tmp_path: Path) -> None:
+    store = UsageStore(tmp_path / "usage.sqlite3", max_connections=1)
+    try:
+        with store.transaction():  # holds the only connection; nested calls must not wait
+            store.add_proxy_record(prec(T0))
+            store.set_names({"proj_1": "One"})
+            assert store.names() == {"proj_1": "One"}
+        assert store.open_connections() == 1
+    finally:
+        store.close()
+    assert store.open_connections() == 0
+    with pytest.raises(StoreError):
+        store.names()
+
+
+def test_a_borrowed_connection_is_closed_when_it_comes_back_after_close(
+    store: UsageStore,
+) -> None:
+    with store.connection():
+        store.close()
+        assert store.open_connections() == 1
+    assert store.open_connections() == 0
 
 
 def test_data_since_marks_what_the_sources_watched(store: UsageStore) -> None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import date
 
 from monitor.services.store.connection import Database
 from monitor.services.store.convert import _epoch_us
@@ -16,12 +16,12 @@ class FiredAlerts(Database):
         with self.transaction() as tx:
             cur = tx.execute(
                 "INSERT OR IGNORE INTO fired_alerts VALUES (?, ?, ?, ?)",
-                (kind, threshold, cycle_start.isoformat(), _epoch_us(datetime.now(UTC))),
+                (kind, threshold, cycle_start.isoformat(), _epoch_us(self._clock())),
             )
             return cur.rowcount == 1
 
     def fired_alerts(self, cycle_start: date) -> set[tuple[str, str]]:
-        rows = self._conn().execute(
+        rows = self._query(
             "SELECT kind, threshold FROM fired_alerts WHERE cycle_start = ?",
             (cycle_start.isoformat(),),
         )

@@ -1,7 +1,17 @@
-"""The usage database file: owner-only, WAL, migrated on open; connections and transactions.
+"""The usage database file: owner-only, WAL, migrated on open; a bounded connection pool.
 
 Every concern module of the store (`usage_buckets`, `costs`, `proxy_records`, ...) is a mixin on
 `Database`; `UsageStore` (store/usage_store.py) combines them.
+
+Connections have an owner and a bound: a small pool (at most `max_connections`, default 4)
+that every store call borrows one connection from and gives back when it returns. A thread
+that already holds one (a nested call, or code inside `transaction()`) reuses it, so a thread
+never holds two and a full pool only makes a caller wait for a short call elsewhere to end.
+Why a pool rather than one connection per thread: Qt's thread-pool tasks run on threads
+Python sees as `_DummyThread`s, which are "alive" forever, so per-thread connections were
+never reclaimed (an fd leak that killed the app after hours). Why not open/close per call:
+opening costs PRAGMAs and function registration on every call (the snapshot makes dozens),
+and one writer thread would serialise readers that WAL lets run in parallel.
 """
 
 from __future__ import annotations
@@ -10,9 +20,11 @@ import contextlib
 import os
 import sqlite3
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
+from monitor.core.clock import Clock, system_clock
 from monitor.errors import KnownError
 from monitor.services.store.convert import _decimal_add, _DecimalSum, _pico, _pico_rest
 from monitor.services.store.schema import (
@@ -24,23 +36,36 @@ from monitor.services.store.schema import (
     _statements,
 )
 
+DEFAULT_MAX_CONNECTIONS = 4
+
 
 class StoreError(KnownError):
     """The database cannot be used (newer schema, corrupt file, closed store)."""
 
 
-class Database:
-    """The usage database. Thread-safe: each thread gets its own connection (a thread that
-    ended has its connection closed when another thread opens one).
+class _Held(threading.local):
+    conn: sqlite3.Connection | None = None
+    depth = 0
 
-    `close()` closes every connection it opened (call it on quit, after worker threads stopped).
+
+class Database:
+    """The usage database. Thread-safe: calls borrow a connection from a bounded pool.
+
+    `close()` closes every connection (call it on quit); a connection still borrowed then is
+    closed when its call returns.
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, clock: Clock = system_clock,
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
+        if max_connections < 1:
+            raise ValueError("max_connections must be at least 1")
         self.path = Path(path)
-        self._local = threading.local()
-        self._lock = threading.Lock()
-        self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
+        self._clock = clock
+        self._max = max_connections
+        self._held = _Held()
+        self._cond = threading.Condition()
+        self._idle: list[sqlite3.Connection] = []
+        self._open = 0  # connections that exist (idle or borrowed)
         self._closed = False
         self._companions_private = False
         try:
@@ -51,8 +76,12 @@ class Database:
                 f"{exc.strerror or exc}"
             ) from None
         self._create_private_file()
-        conn = self._conn()
-        self._migrate(conn)
+        try:
+            with self.connection() as conn:
+                self._migrate(conn)
+        except BaseException:
+            self.close()
+            raise
         self._tighten_companions()
 
     # ---- connection handling ---------------------------------------------------------------
@@ -81,12 +110,8 @@ class Database:
                 found += 1
         self._companions_private = found == 2
 
-    def _conn(self) -> sqlite3.Connection:
-        if self._closed:
-            raise StoreError("the usage store is closed")
-        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
-        if conn is not None:
-            return conn
+    def _new_connection(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(
                 self.path, timeout=10.0, isolation_level=None, check_same_thread=False
@@ -96,25 +121,84 @@ class Database:
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA temp_store = MEMORY")
         except sqlite3.DatabaseError as exc:
+            if conn is not None:
+                conn.close()
             raise StoreError(f"cannot open the usage database {self.path}: {exc}") from None
         # typeshed's aggregate protocol is typed for step(int) only; ours takes TEXT/NULL.
         conn.create_aggregate("dsum", 1, _DecimalSum)  # type: ignore[arg-type]
         conn.create_function("dadd", 2, _decimal_add, deterministic=True)
         conn.create_function("pico", 1, _pico, deterministic=True)
         conn.create_function("pico_rest", 1, _pico_rest, deterministic=True)
-        self._local.conn = conn
-        with self._lock:
-            # Close the connections of threads that have ended (short-lived workers).
-            alive = []
-            for thread, other in self._connections:
-                if thread.is_alive():
-                    alive.append((thread, other))
-                else:
-                    with contextlib.suppress(sqlite3.Error):
-                        other.close()
-            alive.append((threading.current_thread(), conn))
-            self._connections = alive
         return conn
+
+    def _acquire(self) -> sqlite3.Connection:
+        with self._cond:
+            while True:
+                if self._closed:
+                    raise StoreError("the usage store is closed")
+                if self._idle:
+                    return self._idle.pop()
+                if self._open < self._max:
+                    self._open += 1
+                    break
+                self._cond.wait()
+        try:
+            return self._new_connection()
+        except BaseException:
+            with self._cond:
+                self._open -= 1
+                self._cond.notify()
+            raise
+
+    def _release(self, conn: sqlite3.Connection) -> None:
+        if conn.in_transaction:  # never hand on a connection inside someone's transaction
+            with contextlib.suppress(sqlite3.Error):
+                conn.execute("ROLLBACK")
+        with self._cond:
+            if not self._closed:
+                self._idle.append(conn)
+                self._cond.notify()
+                return
+            self._open -= 1
+            self._cond.notify()
+        conn.close()
+
+    @contextlib.contextmanager
+    def connection(self) -> Iterator[sqlite3.Connection]:
+        """Borrow a connection for the duration of the block (re-entrant per thread).
+
+        Fetch every row inside the block: the connection goes back to the pool at its end.
+        """
+        held = self._held
+        if held.conn is not None:
+            held.depth += 1
+            try:
+                yield held.conn
+            finally:
+                held.depth -= 1
+            return
+        conn = self._acquire()
+        held.conn, held.depth = conn, 1
+        try:
+            yield conn
+        finally:
+            held.conn, held.depth = None, 0
+            self._release(conn)
+
+    def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Every row of one read, on a borrowed connection."""
+        with self.connection() as conn:
+            return conn.execute(sql, params).fetchall()
+
+    def _query_one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first row of one read (None when there is none)."""
+        with self.connection() as conn:
+            return conn.execute(sql, params).fetchone()
+
+    def open_connections(self) -> int:
+        """How many connections exist now (idle or borrowed); never above the bound."""
+        with self._cond:
+            return self._open
 
     def _migrate(self, conn: sqlite3.Connection) -> None:
         version = conn.execute("PRAGMA user_version").fetchone()[0]
@@ -134,14 +218,20 @@ class Database:
                 tx.execute(f"PRAGMA user_version = {number + 1}")
 
     def schema_version(self) -> int:
-        return int(self._conn().execute("PRAGMA user_version").fetchone()[0])
+        with self.connection() as conn:
+            return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
     def close(self) -> None:
-        """Close every connection (all threads). Later use raises StoreError."""
-        with self._lock:
-            conns, self._connections = self._connections, []
+        """Close every idle connection now and each borrowed one when it comes back.
+
+        Later use raises StoreError.
+        """
+        with self._cond:
+            idle, self._idle = self._idle, []
             self._closed = True
-        for _, conn in conns:
+            self._open -= len(idle)
+            self._cond.notify_all()
+        for conn in idle:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("PRAGMA optimize")
             conn.close()
@@ -152,17 +242,18 @@ class Database:
 
         Nested use on the same thread joins the outer transaction.
         """
-        conn = self._conn()
-        if conn.in_transaction:
-            yield conn
-            return
-        conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield conn
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        conn.execute("COMMIT")
+        with self.connection() as conn:
+            if conn.in_transaction:
+                yield conn
+                return
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+            conn.execute("COMMIT")
         self._tighten_companions()
 
     def rebuild_rollups(self) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -33,7 +33,7 @@ class Costs(Database):
     def replace_cost_window(self, start: date, end: date, buckets: Iterable[CostBucket]) -> None:
         """Make UTC days [start, end) hold exactly `buckets`, in one transaction."""
         a, b = _day_s(start), _day_s(end)
-        now = _epoch_s(datetime.now(UTC))
+        now = _epoch_s(self._clock())
         with self.transaction() as tx:
             tx.execute("DELETE FROM cost_buckets WHERE day >= ? AND day < ?", (a, b))
             for c in buckets:
@@ -59,7 +59,7 @@ class Costs(Database):
         cols = ", ".join(dims)
         sel = f"{cols}, dsum(amount)" if dims else "dsum(amount)"
         group = f" GROUP BY {cols}" if dims else ""
-        rows = self._conn().execute(
+        rows = self._query(
             f"SELECT {sel} FROM cost_buckets WHERE {where}{group}", (_day_s(start), _day_s(end))
         )
         out = []
@@ -74,7 +74,7 @@ class Costs(Database):
 
     def billed_days(self, start: date, end: date) -> set[date]:
         """UTC days in [start, end) that have any Costs API row."""
-        rows = self._conn().execute(
+        rows = self._query(
             "SELECT DISTINCT day FROM cost_buckets WHERE day >= ? AND day < ?",
             (_day_s(start), _day_s(end)),
         )

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import UTC, datetime
 
 from monitor.services.store.connection import Database
 from monitor.services.store.convert import _epoch_s
@@ -14,10 +13,10 @@ class Names(Database):
 
     def names(self) -> dict[str, str]:
         """id → display name for projects and API keys (from the organization endpoints)."""
-        return dict(self._conn().execute("SELECT id, name FROM names").fetchall())
+        return dict(self._query("SELECT id, name FROM names"))
 
     def set_names(self, names: Mapping[str, str]) -> None:
-        now = _epoch_s(datetime.now(UTC))
+        now = _epoch_s(self._clock())
         with self.transaction() as tx:
             tx.executemany(
                 "INSERT INTO names VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET "

@@ -132,7 +132,7 @@ class ProxyRecords(Database):
         """Raw proxy records with time in [start, end), newest first (for lists and export)."""
         lo = -(2**62) if start is None else _epoch_us(start)
         hi = 2**62 if end is None else _epoch_us(end)
-        rows = self._conn().execute(
+        rows = self._query(
             f"""SELECT time_us, endpoint, model, service_tier, key_label, {_TOK_LIST}, cost,
                        price_as_of, status, latency_ms, ttfb_ms, request_id, partial
                 FROM proxy_records WHERE time_us >= ? AND time_us < ?
@@ -179,7 +179,6 @@ class ProxyRecords(Database):
         table = _table_for(_PROXY_TABLES, dims)
         sums = (", ".join(f"SUM({c})" for c in _PROXY_SUM_COLUMNS)
                 + ", dsum(cost_rest) FILTER (WHERE cost_rest IS NOT NULL)")
-        conn = self._conn()
         acc: dict[tuple[Any, ...], list[Any]] = {}
         n = len(dims)
 
@@ -206,7 +205,7 @@ class ProxyRecords(Database):
             if span is not None:
                 day = f"at - at % {DAY_S}" if span == SPAN_HOUR else "at"
                 head, group = grouping([day if d == "day" else d for d in dims])
-                add(conn.execute(
+                add(self._query(
                     f"SELECT {head}{sums} FROM {table} "
                     f"WHERE span = ? AND at >= ? AND at < ?{group}",
                     (span, lo, hi),
@@ -215,7 +214,7 @@ class ProxyRecords(Database):
                 day = f"(time_us / 1000000) - (time_us / 1000000) % {DAY_S}"
                 head, group = grouping([day if d == "day" else _RAW_PROXY_DIM[d] for d in dims])
                 # Same column order as the roll-ups: ... cost_pico, unpriced x4, cost_rest.
-                add(conn.execute(
+                add(self._query(
                     f"SELECT {head}{_RAW_PROXY_SUMS} FROM proxy_records "
                     f"WHERE time_us >= ? AND time_us < ?{group}",
                     (lo, hi),

@@ -29,7 +29,7 @@ class RateLimits(Database):
             )
 
     def latest_rate_limits(self) -> list[RateLimitSnapshot]:
-        rows = self._conn().execute(
+        rows = self._query(
             "SELECT key_label, model, time_us, limit_requests, limit_tokens, remaining_requests, "
             "remaining_tokens, reset_requests_s, reset_tokens_s FROM rate_limits "
             "ORDER BY key_label, model"

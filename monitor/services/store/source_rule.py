@@ -61,11 +61,11 @@ class SourceRule(UsageBuckets, ProxyRecords, SyncStates):
             state = self.get_sync_state(ORG_SOURCE)
             if state is not None and state.last_success is not None:
                 return SINCE_EVER
-            row = self._conn().execute("SELECT MIN(start) FROM usage_buckets").fetchone()
+            row = self._query_one("SELECT MIN(start) FROM usage_buckets")
             if row[0] is not None:
                 found.append(_from_s(row[0]))
         if source in ("proxy", "all"):
-            row = self._conn().execute("SELECT MIN(time_us) FROM proxy_records").fetchone()
+            row = self._query_one("SELECT MIN(time_us) FROM proxy_records")
             first = _from_us(row[0])
             if first is not None:
                 found.append(first)

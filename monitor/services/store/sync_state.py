@@ -37,11 +37,11 @@ class SyncStates(Database):
             )
 
     def get_sync_state(self, source: str) -> SyncState | None:
-        row = self._conn().execute(
+        row = self._query_one(
             "SELECT last_success_us, last_error, last_error_at_us, settled_through_us "
             "FROM sync_state WHERE source = ?",
             (source,),
-        ).fetchone()
+        )
         if row is None:
             return None
         return SyncState(_from_us(row[0]), row[1], _from_us(row[2]), _from_us(row[3]))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from typing import Any
 
 from monitor.core.records import UsageBucket
@@ -89,7 +89,7 @@ class UsageBuckets(Database):
 
     def upsert_usage_buckets(self, buckets: Iterable[UsageBucket]) -> None:
         """Insert or overwrite buckets by their natural key (syncing twice never doubles)."""
-        now = _epoch_s(datetime.now(UTC))
+        now = _epoch_s(self._clock())
         with self.transaction() as tx:
             touched: set[tuple[str, int]] = set()
             widths: set[tuple[str, str]] = set()
@@ -116,7 +116,7 @@ class UsageBuckets(Database):
         if width not in WIDTH_SECONDS:
             raise ValueError(f"unsupported bucket width {width!r} (use 1h or 1d)")
         a, b_ = _epoch_s(start), _epoch_s(end)
-        now = _epoch_s(datetime.now(UTC))
+        now = _epoch_s(self._clock())
         with self.transaction() as tx:
             tx.execute(
                 "DELETE FROM usage_buckets WHERE width = ? AND endpoint = ? "
@@ -180,17 +180,17 @@ class UsageBuckets(Database):
 
     def latest_usage_end(self) -> datetime | None:
         """End of the latest stored org bucket (any endpoint and width), or None."""
-        row = self._conn().execute("SELECT MAX(max_end) FROM usage_extent").fetchone()
+        row = self._query_one("SELECT MAX(max_end) FROM usage_extent")
         return None if row[0] is None else _from_s(row[0])
 
     def usage_extent(self) -> dict[tuple[str, str], datetime]:
         """(endpoint, width) → end of the latest stored bucket."""
-        rows = self._conn().execute("SELECT endpoint, width, max_end FROM usage_extent")
+        rows = self._query("SELECT endpoint, width, max_end FROM usage_extent")
         return {(e, w): _from_s(m) for e, w, m in rows}
 
     def usage_buckets(self, start: datetime, end: datetime) -> list[UsageBucket]:
         """The raw org rows starting in [start, end), both widths (for export and tests)."""
-        rows = self._conn().execute(
+        rows = self._query(
             f"""SELECT start, width, endpoint, model, project_id, api_key_id, user_id,
                        service_tier, batch, requests, {_TOK_LIST}, units
                 FROM usage_buckets WHERE start >= ? AND start < ?
@@ -224,7 +224,6 @@ class UsageBuckets(Database):
         pieces = _split(_epoch_s(start), _epoch_s(end), spans)
         table = _table_for(_ORG_TABLES, dims)
         sums = ", ".join(f"SUM({c})" for c in _ORG_SUM_COLUMNS)
-        conn = self._conn()
         acc: dict[tuple[Any, ...], list[int]] = {}
         n = len(dims)
 
@@ -249,14 +248,14 @@ class UsageBuckets(Database):
         for span, lo, hi in pieces:
             if span is not None:
                 sel, group = select("at")
-                add(conn.execute(
+                add(self._query(
                     f"SELECT {sel} FROM {table} WHERE span = ? AND at >= ? AND at < ?{group}",
                     (span, lo, hi),
                 ))
             else:
                 day = f"u.start - u.start % {DAY_S}"
                 sel, group = select(day)
-                add(conn.execute(
+                add(self._query(
                     f"""SELECT {sel} FROM usage_buckets u
                         WHERE start >= ? AND start < ? AND (width = '1h' OR NOT EXISTS (
                             SELECT 1 FROM usage_buckets h WHERE h.width = '1h'
