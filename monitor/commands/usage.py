@@ -198,6 +198,13 @@ def render(report: UsageReport, label: str) -> str:
             if info.errors:
                 text += f", {num(info.errors)} failed requests not counted"
         lines.append(f"Source {text} ({num(info.figures.requests)} requests)")
+    if report.unmetered_requests:
+        lines.append(f"Without usage: {num(report.unmetered_requests)} proxied requests had no "
+                     f"usable usage ({num(report.estimated_requests)} with input estimated "
+                     "from the request)")
+    if report.spooled_records:
+        lines.append(f"Waiting: {num(report.spooled_records)} proxy records in the spool "
+                     "(the usage database cannot take writes yet)")
     if report.unpriced_models:
         lines.append("")
         lines.append("Unpriced (not in the dollars above; add them to the price override "

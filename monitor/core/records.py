@@ -8,6 +8,12 @@ from decimal import Decimal
 
 from monitor.core.usage import TokenUsage
 
+CLIENT_DISCONNECTED = "client_disconnected"
+NO_USAGE_IN_RESPONSE = "no_usage_in_response"
+MALFORMED_USAGE = "malformed_usage"
+UNMETERED_REASONS = (CLIENT_DISCONNECTED, NO_USAGE_IN_RESPONSE, MALFORMED_USAGE)
+"""Why a proxied request has no usable usage (`ProxyRecord.unmetered`)."""
+
 
 @dataclass(frozen=True)
 class UsageBucket:
@@ -46,7 +52,12 @@ class CostBucket:
 
 @dataclass(frozen=True)
 class ProxyRecord:
-    """One request that went through the local metering proxy. Never holds a key or a body."""
+    """One request that went through the local metering proxy. Never holds a key or a body.
+
+    `unmetered` says why the response gave no usable usage (one of `UNMETERED_REASONS`, None
+    when it did); `estimated` is True when the input tokens were counted from the request body
+    with the tokenizer instead (then `cost_usd` is an estimate of the input only).
+    """
 
     time: datetime
     endpoint: str
@@ -61,6 +72,8 @@ class ProxyRecord:
     ttfb_ms: float | None = None
     request_id: str | None = None
     partial: bool = False
+    unmetered: str | None = None
+    estimated: bool = False
 
 
 @dataclass(frozen=True)

@@ -125,6 +125,9 @@ class ProxySourceStatus:
     requests_today: int = 0
     last_request: datetime | None = None
     rate_limits: tuple[RateLimitRow, ...] = ()
+    unmetered_cycle: int = 0  # requests this cycle whose response had no usable usage
+    estimated_cycle: int = 0  # of those, input estimated from the request body
+    spooled_records: int = 0  # records waiting in the spool for the database
 
 
 @dataclass(frozen=True)
@@ -309,6 +312,9 @@ def build_snapshot(
         requests_today=sum(r.requests for r in proxy_today),
         last_request=latest_proxy[0].time if latest_proxy else None,
         rate_limits=limits,
+        unmetered_cycle=by_model.unmetered_requests,
+        estimated_cycle=by_model.estimated_requests,
+        spooled_records=by_model.spooled_records,
     )
     org = OrgSourceStatus(
         configured=runtime.org_configured,

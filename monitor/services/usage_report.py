@@ -37,6 +37,7 @@ from monitor.core.budget import Period, billing_cycle, budget_status, now_utc
 from monitor.core.pricing import PriceTable, normalize_tier
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
+from monitor.services.record_spool import RecordSpool, spool_path_for
 from monitor.services.store import ORG_SOURCE, CostRow, ProxyUsageRow, UsageStore
 
 SOURCES = ("org", "proxy", "all")
@@ -192,6 +193,9 @@ class UsageReport:
     cached_savings_usd: Decimal
     price_table_as_of: date
     notes: tuple[str, ...] = ()
+    unmetered_requests: int = 0  # proxy records with no usable usage (ProxyRecord.unmetered)
+    estimated_requests: int = 0  # of those, input tokens counted from the request body
+    spooled_records: int = 0  # proxy records waiting in the spool for the database
 
     def to_json(self) -> dict[str, Any]:
         """The `usage --json` contract (Decimals and dates are encoded by print_json)."""
@@ -217,6 +221,9 @@ class UsageReport:
             "cached_savings_usd": self.cached_savings_usd,
             "price_table_as_of": self.price_table_as_of,
             "notes": list(self.notes),
+            "unmetered_requests": self.unmetered_requests,
+            "estimated_requests": self.estimated_requests,
+            "spooled_records": self.spooled_records,
         }
 
 
@@ -748,6 +755,16 @@ def build_report(
     if unpriced:
         notes.append("some usage has no price in the price table; add it to the price "
                      "override (prices.json in the config dir)")
+    unmetered = estimated = 0
+    if parts.proxy_start is not None and parts.proxy_start < period.end:
+        unmetered, estimated = store.unmetered_counts(parts.proxy_start, period.end)
+    if unmetered:
+        notes.append(f"{unmetered} proxied requests had no usable usage in their response "
+                     f"({estimated} with input tokens estimated from the request)")
+    spooled = RecordSpool(spool_path_for(store.path)).pending()
+    if spooled:
+        notes.append(f"{spooled} proxy records wait in the spool: the usage database could "
+                     "not take them yet; they are stored when it can")
 
     return UsageReport(
         period=period, source=source, by=by, totals=totals.freeze(), groups=group_list,
@@ -758,6 +775,7 @@ def build_report(
         limit_crossed_on=status.crossing_date, org_cutoff=parts.cutoff,
         sources=tuple(infos), days=day_list, cached_savings_usd=savings,
         price_table_as_of=prices.as_of, notes=tuple(notes),
+        unmetered_requests=unmetered, estimated_requests=estimated, spooled_records=spooled,
     )
 
 

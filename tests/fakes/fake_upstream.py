@@ -13,7 +13,9 @@ a call through the proxy can be compared field by field. Scenarios, by model nam
 `force-quota` / `quota` (insufficient_quota), `force-500` / `500`, `force-401` / `401`,
 `gzip` / `deflate` (compressed response), `hop` (GET /v1/models answers with
 connection-specific headers), `cut` (the stream breaks off), `gate` (the stream
-waits after its first event until `release_gate()`), `incomplete` / `failed` (Responses).
+waits after its first event until `release_gate()`), `incomplete` / `failed` (Responses),
+`usage-huge` / `usage-nan` / `no-usage` (a JSON chat reply whose usage has
+`prompt_tokens: 1e30`, `NaN`, or is missing).
 A key starting `sk-invalid` gets 401 invalid_api_key; no Authorization gets 401 too.
 `x-fake-chunk-delay-ms` sets the gap between stream events.
 
@@ -382,6 +384,12 @@ class FakeUpstream:
                          "logprobs": None, "finish_reason": "stop"}],
             "usage": usage, "service_tier": tier, "system_fingerprint": FINGERPRINT,
         }  # fmt: skip
+        if scenario == "usage-huge":  # an upstream bug: a count no SQLite INTEGER holds
+            body["usage"] = {**usage, "prompt_tokens": 1e30}
+        elif scenario == "usage-nan":
+            body["usage"] = {**usage, "prompt_tokens": float("nan")}
+        elif scenario == "no-usage":
+            del body["usage"]
         return self._json_response(request, scenario, body, headers, reported)
 
     # -- responses ---------------------------------------------------------------------------

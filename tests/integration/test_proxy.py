@@ -27,6 +27,7 @@ import pytest
 
 from monitor.commands import proxy as proxy_command
 from monitor.context import AppContext
+from monitor.core.chat_tokens import count_chat
 from monitor.core.pricing import PriceTable, load_price_table
 from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
@@ -457,7 +458,7 @@ def test_50_concurrent_streams(
 
 def test_client_disconnect_mid_stream_is_partial(
     client: openai.OpenAI, proxy: MeteringProxy, records: list[ProxyRecord],
-    fake: FakeUpstream,
+    fake: FakeUpstream, prices: PriceTable,
 ) -> None:  # fmt: skip
     stream = client.chat.completions.create(
         model="gpt-4o", messages=MSG, stream=True,
@@ -468,7 +469,12 @@ def test_client_disconnect_mid_stream_is_partial(
     stream.close()
     [rec] = settled(proxy, records, 1)
     assert rec.partial and rec.status == 200
-    assert rec.model == "gpt-4o-2024-08-06" and rec.usage.is_zero() and rec.cost_usd is None
+    # No usage arrived: counted with its reason, the input estimated from the request body.
+    expected_input = count_chat({"messages": MSG}, "gpt-4o").total
+    assert rec.model == "gpt-4o-2024-08-06" and rec.unmetered == "client_disconnected"
+    assert rec.estimated and rec.usage == TokenUsage(input_tokens=expected_input)
+    assert rec.cost_usd == prices.cost(
+        "gpt-4o-2024-08-06", rec.usage, at=rec.time).usd
     wait_until(lambda: fake.aborted_streams == 1)  # the upstream stream was closed too
     assert not fake.reported
 
@@ -481,7 +487,8 @@ def test_upstream_breaking_off_cuts_the_client_and_is_partial(
     with pytest.raises(openai.APIError):
         list(stream)
     [rec] = settled(proxy, records, 1)
-    assert rec.partial and rec.usage.is_zero()
+    assert rec.partial and rec.unmetered == "no_usage_in_response" and rec.estimated
+    assert rec.usage.output_tokens == 0 and rec.usage.input_tokens > 0
 
 
 def test_stop_cuts_running_streams_and_records_them(

@@ -159,3 +159,32 @@ def test_budget_human(seeded: Paths, capsys: pytest.CaptureFixture[str]) -> None
     assert "Monthly limit  $20.00" in text
     assert "Remaining" in text and "$15.64" in text and "21.8 %" in text
     assert "based on 15.5 days" in text
+
+
+def test_usage_json_counts_unmetered_estimated_and_spooled(
+    seeded: Paths, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from monitor.services.record_spool import RecordSpool, spool_path_for
+
+    def proxied(hour: int, reason: str | None, estimated: bool) -> ProxyRecord:
+        return ProxyRecord(
+            time=datetime(2026, 11, 16, hour, tzinfo=UTC), endpoint="/chat/completions",
+            model="m-std", service_tier=None, key_label="dev",
+            usage=TokenUsage(input_tokens=40 if estimated else 0),
+            cost_usd=Decimal("0.0001") if estimated else None, price_as_of=None,
+            status=200, latency_ms=3.0, unmetered=reason, estimated=estimated)
+
+    store = UsageStore(seeded.db_file)
+    store.add_proxy_records([proxied(1, "client_disconnected", True),
+                             proxied(2, "no_usage_in_response", False),
+                             proxied(3, "malformed_usage", False),
+                             proxied(4, None, False)])
+    store.close()
+    RecordSpool(spool_path_for(seeded.db_file)).append([proxied(5, None, False)] * 2)
+    out = run_json(capsys, "usage", "--source", "proxy")
+    assert (out["unmetered_requests"], out["estimated_requests"]) == (3, 1)
+    assert out["spooled_records"] == 2
+    assert main(["usage", "--source", "proxy", "--now", NOW]) == 0
+    text = capsys.readouterr().out
+    assert "3 proxied requests had no usable usage (1 with input estimated" in text
+    assert "Waiting: 2 proxy records in the spool" in text

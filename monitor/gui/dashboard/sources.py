@@ -58,6 +58,11 @@ class SourcesPane(QWidget):
         self.proxy_error.setStyleSheet("color: #c62828;")
         pform.addRow(self.tr("Address"), self.proxy_address)
         pform.addRow(self.tr("Requests today"), self.proxy_requests)
+        self.proxy_unmetered = _value(proxy, "proxy-unmetered")
+        pform.addRow(self.tr("Without usage"), self.proxy_unmetered)
+        self.proxy_spooled = _value(proxy, "proxy-spooled")
+        self.proxy_spooled.setStyleSheet("color: #c62828;")
+        pform.addRow(self.tr("Waiting to be stored"), self.proxy_spooled)
         pform.addRow(self.tr("Error"), self.proxy_error)
         self.limits = QTableWidget(0, 5, proxy)
         self.limits.setObjectName("rate-limits")
@@ -102,6 +107,13 @@ class SourcesPane(QWidget):
         else:
             self.proxy_address.setText(self.tr("starting…"))
         self.proxy_requests.setText(f"{p.requests_today:,}")
+        self.proxy_unmetered.setText(
+            self.tr("%1 this cycle (%2 with input estimated from the request)")
+            .replace("%1", f"{p.unmetered_cycle:,}").replace("%2", f"{p.estimated_cycle:,}")
+            if p.unmetered_cycle else self.tr("none this cycle"))
+        self.proxy_spooled.setText(
+            self.tr("%1 records in the spool (the database cannot take writes yet)")
+            .replace("%1", f"{p.spooled_records:,}") if p.spooled_records else "–")
         self.proxy_error.setText(p.error or "–")
         self._fill_limits(p.rate_limits)
 

@@ -37,20 +37,41 @@ TERMINAL_RESPONSE_EVENTS = frozenset(
 # usage objects
 
 
-def _count(value: Any) -> int:
-    """A token count from an int, a float or a numeric string; anything else is 0."""
+MAX_TOKENS = 10_000_000
+"""The most tokens of one kind a single request is believed to use (context windows are a few
+hundred thousand to a few million); larger counts are clamped to it and flagged malformed."""
+
+
+def _count_checked(value: Any) -> tuple[int, bool]:
+    """A token count from an int, a float or a numeric string, and whether it was sound.
+
+    Unsound values (negative, NaN, infinite, beyond MAX_TOKENS, not a number) are clamped
+    into [0, MAX_TOKENS] (NaN and non-numbers to 0) and reported, never raised.
+    """
+    if value is None:
+        return 0, True
     if isinstance(value, bool):
-        return 0
-    if isinstance(value, int):
-        return max(value, 0)
-    if isinstance(value, float):
-        return max(int(value), 0)
-    if isinstance(value, str):
+        return 0, False
+    number: float | int
+    if isinstance(value, int | float):
+        number = value
+    elif isinstance(value, str):
         try:
-            return max(int(float(value)), 0)
+            number = float(value)
         except ValueError:
-            return 0
-    return 0
+            return 0, False
+    else:
+        return 0, False
+    if isinstance(number, float):
+        if number != number:  # NaN
+            return 0, False
+        if number in (float("inf"), float("-inf")):
+            return (MAX_TOKENS if number > 0 else 0), False
+    if number < 0:
+        return 0, False
+    if number > MAX_TOKENS:
+        return MAX_TOKENS, False
+    return int(number), True
 
 
 def _details(usage: Mapping[str, Any], *names: str) -> Mapping[str, Any]:
@@ -78,22 +99,36 @@ def usage_from_dict(usage: Mapping[str, Any]) -> TokenUsage | None:
     (`input_tokens`, `output_tokens`, `input_tokens_details`, `output_tokens_details`) and
     audio/realtime (`input_token_details`) shapes are all accepted.
     """
+    return checked_usage_from_dict(usage)[0]
+
+
+def checked_usage_from_dict(usage: Mapping[str, Any]) -> tuple[TokenUsage | None, bool]:
+    """`usage_from_dict`, and whether every count in it was sound (see `_count_checked`)."""
+    sound = True
+
+    def count(value: Any) -> int:
+        nonlocal sound
+        n, ok = _count_checked(value)
+        sound = sound and ok
+        return n
+
     for in_key, out_key, in_details, out_details in _USAGE_SHAPES:
         if in_key in usage or out_key in usage:
             inp = _details(usage, *in_details)
             out = _details(usage, *out_details)
-            return TokenUsage(
-                input_tokens=_count(usage.get(in_key)),
-                cached_input_tokens=_count(inp.get("cached_tokens")),
-                cache_write_tokens=_count(inp.get("cache_write_tokens")),
-                output_tokens=_count(usage.get(out_key)),
-                reasoning_tokens=_count(out.get("reasoning_tokens")),
-                audio_input_tokens=_count(inp.get("audio_tokens")),
-                audio_output_tokens=_count(out.get("audio_tokens")),
+            parsed = TokenUsage(
+                input_tokens=count(usage.get(in_key)),
+                cached_input_tokens=count(inp.get("cached_tokens")),
+                cache_write_tokens=count(inp.get("cache_write_tokens")),
+                output_tokens=count(usage.get(out_key)),
+                reasoning_tokens=count(out.get("reasoning_tokens")),
+                audio_input_tokens=count(inp.get("audio_tokens")),
+                audio_output_tokens=count(out.get("audio_tokens")),
             )
+            return parsed, sound
     if "total_tokens" in usage:  # a bare total (some embeddings-like shapes): all input
-        return TokenUsage(input_tokens=_count(usage.get("total_tokens")))
-    return None
+        return TokenUsage(input_tokens=count(usage.get("total_tokens"))), sound
+    return None, False
 
 
 @dataclass
@@ -106,6 +141,9 @@ class Metered:
     complete: bool = False
     """True once the body ended as the API ends it ([DONE], a terminal Responses event, or
     a whole JSON document)."""
+    malformed: bool = False
+    """True when a `usage` member was there but unusable: not an object, no token counts, or
+    counts that are negative, NaN, infinite or beyond MAX_TOKENS (those are clamped)."""
 
     def take(self, doc: Mapping[str, Any], *, first_model: bool = True) -> None:
         """Merge `model`, `service_tier` and `usage` from one JSON object."""
@@ -115,11 +153,16 @@ class Metered:
         tier = doc.get("service_tier")
         if isinstance(tier, str) and tier:
             self.service_tier = tier
+        if "usage" not in doc:
+            return
         usage = doc.get("usage")
         if isinstance(usage, Mapping):
-            parsed = usage_from_dict(usage)
+            parsed, sound = checked_usage_from_dict(usage)
             if parsed is not None:
                 self.usage = parsed
+            self.malformed = not sound
+        elif usage is not None:  # a stream's chunks carry "usage": null until the last
+            self.malformed = True
 
 
 def meter_document(doc: Any) -> Metered:
@@ -174,7 +217,8 @@ def meter_head_tail(head: bytes, tail: bytes) -> Metered:
         except ValueError:
             continue
         if isinstance(obj, Mapping):
-            result.usage = usage_from_dict(obj)
+            result.usage, sound = checked_usage_from_dict(obj)
+            result.malformed = not sound
             break
     result.complete = result.usage is not None
     return result

@@ -57,6 +57,14 @@ from monitor.services.proxy.metering import (
     sniff_model,
 )
 from monitor.services.proxy.ratelimit import RATE_LIMIT_HEADERS, parse_rate_limits
+from monitor.services.proxy.record_keeper import RecordKeeper
+from monitor.services.proxy.unmetered import (
+    FREE_METHODS,
+    estimate_input,
+    fallback_record,
+    unmetered_reason,
+)
+from monitor.services.record_spool import RecordSpool, spool_path_for
 
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
@@ -74,6 +82,9 @@ SMALL_BODY = 64 * 1024
 """JSON request bodies up to this size are read whole before forwarding (to learn the model);
 everything else streams."""
 
+WRITER_BUSY_TIMEOUT_S = 2.0
+"""How long the record writer waits for a locked database before spooling the batch."""
+
 SHUTDOWN_GRACE_S = 3.0
 """On stop, requests still running get this long to finish before they are cut (partial)."""
 
@@ -86,7 +97,6 @@ _HOP_BY_HOP = frozenset(
 )
 _LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
 _WILDCARD = frozenset({"0.0.0.0", "::", ""})
-_FREE_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "DELETE"})
 
 
 class ProxyConfigError(KnownError):
@@ -238,6 +248,9 @@ class FinishedRequest:
     partial: bool
     rate_limit_headers: dict[str, str] | None = None
     headers_at: datetime | None = None
+    usage_malformed: bool = False
+    client_disconnected: bool = False
+    request_body: bytes | None = None  # kept only when the response had no usable usage
 
 
 class RecordWriter:
@@ -246,7 +259,8 @@ class RecordWriter:
     The event loop only appends to a deque (no lock, no thread wake-up); the thread takes
     what has accumulated every `interval` seconds and writes it in one transaction. Waking
     per record would hand the GIL to this thread on every request and stall the loop.
-    `on_record` is called on this thread after each batch is stored.
+    `on_record` is called on this thread after each batch is kept. No record is dropped:
+    `RecordKeeper` isolates a bad record and spools batches the database cannot take.
     """
 
     def __init__(
@@ -269,14 +283,18 @@ class RecordWriter:
         self._done = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="proxy-records", daemon=True)
         self._started = False
-        self._store: UsageStore | None = None
+        self.keeper = RecordKeeper(self._open_store, RecordSpool(spool_path_for(store_path)))
+
+    def _open_store(self) -> UsageStore:
+        from monitor.services.store import UsageStore
+
+        # A short busy timeout: past it the batch is spooled, not the queue held up.
+        return UsageStore(self._store_path, busy_timeout_s=WRITER_BUSY_TIMEOUT_S)
 
     def start(self) -> None:
         """Open the store (raising StoreError here, not later on the thread) and start."""
         if not self._started:
-            from monitor.services.store import UsageStore
-
-            self._store = UsageStore(self._store_path)
+            self.keeper.open()
             self._started = True
             self._thread.start()
 
@@ -306,16 +324,26 @@ class RecordWriter:
             self._thread.join(timeout)
 
     def to_record(self, item: FinishedRequest) -> ProxyRecord:
-        """Price one finished request (errors cost 0; missing usage costs unknown)."""
+        """Price one finished request (errors cost 0; missing usage is counted with a reason
+        and, where the request body is known, its input estimated with the tokenizer)."""
         model = item.model or item.request_model
         cost: Decimal | None
         as_of = None
         usage = item.usage
-        if item.status >= 400:
+        reason = unmetered_reason(item.endpoint, item.status, item.method,
+                                  item.usage is not None, item.usage_malformed,
+                                  item.client_disconnected)
+        estimated = False
+        if reason is None and item.status >= 400:
             usage, cost = TokenUsage(), Decimal(0)
         elif usage is None:
             usage = TokenUsage()
-            cost = Decimal(0) if item.method in _FREE_METHODS and not item.partial else None
+            cost = Decimal(0) if item.method in FREE_METHODS and not item.partial else None
+            if reason is not None and item.request_body is not None and model is not None:
+                guess = estimate_input(item.endpoint, model, item.request_body, self._prices,
+                                       item.time, item.service_tier)
+                if guess is not None:
+                    usage, cost, as_of, estimated = guess.usage, guess.cost, guess.as_of, True
         elif model is None:
             cost = None
         else:
@@ -343,11 +371,11 @@ class RecordWriter:
             ttfb_ms=None if item.ttfb_ms is None else round(item.ttfb_ms, 3),
             request_id=item.request_id,
             partial=item.partial,
+            unmetered=reason,
+            estimated=estimated,
         )
 
     def _run(self) -> None:
-        store = self._store
-        assert store is not None
         try:
             while True:
                 self._wake.wait(self._interval)
@@ -358,7 +386,7 @@ class RecordWriter:
                     batch.append(self._items.popleft())
                 if batch:
                     try:
-                        self._write(store, batch)
+                        self._write(batch)
                     finally:
                         with self._done:
                             self._written += len(batch)
@@ -367,10 +395,12 @@ class RecordWriter:
                         self._wake.set()
                 elif stopping:
                     return
+                else:
+                    self.keeper.replay_now()
         finally:
-            store.close()
+            self.keeper.close()
 
-    def _write(self, store: UsageStore, batch: list[FinishedRequest]) -> None:
+    def _write(self, batch: list[FinishedRequest]) -> None:
         records: list[ProxyRecord] = []
         snapshots: list[RateLimitSnapshot] = []
         for item in batch:
@@ -378,7 +408,7 @@ class RecordWriter:
                 records.append(self.to_record(item))
             except Exception:
                 log.exception("could not price a proxy record for %s", item.endpoint)
-                continue
+                records.append(fallback_record(item))
             rl_model = item.request_model or item.model
             if item.rate_limit_headers and rl_model:
                 snap = parse_rate_limits(
@@ -387,14 +417,7 @@ class RecordWriter:
                 )  # fmt: skip
                 if snap is not None:
                     snapshots.append(snap)
-        try:
-            with store.transaction():
-                store.add_proxy_records(records)
-                for snap in snapshots:
-                    store.add_rate_limit(snap)
-        except Exception:
-            log.exception("could not store %d proxy records", len(records))
-            return
+        self.keeper.keep(records, snapshots)
         for rec in records:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
@@ -649,6 +672,7 @@ class MeteringProxy:
         except asyncio.CancelledError:
             if not state.delivered:
                 state.partial = True
+                state.client_gone = True  # aiohttp cancels the handler when the client leaves
             raise
         finally:
             self._finish(state)
@@ -669,6 +693,7 @@ class MeteringProxy:
             raise
         except _ClientGoneError:
             state.partial = True
+            state.client_gone = True
             return web.Response(status=499)
         except (aiohttp.ClientError, OSError, TimeoutError) as exc:
             if state.client_gone:
@@ -726,6 +751,7 @@ class MeteringProxy:
                             headers[hdrs.ACCEPT_ENCODING] = "identity"
                 else:
                     state.request_model = sniff_model(head[:SMALL_BODY])
+                state.request_body = head  # for an estimate if the response has no usage
                 headers.popall(hdrs.TRANSFER_ENCODING, None)
                 headers[hdrs.CONTENT_LENGTH] = str(len(head))
                 if len(head) > _PIECE:  # aiohttp sends large bytes bodies in one blocking write
@@ -814,6 +840,7 @@ class MeteringProxy:
         except _ClientGoneError:
             if not state.delivered:
                 state.partial = True  # the client went away: stop reading upstream
+                state.client_gone = True
             return resp
         except (aiohttp.ClientError, TimeoutError, OSError) as exc:
             state.partial = True  # upstream broke mid-body: cut the client off likewise
@@ -858,6 +885,10 @@ class MeteringProxy:
                 partial=partial,
                 rate_limit_headers=rate_headers,
                 headers_at=state.headers_at,
+                usage_malformed=metered.malformed,
+                client_disconnected=state.client_gone,
+                request_body=(state.request_body
+                              if metered.usage is None or metered.malformed else None),
             )
         )
 
@@ -885,7 +916,7 @@ class _RequestState:
 
     __slots__ = (
         "clean_end", "client_gone", "delivered", "endpoint", "headers_at", "key_label", "meter",
-        "method", "partial",
+        "method", "partial", "request_body",
         "request_id", "request_model", "started", "status", "t0", "ttfb_ms", "upstream_headers",
     )
 
@@ -908,3 +939,4 @@ class _RequestState:
         self.meter: UsageChunkStripper | Observer | None = None
         self.upstream_headers: CIMultiDictProxy[str] | None = None
         self.headers_at: datetime | None = None
+        self.request_body: bytes | None = None

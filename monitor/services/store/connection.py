@@ -56,16 +56,24 @@ class Database:
     """
 
     def __init__(self, path: Path, *, clock: Clock = system_clock,
-                 max_connections: int = DEFAULT_MAX_CONNECTIONS) -> None:
+                 max_connections: int = DEFAULT_MAX_CONNECTIONS,
+                 busy_timeout_s: float = 10.0) -> None:
         if max_connections < 1:
             raise ValueError("max_connections must be at least 1")
         self.path = Path(path)
         self._clock = clock
         self._max = max_connections
+        self._busy_timeout_s = busy_timeout_s
         self._held = _Held()
         self._cond = threading.Condition()
         self._idle: list[sqlite3.Connection] = []
         self._open = 0  # connections that exist (idle or borrowed)
+        # The file the pooled connections point at (device, inode): when the path is replaced
+        # (a restore, or a damaged copy put there), connections to the old file are retired so
+        # writes never go on into an unlinked inode.
+        self._identity: tuple[int, int] | None = None
+        self._generation = 0
+        self._born: dict[int, int] = {}  # id(connection) -> generation
         self._closed = False
         self._companions_private = False
         try:
@@ -114,7 +122,8 @@ class Database:
         conn: sqlite3.Connection | None = None
         try:
             conn = sqlite3.connect(
-                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
+                self.path, timeout=self._busy_timeout_s, isolation_level=None,
+                check_same_thread=False,
             )
             conn.execute("PRAGMA journal_mode = WAL")
             conn.execute("PRAGMA synchronous = NORMAL")
@@ -131,6 +140,31 @@ class Database:
         conn.create_function("pico_rest", 1, _pico_rest, deterministic=True)
         return conn
 
+    def _file_identity(self) -> tuple[int, int] | None:
+        try:
+            st = os.stat(self.path)
+        except OSError:
+            return None
+        return st.st_dev, st.st_ino
+
+    def _follow_file(self) -> None:
+        """Retire the pool's connections if the file at `path` is no longer theirs."""
+        identity = self._file_identity()
+        stale: list[sqlite3.Connection] = []
+        with self._cond:
+            if identity == self._identity or identity is None:
+                return
+            if self._identity is not None:
+                self._generation += 1
+                stale, self._idle = self._idle, []
+                self._open -= len(stale)
+                for conn in stale:
+                    self._born.pop(id(conn), None)
+                self._cond.notify_all()
+            self._identity = identity
+        for conn in stale:
+            conn.close()
+
     def _acquire(self) -> sqlite3.Connection:
         with self._cond:
             while True:
@@ -140,25 +174,32 @@ class Database:
                     return self._idle.pop()
                 if self._open < self._max:
                     self._open += 1
+                    generation = self._generation
                     break
                 self._cond.wait()
         try:
-            return self._new_connection()
+            conn = self._new_connection()
         except BaseException:
             with self._cond:
                 self._open -= 1
                 self._cond.notify()
             raise
+        with self._cond:
+            self._born[id(conn)] = generation
+            if self._identity is None:
+                self._identity = self._file_identity()
+        return conn
 
     def _release(self, conn: sqlite3.Connection) -> None:
         if conn.in_transaction:  # never hand on a connection inside someone's transaction
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("ROLLBACK")
         with self._cond:
-            if not self._closed:
+            if not self._closed and self._born.get(id(conn)) == self._generation:
                 self._idle.append(conn)
                 self._cond.notify()
                 return
+            self._born.pop(id(conn), None)
             self._open -= 1
             self._cond.notify()
         conn.close()
@@ -177,6 +218,7 @@ class Database:
             finally:
                 held.depth -= 1
             return
+        self._follow_file()
         conn = self._acquire()
         held.conn, held.depth = conn, 1
         try:
@@ -194,6 +236,12 @@ class Database:
         """The first row of one read (None when there is none)."""
         with self.connection() as conn:
             return conn.execute(sql, params).fetchone()
+
+    def __enter__(self) -> Database:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def open_connections(self) -> int:
         """How many connections exist now (idle or borrowed); never above the bound."""
@@ -230,6 +278,8 @@ class Database:
             idle, self._idle = self._idle, []
             self._closed = True
             self._open -= len(idle)
+            for conn in idle:
+                self._born.pop(id(conn), None)
             self._cond.notify_all()
         for conn in idle:
             with contextlib.suppress(sqlite3.Error):

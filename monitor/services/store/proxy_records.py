@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -68,8 +69,8 @@ class ProxyRecords(Database):
     _INSERT_PROXY = f"""
         INSERT INTO proxy_records (time_us, endpoint, model, service_tier, key_label, {_TOK_LIST},
                                    cost, price_as_of, status, latency_ms, ttfb_ms, request_id,
-                                   partial)
-        VALUES ({", ".join("?" * 19)})
+                                   partial, unmetered, estimated)
+        VALUES ({", ".join("?" * 21)})
     """
 
     @staticmethod
@@ -98,6 +99,7 @@ class ProxyRecords(Database):
                 t, rec.endpoint, rec.model, rec.service_tier, rec.key_label, *toks, cost,
                 None if rec.price_as_of is None else rec.price_as_of.isoformat(), rec.status,
                 float(rec.latency_ms), rec.ttfb_ms, rec.request_id, int(rec.partial),
+                rec.unmetered, int(rec.estimated),
             ))
             secs = t // 1_000_000
             values = {"endpoint": rec.endpoint, "model": _opt(rec.model),
@@ -134,7 +136,8 @@ class ProxyRecords(Database):
         hi = 2**62 if end is None else _epoch_us(end)
         rows = self._query(
             f"""SELECT time_us, endpoint, model, service_tier, key_label, {_TOK_LIST}, cost,
-                       price_as_of, status, latency_ms, ttfb_ms, request_id, partial
+                       price_as_of, status, latency_ms, ttfb_ms, request_id, partial,
+                       unmetered, estimated
                 FROM proxy_records WHERE time_us >= ? AND time_us < ?
                 ORDER BY time_us DESC, id DESC LIMIT ?""",
             (lo, hi, -1 if limit is None else limit),
@@ -146,10 +149,53 @@ class ProxyRecords(Database):
                 cost_usd=None if r[12] is None else Decimal(r[12]),
                 price_as_of=None if r[13] is None else date.fromisoformat(r[13]),
                 status=r[14], latency_ms=r[15], ttfb_ms=r[16], request_id=r[17],
-                partial=bool(r[18]),
+                partial=bool(r[18]), unmetered=r[19], estimated=bool(r[20]),
             )
             for r in rows
         ]
+
+    def unmetered_counts(self, start: datetime, end: datetime) -> tuple[int, int]:
+        """(records with no usable usage, of which input was estimated) with time in
+        [start, end)."""
+        row = self._query_one(
+            "SELECT COUNT(*), COALESCE(SUM(estimated), 0) FROM proxy_records "
+            "WHERE unmetered IS NOT NULL AND time_us >= ? AND time_us < ?",
+            (_epoch_us(start), _epoch_us(end)),
+        )
+        return int(row[0]), int(row[1])
+
+    def replay_spooled(
+        self, entries: Sequence[tuple[str, ProxyRecord]]
+    ) -> tuple[list[str], list[str]]:
+        """Store spooled records once each: (ids now stored or stored before, ids refused).
+
+        One transaction; every id is remembered with its record, so replaying the same entry
+        again (a crash after the commit, before the spool was emptied) adds nothing. A record
+        the database refuses as data (not because the database is unavailable) is isolated
+        in a savepoint and reported, never taking the others down with it.
+        """
+        done: list[str] = []
+        refused: list[str] = []
+        now = _epoch_us(self._clock())
+        with self.transaction() as tx:
+            for spool_id, rec in entries:
+                seen = tx.execute("SELECT 1 FROM replayed_spool WHERE id = ?",
+                                  (spool_id,)).fetchone()
+                if seen is not None:
+                    done.append(spool_id)
+                    continue
+                tx.execute("SAVEPOINT replay_one")
+                try:
+                    self.add_proxy_records((rec,))
+                    tx.execute("INSERT INTO replayed_spool VALUES (?, ?)", (spool_id, now))
+                except (ValueError, TypeError, OverflowError, sqlite3.IntegrityError,
+                        sqlite3.InterfaceError, sqlite3.DataError):
+                    tx.execute("ROLLBACK TO replay_one")
+                    refused.append(spool_id)
+                else:
+                    done.append(spool_id)
+                tx.execute("RELEASE replay_one")
+        return done, refused
 
     def proxy_usage(
         self, start: datetime, end: datetime, by: Sequence[str] = ()

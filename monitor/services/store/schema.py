@@ -242,7 +242,20 @@ FROM usage_buckets GROUP BY endpoint, width;""")
 
 _V2 = _v2()
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# v3: why a proxy record has no usable usage, whether its input was estimated from the request
+# body (counted through a partial index: such records are rare), and the spool entries already
+# replayed (so a crash between committing a replay and emptying the spool replays nothing twice).
+_V3 = """
+ALTER TABLE proxy_records ADD COLUMN unmetered TEXT;
+ALTER TABLE proxy_records ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
+CREATE INDEX ix_proxy_unmetered ON proxy_records (time_us) WHERE unmetered IS NOT NULL;
+CREATE TABLE replayed_spool (
+    id TEXT PRIMARY KEY,
+    replayed_at_us INTEGER NOT NULL
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
