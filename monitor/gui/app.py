@@ -28,6 +28,7 @@ from monitor.errors import KnownError
 from monitor.gui import i18n
 from monitor.gui.alerts import notification_for, test_notification
 from monitor.gui.dashboard.window import DashboardWindow
+from monitor.gui.ledger import LedgerGuard
 from monitor.gui.notifier import Notifier
 from monitor.gui.poller import Poller, PollResult, ProxyHost
 from monitor.gui.single_instance import SingleInstance
@@ -173,6 +174,8 @@ class AppController(QObject):
         self._record_timer.timeout.connect(self.state.refresh)
         self.quit_requested: Callable[[], None] = self._quit_app
         self._proxy_port = settings.proxy_port
+        self.ledger = LedgerGuard(ctx.paths.db_file, ctx.clock, self.runner, self)
+        self.ledger.damaged.connect(self._on_ledger_damaged)
         self._wire()
 
     # wiring -----------------------------------------------------------------------------
@@ -224,6 +227,7 @@ class AppController(QObject):
             self._set_no_tray_notice()
             self.window.show()
         self.state.refresh()
+        self.ledger.start()
         if poll:
             self.poller.start(poll_at_once=True)
         if self.ctx.settings.proxy_enabled:
@@ -305,8 +309,13 @@ class AppController(QObject):
     def remember_geometry(self) -> None:
         remember_window(self.window, self.ctx.paths.state_file, DASHBOARD_STATE_NAME)
 
+    def _on_ledger_damaged(self, message: str) -> None:
+        self.window.set_notice(message)
+        self.window.bring_forward()
+
     def shutdown(self) -> None:
         self.poller.stop()
+        self.ledger.stop()
         self._record_timer.stop()
         self._preload_timer.stop()
         if self.window.tokenizer is not None:

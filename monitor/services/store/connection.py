@@ -43,6 +43,16 @@ class StoreError(KnownError):
     """The database cannot be used (newer schema, corrupt file, closed store)."""
 
 
+class DatabaseDamagedError(StoreError):
+    """The database file is damaged (corrupt pages, not a database); the message names the
+    file and the newest good backup (`token-monitor db restore`)."""
+
+
+def is_damage(exc: BaseException) -> bool:
+    """SQLITE_CORRUPT / SQLITE_NOTADB: Python raises plain DatabaseError for exactly these."""
+    return type(exc) is sqlite3.DatabaseError
+
+
 class _Held(threading.local):
     conn: sqlite3.Connection | None = None
     depth = 0
@@ -132,6 +142,8 @@ class Database:
         except sqlite3.DatabaseError as exc:
             if conn is not None:
                 conn.close()
+            if is_damage(exc):
+                raise self._damaged(exc) from None
             raise StoreError(f"cannot open the usage database {self.path}: {exc}") from None
         # typeshed's aggregate protocol is typed for step(int) only; ours takes TEXT/NULL.
         conn.create_aggregate("dsum", 1, _DecimalSum)  # type: ignore[arg-type]
@@ -223,9 +235,18 @@ class Database:
         held.conn, held.depth = conn, 1
         try:
             yield conn
+        except sqlite3.DatabaseError as exc:
+            if is_damage(exc):
+                raise self._damaged(exc) from exc
+            raise
         finally:
             held.conn, held.depth = None, 0
             self._release(conn)
+
+    def _damaged(self, exc: BaseException) -> DatabaseDamagedError:
+        from monitor.services.store.backup import damaged_message
+
+        return DatabaseDamagedError(damaged_message(self.path, str(exc)))
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Every row of one read, on a borrowed connection."""
@@ -301,7 +322,8 @@ class Database:
                 yield conn
             except BaseException:
                 if conn.in_transaction:
-                    conn.execute("ROLLBACK")
+                    with contextlib.suppress(sqlite3.Error):  # keep the original error
+                        conn.execute("ROLLBACK")
                 raise
             conn.execute("COMMIT")
         self._tighten_companions()

@@ -1,0 +1,87 @@
+"""The tray app's ledger guard: an integrity check at start-up and a daily online backup.
+
+Both run on the thread pool (a check reads every page); the result comes back as a signal.
+The timer only asks "is today's backup there?" each hour; the date comes from the app's clock.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from PySide6.QtCore import QObject, QTimer, Signal
+
+from monitor.core.clock import Clock
+from monitor.gui.tasks import TaskRunner
+
+log = logging.getLogger(__name__)
+
+BACKUP_CHECK_MS = 60 * 60 * 1000
+
+
+class LedgerGuard(QObject):
+    """Signals:
+        damaged(str): the database failed its check; the text names the file and the backup.
+        backed_up(str): a backup was written (its path).
+    """
+
+    damaged = Signal(str)
+    backed_up = Signal(str)
+
+    def __init__(self, db_path: Path, clock: Clock, runner: TaskRunner,
+                 parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self._db = db_path
+        self._clock = clock
+        self._runner = runner
+        self._timer = QTimer(self)
+        self._timer.setObjectName("ledger-backup-timer")
+        self._timer.setInterval(BACKUP_CHECK_MS)
+        self._timer.timeout.connect(self.backup_if_due)
+        self.problem: str | None = None
+
+    def start(self) -> None:
+        """Check the database now, back it up if today's backup is missing, then hourly."""
+        db, clock = self._db, self._clock
+
+        def work() -> tuple[str | None, str | None]:
+            from monitor.services.store import backup as ledger
+
+            if not db.exists():
+                return None, None
+            problem = ledger.quick_check(db)
+            if problem is not None:
+                return ledger.damaged_message(db, problem), None
+            made = ledger.backup_if_due(db, clock)
+            return None, None if made is None else str(made)
+
+        self._runner.run(work, on_done=self._checked, on_error=self._failed)
+        self._timer.start()
+
+    def stop(self) -> None:
+        self._timer.stop()
+
+    def backup_if_due(self) -> None:
+        db, clock = self._db, self._clock
+
+        def work() -> tuple[str | None, str | None]:
+            from monitor.services.store import backup as ledger
+
+            made = ledger.backup_if_due(db, clock)
+            return None, None if made is None else str(made)
+
+        self._runner.run(work, on_done=self._checked, on_error=self._failed)
+
+    def _checked(self, value: object) -> None:
+        assert isinstance(value, tuple)
+        problem, made = value
+        if problem is not None:
+            self.problem = problem
+            log.error("%s", problem)
+            self.damaged.emit(problem)
+        if made is not None:
+            log.info("usage database backed up to %s", made)
+            self.backed_up.emit(made)
+
+    def _failed(self, exc: BaseException) -> None:
+        log.warning("usage database check or backup failed: %s", exc)
