@@ -17,6 +17,7 @@ from monitor.gui.tasks import TaskRunner
 log = logging.getLogger(__name__)
 
 BACKUP_CHECK_MS = 60 * 60 * 1000
+FIRST_BACKUP_MS = 2 * 60 * 1000
 
 
 class LedgerGuard(QObject):
@@ -57,6 +58,8 @@ class LedgerGuard(QObject):
 
         self._runner.run(work, on_done=self._checked, on_error=self._failed)
         self._timer.start()
+        # A first run creates the database only with its first snapshot: back it up soon after.
+        QTimer.singleShot(FIRST_BACKUP_MS, self, self.backup_if_due)
 
     def stop(self) -> None:
         self._timer.stop()

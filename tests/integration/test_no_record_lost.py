@@ -12,15 +12,13 @@ import shutil
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import openai
-import pytest
 
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.pricing import PriceTable
 from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
 from monitor.paths import Paths
@@ -29,52 +27,20 @@ from monitor.services.proxy.metering import MAX_TOKENS
 from monitor.services.proxy.record_keeper import RecordKeeper
 from monitor.services.record_spool import RecordSpool, spool_path_for
 from monitor.services.store import UsageStore
-from tests.fakes.fake_upstream import FakeUpstream
-from tests.fakes.server import ServerThread
+from tests.integration.test_proxy import (
+    MSG,
+    client,
+    fake,
+    prices,
+    proxy,
+    records,
+    upstream,
+    wait_until,
+)
 
-CLIENT_KEY = "sk-proj-client-0000000000000000000000000000000000000"
-MSG = [{"role": "user", "content": "Say hello"}]
 T0 = datetime(2026, 11, 10, 12, tzinfo=UTC)
-
-
-@pytest.fixture(scope="module")
-def prices() -> PriceTable:
-    return load_price_table()
-
-
-@pytest.fixture
-def fake() -> FakeUpstream:
-    return FakeUpstream()
-
-
-@pytest.fixture
-def upstream(fake: FakeUpstream) -> Iterator[ServerThread]:
-    with ServerThread(fake.make_app) as server:
-        yield server
-
-
-@pytest.fixture
-def proxy(upstream: ServerThread, paths: Paths, prices: PriceTable) -> Iterator[MeteringProxy]:
-    p = MeteringProxy(upstream=upstream.base_url + "/v1", store_path=paths.db_file,
-                      prices=prices, port=0)
-    p.start_in_thread()
-    yield p
-    p.stop()
-
-
-@pytest.fixture
-def client(proxy: MeteringProxy) -> Iterator[openai.OpenAI]:
-    assert proxy.url is not None
-    with openai.OpenAI(base_url=proxy.url, api_key=CLIENT_KEY, max_retries=0) as c:
-        yield c
-
-
-def wait_until(cond: Callable[[], bool], timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
+# The proxy, its fake upstream and an `openai` client: the same fixtures as test_proxy.
+FIXTURES = (client, fake, prices, proxy, records, upstream)
 
 
 def stored(db: Path) -> int:
@@ -164,7 +130,7 @@ def test_a_database_locked_for_5_s_under_traffic_loses_nothing(
     assert not errors, errors
     assert proxy.flush()
     assert spooled_while_locked > 0  # the writer did not sit on the lock: it spooled
-    wait_until(lambda: spool.pending() == 0 and stored(paths.db_file) == sent)
+    wait_until(lambda: spool.pending() == 0 and stored(paths.db_file) == sent, 30)
     assert sent > 100
 
 
@@ -197,7 +163,7 @@ def test_a_damaged_database_spools_then_replays_into_the_recovered_store(
     restored = paths.db_file.with_name("restored.sqlite3")
     shutil.copy(good, restored)
     os.replace(restored, paths.db_file)  # the user restores a good copy
-    wait_until(lambda: spool.pending() == 0)
+    wait_until(lambda: spool.pending() == 0, 30)
     assert stored(paths.db_file) == 20
     # Replaying again (as after a crash between commit and emptying the spool) adds nothing.
     with UsageStore(paths.db_file) as store:
