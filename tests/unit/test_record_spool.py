@@ -55,3 +55,32 @@ def test_a_record_the_store_refuses_stays_in_the_spool(tmp_path: Path) -> None:
         assert len(store.proxy_records()) == 2
     [kept] = spool.path.read_text().splitlines()
     assert json.loads(kept)["record"]["request_id"] == "req_2"
+
+
+def test_when_neither_database_nor_spool_can_take_records_they_wait_in_memory(
+    tmp_path: Path,
+) -> None:
+    from monitor.services.proxy.record_keeper import RecordKeeper
+    from monitor.services.store import StoreError
+
+    db = tmp_path / "usage.sqlite3"
+    spool_path = spool_path_for(db)
+    spool_path.mkdir()  # the spool cannot be written (as on a full disk)
+    available = False
+
+    def open_store() -> UsageStore:
+        if not available:
+            raise StoreError("the disk is full")
+        return UsageStore(db)
+
+    keeper = RecordKeeper(open_store, RecordSpool(spool_path), retry_s=0.0)
+    assert keeper.keep([rec(1), rec(2)]) == []
+    assert keeper.keep([rec(3)]) == []
+    spool_path.rmdir()
+    available = True
+    stored = keeper.keep([rec(4)])
+    assert [r.request_id for r in stored] == ["req_4"]
+    with UsageStore(db) as store:
+        ids = sorted(r.request_id or "" for r in store.proxy_records())
+    assert ids == ["req_1", "req_2", "req_3", "req_4"] and keeper.lost_total == 0
+    keeper.close()

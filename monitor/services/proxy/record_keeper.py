@@ -57,6 +57,7 @@ class RecordKeeper:
         self._retry_s = retry_s
         self._store: UsageStore | None = None
         self._retry_at = 0.0  # monotonic: when to try the store again after a failure
+        self._replay_at = 0.0  # monotonic: when to try the spool again after a replay bug
         self._backlog: list[ProxyRecord] = []
         self.spooled_total = 0  # records ever sent to the spool by this keeper
         self.lost_total = 0  # records dropped because memory backlog overflowed (logged)
@@ -163,7 +164,7 @@ class RecordKeeper:
         """Replay the spool (and the memory backlog) into `store`; False if it is unavailable."""
         if self._backlog:
             self._to_spool(())
-        if not self.spool.has_pending():
+        if not self.spool.has_pending() or time.monotonic() < self._replay_at:
             return True
         try:
             self.spool.replay(store)
@@ -171,7 +172,9 @@ class RecordKeeper:
             if store_unavailable(exc):
                 self._fail("the usage database cannot take the spooled records yet", exc)
                 return False
-            raise
+            # A bug must not stop new records: they are written; the spool is tried later.
+            self._replay_at = time.monotonic() + self._retry_s
+            log.exception("replaying the record spool %s failed", self.spool.path)
         return True
 
     def replay_now(self) -> None:
