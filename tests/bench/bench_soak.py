@@ -235,9 +235,11 @@ def main() -> int:
 
         db = home / "data" / "usage.sqlite3"
         conn = sqlite3.connect(f"file:{db}?mode=ro", uri=True, timeout=30)
+        columns = {r[1] for r in conn.execute("PRAGMA table_info(proxy_records)")}
+        flag = "unmetered IS NOT NULL" if "unmetered" in columns else "0"  # older schema
         total, metered, unmetered = conn.execute(
-            "SELECT COUNT(*), SUM(unmetered IS NULL AND input_tokens > 0), "
-            "SUM(unmetered IS NOT NULL) FROM proxy_records").fetchone()
+            f"SELECT COUNT(*), SUM(NOT ({flag}) AND input_tokens > 0), SUM({flag}) "
+            "FROM proxy_records").fetchone()
         conn.close()
         spool = home / "data" / "proxy-spool.jsonl"
         spooled = spool.read_text().count("\n") if spool.exists() else 0
