@@ -41,6 +41,10 @@ SPOOL_NAME = "proxy-spool.jsonl"
 REPLAY_CHUNK = 500
 
 
+_counts_lock = threading.Lock()
+_counts: dict[Path, tuple[tuple[int, int, int], int]] = {}  # path -> (file version, lines)
+
+
 def spool_path_for(db_path: Path) -> Path:
     """The spool file that belongs to the database at `db_path` (same folder)."""
     return Path(db_path).with_name(SPOOL_NAME)
@@ -120,12 +124,27 @@ class RecordSpool:
         return len(lines) - (lines[0] == "\n")
 
     def pending(self) -> int:
-        """How many records wait in the spool (0 when there is no spool file)."""
+        """How many records wait in the spool (0 when there is no spool file).
+
+        Counted once per version of the file (size, mtime): every dashboard snapshot asks.
+        """
         try:
-            with open(self.path, "rb") as fh:
-                return sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+            st = os.stat(self.path)
         except FileNotFoundError:
             return 0
+        version = (st.st_size, st.st_mtime_ns, st.st_ino)
+        with _counts_lock:
+            cached = _counts.get(self.path)
+        if cached is not None and cached[0] == version:
+            return cached[1]
+        try:
+            with open(self.path, "rb") as fh:
+                n = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
+        except FileNotFoundError:
+            return 0
+        with _counts_lock:
+            _counts[self.path] = (version, n)
+        return n
 
     def has_pending(self) -> bool:
         try:

@@ -37,6 +37,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.fakes.fake_org import ADMIN_KEY  # noqa: E402 (after the path is set)
+
 SAMPLE_S = 10
 WARMUP_S = 60
 MSG = [{"role": "user", "content": "Say hello"}]
@@ -199,7 +201,7 @@ def main() -> int:
             "openai_base_url": fake_url, "notifications_enabled": False, "today_timezone": "UTC",
         }))
         env = {**os.environ, "MONITOR_HOME": str(home), "QT_QPA_PLATFORM": "offscreen",
-               "OPENAI_ADMIN_KEY": "sk-admin-fakeADMINkey000000000000aaaa",
+               "OPENAI_ADMIN_KEY": ADMIN_KEY,
                "MONITOR_NO_ERR_WINDOWS": "1", "PYTHONPATH": str(ROOT)}
         env.pop("OPENAI_BASE_URL", None)
         app = subprocess.Popen([sys.executable, "-m", "monitor"], env=env, cwd=ROOT,
