@@ -1,5 +1,8 @@
 """The tray app's ledger guard: an integrity check at start-up and a daily online backup.
 
+At start-up it also replays proxy records a previous run left in the spool (the embedded
+proxy replays while it runs; this covers a proxy that is off now).
+
 Both run on the thread pool (a check reads every page); the result comes back as a signal.
 The timer only asks "is today's backup there?" each hour; the date comes from the app's clock.
 """
@@ -18,6 +21,18 @@ log = logging.getLogger(__name__)
 
 BACKUP_CHECK_MS = 60 * 60 * 1000
 FIRST_BACKUP_MS = 2 * 60 * 1000
+
+
+def replay_spool(db: Path, clock: Clock) -> int:
+    """Store what a previous run left in the proxy-record spool (the proxy may be off now)."""
+    from monitor.services.record_spool import RecordSpool, spool_path_for
+    from monitor.services.store import UsageStore
+
+    spool = RecordSpool(spool_path_for(db))
+    if not spool.has_pending():
+        return 0
+    with UsageStore(db, clock=clock) as store:
+        return spool.replay(store)
 
 
 class LedgerGuard(QObject):
@@ -53,6 +68,7 @@ class LedgerGuard(QObject):
             problem = ledger.quick_check(db)
             if problem is not None:
                 return ledger.damaged_message(db, problem), None
+            replay_spool(db, clock)
             made = ledger.backup_if_due(db, clock)
             return None, None if made is None else str(made)
 

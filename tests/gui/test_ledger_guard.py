@@ -71,3 +71,16 @@ def test_proxy_pane_shows_unmetered_and_spooled(
     assert pane.proxy_unmetered.text() == (
         "2 this cycle (1 with input estimated from the request)")
     assert pane.proxy_spooled.text().startswith("4 records in the spool")
+
+
+def test_start_replays_what_a_previous_run_left_in_the_spool(
+    qtbot: QtBot, ctx: AppContext, runner: TaskRunner
+) -> None:
+    ctx.store()  # the database exists
+    spool = RecordSpool(spool_path_for(ctx.paths.db_file))
+    spool.append([proxied(NOW - timedelta(minutes=i), None) for i in range(5)])
+    guard = LedgerGuard(ctx.paths.db_file, fixed_clock(NOW), runner)
+    with qtbot.waitSignal(guard.backed_up, timeout=10_000):
+        guard.start()
+    guard.stop()
+    assert spool.pending() == 0 and len(ctx.store().proxy_records()) == 5

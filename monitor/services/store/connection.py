@@ -22,7 +22,7 @@ import sqlite3
 import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Self
 
 from monitor.core.clock import Clock, system_clock
 from monitor.errors import KnownError
@@ -258,7 +258,7 @@ class Database:
         with self.connection() as conn:
             return conn.execute(sql, params).fetchone()
 
-    def __enter__(self) -> Database:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: object) -> None:
