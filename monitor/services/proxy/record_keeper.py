@@ -58,6 +58,7 @@ class RecordKeeper:
         self._store: UsageStore | None = None
         self._retry_at = 0.0  # monotonic: when to try the store again after a failure
         self._replay_at = 0.0  # monotonic: when to try the spool again after a replay bug
+        self._failing = False  # the store refused writes and has not taken any since
         self._backlog: list[ProxyRecord] = []
         self.spooled_total = 0  # records ever sent to the spool by this keeper
         self.lost_total = 0  # records dropped because memory backlog overflowed (logged)
@@ -87,8 +88,11 @@ class RecordKeeper:
 
     def _fail(self, what: str, exc: BaseException) -> None:
         self._retry_at = time.monotonic() + self._retry_s
-        log.warning("%s (%s); proxy records go to the spool %s until it recovers",
-                    what, exc, self.spool.path)
+        # Once per outage at WARNING (retries come every few seconds); the rest at DEBUG.
+        level = logging.DEBUG if self._failing else logging.WARNING
+        self._failing = True
+        log.log(level, "%s (%s); proxy records go to the spool %s until it recovers",
+                what, exc, self.spool.path)
 
     # -- keeping records -----------------------------------------------------------------
 
@@ -106,6 +110,9 @@ class RecordKeeper:
                 store.add_proxy_records(records)
                 for snap in snapshots:
                     store.add_rate_limit(snap)
+            if self._failing:
+                self._failing = False
+                log.warning("the usage database takes proxy records again")
             return list(records)
         except Exception as exc:
             if store_unavailable(exc):

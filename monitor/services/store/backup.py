@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import os
 import sqlite3
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -58,9 +59,26 @@ def quick_check(path: Path) -> str | None:
     return None if not problems else "; ".join(problems[:3])
 
 
+_checked_lock = threading.Lock()
+_checked: dict[tuple[str, int, int], bool] = {}  # (backup, size, mtime) -> sound
+
+
 def newest_good_backup(db_path: Path) -> Path | None:
+    """The newest backup that passes `quick_check` (each file version is checked once: a
+    damaged database is reported on every failed write, and backups can be large)."""
     for candidate in backups(db_path):
-        if quick_check(candidate) is None:
+        try:
+            st = candidate.stat()
+        except OSError:
+            continue
+        key = (str(candidate), st.st_size, st.st_mtime_ns)
+        with _checked_lock:
+            sound = _checked.get(key)
+        if sound is None:
+            sound = quick_check(candidate) is None
+            with _checked_lock:
+                _checked[key] = sound
+        if sound:
             return candidate
     return None
 
