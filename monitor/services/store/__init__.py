@@ -9,6 +9,7 @@ Modules, one concern each:
   one table family each, as mixins on `connection.Database`.
 - `source_rule`: totals and groups across sources (org usage wins where it covers).
 - `usage_store`: `UsageStore`, the facade callers use.
+- `backup`: daily online backups, integrity check, the damage message, restore.
 
 Roll-ups by month, day and (proxy) hour, narrow ones by model and by key besides the full ones,
 are maintained on every write and keep every query in milliseconds with a year of hourly buckets
