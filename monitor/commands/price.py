@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -56,7 +56,7 @@ def _iso_date(text: str) -> date:
 
 def run(args: argparse.Namespace, ctx: AppContext) -> int:
     prices = ctx.prices()
-    when: date = args.at if args.at is not None else datetime.now(UTC).date()
+    when: date = args.at if args.at is not None else ctx.now().date()
     if args.model is None:
         entries = [_entry(info.name, info, "exact", prices, when)
                    for info in prices.models.values()]

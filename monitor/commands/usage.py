@@ -21,7 +21,6 @@ from monitor.core.budget import (
     billing_cycle,
     days_period,
     month_period,
-    now_utc,
     previous_cycle,
     today_period,
     yesterday_period,
@@ -38,9 +37,10 @@ class PeriodError(ValueError):
     """A --period value that cannot be understood; the message says what is accepted."""
 
 
-def parse_now(text: str | None) -> datetime:
+def parse_now(text: str | None, ctx: AppContext) -> datetime:
+    """`--now` if given (what-if and tests), else the app's clock."""
     if text is None:
-        return now_utc()
+        return ctx.now()
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -114,7 +114,7 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, ctx: AppContext) -> int:
     try:
-        now = parse_now(args.now)
+        now = parse_now(args.now, ctx)
         period = parse_period(args.period, now, ctx.settings)
     except PeriodError as exc:
         print(f"error: --period: {exc}", file=sys.stderr)

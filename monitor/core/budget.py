@@ -12,7 +12,6 @@ Conventions:
 from __future__ import annotations
 
 import calendar
-import time as _time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -290,8 +289,3 @@ def due_alerts(
             f"{_money(status.limit)} limit{when}.",
         ))
     return events
-
-
-def now_utc() -> datetime:
-    """The current instant, aware UTC (one place to read the clock)."""
-    return datetime.fromtimestamp(_time.time(), UTC)

@@ -56,6 +56,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import Any
 
+from monitor.core.clock import Clock, system_clock
 from monitor.core.usage import TokenUsage
 from monitor.errors import BugError
 
@@ -260,6 +261,8 @@ class PriceTable:
     notes: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
     origin: str = ""
+    clock: Clock = field(default=system_clock, repr=False, compare=False)
+    """Picks the prices in force when a caller gives no time (the app's clock)."""
     _resolved: dict[str, tuple[ModelInfo | None, str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
@@ -341,7 +344,7 @@ class PriceTable:
         tier, unrecognised = normalize_tier(service_tier, batch)
         res = self.resolve(model)
         info = res.info
-        row = info.price_at(at if at is not None else datetime.now(UTC)) if info else None
+        row = info.price_at(at if at is not None else self.clock()) if info else None
         if info is None or row is None:
             return Cost(None, model, None, tier, False, False, self.as_of)
         long_context = (
@@ -368,7 +371,7 @@ class PriceTable:
     ) -> Rates | None:
         """The rates that would price `model` on `tier` at `at` (None if the model is unknown)."""
         info = self.resolve(model).info
-        row = info.price_at(at if at is not None else datetime.now(UTC)) if info else None
+        row = info.price_at(at if at is not None else self.clock()) if info else None
         if row is None:
             return None
         return _rates_for(row, tier, long_context and row.long_context is not None)[0]
@@ -810,10 +813,12 @@ def _bundled_path() -> Path:
     return resources.file_path("prices.json")
 
 
-def load_price_table(override: Path | None = None, *, bundled: Path | None = None) -> PriceTable:
+def load_price_table(override: Path | None = None, *, bundled: Path | None = None,
+                     clock: Clock = system_clock) -> PriceTable:
     """The bundled price table, with the user's override file merged over it.
 
     Args:
+        clock: the app's clock; it picks the prices in force when a caller gives no time.
         override: the user's prices.json (may not exist). A malformed override is ignored as a
             whole; `warnings` then names the file and the line/column or JSON path at fault.
         bundled: the table to start from (tests); default `resources/prices.json`.
@@ -821,6 +826,12 @@ def load_price_table(override: Path | None = None, *, bundled: Path | None = Non
     Raises:
         BugError: the bundled table is missing or invalid (a packaging bug, not the user's).
     """
+    table = _load_table(override, bundled)
+    table.clock = clock
+    return table
+
+
+def _load_table(override: Path | None, bundled: Path | None) -> PriceTable:
     source = bundled if bundled is not None else _bundled_path()
     try:
         text = source.read_text(encoding="utf-8")

@@ -33,7 +33,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
-from monitor.core.budget import Period, billing_cycle, budget_status, now_utc
+from monitor.core.budget import Period, billing_cycle, budget_status
 from monitor.core.pricing import PriceTable, normalize_tier
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
@@ -663,7 +663,7 @@ def build_report(
     source = _resolve_source(source)
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r} (use model, day, project or key)")
-    now = now_utc() if now is None else now.astimezone(UTC)
+    now = prices.clock() if now is None else now.astimezone(UTC)  # the app's clock
     pricer = pricer_for(prices)
     parts = _parts(store, pricer, period, source, by, now)
 

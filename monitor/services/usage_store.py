@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.budget import SINCE_EVER
+from monitor.core.clock import Clock, system_clock
 from monitor.core.records import CostBucket, ProxyRecord, RateLimitSnapshot, UsageBucket
 from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
@@ -538,8 +539,9 @@ class UsageStore:
     `close()` closes every connection it opened (call it on quit, after worker threads stopped).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Clock = system_clock) -> None:
         self.path = Path(path)
+        self._clock = clock  # stamps synced_at / fired_at (the app's one clock)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
@@ -693,7 +695,7 @@ class UsageStore:
 
     def upsert_usage_buckets(self, buckets: Iterable[UsageBucket]) -> None:
         """Insert or overwrite buckets by their natural key (syncing twice never doubles)."""
-        now = _epoch_s(datetime.now(UTC))
+        now = _epoch_s(self._clock())
         with self.transaction() as tx:
             touched: set[tuple[str, int]] = set()
             widths: set[tuple[str, str]] = set()
@@ -720,7 +722,7 @@ class UsageStore:
         if width not in WIDTH_SECONDS:
             raise ValueError(f"unsupported bucket width {width!r} (use 1h or 1d)")
         a, b_ = _epoch_s(start), _epoch_s(end)
-        now = _epoch_s(datetime.now(UTC))
+        now = _epoch_s(self._clock())
         with self.transaction() as tx:
             tx.execute(
                 "DELETE FROM usage_buckets WHERE width = ? AND endpoint = ? "
@@ -900,7 +902,7 @@ class UsageStore:
     def replace_cost_window(self, start: date, end: date, buckets: Iterable[CostBucket]) -> None:
         """Make UTC days [start, end) hold exactly `buckets`, in one transaction."""
         a, b = _day_s(start), _day_s(end)
-        now = _epoch_s(datetime.now(UTC))
+        now = _epoch_s(self._clock())
         with self.transaction() as tx:
             tx.execute("DELETE FROM cost_buckets WHERE day >= ? AND day < ?", (a, b))
             for c in buckets:
@@ -1255,7 +1257,7 @@ class UsageStore:
         with self.transaction() as tx:
             cur = tx.execute(
                 "INSERT OR IGNORE INTO fired_alerts VALUES (?, ?, ?, ?)",
-                (kind, threshold, cycle_start.isoformat(), _epoch_us(datetime.now(UTC))),
+                (kind, threshold, cycle_start.isoformat(), _epoch_us(self._clock())),
             )
             return cur.rowcount == 1
 
@@ -1296,7 +1298,7 @@ class UsageStore:
         return dict(self._conn().execute("SELECT id, name FROM names").fetchall())
 
     def set_names(self, names: Mapping[str, str]) -> None:
-        now = _epoch_s(datetime.now(UTC))
+        now = _epoch_s(self._clock())
         with self.transaction() as tx:
             tx.executemany(
                 "INSERT INTO names VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET "

@@ -26,7 +26,9 @@ CONTRACT_FIELDS = {"requests", "input_tokens", "cached_input_tokens", "output_to
 @pytest.fixture
 def seeded(paths: Paths) -> Paths:
     paths.prices_override.write_text(json.dumps(TABLE))
-    save_settings(paths.settings_file, Settings(monthly_limit_usd=Decimal(20)))
+    # "today" in UTC: the seeded days are UTC days whatever zone the suite runs in.
+    save_settings(paths.settings_file,
+                  Settings(monthly_limit_usd=Decimal(20), today_timezone="UTC"))
     store = UsageStore(paths.db_file)
     store.set_names({"key_1": "ci-key"})
     usage = TokenUsage(input_tokens=1_000_000, cached_input_tokens=200_000,
