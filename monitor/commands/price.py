@@ -24,8 +24,10 @@ _HOW = {
     "exact": "exact entry",
     "alias": "alias",
     "snapshot": "dated snapshot, priced as its model",
-    "fine-tune": "fine-tune, priced at its base model's rates (OpenAI bills fine-tunes higher)",
-    "prefix": "family prefix, priced as the closest known model",
+    "fine-tune": "fine-tune, priced at the published fine-tuned inference rates",
+    "fine-tune-base": "fine-tune with no published fine-tune rate: ESTIMATE at its base "
+                      "model's rates (OpenAI bills fine-tunes higher)",
+    "prefix": "a name in a family the table declares, priced as the family",
 }
 _RULES = ("* derived by rule: batch and flex 50 %, priority 2x, long context 2x input-side and "
           "1.5x output, cache write 1.25x input")
@@ -76,6 +78,8 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
         )
         return 2
     entry = _entry(args.model, res.info, res.how, prices, when)
+    entry["estimate"] = bool(res.estimate)
+    entry["estimate_reason"] = res.estimate or None
     if args.json:
         print_json(entry)
     else:

@@ -88,7 +88,9 @@ def test_one_model_human_shows_the_resolution(capsys: pytest.CaptureFixture[str]
     standard = next(line for line in out.splitlines() if line.startswith("standard"))
     assert standard.split() == ["standard", "2.5", "1.25", "—", "10"]
     out = run(capsys, "ft:gpt-4o-mini-2024-07-18:org:x:1")[1]
-    assert "→ gpt-4o-mini (fine-tune" in out
+    assert "→ ft:gpt-4o-mini-2024-07-18 (fine-tune, priced at the published" in out
+    out = run(capsys, "ft:o3-2025-04-16:org:x:1")[1]
+    assert "→ o3 (fine-tune with no published fine-tune rate: ESTIMATE" in out
 
 
 def test_one_model_human_with_history_and_unoffered_tier(
