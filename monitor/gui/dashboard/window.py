@@ -267,8 +267,9 @@ class DashboardWindow(QMainWindow):
         self.recon_rows.set_rows(snap.recon)
         if snap.unpriced_models:
             self.unpriced.setText(
-                self.tr("No price known for: %1. Their tokens are counted but not their "
-                        "dollars; add prices in %2.")
+                self.tr("No price known for: %1. Their tokens are counted; their dollars "
+                        "only where the Costs API billed them, never in estimates. Add prices "
+                        "in %2.")
                 .replace("%1", ", ".join(snap.unpriced_models))
                 .replace("%2", snap.prices_override))
             self.unpriced.show()
