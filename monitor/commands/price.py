@@ -42,7 +42,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "in force today unless --at is given.",
     )
     p.add_argument("model", nargs="?", metavar="MODEL",
-                   help="a model name as the API reports it, e.g. gpt-4o-2024-08-06")
+                   help="a model name as the API reports it, e.g. gpt-4o-2024-08-06; or "
+                   "`import FILE` to read new prices from LiteLLM's "
+                   "model_prices_and_context_window.json or this app's table format")
+    p.add_argument("file", nargs="?", metavar="FILE", help=argparse.SUPPRESS)
+    p.add_argument("--apply", action="store_true",
+                   help="with `import FILE`: write the new and changed prices into your "
+                   "override, effective from today (history is kept)")
+    p.add_argument("--now", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--at", type=_iso_date, metavar="YYYY-MM-DD",
                    help="show the prices in force on this date (default: today, UTC)")
@@ -57,6 +64,16 @@ def _iso_date(text: str) -> date:
 
 
 def run(args: argparse.Namespace, ctx: AppContext) -> int:
+    if args.model == "import":
+        if args.file is None:
+            print("error: price import: give the FILE to import", file=sys.stderr)
+            return 2
+        from monitor.commands._price_import import run_import
+
+        return run_import(args, ctx)
+    if args.file is not None or args.apply:
+        print("error: FILE and --apply go with `price import FILE`", file=sys.stderr)
+        return 2
     prices = ctx.prices()
     when: date = args.at if args.at is not None else datetime.now(UTC).date()
     if args.model is None:

@@ -75,7 +75,9 @@ __all__ = [
     "Rates",
     "Resolution",
     "charge",
+    "check_model_entry",
     "load_price_table",
+    "merged_table",
     "normalize_tier",
     "quantize_usd",
 ]
@@ -897,6 +899,34 @@ def _bundled_path() -> Path:
     from monitor import resources
 
     return resources.file_path("prices.json")
+
+
+def check_model_entry(name: str, entry: Mapping[str, Any]) -> str:
+    """"" when one model entry (as a table file writes it) is valid on its own, else why not
+    (naming the JSON path)."""
+    try:
+        doc = _check_shape({"models": {name: copy.deepcopy(dict(entry))}})
+        for key, value in doc["models"].items():
+            _build_model(key, value, "")
+    except _TableError as exc:
+        return str(exc)
+    return ""
+
+
+def merged_table(override: Mapping[str, Any], *, bundled: Path | None = None) -> PriceTable:
+    """The bundled table with an override *document* merged over it (price import uses it to
+    check rows before writing them).
+
+    Raises:
+        ValueError: the override is invalid; the message names the JSON path at fault.
+    """
+    source = bundled if bundled is not None else _bundled_path()
+    doc = _check_shape(_parse_json(source.read_text(encoding="utf-8"), str(source)))
+    try:
+        over = _check_shape(copy.deepcopy(dict(override)))
+        return _build_table(_merge(doc, over), f"{source} + import", "import")
+    except _TableError as exc:
+        raise ValueError(str(exc)) from None
 
 
 def load_price_table(override: Path | None = None, *, bundled: Path | None = None) -> PriceTable:
