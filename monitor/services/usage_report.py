@@ -889,11 +889,3 @@ def _group_order(by: str, key: Any, acc: _Acc) -> tuple[Any, ...]:
     return (-(acc.billed + acc.apportioned + acc.estimated),
             -(acc.input_tokens + acc.output_tokens),
             key is None, str(key))
-
-
-def daily_spend(
-    store: UsageStore, prices: PriceTable, settings: Settings, period: Period,
-    source: str = "all", now: datetime | None = None,
-) -> tuple[DaySpend, ...]:
-    """Per-UTC-day spend for a chart: billed where billed, else estimated, with both figures."""
-    return build_report(store, prices, settings, period, source, "day", now).days

@@ -866,11 +866,6 @@ class UsageStore:
         row = self._conn().execute("SELECT MAX(max_end) FROM usage_extent").fetchone()
         return None if row[0] is None else _from_s(row[0])
 
-    def usage_extent(self) -> dict[tuple[str, str], datetime]:
-        """(endpoint, width) → end of the latest stored bucket."""
-        rows = self._conn().execute("SELECT endpoint, width, max_end FROM usage_extent")
-        return {(e, w): _from_s(m) for e, w, m in rows}
-
     def usage_buckets(self, start: datetime, end: datetime) -> list[UsageBucket]:
         """The raw org rows starting in [start, end), both widths (for export and tests)."""
         rows = self._conn().execute(

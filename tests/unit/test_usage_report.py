@@ -16,7 +16,7 @@ from monitor.core.pricing import PriceTable, load_price_table
 from monitor.core.records import CostBucket, ProxyRecord, UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
-from monitor.services.usage_report import GROUPINGS, Pricer, build_report, daily_spend
+from monitor.services.usage_report import GROUPINGS, Pricer, build_report
 from monitor.services.usage_store import ORG_SOURCE, SyncState, UsageStore
 
 D = Decimal
@@ -324,7 +324,7 @@ def test_limit_fraction_and_projection_follow_the_cycle(store: UsageStore,
 
 def test_daily_spend_series(store: UsageStore, prices: PriceTable) -> None:
     store.upsert_usage_buckets([bucket(day(2)), bucket(day(9))])
-    series = daily_spend(store, prices, SETTINGS, NOV, "all", NOW)
+    series = build_report(store, prices, SETTINGS, NOV, "all", "day", NOW).days
     assert [(s.day, s.cost_usd) for s in series] == [(date(2026, 11, 2), D("2.5")),
                                                      (date(2026, 11, 9), D("2.5"))]
 

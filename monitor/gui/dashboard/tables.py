@@ -58,9 +58,6 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
         self._rows = list(rows)
         self.endResetModel()
 
-    def row_at(self, row: int) -> R:
-        return self._rows[row]
-
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
