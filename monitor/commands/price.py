@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -75,7 +75,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
         print("error: FILE and --apply go with `price import FILE`", file=sys.stderr)
         return 2
     prices = ctx.prices()
-    when: date = args.at if args.at is not None else datetime.now(UTC).date()
+    when: date = args.at if args.at is not None else ctx.now().date()
     if args.model is None:
         entries = [_entry(info.name, info, "exact", prices, when)
                    for info in prices.models.values()]

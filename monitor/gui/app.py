@@ -354,7 +354,9 @@ class AppController(QObject):
         from monitor.gui.settings_dialog import SettingsDialog
 
         new = SettingsDialog.ask(self.ctx.settings, self.window if self.window.isVisible()
-                                 else None, on_test_notification=self.send_test_notification)
+                                 else None, on_test_notification=self.send_test_notification,
+                                 prices_as_of=self.ctx.prices().as_of,
+                                 today=self.ctx.now().date())
         if new is not None and new != self.ctx.settings:
             self.apply_settings(new)
 
