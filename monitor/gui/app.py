@@ -210,6 +210,8 @@ class AppController(QObject):
         w.keys_requested.connect(self.open_keys)
         w.close_requested.connect(lambda: self.quit_requested())
         w.hidden.connect(self.remember_geometry)
+        w.what_if_requested.connect(
+            lambda model: self.state.update_runtime(what_if_model=model or None))
 
     def _on_snapshot(self, snap: DashboardSnapshot) -> None:
         self.window.show_snapshot(snap)

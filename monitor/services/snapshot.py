@@ -206,6 +206,8 @@ class DashboardSnapshot:
     rejected_keys: tuple[RejectedKey, ...] = ()  # proxy keys now refused with 401
     budget: BudgetStatus | None = None  # what threshold/projection alerts are computed from
     warnings: tuple[str, ...] = ()
+    price_models: tuple[str, ...] = ()  # the price table's models (the what-if choices)
+    what_if: WhatIf | None = None
 
     @property
     def failing(self) -> bool:
@@ -222,6 +224,22 @@ class RuntimeStatus:
     proxy_enabled: bool = False
     proxy_address: str | None = None
     proxy_error: str | None = None
+    what_if_model: str | None = None  # the By-model tab's "What if everything ran on" choice
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """This cycle's usage repriced on one model (`services.reprice`), for the By-model tab."""
+
+    model: str
+    resolved: str
+    cost_usd: Decimal
+    actual_cost_usd: Decimal
+    long_context_estimated: bool = False
+
+    @property
+    def difference_usd(self) -> Decimal:
+        return self.cost_usd - self.actual_cost_usd
 
 
 # --------------------------------------------------------------------------------------------
@@ -381,7 +399,23 @@ def build_snapshot(
         hourly_spend=_hourly_spend(store, prices, now),
         rejected_keys=_rejected_keys(store, now),
         budget=status,
+        price_models=tuple(prices.models),
+        what_if=_what_if(store, prices, by_model, runtime.what_if_model),
     )
+
+
+def _what_if(store: UsageStore, prices: PriceTable, report: UsageReport,
+             model: str | None) -> WhatIf | None:
+    from monitor.services.reprice import UnknownModelError, reprice
+
+    if not model:
+        return None
+    try:
+        r = reprice(store, prices, report, model)
+    except UnknownModelError:
+        return None
+    return WhatIf(r.model, r.resolved, r.cost_usd, r.actual_cost_usd,
+                  r.long_context == "estimated")
 
 
 def _hourly_spend(store: UsageStore, prices: PriceTable, now: datetime) -> tuple[HourPoint, ...]:
