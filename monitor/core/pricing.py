@@ -51,6 +51,7 @@ A malformed override is ignored as a whole and explained in `PriceTable.warnings
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 import re
@@ -103,6 +104,20 @@ _MODALITY_RE = re.compile(r"-(transcribe|tts|audio|realtime|search|image)(-|$)")
 _DERIVED = "derived"
 
 
+# The priced parts in order: (rate field, fallback rate fields).
+_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("cached_input", ("input",)),
+    ("audio_cached_input", ("cached_input", "input")),
+    ("cache_write", ("input",)),
+    ("audio_input", ("input",)),
+    ("image_input", ("input",)),
+    ("input", ()),
+    ("audio_output", ("output",)),
+    ("image_output", ("output",)),
+    ("output", ()),
+)
+
+
 @dataclass(frozen=True)
 class Rates:
     """USD per 1M tokens for one tier; None = not offered (see the cost rules for fallbacks)."""
@@ -128,6 +143,19 @@ class Rates:
 
     def as_dict(self) -> dict[str, Decimal | None]:
         return {f.name: getattr(self, f.name) for f in fields(Rates)}
+
+    @functools.cached_property
+    def parts(self) -> tuple[tuple[str, Decimal], ...]:
+        """(rate field used, rate) per part `charge` prices, in `_PARTS` order: a rate the
+        model lacks falls back (computed once per Rates)."""
+        out = []
+        for name, fallbacks in _PARTS:
+            for candidate in (name, *fallbacks):
+                value: Decimal | None = getattr(self, candidate)
+                if value is not None:
+                    out.append((candidate, value))
+                    break
+        return tuple(out)
 
 
 RATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Rates))
@@ -449,23 +477,18 @@ def _rates_for(row: PriceRow, tier: str, long_context: bool) -> tuple[Rates, str
 
 @dataclass(frozen=True)
 class Charged:
-    """`charge`'s answer: exact USD, the (rate field, tokens) that priced it, clamp reasons."""
+    """`charge`'s answer: exact USD, the tokens of each priced part, clamp reasons."""
 
     usd: Decimal
-    fields: tuple[tuple[str, int], ...]
+    tokens: tuple[int, ...]  # per part of `_PARTS`
+    rates: Rates
     reasons: tuple[str, ...] = ()
 
-
-# (usage subset, rate field, fallback rate fields): input side in carving order, then output.
-_INPUT_PARTS = (
-    ("cache_write_tokens", "cache_write", ("input",)),
-    ("audio_input_tokens", "audio_input", ("input",)),
-    ("image_input_tokens", "image_input", ("input",)),
-)
-_OUTPUT_PARTS = (
-    ("audio_output_tokens", "audio_output", ("output",)),
-    ("image_output_tokens", "image_output", ("output",)),
-)
+    @property
+    def fields(self) -> tuple[tuple[str, int], ...]:
+        """(rate field that priced it, tokens) per part."""
+        return tuple((name, n) for (name, _), n in zip(self.rates.parts, self.tokens,
+                                                        strict=True))
 
 
 def charge(usage: TokenUsage, rates: Rates) -> Charged:
@@ -478,46 +501,62 @@ def charge(usage: TokenUsage, rates: Rates) -> Charged:
     A subset larger than what is left of its total is clamped (never a negative charge) and
     the reason returned.
     """
+    inp, out = usage.input_tokens, usage.output_tokens
+    cached, cached_audio = usage.cached_input_tokens, usage.audio_cached_input_tokens
+    written, audio_in = usage.cache_write_tokens, usage.audio_input_tokens
+    image_in, audio_out = usage.image_input_tokens, usage.audio_output_tokens
+    image_out = usage.image_output_tokens
+    consistent = (
+        min(inp, out, cached, cached_audio, written, audio_in, image_in, audio_out,
+            image_out, usage.reasoning_tokens) >= 0
+        and cached_audio <= cached and cached + written + audio_in + image_in <= inp
+        and usage.reasoning_tokens <= out and audio_out + image_out <= out
+    )
+    reasons: tuple[str, ...] = ()
+    if consistent:
+        text_in = inp - cached - written - audio_in - image_in
+        text_out = out - audio_out - image_out
+    else:
+        (cached, cached_audio, written, audio_in, image_in, text_in, audio_out, image_out,
+         text_out), reasons = _clamped(usage)
+    tokens = (cached - cached_audio, cached_audio, written, audio_in, image_in, text_in,
+              audio_out, image_out, text_out)
+    total = Decimal(0)
+    for (_, rate), n in zip(rates.parts, tokens, strict=True):
+        if n:
+            total += rate * n
+    return Charged(total.scaleb(-6), tokens, rates, reasons)
+
+
+def _clamped(usage: TokenUsage) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """`charge`'s parts when a subset exceeds what is left of its total: clamped, with why."""
     reasons: list[str] = []
 
     def take(tokens: int, left: int, what: str, of: str) -> int:
-        tokens = max(tokens, 0)
+        if tokens <= 0:
+            return 0
         if tokens > left:
             reasons.append(f"{what} ({tokens:,}) exceeded {of} ({left:,}): clamped")
             return left
         return tokens
 
-    def rate(name: str, fallbacks: tuple[str, ...]) -> tuple[str, Decimal]:
-        for candidate in (name, *fallbacks):
-            value: Decimal | None = getattr(rates, candidate)
-            if value is not None:
-                return candidate, value
-        raise BugError(f"no rate for {name}")  # input and output are never None
-
-    out: list[tuple[str, Decimal, int]] = []
     left = max(usage.input_tokens, 0)
     cached = take(usage.cached_input_tokens, left, "cached input", "input")
     left -= cached
     cached_audio = take(usage.audio_cached_input_tokens, cached, "cached audio input",
                         "cached input")
-    out.append((*rate("cached_input", ("input",)), cached - cached_audio))
-    out.append((*rate("audio_cached_input", ("cached_input", "input")), cached_audio))
-    for attr, name, fallbacks in _INPUT_PARTS:
-        tokens = take(getattr(usage, attr), left, attr.removesuffix("_tokens").replace("_", " "),
-                      "the uncached input left")
-        left -= tokens
-        out.append((*rate(name, fallbacks), tokens))
-    out.append(("input", rates.input, left))
-    left = max(usage.output_tokens, 0)
-    take(usage.reasoning_tokens, left, "reasoning", "output")
-    for attr, name, fallbacks in _OUTPUT_PARTS:
-        tokens = take(getattr(usage, attr), left, attr.removesuffix("_tokens").replace("_", " "),
-                      "the output left")
-        left -= tokens
-        out.append((*rate(name, fallbacks), tokens))
-    out.append(("output", rates.output, left))
-    total = sum((r * t for _, r, t in out if t), Decimal(0))
-    return Charged(total.scaleb(-6), tuple((n, t) for n, _, t in out), tuple(reasons))
+    written = take(usage.cache_write_tokens, left, "cache write", "the uncached input left")
+    left -= written
+    audio_in = take(usage.audio_input_tokens, left, "audio input", "the uncached input left")
+    left -= audio_in
+    image_in = take(usage.image_input_tokens, left, "image input", "the uncached input left")
+    out_left = max(usage.output_tokens, 0)
+    take(usage.reasoning_tokens, out_left, "reasoning", "output")
+    audio_out = take(usage.audio_output_tokens, out_left, "audio output", "output")
+    image_out = take(usage.image_output_tokens, out_left - audio_out, "image output",
+                     "the output left")
+    return ((cached, cached_audio, written, audio_in, image_in, left - image_in, audio_out,
+             image_out, out_left - audio_out - image_out), tuple(reasons))
 
 
 # ================================================================================================

@@ -37,4 +37,4 @@ class TokenUsage:
         return self.input_tokens + self.output_tokens
 
     def is_zero(self) -> bool:
-        return all(getattr(self, f.name) == 0 for f in fields(TokenUsage))
+        return not any(self.__dict__.values())

@@ -326,19 +326,26 @@ class Pricer:
     def __init__(self, prices: PriceTable) -> None:
         self.prices = prices
         self.threshold = prices.long_context_threshold
-        self._rates: dict[tuple[str, date, str, bool], Rates | None] = {}
+        self._rates: dict[tuple[str, date, str], tuple[Rates, Rates | None] | None] = {}
 
-    def rates(self, model: str, day: date, tier: str, long_context: bool) -> Rates | None:
-        """The rates of `model` on table tier `tier` in force on UTC `day` (None = unknown)."""
+    def rates(self, model: str, day: date, tier: str) -> tuple[Rates, Rates | None] | None:
+        """(standard-context rates, long-context rates or None) of `model` on table tier
+        `tier` in force on UTC `day`; None when the model has no price."""
+        key = (model, day, tier)
+        hit = self._rates.get(key, False)
+        if hit is not False:
+            return hit  # type: ignore[return-value]
         info = self.prices.resolve(model).info
         row = info.price_at(day) if info is not None else None
-        if row is None:
-            return None
-        key = (model, row.effective_from, tier, long_context)
-        if key not in self._rates:
-            self._rates[key] = self.prices.rates(model, at=day, tier=tier,
-                                                 long_context=long_context)
-        return self._rates[key]
+        value: tuple[Rates, Rates | None] | None = None
+        if row is not None:
+            std = self.prices.rates(model, at=day, tier=tier)
+            assert std is not None
+            long = (self.prices.rates(model, at=day, tier=tier, long_context=True)
+                    if row.long_context is not None else None)
+            value = (std, long)
+        self._rates[key] = value
+        return value
 
     def cost(
         self,
@@ -374,18 +381,18 @@ class Pricer:
         if model is None:
             return _UNKNOWN
         tier, _ = normalize_tier(service_tier, batch)
-        std = self.rates(model, day, tier, False)
-        if std is None:
+        rates = self.rates(model, day, tier)
+        if rates is None:
             return _UNKNOWN
-        cached = min(max(usage.cached_input_tokens, 0), max(usage.input_tokens, 0))
-        cached_rate = std.cached_input if std.cached_input is not None else std.input
-        savings = (cached * (std.input - cached_rate)).scaleb(-6)
+        std, long_rates = rates
+        savings = _ZERO
+        if usage.cached_input_tokens > 0:
+            cached = min(usage.cached_input_tokens, max(usage.input_tokens, 0))
+            cached_rate = std.cached_input if std.cached_input is not None else std.input
+            savings = (cached * (std.input - cached_rate)).scaleb(-6)
         low = charge(usage, std).usd
-        long_rates = self.rates(model, day, tier, True)
-        has_long = long_rates is not None and long_rates != std
-        if not has_long or usage.input_tokens <= self.threshold:
-            return Priced(low, low, low, "exact" if has_long else "none", savings)
-        assert long_rates is not None
+        if long_rates is None or usage.input_tokens <= self.threshold:
+            return Priced(low, low, low, "none" if long_rates is None else "exact", savings)
         high = charge(usage, long_rates).usd
         n = max(requests, 1)
         if n == 1:
