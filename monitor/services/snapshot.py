@@ -532,8 +532,9 @@ def _recon(store: UsageStore, prices: PriceTable, report: UsageReport, cycle: Pe
         info = per_day.setdefault(r.day, {}).setdefault(
             r.model or "(no model)",
             {"est": Decimal(0), "unpriced": False, "tiers": set(), "input": 0, "cached": 0})
-        if cost is None and not r.usage.is_zero():
-            info["unpriced"] = True
+        if (cost is None and not r.usage.is_zero()) or (
+                r.units > 0 and not (r.usage.input_tokens or r.usage.output_tokens)):
+            info["unpriced"] = True  # as the report: images/audio by count have no price
         elif cost is not None:
             info["est"] += cost
         if r.service_tier not in (None, "default", "auto") or r.batch:
