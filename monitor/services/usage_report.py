@@ -55,7 +55,7 @@ _DAY = timedelta(days=1)
 # --------------------------------------------------------------------------------------------
 
 
-MONEY_PLACES = 6
+MONEY_PLACES = 9
 """Decimal places of every dollar figure in the JSON (exact sums are rounded half-up once)."""
 
 

@@ -423,9 +423,14 @@ def test_line_item_model_matching(prices: PriceTable) -> None:
 
 
 def test_json_money_has_fixed_places(store: UsageStore, prices: PriceTable) -> None:
-    store.upsert_usage_buckets([bucket(day(5), inp=1_000_003, cached=3, out=7)])
-    r = build_report(store, prices, SETTINGS, NOV, "org", "model", NOW)
-    # 1,000,000 x 2 + 3 x 0.5 + 7 x 8 micro-dollars: seven decimals exactly
-    assert r.totals.cost_usd == D("2.0000575")
-    cost = r.to_json()["groups"][0]["cost_usd"]
-    assert cost == D("2.000058") and cost.as_tuple().exponent == -6
+    store.add_proxy_record(proxy(day(5), cost="1.234567890129"))  # 12 decimals recorded
+    store.add_proxy_record(proxy(day(6), cost="0.1"))
+    r = build_report(store, prices, SETTINGS, NOV, "proxy", "day", NOW)
+    assert r.totals.cost_usd == D("1.334567890129")  # exact inside
+    js = r.to_json()
+    assert js["totals"]["cost_usd"] == D("1.334567890") and js["groups"][0]["cost_usd"] == D(
+        "1.234567890")
+    assert js["totals"]["cost_usd"].as_tuple().exponent == -9
+    # as printed: no float noise
+    from monitor.commands._output import to_json
+    assert '"cost_usd": 1.33456789,' in to_json(js)
