@@ -156,7 +156,8 @@ CREATE TABLE names (
 ) WITHOUT ROWID;
 """
 
-# v2: roll-ups (back-filled from the v1 rows) and the index that answers "does this endpoint have
+# v2: roll-ups (back-filled from the v1 rows; the INSERTs name their columns since v3 shares
+# them, which changes nothing for a v1 file) and the index that answers "does this endpoint have
 # hourly rows on this day" and "latest bucket" in O(log n).
 #
 # Every roll-up row sums one `span` starting at `at` (epoch seconds): SPAN_HOUR (proxy only: org
@@ -288,27 +289,11 @@ def _rollup_fill(org_sums: Sequence[str], proxy_sums: Sequence[str],
 def _v2() -> str:
     parts = ["CREATE INDEX ix_usage_width_endpoint_start ON usage_buckets (width, endpoint, "
              "start);"]
-    full_org = _ORG_TABLES[-1]
-    org_sums = _V2_ORG_SUM_COLUMNS
     for table, dims in _ORG_TABLES:
-        parts.append(_rollup_table_sql(table, dims, org_sums))
-    parts.append(f"INSERT INTO {full_org[0]}\n{_org_day_select(columns=org_sums)};")
-    for table, dims in _ORG_TABLES[:-1]:
-        parts.append(f"INSERT INTO {table}\n"
-                     f"{_regroup_select(full_org[0], dims, SPAN_DAY, SPAN_DAY, org_sums)};")
-    for table, dims in _ORG_TABLES:
-        parts.append(f"INSERT INTO {table}\n"
-                     f"{_regroup_select(table, dims, SPAN_MONTH, SPAN_DAY, org_sums)};")
+        parts.append(_rollup_table_sql(table, dims, _V2_ORG_SUM_COLUMNS))
     for table, dims in _PROXY_TABLES:
         parts.append(_rollup_table_sql(table, dims, _V2_PROXY_SUM_COLUMNS, "    cost_rest TEXT"))
-        t = "(time_us / 1000000)"
-        raw_dims = ", ".join(_RAW_PROXY_DIM[d] for d in dims)
-        for span in (SPAN_HOUR, SPAN_DAY, SPAN_MONTH):
-            at = _SPAN_AT[span].format(t=t)
-            group = ", ".join(str(i) for i in range(2, len(dims) + 3))
-            parts.append(f"INSERT INTO {table}\nSELECT {span}, {at}, {raw_dims}, "
-                         f"{_raw_proxy_sums(_V1_TOKEN_COLUMNS)}"
-                         f"\nFROM proxy_records GROUP BY {group};")
+    parts += _rollup_fill(_V2_ORG_SUM_COLUMNS, _V2_PROXY_SUM_COLUMNS, _V1_TOKEN_COLUMNS)
     parts.append(f"""CREATE TABLE usage_extent (
     endpoint TEXT NOT NULL,
     width TEXT NOT NULL,
