@@ -223,6 +223,18 @@ def render(report: UsageReport, label: str) -> str:
     if report.limit_crossed_on is not None:
         cycle_line += f" · limit crossed {report.limit_crossed_on:%b %d}"
     lines.append(cycle_line)
+    t = report.totals
+    if t.long_context == "estimated":
+        lines.append(f"Long context estimated (org buckets cannot say which requests were over "
+                     f"272K input): between {usd(t.cost_low_usd)} and {usd(t.cost_high_usd)}")
+    for g in report.groups:
+        diff = g.figures.bill_difference_usd
+        if diff is not None:
+            est = g.figures.bill_estimate_usd
+            lines.append(f"Billed vs tokens × price differ for {g.name}: billed "
+                         f"{usd(g.figures.line_item_billed_usd)}, estimated "
+                         f"{usd(est)} ({'+' if diff > 0 else '-'}{usd(abs(diff))}); a price "
+                         "in the table may be wrong")
     if report.cached_savings_usd > 0:
         lines.append(f"Cached input saved {usd(report.cached_savings_usd)} in this period")
     for info in report.sources:

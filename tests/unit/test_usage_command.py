@@ -201,3 +201,27 @@ def test_reprice_human_and_unknown_model(seeded: Paths,
     assert "  m-std: $5.29 (actual $4.36, +$0.93)" in out
     assert main(["usage", "--reprice", "no-such-model", "--now", NOW]) == 2
     assert "unknown model 'no-such-model'" in capsys.readouterr().err
+
+
+def test_usage_human_says_estimates_and_bill_differences(
+        paths: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    paths.prices_override.write_text(json.dumps(TABLE))
+    store = UsageStore(paths.db_file)
+    store.upsert_usage_buckets([  # 2 requests, 700k input: at least one was long-context
+        UsageBucket(start=datetime(2026, 11, 3, tzinfo=UTC), width="1d", endpoint="completions",
+                    model="m-lc", requests=2, usage=TokenUsage(input_tokens=700_000)),
+        UsageBucket(start=datetime(2026, 11, 5, tzinfo=UTC), width="1d", endpoint="completions",
+                    model="m-std", requests=1, usage=TokenUsage(input_tokens=1_000_000)),
+    ])
+    store.replace_cost_window(date(2026, 11, 5), date(2026, 11, 6), [
+        CostBucket(date(2026, 11, 5), Decimal("2.5"), line_item="m-std, input")])
+    store.set_sync_state("org", SyncState(last_success=datetime(2026, 11, 16, tzinfo=UTC),
+                                          settled_through=datetime(2026, 11, 16, tzinfo=UTC)))
+    store.close()
+    assert main(["usage", "--by", "model", "--source", "org", "--now", NOW]) == 0
+    out = capsys.readouterr().out
+    # Nov 3 estimate 1.4 + (428/700) x 1.4 = 2.256 within 1.40 .. 2.80; plus the billed 2.50
+    assert "Long context estimated" in out and "between $3.90 and $5.30" in out
+    # m-std billed 2.50 against 1M x 2 = 2.00 estimated
+    assert ("Billed vs tokens × price differ for m-std: billed $2.50, estimated $2.00 "
+            "(+$0.50)") in out
