@@ -3,7 +3,8 @@
 Same source rule as the usage report (org usage where it is authoritative, proxy records after
 it), same token counts (input, cached, cache write, audio, image, output; reasoning is output),
 service tier and batch flag kept, MODEL's rates in force at each usage's time. Org buckets
-follow the long-context bucket rule of `usage_report.Pricer`; proxy records are priced one
+follow the long-context bucket rule of `usage_report.Pricer` (refined by the stored buckets,
+`price_by_bucket`); proxy records are priced one
 request at a time (each knows its own size). Usage without tokens (images by count, tools,
 storage) has nothing to reprice and adds 0; `actual_cost_usd` is the report's own figure.
 """
@@ -16,7 +17,8 @@ from decimal import Decimal
 from typing import Any
 
 from monitor.core.pricing import PriceTable
-from monitor.services.usage_report import UsageReport, money, pricer_for
+from monitor.core.records import UsageBucket
+from monitor.services.usage_report import UsageReport, money, price_by_bucket, pricer_for
 from monitor.services.usage_store import UsageStore
 
 _ZERO = Decimal(0)
@@ -88,10 +90,14 @@ def reprice(store: UsageStore, prices: PriceTable, report: UsageReport, model: s
     if org is not None:
         dim = _ORG_DIM.get(by) if by else None
         dims = ["day", "service_tier", "batch"] + ([dim] if dim and dim != "day" else [])
+        raw: dict[date, list[UsageBucket]] = {}
         for row in store.org_usage(report.period.start, report.period.end, dims):
             assert row.day is not None
             priced = pricer.price(model, row.usage, row.requests, row.day, row.service_tier,
                                   bool(row.batch))
+            if priced.long_context == "estimated":  # the stored buckets may prove more
+                priced = price_by_bucket(store, pricer, report.period, row, dims[1:], raw,
+                                         model)
             lc_estimated |= priced.long_context == "estimated"
             add(getattr(row, dim) if dim else None, priced.usd or _ZERO)
     proxy = next((s for s in report.sources if s.name == "proxy" and s.included), None)

@@ -39,9 +39,16 @@ from typing import Any
 
 from monitor.core.budget import Period, billing_cycle, budget_status, now_utc
 from monitor.core.pricing import PriceTable, Rates, charge, normalize_tier, quantize_usd
+from monitor.core.records import UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
-from monitor.services.usage_store import ORG_SOURCE, CostRow, ProxyUsageRow, UsageStore
+from monitor.services.usage_store import (
+    ORG_SOURCE,
+    CostRow,
+    OrgUsageRow,
+    ProxyUsageRow,
+    UsageStore,
+)
 
 SOURCES = ("org", "proxy", "all")
 GROUPINGS = ("model", "day", "project", "key")
@@ -577,6 +584,39 @@ def line_item_model(label: str | None, models: Iterable[str | None],
     return same[0] if len(same) == 1 else head
 
 
+def price_by_bucket(store: UsageStore, pricer: Pricer, period: Period, row: OrgUsageRow,
+                    dims: Iterable[str], cache: dict[date, list[UsageBucket]],
+                    model: str | None = None) -> Priced:
+    """Price an org day row bucket by bucket: a stored bucket within the long-context
+    threshold proves its requests short, where the day's total cannot. The buckets are those
+    of the row's day matching it on `dims` (and batch), with the store's rule that an
+    endpoint's hourly rows win over its daily ones; `model` reprices them on another model."""
+    assert row.day is not None
+    if row.day not in cache:
+        start = max(_day_start(row.day), period.start)
+        cache[row.day] = store.usage_buckets(start, min(_day_start(row.day) + _DAY, period.end))
+    day = cache[row.day]
+    hourly = {b.endpoint for b in day if b.width == "1h"}
+    keys = tuple(dims)
+    parts = [pricer.price(model or b.model, b.usage, b.requests, row.day, b.service_tier,
+                          bool(b.batch))
+             for b in day
+             if b.width == ("1h" if b.endpoint in hourly else "1d")
+             and bool(b.batch) == bool(row.batch)
+             and all(getattr(b, d) == getattr(row, d) for d in keys)]
+    if not parts or any(p.usd is None for p in parts):
+        return pricer.price(model or row.model, row.usage, row.requests, row.day,
+                            row.service_tier, bool(row.batch))
+
+    def total(values: Iterable[Decimal | None]) -> Decimal:
+        return sum((v or _ZERO for v in values), _ZERO)
+
+    estimated = any(p.long_context == "estimated" for p in parts)
+    return Priced(total(p.usd for p in parts), total(p.low for p in parts),
+                  total(p.high for p in parts), "estimated" if estimated else "exact",
+                  total(p.savings for p in parts))
+
+
 def _org_part(
     store: UsageStore, pricer: Pricer, period: Period, by: str | None, now: datetime,
     billed_until: datetime | None,
@@ -601,12 +641,17 @@ def _org_part(
     # Estimated dollars per day and group (the weights that share out unattributed bills).
     est: dict[date, dict[Any, Decimal]] = {}
     day_models: dict[date, set[str | None]] = {}
+    raw: dict[date, list[UsageBucket]] = {}
     for row in rows:
         assert row.day is not None
         key = getattr(row, group_dim) if group_dim else None
         day_models.setdefault(row.day, set()).add(row.model)
         priced = pricer.price(row.model, row.usage, row.requests, row.day,
                               row.service_tier, bool(row.batch))
+        if priced.long_context == "estimated":  # the stored buckets may prove more
+            dims = ["endpoint", "model", "service_tier"] + (
+                [group_dim] if group_dim and group_dim != "day" else [])
+            priced = price_by_bucket(store, pricer, period, row, dims, raw)
         part.savings += priced.savings
         unknown = priced.usd is None or (row.units > 0 and not (row.usage.input_tokens
                                                                  or row.usage.output_tokens))

@@ -434,3 +434,31 @@ def test_json_money_has_fixed_places(store: UsageStore, prices: PriceTable) -> N
     # as printed: no float noise
     from monitor.commands._output import to_json
     assert '"cost_usd": 1.33456789,' in to_json(js)
+
+
+def test_stored_buckets_prove_what_the_day_cannot(store: UsageStore, prices: PriceTable) -> None:
+    store.upsert_usage_buckets([
+        # one request of 300k (long: 300k x 4 = 1.2) and 100 of 2k each (short: 200k x 2 = 0.4)
+        bucket(day(3, 5), "m-lc", requests=1, inp=300_000, cached=0, out=0, width="1h"),
+        bucket(day(3, 6), "m-lc", requests=100, inp=200_000, cached=0, out=0, width="1h"),
+        # a daily row of the same day is superseded by the hourly rows
+        bucket(day(3), "m-lc", requests=101, inp=500_000, cached=0, out=0, width="1d"),
+    ])
+    r = build_report(store, prices, SETTINGS, NOV, "org", "model", NOW)
+    [g] = r.groups
+    # the day alone (500k over 101 requests) would be an estimate between 1.0 and 2.0
+    assert (g.figures.cost_usd, g.figures.long_context) == (D("1.6"), "exact")
+
+
+def test_reprice_uses_the_stored_buckets_too(store: UsageStore, prices: PriceTable) -> None:
+    from monitor.services.reprice import reprice
+
+    store.upsert_usage_buckets([
+        bucket(day(3, 5), "m-std", requests=1, inp=300_000, cached=0, out=0, width="1h"),
+        bucket(day(3, 6), "m-std", requests=100, inp=200_000, cached=0, out=0, width="1h"),
+    ])
+    r = build_report(store, prices, SETTINGS, NOV, "org", "model", NOW)
+    what_if = reprice(store, prices, r, "m-lc")
+    # on m-lc: the lone 300k request is long (x 4 = 1.2), the 100 short ones 200k x 2 = 0.4
+    assert (what_if.cost_usd, what_if.long_context) == (D("1.6"), "exact")
+    assert what_if.actual_cost_usd == D("1.0")  # m-std before Nov 10: 500k x 2
