@@ -60,7 +60,7 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from monitor.core.usage import TokenUsage
 from monitor.errors import BugError
@@ -475,9 +475,9 @@ def _rates_for(row: PriceRow, tier: str, long_context: bool) -> tuple[Rates, str
     return Rates(**values), used, (used, "long_context")  # type: ignore[arg-type]
 
 
-@dataclass(frozen=True)
-class Charged:
-    """`charge`'s answer: exact USD, the tokens of each priced part, clamp reasons."""
+class Charged(NamedTuple):
+    """`charge`'s answer: exact USD, the tokens of each priced part, clamp reasons (a tuple:
+    it is made for every priced row, and tuples are the cheapest records)."""
 
     usd: Decimal
     tokens: tuple[int, ...]  # per part of `_PARTS`

@@ -17,7 +17,6 @@ from decimal import Decimal
 from typing import Any
 
 from monitor.core.pricing import PriceTable
-from monitor.core.records import UsageBucket
 from monitor.services.usage_report import UsageReport, money, price_by_bucket, pricer_for
 from monitor.services.usage_store import UsageStore
 
@@ -90,14 +89,12 @@ def reprice(store: UsageStore, prices: PriceTable, report: UsageReport, model: s
     if org is not None:
         dim = _ORG_DIM.get(by) if by else None
         dims = ["day", "service_tier", "batch"] + ([dim] if dim and dim != "day" else [])
-        raw: dict[date, list[UsageBucket]] = {}
         for row in store.org_usage(report.period.start, report.period.end, dims):
             assert row.day is not None
             priced = pricer.price(model, row.usage, row.requests, row.day, row.service_tier,
                                   bool(row.batch))
             if priced.long_context == "estimated":  # the stored buckets may prove more
-                priced = price_by_bucket(store, pricer, report.period, row, dims[1:], raw,
-                                         model)
+                priced = price_by_bucket(store, pricer, report.period, row, dims[1:], model)
             lc_estimated |= priced.long_context == "estimated"
             add(getattr(row, dim) if dim else None, priced.usd or _ZERO)
     proxy = next((s for s in report.sources if s.name == "proxy" and s.included), None)

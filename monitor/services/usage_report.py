@@ -35,11 +35,10 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
 from monitor.core.budget import Period, billing_cycle, budget_status, now_utc
 from monitor.core.pricing import PriceTable, Rates, charge, normalize_tier, quantize_usd
-from monitor.core.records import UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.services.usage_store import (
@@ -299,9 +298,8 @@ def _day_start(d: date) -> datetime:
     return datetime.combine(d, time(), UTC)
 
 
-@dataclass(frozen=True)
-class Priced:
-    """The price of aggregated usage.
+class Priced(NamedTuple):
+    """The price of aggregated usage (a tuple: one is made for every priced row).
 
     `usd` None = the price is unknown. `long_context` is "none" (the model has no long-context
     rates), "exact" (the bucket proves which rates apply: one request, or total input at most
@@ -585,17 +583,16 @@ def line_item_model(label: str | None, models: Iterable[str | None],
 
 
 def price_by_bucket(store: UsageStore, pricer: Pricer, period: Period, row: OrgUsageRow,
-                    dims: Iterable[str], cache: dict[date, list[UsageBucket]],
-                    model: str | None = None) -> Priced:
+                    dims: Iterable[str], model: str | None = None) -> Priced:
     """Price an org day row bucket by bucket: a stored bucket within the long-context
     threshold proves its requests short, where the day's total cannot. The buckets are those
-    of the row's day matching it on `dims` (and batch), with the store's rule that an
-    endpoint's hourly rows win over its daily ones; `model` reprices them on another model."""
+    of the row's day matching it on `dims` (and batch; the row's endpoint and model narrow the
+    read when it has them), with the store's rule that an endpoint's hourly rows win over its
+    daily ones; `model` reprices them on another model."""
     assert row.day is not None
-    if row.day not in cache:
-        start = max(_day_start(row.day), period.start)
-        cache[row.day] = store.usage_buckets(start, min(_day_start(row.day) + _DAY, period.end))
-    day = cache[row.day]
+    start = max(_day_start(row.day), period.start)
+    day = store.usage_buckets(start, min(_day_start(row.day) + _DAY, period.end),
+                              endpoint=row.endpoint, model=row.model)
     hourly = {b.endpoint for b in day if b.width == "1h"}
     keys = tuple(dims)
     parts = [pricer.price(model or b.model, b.usage, b.requests, row.day, b.service_tier,
@@ -641,7 +638,6 @@ def _org_part(
     # Estimated dollars per day and group (the weights that share out unattributed bills).
     est: dict[date, dict[Any, Decimal]] = {}
     day_models: dict[date, set[str | None]] = {}
-    raw: dict[date, list[UsageBucket]] = {}
     for row in rows:
         assert row.day is not None
         key = getattr(row, group_dim) if group_dim else None
@@ -651,7 +647,7 @@ def _org_part(
         if priced.long_context == "estimated":  # the stored buckets may prove more
             dims = ["endpoint", "model", "service_tier"] + (
                 [group_dim] if group_dim and group_dim != "day" else [])
-            priced = price_by_bucket(store, pricer, period, row, dims, raw)
+            priced = price_by_bucket(store, pricer, period, row, dims)
         part.savings += priced.savings
         unknown = priced.usd is None or (row.units > 0 and not (row.usage.input_tokens
                                                                  or row.usage.output_tokens))

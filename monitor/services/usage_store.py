@@ -851,14 +851,24 @@ class UsageStore:
         row = self._conn().execute("SELECT MAX(max_end) FROM usage_extent").fetchone()
         return None if row[0] is None else _from_s(row[0])
 
-    def usage_buckets(self, start: datetime, end: datetime) -> list[UsageBucket]:
-        """The raw org rows starting in [start, end), both widths (for export and tests)."""
+    def usage_buckets(self, start: datetime, end: datetime, *, endpoint: str | None = None,
+                      model: str | None = None) -> list[UsageBucket]:
+        """The raw org rows starting in [start, end), both widths (for export, tests and
+        pricing bucket by bucket), optionally of one endpoint and one model only."""
+        where = ""
+        params: list[Any] = [_epoch_s(start), _epoch_s(end)]
+        if endpoint is not None:
+            where += " AND endpoint = ?"
+            params.append(endpoint)
+        if model is not None:
+            where += " AND model = ?"
+            params.append(model)
         rows = self._conn().execute(
             f"""SELECT start, width, endpoint, model, project_id, api_key_id, user_id,
                        service_tier, batch, requests, {_TOK_LIST}, units
-                FROM usage_buckets WHERE start >= ? AND start < ?
+                FROM usage_buckets WHERE start >= ? AND start < ?{where}
                 ORDER BY start, width, endpoint, model, project_id, api_key_id, user_id""",
-            (_epoch_s(start), _epoch_s(end)),
+            params,
         )
         return [
             UsageBucket(
