@@ -44,16 +44,6 @@ class Period:
     def contains(self, when: datetime) -> bool:
         return self.start <= when < self.end
 
-    def utc_days(self) -> list[date]:
-        """Every UTC date the period touches."""
-        out = []
-        d = self.start.date()
-        while datetime.combine(d, time(), UTC) < self.end:
-            out.append(d)
-            d += timedelta(days=1)
-        return out
-
-
 def _utc(now: datetime) -> datetime:
     if now.tzinfo is None:
         raise ValueError("`now` must be timezone-aware")

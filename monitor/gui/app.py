@@ -211,6 +211,8 @@ class AppController(QObject):
         w.keys_requested.connect(self.open_keys)
         w.close_requested.connect(lambda: self.quit_requested())
         w.hidden.connect(self.remember_geometry)
+        w.what_if_requested.connect(
+            lambda model: self.state.update_runtime(what_if_model=model or None))
 
     def _on_snapshot(self, snap: DashboardSnapshot) -> None:
         self.window.show_snapshot(snap)
@@ -355,7 +357,9 @@ class AppController(QObject):
         from monitor.gui.settings_dialog import SettingsDialog
 
         new = SettingsDialog.ask(self.ctx.settings, self.window if self.window.isVisible()
-                                 else None, on_test_notification=self.send_test_notification)
+                                 else None, on_test_notification=self.send_test_notification,
+                                 prices_as_of=self.ctx.prices().as_of,
+                                 today=self.ctx.now().date())
         if new is not None and new != self.ctx.settings:
             self.apply_settings(new)
 

@@ -116,6 +116,8 @@ class TrayIcon(QObject):
         else:
             t = snap.today.usage
             self._info(texts.today_line(snap))
+            if texts.unpriced_note(snap):
+                self._info("    " + texts.unpriced_note(snap))
             self._info(
                 self.tr("    input %1 · cached %2 · output %3 · reasoning %4")
                 .replace("%1", fmt.tokens(t.input_tokens))

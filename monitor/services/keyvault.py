@@ -189,9 +189,6 @@ class KeyringVault:
         log.debug("keyring backend: %s", _qualname(chosen))
         return chosen
 
-    def backend_name(self) -> str:
-        return _qualname(self.backend())
-
     def _call(self, what: str, label: str, op: Callable[[Any], Any],
               secret: str | None = None) -> Any:
         backend = self.backend()
