@@ -10,7 +10,7 @@ from __future__ import annotations
 import sys
 import threading
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from monitor.core.clock import Clock, system_clock
@@ -43,6 +43,12 @@ class AppContext:
         """The current instant (aware UTC) from the one injected clock."""
         return self.clock()
 
+    def today(self) -> date:
+        """Today's date in the user's "today" time zone (settings), from the clock."""
+        from monitor.core.budget import local_date
+
+        return local_date(self.now(), self.settings.today_timezone)
+
     @property
     def settings(self) -> Settings:
         if self._settings is None:
@@ -64,7 +70,7 @@ class AppContext:
                 if self._prices is None:
                     from monitor.core.pricing import load_price_table
 
-                    prices = load_price_table(self.paths.prices_override)
+                    prices = load_price_table(self.paths.prices_override, clock=self.clock)
                     for w in prices.warnings:
                         self.warn(w)
                     self._prices = prices
@@ -85,7 +91,7 @@ class AppContext:
                 if self._keys is None:
                     from monitor.services.keyvault import KeyStore
 
-                    keys = KeyStore.open(self.paths.keys_file)
+                    keys = KeyStore.open(self.paths.keys_file, today=self.today)
                     for w in keys.warnings:
                         self.warn(w)
                     self._keys = keys

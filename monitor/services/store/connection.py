@@ -30,6 +30,7 @@ from monitor.services.store.convert import _decimal_add, _DecimalSum, _pico, _pi
 from monitor.services.store.schema import (
     _ORG_TABLES,
     _PROXY_TABLES,
+    _ROLLUP_FILL,
     _V2,
     MIGRATIONS,
     SCHEMA_VERSION,
@@ -65,7 +66,7 @@ class Database:
     closed when its call returns.
     """
 
-    def __init__(self, path: Path, *, clock: Clock = system_clock,
+    def __init__(self, path: Path, clock: Clock = system_clock, *,
                  max_connections: int = DEFAULT_MAX_CONNECTIONS,
                  busy_timeout_s: float = 10.0) -> None:
         if max_connections < 1:
@@ -334,6 +335,8 @@ class Database:
         with self.transaction() as tx:
             for table in tables:
                 tx.execute(f"DELETE FROM {table}")
+            for stmt in _ROLLUP_FILL:
+                tx.execute(stmt)
             for stmt in _statements(_V2):
-                if stmt.startswith("INSERT"):
+                if stmt.startswith("INSERT INTO usage_extent"):
                     tx.execute(stmt)

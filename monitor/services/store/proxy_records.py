@@ -27,6 +27,7 @@ from monitor.services.store.convert import (
     _table_for,
 )
 from monitor.services.store.schema import (
+    _NT,
     _PROXY_SUM_COLUMNS,
     _PROXY_TABLES,
     _RAW_PROXY_DIM,
@@ -36,6 +37,8 @@ from monitor.services.store.schema import (
     SPAN_DAY,
     SPAN_HOUR,
     SPAN_MONTH,
+    TOKEN_COLUMNS,
+    _tokens_of,
 )
 
 
@@ -70,7 +73,7 @@ class ProxyRecords(Database):
         INSERT INTO proxy_records (time_us, endpoint, model, service_tier, key_label, {_TOK_LIST},
                                    cost, price_as_of, status, latency_ms, ttfb_ms, request_id,
                                    partial, unmetered, estimated)
-        VALUES ({", ".join("?" * 21)})
+        VALUES ({", ".join("?" * (14 + len(TOKEN_COLUMNS)))})
     """
 
     @staticmethod
@@ -92,9 +95,7 @@ class ProxyRecords(Database):
             u = rec.usage
             t = _epoch_us(rec.time)
             cost = None if rec.cost_usd is None else _money_text(rec.cost_usd)
-            toks = (u.input_tokens, u.cached_input_tokens, u.cache_write_tokens,
-                    u.output_tokens, u.reasoning_tokens, u.audio_input_tokens,
-                    u.audio_output_tokens)
+            toks = _tokens_of(u)
             raws.append((
                 t, rec.endpoint, rec.model, rec.service_tier, rec.key_label, *toks, cost,
                 None if rec.price_as_of is None else rec.price_as_of.isoformat(), rec.status,
@@ -145,11 +146,11 @@ class ProxyRecords(Database):
         return [
             ProxyRecord(
                 time=_at_us(r[0]), endpoint=r[1], model=r[2],
-                service_tier=r[3], key_label=r[4], usage=TokenUsage(*r[5:12]),
-                cost_usd=None if r[12] is None else Decimal(r[12]),
-                price_as_of=None if r[13] is None else date.fromisoformat(r[13]),
-                status=r[14], latency_ms=r[15], ttfb_ms=r[16], request_id=r[17],
-                partial=bool(r[18]), unmetered=r[19], estimated=bool(r[20]),
+                service_tier=r[3], key_label=r[4], usage=TokenUsage(*r[5:5 + _NT]),
+                cost_usd=None if r[-9] is None else Decimal(r[-9]),
+                price_as_of=None if r[-8] is None else date.fromisoformat(r[-8]),
+                status=r[-7], latency_ms=r[-6], ttfb_ms=r[-5], request_id=r[-4],
+                partial=bool(r[-3]), unmetered=r[-2], estimated=bool(r[-1]),
             )
             for r in rows
         ]
@@ -272,10 +273,11 @@ class ProxyRecords(Database):
             for d, v in zip(dims, key, strict=True):
                 kw[d] = _s_day(v) if d == "day" else _none(v)
             out.append(ProxyUsageRow(
-                requests=vals[0], errors=vals[1], usage=TokenUsage(*vals[2:9]), cost=vals[9],
-                unpriced_requests=vals[10],
-                unpriced_usage=TokenUsage(input_tokens=vals[11], cached_input_tokens=vals[12],
-                                          output_tokens=vals[13]),
+                requests=vals[0], errors=vals[1], usage=TokenUsage(*vals[2:2 + _NT]),
+                cost=vals[2 + _NT], unpriced_requests=vals[3 + _NT],
+                unpriced_usage=TokenUsage(input_tokens=vals[4 + _NT],
+                                          cached_input_tokens=vals[5 + _NT],
+                                          output_tokens=vals[6 + _NT]),
                 **kw,
             ))
         return out

@@ -15,9 +15,12 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 
+from monitor.core.usage import TokenUsage
+
 DAY_S = 86_400
 WIDTH_SECONDS: Mapping[str, int] = {"1h": 3_600, "1d": DAY_S}
-TOKEN_COLUMNS = (
+
+_V1_TOKEN_COLUMNS = (
     "input_tokens",
     "cached_input_tokens",
     "cache_write_tokens",
@@ -26,9 +29,21 @@ TOKEN_COLUMNS = (
     "audio_input_tokens",
     "audio_output_tokens",
 )
-_TOK_DEFS = ",\n".join(f"    {c} INTEGER NOT NULL DEFAULT 0" for c in TOKEN_COLUMNS)
+_V3_TOKEN_COLUMNS = ("audio_cached_input_tokens", "image_input_tokens", "image_output_tokens")
+TOKEN_COLUMNS = (*_V1_TOKEN_COLUMNS, *_V3_TOKEN_COLUMNS)
+"""Token columns, named and ordered as the TokenUsage fields (v3 added the last three)."""
+_TOK_DEFS = ",\n".join(f"    {c} INTEGER NOT NULL DEFAULT 0" for c in _V1_TOKEN_COLUMNS)
 _TOK_LIST = ", ".join(TOKEN_COLUMNS)
-_TOK_SUMS = ", ".join(f"SUM({c})" for c in TOKEN_COLUMNS)
+_NT = len(TOKEN_COLUMNS)
+
+
+def _tokens_of(usage: TokenUsage) -> tuple[int, ...]:
+    """`usage` in TOKEN_COLUMNS order (the column names are the TokenUsage field names)."""
+    return tuple(getattr(usage, c) for c in TOKEN_COLUMNS)
+
+
+def _tok_sums(columns: Sequence[str]) -> str:
+    return ", ".join(f"SUM({c})" for c in columns)
 
 # --------------------------------------------------------------------------------------------
 # Schema migrations. Never edit a released entry; append a new one.
@@ -118,7 +133,8 @@ CREATE TABLE names (
 ) WITHOUT ROWID;
 """
 
-# v2: roll-ups (back-filled from the v1 rows) and the index that answers "does this endpoint have
+# v2: roll-ups (back-filled from the v1 rows; the INSERTs name their columns since v3 shares
+# them, which changes nothing for a v1 file) and the index that answers "does this endpoint have
 # hourly rows on this day" and "latest bucket" in O(log n).
 #
 # Every roll-up row sums one `span` starting at `at` (epoch seconds): SPAN_HOUR (proxy only: org
@@ -152,7 +168,13 @@ _PROXY_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("proxy_rollup_key", ("key_label",)),
     ("proxy_rollup", ("endpoint", "model", "service_tier", "key_label")),
 )
-_ORG_SUM_COLUMNS = ("requests", *TOKEN_COLUMNS, "units")
+# Roll-up sums as v2 created them, and as read and written since v3 (which appended the v3 token
+# columns to every roll-up table: org ones after `units`, proxy ones after `cost_rest`, so a
+# positional INSERT ... SELECT lists them in that order).
+_V2_ORG_SUM_COLUMNS = ("requests", *_V1_TOKEN_COLUMNS, "units")
+_V2_PROXY_SUM_COLUMNS = ("requests", "errors", *_V1_TOKEN_COLUMNS, "cost_pico",
+                         *_UNPRICED_COLUMNS)
+_ORG_SUM_COLUMNS = (*_V2_ORG_SUM_COLUMNS, *_V3_TOKEN_COLUMNS)
 _PROXY_SUM_COLUMNS = ("requests", "errors", *TOKEN_COLUMNS, "cost_pico", *_UNPRICED_COLUMNS)
 
 
@@ -168,10 +190,10 @@ def _rollup_table_sql(table: str, dims: Sequence[str], sums: Sequence[str],
             ") WITHOUT ROWID;\n")
 
 
-def _org_day_select(where: str = "1") -> str:
+def _org_day_select(where: str = "1", columns: Sequence[str] = _ORG_SUM_COLUMNS) -> str:
     """Day rows of usage_rollup from raw buckets: hourly rows win over daily ones."""
     day = f"u.start - u.start % {DAY_S}"
-    sums = ", ".join(f"SUM(u.{c})" for c in _ORG_SUM_COLUMNS)
+    sums = ", ".join(f"SUM(u.{c})" for c in columns)
     return f"""SELECT {SPAN_DAY}, {day}, u.endpoint, u.model, u.project_id, u.api_key_id,
        u.service_tier, u.batch, {sums}
 FROM usage_buckets u
@@ -195,39 +217,60 @@ def _regroup_select(source: str, dims: Sequence[str], span_to: int, span_from: i
 
 
 _RAW_UNPRICED = "(cost IS NULL AND input_tokens + output_tokens > 0)"
-_RAW_PROXY_SUMS = (
-    f"COUNT(*), SUM(status >= 400), {_TOK_SUMS}, COALESCE(SUM(pico(cost)), 0), "
-    f"SUM({_RAW_UNPRICED}), SUM(CASE WHEN {_RAW_UNPRICED} THEN input_tokens ELSE 0 END), "
-    f"SUM(CASE WHEN {_RAW_UNPRICED} THEN cached_input_tokens ELSE 0 END), "
-    f"SUM(CASE WHEN {_RAW_UNPRICED} THEN output_tokens ELSE 0 END), "
-    "dsum(pico_rest(cost)) FILTER (WHERE pico_rest(cost) IS NOT NULL)"
-)
+
+
+def _raw_proxy_sums(columns: Sequence[str]) -> str:
+    """Sums of raw proxy records in the roll-up column order (tokens, cost, unpriced, rest)."""
+    return (
+        f"COUNT(*), SUM(status >= 400), {_tok_sums(columns)}, COALESCE(SUM(pico(cost)), 0), "
+        f"SUM({_RAW_UNPRICED}), SUM(CASE WHEN {_RAW_UNPRICED} THEN input_tokens ELSE 0 END), "
+        f"SUM(CASE WHEN {_RAW_UNPRICED} THEN cached_input_tokens ELSE 0 END), "
+        f"SUM(CASE WHEN {_RAW_UNPRICED} THEN output_tokens ELSE 0 END), "
+        "dsum(pico_rest(cost)) FILTER (WHERE pico_rest(cost) IS NOT NULL)"
+    )
+
+
+_RAW_PROXY_SUMS = _raw_proxy_sums(TOKEN_COLUMNS)
 _RAW_PROXY_DIM = {"endpoint": "endpoint", "model": "COALESCE(model, '')",
                   "service_tier": "COALESCE(service_tier, '')", "key_label": "key_label"}
 
 
-def _v2() -> str:
-    parts = ["CREATE INDEX ix_usage_width_endpoint_start ON usage_buckets (width, endpoint, "
-             "start);"]
+def _rollup_fill(org_sums: Sequence[str], proxy_sums: Sequence[str],
+                 tokens: Sequence[str]) -> list[str]:
+    """INSERTs that fill every roll-up from the raw rows (named columns, any schema version)."""
+    parts: list[str] = []
     full_org = _ORG_TABLES[-1]
-    for table, dims in _ORG_TABLES:
-        parts.append(_rollup_table_sql(table, dims, _ORG_SUM_COLUMNS))
-    parts.append(f"INSERT INTO {full_org[0]}\n{_org_day_select()};")
+
+    def into(table: str, dims: Sequence[str], sums: Sequence[str], extra: str = "") -> str:
+        return f"INSERT INTO {table} (span, at, {', '.join((*dims, *sums))}{extra})"
+
+    parts.append(f"{into(*full_org, org_sums)}\n{_org_day_select(columns=org_sums)};")
     for table, dims in _ORG_TABLES[:-1]:
-        parts.append(f"INSERT INTO {table}\n"
-                     f"{_regroup_select(full_org[0], dims, SPAN_DAY, SPAN_DAY, _ORG_SUM_COLUMNS)};")
+        parts.append(f"{into(table, dims, org_sums)}\n"
+                     f"{_regroup_select(full_org[0], dims, SPAN_DAY, SPAN_DAY, org_sums)};")
     for table, dims in _ORG_TABLES:
-        parts.append(f"INSERT INTO {table}\n"
-                     f"{_regroup_select(table, dims, SPAN_MONTH, SPAN_DAY, _ORG_SUM_COLUMNS)};")
+        parts.append(f"{into(table, dims, org_sums)}\n"
+                     f"{_regroup_select(table, dims, SPAN_MONTH, SPAN_DAY, org_sums)};")
     for table, dims in _PROXY_TABLES:
-        parts.append(_rollup_table_sql(table, dims, _PROXY_SUM_COLUMNS, "    cost_rest TEXT"))
         t = "(time_us / 1000000)"
         raw_dims = ", ".join(_RAW_PROXY_DIM[d] for d in dims)
         for span in (SPAN_HOUR, SPAN_DAY, SPAN_MONTH):
             at = _SPAN_AT[span].format(t=t)
             group = ", ".join(str(i) for i in range(2, len(dims) + 3))
-            parts.append(f"INSERT INTO {table}\nSELECT {span}, {at}, {raw_dims}, {_RAW_PROXY_SUMS}"
+            parts.append(f"{into(table, dims, proxy_sums, ', cost_rest')}\n"
+                         f"SELECT {span}, {at}, {raw_dims}, {_raw_proxy_sums(tokens)}"
                          f"\nFROM proxy_records GROUP BY {group};")
+    return parts
+
+
+def _v2() -> str:
+    parts = ["CREATE INDEX ix_usage_width_endpoint_start ON usage_buckets (width, endpoint, "
+             "start);"]
+    for table, dims in _ORG_TABLES:
+        parts.append(_rollup_table_sql(table, dims, _V2_ORG_SUM_COLUMNS))
+    for table, dims in _PROXY_TABLES:
+        parts.append(_rollup_table_sql(table, dims, _V2_PROXY_SUM_COLUMNS, "    cost_rest TEXT"))
+    parts += _rollup_fill(_V2_ORG_SUM_COLUMNS, _V2_PROXY_SUM_COLUMNS, _V1_TOKEN_COLUMNS)
     parts.append(f"""CREATE TABLE usage_extent (
     endpoint TEXT NOT NULL,
     width TEXT NOT NULL,
@@ -242,10 +285,25 @@ FROM usage_buckets GROUP BY endpoint, width;""")
 
 _V2 = _v2()
 
-# v3: why a proxy record has no usable usage, whether its input was estimated from the request
-# body (counted through a partial index: such records are rare), and the spool entries already
-# replayed (so a crash between committing a replay and emptying the spool replays nothing twice).
-_V3 = """
+
+def _v3() -> str:
+    """v3 (issue 13): cached audio input and image input/output tokens, priced at their own
+    rates. Old rows hold 0, which is what their usage reported (it was never split out)."""
+    tables = ["usage_buckets", "proxy_records",
+              *(t for t, _ in _ORG_TABLES), *(t for t, _ in _PROXY_TABLES)]
+    return "\n".join(f"ALTER TABLE {t} ADD COLUMN {c} INTEGER NOT NULL DEFAULT 0;"
+                     for t in tables for c in _V3_TOKEN_COLUMNS) + "\n"
+
+
+_V3 = _v3()
+_ROLLUP_FILL = _rollup_fill(_ORG_SUM_COLUMNS, _PROXY_SUM_COLUMNS, TOKEN_COLUMNS)
+
+
+# v4 (issue 11): why a proxy record has no usable usage, whether its input was estimated from
+# the request body (counted through a partial index: such records are rare), and the spool
+# entries already replayed (so a crash between committing a replay and emptying the spool
+# replays nothing twice).
+_V4 = """
 ALTER TABLE proxy_records ADD COLUMN unmetered TEXT;
 ALTER TABLE proxy_records ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX ix_proxy_unmetered ON proxy_records (time_us) WHERE unmetered IS NOT NULL;
@@ -255,7 +313,7 @@ CREATE TABLE replayed_spool (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -30,9 +30,11 @@ from monitor.services.store.convert import (
     _table_for,
 )
 from monitor.services.store.schema import (
+    _NT,
     _ORG_SUM_COLUMNS,
     _ORG_TABLES,
     _TOK_LIST,
+    _V3_TOKEN_COLUMNS,
     DAY_S,
     SPAN_DAY,
     SPAN_MONTH,
@@ -40,6 +42,7 @@ from monitor.services.store.schema import (
     WIDTH_SECONDS,
     _org_day_select,
     _regroup_select,
+    _tokens_of,
 )
 
 
@@ -82,9 +85,7 @@ class UsageBuckets(Database):
         return (
             _epoch_s(b.start), b.width, b.endpoint, _opt(b.model), _opt(b.project_id),
             _opt(b.api_key_id), _opt(b.user_id), _opt(b.service_tier), _batch_in(b.batch),
-            b.requests, u.input_tokens, u.cached_input_tokens, u.cache_write_tokens,
-            u.output_tokens, u.reasoning_tokens, u.audio_input_tokens, u.audio_output_tokens,
-            b.units, synced_at,
+            b.requests, *_tokens_of(u), b.units, synced_at,
         )
 
     def upsert_usage_buckets(self, buckets: Iterable[UsageBucket]) -> None:
@@ -183,26 +184,31 @@ class UsageBuckets(Database):
         row = self._query_one("SELECT MAX(max_end) FROM usage_extent")
         return None if row[0] is None else _from_s(row[0])
 
-    def usage_extent(self) -> dict[tuple[str, str], datetime]:
-        """(endpoint, width) → end of the latest stored bucket."""
-        rows = self._query("SELECT endpoint, width, max_end FROM usage_extent")
-        return {(e, w): _from_s(m) for e, w, m in rows}
-
-    def usage_buckets(self, start: datetime, end: datetime) -> list[UsageBucket]:
-        """The raw org rows starting in [start, end), both widths (for export and tests)."""
+    def usage_buckets(self, start: datetime, end: datetime, *, endpoint: str | None = None,
+                      model: str | None = None) -> list[UsageBucket]:
+        """The raw org rows starting in [start, end), both widths (for export, tests and
+        pricing bucket by bucket), optionally of one endpoint and one model only."""
+        where = ""
+        params: list[Any] = [_epoch_s(start), _epoch_s(end)]
+        if endpoint is not None:
+            where += " AND endpoint = ?"
+            params.append(endpoint)
+        if model is not None:
+            where += " AND model = ?"
+            params.append(model)
         rows = self._query(
             f"""SELECT start, width, endpoint, model, project_id, api_key_id, user_id,
                        service_tier, batch, requests, {_TOK_LIST}, units
-                FROM usage_buckets WHERE start >= ? AND start < ?
+                FROM usage_buckets WHERE start >= ? AND start < ?{where}
                 ORDER BY start, width, endpoint, model, project_id, api_key_id, user_id""",
-            (_epoch_s(start), _epoch_s(end)),
+            params,
         )
         return [
             UsageBucket(
                 start=_from_s(r[0]), width=r[1], endpoint=r[2], model=_none(r[3]),
                 project_id=_none(r[4]), api_key_id=_none(r[5]), user_id=_none(r[6]),
                 service_tier=_none(r[7]), batch=_batch_out(r[8]), requests=r[9],
-                usage=TokenUsage(*r[10:17]), units=r[17],
+                usage=TokenUsage(*r[10:10 + _NT]), units=r[10 + _NT],
             )
             for r in rows
         ]
@@ -275,6 +281,8 @@ class UsageBuckets(Database):
                 else:
                     kw[d] = _none(v)
             out.append(OrgUsageRow(
-                **kw, requests=vals[0], usage=TokenUsage(*vals[1:8]), units=vals[8]
+                # vals: requests, v1 tokens, units, v3 tokens (_ORG_SUM_COLUMNS)
+                **kw, requests=vals[0], units=vals[8],
+                usage=TokenUsage(*vals[1:8], *vals[9:9 + len(_V3_TOKEN_COLUMNS)]),
             ))
         return out
