@@ -16,6 +16,7 @@ at once. A line that cannot be parsed (a torn write from a crash) is moved to
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 import logging
 import os
@@ -61,9 +62,7 @@ def record_to_json(rec: ProxyRecord) -> dict[str, Any]:
     return {
         "time": rec.time.isoformat(), "endpoint": rec.endpoint, "model": rec.model,
         "service_tier": rec.service_tier, "key_label": rec.key_label,
-        "usage": [u.input_tokens, u.cached_input_tokens, u.cache_write_tokens,
-                  u.output_tokens, u.reasoning_tokens, u.audio_input_tokens,
-                  u.audio_output_tokens],
+        "usage": {f.name: getattr(u, f.name) for f in dataclasses.fields(u)},
         "cost_usd": None if rec.cost_usd is None else str(rec.cost_usd),
         "price_as_of": None if rec.price_as_of is None else rec.price_as_of.isoformat(),
         "status": rec.status, "latency_ms": rec.latency_ms, "ttfb_ms": rec.ttfb_ms,
@@ -76,7 +75,7 @@ def record_from_json(d: dict[str, Any]) -> ProxyRecord:
     return ProxyRecord(
         time=datetime.fromisoformat(d["time"]), endpoint=d["endpoint"], model=d["model"],
         service_tier=d["service_tier"], key_label=d["key_label"],
-        usage=TokenUsage(*(int(v) for v in d["usage"])),
+        usage=TokenUsage(**{k: int(v) for k, v in d["usage"].items()}),
         cost_usd=None if d["cost_usd"] is None else Decimal(d["cost_usd"]),
         price_as_of=None if d["price_as_of"] is None else date.fromisoformat(d["price_as_of"]),
         status=int(d["status"]), latency_ms=float(d["latency_ms"]), ttfb_ms=d["ttfb_ms"],

@@ -84,3 +84,14 @@ def test_when_neither_database_nor_spool_can_take_records_they_wait_in_memory(
         ids = sorted(r.request_id or "" for r in store.proxy_records())
     assert ids == ["req_1", "req_2", "req_3", "req_4"] and keeper.lost_total == 0
     keeper.close()
+
+
+def test_every_token_kind_survives_the_spool() -> None:
+    from dataclasses import fields, replace
+
+    from monitor.core.usage import TokenUsage
+    from monitor.services.record_spool import record_to_json
+
+    usage = TokenUsage(**{f.name: i + 1 for i, f in enumerate(fields(TokenUsage))})
+    r = replace(rec(1), usage=usage, unmetered="malformed_usage", estimated=True)
+    assert record_from_json(json.loads(json.dumps(record_to_json(r)))) == r
