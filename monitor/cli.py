@@ -26,6 +26,7 @@ from typing import Any, NamedTuple
 
 from monitor import __version__
 from monitor.context import AppContext
+from monitor.core import rank_cache
 from monitor.errors import KnownError
 from monitor.log import redact, setup_logging
 from monitor.paths import resolve_paths
@@ -122,6 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot create the app's folders or log file{where}: "
               f"{exc.strerror or exc} (check --home / $MONITOR_HOME)", file=sys.stderr)
         return 1
+    rank_cache.use_directory(paths.cache_dir)  # tiktoken ranks parsed once, then cached
     ctx = AppContext(paths)
     try:
         if args.command is None:

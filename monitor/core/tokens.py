@@ -2,7 +2,9 @@
 
 Encodings are built from the rank files under `resources/encodings/` (SHA-256 checked here);
 tiktoken's own loader, download path and cache directory are never used, so counting works
-with no network and never writes outside the app.
+with no network and never writes outside the app. The parsed ranks are cached in the app's
+cache dir (`rank_cache`, keyed by the rank file's SHA-256) once `rank_cache.use_directory`
+has been called (the CLI does); without it every load parses the file.
 
 Rules this module keeps (tests pin each one):
 
@@ -40,6 +42,7 @@ import tiktoken
 import tiktoken.model
 
 from monitor import resources
+from monitor.core import rank_cache
 from monitor.errors import KnownError
 
 if TYPE_CHECKING:
@@ -186,6 +189,15 @@ def _read_rank_file(base: str, path: Path) -> dict[bytes, int]:
             f"the tokenizer file {path} is corrupt (SHA-256 {actual[:16]}…, expected "
             f"{_SHA256[base][:16]}…). {fix}"
         )
+    cached = rank_cache.load(base, actual)
+    if cached is not None:
+        return cached
+    ranks = _parse_ranks(data, path, fix)
+    rank_cache.store(base, actual, ranks)
+    return ranks
+
+
+def _parse_ranks(data: bytes, path: Path, fix: str) -> dict[bytes, int]:
     a2b = binascii.a2b_base64
     ranks: dict[bytes, int] = {}
     try:
