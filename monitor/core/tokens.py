@@ -233,6 +233,19 @@ def get_encoding(name: str) -> tiktoken.Encoding:
         return enc
 
 
+def encoding_ready(name: str, spans: bool = False) -> bool:
+    """Whether `name` is built (and, with `spans`, its token-span table too): using it now
+    costs no load time."""
+    return name in _encodings and (not spans or name in _lead_bytes)
+
+
+def load_encoding(name: str, spans: bool = False) -> None:
+    """Build `name` (and its span table) now, e.g. on a worker before the first count."""
+    get_encoding(name)
+    if spans:
+        _lead_table(name)
+
+
 def _not_shipped(name: str) -> str:
     models = sorted(m for m, e in tiktoken.model.MODEL_TO_ENCODING.items() if e == name)
     more = "…" if len(models) > 4 else ""

@@ -1,5 +1,6 @@
 """App polish: no encoding is loaded until the tokenizer opens (then off the GUI thread), the
-dashboard's geometry survives a restart (UI state file), and the tray's Tokenizer item opens a working pane."""
+dashboard's geometry survives a restart (UI state file), and the tray's Tokenizer item opens a
+working pane."""
 
 from __future__ import annotations
 

@@ -636,7 +636,8 @@ class TokenizerPane(QWidget):
         self._invalidate()
         if self._inserter.active:
             return  # counted once the whole text is in (`_on_insert_finished`)
-        self._debounce.start()
+        # Typing is debounced; a paste or drop (several characters at once) counts at once.
+        self._debounce.start(0 if added > 1 else self.limits.debounce_ms)
 
     def _start_analysis(self) -> None:
         gen = self._generation.current
@@ -751,11 +752,8 @@ class TokenizerPane(QWidget):
         if isinstance(result, TextAnalysis):
             per_word = result.tokens_per_word
             self.per_word_label.setText("–" if per_word is None else f"{per_word:.2f}")
-            self._set_status(
-                self.tr("{encoding} · counted in {seconds} s").format(
-                    encoding=result.encoding, seconds=f"{result.elapsed_s:.2f}"
-                )
-            )
+            self._set_status(self._timing_text(
+                self.tr("{encoding} · counted in {seconds}"), result))
             self.token_view.set_sample(result.sample)
             if result.shading_truncated:
                 self.shading_note.setText(
@@ -769,13 +767,18 @@ class TokenizerPane(QWidget):
             self.per_word_label.setText(
                 "–" if not result.words else f"{result.tokens / result.words:.2f}"
             )
-            self._set_status(
-                self.tr("{encoding} · chat prompt · counted in {seconds} s").format(
-                    encoding=result.encoding, seconds=f"{result.elapsed_s:.2f}"
-                )
-            )
+            self._set_status(self._timing_text(
+                self.tr("{encoding} · chat prompt · counted in {seconds}"), result))
             self._show_chat(result)
         self._update_costs()
+
+    def _timing_text(self, template: str, result: Analysis) -> str:
+        """"counted in 3 ms", plus how long loading the encoding took when this count did."""
+        text = template.format(encoding=result.encoding, seconds=_duration(result.elapsed_s))
+        if result.load_s > 0:
+            text += " · " + self.tr("loaded the encoding first ({seconds})").format(
+                seconds=_duration(result.load_s))
+        return text
 
     def _show_chat(self, result: ChatAnalysis) -> None:
         table = self.chat_table
@@ -1140,6 +1143,11 @@ class TokenizerPane(QWidget):
                             max(0, min(column - 1, block.length() - 1)))
         self.editor.setTextCursor(cursor)
         self.editor.setFocus()
+
+
+def _duration(seconds: float) -> str:
+    """3 ms, 0.42 s: milliseconds read better for the short counts most texts get."""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
 def _plain(rich: str) -> str:
