@@ -4,17 +4,17 @@
 <context>
     <name>AppController</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="237"/>
+        <location filename="../../monitor/gui/app.py" line="223"/>
         <source>No system tray is available on this desktop (%1), so Token Monitor runs as a normal window; closing it quits the app.</source>
         <translation>此桌面（%1）没有系统托盘，因此 Token Monitor 以普通窗口运行；关闭窗口即退出程序。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="373"/>
+        <location filename="../../monitor/gui/app.py" line="346"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="381"/>
+        <location filename="../../monitor/gui/app.py" line="354"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
@@ -110,6 +110,64 @@
         <location filename="../../monitor/gui/tokenizer/budget.py" line="147"/>
         <source>{model} has no cached-input price; cached tokens are billed as input.</source>
         <translation>{model} 没有缓存输入价格；缓存的 token 按输入计费。</translation>
+    </message>
+</context>
+<context>
+    <name>CostPanel</name>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="32"/>
+        <source>Cost of this text</source>
+        <translation>这段文本的费用</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="35"/>
+        <source>Standard</source>
+        <translation>标准</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="36"/>
+        <source>Batch</source>
+        <translation>批处理</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="39"/>
+        <source>As input</source>
+        <translation>作为输入</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="40"/>
+        <source>As cached input</source>
+        <translation>作为缓存输入</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="41"/>
+        <source>As output</source>
+        <translation>作为输出</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="78"/>
+        <source>No such price for this model</source>
+        <translation>该模型没有此价格</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="86"/>
+        <source>{model} is not in the price table.</source>
+        <translation>{model} 不在价格表中。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="88"/>
+        <source>Prices as of {date}.</source>
+        <translation>价格截至 {date}。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="91"/>
+        <source>Long-context rates apply above {n} input tokens.</source>
+        <translation>输入超过 {n} 个 token 时适用长上下文价格。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="94"/>
+        <source>* computed by rule, not from a published price.</source>
+        <translation>* 按规则推算，并非公布价格。</translation>
     </message>
 </context>
 <context>
@@ -270,6 +328,105 @@
         <location filename="../../monitor/gui/dashboard/window.py" line="308"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
+    </message>
+</context>
+<context>
+    <name>EditorSide</name>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="50"/>
+        <source>Text</source>
+        <translation>文本</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="51"/>
+        <source>Chat messages (JSON)</source>
+        <translation>对话消息（JSON）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="56"/>
+        <source>Open file…</source>
+        <translation>打开文件…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="57"/>
+        <source>Clear</source>
+        <translation>清空</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="70"/>
+        <source>Paste or type text here, or drop a UTF-8 text file. In chat mode, paste a JSON list of messages or {&quot;messages&quot;: […], &quot;tools&quot;: […]}.</source>
+        <translation>在此粘贴或输入文本，或拖入一个 UTF-8 文本文件。对话模式下，请粘贴 JSON 消息列表或 {"messages": […], "tools": […]}。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="109"/>
+        <source>Show whitespace</source>
+        <translation>显示空白字符</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="110"/>
+        <source>Show token IDs</source>
+        <translation>显示 token ID</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="111"/>
+        <source>Copy token IDs</source>
+        <translation>复制 token ID</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="112"/>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="136"/>
+        <source>Tokens</source>
+        <translation>Token</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="132"/>
+        <source>Messages</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="136"/>
+        <source>#</source>
+        <translation>#</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="136"/>
+        <source>Role</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="173"/>
+        <source>Shading shows the first {shown} of {total} tokens; the count covers all of them.</source>
+        <translation>着色只显示前 {shown} 个 token（共 {total} 个）；计数包含全部。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="203"/>
+        <source>Messages: {n} (of which {overhead} per-message overhead)</source>
+        <translation>消息：{n}（其中每条消息开销 {overhead}）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="206"/>
+        <source>Tools: {n}</source>
+        <translation>工具：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="207"/>
+        <source>Reply priming: {n}</source>
+        <translation>回复引导：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="208"/>
+        <source>Total: {n}</source>
+        <translation>合计：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="212"/>
+        <source>rules not verified for this model</source>
+        <translation>该模型的规则未经验证</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="213"/>
+        <source>Estimate: {notes}</source>
+        <translation>估算：{notes}</translation>
     </message>
 </context>
 <context>
@@ -529,6 +686,110 @@
         <location filename="../../monitor/gui/keys_dialog.py" line="304"/>
         <source>Testing %1…</source>
         <translation>正在测试 %1…</translation>
+    </message>
+</context>
+<context>
+    <name>ResultsPanel</name>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="82"/>
+        <source>Model and encoding</source>
+        <translation>模型与编码</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="95"/>
+        <source>Model&apos;s encoding</source>
+        <translation>模型的编码</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="98"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="99"/>
+        <source>Encoding</source>
+        <translation>编码</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="100"/>
+        <source>Count with</source>
+        <translation>计数方式</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="104"/>
+        <source>This text</source>
+        <translation>这段文本</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="114"/>
+        <source>Copy count</source>
+        <translation>复制计数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="124"/>
+        <source>Characters</source>
+        <translation>字符数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="125"/>
+        <source>Words</source>
+        <translation>词数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="126"/>
+        <source>Tokens per word</source>
+        <translation>每词 token 数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="137"/>
+        <source>Context window</source>
+        <translation>上下文窗口</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="151"/>
+        <source>(no price table)</source>
+        <translation>（无价格表）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="157"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="179"/>
+        <source>(assumed)</source>
+        <translation>（推定）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="182"/>
+        <source>Assumed: no source names the encoding of {model}.</source>
+        <translation>推定：没有资料说明 {model} 的编码。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="183"/>
+        <source>From {source}.</source>
+        <translation>来源：{source}。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="192"/>
+        <source>{n} tokens</source>
+        <translation>{n} 个 token</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="213"/>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="214"/>
+        <source>Context window unknown for this model.</source>
+        <translation>该模型的上下文窗口未知。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="224"/>
+        <source>{n} of {window} tokens: {extra} over the context window</source>
+        <translation>{n} / {window} 个 token：超出上下文窗口 {extra}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="230"/>
+        <source>{n} of {window} tokens</source>
+        <translation>{n} / {window} 个 token</translation>
     </message>
 </context>
 <context>
@@ -829,406 +1090,159 @@
 <context>
     <name>TokenizerPane</name>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="340"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="279"/>
         <source>Reading {name}…</source>
         <translation>正在读取 {name}…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="375"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="314"/>
         <source>Prices are unavailable: {problem}</source>
         <translation>价格不可用：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="605"/>
-        <source>(no price table)</source>
-        <translation>（无价格表）</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="626"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="391"/>
         <source>Counting…</source>
         <translation>正在计数…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="702"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="468"/>
         <source>tiktoken could not tokenize this text ({problem}). Very long runs of whitespace can cause this.</source>
         <translation>tiktoken 无法对这段文本分词（{problem}）。过长的连续空白可能导致此问题。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="709"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="475"/>
         <source>Counting failed: {problem}</source>
         <translation>计数失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="722"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="488"/>
         <source>Show line {line}, column {column}</source>
         <translation>定位到第 {line} 行第 {column} 列</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="837"/>
-        <source>No such price for this model</source>
-        <translation>该模型没有此价格</translation>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="508"/>
+        <source>{encoding} · counted in {seconds}</source>
+        <translation>{encoding} · 计数用时 {seconds}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="845"/>
-        <source>{model} is not in the price table.</source>
-        <translation>{model} 不在价格表中。</translation>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="512"/>
+        <source>{encoding} · chat prompt · counted in {seconds}</source>
+        <translation>{encoding} · 对话提示 · 计数用时 {seconds}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="847"/>
-        <source>Prices as of {date}.</source>
-        <translation>价格截至 {date}。</translation>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="520"/>
+        <source>loaded the encoding first ({seconds})</source>
+        <translation>先加载了编码（{seconds}）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="850"/>
-        <source>Long-context rates apply above {n} input tokens.</source>
-        <translation>输入超过 {n} 个 token 时适用长上下文价格。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="853"/>
-        <source>* computed by rule, not from a published price.</source>
-        <translation>* 按规则推算，并非公布价格。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="863"/>
-        <source>unknown</source>
-        <translation>未知</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="864"/>
-        <source>Context window unknown for this model.</source>
-        <translation>该模型的上下文窗口未知。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="875"/>
-        <source>{n} of {window} tokens: {extra} over the context window</source>
-        <translation>{n} / {window} 个 token：超出上下文窗口 {extra}</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="881"/>
-        <source>{n} of {window} tokens</source>
-        <translation>{n} / {window} 个 token</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="611"/>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="905"/>
-        <source>(assumed)</source>
-        <translation>（推定）</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="908"/>
-        <source>Assumed: no source names the encoding of {model}.</source>
-        <translation>推定：没有资料说明 {model} 的编码。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="909"/>
-        <source>From {source}.</source>
-        <translation>来源：{source}。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="952"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="596"/>
         <source>Only the first of {n} files is opened.</source>
         <translation>{n} 个文件中只打开了第一个。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="965"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="609"/>
         <source>Line endings were converted to \n.</source>
         <translation>换行符已转换为 \n。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="968"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="612"/>
         <source>it has a line of {n} characters, too long to edit smoothly</source>
         <translation>其中有一行长达 {n} 个字符，无法流畅编辑</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="971"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="615"/>
         <source>it is too large to edit here ({n} characters)</source>
         <translation>内容太大，无法在此编辑（{n} 个字符）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="974"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="618"/>
         <source>{what} is counted but not shown in the editor: {why}.</source>
         <translation>{what}已计数，但未在编辑器中显示：{why}。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="998"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="642"/>
         <source>{name} is too big to open here ({mb} MB; the limit is {limit} MB). Count it with `token-monitor count FILE`.</source>
         <translation>{name} 太大，无法在此打开（{mb} MB；上限为 {limit} MB）。请使用 `token-monitor count FILE` 计数。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1003"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="647"/>
         <source>{name} is {kind} text. Only UTF-8 text can be counted; save it as UTF-8.</source>
         <translation>{name} 是 {kind} 文本。只能对 UTF-8 文本计数；请另存为 UTF-8。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1006"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="650"/>
         <source>{name} is not UTF-8 text (byte 0x{byte} at offset {offset}), so it cannot be counted. Drop a text file instead.</source>
         <translation>{name} 不是 UTF-8 文本（偏移 {offset} 处的字节 0x{byte}），无法计数。请拖入文本文件。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1010"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="654"/>
         <source>{name} is a folder, not a file.</source>
         <translation>{name} 是文件夹，不是文件。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1012"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="656"/>
         <source>Cannot read {name}: {problem}</source>
         <translation>无法读取 {name}：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1016"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="660"/>
         <source>Loading failed: {problem}</source>
         <translation>加载失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1021"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="665"/>
         <source>Loading… {pct} %</source>
         <translation>正在加载… {pct} %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1032"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="675"/>
         <source>{what} ({n} characters) is counted but not shown here: {why}. Press Clear to type again.</source>
         <translation>{what}（{n} 个字符）已计数，但未在此显示：{why}。按“清空”可重新输入。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1056"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="698"/>
         <source>Open a text file</source>
         <translation>打开文本文件</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1067"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="709"/>
         <source>Copied the count ({n}).</source>
         <translation>已复制计数（{n}）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1080"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="722"/>
         <source>Preparing {n} token IDs…</source>
         <translation>正在准备 {n} 个 token ID…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1100"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="742"/>
         <source>Copied {n} token IDs.</source>
         <translation>已复制 {n} 个 token ID。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1108"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="750"/>
         <source>Copying the token IDs failed: {problem}</source>
         <translation>复制 token ID 失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="379"/>
-        <source>Text</source>
-        <translation>文本</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="330"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="269"/>
         <source>The text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="345"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="284"/>
         <source>“{name}”</source>
         <translation>“{name}”</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="380"/>
-        <source>Chat messages (JSON)</source>
-        <translation>对话消息（JSON）</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="385"/>
-        <source>Open file…</source>
-        <translation>打开文件…</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="386"/>
-        <source>Clear</source>
-        <translation>清空</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="398"/>
-        <source>Paste or type text here, or drop a UTF-8 text file. In chat mode, paste a JSON list of messages or {&quot;messages&quot;: […], &quot;tools&quot;: […]}.</source>
-        <translation>在此粘贴或输入文本，或拖入一个 UTF-8 文本文件。对话模式下，请粘贴 JSON 消息列表或 {&quot;messages&quot;: […], &quot;tools&quot;: […]}。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="420"/>
-        <source>Show whitespace</source>
-        <translation>显示空白字符</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="421"/>
-        <source>Show token IDs</source>
-        <translation>显示 token ID</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="422"/>
-        <source>Copy token IDs</source>
-        <translation>复制 token ID</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="423"/>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="446"/>
-        <source>Tokens</source>
-        <translation>Token</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="442"/>
-        <source>Messages</source>
-        <translation>消息</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="446"/>
-        <source>#</source>
-        <translation>#</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="446"/>
-        <source>Role</source>
-        <translation>角色</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="475"/>
-        <source>Model and encoding</source>
-        <translation>模型与编码</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="488"/>
-        <source>Model&apos;s encoding</source>
-        <translation>模型的编码</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="491"/>
-        <source>Model</source>
-        <translation>模型</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="492"/>
-        <source>Encoding</source>
-        <translation>编码</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="493"/>
-        <source>Count with</source>
-        <translation>计数方式</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="495"/>
-        <source>This text</source>
-        <translation>这段文本</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="505"/>
-        <source>Copy count</source>
-        <translation>复制计数</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="515"/>
-        <source>Characters</source>
-        <translation>字符数</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="516"/>
-        <source>Words</source>
-        <translation>词数</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="517"/>
-        <source>Tokens per word</source>
-        <translation>每词 token 数</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="528"/>
-        <source>Context window</source>
-        <translation>上下文窗口</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="532"/>
-        <source>Cost of this text</source>
-        <translation>这段文本的费用</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="535"/>
-        <source>Standard</source>
-        <translation>标准</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="536"/>
-        <source>Batch</source>
-        <translation>批处理</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="539"/>
-        <source>As input</source>
-        <translation>作为输入</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="540"/>
-        <source>As cached input</source>
-        <translation>作为缓存输入</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="541"/>
-        <source>As output</source>
-        <translation>作为输出</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="748"/>
-        <source>{n} tokens</source>
-        <translation>{n} 个 token</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="755"/>
-        <source>{encoding} · counted in {seconds} s</source>
-        <translation>{encoding} · 用时 {seconds} 秒</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="762"/>
-        <source>Shading shows the first {shown} of {total} tokens; the count covers all of them.</source>
-        <translation>着色只显示前 {shown} 个 token（共 {total} 个）；计数包含全部。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="773"/>
-        <source>{encoding} · chat prompt · counted in {seconds} s</source>
-        <translation>{encoding} · 对话提示 · 用时 {seconds} 秒</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="794"/>
-        <source>Messages: {n} (of which {overhead} per-message overhead)</source>
-        <translation>消息：{n}（其中每条消息开销 {overhead}）</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="797"/>
-        <source>Tools: {n}</source>
-        <translation>工具：{n}</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="798"/>
-        <source>Reply priming: {n}</source>
-        <translation>回复引导：{n}</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="799"/>
-        <source>Total: {n}</source>
-        <translation>合计：{n}</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="804"/>
-        <source>Estimate: {notes}</source>
-        <translation>估算：{notes}</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="936"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="580"/>
         <source>Preparing the text…</source>
         <translation>正在准备文本…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="946"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="590"/>
         <source>The pasted text</source>
         <translation>粘贴的文本</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="803"/>
-        <source>rules not verified for this model</source>
-        <translation>该模型的规则未经验证</translation>
     </message>
 </context>
 <context>
@@ -1439,7 +1453,7 @@
 <context>
     <name>app</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="457"/>
+        <location filename="../../monitor/gui/app.py" line="460"/>
         <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
         <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
     </message>
@@ -1460,7 +1474,7 @@
 <context>
     <name>tables</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="121"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="125"/>
         <source>Requests</source>
         <translation>请求数</translation>
     </message>
@@ -1470,128 +1484,128 @@
         <translation>输入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="131"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="128"/>
         <source>Cached</source>
         <translation>缓存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="136"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="130"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="141"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="132"/>
         <source>Reasoning</source>
         <translation>推理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="146"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="135"/>
         <source>Cost</source>
         <translation>费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="150"/>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="176"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="139"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="165"/>
         <source>price unknown</source>
         <translation>价格未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="155"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="144"/>
         <source>Basis</source>
         <translation>依据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="158"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="147"/>
         <source>unpriced</source>
         <translation>未定价</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="166"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="155"/>
         <source>(all models)</source>
         <translation>（全部模型）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="175"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="164"/>
         <source>matches</source>
         <translation>一致</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="177"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="166"/>
         <source>billed by line item</source>
         <translation>按计费项计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="178"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="167"/>
         <source>not billed yet: today&apos;s costs are still open</source>
         <translation>尚未计费：今日费用仍在累计</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="180"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="169"/>
         <source>not billed yet: the Costs API reports days late</source>
         <translation>尚未计费：Costs API 延迟数日报告</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="182"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="171"/>
         <source>per-model dollars are estimated: the Costs API has no model breakdown</source>
         <translation>按模型的金额为估算：Costs API 不提供模型明细</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="184"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="173"/>
         <source>billed includes items without token usage (tools, storage, images) or usage not yet synced</source>
         <translation>已计费金额包含无 token 用量的项目（工具、存储、图像）或尚未同步的用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="187"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="176"/>
         <source>usage revised or billed at lower rates than the price table</source>
         <translation>用量已修订，或按低于价格表的费率计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="193"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="182"/>
         <source>unpriced models not in the estimate: %1</source>
         <translation>估算未包含未定价模型：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="197"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="186"/>
         <source>service tiers used: %1</source>
         <translation>使用的服务层级：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="201"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="190"/>
         <source>cached input %1 % of input</source>
         <translation>缓存输入占输入的 %1 %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="221"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="210"/>
         <source>; </source>
         <translation>；</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="234"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="223"/>
         <source>Day</source>
         <translation>日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="240"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="229"/>
         <source>Model / line item</source>
         <translation>模型 / 计费项</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="246"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="235"/>
         <source>Billed</source>
         <translation>已计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="251"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="240"/>
         <source>Estimated</source>
         <translation>估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="256"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="245"/>
         <source>Difference</source>
         <translation>差额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="261"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="250"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>

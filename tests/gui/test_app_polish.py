@@ -166,7 +166,7 @@ def test_language_change_redraws_open_windows_live(
         assert c.translators, "the zh_CN catalog must be installed"
         assert new.tabs.tabText(0) == "概览"
         assert new.notice.label.text() not in ("", english_notice)
-        assert new.size() == size
+        assert new.size() == size, (new.size(), size)
         assert new.tabs.currentIndex() == tokenizer_tab
         assert isinstance(new.tokenizer, TokenizerPane)
         assert new.tokenizer.editor.toPlainText() == "keep me"
