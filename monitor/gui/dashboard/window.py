@@ -9,8 +9,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence
+from PySide6.QtCore import Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -28,8 +28,8 @@ from PySide6.QtWidgets import (
 )
 
 from monitor.gui import fmt, texts
-from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
 from monitor.gui.dashboard.header import HeaderPanel
+from monitor.gui.dashboard.overview import OverviewCharts
 from monitor.gui.dashboard.sources import SourcesPane
 from monitor.gui.dashboard.tables import (
     RowTableModel,
@@ -148,13 +148,8 @@ class DashboardWindow(QMainWindow):
         self.tabs.setObjectName("tabs")
         layout.addWidget(self.tabs, 1)
 
-        overview = QWidget(self.tabs)
-        ov = QHBoxLayout(overview)
-        self.daily_chart = DailySpendChart(overview)
-        self.cumulative_chart = CumulativeChart(overview)
-        ov.addWidget(self.daily_chart, 1)
-        ov.addWidget(self.cumulative_chart, 1)
-        self.tabs.addTab(overview, self.tr("Overview"))
+        self.overview = OverviewCharts(self.tabs)  # charts exist only while shown
+        self.tabs.addTab(self.overview, self.tr("Overview"))
 
         models = QWidget(self.tabs)
         mv = QVBoxLayout(models)
@@ -259,8 +254,7 @@ class DashboardWindow(QMainWindow):
         self.snapshot = snap
         self.header.show_snapshot(snap)
         self.freshness.setText(texts.complete_through(snap))
-        self.daily_chart.show_snapshot(snap)
-        self.cumulative_chart.show_snapshot(snap)
+        self.overview.show_snapshot(snap)
         self.model_rows.set_rows(snap.by_model)
         self.project_rows.set_rows(snap.by_project)
         self.key_rows.set_rows(snap.by_key)
@@ -325,9 +319,18 @@ class DashboardWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        QTimer.singleShot(0, self, self._build_overview)  # after the first frame is painted
+
+    def _build_overview(self) -> None:
+        if self.isVisible():
+            self.overview.build()
+
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
         if not event.spontaneous():  # not a minimize by the window manager
+            self.overview.release()  # closed to the tray: the charts go until it reopens
             self.hidden.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:
