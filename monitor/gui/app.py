@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import sys
 import traceback
 from collections.abc import Callable
@@ -49,6 +48,7 @@ log = logging.getLogger(__name__)
 NO_ADMIN_KEY = "no-admin-key"
 RECORD_REFRESH_DELAY_MS = 250  # proxied requests show up well within 2 s
 DASHBOARD_STATE_NAME = "dashboard"
+LISTEN_AFTER_MS = 200  # single-instance socket: after the first frame; a 2nd launch retries
 
 
 class KeyTestFailed(KnownError):  # noqa: N818 - reads as a verdict
@@ -420,31 +420,43 @@ def quit_event_loop(code: int = 0) -> None:
 class SignalWakeup(QObject):
     """Wakes Qt's event loop when a signal arrives, so Python runs its handler at once.
 
-    `signal.set_wakeup_fd` makes the C-level handler write a byte to a socket; a
-    QSocketNotifier on the other end runs a (Python) slot, and Python runs pending signal
-    handlers before that slot's bytecode. Replaces a 250 ms no-op timer that woke the idle
-    app four times a second.
+    `signal.set_wakeup_fd` makes the C-level handler write a byte to a pipe (a socket pair on
+    Windows); a QSocketNotifier on the other end runs a (Python) slot, and Python runs pending
+    signal handlers before that slot's bytecode. Replaces a 250 ms no-op timer that woke the
+    idle app four times a second.
     """
 
     def __init__(self, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._read, self._write = socket.socketpair()
-        for end in (self._read, self._write):
-            end.setblocking(False)
-        self._previous = signal.set_wakeup_fd(self._write.fileno(), warn_on_full_buffer=False)
-        self._notifier = QSocketNotifier(self._read.fileno(), QSocketNotifier.Type.Read, self)
+        if os.name == "posix":
+            self._read_fd, self._write_fd = os.pipe()
+            self._sockets: tuple[Any, ...] = ()
+        else:  # set_wakeup_fd takes only sockets there
+            import socket
+
+            self._sockets = socket.socketpair()
+            self._read_fd, self._write_fd = (s.fileno() for s in self._sockets)
+        for fd in (self._read_fd, self._write_fd):
+            os.set_blocking(fd, False)
+        self._previous = signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
+        self._notifier = QSocketNotifier(self._read_fd, QSocketNotifier.Type.Read, self)
         self._notifier.activated.connect(self._drain)
 
     def _drain(self) -> None:
         with contextlib.suppress(OSError):
-            while self._read.recv(512):
+            while os.read(self._read_fd, 512) if not self._sockets else \
+                    self._sockets[0].recv(512):
                 pass
 
     def close(self) -> None:
         signal.set_wakeup_fd(self._previous)
         self._notifier.setEnabled(False)
-        self._read.close()
-        self._write.close()
+        if self._sockets:
+            for sock in self._sockets:
+                sock.close()
+        else:
+            os.close(self._read_fd)
+            os.close(self._write_fd)
 
 
 def _install_excepthook(no_err_windows: bool) -> None:
@@ -480,7 +492,7 @@ def run_app(ctx: AppContext) -> int:
     app.setQuitOnLastWindowClosed(False)
 
     single = SingleInstance(ctx.paths)
-    if not single.acquire():
+    if not single.acquire(listen=False):  # listens once the first frame is up (below)
         if single.activate_existing():
             print("Token Monitor is already running; showed its window.", file=sys.stderr)
         else:
@@ -503,6 +515,7 @@ def run_app(ctx: AppContext) -> int:
     controller.start()
     if os.environ.get("MONITOR_SHOW_WINDOW"):
         controller.show_dashboard()
+    QTimer.singleShot(LISTEN_AFTER_MS, single.listen)
     global _main_loop_running
     _main_loop_running = True
     try:

@@ -8,7 +8,8 @@ Runnable, not collected by pytest: `python tests/bench/bench_startup.py [--runs 
    line the child prints on its first Paint event of a top-level window. "bare" is a
    QMainWindow with a QLabel; "token-monitor" is `run_app` on a seeded home (the real
    composition root, single-instance lock, translations, snapshot off-thread). Runs are
-   interleaved; medians and ranges are reported.
+   interleaved; medians and ranges are reported. Children keep bytecode in a cache dir, as an
+   installed app has its .pyc files.
 2. Idle: the app runs against a local fake organization API (tests/fakes/fake_org.py) with an
    admin key in $OPENAI_ADMIN_KEY and the minimum poll interval (30 s), so polls happen during
    the window; CPU time (utime+stime from /proc) and RSS are sampled each second.
@@ -141,8 +142,15 @@ finally:
 """
 
 
+# Children write and reuse bytecode here (an installed app has its .pyc files; a checkout
+# run with PYTHONDONTWRITEBYTECODE=1 would recompile every module on every start).
+PYCACHE = Path(tempfile.gettempdir()) / "token-monitor-bench-pycache"
+
+
 def _env(platform: str, home: Path | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DBUS_SESSION_BUS_ADDRESS", "PYTHONDONTWRITEBYTECODE")}
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     env.update(QT_QPA_PLATFORM=platform, TM_ROOT=str(ROOT), PYTHONPATH=str(ROOT),
                MONITOR_SHOW_WINDOW="1", MONITOR_NO_ERR_WINDOWS="1", **extra)
     if home is not None:

@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from PySide6.QtCore import Qt, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QFileDialog,
@@ -42,6 +42,7 @@ from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow, sna
 
 NOTICE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
 BANNER_STYLE = "background: #fff4e5; color: #5d4037; padding: 6px; border-radius: 4px;"
+CHARTS_AT_THE_LATEST_MS = 500  # if no paint event comes (e.g. a fully covered window)
 FAILING_STYLE = "background: #fdecea; color: #8a1c1c; padding: 6px; border-radius: 4px;"
 
 
@@ -149,6 +150,7 @@ class DashboardWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
 
         self.overview = OverviewCharts(self.tabs)  # charts exist only while shown
+        self._charts_due = False
         self.tabs.addTab(self.overview, self.tr("Overview"))
 
         models = QWidget(self.tabs)
@@ -321,7 +323,14 @@ class DashboardWindow(QMainWindow):
 
     def showEvent(self, event: QShowEvent) -> None:
         super().showEvent(event)
-        QTimer.singleShot(0, self, self._build_overview)  # after the first frame is painted
+        self._charts_due = True  # built once this frame has been painted ...
+        QTimer.singleShot(CHARTS_AT_THE_LATEST_MS, self, self._build_overview)  # ... or by then
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._charts_due:
+            self._charts_due = False
+            QTimer.singleShot(0, self, self._build_overview)
 
     def _build_overview(self) -> None:
         if self.isVisible():
