@@ -577,3 +577,21 @@ def test_hspace_chars_spell_out_the_regex_class() -> None:
 
     by_regex = "".join(c for c in map(chr, range(0x3001)) if re.fullmatch(f"[{tk._HSPACE}]", c))
     assert by_regex == tk._HSPACE_CHARS
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base", "o200k_harmony"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain words and <|endoftext|> and <|endofprompt|> as text",
+        "<|start|>assistant<|channel|>final<|message|>hi<|end|><|fim_prefix|>",
+        "lone \ud800 surrogate and a pair \ud83d\ude00 " * 20,
+        "",
+        "\x00 NUL " + "世界" * 50,
+    ],
+)
+def test_buffer_count_equals_encode_ordinary(name: str, text: str) -> None:
+    enc = get_encoding(name)
+    expected = len(tk._encode_ordinary(enc, text))
+    assert tk._count_one(enc, text) == expected
+    assert count_tokens(text * 3, name) == len(tk._encode_ordinary(enc, text * 3))
