@@ -127,6 +127,50 @@ def _timed(cmd: list[str], env: dict[str, str]) -> tuple[float, str]:
     return time.perf_counter() - t0, out.stdout
 
 
+LOAD_SCRIPT = (
+    "import sys, time\n"
+    "from pathlib import Path\n"
+    "from monitor.core import rank_cache, tokens\n"
+    "import tiktoken\n"
+    "if sys.argv[2] == 'raw':\n"
+    "    t = time.perf_counter(); tiktoken.get_encoding(sys.argv[1])\n"
+    "else:\n"
+    "    rank_cache.use_directory(Path(sys.argv[3]) if sys.argv[2] == 'cache' else None)\n"
+    "    t = time.perf_counter(); tokens.get_encoding(sys.argv[1])\n"
+    "print(time.perf_counter() - t)\n"
+)
+
+
+def encoding_load(repeat: int, encoding: str = "o200k_base") -> None:
+    """Seconds to build the encoding in a fresh process: tiktoken's own loader (parses the
+    file), ours without the ranks cache, ours with it; interleaved, medians."""
+    from monitor.core.tokens import _rank_file
+
+    with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
+        work = Path(tmp)
+        (work / "tt").mkdir()
+        key = hashlib.sha1(_TIKTOKEN_URLS[encoding].encode()).hexdigest()
+        shutil.copyfile(_rank_file(encoding), work / "tt" / key)
+        env = dict(os.environ, TIKTOKEN_CACHE_DIR=str(work / "tt"),
+                   PYTHONPYCACHEPREFIX=str(work / "pycache"))
+        env.pop("PYTHONDONTWRITEBYTECODE", None)
+        modes = ("raw", "parse", "cache")
+        times: dict[str, list[float]] = {m: [] for m in modes}
+        for i in range(repeat + 1):
+            for mode in modes:
+                out = subprocess.run([sys.executable, "-c", LOAD_SCRIPT, encoding, mode,
+                                      str(work / "cache")], env=env, capture_output=True,
+                                     text=True, check=True)
+                if i:  # the first round warms the page cache and writes our ranks cache
+                    times[mode].append(float(out.stdout))
+        print(f"encoding load, {encoding}, fresh process, median of {repeat} (load "
+              f"{_load_average()}): " + ", ".join(
+                  f"{label} {statistics.median(times[m]) * 1000:.0f} ms"
+                  for m, label in (("raw", "tiktoken.get_encoding"),
+                                   ("parse", "ours parsing the file"),
+                                   ("cache", "ours from the ranks cache"))))
+
+
 def whole_process(repeat: int, encoding: str = "o200k_base", mb: float = 8.0) -> None:
     """`token-monitor count FILE` vs a bare tiktoken script, whole processes, interleaved."""
     from monitor.core.tokens import _rank_file
@@ -177,6 +221,7 @@ def main() -> None:
     parser.add_argument("--only", choices=["process", "inprocess"])
     args = parser.parse_args()
     if args.only != "inprocess":
+        encoding_load(max(args.repeat, 5))
         whole_process(max(args.repeat, 5))
         if args.only == "process":
             return

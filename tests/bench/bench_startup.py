@@ -18,6 +18,8 @@ Runnable, not collected by pytest: `python tests/bench/bench_startup.py [--runs 
    tray only (no window ever shown), dashboard open, dashboard closed, the same again
    (reopen time), tokenizer used once (an encoding loaded: its cost is the difference) and
    closed. CPU is taken over a quiet stretch in the tray with no poll due.
+4. Tokenizer (`--tokenizer`): `token-monitor tokenizer` from start to its window, then a short
+   paste to its count on screen, with the encoding load time the pane reports.
 """
 
 from __future__ import annotations
@@ -113,10 +115,13 @@ def step(n=0):
     elif n == 5:
         t0 = time.perf_counter(); w.show_tokenizer(); pane = w.tokenizer
         say("tokenizer_window_ms", round((time.perf_counter() - t0) * 1000, 1))
+        t_paste = time.perf_counter()
         pane.set_text("Count me: a short paste of a few words. " * 3)
         def wait():
             if pane.busy or pane.result is None:
-                QTimer.singleShot(20, wait); return
+                QTimer.singleShot(5, wait); return
+            say("first_count_ms", round((time.perf_counter() - t_paste) * 1000, 1),
+                "load_ms", round(pane.result.load_s * 1000, 1))
             say("status", pane.status_label.text())
             QTimer.singleShot(int(settle), lambda: (say("phase tokenizer-used"), step(6)))
         wait(); return
@@ -145,6 +150,52 @@ finally:
 # Children write and reuse bytecode here (an installed app has its .pyc files; a checkout
 # run with PYTHONDONTWRITEBYTECODE=1 would recompile every module on every start).
 PYCACHE = Path(tempfile.gettempdir()) / "token-monitor-bench-pycache"
+
+
+STANDALONE = r"""
+import os, sys, time
+T0 = time.perf_counter()
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication(["token-monitor"])  # the command reuses it
+class Probe(QObject):
+    shown = None
+    def eventFilter(self, obj, ev):
+        if self.shown is None and ev.type() == QEvent.Type.Paint and isinstance(obj, QMainWindow):
+            self.shown = time.perf_counter()
+            print("window_ms", round((self.shown - T0) * 1000, 1), flush=True)
+            QTimer.singleShot(0, paste)
+        return False
+probe = Probe(); app.installEventFilter(probe)
+def paste():
+    pane = next(w for w in app.topLevelWidgets() if w.objectName() == "tokenizer-window").pane
+    t = time.perf_counter()
+    pane.editor.insertPlainText("A short paste: what does this prompt cost? " * 3)
+    def wait():
+        if pane.busy or pane.result is None:
+            QTimer.singleShot(5, wait); return
+        print("first_count_ms", round((time.perf_counter() - t) * 1000, 1), "load_ms",
+              round(pane.result.load_s * 1000, 1), "since_window_ms",
+              round((time.perf_counter() - probe.shown) * 1000, 1), flush=True)
+        print("status", pane.status_label.text(), flush=True)
+        app.exit(0)
+    wait()
+from monitor.cli import main
+sys.exit(main(["tokenizer"]))
+"""
+
+
+def bench_tokenizer(runs: int, platform: str) -> None:
+    """`token-monitor tokenizer`: window shown, then a short paste typed in at once."""
+    with tempfile.TemporaryDirectory(prefix="tm-tok-") as tmp:
+        env = _env(platform, Path(tmp) / "home")
+        env.pop("MONITOR_SHOW_WINDOW")
+        subprocess.run([sys.executable, "-m", "monitor", "count", "-"], input=b"warm cache",
+                       env=env, capture_output=True, check=True)
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, "-c", STANDALONE], env=env, capture_output=True,
+                                 text=True, timeout=60)
+            print("  " + " | ".join(out.stdout.strip().splitlines()))
 
 
 def _env(platform: str, home: Path | None = None, **extra: str) -> dict[str, str]:
@@ -356,12 +407,18 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--skip-idle", action="store_true")
     parser.add_argument("--resident", action="store_true",
                         help="only the tray-resident RSS phases (Xvfb + trayer)")
+    parser.add_argument("--tokenizer", action="store_true",
+                        help="only the standalone tokenizer: window, first count of a paste")
     parser.add_argument("--settle", type=float, default=4.0, help="seconds per phase")
     parser.add_argument("--quiet", type=int, default=10, help="idle CPU window in the tray (s)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
     if args.resident:
         print(json.dumps(bench_resident(args.settle, args.quiet), indent=2))
+        return 0
+    if args.tokenizer:
+        print("token-monitor tokenizer: start to window, then a short paste to its count")
+        bench_tokenizer(args.runs, args.platform)
         return 0
 
     print(f"platform: {args.platform}; runs: {args.runs}; python {sys.version.split()[0]}")
