@@ -29,7 +29,6 @@ import logging
 import marshal
 import os
 import stat
-import tempfile
 import threading
 from pathlib import Path
 
@@ -126,6 +125,8 @@ def store(base: str, source_sha256: str, ranks: dict[bytes, int],
           folder: Path | None = None) -> Path | None:
     """Write the cache atomically; returns its path, or None when caching is off or the
     folder is not ours (never raises: a cache that cannot be written is only slower)."""
+    from monitor.services.atomic import atomic_write_bytes  # stdlib-only helper, on a miss
+
     folder = folder or _directory
     if folder is None:
         return None
@@ -137,16 +138,7 @@ def store(base: str, source_sha256: str, ranks: dict[bytes, int],
         if not _private(os.lstat(folder), folder=True):
             log.warning("not writing the encoding cache: %s is not a private folder", folder)
             return None
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-        try:
-            with os.fdopen(fd, "wb") as fh:  # mkstemp creates it 0600
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
+        atomic_write_bytes(path, data, mode=0o600)
     except OSError as exc:
         log.warning("could not write the encoding cache %s: %s", path, exc.strerror or exc)
         return None

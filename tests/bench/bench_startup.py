@@ -259,6 +259,17 @@ def _proc_cpu_s(pid: int) -> float:
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM (the app quits cleanly), SIGKILL after 15 s; returns its stderr."""
+    proc.terminate()
+    try:
+        _out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _out, err = proc.communicate()
+    return err or ""
+
+
 def _thread_ticks(pid: int) -> dict[str, int]:
     """CPU ticks per thread ("name/tid") of a process."""
     out: dict[str, int] = {}
@@ -306,12 +317,7 @@ def bench_idle(seconds: int, platform: str) -> dict[str, object]:
             threads = len(os.listdir(f"/proc/{proc.pid}/task"))
             polls_seen = fake.request_count() - requests_before
         finally:
-            proc.terminate()
-            try:
-                _out, err = proc.communicate(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                _out, err = proc.communicate()
+            err = _stop(proc)
     return {
         "window_s": round(t1 - t0, 1),
         "cpu_s": round(cpu1 - cpu0, 3),
@@ -384,12 +390,7 @@ def bench_resident(settle_s: float, quiet_s: int) -> dict[str, object]:
                         out.setdefault(word, []).append(rest)  # type: ignore[union-attr]
                 out["phases"] = phases
             finally:
-                proc.terminate()
-                try:
-                    _o, err = proc.communicate(timeout=15)
-                except subprocess.TimeoutExpired:
-                    proc.kill()
-                    _o, err = proc.communicate()
+                err = _stop(proc)
                 if err.strip():
                     out["stderr_tail"] = err[-300:]
     finally:
