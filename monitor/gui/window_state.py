@@ -1,4 +1,4 @@
-"""Remember window geometry in the UI state file (paths.state_file), next to other UI state.
+"""Remember window geometry and small UI choices in the UI state file (paths.state_file).
 
 The state file is a JSON object shared with the alert pause (monitor.services.alerting);
 each writer reads it, changes only its own key and writes it back atomically. Geometry is
@@ -70,3 +70,28 @@ def restore_window(window: QWidget, path: Path, name: str) -> bool:
 
 def remember_window(window: QWidget, path: Path, name: str) -> None:
     save_geometry(path, name, bytes(window.saveGeometry().data()))
+
+
+PREFS_KEY = "ui"
+
+
+def load_pref(path: Path, name: str) -> Any:
+    """A remembered UI choice (dashboard tab, tokenizer model, welcome dismissed), or None."""
+    prefs = _read(path).get(PREFS_KEY)
+    return prefs.get(name) if isinstance(prefs, dict) else None
+
+
+def save_pref(path: Path, name: str, value: Any) -> None:
+    """Remember a small JSON value under `"ui": {name: value}`, keeping every other key."""
+    data = _read(path)
+    prefs = data.get(PREFS_KEY)
+    if not isinstance(prefs, dict):
+        prefs = {}
+    if prefs.get(name) == value:
+        return
+    prefs[name] = value
+    data[PREFS_KEY] = prefs
+    try:
+        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    except OSError as exc:
+        log.warning("could not save a UI preference to %s: %s", path, exc)

@@ -673,10 +673,12 @@ def test_keys_test_command_outcomes(server: ServerThread, fake: FakeOrg, paths: 
                                     monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     url = server.base_url + "/v1"
+    other_project_key = "sk-proj-fakeOTHERproject000000000dddd"
+    fake.project_keys.add(other_project_key)  # one secret is stored under one label only
     with installed(DictBackend()):
         for label, kind, secret in [("admin", "admin", ADMIN_KEY),
                                     ("proj", "project", PROJECT_KEY),
-                                    ("proj-as-admin", "admin", PROJECT_KEY),
+                                    ("proj-as-admin", "admin", other_project_key),
                                     ("wrong", "admin", "sk-admin-WRONG00000000000000000000beef")]:
             monkeypatch.setattr("sys.stdin", _Pipe(secret))
             assert main(["keys", "add", "--label", label, "--kind", kind]) == 0

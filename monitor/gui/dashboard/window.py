@@ -37,6 +37,7 @@ from monitor.gui.dashboard.tables import (
     recon_columns,
     sorted_proxy,
 )
+from monitor.gui.welcome import WelcomePanel
 from monitor.services.desktop_notify import Notification
 from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow, snapshot_csv
 
@@ -149,12 +150,20 @@ class DashboardWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
 
         overview = QWidget(self.tabs)
-        ov = QHBoxLayout(overview)
-        self.daily_chart = DailySpendChart(overview)
-        self.cumulative_chart = CumulativeChart(overview)
+        ov_outer = QVBoxLayout(overview)
+        ov_outer.setContentsMargins(0, 0, 0, 0)
+        self.welcome = WelcomePanel(overview)
+        self.welcome.hide()
+        ov_outer.addWidget(self.welcome, 1)
+        self.charts = QWidget(overview)
+        self.charts.setObjectName("charts")
+        ov = QHBoxLayout(self.charts)
+        self.daily_chart = DailySpendChart(self.charts)
+        self.cumulative_chart = CumulativeChart(self.charts)
         ov.addWidget(self.daily_chart, 1)
         ov.addWidget(self.cumulative_chart, 1)
-        self.tabs.addTab(overview, self.tr("Overview"))
+        ov_outer.addWidget(self.charts, 1)
+        self._overview_index = self.tabs.addTab(overview, self.tr("Overview"))
 
         models = QWidget(self.tabs)
         mv = QVBoxLayout(models)
@@ -282,12 +291,28 @@ class DashboardWindow(QMainWindow):
                              .replace("%1", snap.org.last_error or "?")
                              .replace("%2", fmt.when_text(snap.org.last_success,
                                                                 snap.generated_at)))
+            elif snap.org.key_lost:
+                parts.append(self.tr("Organization sync stopped: no admin key is stored any "
+                                     "more (add one under API keys…) — last success %1.")
+                             .replace("%1", fmt.when_text(snap.org.last_success,
+                                                          snap.generated_at)))
             if snap.proxy.error:
                 parts.append(self.tr("Proxy: %1").replace("%1", snap.proxy.error))
             self.failing.show_text(" ".join(parts) + " " +
                                    self.tr("The numbers shown are the last ones it had."))
         else:
             self.failing.hide()
+
+    def set_welcome(self, active: bool) -> None:
+        """Show the welcome panel in place of the (empty) charts, or the charts again."""
+        self.welcome.setVisible(active)
+        self.charts.setVisible(not active)
+        if active:
+            self.tabs.setCurrentIndex(self._overview_index)
+
+    @property
+    def welcome_active(self) -> bool:
+        return not self.welcome.isHidden()
 
     def set_notice(self, text: str | None) -> None:
         if text:
