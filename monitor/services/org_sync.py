@@ -228,6 +228,7 @@ class OrgSync:
             windows.append(self._sync_costs(plan))
             warnings = self._fallback_warnings()
             names = self._sync_names(warnings) if self.fetch_names else 0
+            self._finish_progress()
         except BaseException as exc:
             reason = exc.text() if isinstance(exc, KnownError) else (
                 f"internal error: {type(exc).__name__}")
@@ -299,6 +300,17 @@ class OrgSync:
             return
         self._progress = SyncProgress(
             p.first_run, min(p.windows_done + 1, p.windows_total), p.windows_total,
+            self.client.requests_made - self._requests0, self._monotonic() - self._t0,
+            p.resumed)
+        self._report()
+
+    def _finish_progress(self) -> None:
+        """The last report: every window done, the name requests counted too."""
+        p = self._progress
+        if p is None:
+            return
+        self._progress = SyncProgress(
+            p.first_run, p.windows_total, p.windows_total,
             self.client.requests_made - self._requests0, self._monotonic() - self._t0,
             p.resumed)
         self._report()
