@@ -69,11 +69,12 @@ def bundled_icon(name: str = f"{APP_ID}.svg") -> Path:
 
 
 def exec_line(launcher: Launcher) -> str:
-    """The Exec value, quoted per the Desktop Entry spec."""
+    """The Exec value per the Desktop Entry spec: arguments quoted, then the whole value
+    escaped as a key-file string (so a quoted `\\$` is written `\\\\$`)."""
     argv = list(launcher.argv)
     if launcher.home:
         argv = ["env", f"MONITOR_HOME={launcher.home}", *argv]
-    return " ".join(_quote(a) for a in argv)
+    return " ".join(_quote(a) for a in argv).replace("\\", "\\\\")
 
 
 def _quote(arg: str) -> str:
@@ -88,16 +89,16 @@ def application_entry(launcher: Launcher, *, autostart: bool = False) -> str:
     text = (
         "[Desktop Entry]\n"
         "Type=Application\n"
-        "Version=1.5\n"
+        "Version=1.0\n"
         "Name=Token Monitor\n"
-        "Name[zh_CN]=Token Monitor 令牌监视器\n"
         "GenericName=API Spend Monitor\n"
+        "GenericName[zh_CN]=API 花费监视器\n"
         "Comment=OpenAI API spend in the tray, against your monthly limit\n"
         "Comment[zh_CN]=在托盘中查看 OpenAI API 花费与月度限额\n"
         f"Exec={exec_line(launcher)}\n"
         f"Icon={APP_ID}\n"
         "Terminal=false\n"
-        "Categories=Development;Utility;\n"
+        "Categories=Development;\n"
         "Keywords=OpenAI;tokens;usage;cost;budget;tokenizer;\n"
         f"StartupWMClass={WM_CLASS}\n"
         "StartupNotify=false\n"
