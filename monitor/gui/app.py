@@ -636,6 +636,9 @@ def run_app(ctx: AppContext) -> int:
     app.setApplicationName("Token Monitor")
     app.setApplicationDisplayName("Token Monitor")
     app.setDesktopFileName("token-monitor")
+    from monitor.gui.icons import app_icon
+
+    app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
 
     single = SingleInstance(ctx.paths)

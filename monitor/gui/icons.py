@@ -161,3 +161,14 @@ def tray_icon(look: GaugeLook) -> QIcon:
     for size in ICON_SIZES_PX:
         icon.addPixmap(draw_gauge(size, look))
     return icon
+
+
+def app_icon() -> QIcon:
+    """The application's own icon (windows, task switcher): the bundled gauge PNGs."""
+    from monitor import resources
+    from monitor.services.desktop_entry import APP_ID, ICON_PNG_SIZES
+
+    icon = QIcon()
+    for n in ICON_PNG_SIZES:
+        icon.addFile(str(resources.file_path("icons", f"{APP_ID}-{n}.png")))
+    return icon

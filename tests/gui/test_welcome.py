@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,7 +19,7 @@ from monitor.context import AppContext
 from monitor.core.records import ProxyRecord
 from monitor.gui.app import NO_ADMIN_KEY, AppController
 from monitor.gui.keys_dialog import KeysDialog
-from monitor.gui.welcome import PATH_ADMIN, PATH_PROXY, PATH_TOKENIZER
+from monitor.gui.welcome import PATH_ADMIN, PATH_DESKTOP, PATH_PROXY, PATH_TOKENIZER
 from monitor.services.keyvault import KeyMeta, KeyStore, MemoryVault
 from monitor.services.snapshot import DashboardSnapshot
 from tests.e2e.seed import proxy_record
@@ -191,3 +192,18 @@ def test_the_tray_menu_offers_the_same_paths(qtbot: QtBot,
     assert action is not None
     action.trigger()
     assert c.window.tabs.tabText(c.window.tabs.currentIndex()) == "Tokenizer"
+
+
+def test_desktop_path_adds_the_app_to_the_menu(qtbot: QtBot, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               make_app: Callable[..., AppController]) -> None:
+    monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "share"))
+    c = make_app()
+    _start(qtbot, c)
+    button = c.window.welcome.buttons[PATH_DESKTOP]
+    assert button.isEnabled()
+    button.click()
+    entry = tmp_path / "share" / "applications" / "token-monitor.desktop"
+    assert entry.exists() and "StartupWMClass=token-monitor" in entry.read_text()
+    assert not button.isEnabled()
+    assert "added to the application menu" in c.window.banner.label.text()
