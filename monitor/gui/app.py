@@ -13,7 +13,6 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -42,7 +41,15 @@ from monitor.gui.welcome import (
     proxy_lines,
     welcome_due,
 )
-from monitor.gui.window_state import load_pref, remember_window, restore_window, save_pref
+from monitor.gui.window_state import (
+    TOKENIZER_MODEL_PREF,
+    load_pref,
+    remember_combo,
+    remember_tab,
+    remember_window,
+    restore_window,
+    save_pref,
+)
 from monitor.services.alerting import Alert, pause_until_for
 from monitor.services.desktop_notify import Notification
 from monitor.services.snapshot import DashboardSnapshot
@@ -60,6 +67,7 @@ TOKENIZER_PRELOAD_DELAY_MS = 300  # after the first snapshot has been asked for
 TOKENIZER_ENCODING = "o200k_base"  # the default model's; ~0.3 s to build on first use
 DASHBOARD_STATE_NAME = "dashboard"
 WELCOME_DISMISSED_PREF = "welcome_dismissed"
+DASHBOARD_TAB_PREF = "dashboard_tab"
 SIGINT_POLL_MS = 250  # lets Python run its signal handler while Qt's loop runs
 
 
@@ -144,7 +152,8 @@ def make_tokenizer_factory(ctx: AppContext, runner: TaskRunner) -> Callable[[QWi
     def factory(parent: QWidget) -> QWidget:
         from monitor.gui.tokenizer.pane import TokenizerPane
 
-        pane: QWidget = TokenizerPane(ctx, runner, parent)
+        pane = TokenizerPane(ctx, runner, parent)
+        remember_combo(pane.model_combo, ctx.paths.state_file, TOKENIZER_MODEL_PREF)
         return pane
 
     return factory
@@ -183,6 +192,7 @@ class AppController(QObject):
             else None)
         self.geometry_restored = restore_window(self.window, ctx.paths.state_file,
                                                 DASHBOARD_STATE_NAME)
+        remember_tab(self.window.tabs, ctx.paths.state_file, DASHBOARD_TAB_PREF)
         self.with_tokenizer = with_tokenizer
         self.translators: list[QTranslator] = []  # installed by run_app or set_language
         self.language = i18n.pick_language(ctx.settings.language)
@@ -192,7 +202,8 @@ class AppController(QObject):
         self._preload_timer.setSingleShot(True)
         self._preload_timer.setInterval(TOKENIZER_PRELOAD_DELAY_MS)
         self._preload_timer.timeout.connect(self.preload_tokenizer)
-        self.tray: TrayIcon | None = TrayIcon(self) if self.has_tray else None
+        self.tray: TrayIcon | None = (TrayIcon(self, clock=ctx.clock) if self.has_tray
+                                      else None)
         self.notifier = Notifier(
             self.runner, lambda: self.tray.icon if self.tray is not None else None,
             use_freedesktop=use_freedesktop, parent=self)
@@ -411,6 +422,7 @@ class AppController(QObject):
             self._show_welcome_proxy_lines(self.proxy.url)
         if self.state.snapshot is not None:
             new.show_snapshot(self.state.snapshot)
+        remember_tab(new.tabs, self.ctx.paths.state_file, DASHBOARD_TAB_PREF)
         new.tabs.setCurrentIndex(tab)
         if text and new.ensure_tokenizer() is not None and isinstance(new.tokenizer,
                                                                       TokenizerPane):
@@ -463,7 +475,7 @@ class AppController(QObject):
         self.state.refresh()
 
     def pause_alerts(self, choice: str) -> None:
-        self.state.pause_alerts(pause_until_for(choice, datetime.now(UTC)))
+        self.state.pause_alerts(pause_until_for(choice, self.ctx.now()))
 
     def deliver_alerts(self, alerts: tuple[Alert, ...]) -> None:
         for alert in alerts:

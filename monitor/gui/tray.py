@@ -10,10 +10,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from monitor.core.clock import Clock, system_clock
 from monitor.gui import fmt, icons, texts
 from monitor.services.snapshot import DashboardSnapshot
 
@@ -59,12 +60,18 @@ class TrayIcon(QObject):
     quit_requested = Signal()
     welcome_path_requested = Signal(str)
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, clock: Clock = system_clock) -> None:
         super().__init__(parent)
         self.setObjectName("tray")
+        self._clock = clock
         self._snap: DashboardSnapshot | None = None
         self._paused_until: datetime | None = None
         self._look: icons.GaugeLook | None = None
+        self._painted_paused = False
+        self._pause_timer = QTimer(self)  # the mark goes when the pause ends
+        self._pause_timer.setObjectName("pause-end-timer")
+        self._pause_timer.setSingleShot(True)
+        self._pause_timer.timeout.connect(self._apply)
         self._submenus: list[QMenu] = []
         self._welcome = False
         self._progress: SyncProgress | None = None
@@ -97,6 +104,17 @@ class TrayIcon(QObject):
 
     def set_paused_until(self, until: datetime | None) -> None:
         self._paused_until = until
+        self._pause_timer.stop()
+        if until is not None:
+            left_ms = (until - self._clock()).total_seconds() * 1000
+            if left_ms > 0:
+                self._pause_timer.start(int(min(left_ms + 1000, 2**31 - 1)))
+        self._apply()
+
+    @property
+    def paused(self) -> bool:
+        """Alerts are paused right now (by the injected clock)."""
+        return self._paused_until is not None and self._paused_until > self._clock()
 
     def set_welcome(self, active: bool) -> None:
         """While nothing is set up, tooltip and menu offer the welcome panel's paths."""
@@ -116,13 +134,19 @@ class TrayIcon(QObject):
                            "counts).")
         if self._progress is not None:
             text += "\n" + texts.sync_progress(self._progress)
+        if self.paused and self._paused_until is not None:
+            text += "\n" + self.tr("Alerts paused until %1").replace(
+                "%1", fmt.when_text(self._paused_until, self._clock()))
         return text
 
     def _apply(self) -> None:
         look = look_of(self._snap)
-        if look != self._look:  # repaint only when the gauge changes
-            self.icon.setIcon(icons.tray_icon(look))
+        paused = self.paused
+        if look != self._look or paused != self._painted_paused:  # repaint on a change only
+            icon = icons.tray_icon(look)
+            self.icon.setIcon(icons.with_pause_mark(icon) if paused else icon)
             self._look = look
+            self._painted_paused = paused
         self.icon.setToolTip(self.tooltip_text())
 
     def current_icon(self) -> QIcon:
@@ -174,10 +198,11 @@ class TrayIcon(QObject):
         pause = m.addMenu(self.tr("Pause alerts"))
         pause.setObjectName("pause-menu")
         self._submenus.append(pause)
-        if self._paused_until is not None and self._paused_until > datetime.now().astimezone():
+        if self.paused and self._paused_until is not None:
+            pause.setTitle(self.tr("Pause alerts (paused)"))
             paused = pause.addAction(
                 self.tr("Paused until %1").replace(
-                    "%1", fmt.when_text(self._paused_until, datetime.now().astimezone()))
+                    "%1", fmt.when_text(self._paused_until, self._clock()))
             )
             paused.setEnabled(False)
             resume = pause.addAction(self.tr("Resume alerts"))

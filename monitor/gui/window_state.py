@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QComboBox, QTabWidget, QWidget
 
 from monitor.services.atomic import atomic_write_text
 
@@ -73,6 +73,7 @@ def remember_window(window: QWidget, path: Path, name: str) -> None:
 
 
 PREFS_KEY = "ui"
+TOKENIZER_MODEL_PREF = "tokenizer_model"  # the dashboard tab and the tokenizer window share it
 
 
 def load_pref(path: Path, name: str) -> Any:
@@ -95,3 +96,22 @@ def save_pref(path: Path, name: str, value: Any) -> None:
         atomic_write_text(path, json.dumps(data, indent=2) + "\n")
     except OSError as exc:
         log.warning("could not save a UI preference to %s: %s", path, exc)
+
+
+def remember_combo(combo: QComboBox, path: Path, name: str) -> None:
+    """Select the remembered item (by its data) and remember each new choice."""
+    value = load_pref(path, name)
+    if isinstance(value, str):
+        index = combo.findData(value)
+        if index >= 0:
+            combo.setCurrentIndex(index)
+    combo.currentIndexChanged.connect(
+        lambda _i: save_pref(path, name, str(combo.currentData() or "")))
+
+
+def remember_tab(tabs: QTabWidget, path: Path, name: str) -> None:
+    """Open on the remembered tab (by index) and remember each change."""
+    value = load_pref(path, name)
+    if isinstance(value, int) and 0 <= value < tabs.count():
+        tabs.setCurrentIndex(value)
+    tabs.currentChanged.connect(lambda index: save_pref(path, name, index))

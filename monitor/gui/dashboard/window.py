@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -115,6 +115,7 @@ class DashboardWindow(QMainWindow):
         self.resize(1100, 780)
         self.hide_on_close = True  # tray mode; False: closing quits (no tray to come back to)
         self.snapshot: DashboardSnapshot | None = None
+        self._export_dir: Path | None = None  # the last export's folder (this session)
         self._tokenizer_factory = tokenizer_factory
         self.tokenizer: QWidget | None = None
 
@@ -325,14 +326,37 @@ class DashboardWindow(QMainWindow):
 
     # export -----------------------------------------------------------------------------
 
+    def export_folder(self) -> Path:
+        """Where the save dialog opens: the last export's folder, else Documents, else home
+        (never the folder the app happened to be started from)."""
+        if self._export_dir is not None and self._export_dir.is_dir():
+            return self._export_dir
+        docs = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation)
+        if docs and Path(docs).is_dir():
+            return Path(docs)
+        return Path.home()
+
     def _ask_export(self) -> None:
         if self.snapshot is None:
             return
-        default = f"token-monitor-{self.snapshot.cycle.start.isoformat()}.csv"
+        name = f"token-monitor-{self.snapshot.cycle.start.isoformat()}.csv"
+        default = self.export_folder() / name
         path, _filter = QFileDialog.getSaveFileName(
-            self, self.tr("Export CSV"), default, self.tr("CSV files (*.csv)"))
-        if path:
-            self.export_csv(Path(path))
+            self, self.tr("Export CSV"), str(default), self.tr("CSV files (*.csv)"))
+        if not path:
+            return
+        target = Path(path)
+        try:
+            self.export_csv(target)
+        except OSError as exc:
+            self.show_banner(Notification(self.tr("Export CSV"), self.tr(
+                "Could not write %1: %2").replace("%1", str(target))
+                .replace("%2", exc.strerror or str(exc))))
+            return
+        self._export_dir = target.parent
+        self.show_banner(Notification(self.tr("Export CSV"), self.tr(
+            "Saved this billing cycle to %1").replace("%1", str(target))))
 
     def export_csv(self, path: Path) -> None:
         """Write the shown period (the cycle) as CSV to `path`."""
