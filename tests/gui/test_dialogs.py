@@ -53,7 +53,8 @@ def test_settings_round_trip_through_the_file(qtbot: QtBot, ctx: AppContext) -> 
     lang = d.field("language")
     assert isinstance(lang, QComboBox)
     lang.setCurrentIndex(lang.findData("zh_CN"))
-    assert not d._language_note.isHidden()  # "switch to the new language when you press OK"
+    assert not d._language_note.isHidden()
+    assert d._language_note.text().endswith("when you press Save.")  # the button says Save
     d.accept()
     new = d.result_settings()
     assert new is not None
