@@ -155,6 +155,9 @@ class WelcomePanel(QWidget):
         self.lines.setPlainText("\n".join(lines))
         for w in (self.lines, self.copy_button, self.lines_hint):
             w.show()
+        proxy = self.buttons[PATH_PROXY]
+        proxy.setText(self.tr("The proxy is on"))
+        proxy.setEnabled(False)
 
     def copy_lines(self) -> None:
         QGuiApplication.clipboard().setText(self.lines.toPlainText())

@@ -282,24 +282,24 @@
         <translation>显示的是最后一次获得的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="346"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="353"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="358"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="349"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="356"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="361"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="346"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="349"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="354"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="357"/>
         <source>Could not write %1: %2</source>
         <translation>无法写入 %1：%2</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="359"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="362"/>
         <source>Saved this billing cycle to %1</source>
         <translation>已将本计费周期保存到 %1</translation>
     </message>
@@ -1717,12 +1717,17 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
         <translation>添加到应用程序菜单</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="161"/>
+        <location filename="../../monitor/gui/welcome.py" line="159"/>
+        <source>The proxy is on</source>
+        <translation>代理已开启</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="164"/>
         <source>Copied</source>
         <translation>已复制</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="167"/>
+        <location filename="../../monitor/gui/welcome.py" line="170"/>
         <source>Token Monitor is in the application menu.</source>
         <translation>Token Monitor 已在应用程序菜单中。</translation>
     </message>

@@ -67,6 +67,7 @@ def test_shown_on_an_empty_home_and_gone_once_a_source_has_data(
     assert c.welcome_active
     w = c.window
     assert not w.welcome.isHidden() and w.charts.isHidden()  # no empty charts meanwhile
+    assert w.header.isHidden()  # nor zero counters
     assert c.tray is not None
     assert c.tray.icon.toolTip().startswith("Token Monitor is not set up yet")
     c.tray.rebuild_menu()
@@ -80,6 +81,7 @@ def test_shown_on_an_empty_home_and_gone_once_a_source_has_data(
     assert blocker.args[0].has_data
     assert not c.welcome_active
     assert w.welcome.isHidden() and not w.charts.isHidden()
+    assert not w.header.isHidden()
     assert not c.tray.icon.toolTip().startswith("Token Monitor is not set up yet")
     c.tray.rebuild_menu()
     assert c.tray.find_action("welcome-proxy") is None
@@ -168,6 +170,7 @@ def test_proxy_path_turns_the_proxy_on_and_shows_lines_to_paste(
         lines = c.window.welcome.lines.toPlainText().splitlines()
         assert lines == [f"export OPENAI_BASE_URL={url}", f"# proxy at {url}"]
         assert not c.window.welcome.lines.isHidden()
+        assert not c.window.welcome.buttons[PATH_PROXY].isEnabled()
         c.window.welcome.copy_button.click()
         assert QGuiApplication.clipboard().text() == "\n".join(lines)
         assert c.welcome_active  # still up: nothing was metered yet
@@ -207,3 +210,18 @@ def test_desktop_path_adds_the_app_to_the_menu(qtbot: QtBot, tmp_path: Path,
     assert entry.exists() and "StartupWMClass=token-monitor" in entry.read_text()
     assert not button.isEnabled()
     assert "added to the application menu" in c.window.banner.label.text()
+
+
+def test_the_panel_speaks_chinese(qtbot: QtBot, qapp: Any) -> None:
+    from monitor.gui import i18n
+    from monitor.gui.welcome import WelcomePanel
+
+    translators = i18n.install(qapp, "zh_CN")
+    try:
+        panel = WelcomePanel()
+        qtbot.addWidget(panel)
+        assert panel.buttons[PATH_ADMIN].text() == "添加管理员密钥…"
+        assert panel.buttons[PATH_TOKENIZER].text() == "打开分词器"
+        assert panel.buttons[PATH_DESKTOP].text() == "添加到应用程序菜单"
+    finally:
+        i18n.remove(qapp, translators)

@@ -305,9 +305,12 @@ class DashboardWindow(QMainWindow):
             self.failing.hide()
 
     def set_welcome(self, active: bool) -> None:
-        """Show the welcome panel in place of the (empty) charts, or the charts again."""
+        """Show the welcome panel in place of the (empty) charts and zero counters, or the
+        charts and counters again."""
         self.welcome.setVisible(active)
         self.charts.setVisible(not active)
+        self.header.setVisible(not active)
+        self.freshness.setVisible(not active)
         if active:
             self.tabs.setCurrentIndex(self._overview_index)
 
