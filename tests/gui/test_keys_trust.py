@@ -4,10 +4,9 @@ alerts naming the key that failed, and the banner when the only admin key is gon
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
 
 import pytest
 from pytestqt.qtbot import QtBot
@@ -15,7 +14,7 @@ from pytestqt.qtbot import QtBot
 from monitor.context import AppContext
 from monitor.core.clock import fixed_clock
 from monitor.errors import KnownError
-from monitor.gui.app import NO_ADMIN_KEY, AppController, OrgSyncPass
+from monitor.gui.app import AppController, OrgSyncPass
 from monitor.gui.keys_dialog import KeysDialog
 from monitor.gui.tasks import TaskRunner
 from monitor.services.keyvault import KeyMeta, KeyStore, MemoryVault
@@ -179,26 +178,8 @@ def test_remove_asks_first(qtbot: QtBot, keys: KeyStore, runner: TaskRunner) -> 
 # --- the app: alerts name the failing key; losing the only key shows the banner --------------
 
 
-@pytest.fixture
-def app(qtbot: QtBot, ctx: AppContext) -> Iterator[Callable[..., AppController]]:
-    made: list[AppController] = []
-
-    def make(**kw: Any) -> AppController:
-        kw.setdefault("use_freedesktop", False)
-        kw.setdefault("with_tokenizer", False)
-        c = AppController(ctx, **kw)
-        c.quit_requested = lambda: None
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.shutdown()
-        c.window.deleteLater()
-
-
 def test_the_alert_names_the_key_that_actually_failed(
-        qtbot: QtBot, ctx: AppContext, app: Callable[..., AppController]) -> None:
+        qtbot: QtBot, ctx: AppContext, make_app: Callable[..., AppController]) -> None:
     fake = FakeOrg(events=[])
     with ServerThread(fake.make_app) as server:
         ctx.save_settings(ctx.settings.replace(openai_base_url=server.base_url + "/v1",
@@ -208,7 +189,7 @@ def test_the_alert_names_the_key_that_actually_failed(
         # The valid key sorts first by name; sync uses the newest one, which is wrong.
         keys.add("a-org-admin", "admin", ADMIN_KEY, today=date(2026, 1, 1))
         keys.add("z-wrong", "admin", BAD, today=date(2026, 6, 1))
-        c = app()
+        c = make_app(sync=None)  # the real OrgSyncPass
         assert isinstance(c.org_sync, OrgSyncPass)
         with qtbot.waitSignal(c.state.alerts_fired, timeout=15_000,
                               check_params_cb=lambda a: any(x.kind == "key_rejected"
@@ -222,11 +203,11 @@ def test_the_alert_names_the_key_that_actually_failed(
 
 
 def test_losing_the_only_admin_key_shows_the_failing_banner(
-        qtbot: QtBot, ctx: AppContext, app: Callable[..., AppController]) -> None:
+        qtbot: QtBot, ctx: AppContext, make_app: Callable[..., AppController]) -> None:
     ctx.store().set_sync_state(ORG_SOURCE, SyncState(
         last_success=datetime.now(UTC), last_error=None, last_error_at=None,
         settled_through=datetime.now(UTC)))
-    c = app(sync=lambda: NO_ADMIN_KEY)  # the key was removed: nothing to sync with
+    c = make_app()  # the key was removed: nothing to sync with (NO_ADMIN_KEY)
     c.start(poll=True)
     qtbot.waitUntil(lambda: c.state.snapshot is not None
                     and not c.state.snapshot.org.configured, timeout=5000)

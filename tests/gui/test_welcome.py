@@ -4,7 +4,7 @@ tokenizer)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -30,25 +30,12 @@ SECRET = "sk-admin-welcomeTEST000000000000WXYZ"
 
 
 @pytest.fixture
-def make_app(qtbot: QtBot, ctx: AppContext,
-             monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[..., AppController]]:
+def make_app(make_app: Callable[..., AppController], ctx: AppContext,
+             monkeypatch: pytest.MonkeyPatch) -> Callable[..., AppController]:
+    """conftest's make_app with a tray and an in-memory key vault."""
     monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
     ctx._keys = KeyStore(ctx.paths.keys_file, MemoryVault())  # no keyring needed here
-    made: list[AppController] = []
-
-    def make(**kw: Any) -> AppController:
-        kw.setdefault("sync", lambda: NO_ADMIN_KEY)
-        kw.setdefault("use_freedesktop", False)
-        kw.setdefault("with_tokenizer", False)
-        c = AppController(ctx, **kw)
-        c.quit_requested = lambda: None
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.shutdown()
-        c.window.deleteLater()
+    return make_app
 
 
 def _start(qtbot: QtBot, c: AppController, poll: bool = False) -> DashboardSnapshot:
