@@ -279,8 +279,6 @@ class AppController(QObject):
     # welcome ----------------------------------------------------------------------------
 
     def _has_key(self) -> bool:
-        import os
-
         if (os.environ.get("OPENAI_ADMIN_KEY") or "").strip():
             return True
         try:

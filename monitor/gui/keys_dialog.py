@@ -60,6 +60,14 @@ class _Verdict:
     text: str
 
 
+class _AlreadyStoredError(KnownError):
+    """The secret being added is already stored under `label`."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(f"this key is already stored as {label!r}")
+        self.label = label
+
+
 class KeysDialog(QDialog):
     """Manage labelled API keys.
 
@@ -218,11 +226,11 @@ class KeysDialog(QDialog):
         self._runner.run(fn, on_done=done, on_error=failed)
 
     def _show_error(self, exc: BaseException) -> None:
-        if isinstance(exc, KeyInputError) and exc.field == "duplicate":
+        if isinstance(exc, _AlreadyStoredError):
             self.status.clear()
             self._set_field_error("secret", self.tr(
                 "This key is already stored as %1; one key needs only one label.")
-                .replace("%1", exc.text()))
+                .replace("%1", exc.label))
             return
         if isinstance(exc, KeyInputError) and exc.field in self.field_errors:
             self.status.clear()
@@ -438,7 +446,7 @@ class KeysDialog(QDialog):
         def check() -> _Verdict | None:
             same = keys.label_of_secret(secret)
             if same is not None:
-                raise KeyInputError(same, "duplicate")
+                raise _AlreadyStoredError(same)
             if tester is None:
                 return None
             try:
@@ -464,10 +472,10 @@ class KeysDialog(QDialog):
 
     def _store(self, label: str, kind: str, secret: str, expires: date | None,
                verdict: _Verdict | None) -> None:
-        keys, at = self._keys, self._clock()
+        keys, at, today = self._keys, self._clock(), self._today()
 
         def op() -> KeyMeta:
-            meta = keys.add(label, kind, secret, expires, today=self._today())
+            meta = keys.add(label, kind, secret, expires, today=today)
             if verdict is not None:
                 meta = keys.mark_tested(label, verdict.ok, at)
             return meta
