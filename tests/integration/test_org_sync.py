@@ -576,6 +576,9 @@ def test_sync_killed_mid_run_then_rerun_gives_the_same_totals(tmp_path: Path) ->
             written = {b.endpoint for b in half.usage_buckets(real_now - timedelta(days=90),
                                                               real_now + timedelta(days=1))}
             assert "completions" in written and "moderations" not in written
+            # … and the finished backfill windows are recorded, so the rerun resumes (issue 16)
+            assert ("completions", "1d") in {(e, w) for e, w, _s, _e in
+                                             half.done_windows("org")}
         finally:
             half.close()
         fake.delay_s = 0
