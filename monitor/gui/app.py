@@ -78,9 +78,10 @@ class KeyTestFailed(KnownError):  # noqa: N818 - reads as a verdict
 class OrgSyncPass:
     """One org sync pass with the stored (or $OPENAI_ADMIN_KEY) admin key; blocking.
 
-    `key_label` is the label of the key the latest pass used (None: $OPENAI_ADMIN_KEY or no
-    key), so an alert names the key that actually failed. `on_progress` receives the
-    pass's SyncProgress (on the worker thread: emit a Qt signal from it).
+    `key_label` is the label of the key the latest pass used ("OPENAI_ADMIN_KEY" for the
+    environment's key, None without a key), so an alert names the key that actually failed.
+    `on_progress` receives the pass's SyncProgress (on the worker thread: emit a Qt signal
+    from it).
     """
 
     def __init__(self, ctx: AppContext,
@@ -95,7 +96,10 @@ class OrgSyncPass:
 
         ctx = self.ctx
         cred = ctx.keys().admin_credential(ctx.now().astimezone().date())
-        self.key_label = cred.label if cred is not None else None
+        if cred is None:
+            self.key_label = None
+        else:  # the environment's key has no label: name the variable, as alerts do
+            self.key_label = cred.label if cred.label else "OPENAI_ADMIN_KEY"
         if cred is None:
             return NO_ADMIN_KEY
         settings = ctx.settings
