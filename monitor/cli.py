@@ -46,6 +46,8 @@ COMMANDS: dict[str, Command] = {
     "count": Command("monitor.commands.count",
                      "count the tokens of a text file or stdin (offline) and what they would "
                      "cost"),
+    "desktop": Command("monitor.commands.desktop",
+                       "add Token Monitor to (or remove it from) the application menu"),
     "keys": Command("monitor.commands.keys", "manage API keys (kept in the OS keyring)"),
     "price": Command("monitor.commands.price",
                      "show the price table or one model's prices (USD per 1M tokens)"),

@@ -11,10 +11,11 @@ import argparse
 import math
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from monitor.commands._output import num, print_json, table, to_json
+from monitor.commands._progress import TerminalBar
 from monitor.context import AppContext
 from monitor.errors import KnownError
 from monitor.services.openai_admin import (
@@ -87,24 +88,31 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     settings = ctx.settings
     base_url = args.base_url or settings.openai_base_url
     client = AdminClient(cred.secret, base_url, timeout_s=args.timeout)
-    on_window = None if args.json else _print_window
+    # On a terminal a progress bar replaces the per-window lines; elsewhere output is as-is.
+    bar = None if args.json else TerminalBar.for_stream(sys.stdout)
+    on_window = None if args.json or bar is not None else _print_window
     sync = OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
-                   on_window=on_window)
+                   on_window=on_window, on_progress=bar, key_name=cred.describe(),
+                   now=ctx.clock)
     if not args.json:
         print(f"syncing {base_url} with {cred.describe()}", flush=True)
     stop = threading.Event()
     try:
         while True:
             try:
-                result = sync.sync_once()
+                try:
+                    result = sync.sync_once()
+                finally:
+                    if bar is not None:
+                        bar.clear()
             except AdminApiError as exc:
-                _report_error(exc, args.json)
+                _report_error(exc, args.json, ctx.now())
                 if args.once or isinstance(exc, InvalidKeyError | MissingScopeError):
                     return exc.exit_code
             except KnownError as exc:
                 if args.once:
                     raise
-                _report_error(exc, args.json)
+                _report_error(exc, args.json, ctx.now())
             else:
                 if args.json:
                     print(to_json(result.to_json()), flush=True)
@@ -121,8 +129,8 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
         return 0
 
 
-def _report_error(exc: KnownError, as_json: bool) -> None:
+def _report_error(exc: KnownError, as_json: bool, at: datetime) -> None:
     if as_json:
         print_json({"ok": False, "error": exc.text(), "kind": type(exc).__name__,
-                    "at": datetime.now(UTC)})
+                    "at": at})
     print(f"error: sync failed: {exc.text()}", file=sys.stderr, flush=True)

@@ -18,7 +18,7 @@ def test_charts_are_built_when_shown_dropped_when_closed_and_rebuilt_with_the_da
         with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000):
             c.start(poll=False)
         w = c.window
-        overview = w.overview
+        overview = w.charts
         assert not w.isVisible() and not overview.built  # tray only: no charts yet
         w.bring_forward()
         qtbot.waitUntil(lambda: overview.built, timeout=5_000)

@@ -23,7 +23,7 @@ class OverviewCharts(QWidget):
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
-        self.setObjectName("overview")
+        self.setObjectName("charts")
         self._layout = QHBoxLayout(self)
         self._snapshot: DashboardSnapshot | None = None
         self.daily_chart: DailySpendChart | None = None

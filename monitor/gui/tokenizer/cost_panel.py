@@ -99,7 +99,8 @@ class CostPanel(QWidget):
         for label in self.cost_labels.values():
             label.setText("–")
 
-    def show_budget(self, table: PriceTable | None, model: str, tokens: int,
+    def show_budget(self, table: PriceTable | None, model: str, tokens: int | None,
                     remaining: Decimal, *, remaining_is_limit: bool) -> None:
+        """`tokens` None: the text could not be counted (the calculator then shows none)."""
         self.budget.set_inputs(table, model, tokens, remaining,
                                remaining_is_limit=remaining_is_limit)
