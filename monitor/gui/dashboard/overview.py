@@ -43,6 +43,10 @@ class OverviewCharts(QWidget):
         self.cumulative_chart = CumulativeChart(self)
         self._layout.addWidget(self.daily_chart, 1)
         self._layout.addWidget(self.cumulative_chart, 1)
+        if self.isVisible():  # lay them out now: the charts fit their labels to their width
+            self.daily_chart.show()
+            self.cumulative_chart.show()
+            self._layout.activate()
         if self._snapshot is not None:
             self._draw(self._snapshot)
 
