@@ -330,6 +330,20 @@ class ProxyUsageRow:
 
 
 @dataclass(frozen=True)
+class ProxyOutcomeRow:
+    """Proxy records summed per model, key label, HTTP status and whether the cost was known
+    (what `/metrics` counts by outcome; the roll-ups have no status dimension)."""
+
+    model: str | None
+    key_label: str
+    status: int
+    priced: bool
+    requests: int
+    usage: TokenUsage
+    cost: Decimal
+
+
+@dataclass(frozen=True)
 class CostRow:
     """Billed dollars (Costs API) summed over the requested dimensions."""
 
@@ -1118,6 +1132,25 @@ class UsageStore:
                 **kw,
             ))
         return out
+
+    def proxy_outcomes(self, start: datetime, end: datetime) -> list[ProxyOutcomeRow]:
+        """Proxy records with time in [start, end) summed per model, key label, status and
+        priced/unpriced, from the raw rows (one indexed range scan; for exporters priming
+        their counters, not for per-scrape queries)."""
+        rows = self._conn().execute(
+            f"""SELECT model, key_label, status, cost IS NOT NULL, COUNT(*), {_TOK_SUMS},
+                       dsum(cost)
+                FROM proxy_records WHERE time_us >= ? AND time_us < ?
+                GROUP BY 1, 2, 3, 4""",
+            (_epoch_us(start), _epoch_us(end)),
+        )
+        return [
+            ProxyOutcomeRow(
+                model=r[0], key_label=r[1], status=r[2], priced=bool(r[3]), requests=r[4],
+                usage=TokenUsage(*r[5:12]), cost=Decimal(r[12] or 0),
+            )
+            for r in rows
+        ]
 
     # ---- the source rule -------------------------------------------------------------------
 

@@ -30,7 +30,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -60,6 +60,7 @@ from monitor.services.proxy.ratelimit import RATE_LIMIT_HEADERS, parse_rate_limi
 
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
+    from monitor.services.proxy.addons import ProxyAddon
     from monitor.services.usage_store import UsageStore
 
 log = logging.getLogger(__name__)
@@ -238,6 +239,7 @@ class FinishedRequest:
     partial: bool
     rate_limit_headers: dict[str, str] | None = None
     headers_at: datetime | None = None
+    streamed: bool = False
 
 
 class RecordWriter:
@@ -343,6 +345,8 @@ class RecordWriter:
             ttfb_ms=None if item.ttfb_ms is None else round(item.ttfb_ms, 3),
             request_id=item.request_id,
             partial=item.partial,
+            request_model=item.request_model,
+            streamed=item.streamed,
         )
 
     def _run(self) -> None:
@@ -430,6 +434,8 @@ class MeteringProxy:
             and recorded under `key_label`; otherwise the client's Authorization passes
             through and records carry its masked fingerprint.
         on_record: called (on the writer thread) with each stored ProxyRecord.
+        addons: exporters started and stopped with the proxy that see every stored record
+            (/metrics, OTLP; see addons.py).
         shutdown_grace_s: on stop, how long running requests may still take.
 
     Raises:
@@ -448,6 +454,7 @@ class MeteringProxy:
         key_secret: str | None = None,
         on_record: Callable[[ProxyRecord], None] | None = None,
         shutdown_grace_s: float = SHUTDOWN_GRACE_S,
+        addons: Sequence[ProxyAddon] = (),
     ) -> None:
         self._upstream = parse_upstream(upstream)
         self._grace = shutdown_grace_s
@@ -464,7 +471,8 @@ class MeteringProxy:
             raise ProxyConfigError("the key secret is empty")
         self._key_label = key_label if key_secret is None else (key_label or "proxy key")
         self._auth = f"Bearer {key_secret.strip()}" if key_secret is not None else None
-        self._writer = RecordWriter(store_path, prices, on_record)
+        self._addons = tuple(addons)
+        self._writer = RecordWriter(store_path, prices, _fan_out(on_record, self._addons))
         self._via = f"1.1 token-monitor-{secrets.token_hex(4)}"
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.ServerRunner | None = None
@@ -478,6 +486,10 @@ class MeteringProxy:
 
     def __repr__(self) -> str:  # never shows the key
         return f"MeteringProxy(upstream={self._upstream_str!r}, url={self.url!r})"
+
+    @property
+    def addons(self) -> tuple[ProxyAddon, ...]:
+        return self._addons
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -515,6 +527,14 @@ class MeteringProxy:
                 f"upstream {self._upstream_str} is this proxy; refusing to forward to myself"
             )
         self.url = f"http://{_format_host(self.host)}:{self.port}/v1"
+        for i, addon in enumerate(self._addons):
+            try:
+                await addon.start()
+            except BaseException:
+                for started in self._addons[:i]:
+                    await started.stop()
+                await self._close_async()
+                raise
         log.info("metering proxy listening on %s, upstream %s", self.url, self._upstream_str)
         return self.url
 
@@ -537,8 +557,12 @@ class MeteringProxy:
                 ready(url)
             await self._stop_event.wait()
         finally:
+            started = self._ready.is_set()
             await self._close_async()
             self._writer.close()
+            if started:
+                for addon in self._addons:
+                    await addon.stop()
             log.info("metering proxy stopped")
 
     def start_in_thread(self, timeout: float = 15.0) -> str:
@@ -858,8 +882,27 @@ class MeteringProxy:
                 partial=partial,
                 rate_limit_headers=rate_headers,
                 headers_at=state.headers_at,
+                streamed=isinstance(meter, StreamObserver | UsageChunkStripper),
             )
         )
+
+
+def _fan_out(
+    on_record: Callable[[ProxyRecord], None] | None, addons: Sequence[ProxyAddon]
+) -> Callable[[ProxyRecord], None] | None:
+    """One writer-thread callback for the caller's `on_record` and every addon."""
+    if not addons:
+        return on_record
+    calls = [*([on_record] if on_record else []), *(a.observe for a in addons)]
+
+    def each(rec: ProxyRecord) -> None:
+        for call in calls:
+            try:
+                call(rec)
+            except Exception:  # one failing observer must not starve the others
+                log.exception("a record observer failed")
+
+    return each
 
 
 _PIECE = 256 * 1024
