@@ -102,6 +102,7 @@ class OtlpExport:
         self._mute = _Mute()
         self.down = False
         """True while the collector is unreachable (set by the reader thread)."""
+        self.failed_exports = 0
 
         if importlib.util.find_spec("opentelemetry.sdk") is None:
             raise OtelError(_NO_EXTRA)
@@ -179,7 +180,9 @@ class OtlpExport:
                      {**attrs, "token_monitor.key": self._keys(record.key_label)})
 
     def _outage(self, down: bool, reason: str = "") -> None:
-        """Called by the exporter on the reader thread when reachability changes."""
+        """Called by the exporter on the reader thread after every push."""
+        if down:
+            self.failed_exports += 1
         if down and not self.down:
             log.warning("OTLP collector %s is not accepting metrics (%s); totals stay in memory "
                         "and are pushed when it is back", self.url, reason or "export failed")

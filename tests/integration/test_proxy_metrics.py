@@ -1,13 +1,29 @@
 """/metrics end to end: the openai SDK -> proxy -> fake upstream, then a scrape parsed with
-prometheus_client's parser (and, in test_prometheus_server.py, a real Prometheus) must equal
-what `token-monitor usage` reports for the same store."""
+prometheus_client's parser, and a real Prometheus server's query results, must equal what
+`token-monitor usage` reports for the same store.
+
+The real Prometheus is the Debian `prometheus` binary (installed by `.ci/install --test`), run
+on a loopback port with a temporary config and storage dir, scraping the proxy every second,
+and stopped at the end (SIGTERM, then SIGKILL after a bounded wait). Without the binary that
+test is skipped, except in CI (CI=true or MONITOR_REQUIRE_PROMETHEUS=1), where it fails.
+"""
 
 from __future__ import annotations
 
 import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import openai
@@ -275,3 +291,205 @@ def test_a_busy_metrics_port_stops_the_proxy_with_a_clear_error(
         proxy.start_in_thread()
     proxy.stop()
 
+
+# -- a real Prometheus server ---------------------------------------------------------------
+
+WAIT_S = 60.0
+
+
+def _required() -> bool:
+    return os.environ.get("CI", "").lower() == "true" or \
+        os.environ.get("MONITOR_REQUIRE_PROMETHEUS") == "1"
+
+
+@pytest.fixture
+def prometheus_bin() -> str:
+    found = shutil.which("prometheus")
+    if found is None:
+        if _required():
+            pytest.fail("the prometheus binary is missing; `bash .ci/install --test` installs "
+                        "the Debian package `prometheus`")
+        pytest.skip("no prometheus binary (apt-get install prometheus); required in CI")
+    return found
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Prometheus:
+    """One Prometheus process on 127.0.0.1 scraping `target` (host:port) every second."""
+
+    def __init__(self, binary: str, target: str, workdir: Path) -> None:
+        self.port = _free_port()
+        config = workdir / "prometheus.yml"
+        config.write_text(
+            "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
+            "scrape_configs:\n  - job_name: token-monitor\n"
+            f"    static_configs:\n      - targets: ['{target}']\n"
+        )
+        self.log = workdir / "prometheus.log"
+        self._log_file = self.log.open("wb")
+        self.proc = subprocess.Popen(
+            [binary, f"--config.file={config}", f"--storage.tsdb.path={workdir / 'data'}",
+             f"--web.listen-address=127.0.0.1:{self.port}", "--storage.tsdb.retention.time=1h",
+             "--log.level=warn"],
+            stdout=self._log_file, stderr=subprocess.STDOUT, cwd=workdir,
+        )  # fmt: skip
+
+    def api(self, path: str, **params: str) -> Any:
+        url = f"http://127.0.0.1:{self.port}/api/v1/{path}?{urllib.parse.urlencode(params)}"
+        with urllib.request.urlopen(url, timeout=5) as resp:
+            doc = json.loads(resp.read())
+        assert doc["status"] == "success", doc
+        return doc["data"]
+
+    def query(self, promql: str) -> list[dict[str, Any]]:
+        return list(self.api("query", query=promql)["result"])
+
+    def wait_for(self, promql: str, want: float) -> list[dict[str, Any]]:
+        """Poll `promql` until its single value equals `want` (bounded)."""
+        deadline = time.monotonic() + WAIT_S
+        last: Any = None
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"prometheus exited: {self.log.read_text()[-2000:]}")
+            try:
+                last = self.query(promql)
+            except OSError:
+                last = "not answering yet"
+            else:
+                if last and float(last[0]["value"][1]) == pytest.approx(want, rel=1e-9):
+                    return last
+            time.sleep(0.25)
+        raise AssertionError(f"{promql} never reached {want}; last answer {last!r}; "
+                             f"log: {self.log.read_text()[-2000:]}")
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        self._log_file.close()
+
+
+@pytest.fixture
+def prometheus_for() -> Iterator[list[Prometheus]]:
+    started: list[Prometheus] = []
+    yield started
+    for p in started:
+        p.stop()
+
+
+def test_a_real_prometheus_scrape_equals_usage(
+    running: tuple[MeteringProxy, MetricsExporter], records: list[ProxyRecord],
+    prometheus_bin: str, prometheus_for: list[Prometheus], tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:  # fmt: skip
+    proxy, exporter = running
+    n = traffic(proxy)["all"]
+    settled(proxy, records, n)
+    assert exporter.url is not None
+    ours = scrape(exporter.url)
+    prom = Prometheus(prometheus_bin, f"127.0.0.1:{exporter.port}", tmp_path)
+    prometheus_for.append(prom)
+
+    usage = usage_json(capsys, "--source", "proxy")["totals"]
+    assert usage["cost_usd"] > 0
+    prom.wait_for("sum(token_monitor_cost_usd_total)", usage["cost_usd"])
+    assert total(ours, "token_monitor_cost_usd_total") == pytest.approx(usage["cost_usd"],
+                                                                         rel=1e-12)
+    # the target is up and was scraped on 127.0.0.1
+    [up] = prom.query('up{job="token-monitor"}')
+    assert up["metric"]["instance"] == f"127.0.0.1:{exporter.port}" and up["value"][1] == "1"
+
+    tokens = {r["metric"]["model"]: float(r["value"][1])
+              for r in prom.query("sum by (model)(token_monitor_tokens_total)")}
+    assert tokens == by(ours, "token_monitor_tokens_total", "model")
+    groups = usage_json(capsys, "--source", "proxy", "--by", "model")["groups"]
+    for g in groups:  # tokens of every kind; cached ⊂ input and reasoning ⊂ output
+        want = (g["input_tokens"] + g["cached_input_tokens"] + g["output_tokens"]
+                + g["reasoning_tokens"])
+        assert tokens.get(g["key"] or "unknown", 0.0) == want, g["key"]
+    requests = prom.query('sum(token_monitor_requests_total{status_class=~"2xx|unmetered"})')
+    assert float(requests[0]["value"][1]) == usage["requests"]
+    cycle = usage_json(capsys)
+    [spend] = prom.query("token_monitor_cycle_spend_usd")
+    assert float(spend["value"][1]) == pytest.approx(cycle["totals"]["cost_usd"], rel=1e-9)
+
+
+# -- the standalone command -----------------------------------------------------------------
+
+
+def _lines(proc: subprocess.Popen[str], n: int, timeout: float = 30) -> list[str]:
+    stdout = proc.stdout
+    assert stdout is not None
+    got: list[str] = []
+
+    def read() -> None:
+        for _ in range(n):
+            got.append(stdout.readline().rstrip("\n"))
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    reader.join(timeout)
+    assert len(got) == n, got
+    return got
+
+
+def test_proxy_command_serves_metrics_and_exports_otlp(
+    upstream: ServerThread, home: Path, paths: Paths
+) -> None:
+    collector = f"http://127.0.0.1:{_free_port()}"  # nobody listens: logged, never fatal
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "proxy", "--port", "0", "--metrics-port", "0",
+         "--otlp-endpoint", collector, "--otlp-interval", "0.2",
+         "--upstream", upstream.base_url + "/v1"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        env={**os.environ, "MONITOR_HOME": str(home)},
+    )  # fmt: skip
+    try:
+        listening, metrics_line, otlp_line = _lines(proc, 3)
+        url = listening.removeprefix("Listening on ")
+        assert metrics_line.startswith("Metrics on http://127.0.0.1:")
+        metrics = metrics_line.removeprefix("Metrics on ")
+        assert metrics.endswith("/metrics") and not metrics.endswith(":0/metrics")
+        assert otlp_line == f"OTLP metrics to {collector}/v1/metrics every 0.2 s"
+        assert total(scrape(metrics), "token_monitor_requests_total") == 0
+        with openai.OpenAI(base_url=url, api_key=CLIENT_KEY, max_retries=0) as c:
+            c.chat.completions.create(model="gpt-4o", messages=MSG)  # type: ignore[arg-type]
+        deadline = time.monotonic() + 10
+        while total(scrape(metrics), "token_monitor_requests_total") != 1:
+            assert time.monotonic() < deadline, "the request never reached /metrics"
+            time.sleep(0.05)
+        time.sleep(1)  # a few failed pushes to the absent collector
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        assert proc.stderr is not None
+        err = proc.stderr.read()
+        assert "Traceback" not in err
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(5)
+        for f in (proc.stdout, proc.stderr):
+            if f:
+                f.close()
+    log = paths.log_file.read_text()
+    assert log.count("is not accepting metrics") == 1
+    assert CLIENT_KEY not in log
+
+
+def test_proxy_command_refuses_a_bad_metrics_address(home: Path) -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "monitor", "proxy", "--port", "0", "--metrics-listen", "9787"],
+        capture_output=True, text=True, env={**os.environ, "MONITOR_HOME": str(home)},
+        timeout=60,
+    )  # fmt: skip
+    assert out.returncode == 2
+    assert "--metrics-listen wants ADDR:PORT" in out.stderr
