@@ -3,16 +3,18 @@ org gauge, and the exporter options (loopback by default, a warning otherwise)."
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.core.clock import ManualClock
 from monitor.core.pricing import load_price_table
-from monitor.core.records import CostBucket, ProxyRecord
+from monitor.core.records import CostBucket, ProxyRecord, RateLimitSnapshot
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.paths import Paths
@@ -154,3 +156,21 @@ def test_metrics_are_loopback_unless_listen_is_given(paths: Paths) -> None:
     assert [type(a).__name__ for a in built] == ["MetricsExporter", "OtlpExport"]
     assert isinstance(built[0], MetricsExporter) and built[0].port == 0
     assert export_options(settings, otlp_endpoint="")[0].otlp_endpoint is None
+
+
+def test_readme_documents_exactly_the_exposed_metrics(store: UsageStore) -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme.split("## Metrics for Prometheus and OpenTelemetry", 1)[1].split("\n\n**", 1)[0]
+    documented = set(re.findall(r"^\| `(token_monitor_\w+)`", table, re.M))
+    store.add_proxy_records([rec(START - timedelta(days=d)) for d in range(3)])
+    store.set_sync_state("org", SyncState(last_success=START))
+    store.replace_cost_window(date(2026, 11, 5), date(2026, 11, 6),
+                              [CostBucket(date(2026, 11, 5), Decimal(1), project_id="p")])
+    store.add_rate_limit(RateLimitSnapshot(time=START, key_label="dev", model="gpt-4o",
+                                           remaining_requests=499, remaining_tokens=29_000))
+    metrics = ProxyMetrics(store, load_price_table(), Settings, ManualClock(START))
+    metrics.observe(rec(START))
+    body, _ = metrics.render()
+    exposed = {re.sub(r"_(bucket|count|sum|created)$", "", s.name)
+               for fam in text_string_to_metric_families(body.decode()) for s in fam.samples}
+    assert exposed == documented
