@@ -83,10 +83,14 @@ def build_addons(args: argparse.Namespace, ctx: AppContext) -> list[ProxyAddon] 
     from monitor.services.proxy.metrics import MetricsError
 
     try:
+        # getattr: callers that build the Namespace by hand (tests, other commands) may
+        # leave the metrics flags out, which means "as the settings say".
         options, warnings = export_options(
-            ctx.settings, metrics_port=args.metrics_port, metrics_listen=args.metrics_listen,
-            no_metrics=args.no_metrics, otlp_endpoint=args.otlp_endpoint,
-            otlp_interval_s=args.otlp_interval,
+            ctx.settings, metrics_port=getattr(args, "metrics_port", None),
+            metrics_listen=getattr(args, "metrics_listen", None),
+            no_metrics=getattr(args, "no_metrics", False),
+            otlp_endpoint=getattr(args, "otlp_endpoint", None),
+            otlp_interval_s=getattr(args, "otlp_interval", 30.0),
         )  # fmt: skip
         addons = build_exporters(options, store_path=ctx.paths.db_file, prices=ctx.prices(),
                                  settings=lambda: ctx.settings, clock=ctx.clock)

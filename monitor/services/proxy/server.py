@@ -472,6 +472,7 @@ class MeteringProxy:
         self._key_label = key_label if key_secret is None else (key_label or "proxy key")
         self._auth = f"Bearer {key_secret.strip()}" if key_secret is not None else None
         self._addons = tuple(addons)
+        self._started_addons: list[ProxyAddon] = []
         self._writer = RecordWriter(store_path, prices, _fan_out(on_record, self._addons))
         self._via = f"1.1 token-monitor-{secrets.token_hex(4)}"
         self._session: aiohttp.ClientSession | None = None
@@ -527,16 +528,21 @@ class MeteringProxy:
                 f"upstream {self._upstream_str} is this proxy; refusing to forward to myself"
             )
         self.url = f"http://{_format_host(self.host)}:{self.port}/v1"
-        for i, addon in enumerate(self._addons):
-            try:
-                await addon.start()
-            except BaseException:
-                for started in self._addons[:i]:
-                    await started.stop()
-                await self._close_async()
-                raise
         log.info("metering proxy listening on %s, upstream %s", self.url, self._upstream_str)
         return self.url
+
+    async def _start_addons(self) -> None:
+        for addon in self._addons:
+            await addon.start()
+            self._started_addons.append(addon)
+
+    async def _stop_addons(self) -> None:
+        while self._started_addons:
+            addon = self._started_addons.pop()
+            try:
+                await addon.stop()
+            except Exception:
+                log.exception("an exporter did not stop cleanly")
 
     async def _close_async(self) -> None:
         if self._runner is not None:
@@ -551,18 +557,16 @@ class MeteringProxy:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         try:
+            await self._start_addons()  # before listening: no record precedes them
             url = await self._start()
             self._ready.set()
             if ready is not None:
                 ready(url)
             await self._stop_event.wait()
         finally:
-            started = self._ready.is_set()
             await self._close_async()
             self._writer.close()
-            if started:
-                for addon in self._addons:
-                    await addon.stop()
+            await self._stop_addons()  # after the last record was stored and observed
             log.info("metering proxy stopped")
 
     def start_in_thread(self, timeout: float = 15.0) -> str:
