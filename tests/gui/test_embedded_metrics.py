@@ -4,7 +4,6 @@ when the setting is turned off (the proxy restarts with the new exporters)."""
 from __future__ import annotations
 
 import json
-import socket
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -17,12 +16,7 @@ from monitor.context import AppContext
 from monitor.gui.app import NO_ADMIN_KEY, AppController
 from tests.fakes.fake_upstream import FakeUpstream
 from tests.fakes.server import ServerThread
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.integration.test_proxy_metrics import free_port
 
 
 def _requests_total(url: str) -> float:
@@ -41,9 +35,9 @@ def upstream() -> Iterator[ServerThread]:
 def test_expose_metrics_setting_serves_and_withdraws_metrics(
     qtbot: QtBot, ctx: AppContext, upstream: ServerThread
 ) -> None:
-    metrics_port = _free_port()
+    metrics_port = free_port()
     ctx.save_settings(ctx.settings.replace(
-        proxy_enabled=True, proxy_port=_free_port(), openai_base_url=upstream.base_url + "/v1",
+        proxy_enabled=True, proxy_port=free_port(), openai_base_url=upstream.base_url + "/v1",
         metrics_enabled=True, metrics_port=metrics_port))
     c = AppController(ctx, sync=lambda: NO_ADMIN_KEY, use_freedesktop=False,
                       with_tokenizer=False)

@@ -9,10 +9,8 @@ from __future__ import annotations
 import asyncio
 import gzip
 import logging
-import socket
 import threading
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from decimal import Decimal
 from typing import Any
 
@@ -30,7 +28,8 @@ from monitor.services.otel_export import OtelError, OtlpExport, metrics_url
 from monitor.services.proxy import MeteringProxy
 from tests.fakes.fake_upstream import FakeUpstream
 from tests.fakes.server import ServerThread
-from tests.integration.test_proxy import CLIENT_KEY, MSG, settled
+from tests.integration.test_proxy import CLIENT_KEY, MSG, settled, wait_until
+from tests.integration.test_proxy_metrics import free_port
 
 
 class Receiver:
@@ -83,14 +82,6 @@ class Receiver:
                                    "monotonic": getattr(m, kind).is_monotonic
                                    if kind == "sum" else None}
         return out
-
-
-def wait_until(cond: Callable[[], bool], timeout: float = 20.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not cond():
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not met in time")
-        time.sleep(0.05)
 
 
 @pytest.fixture
@@ -209,16 +200,10 @@ def test_a_slow_collector_never_holds_up_a_request(
             proxy.stop()
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def test_an_unreachable_collector_is_logged_once_per_outage(
     upstream: ServerThread, paths: Paths, prices: PriceTable, caplog: pytest.LogCaptureFixture
 ) -> None:
-    port = _free_port()
+    port = free_port()
     export = OtlpExport(f"http://127.0.0.1:{port}", interval_s=0.1, timeout_s=0.5)
     records: list[ProxyRecord] = []
     caplog.set_level(logging.DEBUG)

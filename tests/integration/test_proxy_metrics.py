@@ -313,7 +313,7 @@ def prometheus_bin() -> str:
     return found
 
 
-def _free_port() -> int:
+def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
@@ -323,7 +323,7 @@ class Prometheus:
     """One Prometheus process on 127.0.0.1 scraping `target` (host:port) every second."""
 
     def __init__(self, binary: str, target: str, workdir: Path) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         config = workdir / "prometheus.yml"
         config.write_text(
             "global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\n"
@@ -445,7 +445,7 @@ def _lines(proc: subprocess.Popen[str], n: int, timeout: float = 30) -> list[str
 def test_proxy_command_serves_metrics_and_exports_otlp(
     upstream: ServerThread, home: Path, paths: Paths
 ) -> None:
-    collector = f"http://127.0.0.1:{_free_port()}"  # nobody listens: logged, never fatal
+    collector = f"http://127.0.0.1:{free_port()}"  # nobody listens: logged, never fatal
     proc = subprocess.Popen(
         [sys.executable, "-m", "monitor", "proxy", "--port", "0", "--metrics-port", "0",
          "--otlp-endpoint", collector, "--otlp-interval", "0.2",

@@ -174,3 +174,23 @@ def test_readme_documents_exactly_the_exposed_metrics(store: UsageStore) -> None
     exposed = {re.sub(r"_(bucket|count|sum|created)$", "", s.name)
                for fam in text_string_to_metric_families(body.decode()) for s in fam.samples}
     assert exposed == documented
+
+
+def test_a_failing_report_leaves_the_counters_served_and_logs_once(
+    store: UsageStore, caplog: pytest.LogCaptureFixture
+) -> None:
+    calls = {"n": 0}
+
+    def settings() -> Settings:
+        calls["n"] += 1
+        if calls["n"] > 1:  # the constructor's read works; the scrapes' reads fail
+            raise RuntimeError("settings file vanished")
+        return Settings()
+
+    metrics = ProxyMetrics(store, load_price_table(), settings, ManualClock(START))
+    metrics.observe(rec(START))
+    for _ in range(3):
+        fams = samples(metrics)
+        assert value(fams, "token_monitor_requests_total") == 1
+        assert "token_monitor_cycle_spend_usd" not in fams
+    assert [r.levelname for r in caplog.records if "gauges" in r.getMessage()] == ["WARNING"]

@@ -124,6 +124,7 @@ class ProxyMetrics(Collector):
         self._project_cap = project_cap
         self._cycle: Period = billing_cycle(clock(), settings().cycle_start_day)
         self._counts = _Counts()
+        self._gauges_failing = False
         self.registry = CollectorRegistry(auto_describe=False)
         self._duration = Histogram(
             "token_monitor_request_duration_seconds",
@@ -204,8 +205,18 @@ class ProxyMetrics(Collector):
             tokens = {k: list(v) for k, v in counts.tokens.items()}
             cost = dict(counts.cost)
         yield from self._counters(requests, tokens, cost)
-        yield from self._rate_limits()
-        yield from self._budget()
+        try:  # the counters are served even when the store or a report fails
+            gauges = [*self._rate_limits(), *self._budget()]
+        except Exception as exc:
+            if not self._gauges_failing:
+                log.warning("/metrics: the rate-limit and budget gauges are left out until "
+                            "they can be read again: %s", exc, exc_info=True)
+            self._gauges_failing = True
+            return
+        if self._gauges_failing:
+            log.info("/metrics: the rate-limit and budget gauges are back")
+        self._gauges_failing = False
+        yield from gauges
 
     @staticmethod
     def _counters(
