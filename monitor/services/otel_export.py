@@ -76,6 +76,13 @@ def metrics_url(endpoint: str) -> str:
     return str(url.with_path(path))
 
 
+def _sdk_installed() -> bool:
+    try:
+        return importlib.util.find_spec("opentelemetry.sdk.metrics") is not None
+    except ModuleNotFoundError:  # no `opentelemetry` package at all
+        return False
+
+
 class _Mute(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:  # noqa: ARG002
         return False
@@ -104,7 +111,7 @@ class OtlpExport:
         """True while the collector is unreachable (set by the reader thread)."""
         self.failed_exports = 0
 
-        if importlib.util.find_spec("opentelemetry.sdk") is None:
+        if not _sdk_installed():
             raise OtelError(_NO_EXTRA)
 
     def __repr__(self) -> str:

@@ -242,3 +242,20 @@ def test_endpoint_urls_and_a_bad_one() -> None:
     assert metrics_url("https://c.example/otlp/v1/metrics") == "https://c.example/otlp/v1/metrics"
     with pytest.raises(OtelError, match="http"):
         OtlpExport("collector:4318")
+
+
+def test_without_the_extra_the_message_says_what_to_install(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import importlib.util
+
+    real = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> Any:
+        if name.startswith("opentelemetry"):
+            raise ModuleNotFoundError(name)
+        return real(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    with pytest.raises(OtelError, match=r"pip install 'token-monitor\[otel\]'"):
+        OtlpExport("http://127.0.0.1:4318")

@@ -1,7 +1,7 @@
 """Prometheus `/metrics` for the metering proxy: counters, histograms and the budget gauges.
 
-The names and labels are a contract (README "Prometheus metrics"); a team's Prometheus adds
-up many machines with them, so they never change meaning.
+The names and labels are a contract (README "Metrics for Prometheus and OpenTelemetry"): a
+team's Prometheus adds up many machines with them, so they never change meaning.
 
 Counters are this billing cycle's totals, not process-lifetime counts: on start they are
 primed from the store (the proxy records of the current cycle, the same rows `usage --source
@@ -59,7 +59,6 @@ MODEL_CAP = 30
 KEY_CAP = 30
 PROJECT_CAP = 30
 TOKEN_TYPES = ("input", "cached_input", "output", "reasoning")
-STATUS_CLASSES = ("2xx", "4xx", "5xx", "unmetered")
 DURATION_BUCKETS = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0)
 TTFT_BUCKETS = (0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 30.0)
 
