@@ -74,6 +74,9 @@ class ProxyRecord:
     partial: bool = False
     unmetered: str | None = None
     estimated: bool = False
+    # Known live only (not stored): for observers such as /metrics and the OTLP export.
+    request_model: str | None = None
+    streamed: bool = False
 
 
 @dataclass(frozen=True)

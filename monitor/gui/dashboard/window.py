@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from monitor.gui import fmt, texts
-from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
 from monitor.gui.dashboard.header import HeaderPanel
+from monitor.gui.dashboard.overview import OverviewCharts
 from monitor.gui.dashboard.sources import SourcesPane
 from monitor.gui.dashboard.tables import (
     RowTableModel,
@@ -38,11 +39,16 @@ from monitor.gui.dashboard.tables import (
     recon_columns,
     sorted_proxy,
 )
+from monitor.gui.welcome import WelcomePanel
 from monitor.services.desktop_notify import Notification
 from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow, snapshot_csv
 
+if TYPE_CHECKING:
+    from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
+
 NOTICE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
 BANNER_STYLE = "background: #fff4e5; color: #5d4037; padding: 6px; border-radius: 4px;"
+CHARTS_AT_THE_LATEST_MS = 500  # if no paint event comes (e.g. a fully covered window)
 FAILING_STYLE = "background: #fdecea; color: #8a1c1c; padding: 6px; border-radius: 4px;"
 
 
@@ -116,6 +122,7 @@ class DashboardWindow(QMainWindow):
         self.resize(1100, 780)
         self.hide_on_close = True  # tray mode; False: closing quits (no tray to come back to)
         self.snapshot: DashboardSnapshot | None = None
+        self._export_dir: Path | None = None  # the last export's folder (this session)
         self._tokenizer_factory = tokenizer_factory
         self.tokenizer: QWidget | None = None
 
@@ -151,12 +158,15 @@ class DashboardWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
 
         overview = QWidget(self.tabs)
-        ov = QHBoxLayout(overview)
-        self.daily_chart = DailySpendChart(overview)
-        self.cumulative_chart = CumulativeChart(overview)
-        ov.addWidget(self.daily_chart, 1)
-        ov.addWidget(self.cumulative_chart, 1)
-        self.tabs.addTab(overview, self.tr("Overview"))
+        ov_outer = QVBoxLayout(overview)
+        ov_outer.setContentsMargins(0, 0, 0, 0)
+        self.welcome = WelcomePanel(overview)
+        self.welcome.hide()
+        ov_outer.addWidget(self.welcome, 1)
+        self.charts = OverviewCharts(overview)  # the charts exist only while shown
+        ov_outer.addWidget(self.charts, 1)
+        self._charts_due = False
+        self._overview_index = self.tabs.addTab(overview, self.tr("Overview"))
 
         models = QWidget(self.tabs)
         mv = QVBoxLayout(models)
@@ -305,8 +315,7 @@ class DashboardWindow(QMainWindow):
         self.snapshot = snap
         self.header.show_snapshot(snap)
         self.freshness.setText(texts.complete_through(snap))
-        self.daily_chart.show_snapshot(snap)
-        self.cumulative_chart.show_snapshot(snap)
+        self.charts.show_snapshot(snap)
         self.model_rows.set_rows(snap.by_model)
         self.project_rows.set_rows(snap.by_project)
         self.key_rows.set_rows(snap.by_key)
@@ -330,12 +339,31 @@ class DashboardWindow(QMainWindow):
                              .replace("%1", snap.org.last_error or "?")
                              .replace("%2", fmt.when_text(snap.org.last_success,
                                                                 snap.generated_at)))
+            elif snap.org.key_lost:
+                parts.append(self.tr("Organization sync stopped: no admin key is stored any "
+                                     "more (add one under API keys…) — last success %1.")
+                             .replace("%1", fmt.when_text(snap.org.last_success,
+                                                          snap.generated_at)))
             if snap.proxy.error:
                 parts.append(self.tr("Proxy: %1").replace("%1", snap.proxy.error))
             self.failing.show_text(" ".join(parts) + " " +
                                    self.tr("The numbers shown are the last ones it had."))
         else:
             self.failing.hide()
+
+    def set_welcome(self, active: bool) -> None:
+        """Show the welcome panel in place of the (empty) charts and zero counters, or the
+        charts and counters again."""
+        self.welcome.setVisible(active)
+        self.charts.setVisible(not active)
+        self.header.setVisible(not active)
+        self.freshness.setVisible(not active)
+        if active:
+            self.tabs.setCurrentIndex(self._overview_index)
+
+    @property
+    def welcome_active(self) -> bool:
+        return not self.welcome.isHidden()
 
     def set_notice(self, text: str | None) -> None:
         if text:
@@ -348,14 +376,37 @@ class DashboardWindow(QMainWindow):
 
     # export -----------------------------------------------------------------------------
 
+    def export_folder(self) -> Path:
+        """Where the save dialog opens: the last export's folder, else Documents, else home
+        (never the folder the app happened to be started from)."""
+        if self._export_dir is not None and self._export_dir.is_dir():
+            return self._export_dir
+        docs = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation)
+        if docs and Path(docs).is_dir():
+            return Path(docs)
+        return Path.home()
+
     def _ask_export(self) -> None:
         if self.snapshot is None:
             return
-        default = f"token-monitor-{self.snapshot.cycle.start.isoformat()}.csv"
+        name = f"token-monitor-{self.snapshot.cycle.start.isoformat()}.csv"
+        default = self.export_folder() / name
         path, _filter = QFileDialog.getSaveFileName(
-            self, self.tr("Export CSV"), default, self.tr("CSV files (*.csv)"))
-        if path:
-            self.export_csv(Path(path))
+            self, self.tr("Export CSV"), str(default), self.tr("CSV files (*.csv)"))
+        if not path:
+            return
+        target = Path(path)
+        try:
+            self.export_csv(target)
+        except OSError as exc:
+            self.show_banner(Notification(self.tr("Export CSV"), self.tr(
+                "Could not write %1: %2").replace("%1", str(target))
+                .replace("%2", exc.strerror or str(exc))))
+            return
+        self._export_dir = target.parent
+        self.show_banner(Notification(self.tr("Export CSV"), self.tr(
+            "Saved this billing cycle to %1").replace("%1", str(target))))
 
     def export_csv(self, path: Path) -> None:
         """Write the shown period (the cycle) as CSV to `path`."""
@@ -373,9 +424,38 @@ class DashboardWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._charts_due = True  # built once this frame has been painted ...
+        QTimer.singleShot(CHARTS_AT_THE_LATEST_MS, self, self._build_overview)  # ... or by then
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._charts_due:
+            self._charts_due = False
+            QTimer.singleShot(0, self, self._build_overview)
+
+    @property
+    def daily_chart(self) -> DailySpendChart:
+        """The daily-spend chart (built now if the window has not built it yet)."""
+        self.charts.build()
+        assert self.charts.daily_chart is not None
+        return self.charts.daily_chart
+
+    @property
+    def cumulative_chart(self) -> CumulativeChart:
+        self.charts.build()
+        assert self.charts.cumulative_chart is not None
+        return self.charts.cumulative_chart
+
+    def _build_overview(self) -> None:
+        if self.isVisible():
+            self.charts.build()
+
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
         if not event.spontaneous():  # not a minimize by the window manager
+            self.charts.release()  # closed to the tray: the charts go until it reopens
             self.hidden.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -18,7 +18,7 @@ and a million proxy records; only a period's ragged edges are read from raw rows
 
 from monitor.services.store.connection import DatabaseDamagedError, StoreError
 from monitor.services.store.costs import COST_DIMS, CostRow
-from monitor.services.store.proxy_records import PROXY_DIMS, ProxyUsageRow
+from monitor.services.store.proxy_records import PROXY_DIMS, ProxyOutcomeRow, ProxyUsageRow
 from monitor.services.store.schema import (
     DAY_S,
     MIGRATIONS,
@@ -50,6 +50,7 @@ __all__ = [
     "CostRow",
     "DatabaseDamagedError",
     "OrgUsageRow",
+    "ProxyOutcomeRow",
     "ProxyUsageRow",
     "StoreError",
     "SyncState",

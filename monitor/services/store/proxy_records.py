@@ -38,6 +38,7 @@ from monitor.services.store.schema import (
     SPAN_HOUR,
     SPAN_MONTH,
     TOKEN_COLUMNS,
+    _tok_sums,
     _tokens_of,
 )
 
@@ -62,6 +63,20 @@ class ProxyUsageRow:
     cost: Decimal = Decimal(0)
     unpriced_requests: int = 0
     unpriced_usage: TokenUsage = field(default_factory=TokenUsage)
+
+@dataclass(frozen=True)
+class ProxyOutcomeRow:
+    """Proxy records summed per model, key label, HTTP status and whether the cost was known
+    (what `/metrics` counts by outcome; the roll-ups have no status dimension)."""
+
+    model: str | None
+    key_label: str
+    status: int
+    priced: bool
+    requests: int
+    usage: TokenUsage
+    cost: Decimal
+
 
 PROXY_DIMS = ("day", "endpoint", "model", "service_tier", "key_label")
 
@@ -151,6 +166,26 @@ class ProxyRecords(Database):
                 price_as_of=None if r[-8] is None else date.fromisoformat(r[-8]),
                 status=r[-7], latency_ms=r[-6], ttfb_ms=r[-5], request_id=r[-4],
                 partial=bool(r[-3]), unmetered=r[-2], estimated=bool(r[-1]),
+            )
+            for r in rows
+        ]
+
+    def proxy_outcomes(self, start: datetime, end: datetime) -> list[ProxyOutcomeRow]:
+        """Proxy records with time in [start, end) summed per model, key label, status and
+        priced/unpriced, from the raw rows (one indexed range scan; for exporters priming
+        their counters, not for per-scrape queries)."""
+        rows = self._query(
+            f"""SELECT model, key_label, status, cost IS NOT NULL, COUNT(*),
+                       {_tok_sums(TOKEN_COLUMNS)}, dsum(cost)
+                FROM proxy_records WHERE time_us >= ? AND time_us < ?
+                GROUP BY 1, 2, 3, 4""",
+            (_epoch_us(start), _epoch_us(end)),
+        )
+        return [
+            ProxyOutcomeRow(
+                model=r[0], key_label=r[1], status=r[2], priced=bool(r[3]), requests=r[4],
+                usage=TokenUsage(**dict(zip(TOKEN_COLUMNS, r[5:5 + _NT], strict=True))),
+                cost=Decimal(r[5 + _NT] or 0),
             )
             for r in rows
         ]

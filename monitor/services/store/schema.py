@@ -299,11 +299,23 @@ _V3 = _v3()
 _ROLLUP_FILL = _rollup_fill(_ORG_SUM_COLUMNS, _PROXY_SUM_COLUMNS, TOKEN_COLUMNS)
 
 
-# v4 (issue 11): why a proxy record has no usable usage, whether its input was estimated from
+# v4 (issue 16): the windows a first sync (backfill) finished, so an interrupted one resumes.
+_V4_SYNC_WINDOWS = """
+CREATE TABLE sync_windows (
+    source TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    width TEXT NOT NULL,
+    start_us INTEGER NOT NULL,
+    end_us INTEGER NOT NULL,
+    PRIMARY KEY (source, endpoint, width, start_us, end_us)
+) WITHOUT ROWID;
+"""
+
+# v5 (issue 11): why a proxy record has no usable usage, whether its input was estimated from
 # the request body (counted through a partial index: such records are rare), and the spool
 # entries already replayed (so a crash between committing a replay and emptying the spool
 # replays nothing twice).
-_V4 = """
+_V5_UNMETERED_SPOOL = """
 ALTER TABLE proxy_records ADD COLUMN unmetered TEXT;
 ALTER TABLE proxy_records ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX ix_proxy_unmetered ON proxy_records (time_us) WHERE unmetered IS NOT NULL;
@@ -313,7 +325,7 @@ CREATE TABLE replayed_spool (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4_SYNC_WINDOWS, _V5_UNMETERED_SPOOL)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -45,3 +45,28 @@ class SyncStates(Database):
         if row is None:
             return None
         return SyncState(_from_us(row[0]), row[1], _from_us(row[2]), _from_us(row[3]))
+
+    # ---- finished sync windows (resume an interrupted backfill; issue 16) ------------------
+
+    def mark_window_done(self, source: str, endpoint: str, width: str, start: datetime,
+                         end: datetime) -> None:
+        """Record a fetched window; call inside the transaction that wrote its rows."""
+        with self.transaction() as tx:
+            tx.execute("INSERT OR IGNORE INTO sync_windows VALUES (?, ?, ?, ?, ?)",
+                       (source, endpoint, width, _epoch_us(start), _epoch_us(end)))
+
+    def done_windows(self, source: str) -> set[tuple[str, str, datetime, datetime]]:
+        """(endpoint, width, start, end) of the windows recorded since the last clear."""
+        rows = self._query(
+            "SELECT endpoint, width, start_us, end_us FROM sync_windows WHERE source = ?",
+            (source,))
+        out = set()
+        for endpoint, width, start, end in rows:
+            a, b = _from_us(start), _from_us(end)
+            assert a is not None and b is not None
+            out.add((endpoint, width, a, b))
+        return out
+
+    def clear_done_windows(self, source: str) -> None:
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM sync_windows WHERE source = ?", (source,))
