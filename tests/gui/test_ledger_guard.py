@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
 from decimal import Decimal
 
 from pytestqt.qtbot import QtBot
@@ -11,12 +13,13 @@ from monitor.context import AppContext
 from monitor.core.clock import fixed_clock
 from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
-from monitor.gui.dashboard.sources import SourcesPane
+from monitor.gui.app import AppController
 from monitor.gui.ledger import LedgerGuard
 from monitor.gui.tasks import TaskRunner
 from monitor.services.record_spool import RecordSpool, spool_path_for
 from monitor.services.store import backup as ledger
-from tests.gui.conftest import NOW, make_state, snapshot_of
+from tests.gui.conftest import NOW
+from tests.gui.test_app import _first_snapshot, make_app
 from tests.integration.test_ledger import damage
 
 
@@ -26,6 +29,9 @@ def proxied(at: datetime, reason: str | None, estimated: bool = False) -> ProxyR
         key_label="app", usage=TokenUsage(input_tokens=30 if estimated else 0),
         cost_usd=Decimal("0.0001") if estimated else None, price_as_of=None, status=200,
         latency_ms=2.0, unmetered=reason, estimated=estimated)
+
+
+FIXTURES = (make_app,)  # test_app's fixture: builds AppControllers and shuts them down
 
 
 def test_start_backs_up_a_sound_database_once_a_day(
@@ -57,17 +63,18 @@ def test_start_reports_a_damaged_database_with_the_way_back(
 
 
 def test_proxy_pane_shows_unmetered_and_spooled(
-    qtbot: QtBot, utc_ctx: AppContext, runner: TaskRunner
+    qtbot: QtBot, ctx: AppContext, make_app: Callable[..., AppController]
 ) -> None:
-    at = NOW.astimezone(UTC) - timedelta(hours=2)
-    utc_ctx.store().add_proxy_records([
+    at = ctx.now() - timedelta(minutes=5)  # this cycle, whatever the date
+    ctx.store().add_proxy_records([
         proxied(at, "client_disconnected", estimated=True),
         proxied(at, "no_usage_in_response"), proxied(at, None)])
-    RecordSpool(spool_path_for(utc_ctx.paths.db_file)).append([proxied(at, None)] * 4)
-    snap = snapshot_of(qtbot, make_state(utc_ctx, runner))
-    pane = SourcesPane()
-    qtbot.addWidget(pane)
-    pane.show_snapshot(snap)  # type: ignore[arg-type]
+    # Records the store refuses stay in the spool (the start-up replay cannot empty it).
+    refused = replace(proxied(at, None), usage=TokenUsage(input_tokens=10**30))
+    RecordSpool(spool_path_for(ctx.paths.db_file)).append([refused] * 4)
+    c = make_app()
+    _first_snapshot(qtbot, c)
+    pane = c.window.sources
     assert pane.proxy_unmetered.text() == (
         "2 this cycle (1 with input estimated from the request)")
     assert pane.proxy_spooled.text().startswith("4 records in the spool")
