@@ -22,6 +22,7 @@ from PySide6.QtCore import QDateTime, QMargins, Qt, QTimeZone
 from PySide6.QtGui import QColor, QPainter, QPen
 from PySide6.QtWidgets import QWidget
 
+from monitor.gui import fmt
 from monitor.services.snapshot import DashboardSnapshot, DayPoint
 
 BAR_COLOUR = QColor(0x3B, 0x82, 0xC4)
@@ -93,7 +94,7 @@ class DailySpendChart(QChartView):
         self.pace_value = pace
         pace_line = QLineSeries()
         pace_line.setName(self.tr("Daily pace of the limit (%1/day)").replace(
-            "%1", f"${pace:,.2f}"))
+            "%1", fmt.usd(Decimal(snap.cycle.limit_usd) / n)))
         pen = QPen(PACE_COLOUR)
         pen.setWidthF(2.0)
         pen.setStyle(Qt.PenStyle.DashLine)
