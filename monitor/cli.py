@@ -7,18 +7,22 @@ and it keeps start-up fast for scripts. GUI modules are imported only when the G
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import logging
 import pkgutil
+import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from monitor import __version__
+from monitor import __version__, exit_codes
 from monitor.context import AppContext
 from monitor.errors import KnownError
 from monitor.log import redact, setup_logging
 from monitor.paths import resolve_paths
+from monitor.stdout_guard import OutputClosed, OutputError, discard_stdout, guarded_stdout
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -48,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # sysexits.h EX_SOFTWARE: an internal error (a bug), as opposed to 1 = a problem the user can fix.
-EXIT_INTERNAL_ERROR = 70
+# Every exit code is in monitor/exit_codes.py and README.md.
+EXIT_INTERNAL_ERROR = exit_codes.INTERNAL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,26 +67,48 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         print(f"error: cannot create the app's folders or log file{where}: "
               f"{exc.strerror or exc} (check --home / $MONITOR_HOME)", file=sys.stderr)
-        return 1
+        return exit_codes.CANNOT_WRITE if _is_permission(exc) else exit_codes.ERROR
     ctx = AppContext(paths)
     try:
         if args.command is None:
             from monitor.gui.app import run_app
 
             return run_app(ctx)
-        result: int = args.func(args, ctx)
+        with guarded_stdout():
+            result: int = args.func(args, ctx)
         return result
+    except OutputClosed:
+        discard_stdout()  # the reader had enough: end quietly, as `cat` would
+        return exit_codes.PIPE_CLOSED
     except KnownError as exc:
-        print(f"error: {exc.text()}", file=sys.stderr)
-        return 1
+        if isinstance(exc, OutputError):
+            discard_stdout()
+        return _known_error(exc)
+    except sqlite3.DatabaseError as exc:
+        from monitor.services.db_errors import is_database_failure, store_error
+
+        if not is_database_failure(exc):
+            return _internal_error(exc, args.command or "gui", paths.log_file)
+        return _known_error(store_error(exc, paths.db_file))
     except KeyboardInterrupt:
-        return 130
+        return exit_codes.INTERRUPTED
     except (SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # a bug (or a Rust panic, which is no Exception)
         return _internal_error(exc, args.command or "gui", paths.log_file)
     finally:
         ctx.close()
+
+
+def _is_permission(exc: OSError) -> bool:
+    return isinstance(exc, PermissionError) or exc.errno == errno.EROFS
+
+
+def _known_error(exc: KnownError) -> int:
+    """One `error: …` line on stderr (never a secret: KnownError texts hold none)."""
+    with contextlib.suppress(OSError):  # stderr itself may be gone
+        print(f"error: {redact(exc.text())}", file=sys.stderr)
+    return exc.exit_code
 
 
 def _internal_error(exc: BaseException, command: str, log_file: Path) -> int:

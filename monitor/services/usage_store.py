@@ -33,6 +33,7 @@ from decimal import ROUND_FLOOR, Context, Decimal
 from pathlib import Path
 from typing import Any
 
+from monitor import exit_codes
 from monitor.core.budget import SINCE_EVER
 from monitor.core.records import CostBucket, ProxyRecord, RateLimitSnapshot, UsageBucket
 from monitor.core.usage import TokenUsage
@@ -274,6 +275,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 class StoreError(KnownError):
     """The database cannot be used (newer schema, corrupt file, closed store)."""
+
+    exit_code = exit_codes.DATABASE_UNUSABLE
 
 
 # --------------------------------------------------------------------------------------------
