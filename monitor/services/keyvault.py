@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from monitor import exit_codes
+from monitor.core.json_limits import JsonTooDeep, loads_bounded
 from monitor.errors import ConfigError, KnownError
 from monitor.log import mask_secret, redact
 from monitor.services.atomic import atomic_write_text
@@ -441,13 +442,15 @@ class KeyStore:
             raise ConfigError(f"cannot read {self.meta_path}: {exc.strerror}") from None
         try:
             try:
-                parsed = json.loads(data.decode("utf-8"))
+                parsed = loads_bounded(data.decode("utf-8"))
             except UnicodeDecodeError:
                 raise ConfigError(f"{self.meta_path} is not UTF-8 text") from None
             except json.JSONDecodeError as exc:
                 raise ConfigError(
                     f"{self.meta_path} is not valid JSON (line {exc.lineno})"
                 ) from None
+            except JsonTooDeep as exc:
+                raise ConfigError(f"{self.meta_path} is not valid JSON ({exc})") from None
             items = parsed.get("keys") if isinstance(parsed, dict) else None
             if not isinstance(items, list):
                 raise ConfigError(f"{self.meta_path}: expected an object with a \"keys\" list")
