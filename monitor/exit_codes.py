@@ -34,8 +34,8 @@ DESCRIPTIONS: dict[int, str] = {
     KEY_SCOPE: "`keys test` / `sync`: the key lacks the needed scope",
     NETWORK: "`keys test` / `sync`: network error",
     API_ERROR: "`keys test` / `sync`: other API error (rate limit, quota, server)",
-    DATA_REFUSED: "input refused: a secret that is not UTF-8, holds control or zero-width "
-                  "characters, or is longer than 1 KB",
+    DATA_REFUSED: "input refused: a secret that is not UTF-8 or ASCII, holds control or "
+                  "zero-width characters, or is longer than 1 KB",
     KEYRING_UNUSABLE: "the OS keyring is missing, locked or misconfigured "
                       "(e.g. a bad PYTHON_KEYRING_BACKEND)",
     INTERNAL: "internal error (a bug); the traceback is in the log file",
@@ -46,6 +46,6 @@ DESCRIPTIONS: dict[int, str] = {
     CONFIG_UNUSABLE: "a config file (settings.json, keys.json) cannot be read or set aside "
                      "(permissions, a directory); it is left untouched",
     INTERRUPTED: "interrupted (Ctrl+C)",
-    PIPE_CLOSED: "the program reading the output closed it (e.g. `| head`, `| grep -q`); "
-                 "quiet",
+    PIPE_CLOSED: "the program reading the output closed it (piped into `head`, `grep -q`); "
+                 "no message",
 }

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 import re
-from decimal import Decimal as D
+from decimal import Decimal
 
 import pytest
 
 from monitor.commands._output import to_json
 from monitor.core import money
+
+D = Decimal
 
 
 @pytest.mark.parametrize(
