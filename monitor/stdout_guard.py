@@ -13,8 +13,12 @@ from monitor import exit_codes
 from monitor.errors import KnownError
 
 
-class OutputClosed(Exception):  # noqa: N818 - not an error: the reader had enough
-    """The program reading stdout closed it (`| head`, `| grep -q`, `| true`)."""
+class OutputClosed(BaseException):
+    """The program reading stdout closed it (`| head`, `| grep -q`, `| true`).
+
+    A BaseException, like KeyboardInterrupt: it stops the command, and no `except Exception`
+    on the way may take it for a failure of its own.
+    """
 
 
 class OutputError(KnownError):
@@ -29,7 +33,7 @@ class _Guarded:
     def __init__(self, stream: TextIO) -> None:
         self._stream = stream
 
-    def _failed(self, exc: OSError) -> Exception:
+    def _failed(self, exc: OSError) -> BaseException:
         if isinstance(exc, BrokenPipeError):
             return OutputClosed()
         return OutputError(f"cannot write the output: {exc.strerror or exc}")
@@ -54,6 +58,9 @@ class _Guarded:
 def guarded_stdout() -> Iterator[None]:
     """Within the block, sys.stdout raises OutputClosed / OutputError; flushed at the end."""
     real = sys.stdout
+    if real is None:  # no console at all (pythonw): print() already writes nowhere
+        yield
+        return
     sys.stdout = cast(TextIO, _Guarded(real))
     try:
         yield

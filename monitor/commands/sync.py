@@ -24,6 +24,7 @@ from monitor.services.openai_admin import (
     MissingScopeError,
 )
 from monitor.services.org_sync import OrgSync, SyncResult, WindowResult
+from monitor.stdout_guard import OutputClosed, OutputError
 
 NO_KEY = ("no admin key: store one with `token-monitor keys add --label admin --kind admin` "
           "(the key is read from stdin or a hidden prompt), or set OPENAI_ADMIN_KEY")
@@ -47,6 +48,25 @@ def _print_window(w: WindowResult) -> None:
     print(f"  {w.endpoint:<21} {w.width}  {w.start:%Y-%m-%d %H:%M} → {w.end:%Y-%m-%d %H:%M}  "
           f"{num(w.buckets)} buckets, {num(w.rows)} rows, {w.pages} page"
           f"{'s' if w.pages != 1 else ''}", flush=True)
+
+
+class _Progress:
+    """Prints window lines; a stdout that fails (reader gone, disk full) must not stop the
+    sync half-way: the pass is stored, then `check()` ends the command with that failure."""
+
+    def __init__(self) -> None:
+        self.failure: OutputClosed | OutputError | None = None
+
+    def __call__(self, w: WindowResult) -> None:
+        if self.failure is None:
+            try:
+                _print_window(w)
+            except (OutputClosed, OutputError) as exc:
+                self.failure = exc
+
+    def check(self) -> None:
+        if self.failure is not None:
+            raise self.failure
 
 
 def _print_result(result: SyncResult) -> None:
@@ -87,7 +107,8 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     settings = ctx.settings
     base_url = args.base_url or settings.openai_base_url
     client = AdminClient(cred.secret, base_url, timeout_s=args.timeout)
-    on_window = None if args.json else _print_window
+    progress = _Progress()
+    on_window = None if args.json else progress
     sync = OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
                    on_window=on_window)
     if not args.json:
@@ -97,6 +118,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
         while True:
             try:
                 result = sync.sync_once()
+                progress.check()
             except AdminApiError as exc:
                 _report_error(exc, args.json)
                 if args.once or isinstance(exc, InvalidKeyError | MissingScopeError):

@@ -24,7 +24,10 @@ from monitor.paths import Paths
 from monitor.services.keyvault import KeyStore
 from monitor.services.usage_store import UsageStore
 from tests.e2e.seed import seed_proxy_spend
+from tests.fakes import fake_org
+from tests.fakes.fake_org import ADMIN_KEY, FakeOrg
 from tests.fakes.memory_keyring import DictBackend, installed
+from tests.fakes.server import ServerThread
 
 pytestmark = pytest.mark.e2e
 
@@ -370,3 +373,32 @@ def test_the_log_file_is_private_whatever_the_umask(home: Path) -> None:
     log_file = home / "log" / "token-monitor.log"
     assert "settings saved" in log_file.read_text()
     assert stat.S_IMODE(log_file.stat().st_mode) == 0o600
+
+
+def test_sync_piped_into_head_stores_its_pass_then_ends_quietly(home: Path) -> None:
+    """The reader leaves after the first line: the sync still finishes and stores the pass
+    (progress lines are not worth half a sync), then the command ends with 141."""
+    now = datetime.now(UTC)
+    fake = FakeOrg(events=fake_org.generate_events(5, now - timedelta(days=3),
+                                                   now - timedelta(minutes=1), 60),
+                   now=lambda: datetime.now(UTC), delay_s=0.2)
+    env = {**os.environ, "MONITOR_HOME": str(home), "OPENAI_ADMIN_KEY": ADMIN_KEY,
+           **FAIL_BACKEND}
+    with ServerThread(fake.make_app) as srv, subprocess.Popen(
+            [sys.executable, "-m", "monitor", "sync", "--once", "--base-url",
+             srv.base_url + "/v1"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE) as child:
+        assert child.stdout is not None and child.stderr is not None
+        first = child.stdout.readline()
+        child.stdout.close()  # like `| head -1`, before the first reply (0.2 s away)
+        err = child.stderr.read()
+        code = child.wait(timeout=120)
+    assert first.startswith(b"syncing ")
+    assert code == exit_codes.PIPE_CLOSED, err
+    assert err == b""
+    proc = _cli(home, "usage", "--json", "--period", "cycle", env=FAIL_BACKEND)
+    assert proc.returncode == 0 and json.loads(proc.stdout)["totals"]["requests"] > 0
+    store = UsageStore(home / "data" / "usage.sqlite3")
+    state = store.get_sync_state("org")
+    store.close()
+    assert state is not None and state.last_error is None and state.last_success is not None
