@@ -11,6 +11,7 @@ import contextlib
 import errno
 import importlib
 import logging
+import os
 import pkgutil
 import sqlite3
 import sys
@@ -19,9 +20,9 @@ from pathlib import Path
 
 from monitor import __version__, exit_codes
 from monitor.context import AppContext
-from monitor.errors import KnownError
+from monitor.errors import CannotWriteError, KnownError
 from monitor.log import redact, setup_logging
-from monitor.paths import resolve_paths
+from monitor.paths import Paths, resolve_paths
 from monitor.stdout_guard import OutputClosed, OutputError, discard_stdout, guarded_stdout
 
 
@@ -90,6 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         if not is_database_failure(exc):
             return _internal_error(exc, args.command or "gui", paths.log_file)
         return _known_error(store_error(exc, paths.db_file))
+    except OSError as exc:
+        refused = _write_refused(exc, paths)
+        if refused is None:
+            return _internal_error(exc, args.command or "gui", paths.log_file)
+        return _known_error(refused)
     except KeyboardInterrupt:
         return exit_codes.INTERRUPTED
     except (SystemExit, GeneratorExit):
@@ -98,6 +104,22 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _internal_error(exc, args.command or "gui", paths.log_file)
     finally:
         ctx.close()
+
+
+def _write_refused(exc: OSError, paths: Paths) -> CannotWriteError | None:
+    """A write to one of our folders that the system refused (permissions, read-only or full
+    disk), as a message naming the folder; None for anything else (a bug)."""
+    if exc.filename is None or not (_is_permission(exc) or exc.errno in _DISK_FULL):
+        return None
+    target = Path(os.fsdecode(exc.filename))
+    ours = (paths.config_dir, paths.data_dir, paths.log_dir, paths.cache_dir)
+    if not any(target == d or target.is_relative_to(d) for d in ours):
+        return None
+    return CannotWriteError(f"cannot write to {target.parent}: {exc.strerror or exc} (check "
+                            "the folder's permissions and the disk's free space)")
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 
 
 def _is_permission(exc: OSError) -> bool:

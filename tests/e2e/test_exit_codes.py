@@ -402,3 +402,24 @@ def test_sync_piped_into_head_stores_its_pass_then_ends_quietly(home: Path) -> N
     state = store.get_sync_state("org")
     store.close()
     assert state is not None and state.last_error is None and state.last_success is not None
+
+
+def test_keys_add_into_an_unwritable_config_folder(paths: Paths, home: Path, tmp_path: Path,
+                                                   no_root_powers: Callable[[], None]) -> None:
+    ring = tmp_path / "keyring.json"
+    env = {"PYTHON_KEYRING_BACKEND": "tests.fakes.file_keyring.Keyring",
+           "TEST_KEYRING_FILE": str(ring)}
+    proc = _cli(home, "keys", "add", "--label", "first", "--kind", "admin", env=env,
+                stdin=f"sk-admin-{SECRET_TAIL}".encode())
+    assert proc.returncode == 0, _err(proc)  # the fake keyring works
+    before = paths.keys_file.read_bytes()
+    paths.config_dir.chmod(0o500)
+    try:
+        proc = _cli(home, "keys", "add", "--label", "second", "--kind", "admin", env=env,
+                    stdin=f"sk-admin-{SECRET_TAIL}2".encode(), preexec_fn=no_root_powers)
+        _one_error(proc, exit_codes.CANNOT_WRITE, str(paths.config_dir), "Permission denied")
+    finally:
+        paths.config_dir.chmod(0o700)
+    assert SECRET_TAIL not in _err(proc)
+    assert paths.keys_file.read_bytes() == before
+    assert list(json.loads(ring.read_text())) == ["token-monitor/first"]  # rolled back
