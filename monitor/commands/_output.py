@@ -35,8 +35,6 @@ def _plain(value: Any, numbers: list[str], mark: str) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-
-
 def to_json(obj: Any) -> str:
     """The JSON contract: money and prices are exact numbers in plain notation (`0.0000025`,
     never `2.5e-06`, `Infinity` or `NaN`; a non-finite value is `null`), dates ISO 8601."""

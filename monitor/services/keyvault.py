@@ -535,7 +535,7 @@ class KeyStore:
         log.info("removed key %r", label)
 
     def secret(self, label: str) -> str:
-        self.get_meta(label)
+        meta = self.get_meta(label)
         value = self.vault.get(label)
         if value is None:
             raise KeyNotFound(
@@ -543,7 +543,8 @@ class KeyStore:
                 f"remove it and add it again"
             )
         check_secret(value, f"the key {label!r} in the OS keyring",
-                     fix=f"add it again with `token-monitor keys add --label {label} --replace`")
+                     fix=f"add it again with `token-monitor keys add --label {label} --kind "
+                         f"{meta.kind} --replace`")
         return value
 
     def admin_credential(self, today: date | None = None) -> AdminCredential | None:
