@@ -13,7 +13,6 @@ import importlib
 import logging
 import os
 import pkgutil
-import sqlite3
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -85,12 +84,6 @@ def main(argv: Sequence[str] | None = None) -> int:
         if isinstance(exc, OutputError):
             discard_stdout()
         return _known_error(exc)
-    except sqlite3.DatabaseError as exc:
-        from monitor.services.db_errors import is_database_failure, store_error
-
-        if not is_database_failure(exc):
-            return _internal_error(exc, args.command or "gui", paths.log_file)
-        return _known_error(store_error(exc, paths.db_file))
     except OSError as exc:
         refused = _write_refused(exc, paths)
         if refused is None:
@@ -101,6 +94,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # a bug (or a Rust panic, which is no Exception)
+        sqlite3 = sys.modules.get("sqlite3")  # not imported: not an SQLite error (no cost)
+        if sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError):
+            from monitor.services.db_errors import is_database_failure, store_error
+
+            if is_database_failure(exc):  # damaged pages, a lock, a full disk: not a bug
+                return _known_error(store_error(exc, paths.db_file))
         return _internal_error(exc, args.command or "gui", paths.log_file)
     finally:
         ctx.close()
