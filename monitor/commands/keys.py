@@ -1,8 +1,8 @@
 """`token-monitor keys …`: add, list, remove and test API keys (secrets in the OS keyring only).
 
 Exit codes of `keys test`: 0 valid, 3 invalid key, 4 key lacks the needed scope, 5 network
-error, 6 other API error (rate limit, quota, server); 1 for local problems (unknown label,
-keyring unusable).
+error, 6 other API error (rate limit, quota, server); 1 for an unknown label, 65 for a secret
+that cannot be a key, 69 when the keyring is unusable (all codes: monitor/exit_codes.py).
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """`token-monitor sync`: fetch organization usage and costs into the local store (once or looped).
 
 Exit codes: 0 ok, 3 invalid admin key, 4 key lacks the api.usage.read scope, 5 network error,
-6 other API error, 1 no admin key / local problem. In loop mode only auth failures stop the
-loop; other failures are printed and retried at the next interval. Ctrl+C stops cleanly.
+6 other API error, 1 no admin key; local problems have their own (monitor/exit_codes.py).
+In loop mode only auth failures stop the loop; other failures are printed and retried at the
+next interval. Ctrl+C stops cleanly.
 """
 
 from __future__ import annotations
