@@ -115,10 +115,12 @@ def save_settings(path: Path, settings: Settings, *, before: Settings | None = N
     if not changed:
         return
     merged = {**raw, **changed}  # keeps the file's order and every key we do not own
+    # A symlinked settings.json (a dotfiles repository) stays a link: write its target.
+    target = path.resolve() if path.is_symlink() else path
     try:
         if data is not None:
             atomic_write_bytes(path.with_name(path.name + BACKUP_SUFFIX), data)
-        atomic_write_text(path, json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(target, json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
     except OSError as exc:
         raise CannotWriteError(f"cannot save the settings to {path} ({exc.strerror or exc}; "
                                f"its folder must be writable); the file was left as it "

@@ -118,3 +118,15 @@ def test_over_deep_settings_are_corrupt_and_moved_aside(tmp_path: Path) -> None:
     [aside] = tmp_path.glob("settings.json.corrupt-*")
     assert aside.read_text() == "[" * 100_000 and not path.exists()
     assert load_settings(path).warnings == []  # the next run is clean
+
+
+def test_a_symlinked_settings_file_stays_a_link(tmp_path: Path) -> None:
+    dotfiles = tmp_path / "dotfiles"
+    dotfiles.mkdir()
+    real = dotfiles / "token-monitor.json"
+    _write(real, {"cycle_start_day": 3})
+    path = tmp_path / "settings.json"
+    path.symlink_to(real)
+    save_settings(path, Settings(cycle_start_day=3, monthly_limit_usd=Decimal(9)))
+    assert path.is_symlink() and path.resolve() == real
+    assert json.loads(real.read_text()) == {"cycle_start_day": 3, "monthly_limit_usd": 9}
