@@ -45,7 +45,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     if args.thresholds is not None:
         changes["alert_thresholds_pct"] = args.thresholds
     try:
-        now = parse_now(args.now)
+        now = parse_now(args.now, ctx)
     except PeriodError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from PySide6.QtCore import QCoreApplication, QDate, QLocale
+from PySide6.QtCore import QCoreApplication, QLocale
 
 from monitor.core import money
 
@@ -50,10 +50,6 @@ def short_date(day: date) -> str:
     if loc.language() == QLocale.Language.Chinese:
         return f"{day.month}月{day.day}日"
     return f"{month_abbrev(day)} {day.day}"
-
-
-def long_date(day: date) -> str:
-    return _locale().toString(QDate(day.year, day.month, day.day), QLocale.FormatType.ShortFormat)
 
 
 def time_hm(when: datetime) -> str:

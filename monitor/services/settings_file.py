@@ -16,10 +16,10 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from monitor.core.clock import system_clock
 from monitor.core.json_limits import loads_bounded
 from monitor.core.settings import Settings, settings_from_dict, settings_to_dict
 from monitor.errors import CannotWriteError, ConfigError
@@ -57,7 +57,7 @@ def load_settings(path: Path) -> LoadedSettings:
     try:
         raw = _parse(data)
     except ValueError as exc:
-        stem = f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        stem = f"{path.name}.corrupt-{system_clock():%Y%m%dT%H%M%S}"
         aside, n = path.with_name(stem), 1
         while aside.exists():  # never overwrite an earlier copy
             n += 1

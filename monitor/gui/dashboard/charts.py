@@ -6,7 +6,6 @@ Fed plain series from the snapshot; no queries here.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 
 from PySide6.QtCharts import (
     QBarSeries,
@@ -94,7 +93,7 @@ class DailySpendChart(QChartView):
         self.pace_value = pace
         pace_line = QLineSeries()
         pace_line.setName(self.tr("Daily pace of the limit (%1/day)").replace(
-            "%1", fmt.usd(Decimal(snap.cycle.limit_usd) / n)))
+            "%1", fmt.usd(snap.cycle.limit_usd / n)))
         pen = QPen(PACE_COLOUR)
         pen.setWidthF(2.0)
         pen.setStyle(Qt.PenStyle.DashLine)
@@ -200,7 +199,3 @@ class CumulativeChart(QChartView):
         old = self.chart()
         self.setChart(chart)
         old.deleteLater()
-
-
-def decimal_sum(values: list[Decimal]) -> Decimal:
-    return sum(values, Decimal(0))
