@@ -426,3 +426,11 @@ def test_keys_add_into_an_unwritable_config_folder(paths: Paths, home: Path, tmp
     assert SECRET_TAIL not in _err(proc)
     assert paths.keys_file.read_bytes() == before
     assert list(json.loads(ring.read_text())) == ["token-monitor/first"]  # rolled back
+
+
+def test_price_import_of_an_over_deep_file(paths: Paths, home: Path, tmp_path: Path) -> None:
+    deep = tmp_path / "prices.json"
+    deep.write_text("[" * 100_000)
+    proc = _cli(home, "price", "import", str(deep), "--apply")
+    _one_error(proc, exit_codes.ERROR, str(deep), "nested too deeply")
+    assert not paths.prices_override.exists()
