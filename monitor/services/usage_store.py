@@ -323,7 +323,19 @@ def _v3() -> str:
 _V3 = _v3()
 _ROLLUP_FILL = _rollup_fill(_ORG_SUM_COLUMNS, _PROXY_SUM_COLUMNS, TOKEN_COLUMNS)
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# v4 (issue 16): the windows a first sync (backfill) finished, so an interrupted one resumes.
+_V4_SYNC_WINDOWS = """
+CREATE TABLE sync_windows (
+    source TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    width TEXT NOT NULL,
+    start_us INTEGER NOT NULL,
+    end_us INTEGER NOT NULL,
+    PRIMARY KEY (source, endpoint, width, start_us, end_us)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4_SYNC_WINDOWS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -384,6 +396,20 @@ class ProxyUsageRow:
     cost: Decimal = Decimal(0)
     unpriced_requests: int = 0
     unpriced_usage: TokenUsage = field(default_factory=TokenUsage)
+
+
+@dataclass(frozen=True)
+class ProxyOutcomeRow:
+    """Proxy records summed per model, key label, HTTP status and whether the cost was known
+    (what `/metrics` counts by outcome; the roll-ups have no status dimension)."""
+
+    model: str | None
+    key_label: str
+    status: int
+    priced: bool
+    requests: int
+    usage: TokenUsage
+    cost: Decimal
 
 
 @dataclass(frozen=True)
@@ -1183,6 +1209,26 @@ class UsageStore:
             ))
         return out
 
+    def proxy_outcomes(self, start: datetime, end: datetime) -> list[ProxyOutcomeRow]:
+        """Proxy records with time in [start, end) summed per model, key label, status and
+        priced/unpriced, from the raw rows (one indexed range scan; for exporters priming
+        their counters, not for per-scrape queries)."""
+        rows = self._conn().execute(
+            f"""SELECT model, key_label, status, cost IS NOT NULL, COUNT(*),
+                       {_tok_sums(TOKEN_COLUMNS)}, dsum(cost)
+                FROM proxy_records WHERE time_us >= ? AND time_us < ?
+                GROUP BY 1, 2, 3, 4""",
+            (_epoch_us(start), _epoch_us(end)),
+        )
+        return [
+            ProxyOutcomeRow(
+                model=r[0], key_label=r[1], status=r[2], priced=bool(r[3]), requests=r[4],
+                usage=TokenUsage(**dict(zip(TOKEN_COLUMNS, r[5:5 + _NT], strict=True))),
+                cost=Decimal(r[5 + _NT] or 0),
+            )
+            for r in rows
+        ]
+
     # ---- the source rule -------------------------------------------------------------------
 
     def org_cutoff(self) -> datetime | None:
@@ -1352,6 +1398,31 @@ class UsageStore:
         if row is None:
             return None
         return SyncState(_from_us(row[0]), row[1], _from_us(row[2]), _from_us(row[3]))
+
+    # ---- finished sync windows (resume an interrupted backfill; issue 16) ------------------
+
+    def mark_window_done(self, source: str, endpoint: str, width: str, start: datetime,
+                         end: datetime) -> None:
+        """Record a fetched window; call inside the transaction that wrote its rows."""
+        with self.transaction() as tx:
+            tx.execute("INSERT OR IGNORE INTO sync_windows VALUES (?, ?, ?, ?, ?)",
+                       (source, endpoint, width, _epoch_us(start), _epoch_us(end)))
+
+    def done_windows(self, source: str) -> set[tuple[str, str, datetime, datetime]]:
+        """(endpoint, width, start, end) of the windows recorded since the last clear."""
+        rows = self._conn().execute(
+            "SELECT endpoint, width, start_us, end_us FROM sync_windows WHERE source = ?",
+            (source,))
+        out = set()
+        for endpoint, width, start, end in rows:
+            a, b = _from_us(start), _from_us(end)
+            assert a is not None and b is not None
+            out.add((endpoint, width, a, b))
+        return out
+
+    def clear_done_windows(self, source: str) -> None:
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM sync_windows WHERE source = ?", (source,))
 
     # ---- names -----------------------------------------------------------------------------
 
