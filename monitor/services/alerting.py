@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from monitor.core.budget import BudgetStatus, due_alerts
+from monitor.core.money import usd as _usd
 from monitor.services import ui_state
 from monitor.services.snapshot import DashboardSnapshot
 
@@ -74,10 +75,6 @@ class Alert:
 
     def param(self, name: str) -> str:
         return dict(self.params).get(name, "")
-
-
-def _usd(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ are maintained on every write and keep every query in milliseconds with a year o
 and a million proxy records; only a period's ragged edges are read from raw rows.
 """
 
-from monitor.services.store.connection import DatabaseDamagedError, StoreError
+from monitor.services.store.connection import StoreError
 from monitor.services.store.costs import COST_DIMS, CostRow
 from monitor.services.store.proxy_records import PROXY_DIMS, ProxyOutcomeRow, ProxyUsageRow
 from monitor.services.store.schema import (
@@ -48,7 +48,6 @@ __all__ = [
     "TOKEN_COLUMNS",
     "WIDTH_SECONDS",
     "CostRow",
-    "DatabaseDamagedError",
     "OrgUsageRow",
     "ProxyOutcomeRow",
     "ProxyUsageRow",

@@ -87,7 +87,8 @@ def damaged_message(db_path: Path, problem: str) -> str:
     """The one message for a damaged database: the file, what is wrong, the way back."""
     good = newest_good_backup(db_path)
     if good is None:
-        way = "no backup exists yet; move the file aside to start a new ledger"
+        way = ("it was left as it is and no backup exists yet: keep a copy, then move it aside "
+               "to start a new one (`token-monitor sync` fetches organization usage again)")
     else:
         way = (f"the newest good backup is {good}; run `token-monitor db restore` to put it "
                "back (the damaged file is kept aside)")

@@ -24,6 +24,7 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self
 
+from monitor import exit_codes
 from monitor.core.clock import Clock, system_clock
 from monitor.errors import KnownError
 from monitor.services.store.convert import _decimal_add, _DecimalSum, _pico, _pico_rest
@@ -43,10 +44,7 @@ DEFAULT_MAX_CONNECTIONS = 4
 class StoreError(KnownError):
     """The database cannot be used (newer schema, corrupt file, closed store)."""
 
-
-class DatabaseDamagedError(StoreError):
-    """The database file is damaged (corrupt pages, not a database); the message names the
-    file and the newest good backup (`token-monitor db restore`)."""
+    exit_code = exit_codes.DATABASE_UNUSABLE
 
 
 def is_damage(exc: BaseException) -> bool:
@@ -244,10 +242,13 @@ class Database:
             held.conn, held.depth = None, 0
             self._release(conn)
 
-    def _damaged(self, exc: BaseException) -> DatabaseDamagedError:
+    def _damaged(self, exc: BaseException) -> StoreError:
+        """SQLITE_CORRUPT/NOTADB as db_errors.DatabaseDamaged: the message names the file and
+        the newest good backup (`token-monitor db restore`)."""
+        from monitor.services.db_errors import DatabaseDamaged
         from monitor.services.store.backup import damaged_message
 
-        return DatabaseDamagedError(damaged_message(self.path, str(exc)))
+        return DatabaseDamaged(damaged_message(self.path, str(exc)))
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Every row of one read, on a borrowed connection."""
