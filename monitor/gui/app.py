@@ -88,11 +88,13 @@ def make_key_tester(ctx: AppContext) -> Callable[[KeyMeta, str], str]:
 
 def make_proxy_factory(ctx: AppContext) -> Callable[[Callable[[ProxyRecord], None]], Any]:
     def factory(on_record: Callable[[ProxyRecord], None]) -> Any:
+        from monitor.services.proxy.caps import gate_for
         from monitor.services.proxy.server import MeteringProxy
 
         s = ctx.settings
         return MeteringProxy(upstream=s.openai_base_url, store_path=ctx.paths.db_file,
-                             prices=ctx.prices(), port=s.proxy_port, on_record=on_record)
+                             prices=ctx.prices(), port=s.proxy_port, on_record=on_record,
+                             gate=gate_for(ctx))
 
     return factory
 

@@ -268,7 +268,33 @@ FROM usage_buckets GROUP BY endpoint, width;""")
 
 _V2 = _v2()
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+# v3 (issue 12): the proxy's virtual keys (only a SHA-256 of each token) and the hard-cap
+# refusals the GUI alerts on. Queries live in monitor.services.virtual_keys.
+_V3_VIRTUAL_KEYS = """
+CREATE TABLE virtual_keys (
+    label TEXT PRIMARY KEY,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    for_label TEXT NOT NULL,
+    cap_usd TEXT,
+    per TEXT NOT NULL DEFAULT 'month',
+    hard INTEGER NOT NULL DEFAULT 0,
+    created_us INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE cap_refusals (
+    scope TEXT NOT NULL,
+    label TEXT NOT NULL,
+    period_start_us INTEGER NOT NULL,
+    period_end_us INTEGER NOT NULL,
+    first_us INTEGER NOT NULL,
+    last_us INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (scope, label, period_start_us)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3_VIRTUAL_KEYS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -634,6 +660,11 @@ class UsageStore:
                 for stmt in _statements(MIGRATIONS[number]):
                     tx.execute(stmt)
                 tx.execute(f"PRAGMA user_version = {number + 1}")
+
+    def connection(self) -> sqlite3.Connection:
+        """This thread's connection, for modules that own their tables' queries (reads; write
+        through `transaction()`)."""
+        return self._conn()
 
     def schema_version(self) -> int:
         return int(self._conn().execute("PRAGMA user_version").fetchone()[0])

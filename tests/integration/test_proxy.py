@@ -783,7 +783,7 @@ def test_keys_never_reach_files_or_logs(
     ctx._keys = KeyStore.open(ctx.paths.keys_file, vault=MemoryVault())
     ctx.keys().add("team", "project", vault_secret)
     args = argparse.Namespace(host="127.0.0.1", port=0, upstream=upstream.base_url + "/v1",
-                              key="team", allow_remote=False)  # fmt: skip
+                              key="team", allow_remote=False, allow_origin=[])  # fmt: skip
     built = proxy_command.build_proxy(args, ctx)
     assert built is not None
     records: list[ProxyRecord] = []

@@ -23,7 +23,6 @@ import asyncio
 import collections
 import contextlib
 import ipaddress
-import json
 import logging
 import re
 import secrets
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import hdrs, web
@@ -46,6 +45,12 @@ from monitor.core.records import ProxyRecord, RateLimitSnapshot
 from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
 from monitor.log import mask_secret, redact
+from monitor.services.proxy.guard import (
+    GuardedServer,
+    RequestGuard,
+    cors_headers,
+    route_library_logs,
+)
 from monitor.services.proxy.metering import (
     JsonObserver,
     Metered,
@@ -57,9 +62,11 @@ from monitor.services.proxy.metering import (
     sniff_model,
 )
 from monitor.services.proxy.ratelimit import RATE_LIMIT_HEADERS, parse_rate_limits
+from monitor.services.proxy.replies import json_error as _json_error
 
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
+    from monitor.services.proxy.caps import Hold, SpendGate
     from monitor.services.usage_store import UsageStore
 
 log = logging.getLogger(__name__)
@@ -203,18 +210,6 @@ def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
     return tokens
 
 
-def _error_body(message: str, code: str, etype: str = "proxy_error") -> bytes:
-    return json.dumps(
-        {"error": {"message": message, "type": etype, "param": None, "code": code}}
-    ).encode()
-
-
-def _json_error(status: int, message: str, code: str, etype: str = "proxy_error") -> web.Response:
-    return web.Response(
-        status=status, body=_error_body(message, code, etype), content_type="application/json"
-    )
-
-
 # ---------------------------------------------------------------------------------------
 # records, written off the event loop
 
@@ -238,6 +233,7 @@ class FinishedRequest:
     partial: bool
     rate_limit_headers: dict[str, str] | None = None
     headers_at: datetime | None = None
+    hold: Hold | None = None  # a hard-cap reservation, settled once the record is stored
 
 
 class RecordWriter:
@@ -256,7 +252,9 @@ class RecordWriter:
         on_record: Callable[[ProxyRecord], None] | None = None,
         *,
         interval: float = 0.1,
+        gate: SpendGate | None = None,
     ) -> None:
+        self._gate = gate
         self._store_path = store_path
         self._prices = prices
         self._on_record = on_record
@@ -277,6 +275,8 @@ class RecordWriter:
             from monitor.services.usage_store import UsageStore
 
             self._store = UsageStore(self._store_path)
+            if self._gate is not None:
+                self._gate.load(self._store)
             self._started = True
             self._thread.start()
 
@@ -356,6 +356,8 @@ class RecordWriter:
                 batch: list[FinishedRequest] = []
                 while self._items and len(batch) < 2000:
                     batch.append(self._items.popleft())
+                if self._gate is not None:
+                    self._gate.tick(store)
                 if batch:
                     try:
                         self._write(store, batch)
@@ -373,12 +375,17 @@ class RecordWriter:
     def _write(self, store: UsageStore, batch: list[FinishedRequest]) -> None:
         records: list[ProxyRecord] = []
         snapshots: list[RateLimitSnapshot] = []
+        held: list[tuple[Hold, ProxyRecord | None]] = []
         for item in batch:
             try:
                 records.append(self.to_record(item))
             except Exception:
                 log.exception("could not price a proxy record for %s", item.endpoint)
+                if item.hold is not None:
+                    held.append((item.hold, None))
                 continue
+            if item.hold is not None:
+                held.append((item.hold, records[-1]))
             rl_model = item.request_model or item.model
             if item.rate_limit_headers and rl_model:
                 snap = parse_rate_limits(
@@ -395,6 +402,10 @@ class RecordWriter:
         except Exception:
             log.exception("could not store %d proxy records", len(records))
             return
+        finally:
+            if self._gate is not None:
+                for hold, rec in held:
+                    self._gate.settle(hold, rec)
         for rec in records:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
@@ -431,6 +442,9 @@ class MeteringProxy:
             through and records carry its masked fingerprint.
         on_record: called (on the writer thread) with each stored ProxyRecord.
         shutdown_grace_s: on stop, how long running requests may still take.
+        allow_origins: browser origins allowed to call the proxy (see guard.RequestGuard).
+        gate: virtual keys and hard caps (caps.SpendGate); the default one knows no real
+            keys, so every `tm-` key is refused and nothing is capped.
 
     Raises:
         ProxyConfigError: the upstream is not an http(s) URL, or points at the proxy itself.
@@ -448,8 +462,18 @@ class MeteringProxy:
         key_secret: str | None = None,
         on_record: Callable[[ProxyRecord], None] | None = None,
         shutdown_grace_s: float = SHUTDOWN_GRACE_S,
+        allow_origins: Iterable[str] = (),
+        gate: SpendGate | None = None,
     ) -> None:
         self._upstream = parse_upstream(upstream)
+        self._guard = RequestGuard(allow_origins)
+        if gate is None:
+            from monitor.core.clock import system_clock
+            from monitor.core.settings import Settings
+            from monitor.services.proxy.caps import SpendGate
+
+            gate = SpendGate(prices=prices, clock=system_clock, settings=Settings)
+        self._gate = gate
         self._grace = shutdown_grace_s
         self._upstream_str = str(self._upstream)
         self._upstream_host = self._upstream.host or ""
@@ -464,7 +488,7 @@ class MeteringProxy:
             raise ProxyConfigError("the key secret is empty")
         self._key_label = key_label if key_secret is None else (key_label or "proxy key")
         self._auth = f"Bearer {key_secret.strip()}" if key_secret is not None else None
-        self._writer = RecordWriter(store_path, prices, on_record)
+        self._writer = RecordWriter(store_path, prices, on_record, gate=gate)
         self._via = f"1.1 token-monitor-{secrets.token_hex(4)}"
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.ServerRunner | None = None
@@ -482,6 +506,7 @@ class MeteringProxy:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def _start(self) -> str:
+        route_library_logs()
         self._writer.start()
         loopback = is_loopback_host(self._upstream_host)
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30)
@@ -494,7 +519,7 @@ class MeteringProxy:
             trust_env=not loopback,
             requote_redirect_url=False,
         )
-        server = web.Server(self._handle, handler_cancellation=True, access_log=None)
+        server = GuardedServer(self._handle, handler_cancellation=True, access_log=None)
         self._runner = web.ServerRunner(
             server, handle_signals=False, shutdown_timeout=self._grace
         )
@@ -514,6 +539,8 @@ class MeteringProxy:
             raise ProxyConfigError(
                 f"upstream {self._upstream_str} is this proxy; refusing to forward to myself"
             )
+        self._guard.bind(self.host, self.port,
+                         _local_addresses() if _host_kind(self.host) == "wildcard" else ())
         self.url = f"http://{_format_host(self.host)}:{self.port}/v1"
         log.info("metering proxy listening on %s, upstream %s", self.url, self._upstream_str)
         return self.url
@@ -628,22 +655,27 @@ class MeteringProxy:
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         t0 = time.perf_counter()
         started = datetime.now(UTC)
-        raw_path = request.raw_path
-        if not (raw_path == "/v1" or raw_path.startswith(("/v1/", "/v1?"))):
-            return _json_error(
-                404, "The metering proxy forwards /v1/... paths only.", "unknown_url",
-                "invalid_request_error",
-            )
+        verdict = self._guard.check(request)
+        if verdict.refusal is not None:
+            return verdict.refusal
         if self._via in ", ".join(request.headers.getall(hdrs.VIA, [])):
             log.error("request came back to the proxy: the upstream points at the proxy itself")
             return _json_error(508, "Proxy loop detected: the upstream points at this proxy.",
                                "proxy_loop")
-        rest = raw_path[3:]
+        rest = verdict.rest
         endpoint = endpoint_of(rest.split("?", 1)[0])
         method = request.method
+        admission = await self._gate.authorize(request.headers.get(hdrs.AUTHORIZATION))
+        if admission.refusal is not None:
+            return admission.refusal
         headers = self._upstream_headers(request)
-        label = self._label_for(request.headers.get(hdrs.AUTHORIZATION))
+        if admission.authorization is not None:
+            headers[hdrs.AUTHORIZATION] = admission.authorization
+        label = admission.label or self._label_for(request.headers.get(hdrs.AUTHORIZATION))
         state = _RequestState(started, method, endpoint, label, t0)
+        state.cors_origin = verdict.cors_origin
+        if admission.accounts and method not in _FREE_METHODS:
+            state.capped = admission.accounts
         try:
             return await self._forward(request, rest, headers, state)
         except asyncio.CancelledError:
@@ -659,6 +691,13 @@ class MeteringProxy:
         session = self._session
         assert session is not None
         body, strip = await self._request_body(request, headers, state)
+        if state.capped:
+            hold = await self._gate.reserve(state.capped, state.body_head, state.endpoint,
+                                            state.request_model)
+            if isinstance(hold, web.Response):
+                state.status = hold.status
+                return hold
+            state.hold = hold
         url = URL(self._upstream_str + rest, encoded=True)
         try:
             up = await session.request(
@@ -705,7 +744,8 @@ class MeteringProxy:
         content = request.content
         is_chat = request.method == "POST" and state.endpoint in ("/chat/completions",
                                                                   "/chat/completions/")
-        limit = CHAT_BODY_LIMIT if is_chat and is_json else SMALL_BODY if is_json else 0
+        whole = is_chat or bool(state.capped)  # a reservation needs the whole prompt
+        limit = CHAT_BODY_LIMIT if whole and is_json else SMALL_BODY if is_json else 0
         if limit and (chunked or (length is not None and length <= limit)):
             buf = bytearray()
             while len(buf) <= limit:
@@ -728,6 +768,8 @@ class MeteringProxy:
                     state.request_model = sniff_model(head[:SMALL_BODY])
                 headers.popall(hdrs.TRANSFER_ENCODING, None)
                 headers[hdrs.CONTENT_LENGTH] = str(len(head))
+                if state.capped:
+                    state.body_head = head
                 if len(head) > _PIECE:  # aiohttp sends large bytes bodies in one blocking write
                     return _pieces(head), strip
                 return head, strip
@@ -784,6 +826,8 @@ class MeteringProxy:
             reason=up.reason,
             headers=self._client_headers(up, strip=stripper is not None),
         )
+        if state.cors_origin is not None:
+            resp.headers.update(cors_headers(state.cors_origin))
         write = resp.write
         try:
             await resp.prepare(request)
@@ -858,6 +902,7 @@ class MeteringProxy:
                 partial=partial,
                 rate_limit_headers=rate_headers,
                 headers_at=state.headers_at,
+                hold=state.hold,
             )
         )
 
@@ -884,8 +929,8 @@ class _RequestState:
     """Mutable per-request bookkeeping shared by the handler's steps."""
 
     __slots__ = (
-        "clean_end", "client_gone", "delivered", "endpoint", "headers_at", "key_label", "meter",
-        "method", "partial",
+        "body_head", "capped", "clean_end", "client_gone", "cors_origin", "delivered",
+        "endpoint", "headers_at", "hold", "key_label", "meter", "method", "partial",
         "request_id", "request_model", "started", "status", "t0", "ttfb_ms", "upstream_headers",
     )
 
@@ -908,3 +953,7 @@ class _RequestState:
         self.meter: UsageChunkStripper | Observer | None = None
         self.upstream_headers: CIMultiDictProxy[str] | None = None
         self.headers_at: datetime | None = None
+        self.cors_origin: str | None = None  # an allowed browser origin (CORS headers)
+        self.capped: tuple[Any, ...] = ()  # hard-cap accounts this request reserves against
+        self.body_head: bytes | None = None  # the whole request body, when capped
+        self.hold: Hold | None = None
