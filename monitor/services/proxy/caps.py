@@ -71,7 +71,7 @@ log = logging.getLogger(__name__)
 
 DEFAULT_OUTPUT_TOKENS = 4096
 """Output tokens reserved for a request that does not name its maximum."""
-REFRESH_S = 15.0
+REFRESH_S = 5.0
 """How often spend, keys and the hard-cap setting are re-read from the store and settings."""
 BUDGET_CODE = "token_monitor_budget_exceeded"
 INLINE_COUNT_CHARS = 32_768
@@ -197,6 +197,10 @@ class SpendGate:
         if time.monotonic() >= self._next_refresh:
             self._refresh(store)
 
+    def refresh_soon(self) -> None:
+        """Re-read keys, caps and spend at the record writer's next tick (within 0.1 s)."""
+        self._next_refresh = 0.0
+
     def _refresh(self, store: UsageStore) -> None:
         self._next_refresh = time.monotonic() + REFRESH_S
         try:
@@ -320,7 +324,18 @@ class SpendGate:
 
         def read() -> _Known | None:
             key = VirtualKeys(store).by_hash(digest)
-            return None if key is None else self._known(key)
+            if key is None:
+                return None
+            if key.hard and key.cap_usd is not None:  # its cap applies from the first request
+                period = cap_period(key.per, self._clock(), self._settings)
+                spent = spend_by_label(store, period).get(key.label, (Decimal(0), 0))[0]
+                with self._lock:
+                    name = (KEY_SCOPE, key.label)
+                    if name not in self._accounts:
+                        acc = _Account(KEY_SCOPE, key.label, key.cap_usd, key.per, period)
+                        acc.spent = spent
+                        self._accounts = {**self._accounts, name: acc}
+            return self._known(key)
 
         known = await asyncio.get_running_loop().run_in_executor(None, read)
         if known is not None:
