@@ -11,12 +11,11 @@ from typing import Any
 
 from monitor.commands._output import print_json, table, usd
 from monitor.context import AppContext
-from monitor.services.keyvault import KeyNotFound
 from monitor.services.virtual_keys import (
     PERIODS,
     VirtualKey,
-    VirtualKeyError,
     VirtualKeys,
+    create_virtual_key,
     key_statuses,
     parse_cap,
 )
@@ -67,20 +66,8 @@ def _cap_text(key: VirtualKey) -> str:
 
 def run_add(args: argparse.Namespace, ctx: AppContext) -> int:
     cap = parse_cap(args.cap_usd)
-    keys = ctx.keys()
-    try:
-        meta = keys.get_meta(args.for_label)
-    except KeyNotFound:
-        raise VirtualKeyError(f"no stored key labelled {args.for_label!r} to stand for "
-                              "(see `token-monitor keys list`)") from None
-    if meta.kind == "admin":
-        raise VirtualKeyError(f"{meta.label!r} is an admin key, which cannot call models; "
-                              "give --for a project key")
-    if any(m.label == args.label for m in keys.list()):
-        raise VirtualKeyError(f"{args.label!r} is already the label of a stored key; "
-                              "give the virtual key its own label")
-    key, token = VirtualKeys(ctx.store()).add(args.label, meta.label, now=ctx.now(),
-                                              cap_usd=cap, per=args.per, hard=args.hard)
+    key, token = create_virtual_key(ctx.store(), ctx.keys(), args.label, args.for_label,
+                                    now=ctx.now(), cap_usd=cap, per=args.per, hard=args.hard)
     if args.json:
         print_json({"label": key.label, "token": token, "for": key.for_label,
                     "cap_usd": key.cap_usd, "per": key.per, "hard": key.hard})

@@ -385,6 +385,9 @@ class AppController(QObject):
         dialog = KeysDialog(keys, self.runner, self.window if self.window.isVisible() else None,
                             tester=make_key_tester(self.ctx))
         dialog.keys_changed.connect(lambda: self.poller.poll_now("keys"))
+        from monitor.gui.virtual_keys_panel import add_to_keys_dialog
+
+        add_to_keys_dialog(dialog, self.ctx, self.runner, dialog.keys_changed)
         dialog.exec()
         dialog.deleteLater()
 

@@ -30,6 +30,7 @@ from monitor.errors import KnownError
 from monitor.services.keyvault import validate_label
 
 if TYPE_CHECKING:
+    from monitor.services.keyvault import KeyStore
     from monitor.services.usage_store import UsageStore
 
 TOKEN_PREFIX = "tm-"
@@ -241,6 +242,28 @@ class VirtualKeys:
             "ORDER BY scope, label", (t, t))
         return [CapRefusal(r[0], r[1], Period(_at(r[2]), _at(r[3])), _at(r[4]), _at(r[5]), r[6],
                            r[7]) for r in rows]
+
+
+def create_virtual_key(store: UsageStore, keys: KeyStore, label: str, for_label: str, *,
+                       now: datetime, cap_usd: Decimal | None = None, per: str = "month",
+                       hard: bool = False) -> tuple[VirtualKey, str]:
+    """Check the key it stands for (stored, a project key, not the same label), then create
+    the virtual key; returns it and its token (shown once, never stored)."""
+    from monitor.services.keyvault import KeyNotFound
+
+    try:
+        meta = keys.get_meta(for_label)
+    except KeyNotFound:
+        raise VirtualKeyError(f"no stored key labelled {for_label!r} to stand for "
+                              "(see `token-monitor keys list`)") from None
+    if meta.kind == "admin":
+        raise VirtualKeyError(f"{meta.label!r} is an admin key, which cannot call models; "
+                              "a virtual key must stand for a project key")
+    if any(m.label == label for m in keys.list()):
+        raise VirtualKeyError(f"{label!r} is already the label of a stored key; "
+                              "give the virtual key its own label")
+    return VirtualKeys(store).add(label, meta.label, now=now, cap_usd=cap_usd, per=per,
+                                  hard=hard)
 
 
 def spend_by_label(store: UsageStore, period: Period) -> dict[str, tuple[Decimal, int]]:

@@ -7,9 +7,15 @@ warm-up; 300 sequential non-streaming chat requests each (http.client, keep-aliv
 streams each (time to headers, first SSE event, first content, end; upstream gaps 5 ms);
 300 more sequential; then 50 concurrent aiohttp clients for N s per phase (direct, proxy,
 direct, proxy) with req/s and CPU; 300 sequential and 100 streams again. Proxy RSS is
-sampled throughout. Prints figures, asserts nothing.
+sampled throughout. Then the request guard and virtual keys side by side (issue 12): four
+more proxies on the same upstream, requests rotating over direct and each of them --
+"baseline" (guard and key gate switched off: the proxy as it was before), "guarded" (the
+guard, a client's own sk- key passing through), "virtual" (the guard plus a tm- virtual key
+looked up and swapped for the real key) and "capped" (that, plus a hard cap: body parsed,
+prompt tokenized, cost reserved and settled). Prints figures, asserts nothing.
 
-usage: python tests/bench/bench_proxy.py [--seconds 8] [--seq 300] [--streams 100] [--json OUT]
+usage: python tests/bench/bench_proxy.py [--seconds 8] [--seq 300] [--streams 100]
+       [--guard-seq 600] [--json OUT]
 """
 
 from __future__ import annotations
@@ -92,8 +98,9 @@ def cpu_ticks(pid: int) -> int:
 class Target:
     """One keep-alive http.client connection to a base URL (http://host:port/v1)."""
 
-    def __init__(self, name: str, base: str) -> None:
+    def __init__(self, name: str, base: str, key: str = KEY) -> None:
         self.name = name
+        self.headers = {**HEADERS, "Authorization": f"Bearer {key}"}
         host, _, port = base.removeprefix("http://").split("/", 1)[0].partition(":")
         self.host, self.port = host, int(port)
         self.path = "/v1/chat/completions"
@@ -101,7 +108,7 @@ class Target:
 
     def json_call(self) -> float:
         t0 = time.perf_counter()
-        self.conn.request("POST", self.path, body=BODY, headers=HEADERS)
+        self.conn.request("POST", self.path, body=BODY, headers=self.headers)
         r = self.conn.getresponse()
         r.read()
         dt = (time.perf_counter() - t0) * 1000
@@ -110,7 +117,7 @@ class Target:
 
     def stream_call(self) -> dict[str, float]:
         t0 = time.perf_counter()
-        self.conn.request("POST", self.path, body=SBODY, headers=HEADERS)
+        self.conn.request("POST", self.path, body=SBODY, headers=self.headers)
         r = self.conn.getresponse()
         assert r.status == 200, r.status
         t_hdr = time.perf_counter()
@@ -233,6 +240,187 @@ async def conc_phase(
             "cpu_pct_of_one_core": cpu, "proxy_rss_kb_max": max(samples)}  # fmt: skip
 
 
+# -- the guard and virtual keys, side by side -------------------------------------------------
+
+VARIANTS = ("baseline", "guarded", "virtual", "capped")
+
+
+def serve_proxy(variant: str, upstream: str) -> None:
+    """Child process: one MeteringProxy variant in its own home; prints READY url token."""
+    sys.path.insert(0, str(ROOT))
+    from decimal import Decimal
+
+    from monitor.context import AppContext
+    from monitor.core.clock import system_clock
+    from monitor.core.settings import Settings
+    from monitor.paths import resolve_paths
+    from monitor.services.proxy import MeteringProxy
+    from monitor.services.proxy.caps import Admission, SpendGate
+    from monitor.services.proxy.guard import Verdict
+    from monitor.services.virtual_keys import VirtualKeys
+
+    ctx = AppContext(resolve_paths(Path(os.environ["MONITOR_HOME"])).ensure())
+    token = KEY
+    if variant in ("virtual", "capped"):
+        cap = Decimal(1_000_000) if variant == "capped" else None
+        _, token = VirtualKeys(ctx.store()).add("bench-app", "real", now=system_clock(),
+                                                cap_usd=cap, per="day", hard=cap is not None)
+    gate = SpendGate(prices=ctx.prices(), clock=system_clock, settings=Settings,
+                     secret_for=lambda _label: KEY)
+    proxy = MeteringProxy(upstream=upstream, store_path=ctx.paths.db_file, prices=ctx.prices(),
+                          port=0, gate=gate)  # fmt: skip
+    if variant == "baseline":  # the request path as it was before the guard and the gate
+
+        class NoGuard:
+            def bind(self, *_args: Any) -> None:
+                pass
+
+            def check(self, request: Any) -> Verdict:
+                raw = request.raw_path
+                if not (raw == "/v1" or raw.startswith(("/v1/", "/v1?"))):
+                    raise AssertionError(raw)
+                return Verdict(None, raw[3:])
+
+        class NoGate:
+            async def authorize(self, _authorization: str | None) -> Admission:
+                return Admission()
+
+        proxy._guard = NoGuard()  # type: ignore[assignment]
+        proxy._gate = NoGate()  # type: ignore[assignment]
+
+    def ready(url: str) -> None:
+        print(f"READY {url} {token}", flush=True)
+
+    asyncio.run(proxy.serve(ready))
+
+
+def guard_round(targets: list[Target], n: int) -> dict[str, Any]:
+    """Sequential non-streaming calls rotating over every target; p50/p99 per target."""
+    lat: dict[str, list[float]] = {t.name: [] for t in targets}
+    k = len(targets)
+    for i in range(n):
+        for j in range(k):
+            t = targets[(i + j) % k]
+            lat[t.name].append(t.json_call())
+    res: dict[str, Any] = {name: stats(v) for name, v in lat.items()}
+    base = res["baseline"]
+    for name in VARIANTS[1:]:
+        res[f"{name}_vs_baseline_p50_ms"] = res[name]["p50"] - base["p50"]
+        res[f"{name}_vs_baseline_p99_ms"] = res[name]["p99"] - base["p99"]
+    return res
+
+
+def micro_bench(n: int = 20_000) -> dict[str, float]:
+    """In-process cost per request of each step the guard and the gate add (microseconds,
+    median of 5 runs of `n`): exact where the end-to-end figures above are noisy."""
+    from decimal import Decimal
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from monitor.context import AppContext
+    from monitor.core.clock import system_clock
+    from monitor.core.settings import Settings
+    from monitor.paths import resolve_paths
+    from monitor.services.proxy.caps import SpendGate
+    from monitor.services.proxy.guard import RequestGuard
+    from monitor.services.virtual_keys import VirtualKeys
+
+    with tempfile.TemporaryDirectory(prefix="bench-micro-") as home:
+        ctx = AppContext(resolve_paths(Path(home)).ensure())
+        keys = VirtualKeys(ctx.store())
+        _, token = keys.add("app", "real", now=system_clock())
+        _, capped = keys.add("capped", "real", now=system_clock(), cap_usd=Decimal(10**6),
+                             per="day", hard=True)
+        gate = SpendGate(prices=ctx.prices(), clock=system_clock, settings=Settings,
+                         secret_for=lambda _label: KEY)
+        gate.load(ctx.store())
+        guard = RequestGuard()
+        guard.bind("127.0.0.1", 8787)
+        request = make_mocked_request("POST", "/v1/chat/completions", headers={
+            "Host": "127.0.0.1:8787", "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json"})
+        body = BODY.encode()
+
+        async def timed(step: Any) -> float:
+            runs = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                for _ in range(n):
+                    await step()
+                runs.append((time.perf_counter() - t0) / n * 1e6)
+            return statistics.median(runs)
+
+        async def guard_step() -> None:
+            guard.check(request)
+
+        async def passthrough() -> None:
+            await gate.authorize(f"Bearer {KEY}")
+
+        async def lookup() -> None:
+            await gate.authorize(f"Bearer {token}")
+
+        async def reserve_settle() -> None:
+            admission = await gate.authorize(f"Bearer {capped}")
+            hold = await gate.reserve(admission.accounts, body, "/chat/completions", None)
+            assert not isinstance(hold, web.Response), "the bench cap refused"
+            gate.settle(hold, None)  # type: ignore[arg-type]
+
+        async def main() -> dict[str, float]:
+            return {"guard_us": await timed(guard_step),
+                    "gate_passthrough_us": await timed(passthrough),
+                    "virtual_lookup_us": await timed(lookup),
+                    "capped_reserve_settle_us": await timed(reserve_settle)}
+
+        try:
+            out = asyncio.run(main())
+        finally:
+            ctx.close()
+    print("micro  per request: " + ", ".join(f"{k} {v:.2f}" for k, v in out.items()),
+          flush=True)
+    return out
+
+
+def run_guard_bench(direct_base: str, n: int) -> dict[str, Any]:
+    procs: list[subprocess.Popen[str]] = []
+    homes: list[tempfile.TemporaryDirectory[str]] = []
+    try:
+        targets = [Target("direct", direct_base)]
+        for variant in VARIANTS:
+            home = tempfile.TemporaryDirectory(prefix=f"bench-{variant}-")
+            homes.append(home)
+            env = {**os.environ, "MONITOR_HOME": home.name, "PYTHONPATH": str(ROOT)}
+            proc, rest = start([sys.executable, __file__, "--serve-proxy", variant,
+                                direct_base], env, "READY ")  # fmt: skip
+            procs.append(proc)
+            url, token = rest.split()
+            targets.append(Target(variant, url, token))
+        for _ in range(50):
+            for t in targets:
+                t.json_call()
+        rounds = [guard_round(targets, n // 2) for _ in range(2)]
+        for t in targets:
+            t.close()
+    finally:
+        for p in procs:
+            p.terminate()
+        for p in procs:
+            try:
+                p.wait(15)
+            except subprocess.TimeoutExpired:
+                p.kill()
+        for h in homes:
+            h.cleanup()
+    for r in rounds:
+        print("guard  " + " | ".join(f"{name} p50 {r[name]['p50']:.3f}"
+                                     for name in ("direct", *VARIANTS)) + " ms", flush=True)
+        print("       added vs baseline p50: " + ", ".join(
+            f"{name} {r[f'{name}_vs_baseline_p50_ms']:+.3f}" for name in VARIANTS[1:])
+            + " ms; p99: " + ", ".join(f"{name} {r[f'{name}_vs_baseline_p99_ms']:+.3f}"
+                                       for name in VARIANTS[1:]) + " ms", flush=True)
+    return {"rounds": rounds, "micro": micro_bench()}
+
+
 # -- orchestration ----------------------------------------------------------------------------
 
 
@@ -255,10 +443,19 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=100)
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--json", type=Path, default=None, help="also write all figures here")
+    ap.add_argument("--guard-seq", type=int, default=600,
+                    help="sequential calls per target in the guard/virtual-key comparison")
+    ap.add_argument("--only-guard", action="store_true",
+                    help="run only the guard/virtual-key comparison")
     ap.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--serve-proxy", nargs=2, metavar=("VARIANT", "UPSTREAM"),
+                    help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_fake:
         serve_fake()
+        return
+    if args.serve_proxy:
+        serve_proxy(*args.serve_proxy)
         return
 
     home = tempfile.TemporaryDirectory(prefix="bench-proxy-")
@@ -274,6 +471,9 @@ def main() -> None:
                            "cpus": os.cpu_count(), "python": sys.version.split()[0],
                            "proxy_rss_kb_idle": rss_kb(proxy.pid)}  # fmt: skip
     try:
+        if args.only_guard:
+            out["guard"] = run_guard_bench(direct_base, args.guard_seq)
+            return
         targets = [Target("direct", direct_base), Target("proxy", proxy_base)]
         for _ in range(30):
             for t in targets:
@@ -323,6 +523,7 @@ def main() -> None:
         for t in targets:
             t.close()
         out["proxy_rss_kb_end"] = rss_kb(proxy.pid)
+        out["guard"] = run_guard_bench(direct_base, args.guard_seq)
     finally:
         for p in (proxy, fake):
             p.terminate()
