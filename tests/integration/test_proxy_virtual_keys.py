@@ -154,6 +154,17 @@ def test_cli_add_prints_the_token_once_and_stores_only_its_hash(
     assert "no virtual key labelled 'notes-bot'" in capsys.readouterr().err
 
 
+def test_budget_hard_cap_on_and_off(vault_ctx: AppContext,
+                                    capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["budget", "--hard-cap", "on", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hard_cap"] is True
+    assert json.loads(vault_ctx.paths.settings_file.read_text())["hard_cap"] is True
+    assert main(["budget"]) == 0
+    assert "hard cap: the proxy refuses requests past it" in capsys.readouterr().out
+    assert main(["budget", "--hard-cap", "off", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["hard_cap"] is False
+
+
 @pytest.mark.parametrize(("argv", "message"), [
     (["--for", "nobody"], "no stored key labelled 'nobody'"),
     (["--for", "team", "--hard"], "a hard cap needs an amount"),
