@@ -39,7 +39,7 @@ from PySide6.QtWidgets import (
 from monitor.context import AppContext
 from monitor.errors import KnownError
 from monitor.gui import fmt
-from monitor.gui.tasks import TaskRunner
+from monitor.gui.tasks import Busy, TaskRunner
 from monitor.log import mask_secret
 from monitor.services.virtual_keys import (
     VirtualKey,
@@ -86,6 +86,12 @@ class VirtualKeyDesk:
         VirtualKeys(self._ctx.store()).remove(label)
 
 
+def _error_text(widget: QWidget, exc: BaseException) -> str:
+    if isinstance(exc, KnownError):
+        return exc.text()
+    return widget.tr("Unexpected error: %1").replace("%1", type(exc).__name__)
+
+
 def _bar_colour(fraction: float) -> str:
     return "#c62828" if fraction >= 0.9 else "#ef8f00" if fraction >= 0.5 else "#2e7d32"
 
@@ -105,9 +111,9 @@ class VirtualKeysPanel(QGroupBox):
         self.setObjectName("virtual-keys-panel")
         self._desk = desk
         self._runner = runner
+        self._tasks = Busy(runner)
         self._confirm = confirm or self._ask
         self._data = PanelData((), (), "")
-        self.busy = 0
         self.new_dialog: NewVirtualKeyDialog | None = None
 
         layout = QVBoxLayout(self)
@@ -145,20 +151,16 @@ class VirtualKeysPanel(QGroupBox):
 
     # data ------------------------------------------------------------------------------
 
+    @property
+    def busy(self) -> int:
+        return self._tasks.count
+
     def _run(self, fn: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
-        self.busy += 1
-
-        def done(value: Any) -> None:
-            self.busy -= 1
-            on_done(value)
-
         def failed(exc: BaseException) -> None:
-            self.busy -= 1
             self.status.setStyleSheet(ERROR_STYLE)
-            self.status.setText(exc.text() if isinstance(exc, KnownError) else self.tr(
-                "Unexpected error: %1").replace("%1", type(exc).__name__))
+            self.status.setText(_error_text(self, exc))
 
-        self._runner.run(fn, on_done=done, on_error=failed)
+        self._tasks.run(fn, on_done, failed)
 
     def reload(self) -> None:
         self._run(self._desk.load, self._show)
@@ -269,10 +271,9 @@ class NewVirtualKeyDialog(QDialog):
         self.setObjectName("new-virtual-key-dialog")
         self.setWindowTitle(self.tr("New virtual key"))
         self._desk = desk
-        self._runner = runner
+        self._tasks = Busy(runner)
         self._base_url = data.base_url
         self._token = ""
-        self.busy = 0
         self.pages = QStackedWidget(self)
         layout = QVBoxLayout(self)
         layout.addWidget(self.pages)
@@ -396,10 +397,8 @@ class NewVirtualKeyDialog(QDialog):
         self.error.setText("")
         self.create_button.setEnabled(False)
         desk = self._desk
-        self.busy += 1
 
         def done(value: Any) -> None:
-            self.busy -= 1
             key, token = value
             self._token = token
             self.token_edit.setText(token)
@@ -410,13 +409,14 @@ class NewVirtualKeyDialog(QDialog):
             self.created.emit(key.label)
 
         def failed(exc: BaseException) -> None:
-            self.busy -= 1
             self.create_button.setEnabled(True)
-            self.error.setText(exc.text() if isinstance(exc, KnownError) else self.tr(
-                "Unexpected error: %1").replace("%1", type(exc).__name__))
+            self.error.setText(_error_text(self, exc))
 
-        self._runner.run(lambda: desk.create(label, for_label, cap, per, hard),
-                         on_done=done, on_error=failed)
+        self._tasks.run(lambda: desk.create(label, for_label, cap, per, hard), done, failed)
+
+    @property
+    def busy(self) -> int:
+        return self._tasks.count
 
     def _reveal(self, shown: bool) -> None:
         self.token_edit.setEchoMode(QLineEdit.EchoMode.Normal if shown

@@ -27,7 +27,7 @@ import pytest
 
 from monitor.commands import proxy as proxy_command
 from monitor.context import AppContext
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.pricing import PriceTable
 from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
 from monitor.log import setup_logging
@@ -44,22 +44,6 @@ MSG = [{"role": "user", "content": "Say hello"}]
 
 
 # -- fixtures and helpers -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def prices() -> PriceTable:
-    return load_price_table()
-
-
-@pytest.fixture
-def fake() -> FakeUpstream:
-    return FakeUpstream()
-
-
-@pytest.fixture
-def upstream(fake: FakeUpstream) -> Iterator[ServerThread]:
-    with ServerThread(fake.make_app) as server:
-        yield server
 
 
 @pytest.fixture

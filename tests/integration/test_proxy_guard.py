@@ -17,7 +17,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.pricing import PriceTable
 from monitor.paths import Paths
 from monitor.services.proxy import MeteringProxy
 from monitor.services.proxy.guard import normalise_path
@@ -27,22 +27,6 @@ from tests.fakes.server import ServerThread
 STORED_KEY = "sk-proj-GUARDstored0123456789abcdefXYZ"
 MSG = [{"role": "user", "content": "Say hello"}]
 CHAT = json.dumps({"model": "gpt-4o", "messages": MSG}).encode()
-
-
-@pytest.fixture(scope="module")
-def prices() -> PriceTable:
-    return load_price_table()
-
-
-@pytest.fixture
-def fake() -> FakeUpstream:
-    return FakeUpstream()
-
-
-@pytest.fixture
-def upstream(fake: FakeUpstream) -> Iterator[ServerThread]:
-    with ServerThread(fake.make_app) as server:
-        yield server
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from monitor.cli import main
 from monitor.context import AppContext
 from monitor.core.budget import billing_cycle
 from monitor.core.clock import ManualClock, system_clock
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.pricing import PriceTable
 from monitor.core.records import ProxyRecord, UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
@@ -33,22 +33,6 @@ from tests.fakes.server import ServerThread
 REAL_KEY = "sk-proj-REALteam0123456789abcdefghijKLMN"
 CLIENT_KEY = "sk-test-client-0123456789abcdefWXYZ"
 MSG = [{"role": "user", "content": "Say hello"}]
-
-
-@pytest.fixture(scope="module")
-def prices() -> PriceTable:
-    return load_price_table()
-
-
-@pytest.fixture
-def fake() -> FakeUpstream:
-    return FakeUpstream()
-
-
-@pytest.fixture
-def upstream(fake: FakeUpstream) -> Iterator[ServerThread]:
-    with ServerThread(fake.make_app) as server:
-        yield server
 
 
 @pytest.fixture
