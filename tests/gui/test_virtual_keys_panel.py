@@ -184,3 +184,31 @@ def test_cap_alerts_fire_once_per_period(vctx: AppContext) -> None:
     seed_proxy_spend(store, [(tomorrow - timedelta(hours=1), Decimal("1.50"))],
                      key_label="soft-app")
     assert fire(tomorrow) == [("virtual_key_cap", "soft-app")]
+
+
+def test_a_hard_cap_refusal_raises_a_desktop_alert_once(qtbot: QtBot, vctx: AppContext,
+                                                        runner: TaskRunner) -> None:
+    from monitor.gui.alerts import notification_for
+    from monitor.services.virtual_keys import CapRefusal, cap_period
+    from tests.gui.conftest import make_state
+
+    state = make_state(vctx, runner)
+    before = state.alerts_evaluated
+    state.refresh()
+    qtbot.waitUntil(lambda: state.alerts_evaluated > before, timeout=10_000)
+    day = cap_period("day", NOW, vctx.settings)
+    message = ("Token Monitor refused this request: the daily hard cap of virtual key "
+               "'notes-bot' is reached.")
+    VirtualKeys(vctx.store()).note_refusals(
+        [CapRefusal("key", "notes-bot", day, NOW, NOW, 4, message)])
+    with qtbot.waitSignal(state.alerts_fired, timeout=10_000) as blocker:
+        state.refresh()
+    alerts = [a for a in blocker.args[0] if a.kind == "hard_cap"]
+    assert len(alerts) == 1 and alerts[0].urgency == "critical"
+    shown = notification_for(alerts[0])
+    assert "virtual key notes-bot" in shown.title
+    assert message in shown.body and "Requests refused so far: 4." in shown.body
+    before = state.alerts_evaluated
+    with qtbot.assertNotEmitted(state.alerts_fired, wait=0):
+        state.refresh()
+        qtbot.waitUntil(lambda: state.alerts_evaluated > before, timeout=10_000)

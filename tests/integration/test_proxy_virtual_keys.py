@@ -422,3 +422,49 @@ def test_refusals_are_stored_for_the_once_per_period_alert(
         assert "virtual key 'tiny'" in found[0].message
     finally:
         store.close()
+
+
+def test_virtual_tokens_reach_no_output_file_log_or_upstream(
+    harness: Harness, fake: FakeUpstream, home: Path, capfd: pytest.CaptureFixture[str]
+) -> None:
+    import logging
+
+    from monitor.log import setup_logging
+
+    monitor_log = logging.getLogger("monitor")
+    saved = (monitor_log.handlers[:], monitor_log.level)
+    setup_logging(harness.ctx.paths.log_file, logging.DEBUG)
+    try:
+        token = harness.add_key("leaky", cap_usd=Decimal("0.0001"), per="day")
+        capped = harness.add_key("capped", cap_usd=Decimal("0.0001"), per="day", hard=True)
+        unknown = "tm-UNKNOWNleak0123456789abcdefghijklmnopqrstu"
+        proxy, _ = harness.start()
+        with sdk(proxy.url, token) as c:
+            c.chat.completions.create(model="gpt-4o", messages=MSG)
+            list(c.chat.completions.create(model="gpt-4o", messages=MSG, stream=True))
+        with sdk(proxy.url, capped) as c, pytest.raises(openai.RateLimitError):
+            c.chat.completions.create(model="gpt-4o", messages=MSG)
+        with sdk(proxy.url, unknown) as c, pytest.raises(openai.AuthenticationError):
+            c.models.list()
+        assert proxy.flush()
+        harness.stop()
+    finally:
+        for h in monitor_log.handlers:
+            if h not in saved[0]:
+                h.close()
+        monitor_log.handlers[:] = saved[0]
+        monitor_log.setLevel(saved[1])
+    out, err = capfd.readouterr()
+    log_text = harness.ctx.paths.log_file.read_text()
+    assert f"refused an unknown virtual key tm-…{unknown[-4:]}" in log_text  # masked
+    assert "hard cap reached" in log_text
+    secrets = (token, capped, unknown, REAL_KEY)
+    upstream_headers = json.dumps([r.headers for r in fake.requests])
+    for secret in secrets:
+        for piece in (secret, secret[3:25], secret[-16:]):
+            assert piece not in out and piece not in err and piece not in log_text
+            for f in (f for f in home.rglob("*") if f.is_file()):
+                assert piece.encode() not in f.read_bytes(), f"{piece[:6]}… in {f}"
+        if secret.startswith("tm-"):
+            assert secret[3:25] not in upstream_headers  # never sent to another origin
+    assert f"Bearer {REAL_KEY}" in upstream_headers

@@ -192,10 +192,17 @@ class SpendGate:
         self._refresh(store)
 
     def tick(self, store: UsageStore) -> None:
-        """Called by the record writer between batches: store refusals, refresh when due."""
+        """Called by the record writer between batches: store refusals, refresh when due.
+
+        Never raises: a failed refresh keeps the last figures and is tried again later, and
+        the writer thread (which also stores the records) carries on.
+        """
         self._flush_refusals(store)
         if time.monotonic() >= self._next_refresh:
-            self._refresh(store)
+            try:
+                self._refresh(store)
+            except Exception:
+                log.exception("could not re-read virtual keys and spend for the caps")
 
     def refresh_soon(self) -> None:
         """Re-read keys, caps and spend at the record writer's next tick (within 0.1 s)."""
@@ -382,6 +389,8 @@ class SpendGate:
             acc.scope, acc.label, acc.period, seen.first if seen else now, now,
             (seen.count if seen else 0) + 1, message)
         if name not in self._warned:
+            if len(self._warned) > 1000:
+                self._warned.clear()
             self._warned.add(name)
             log.warning("hard cap reached: %s", message)
         return json_error(429, message, BUDGET_CODE, "insufficient_quota",
@@ -464,12 +473,23 @@ def gate_for(ctx: AppContext) -> SpendGate:
     from monitor.services.settings_file import load_settings
 
     settings_file = ctx.paths.settings_file
+    cache: dict[str, tuple[tuple[object, ...], str]] = {}
 
     def settings() -> Settings:
         return load_settings(settings_file).settings
 
     def secret_for(label: str) -> str:
-        return ctx.keys().secret(label)
+        """The keyring is read once per stored key (and again when the key is replaced):
+        a locked keyring must not be asked every few seconds for as long as the proxy runs."""
+        keys = ctx.keys()
+        meta = keys.get_meta(label)  # the metadata file only
+        stamp = (meta.kind, meta.last4, meta.created)
+        hit = cache.get(label)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        secret = keys.secret(label)
+        cache[label] = (stamp, secret)
+        return secret
 
     return SpendGate(prices=ctx.prices(), clock=ctx.clock, settings=settings,
                      secret_for=secret_for)

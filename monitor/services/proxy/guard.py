@@ -155,6 +155,24 @@ class RequestGuard:
         self._origins = {_origin_key(o): o.strip().rstrip("/") for o in allow_origins if o.strip()}
         self._hosts: frozenset[str] = frozenset()
         self.refused = 0
+        self._reported: set[str] = set()
+
+    def _report(self, what: str, value: str) -> None:
+        """Warn once per refused Host or Origin value (a hostile page may repeat itself
+        thousands of times); repeats go to the debug log."""
+        key = f"{what}:{value[:100]}"
+        if key in self._reported:
+            log.debug("refused another request for %s", key)
+            return
+        if len(self._reported) >= 200:
+            self._reported.clear()
+        self._reported.add(key)
+        if what == "host":
+            log.warning("refused a request for host %r: not this proxy's own address "
+                        "(DNS rebinding?)", value[:100])
+        else:
+            log.warning("refused a request from the web page origin %r (allow it with "
+                        "--allow-origin)", value[:100])
 
     @property
     def allowed_origins(self) -> tuple[str, ...]:
@@ -180,8 +198,7 @@ class RequestGuard:
         host = headers.get(hdrs.HOST, "").strip().lower()
         if host not in self._hosts:
             self.refused += 1
-            log.warning("refused a request for host %r: not this proxy's own address "
-                        "(DNS rebinding?)", host[:100])
+            self._report("host", host)
             return _refuse(421, "The metering proxy only answers requests addressed to its own "
                            "loopback address (127.0.0.1, localhost or [::1] with its port).",
                            "misdirected_request")
@@ -191,8 +208,7 @@ class RequestGuard:
             allowed_origin = self._origins.get(_origin_key(origin))
             if allowed_origin is None:
                 self.refused += 1
-                log.warning("refused a request from the web page origin %r (allow it with "
-                            "--allow-origin)", origin[:100])
+                self._report("origin", origin)
                 return _refuse(403, "The metering proxy does not serve requests from web pages "
                                "unless their origin is allowed (token-monitor proxy "
                                "--allow-origin ORIGIN).", "origin_not_allowed")
