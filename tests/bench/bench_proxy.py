@@ -7,12 +7,13 @@ warm-up; 300 sequential non-streaming chat requests each (http.client, keep-aliv
 streams each (time to headers, first SSE event, first content, end; upstream gaps 5 ms);
 300 more sequential; then 50 concurrent aiohttp clients for N s per phase (direct, proxy,
 direct, proxy) with req/s and CPU; 300 sequential and 100 streams again. Proxy RSS is
-sampled throughout. Then the request guard and virtual keys side by side (issue 12): four
-more proxies on the same upstream, requests rotating over direct and each of them --
-"baseline" (guard and key gate switched off: the proxy as it was before), "guarded" (the
-guard, a client's own sk- key passing through), "virtual" (the guard plus a tm- virtual key
-looked up and swapped for the real key) and "capped" (that, plus a hard cap: body parsed,
-prompt tokenized, cost reserved and settled). Prints figures, asserts nothing.
+sampled throughout. Then the request guard and virtual keys side by side (issue 12): two
+more proxies in one process on the same upstream, requests rotating over direct and four
+variants -- "baseline" (a proxy with the guard and key gate switched off: as it was before),
+and on the other proxy "guarded" (a client's own sk- key passing the guard), "virtual" (a
+tm- virtual key looked up and swapped for the real key) and "capped" (a virtual key with a
+hard cap: body parsed, prompt tokenized, cost reserved and settled). Prints figures, asserts
+nothing.
 
 usage: python tests/bench/bench_proxy.py [--seconds 8] [--seq 300] [--streams 100]
        [--guard-seq 600] [--json OUT]
@@ -245,8 +246,9 @@ async def conc_phase(
 VARIANTS = ("baseline", "guarded", "virtual", "capped")
 
 
-def serve_proxy(variant: str, upstream: str) -> None:
-    """Child process: one MeteringProxy variant in its own home; prints READY url token."""
+def serve_proxies(upstream: str) -> None:
+    """Child process: the "baseline" proxy and the gated one, side by side in one process (so
+    no difference between processes enters the comparison); prints READY base gated tokens."""
     sys.path.insert(0, str(ROOT))
     from decimal import Decimal
 
@@ -260,38 +262,41 @@ def serve_proxy(variant: str, upstream: str) -> None:
     from monitor.services.virtual_keys import VirtualKeys
 
     ctx = AppContext(resolve_paths(Path(os.environ["MONITOR_HOME"])).ensure())
-    token = KEY
-    if variant in ("virtual", "capped"):
-        cap = Decimal(1_000_000) if variant == "capped" else None
-        _, token = VirtualKeys(ctx.store()).add("bench-app", "real", now=system_clock(),
-                                                cap_usd=cap, per="day", hard=cap is not None)
-    gate = SpendGate(prices=ctx.prices(), clock=system_clock, settings=Settings,
-                     secret_for=lambda _label: KEY)
-    proxy = MeteringProxy(upstream=upstream, store_path=ctx.paths.db_file, prices=ctx.prices(),
-                          port=0, gate=gate)  # fmt: skip
-    if variant == "baseline":  # the request path as it was before the guard and the gate
+    keys = VirtualKeys(ctx.store())
+    _, token = keys.add("bench-app", "real", now=system_clock())
+    _, capped = keys.add("bench-capped", "real", now=system_clock(), cap_usd=Decimal(10**6),
+                         per="day", hard=True)
 
-        class NoGuard:
-            def bind(self, *_args: Any) -> None:
-                pass
+    def proxy() -> MeteringProxy:
+        gate = SpendGate(prices=ctx.prices(), clock=system_clock, settings=Settings,
+                         secret_for=lambda _label: KEY)
+        return MeteringProxy(upstream=upstream, store_path=ctx.paths.db_file,
+                             prices=ctx.prices(), port=0, gate=gate)  # fmt: skip
 
-            def check(self, request: Any) -> Verdict:
-                raw = request.raw_path
-                if not (raw == "/v1" or raw.startswith(("/v1/", "/v1?"))):
-                    raise AssertionError(raw)
-                return Verdict(None, raw[3:])
+    class NoGuard:  # the request path as it was before the guard and the gate
+        def bind(self, *_args: Any) -> None:
+            pass
 
-        class NoGate:
-            async def authorize(self, _authorization: str | None) -> Admission:
-                return Admission()
+        def check(self, request: Any) -> Verdict:
+            raw = request.raw_path
+            if not (raw == "/v1" or raw.startswith(("/v1/", "/v1?"))):
+                raise AssertionError(raw)
+            return Verdict(None, raw[3:])
 
-        proxy._guard = NoGuard()  # type: ignore[assignment]
-        proxy._gate = NoGate()  # type: ignore[assignment]
+    class NoGate:
+        async def authorize(self, _authorization: str | None) -> Admission:
+            return Admission()
 
-    def ready(url: str) -> None:
-        print(f"READY {url} {token}", flush=True)
-
-    asyncio.run(proxy.serve(ready))
+    baseline, gated = proxy(), proxy()
+    baseline._guard = NoGuard()  # type: ignore[assignment]
+    baseline._gate = NoGate()  # type: ignore[assignment]
+    urls = [baseline.start_in_thread(), gated.start_in_thread()]
+    print(f"READY {urls[0]} {urls[1]} {token} {capped}", flush=True)
+    try:
+        sys.stdin.read()  # until the parent closes our stdin or ends us
+    finally:
+        baseline.stop()
+        gated.stop()
 
 
 def guard_round(targets: list[Target], n: int) -> dict[str, Any]:
@@ -307,6 +312,9 @@ def guard_round(targets: list[Target], n: int) -> dict[str, Any]:
     for name in VARIANTS[1:]:
         res[f"{name}_vs_baseline_p50_ms"] = res[name]["p50"] - base["p50"]
         res[f"{name}_vs_baseline_p99_ms"] = res[name]["p99"] - base["p99"]
+        # the same iteration's calls back to back: slow drifts of a loaded machine cancel
+        res[f"{name}_vs_baseline_paired_median_ms"] = statistics.median(
+            v - b for v, b in zip(lat[name], lat["baseline"], strict=True))
     return res
 
 
@@ -382,19 +390,20 @@ def micro_bench(n: int = 20_000) -> dict[str, float]:
 
 
 def run_guard_bench(direct_base: str, n: int) -> dict[str, Any]:
-    procs: list[subprocess.Popen[str]] = []
-    homes: list[tempfile.TemporaryDirectory[str]] = []
+    home = tempfile.TemporaryDirectory(prefix="bench-guard-")
+    env = {**os.environ, "MONITOR_HOME": home.name, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, __file__, "--serve-proxies", direct_base],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
     try:
-        targets = [Target("direct", direct_base)]
-        for variant in VARIANTS:
-            home = tempfile.TemporaryDirectory(prefix=f"bench-{variant}-")
-            homes.append(home)
-            env = {**os.environ, "MONITOR_HOME": home.name, "PYTHONPATH": str(ROOT)}
-            proc, rest = start([sys.executable, __file__, "--serve-proxy", variant,
-                                direct_base], env, "READY ")  # fmt: skip
-            procs.append(proc)
-            url, token = rest.split()
-            targets.append(Target(variant, url, token))
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("READY "):
+            raise SystemExit(f"the bench proxies did not start: {line!r}")
+        base_url, gated_url, token, capped = line.split()[1:]
+        targets = [Target("direct", direct_base), Target("baseline", base_url),
+                   Target("guarded", gated_url), Target("virtual", gated_url, token),
+                   Target("capped", gated_url, capped)]
         for _ in range(50):
             for t in targets:
                 t.json_call()
@@ -402,15 +411,13 @@ def run_guard_bench(direct_base: str, n: int) -> dict[str, Any]:
         for t in targets:
             t.close()
     finally:
-        for p in procs:
-            p.terminate()
-        for p in procs:
-            try:
-                p.wait(15)
-            except subprocess.TimeoutExpired:
-                p.kill()
-        for h in homes:
-            h.cleanup()
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        home.cleanup()
     for r in rounds:
         print("guard  " + " | ".join(f"{name} p50 {r[name]['p50']:.3f}"
                                      for name in ("direct", *VARIANTS)) + " ms", flush=True)
@@ -418,6 +425,9 @@ def run_guard_bench(direct_base: str, n: int) -> dict[str, Any]:
             f"{name} {r[f'{name}_vs_baseline_p50_ms']:+.3f}" for name in VARIANTS[1:])
             + " ms; p99: " + ", ".join(f"{name} {r[f'{name}_vs_baseline_p99_ms']:+.3f}"
                                        for name in VARIANTS[1:]) + " ms", flush=True)
+        print("       paired median difference vs baseline: " + ", ".join(
+            f"{name} {r[f'{name}_vs_baseline_paired_median_ms']:+.3f}"
+            for name in VARIANTS[1:]) + " ms", flush=True)
     return {"rounds": rounds, "micro": micro_bench()}
 
 
@@ -448,14 +458,13 @@ def main() -> None:
     ap.add_argument("--only-guard", action="store_true",
                     help="run only the guard/virtual-key comparison")
     ap.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
-    ap.add_argument("--serve-proxy", nargs=2, metavar=("VARIANT", "UPSTREAM"),
-                    help=argparse.SUPPRESS)
+    ap.add_argument("--serve-proxies", metavar="UPSTREAM", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_fake:
         serve_fake()
         return
-    if args.serve_proxy:
-        serve_proxy(*args.serve_proxy)
+    if args.serve_proxies:
+        serve_proxies(args.serve_proxies)
         return
 
     home = tempfile.TemporaryDirectory(prefix="bench-proxy-")
