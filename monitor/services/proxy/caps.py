@@ -163,7 +163,7 @@ class SpendGate:
 
     Args:
         prices: prices for reservations (and, through the record writer, for settling).
-        clock: the app's clock; decides periods and record times.
+        clock: the app's clock; decides every cap period (day, month, billing cycle).
         settings: returns the current settings (re-read on every refresh).
         secret_for: the real key's secret for a stored key label (keyring; may block).
     """
