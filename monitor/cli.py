@@ -1,24 +1,95 @@
 """The `token-monitor` command: global flags, then one subcommand module from monitor.commands.
 
-argparse (stdlib) is enough: subcommands, typed flags and --help cover what we need,
-and it keeps start-up fast for scripts. GUI modules are imported only when the GUI starts.
+argparse (stdlib) is enough: subcommands, typed flags and --help cover what we need, and it
+keeps start-up fast for scripts. Subcommands are listed in the static table `COMMANDS` (name →
+module, one-line help), so `--help` and dispatch import no subcommand module; only the module of
+the command actually run is imported (its `register(sub)` then adds its real parser). `count`
+therefore never pays for aiohttp, nor `usage` for tiktoken (tests/unit/test_cli_imports.py).
+GUI modules are imported only when the GUI starts.
+
+Adding a subcommand is one line here plus its module:
+  1. write `monitor/commands/NAME.py` with `register(sub)` calling `sub.add_parser("NAME",
+     help=...)` and `set_defaults(func=run)`, and `run(args, ctx) -> int`;
+  2. add `"NAME": Command("monitor.commands.NAME", "the same one-line help"),` to COMMANDS
+     (keep it sorted; tests/unit/test_cli_imports.py checks the help matches the module's).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import logging
-import pkgutil
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
-from monitor import __version__
+from monitor import __version__, exit_codes
 from monitor.context import AppContext
-from monitor.errors import KnownError
+from monitor.core import rank_cache
+from monitor.errors import CannotWriteError, KnownError
 from monitor.log import redact, setup_logging
-from monitor.paths import resolve_paths
+from monitor.paths import Paths, resolve_paths
+from monitor.stdout_guard import OutputClosed, OutputError, discard_stdout, guarded_stdout
+
+
+class Command(NamedTuple):
+    """Where a subcommand lives and the help line `token-monitor --help` shows for it."""
+
+    module: str
+    help: str
+
+
+# The one list of subcommands (see the module docstring to add one). Sorted by name.
+COMMANDS: dict[str, Command] = {
+    "budget": Command("monitor.commands.budget",
+                      "show or set the monthly limit and alert thresholds"),
+    "count": Command("monitor.commands.count",
+                     "count the tokens of a text file or stdin (offline) and what they would "
+                     "cost"),
+    "desktop": Command("monitor.commands.desktop",
+                       "add Token Monitor to (or remove it from) the application menu"),
+    "keys": Command("monitor.commands.keys", "manage API keys (kept in the OS keyring)"),
+    "price": Command("monitor.commands.price",
+                     "show the price table or one model's prices (USD per 1M tokens)"),
+    "proxy": Command("monitor.commands.proxy",
+                     "run the local metering proxy (live per-request usage and cost)"),
+    "sync": Command("monitor.commands.sync",
+                    "fetch organization usage and costs (needs an Admin key)"),
+    "tokenizer": Command("monitor.commands.tokenizer",
+                         "open the tokenizer window (tokens, ids, cost of a text)"),
+    "usage": Command("monitor.commands.usage", "requests, tokens and dollars for a period"),
+}
+
+
+class _LazySubcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subparsers that are placeholders until chosen: the chosen command's module is imported
+    then, and its own `register` builds the real parser, which replaces the placeholder."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loaded: set[str] = set()
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        name = values[0] if values else None
+        if name in COMMANDS and name not in self._loaded:
+            self._name_parser_map[name] = load_command_parser(name, parser.prog)
+            self._loaded.add(name)
+        super().__call__(parser, namespace, values, option_string)
+
+
+def load_command_parser(name: str, prog: str = "token-monitor") -> argparse.ArgumentParser:
+    """Import the subcommand's module and return the parser its `register` builds."""
+    module = importlib.import_module(COMMANDS[name].module)
+    scratch = argparse.ArgumentParser(prog=prog)
+    sub = scratch.add_subparsers()
+    module.register(sub)
+    built: argparse.ArgumentParser = sub.choices[name]
+    return built
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,19 +107,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="level of the log file (default INFO)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    import monitor.commands as commands_pkg
-
-    for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"monitor.commands.{info.name}")
-        module.register(sub)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", action=_LazySubcommands)
+    for name, command in COMMANDS.items():
+        sub.add_parser(name, help=command.help, add_help=False)
     return parser
 
 
 # sysexits.h EX_SOFTWARE: an internal error (a bug), as opposed to 1 = a problem the user can fix.
-EXIT_INTERNAL_ERROR = 70
+# Every exit code is in monitor/exit_codes.py and README.md.
+EXIT_INTERNAL_ERROR = exit_codes.INTERNAL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -62,26 +129,70 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         print(f"error: cannot create the app's folders or log file{where}: "
               f"{exc.strerror or exc} (check --home / $MONITOR_HOME)", file=sys.stderr)
-        return 1
+        return exit_codes.CANNOT_WRITE if _is_permission(exc) else exit_codes.ERROR
+    rank_cache.use_directory(paths.cache_dir)  # tiktoken ranks parsed once, then cached
     ctx = AppContext(paths)
     try:
         if args.command is None:
             from monitor.gui.app import run_app
 
             return run_app(ctx)
-        result: int = args.func(args, ctx)
+        with guarded_stdout():
+            result: int = args.func(args, ctx)
         return result
+    except OutputClosed:
+        discard_stdout()  # the reader had enough: end quietly, as `cat` would
+        return exit_codes.PIPE_CLOSED
     except KnownError as exc:
-        print(f"error: {exc.text()}", file=sys.stderr)
-        return 1
+        if isinstance(exc, OutputError):
+            discard_stdout()
+        return _known_error(exc)
+    except OSError as exc:
+        refused = _write_refused(exc, paths)
+        if refused is None:
+            return _internal_error(exc, args.command or "gui", paths.log_file)
+        return _known_error(refused)
     except KeyboardInterrupt:
-        return 130
+        return exit_codes.INTERRUPTED
     except (SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # a bug (or a Rust panic, which is no Exception)
+        sqlite3 = sys.modules.get("sqlite3")  # not imported: not an SQLite error (no cost)
+        if sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError):
+            from monitor.services.db_errors import is_database_failure, store_error
+
+            if is_database_failure(exc):  # damaged pages, a lock, a full disk: not a bug
+                return _known_error(store_error(exc, paths.db_file))
         return _internal_error(exc, args.command or "gui", paths.log_file)
     finally:
         ctx.close()
+
+
+def _write_refused(exc: OSError, paths: Paths) -> CannotWriteError | None:
+    """A write to one of our folders that the system refused (permissions, read-only or full
+    disk), as a message naming the folder; None for anything else (a bug)."""
+    if exc.filename is None or not (_is_permission(exc) or exc.errno in _DISK_FULL):
+        return None
+    target = Path(os.fsdecode(exc.filename))
+    ours = (paths.config_dir, paths.data_dir, paths.log_dir, paths.cache_dir)
+    if not any(target == d or target.is_relative_to(d) for d in ours):
+        return None
+    return CannotWriteError(f"cannot write to {target.parent}: {exc.strerror or exc} (check "
+                            "the folder's permissions and the disk's free space)")
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _is_permission(exc: OSError) -> bool:
+    return isinstance(exc, PermissionError) or exc.errno == errno.EROFS
+
+
+def _known_error(exc: KnownError) -> int:
+    """One `error: …` line on stderr (never a secret: KnownError texts hold none)."""
+    with contextlib.suppress(OSError):  # stderr itself may be gone
+        print(f"error: {redact(exc.text())}", file=sys.stderr)
+    return exc.exit_code
 
 
 def _internal_error(exc: BaseException, command: str, log_file: Path) -> int:

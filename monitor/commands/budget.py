@@ -50,7 +50,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     if args.hard_cap is not None:
         changes["hard_cap"] = args.hard_cap == "on"
     try:
-        now = parse_now(args.now)
+        now = parse_now(args.now, ctx)
     except PeriodError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

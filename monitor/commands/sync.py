@@ -1,8 +1,9 @@
 """`token-monitor sync`: fetch organization usage and costs into the local store (once or looped).
 
 Exit codes: 0 ok, 3 invalid admin key, 4 key lacks the api.usage.read scope, 5 network error,
-6 other API error, 1 no admin key / local problem. In loop mode only auth failures stop the
-loop; other failures are printed and retried at the next interval. Ctrl+C stops cleanly.
+6 other API error, 1 no admin key; local problems have their own (monitor/exit_codes.py).
+In loop mode only auth failures stop the loop; other failures are printed and retried at the
+next interval. Ctrl+C stops cleanly.
 """
 
 from __future__ import annotations
@@ -11,10 +12,11 @@ import argparse
 import math
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from monitor.commands._output import num, print_json, table, to_json
+from monitor.commands._progress import TerminalBar
 from monitor.context import AppContext
 from monitor.errors import KnownError
 from monitor.services.openai_admin import (
@@ -24,6 +26,7 @@ from monitor.services.openai_admin import (
     MissingScopeError,
 )
 from monitor.services.org_sync import OrgSync, SyncResult, WindowResult
+from monitor.stdout_guard import OutputClosed, OutputError
 
 NO_KEY = ("no admin key: store one with `token-monitor keys add --label admin --kind admin` "
           "(the key is read from stdin or a hidden prompt), or set OPENAI_ADMIN_KEY")
@@ -47,6 +50,25 @@ def _print_window(w: WindowResult) -> None:
     print(f"  {w.endpoint:<21} {w.width}  {w.start:%Y-%m-%d %H:%M} → {w.end:%Y-%m-%d %H:%M}  "
           f"{num(w.buckets)} buckets, {num(w.rows)} rows, {w.pages} page"
           f"{'s' if w.pages != 1 else ''}", flush=True)
+
+
+class _Progress:
+    """Prints window lines; a stdout that fails (reader gone, disk full) must not stop the
+    sync half-way: the pass is stored, then `check()` ends the command with that failure."""
+
+    def __init__(self) -> None:
+        self.failure: OutputClosed | OutputError | None = None
+
+    def __call__(self, w: WindowResult) -> None:
+        if self.failure is None:
+            try:
+                _print_window(w)
+            except (OutputClosed, OutputError) as exc:
+                self.failure = exc
+
+    def check(self) -> None:
+        if self.failure is not None:
+            raise self.failure
 
 
 def _print_result(result: SyncResult) -> None:
@@ -87,24 +109,33 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     settings = ctx.settings
     base_url = args.base_url or settings.openai_base_url
     client = AdminClient(cred.secret, base_url, timeout_s=args.timeout)
-    on_window = None if args.json else _print_window
+    # On a terminal a progress bar replaces the per-window lines; elsewhere output is as-is.
+    bar = None if args.json else TerminalBar.for_stream(sys.stdout)
+    progress = _Progress()
+    on_window = None if args.json or bar is not None else progress
     sync = OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
-                   on_window=on_window)
+                   on_window=on_window, on_progress=bar, key_name=cred.describe(),
+                   now=ctx.clock)
     if not args.json:
         print(f"syncing {base_url} with {cred.describe()}", flush=True)
     stop = threading.Event()
     try:
         while True:
             try:
-                result = sync.sync_once()
+                try:
+                    result = sync.sync_once()
+                finally:
+                    if bar is not None:
+                        bar.clear()
+                progress.check()
             except AdminApiError as exc:
-                _report_error(exc, args.json)
+                _report_error(exc, args.json, ctx.now())
                 if args.once or isinstance(exc, InvalidKeyError | MissingScopeError):
                     return exc.exit_code
             except KnownError as exc:
                 if args.once:
                     raise
-                _report_error(exc, args.json)
+                _report_error(exc, args.json, ctx.now())
             else:
                 if args.json:
                     print(to_json(result.to_json()), flush=True)
@@ -121,8 +152,8 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
         return 0
 
 
-def _report_error(exc: KnownError, as_json: bool) -> None:
+def _report_error(exc: KnownError, as_json: bool, at: datetime) -> None:
     if as_json:
         print_json({"ok": False, "error": exc.text(), "kind": type(exc).__name__,
-                    "at": datetime.now(UTC)})
+                    "at": at})
     print(f"error: sync failed: {exc.text()}", file=sys.stderr, flush=True)

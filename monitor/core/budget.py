@@ -12,12 +12,13 @@ Conventions:
 from __future__ import annotations
 
 import calendar
-import time as _time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
+
+from monitor.core.money import usd as _money
 
 MIN_PROJECTION_HOURS = 6
 """No projection from less data than this: a few early requests would extrapolate wildly."""
@@ -44,16 +45,6 @@ class Period:
 
     def contains(self, when: datetime) -> bool:
         return self.start <= when < self.end
-
-    def utc_days(self) -> list[date]:
-        """Every UTC date the period touches."""
-        out = []
-        d = self.start.date()
-        while datetime.combine(d, time(), UTC) < self.end:
-            out.append(d)
-            d += timedelta(days=1)
-        return out
-
 
 def _utc(now: datetime) -> datetime:
     if now.tzinfo is None:
@@ -249,10 +240,6 @@ class AlertEvent:
     message: str
 
 
-def _money(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
-
-
 def due_alerts(
     status: BudgetStatus,
     thresholds_pct: Sequence[int],
@@ -290,8 +277,3 @@ def due_alerts(
             f"{_money(status.limit)} limit{when}.",
         ))
     return events
-
-
-def now_utc() -> datetime:
-    """The current instant, aware UTC (one place to read the clock)."""
-    return datetime.fromtimestamp(_time.time(), UTC)

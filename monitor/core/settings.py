@@ -56,9 +56,10 @@ def _bool(value: Any) -> bool:
 
 
 def _thresholds(value: Any) -> tuple[int, ...]:
+    """Percentages as a list, or text as people type it: `50,80,90`, `50 80 90`, `50%`."""
     items: list[Any]
     if isinstance(value, str):
-        items = [v.strip() for v in value.split(",") if v.strip()]
+        items = [v for v in re.split(r"[\s,;%]+", value) if v]
     elif isinstance(value, list | tuple):
         items = list(value)
     else:
@@ -85,6 +86,10 @@ def _url(value: Any) -> str:
     if not isinstance(value, str) or not re.match(r"^https?://[^\s/]+", value):
         raise SettingError("must be an http:// or https:// URL")
     return value.rstrip("/")
+
+
+def _optional_url(value: Any) -> str:
+    return "" if value is None or value == "" else _url(value)
 
 
 def _language(value: Any) -> str:
@@ -130,6 +135,10 @@ SCHEMA: tuple[SettingSpec, ...] = (
     SettingSpec("openai_base_url", "OpenAI API base URL", "sources", _url),
     SettingSpec("proxy_enabled", "Run the metering proxy", "proxy", _bool),
     SettingSpec("proxy_port", "Proxy port", "proxy", lambda v: _int(v, 1, 65_535)),
+    SettingSpec("metrics_enabled", "Expose metrics", "proxy", _bool),
+    SettingSpec("metrics_port", "Metrics port (Prometheus, loopback)", "proxy",
+                lambda v: _int(v, 1, 65_535)),
+    SettingSpec("otlp_endpoint", "OTLP/HTTP endpoint (empty: off)", "proxy", _optional_url),
     SettingSpec("notifications_enabled", "Desktop notifications", "general", _bool),
     SettingSpec("start_at_login", "Start at login", "general", _bool),
     SettingSpec("language", "Language", "general", _language),
@@ -152,6 +161,9 @@ class Settings:
     openai_base_url: str = "https://api.openai.com/v1"
     proxy_enabled: bool = False
     proxy_port: int = 8787
+    metrics_enabled: bool = False  # /metrics on 127.0.0.1:metrics_port while the proxy runs
+    metrics_port: int = 9787
+    otlp_endpoint: str = ""  # OpenTelemetry collector base URL; needs token-monitor[otel]
     notifications_enabled: bool = True
     start_at_login: bool = False
     language: str = "system"
@@ -181,10 +193,13 @@ def settings_from_dict(raw: Mapping[str, Any]) -> tuple[Settings, list[str]]:
     warnings: list[str] = []
     settings = Settings()
     for key, value in raw.items():
+        if key not in SPEC_BY_KEY:  # e.g. from a newer version: kept in the file when saving
+            warnings.append(f"unknown setting {key!r} (left in the file, not used)")
+            continue
         try:
             settings = settings.replace(**{key: value})
         except SettingError as exc:
-            warnings.append(str(exc) + "; using the default")
+            warnings.append(str(exc) + "; using the default (the file keeps its value)")
     return settings, warnings
 
 

@@ -7,17 +7,24 @@ without entering the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, QTranslator
+from PySide6.QtCore import (
+    QCoreApplication,
+    QObject,
+    QSocketNotifier,
+    QTimer,
+    QTranslator,
+    Signal,
+)
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -34,43 +41,88 @@ from monitor.gui.single_instance import SingleInstance
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
 from monitor.gui.tray import TrayIcon, tray_available
-from monitor.gui.window_state import remember_window, restore_window
+from monitor.gui.welcome import (
+    PATH_ADMIN,
+    PATH_DESKTOP,
+    PATH_PROXY,
+    PATH_TOKENIZER,
+    proxy_lines,
+    welcome_due,
+)
+from monitor.gui.window_state import (
+    TOKENIZER_MODEL_PREF,
+    load_pref,
+    remember_combo,
+    remember_tab,
+    remember_window,
+    restore_window,
+    save_pref,
+)
 from monitor.services.alerting import Alert, pause_until_for
 from monitor.services.desktop_notify import Notification
 from monitor.services.snapshot import DashboardSnapshot
 
 if TYPE_CHECKING:
+    from monitor.gui.keys_dialog import KeysDialog
     from monitor.services.keyvault import KeyMeta
+    from monitor.services.org_sync import SyncProgress
 
 log = logging.getLogger(__name__)
 
 NO_ADMIN_KEY = "no-admin-key"
 RECORD_REFRESH_DELAY_MS = 250  # proxied requests show up well within 2 s
-TOKENIZER_PRELOAD_DELAY_MS = 300  # after the first snapshot has been asked for
-TOKENIZER_ENCODING = "o200k_base"  # the default model's; ~0.3 s to build on first use
 DASHBOARD_STATE_NAME = "dashboard"
-SIGINT_POLL_MS = 250  # lets Python run its signal handler while Qt's loop runs
+LISTEN_AFTER_MS = 200  # single-instance socket: after the first frame; a 2nd launch retries
+WELCOME_DISMISSED_PREF = "welcome_dismissed"
+DASHBOARD_TAB_PREF = "dashboard_tab"
 
 
 class KeyTestFailed(KnownError):  # noqa: N818 - reads as a verdict
     """`Test` on a key did not come back valid; the text says why."""
 
 
-def make_sync(ctx: AppContext) -> Callable[[], object]:
-    """One org sync pass with the stored (or $OPENAI_ADMIN_KEY) admin key; blocking."""
+class OrgSyncPass:
+    """One org sync pass with the stored (or $OPENAI_ADMIN_KEY) admin key; blocking.
 
-    def sync() -> object:
+    `key_label` is the label of the key the latest pass used ("OPENAI_ADMIN_KEY" for the
+    environment's key, None without a key), so an alert names the key that actually failed.
+    `on_progress` receives the pass's SyncProgress (on the worker thread: emit a Qt signal
+    from it).
+    """
+
+    def __init__(self, ctx: AppContext,
+                 on_progress: Callable[[SyncProgress], None] | None = None) -> None:
+        self.ctx = ctx
+        self.on_progress = on_progress
+        self.key_label: str | None = None
+
+    def __call__(self) -> object:
         from monitor.services.openai_admin import AdminClient
         from monitor.services.org_sync import OrgSync
 
-        cred = ctx.keys().admin_credential()
+        ctx = self.ctx
+        cred = ctx.keys().admin_credential(ctx.now().astimezone().date())
+        if cred is None:
+            self.key_label = None
+        else:  # the environment's key has no label: name the variable, as alerts do
+            self.key_label = cred.label if cred.label else "OPENAI_ADMIN_KEY"
         if cred is None:
             return NO_ADMIN_KEY
         settings = ctx.settings
         client = AdminClient(cred.secret, settings.openai_base_url, timeout_s=30.0)
-        return OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day).sync_once()
+        return OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
+                       now=ctx.clock, on_progress=self.on_progress,
+                       key_name=cred.describe()).sync_once()
 
-    return sync
+
+def make_sync(ctx: AppContext) -> Callable[[], object]:
+    return OrgSyncPass(ctx)
+
+
+class ProgressRelay(QObject):
+    """Carries SyncProgress from the sync's worker thread to the GUI thread (queued)."""
+
+    progress = Signal(object)
 
 
 def make_key_tester(ctx: AppContext) -> Callable[[KeyMeta, str], str]:
@@ -89,30 +141,35 @@ def make_key_tester(ctx: AppContext) -> Callable[[KeyMeta, str], str]:
 def make_proxy_factory(ctx: AppContext) -> Callable[[Callable[[ProxyRecord], None]], Any]:
     def factory(on_record: Callable[[ProxyRecord], None]) -> Any:
         from monitor.services.proxy.caps import gate_for
+        from monitor.services.proxy.exporters import build_exporters, export_options
         from monitor.services.proxy.server import MeteringProxy
 
         s = ctx.settings
+        addons = build_exporters(export_options(s)[0], store_path=ctx.paths.db_file,
+                                 prices=ctx.prices(), settings=lambda: ctx.settings,
+                                 clock=ctx.clock)
         return MeteringProxy(upstream=s.openai_base_url, store_path=ctx.paths.db_file,
                              prices=ctx.prices(), port=s.proxy_port, on_record=on_record,
-                             gate=gate_for(ctx))
+                             clock=ctx.clock, addons=addons, gate=gate_for(ctx))
 
     return factory
 
 
-def preload_tokenizer() -> str:
-    """Import tiktoken and build the default encoding (blocking: run it on a worker)."""
-    from monitor.core.tokens import get_encoding
-
-    return get_encoding(TOKENIZER_ENCODING).name
+def _proxy_config(s: Settings) -> tuple[object, ...]:
+    """The settings a running embedded proxy must restart for."""
+    return (s.proxy_port, s.metrics_enabled, s.metrics_port, s.otlp_endpoint)
 
 
 def make_tokenizer_factory(ctx: AppContext, runner: TaskRunner) -> Callable[[QWidget], QWidget]:
-    """Builds the tokenizer pane when its tab is first shown (it loads tiktoken)."""
+    """Builds the tokenizer pane when its tab is first shown. Nothing loads an encoding
+    before that (one costs ~80 MB resident, and most sessions never count a text): the pane
+    loads it on a worker when it first counts."""
 
     def factory(parent: QWidget) -> QWidget:
         from monitor.gui.tokenizer.pane import TokenizerPane
 
-        pane: QWidget = TokenizerPane(ctx, runner, parent)
+        pane = TokenizerPane(ctx, runner, parent)
+        remember_combo(pane.model_combo, ctx.paths.state_file, TOKENIZER_MODEL_PREF)
         return pane
 
     return factory
@@ -144,29 +201,29 @@ class AppController(QObject):
         self.setObjectName("app-controller")
         self.ctx = ctx
         self.runner = TaskRunner(self)
-        self.state = AppState(ctx, self.runner, self)
+        self.state = AppState(ctx, self.runner, self, clock=ctx.clock)
         self.has_tray = tray_available() if tray is None else tray
         self.window = DashboardWindow(
             tokenizer_factory=make_tokenizer_factory(ctx, self.runner) if with_tokenizer
             else None)
         self.geometry_restored = restore_window(self.window, ctx.paths.state_file,
                                                 DASHBOARD_STATE_NAME)
+        remember_tab(self.window.tabs, ctx.paths.state_file, DASHBOARD_TAB_PREF)
         self.with_tokenizer = with_tokenizer
         self.translators: list[QTranslator] = []  # installed by run_app or set_language
         self.language = i18n.pick_language(ctx.settings.language)
-        self.tokenizer_preloaded: str | None = None  # the encoding's name once built
-        self._preload_timer = QTimer(self)
-        self._preload_timer.setObjectName("tokenizer-preload-timer")
-        self._preload_timer.setSingleShot(True)
-        self._preload_timer.setInterval(TOKENIZER_PRELOAD_DELAY_MS)
-        self._preload_timer.timeout.connect(self.preload_tokenizer)
-        self.tray: TrayIcon | None = TrayIcon(self) if self.has_tray else None
+        self.tray: TrayIcon | None = (TrayIcon(self, clock=ctx.clock) if self.has_tray
+                                      else None)
         self.notifier = Notifier(
             self.runner, lambda: self.tray.icon if self.tray is not None else None,
             use_freedesktop=use_freedesktop, parent=self)
         settings = ctx.settings
-        self.poller = Poller(self.runner, sync or make_sync(ctx), lambda: True,
-                             settings.poll_interval_s, self)
+        self.progress_relay = ProgressRelay(self)
+        self.progress_relay.setObjectName("sync-progress-relay")
+        self.sync_progress: SyncProgress | None = None  # the running backfill's, if any
+        self.org_sync = sync or OrgSyncPass(ctx, on_progress=self.report_progress)
+        self.poller = Poller(self.runner, self.org_sync, lambda: True,
+                             settings.poll_interval_s, self, clock=ctx.clock)
         self.proxy = ProxyHost(self.runner, proxy_factory or make_proxy_factory(ctx), self)
         self._record_timer = QTimer(self)
         self._record_timer.setObjectName("record-refresh-timer")
@@ -174,7 +231,14 @@ class AppController(QObject):
         self._record_timer.setInterval(RECORD_REFRESH_DELAY_MS)
         self._record_timer.timeout.connect(self.state.refresh)
         self.quit_requested: Callable[[], None] = self._quit_app
-        self._proxy_port = settings.proxy_port
+        self._proxy_config = _proxy_config(settings)
+        # The welcome panel: decided on the first snapshot, gone once any source has data.
+        self.welcome_active = False
+        self._welcome_decided = False
+        self.welcome_dismissed = load_pref(ctx.paths.state_file, WELCOME_DISMISSED_PREF) is True
+        # Hook for other features (e.g. virtual keys): given the proxy's base URL, each
+        # provider may return one more line for the welcome panel's "paste these" box.
+        self.welcome_line_providers: list[Callable[[str], str | None]] = []
         self._wire()
 
     # wiring -----------------------------------------------------------------------------
@@ -196,13 +260,16 @@ class AppController(QObject):
             t.pause_requested.connect(self.pause_alerts)
             t.settings_requested.connect(self.open_settings)
             t.keys_requested.connect(self.open_keys)
+            t.welcome_path_requested.connect(self.follow_welcome_path)
             t.quit_requested.connect(lambda: self.quit_requested())
         self.poller.poll_started.connect(self._on_poll_started)
         self.poller.poll_finished.connect(self._on_poll_finished)
+        self.progress_relay.progress.connect(self._on_sync_progress)
         self.proxy.record_added.connect(self._on_proxy_record)
         self.proxy.started.connect(
             lambda url: st.update_runtime(proxy_enabled=True, proxy_address=url,
                                           proxy_error=None))
+        self.proxy.started.connect(self._show_welcome_proxy_lines)
         self.proxy.failed.connect(self._on_proxy_failed)
         st.settings_changed.connect(self._on_settings_changed)
 
@@ -212,9 +279,87 @@ class AppController(QObject):
         w.keys_requested.connect(self.open_keys)
         w.close_requested.connect(lambda: self.quit_requested())
         w.hidden.connect(self.remember_geometry)
+        w.what_if_requested.connect(
+            lambda model: self.state.update_runtime(what_if_model=model or None))
+        w.welcome.path_requested.connect(self.follow_welcome_path)
+        w.welcome.dismissed.connect(self.dismiss_welcome)
 
     def _on_snapshot(self, snap: DashboardSnapshot) -> None:
         self.window.show_snapshot(snap)
+        self._update_welcome(snap)
+
+    # welcome ----------------------------------------------------------------------------
+
+    def _has_key(self) -> bool:
+        if (os.environ.get("OPENAI_ADMIN_KEY") or "").strip():
+            return True
+        try:
+            return bool(self.ctx.keys().list())  # the metadata file only, no keyring call
+        except KnownError:
+            return False
+
+    def _update_welcome(self, snap: DashboardSnapshot) -> None:
+        if not self._welcome_decided:
+            self._welcome_decided = True
+            active = welcome_due(snap, has_key=self._has_key(),
+                                 dismissed=self.welcome_dismissed)
+        else:
+            active = self.welcome_active and not snap.has_data
+        if active != self.welcome_active:
+            self._set_welcome(active)
+
+    def _set_welcome(self, active: bool) -> None:
+        self.welcome_active = active
+        self.window.set_welcome(active)
+        if self.tray is not None:
+            self.tray.set_welcome(active)
+        if active and self.proxy.url:
+            self._show_welcome_proxy_lines(self.proxy.url)
+
+    def dismiss_welcome(self) -> None:
+        """The user closed the welcome panel: not shown again at start-up."""
+        self.welcome_dismissed = True
+        save_pref(self.ctx.paths.state_file, WELCOME_DISMISSED_PREF, True)
+        self._set_welcome(False)
+
+    def follow_welcome_path(self, path: str) -> None:
+        """One click from the welcome panel (or the tray's copy of it) to its target."""
+        if path == PATH_ADMIN:
+            self.show_dashboard()
+            self.open_keys(kind="admin", intro=self.tr(
+                "To read your organization's usage, add an Admin key. Create one on the "
+                "OpenAI platform under Organization settings → Admin keys, paste it below "
+                "and press Add: it is tested first, then the first sync starts."))
+        elif path == PATH_PROXY:
+            self.show_dashboard()
+            if self.proxy.url:
+                self._show_welcome_proxy_lines(self.proxy.url)
+            elif not self.ctx.settings.proxy_enabled:
+                self.apply_settings(self.ctx.settings.replace(proxy_enabled=True))
+        elif path == PATH_TOKENIZER:
+            self.window.show_tokenizer()
+        elif path == PATH_DESKTOP:
+            self.install_desktop_entry()
+
+    def _show_welcome_proxy_lines(self, url: str) -> None:
+        if not self.welcome_active:
+            return
+        extra = [line for p in self.welcome_line_providers if (line := p(url))]
+        self.window.welcome.show_proxy_lines(proxy_lines(url, extra))
+
+    def install_desktop_entry(self) -> None:
+        from monitor.services.desktop_entry import DesktopEntryError, install
+
+        try:
+            path = install()
+        except DesktopEntryError as exc:
+            self.window.show_banner(Notification(self.tr("Application menu"), exc.text()))
+            return
+        self.window.welcome.set_desktop_installed(True)
+        self.window.show_banner(Notification(
+            self.tr("Application menu"),
+            self.tr("Token Monitor was added to the application menu (%1).")
+            .replace("%1", str(path))))
 
     def start(self, *, poll: bool = True) -> None:
         """Show the tray (or the window), take the first snapshot, start polling and the proxy."""
@@ -230,8 +375,6 @@ class AppController(QObject):
             self.poller.start(poll_at_once=True)
         if self.ctx.settings.proxy_enabled:
             self.proxy.start()
-        if self.with_tokenizer:
-            self._preload_timer.start()
 
     def _set_no_tray_notice(self) -> None:
         platform = QGuiApplication.platformName() or "?"
@@ -282,8 +425,12 @@ class AppController(QObject):
             self._set_no_tray_notice()
         if banner:
             new.banner.show_text(banner)
+        new.set_welcome(self.welcome_active)
+        if self.welcome_active and self.proxy.url:
+            self._show_welcome_proxy_lines(self.proxy.url)
         if self.state.snapshot is not None:
             new.show_snapshot(self.state.snapshot)
+        remember_tab(new.tabs, self.ctx.paths.state_file, DASHBOARD_TAB_PREF)
         new.tabs.setCurrentIndex(tab)
         if text and new.ensure_tokenizer() is not None and isinstance(new.tokenizer,
                                                                       TokenizerPane):
@@ -292,25 +439,12 @@ class AppController(QObject):
             new.show()
         old.deleteLater()
 
-    def preload_tokenizer(self) -> None:
-        """Build the default encoding off the GUI thread, so the tokenizer's first count
-        (tab, tray item or window) does not wait for it."""
-
-        def done(name: object) -> None:
-            self.tokenizer_preloaded = str(name)
-
-        def failed(exc: BaseException) -> None:  # the pane reports it properly when used
-            log.warning("could not preload the tokenizer: %s", exc)
-
-        self.runner.run(preload_tokenizer, on_done=done, on_error=failed)
-
     def remember_geometry(self) -> None:
         remember_window(self.window, self.ctx.paths.state_file, DASHBOARD_STATE_NAME)
 
     def shutdown(self) -> None:
         self.poller.stop()
         self._record_timer.stop()
-        self._preload_timer.stop()
         if self.window.tokenizer is not None:
             from monitor.gui.tokenizer.pane import TokenizerPane
 
@@ -336,7 +470,7 @@ class AppController(QObject):
         self.state.refresh()
 
     def pause_alerts(self, choice: str) -> None:
-        self.state.pause_alerts(pause_until_for(choice, datetime.now(UTC)))
+        self.state.pause_alerts(pause_until_for(choice, self.ctx.now()))
 
     def deliver_alerts(self, alerts: tuple[Alert, ...]) -> None:
         for alert in alerts:
@@ -356,13 +490,19 @@ class AppController(QObject):
         from monitor.gui.settings_dialog import SettingsDialog
 
         new = SettingsDialog.ask(self.ctx.settings, self.window if self.window.isVisible()
-                                 else None, on_test_notification=self.send_test_notification)
+                                 else None, on_test_notification=self.send_test_notification,
+                                 prices_as_of=self.ctx.prices().as_of,
+                                 today=self.ctx.now().date())
         if new is not None and new != self.ctx.settings:
             self.apply_settings(new)
 
     def apply_settings(self, new: Settings) -> None:
         old = self.ctx.settings
-        self.state.apply_settings(new)
+        try:
+            self.state.apply_settings(new)
+        except KnownError as exc:  # the file cannot be read or written: it is left as it is
+            self.window.show_banner(Notification(self.tr("Settings not saved"), exc.text()))
+            return
         language = i18n.pick_language(new.language)
         if language != self.language:
             self.set_language(language)
@@ -374,22 +514,32 @@ class AppController(QObject):
             except AutostartError as exc:
                 self.window.show_banner(Notification(self.tr("Start at login"), exc.text()))
 
-    def open_keys(self) -> None:
+    def open_keys(self, kind: str | None = None, intro: str | None = None) -> None:
+        dialog = self.make_keys_dialog(kind, intro)
+        if dialog is None:
+            return
+        dialog.exec()
+        dialog.deleteLater()
+
+    def make_keys_dialog(self, kind: str | None = None,
+                         intro: str | None = None) -> KeysDialog | None:
+        """The keys dialog wired to this app (None when the key list cannot be read)."""
         from monitor.gui.keys_dialog import KeysDialog
 
         try:
             keys = self.ctx.keys()
         except KnownError as exc:
             QMessageBox.warning(self.window, self.tr("API keys"), exc.text())
-            return
+            return None
         dialog = KeysDialog(keys, self.runner, self.window if self.window.isVisible() else None,
-                            tester=make_key_tester(self.ctx))
+                            tester=make_key_tester(self.ctx), clock=self.ctx.clock)
+        if kind is not None:
+            dialog.prepare_add(kind, intro)
         dialog.keys_changed.connect(lambda: self.poller.poll_now("keys"))
         from monitor.gui.virtual_keys_panel import add_to_keys_dialog
 
         add_to_keys_dialog(dialog, self.ctx, self.runner, dialog.keys_changed)
-        dialog.exec()
-        dialog.deleteLater()
+        return dialog
 
     def _quit_app(self) -> None:
         quit_event_loop()
@@ -399,7 +549,30 @@ class AppController(QObject):
     def _on_poll_started(self, _reason: str) -> None:
         self.state.update_runtime(org_syncing=True, next_sync=None)
 
+    def report_progress(self, progress: SyncProgress) -> None:
+        """Safe from any thread: shown on the GUI thread by `_on_sync_progress`."""
+        self.progress_relay.progress.emit(progress)
+
+    def _on_sync_progress(self, progress: SyncProgress) -> None:
+        if not progress.first_run:  # routine passes take seconds: no progress display
+            return
+        self.sync_progress = progress
+        self.window.sources.show_progress(progress)
+        if self.tray is not None:
+            self.tray.set_progress(progress)
+
+    def _clear_progress(self) -> None:
+        if self.sync_progress is None:
+            return
+        self.sync_progress = None
+        self.window.sources.show_progress(None)
+        if self.tray is not None:
+            self.tray.set_progress(None)
+
     def _on_poll_finished(self, result: PollResult) -> None:
+        self._clear_progress()
+        if isinstance(self.org_sync, OrgSyncPass):
+            self.state.sync_key_label = self.org_sync.key_label
         configured = not (result.ok and result.value == NO_ADMIN_KEY)
         if not result.ok:
             self.state.report_failure("org", result.error or "?", result.error_kind)
@@ -425,10 +598,10 @@ class AppController(QObject):
         elif running and not new.proxy_enabled:
             self.proxy.stop()
             self.state.update_runtime(proxy_enabled=False, proxy_address=None, proxy_error=None)
-        elif running and new.proxy_port != self._proxy_port:
+        elif running and _proxy_config(new) != self._proxy_config:
             self.proxy.stop(wait=True)
             self.proxy.start()
-        self._proxy_port = new.proxy_port
+        self._proxy_config = _proxy_config(new)
 
 
 # --------------------------------------------------------------------------------------------
@@ -447,6 +620,48 @@ def quit_event_loop(code: int = 0) -> None:
     """
     if _main_loop_running:
         QApplication.exit(code)
+
+
+class SignalWakeup(QObject):
+    """Wakes Qt's event loop when a signal arrives, so Python runs its handler at once.
+
+    `signal.set_wakeup_fd` makes the C-level handler write a byte to a pipe (a socket pair on
+    Windows); a QSocketNotifier on the other end runs a (Python) slot, and Python runs pending
+    signal handlers before that slot's bytecode. Replaces a 250 ms no-op timer that woke the
+    idle app four times a second.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        if os.name == "posix":
+            self._read_fd, self._write_fd = os.pipe()
+            self._sockets: tuple[Any, ...] = ()
+        else:  # set_wakeup_fd takes only sockets there
+            import socket
+
+            self._sockets = socket.socketpair()
+            self._read_fd, self._write_fd = (s.fileno() for s in self._sockets)
+        for fd in (self._read_fd, self._write_fd):
+            os.set_blocking(fd, False)
+        self._previous = signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
+        self._notifier = QSocketNotifier(self._read_fd, QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._drain)
+
+    def _drain(self) -> None:
+        with contextlib.suppress(OSError):
+            while os.read(self._read_fd, 512) if not self._sockets else \
+                    self._sockets[0].recv(512):
+                pass
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(self._previous)
+        self._notifier.setEnabled(False)
+        if self._sockets:
+            for sock in self._sockets:
+                sock.close()
+        else:
+            os.close(self._read_fd)
+            os.close(self._write_fd)
 
 
 def _install_excepthook(no_err_windows: bool) -> None:
@@ -479,10 +694,13 @@ def run_app(ctx: AppContext) -> int:
     app.setApplicationName("Token Monitor")
     app.setApplicationDisplayName("Token Monitor")
     app.setDesktopFileName("token-monitor")
+    from monitor.gui.icons import app_icon
+
+    app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
 
     single = SingleInstance(ctx.paths)
-    if not single.acquire():
+    if not single.acquire(listen=False):  # listens once the first frame is up (below)
         if single.activate_existing():
             print("Token Monitor is already running; showed its window.", file=sys.stderr)
         else:
@@ -496,26 +714,25 @@ def run_app(ctx: AppContext) -> int:
     single.activation_requested.connect(controller.show_dashboard)
 
     # Ctrl+C (and SIGTERM from a session manager) quit cleanly. Python runs signal handlers
-    # only between bytecodes, so a periodic no-op timer hands control back to Python.
+    # only between bytecodes; the wake-up socket makes Qt's loop run a bit of Python as soon
+    # as a signal arrives (no polling timer: the app sleeps between polls).
+    wakeup = SignalWakeup(app)
     previous = signal.signal(signal.SIGINT, lambda *_a: quit_event_loop())
     previous_term = signal.signal(signal.SIGTERM, lambda *_a: quit_event_loop())
-    sigint_timer = QTimer(app)
-    sigint_timer.setObjectName("sigint-timer")
-    sigint_timer.timeout.connect(lambda: None)
-    sigint_timer.start(SIGINT_POLL_MS)
 
     controller.start()
     if os.environ.get("MONITOR_SHOW_WINDOW"):
         controller.show_dashboard()
+    QTimer.singleShot(LISTEN_AFTER_MS, single.listen)
     global _main_loop_running
     _main_loop_running = True
     try:
         rc = app.exec()
     finally:
         _main_loop_running = False
-        sigint_timer.stop()
         signal.signal(signal.SIGINT, previous)
         signal.signal(signal.SIGTERM, previous_term)
+        wakeup.close()
         controller.shutdown()
         single.release()
         i18n.remove(app, controller.translators)

@@ -12,11 +12,12 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from PySide6.QtCore import QObject, Signal
 
 from monitor.context import AppContext
+from monitor.core.clock import Clock
 from monitor.core.settings import Settings
 from monitor.gui.tasks import TaskRunner
 from monitor.services.alerting import Alert, AlertContext, AlertEngine
@@ -66,18 +67,21 @@ class AppState(QObject):
         *,
         builder: SnapshotBuilder | None = None,
         alerts: AlertEngine | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("app-state")
         self.ctx = ctx
         self._runner = runner
         self._builder: SnapshotBuilder = builder or default_builder
-        self._clock = clock
+        self._clock: Clock = clock or ctx.clock
         self.alerts = alerts or AlertEngine(ctx.store, ctx.paths.state_file)
         self.runtime = RuntimeStatus(proxy_enabled=ctx.settings.proxy_enabled)
         self.snapshot: DashboardSnapshot | None = None
         self.sync_error_kind: str | None = None
+        # The label of the admin key the latest sync pass used (set by the controller), so a
+        # key alert names the key that failed; None: look it up as sync would.
+        self.sync_key_label: str | None = None
         self._generation = 0
         self._building = 0
         self._alerts_running = False
@@ -159,14 +163,19 @@ class AppState(QObject):
         error_kind = self.sync_error_kind if snap.org.failing else None
         now = self._clock()
         budget = snap.budget
+        used_label = self.sync_key_label
 
         def op() -> list[Alert]:
+            sync_label = used_label
             try:
-                keys = ctx.keys().list()
+                store = ctx.keys()
+                keys = store.list()
+                if sync_label is None:
+                    chosen = store.sync_admin(now.astimezone().date())
+                    sync_label = chosen.label if chosen is not None else None
             except Exception:  # a broken keys file must not stop budget alerts
                 log.warning("cannot read the key list for expiry alerts", exc_info=True)
                 keys = []
-            admin = [k.label for k in keys if k.kind == "admin"]
             try:
                 from monitor.services.cap_alerts import cap_alerts
 
@@ -176,8 +185,7 @@ class AppState(QObject):
                 caps = []
             return engine.evaluate(snap, AlertContext(
                 status=budget, thresholds_pct=settings.alert_thresholds_pct, keys=keys,
-                sync_error_kind=error_kind, sync_key_label=admin[0] if admin else None,
-                extra=caps,
+                sync_error_kind=error_kind, sync_key_label=sync_label, extra=caps,
             ), now)  # fmt: skip
 
         def done(value: object) -> None:

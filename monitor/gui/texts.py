@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication
 
 from monitor.gui import fmt
 from monitor.services.snapshot import CycleFigures, DashboardSnapshot, OrgSourceStatus
+
+if TYPE_CHECKING:
+    from monitor.services.org_sync import SyncProgress
 
 
 def cycle_label(cycle: CycleFigures) -> str:
@@ -31,6 +35,9 @@ def tooltip(snap: DashboardSnapshot | None) -> str:
         .replace("%5", fmt.percent(c.fraction))
     )
     extra: list[str] = []
+    unpriced = unpriced_note(snap)
+    if unpriced:
+        extra.append(unpriced)
     if not snap.has_data:
         extra.append(QCoreApplication.translate("texts", "No usage data yet"))
     if snap.org.failing and snap.org.last_error:
@@ -39,6 +46,8 @@ def tooltip(snap: DashboardSnapshot | None) -> str:
                 "%1", snap.org.last_error
             )
         )
+    elif snap.org.key_lost:
+        extra.append(QCoreApplication.translate("texts", "Sync stopped: no admin key"))
     if snap.proxy.error:
         extra.append(
             QCoreApplication.translate("texts", "Proxy failing: %1").replace("%1", snap.proxy.error)
@@ -79,6 +88,23 @@ def today_line(snap: DashboardSnapshot) -> str:
     )
 
 
+def unpriced_note(snap: DashboardSnapshot) -> str:
+    """`3 requests not priced (today) · 12 this cycle`, or "" when every request is priced:
+    said wherever the money is, so a $0.00 never hides usage the figure leaves out."""
+    today, cycle = snap.today.unpriced_requests, snap.cycle.unpriced_requests
+    if not today and not cycle:
+        return ""
+    tr = QCoreApplication.translate
+    if today:
+        text = (tr("texts", "1 request not priced today") if today == 1 else
+                tr("texts", "%1 requests not priced today").replace("%1", f"{today:,}"))
+        if cycle > today:
+            text += " · " + tr("texts", "%1 this cycle").replace("%1", f"{cycle:,}")
+        return text
+    return (tr("texts", "1 request not priced this cycle") if cycle == 1 else
+            tr("texts", "%1 requests not priced this cycle").replace("%1", f"{cycle:,}"))
+
+
 def cycle_line(snap: DashboardSnapshot) -> str:
     c = snap.cycle
     return (
@@ -94,7 +120,8 @@ def basis_text(basis: str) -> str:
     return {
         "billed": QCoreApplication.translate("texts", "billed"),
         "estimated": QCoreApplication.translate("texts", "estimated"),
-        "mixed": QCoreApplication.translate("texts", "billed + estimated"),
+        "apportioned": QCoreApplication.translate("texts", "apportioned"),
+        "mixed": QCoreApplication.translate("texts", "mixed: billed, apportioned, estimated"),
     }.get(basis, basis)
 
 
@@ -137,4 +164,18 @@ def complete_through(snap: DashboardSnapshot) -> str:
     )
     if snap.provisional_from is not None:
         text += " · " + QCoreApplication.translate("texts", "the current hour is provisional")
+    return text
+
+
+def sync_progress(p: SyncProgress) -> str:
+    """`First sync: 5 of 13 windows · 23 requests · 42 s`."""
+    head = (QCoreApplication.translate("texts", "First sync (two billing cycles)")
+            if p.first_run else QCoreApplication.translate("texts", "Syncing"))
+    text = (QCoreApplication.translate("texts", "%1: %2 of %3 windows · %4 requests · %5")
+            .replace("%1", head).replace("%2", str(p.windows_done))
+            .replace("%3", str(p.windows_total)).replace("%4", f"{p.requests:,}")
+            .replace("%5", fmt.duration_s(p.elapsed_s)))
+    if p.resumed:
+        text += " " + QCoreApplication.translate(
+            "texts", "(resumed: %1 already fetched)").replace("%1", str(p.resumed))
     return text

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from monitor.core.budget import BudgetStatus, due_alerts
+from monitor.core.money import usd as _usd
 from monitor.services.atomic import atomic_write_text
 from monitor.services.snapshot import DashboardSnapshot
 
@@ -75,10 +76,6 @@ class Alert:
 
     def param(self, name: str) -> str:
         return dict(self.params).get(name, "")
-
-
-def _usd(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
 
 
 @dataclass(frozen=True)
@@ -146,9 +143,8 @@ class AlertEngine:
     # evaluation -------------------------------------------------------------------------
 
     def evaluate(self, snap: DashboardSnapshot, ctx: AlertContext,
-                 now: datetime | None = None) -> list[Alert]:
-        """The alerts due now, each recorded so it never fires twice (per its cycle)."""
-        now = now or datetime.now(UTC)
+                 now: datetime) -> list[Alert]:
+        """The alerts due at `now`, each recorded so it never fires twice (per its cycle)."""
         if self.is_paused(now):
             return []
         cycle = ctx.status.cycle_start
@@ -316,12 +312,19 @@ class AlertEngine:
             return
         ident = f"{cr.purchased.isoformat() if cr.purchased else '-'}:{cr.amount_usd}"
         if cr.remaining_fraction <= CREDIT_LOW_FRACTION and ("credit_low", ident) not in fired:
-            yield Alert("credit_low", ident, "Prepaid credit running low",
-                        f"{_usd(max(cr.remaining_usd, Decimal(0)))} of {_usd(cr.amount_usd)} "
-                        "prepaid credit left.",
-                        "critical" if cr.remaining_usd <= 0 else "normal",
-                        (("remaining", _usd(max(cr.remaining_usd, Decimal(0)))),
-                         ("amount", _usd(cr.amount_usd))))
+            if cr.remaining_usd <= 0:  # never "$0.00 left" for a credit already overspent
+                over = -cr.remaining_usd
+                yield Alert("credit_low", ident, "Prepaid credit used up",
+                            f"The {_usd(cr.amount_usd)} prepaid credit is used up, "
+                            f"{_usd(over)} over.", "critical",
+                            (("remaining", _usd(Decimal(0))), ("amount", _usd(cr.amount_usd)),
+                             ("over", _usd(over))))
+            else:
+                yield Alert("credit_low", ident, "Prepaid credit running low",
+                            f"{_usd(cr.remaining_usd)} of {_usd(cr.amount_usd)} "
+                            "prepaid credit left.", "normal",
+                            (("remaining", _usd(cr.remaining_usd)),
+                             ("amount", _usd(cr.amount_usd))))
         if (
             cr.days_to_expiry is not None
             and 0 <= cr.days_to_expiry <= CREDIT_EXPIRY_DAYS

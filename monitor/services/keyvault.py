@@ -10,17 +10,22 @@ when no admin key is stored, for headless runs.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import logging
 import os
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from monitor import exit_codes
+from monitor.core.clock import system_clock
+from monitor.core.json_limits import JsonTooDeep, loads_bounded
 from monitor.errors import ConfigError, KnownError
 from monitor.log import mask_secret, redact
 from monitor.services.atomic import atomic_write_text
@@ -33,6 +38,7 @@ KINDS = ("admin", "project")
 EXPIRY_WARNING_DAYS = 7
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 _FILE_VERSION = 1
+MAX_SECRET_BYTES = 1024  # API keys are 50-200 characters; more is a paste of something else
 
 UNLOCK_HELP = (
     "Install and unlock a Secret Service keyring (GNOME Keyring: `gnome-keyring`, or KWallet) "
@@ -46,6 +52,8 @@ UNLOCK_HELP = (
 class KeyringUnavailable(KnownError):  # noqa: N818 - name fixed by CONTRACTS.md
     """No safe OS keyring is usable right now (missing, locked, or a plaintext backend)."""
 
+    exit_code = exit_codes.KEYRING_UNUSABLE
+
     def __init__(self, reason: str) -> None:
         super().__init__(f"the OS keyring is not usable: {reason}. {UNLOCK_HELP}")
         self.reason = reason
@@ -56,7 +64,27 @@ class KeyNotFound(KnownError):  # noqa: N818 - reads better at call sites than K
 
 
 class KeyInputError(KnownError):
-    """A label, kind, date or secret given by the user cannot be used."""
+    """A label, kind, date or secret given by the user cannot be used.
+
+    `field` names the input at fault ("label", "kind", "secret", "expires") so a form can
+    show the message next to it.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+class SecretRefused(KeyInputError):  # noqa: N818 - reads better at call sites
+    """A secret that cannot be an API key (not UTF-8, invisible characters, too long).
+
+    The message says why and where (a code point and a position), never the secret.
+    """
+
+    exit_code = exit_codes.DATA_REFUSED
+
+    def __init__(self, message: str, field: str | None = "secret") -> None:
+        super().__init__(message, field)
 
 
 class KeyVault(Protocol):
@@ -177,6 +205,14 @@ class KeyringVault:
                 chosen = safe[0]
         except KeyringUnavailable:
             raise
+        except (ImportError, AttributeError, ValueError) as exc:
+            named = os.environ.get("PYTHON_KEYRING_BACKEND")
+            if not named or self._given is not None:
+                raise
+            raise KeyringUnavailable(
+                f"PYTHON_KEYRING_BACKEND={named!r} names a backend that cannot be loaded "
+                f"({type(exc).__name__}: {str(exc)[:120]}); unset it or name an installed "
+                "one, e.g. keyring.backends.SecretService.Keyring") from None
         except Exception as exc:
             if _is_keyring_failure(exc):
                 raise KeyringUnavailable(_describe_error(exc)) from None
@@ -187,9 +223,6 @@ class KeyringVault:
         self._backend = chosen
         log.debug("keyring backend: %s", _qualname(chosen))
         return chosen
-
-    def backend_name(self) -> str:
-        return _qualname(self.backend())
 
     def _call(self, what: str, label: str, op: Callable[[Any], Any],
               secret: str | None = None) -> Any:
@@ -238,6 +271,9 @@ class KeyMeta:
     expires: date | None
     last4: str
     project_id: str | None = None
+    tested_at: datetime | None = None  # when the key was last tested (aware UTC)
+    test_ok: bool | None = None  # that test's verdict; None: never tested
+    sync: bool = False  # the admin key the user chose for syncing
 
     @property
     def masked(self) -> str:
@@ -273,7 +309,7 @@ class KeyMeta:
         return f"expires {self.expires.isoformat()}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "label": self.label,
             "kind": self.kind,
             "created": self.created.isoformat(),
@@ -281,6 +317,12 @@ class KeyMeta:
             "last4": self.last4,
             "project_id": self.project_id,
         }
+        if self.tested_at is not None:  # only once tested / chosen: older files stay as-is
+            out["tested_at"] = self.tested_at.isoformat()
+            out["test_ok"] = self.test_ok
+        if self.sync:
+            out["sync"] = True
+        return out
 
 
 @dataclass(frozen=True, repr=False)
@@ -307,21 +349,52 @@ def validate_label(label: str) -> str:
     if not _LABEL_RE.match(label):
         raise KeyInputError(
             f"invalid label {label!r}: use 1-64 letters, digits, '.', '_', '-', '@' or '+', "
-            "starting with a letter or digit"
+            "starting with a letter or digit", "label"
         )
     return label
 
 
 def clean_secret(raw: str) -> str:
-    """The key with surrounding whitespace removed; rejects empty or multi-token input."""
+    """The key with surrounding whitespace removed; rejects empty or multi-token input and
+    anything `check_secret` refuses."""
     secret = raw.strip()
     if not secret:
-        raise KeyInputError("no key given (empty input)")
-    if any(ch.isspace() or ord(ch) < 32 for ch in secret):
-        raise KeyInputError("the key contains spaces or control characters; paste only the key")
+        raise KeyInputError("no key given (empty input)", "secret")
+    check_secret(secret)
     if len(secret) < 8:
-        raise KeyInputError("that is too short to be an API key")
+        raise KeyInputError("that is too short to be an API key", "secret")
     return secret
+
+
+def _char_name(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
+
+def check_secret(secret: str, what: str = "the key", fix: str = "paste only the key") -> None:
+    """Refuse what cannot be an API key, saying why and where but never showing the key.
+
+    API keys are short printable ASCII. A zero-width or control character (usually copied
+    along with the key) would only fail later, inside an HTTP header.
+    """
+    size = len(secret.encode("utf-8", "surrogatepass"))
+    if size > MAX_SECRET_BYTES:
+        raise SecretRefused(f"{what} is {size:,} bytes long, more than {MAX_SECRET_BYTES:,}: "
+                            f"API keys are 50-200 characters; {fix}")
+    for i, ch in enumerate(secret, start=1):
+        category = unicodedata.category(ch)
+        if category == "Cs":  # a byte that was not UTF-8 (surrogateescape)
+            raise SecretRefused(f"{what} is not UTF-8 text (an invalid byte at character "
+                                f"{i}); {fix}")
+        if category in ("Cc", "Cf", "Zl", "Zp") or ch.isspace():
+            kind = ("an invisible (zero-width/format) character" if category == "Cf"
+                    else "a space" if ch.isspace() and category not in ("Cc",)
+                    else "a control character")
+            raise SecretRefused(f"{what} contains {kind} ({_char_name(ch)}) at character {i}; "
+                                f"it was probably copied along with the key: {fix}")
+        if not ch.isascii():
+            raise SecretRefused(f"{what} contains a non-ASCII character ({_char_name(ch)}) at "
+                                f"character {i}; API keys are plain ASCII: {fix}")
 
 
 def parse_expiry(text: str | None) -> date | None:
@@ -330,7 +403,7 @@ def parse_expiry(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise KeyInputError(f"invalid expiry date {text!r}: use YYYY-MM-DD") from None
+        raise KeyInputError(f"invalid expiry date {text!r}: use YYYY-MM-DD", "expires") from None
 
 
 def _meta_from_json(item: Any, path: Path) -> KeyMeta:
@@ -343,6 +416,8 @@ def _meta_from_json(item: Any, path: Path) -> KeyMeta:
         expires = item.get("expires")
         project_id = item.get("project_id")
         last4 = str(item.get("last4", ""))[-4:]
+        tested_at = item.get("tested_at")
+        test_ok = item.get("test_ok")
         return KeyMeta(
             label=validate_label(str(item["label"])),
             kind=kind,
@@ -350,9 +425,16 @@ def _meta_from_json(item: Any, path: Path) -> KeyMeta:
             expires=date.fromisoformat(expires) if expires else None,
             last4=last4,
             project_id=str(project_id) if project_id else None,
+            tested_at=datetime.fromisoformat(tested_at) if tested_at else None,
+            test_ok=test_ok if isinstance(test_ok, bool) else None,
+            sync=item.get("sync") is True,
         )
     except (KeyError, TypeError, ValueError, KeyInputError) as exc:
         raise ConfigError(f"{path}: bad key entry ({exc})") from None
+
+
+def _system_today() -> date:
+    return system_clock().astimezone().date()
 
 
 class KeyStore:
@@ -362,15 +444,22 @@ class KeyStore:
     """
 
     def __init__(self, meta_path: Path, vault: KeyVault,
-                 env: Callable[[str], str | None] = os.environ.get) -> None:
+                 env: Callable[[str], str | None] = os.environ.get,
+                 today: Callable[[], date] = _system_today) -> None:
         self.meta_path = meta_path
         self.vault = vault
         self._env = env
+        self._today = today  # the local date, from the app's clock
         self.warnings: list[str] = []  # e.g. a corrupt metadata file moved aside
 
+    def today(self) -> date:
+        """The local date by the clock this store was given (expiry decisions use it)."""
+        return self._today()
+
     @classmethod
-    def open(cls, meta_path: Path, vault: KeyVault | None = None) -> KeyStore:
-        store = cls(meta_path, vault if vault is not None else KeyringVault())
+    def open(cls, meta_path: Path, vault: KeyVault | None = None,
+             today: Callable[[], date] = _system_today) -> KeyStore:
+        store = cls(meta_path, vault if vault is not None else KeyringVault(), today=today)
         store.list()  # surface a broken metadata file now, not in the middle of a sync
         return store
 
@@ -388,13 +477,15 @@ class KeyStore:
             raise ConfigError(f"cannot read {self.meta_path}: {exc.strerror}") from None
         try:
             try:
-                parsed = json.loads(data.decode("utf-8"))
+                parsed = loads_bounded(data.decode("utf-8"))
             except UnicodeDecodeError:
                 raise ConfigError(f"{self.meta_path} is not UTF-8 text") from None
             except json.JSONDecodeError as exc:
                 raise ConfigError(
                     f"{self.meta_path} is not valid JSON (line {exc.lineno})"
                 ) from None
+            except JsonTooDeep as exc:
+                raise ConfigError(f"{self.meta_path} is not valid JSON ({exc})") from None
             items = parsed.get("keys") if isinstance(parsed, dict) else None
             if not isinstance(items, list):
                 raise ConfigError(f"{self.meta_path}: expected an object with a \"keys\" list")
@@ -408,7 +499,7 @@ class KeyStore:
 
         Nothing is lost: the file is renamed, not deleted, and the secrets stay in the keyring.
         """
-        stem = f"{self.meta_path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        stem = f"{self.meta_path.name}.corrupt-{system_clock():%Y%m%dT%H%M%S}"
         aside = self.meta_path.with_name(stem)
         n = 1
         while aside.exists():  # never overwrite an earlier copy
@@ -455,8 +546,12 @@ class KeyStore:
         secret = clean_secret(secret)
         metas = self._load()
         if any(m.label == label for m in metas) and not replace:
-            raise KeyInputError(f"a key labelled {label!r} already exists; remove it first")
-        meta = KeyMeta(label=label, kind=kind, created=today or date.today(), expires=expires,
+            raise KeyInputError(f"a key labelled {label!r} already exists; remove it first",
+                                "label")
+        same = self.label_of_secret(secret, metas, except_label=label)
+        if same is not None:
+            raise KeyInputError(f"this key is already stored as {same!r}", "secret")
+        meta = KeyMeta(label=label, kind=kind, created=today or self._today(), expires=expires,
                        last4=secret[-4:], project_id=project_id or None)
         self.vault.set(label, secret)
         try:
@@ -479,34 +574,83 @@ class KeyStore:
         log.info("removed key %r", label)
 
     def secret(self, label: str) -> str:
-        self.get_meta(label)
+        meta = self.get_meta(label)
         value = self.vault.get(label)
         if value is None:
             raise KeyNotFound(
                 f"key {label!r} is listed but its secret is missing from the OS keyring; "
                 f"remove it and add it again"
             )
+        check_secret(value, f"the key {label!r} in the OS keyring",
+                     fix=f"add it again with `token-monitor keys add --label {label} --kind "
+                         f"{meta.kind} --replace`")
         return value
 
+    # trust: duplicates, test verdicts, the key sync uses --------------------------------
+
+    def label_of_secret(self, secret: str, metas: builtins.list[KeyMeta] | None = None, *,
+                        except_label: str | None = None) -> str | None:
+        """The label already holding `secret`, or None.
+
+        Only keys whose last four characters match are read from the keyring, so adding a
+        new key costs no keyring reads in the usual case.
+        """
+        for m in metas if metas is not None else self._load():
+            if m.label != except_label and m.last4 == secret[-4:] \
+                    and self.vault.get(m.label) == secret:
+                return m.label
+        return None
+
+    def _update(self, label: str, change: Callable[[KeyMeta], KeyMeta]) -> KeyMeta:
+        metas = self._load()
+        if not any(m.label == label for m in metas):
+            raise KeyNotFound(f"no key labelled {label!r} (see `token-monitor keys list`)")
+        out = [change(m) if m.label == label else m for m in metas]
+        self._save(out)
+        return next(m for m in out if m.label == label)
+
+    def mark_tested(self, label: str, ok: bool, at: datetime) -> KeyMeta:
+        """Record a test's verdict (an invalid key is kept, marked, and skipped by sync)."""
+        from dataclasses import replace
+
+        return self._update(label, lambda m: replace(m, tested_at=at, test_ok=ok))
+
+    def use_for_sync(self, label: str) -> None:
+        """Make `label` (an admin key) the one syncing uses, whatever the others are."""
+        from dataclasses import replace
+
+        meta = self.get_meta(label)
+        if meta.kind != "admin":
+            raise KeyInputError(f"{label!r} is a project key; only an admin key can sync",
+                                "kind")
+        self._save([replace(m, sync=m.label == label) for m in self._load()])
+
+    def sync_admin(self, today: date | None = None) -> KeyMeta | None:
+        """The stored admin key syncing uses: the one the user chose, else unexpired, not
+        marked invalid and newest first."""
+        day = today or self._today()
+        admins = [m for m in self._load() if m.kind == "admin"]
+        admins.sort(key=lambda m: (not m.sync, m.expiry_status(day) == "expired",
+                                   m.test_ok is False, -m.created.toordinal(), m.label))
+        return admins[0] if admins else None
+
     def admin_credential(self, today: date | None = None) -> AdminCredential | None:
-        """The stored admin key (unexpired and newest first), else $OPENAI_ADMIN_KEY, else None.
+        """The stored admin key (`sync_admin`), else $OPENAI_ADMIN_KEY, else None.
 
         When an admin key is stored but the keyring cannot be read and the environment has a
         key, the environment key is used (headless runs); otherwise KeyringUnavailable.
         """
-        day = today or date.today()
-        admins = [m for m in self._load() if m.kind == "admin"]
-        admins.sort(key=lambda m: (m.expiry_status(day) == "expired", -m.created.toordinal(),
-                                   m.label))
+        chosen = self.sync_admin(today)
         env_value = (self._env(ADMIN_ENV) or "").strip() or None
-        if admins:
+        if chosen is not None:
             try:
-                return AdminCredential(self.secret(admins[0].label), "stored", admins[0].label)
+                return AdminCredential(self.secret(chosen.label), "stored", chosen.label)
             except KeyringUnavailable:
                 if env_value is None:
                     raise
                 log.warning("keyring unusable; using $%s instead", ADMIN_ENV)
         if env_value is not None:
+            check_secret(env_value, f"${ADMIN_ENV}", fix="export only the key")
             return AdminCredential(env_value, "env")
         return None
 

@@ -113,7 +113,8 @@ class HeaderPanel(QWidget):
         self.today_requests.setText(
             self.tr("%n request(s) · %1 tokens", "", t.requests)
             .replace(str(t.requests), f"{t.requests:,}", 1)
-            .replace("%1", fmt.tokens(t.usage.total_tokens)))
+            .replace("%1", fmt.tokens(t.usage.total_tokens))
+            + (f"\n{texts.unpriced_note(snap)}" if texts.unpriced_note(snap) else ""))
         u = t.usage
         for key, value in (("input", u.input_tokens), ("cached", u.cached_input_tokens),
                            ("output", u.output_tokens), ("reasoning", u.reasoning_tokens)):
@@ -154,11 +155,19 @@ class HeaderPanel(QWidget):
         cr = snap.credit
         self.credit_card.setVisible(cr is not None)
         if cr is not None:
-            self.credit_remaining.setText(fmt.usd(cr.remaining_usd))
-            lines = [self.tr("of %1 (spent %2 since %3)")
-                     .replace("%1", fmt.usd(cr.amount_usd))
-                     .replace("%2", fmt.usd(cr.spent_usd))
-                     .replace("%3", fmt.short_date(cr.purchased) if cr.purchased else "–")]
+            since = fmt.short_date(cr.purchased) if cr.purchased else "–"
+            if cr.remaining_usd < 0:  # overspent: say so, never "-$123.12 of $100.00"
+                self.credit_remaining.setText(self.tr("Used up"))
+                lines = [self.tr("%1 over the %2 credit (spent %3 since %4)")
+                         .replace("%1", fmt.usd(-cr.remaining_usd))
+                         .replace("%2", fmt.usd(cr.amount_usd))
+                         .replace("%3", fmt.usd(cr.spent_usd)).replace("%4", since)]
+            else:
+                self.credit_remaining.setText(fmt.usd(cr.remaining_usd))
+                lines = [self.tr("of %1 (spent %2 since %3)")
+                         .replace("%1", fmt.usd(cr.amount_usd))
+                         .replace("%2", fmt.usd(cr.spent_usd))
+                         .replace("%3", since)]
             if cr.days_to_expiry is not None:
                 if cr.days_to_expiry < 0:
                     lines.append(self.tr("expired"))

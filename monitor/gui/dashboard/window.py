@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -28,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from monitor.gui import fmt, texts
-from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
 from monitor.gui.dashboard.header import HeaderPanel
+from monitor.gui.dashboard.overview import OverviewCharts
 from monitor.gui.dashboard.sources import SourcesPane
 from monitor.gui.dashboard.tables import (
     RowTableModel,
@@ -37,11 +39,16 @@ from monitor.gui.dashboard.tables import (
     recon_columns,
     sorted_proxy,
 )
+from monitor.gui.welcome import WelcomePanel
 from monitor.services.desktop_notify import Notification
 from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow, snapshot_csv
 
+if TYPE_CHECKING:
+    from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
+
 NOTICE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
 BANNER_STYLE = "background: #fff4e5; color: #5d4037; padding: 6px; border-radius: 4px;"
+CHARTS_AT_THE_LATEST_MS = 500  # if no paint event comes (e.g. a fully covered window)
 FAILING_STYLE = "background: #fdecea; color: #8a1c1c; padding: 6px; border-radius: 4px;"
 
 
@@ -101,6 +108,7 @@ class DashboardWindow(QMainWindow):
     keys_requested = Signal()
     close_requested = Signal()
     hidden = Signal()
+    what_if_requested = Signal(str)  # a model chosen in "What if everything ran on"; "" = none
 
     def __init__(
         self,
@@ -114,6 +122,7 @@ class DashboardWindow(QMainWindow):
         self.resize(1100, 780)
         self.hide_on_close = True  # tray mode; False: closing quits (no tray to come back to)
         self.snapshot: DashboardSnapshot | None = None
+        self._export_dir: Path | None = None  # the last export's folder (this session)
         self._tokenizer_factory = tokenizer_factory
         self.tokenizer: QWidget | None = None
 
@@ -149,12 +158,15 @@ class DashboardWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
 
         overview = QWidget(self.tabs)
-        ov = QHBoxLayout(overview)
-        self.daily_chart = DailySpendChart(overview)
-        self.cumulative_chart = CumulativeChart(overview)
-        ov.addWidget(self.daily_chart, 1)
-        ov.addWidget(self.cumulative_chart, 1)
-        self.tabs.addTab(overview, self.tr("Overview"))
+        ov_outer = QVBoxLayout(overview)
+        ov_outer.setContentsMargins(0, 0, 0, 0)
+        self.welcome = WelcomePanel(overview)
+        self.welcome.hide()
+        ov_outer.addWidget(self.welcome, 1)
+        self.charts = OverviewCharts(overview)  # the charts exist only while shown
+        ov_outer.addWidget(self.charts, 1)
+        self._charts_due = False
+        self._overview_index = self.tabs.addTab(overview, self.tr("Overview"))
 
         models = QWidget(self.tabs)
         mv = QVBoxLayout(models)
@@ -171,6 +183,20 @@ class DashboardWindow(QMainWindow):
         self.unpriced.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         mv.addWidget(self.model_view, 1)
         mv.addWidget(self.unpriced)
+        what_if = QHBoxLayout()
+        what_if.addWidget(QLabel(self.tr("What if everything ran on"), models))
+        self.what_if_model = QComboBox(models)
+        self.what_if_model.setObjectName("what-if-model")
+        self.what_if_model.addItem(self.tr("(choose a model)"), "")
+        self.what_if_model.currentIndexChanged.connect(
+            lambda _=0: self.what_if_requested.emit(self.what_if_model.currentData() or ""))
+        what_if.addWidget(self.what_if_model)
+        self.what_if_result = QLabel(models)
+        self.what_if_result.setObjectName("what-if-result")
+        self.what_if_result.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        what_if.addWidget(self.what_if_result, 1)
+        mv.addLayout(what_if)
         self.tabs.addTab(models, self.tr("By model"))
 
         owners = QSplitter(Qt.Orientation.Vertical, self.tabs)
@@ -255,20 +281,51 @@ class DashboardWindow(QMainWindow):
 
     # data -------------------------------------------------------------------------------
 
+    def _show_what_if(self, snap: DashboardSnapshot) -> None:
+        combo = self.what_if_model
+        if combo.count() - 1 != len(snap.price_models):
+            chosen = combo.currentData()
+            combo.blockSignals(True)
+            while combo.count() > 1:
+                combo.removeItem(1)
+            for name in snap.price_models:
+                combo.addItem(name, name)
+            combo.setCurrentIndex(max(0, combo.findData(chosen)))
+            combo.blockSignals(False)
+        w = snap.what_if
+        if w is not None and not combo.currentData():  # a new window: keep the choice
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(0, combo.findData(w.model)))
+            combo.blockSignals(False)
+        if w is None or w.model != combo.currentData():
+            self.what_if_result.setText("")
+            return
+        diff = w.difference_usd
+        sign = "+" if diff > 0 else "−" if diff < 0 else ""
+        pct = (f" ({sign}{abs(diff) / w.actual_cost_usd * 100:.0f} %)" if w.actual_cost_usd
+               else "")
+        text = (self.tr("%1 this cycle instead of %2: %3")
+                .replace("%1", fmt.usd(w.cost_usd)).replace("%2", fmt.usd(w.actual_cost_usd))
+                .replace("%3", sign + fmt.usd(abs(diff)) + pct))
+        if w.long_context_estimated:
+            text += " · " + self.tr("long context estimated")
+        self.what_if_result.setText(text)
+
     def show_snapshot(self, snap: DashboardSnapshot) -> None:
         self.snapshot = snap
         self.header.show_snapshot(snap)
         self.freshness.setText(texts.complete_through(snap))
-        self.daily_chart.show_snapshot(snap)
-        self.cumulative_chart.show_snapshot(snap)
+        self.charts.show_snapshot(snap)
         self.model_rows.set_rows(snap.by_model)
         self.project_rows.set_rows(snap.by_project)
         self.key_rows.set_rows(snap.by_key)
         self.recon_rows.set_rows(snap.recon)
+        self._show_what_if(snap)
         if snap.unpriced_models:
             self.unpriced.setText(
-                self.tr("No price known for: %1. Their tokens are counted but not their "
-                        "dollars; add prices in %2.")
+                self.tr("No price known for: %1. Their tokens are counted; their dollars "
+                        "only where the Costs API billed them, never in estimates. Add prices "
+                        "in %2.")
                 .replace("%1", ", ".join(snap.unpriced_models))
                 .replace("%2", snap.prices_override))
             self.unpriced.show()
@@ -282,12 +339,31 @@ class DashboardWindow(QMainWindow):
                              .replace("%1", snap.org.last_error or "?")
                              .replace("%2", fmt.when_text(snap.org.last_success,
                                                                 snap.generated_at)))
+            elif snap.org.key_lost:
+                parts.append(self.tr("Organization sync stopped: no admin key is stored any "
+                                     "more (add one under API keys…) — last success %1.")
+                             .replace("%1", fmt.when_text(snap.org.last_success,
+                                                          snap.generated_at)))
             if snap.proxy.error:
                 parts.append(self.tr("Proxy: %1").replace("%1", snap.proxy.error))
             self.failing.show_text(" ".join(parts) + " " +
                                    self.tr("The numbers shown are the last ones it had."))
         else:
             self.failing.hide()
+
+    def set_welcome(self, active: bool) -> None:
+        """Show the welcome panel in place of the (empty) charts and zero counters, or the
+        charts and counters again."""
+        self.welcome.setVisible(active)
+        self.charts.setVisible(not active)
+        self.header.setVisible(not active)
+        self.freshness.setVisible(not active)
+        if active:
+            self.tabs.setCurrentIndex(self._overview_index)
+
+    @property
+    def welcome_active(self) -> bool:
+        return not self.welcome.isHidden()
 
     def set_notice(self, text: str | None) -> None:
         if text:
@@ -300,14 +376,37 @@ class DashboardWindow(QMainWindow):
 
     # export -----------------------------------------------------------------------------
 
+    def export_folder(self) -> Path:
+        """Where the save dialog opens: the last export's folder, else Documents, else home
+        (never the folder the app happened to be started from)."""
+        if self._export_dir is not None and self._export_dir.is_dir():
+            return self._export_dir
+        docs = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation)
+        if docs and Path(docs).is_dir():
+            return Path(docs)
+        return Path.home()
+
     def _ask_export(self) -> None:
         if self.snapshot is None:
             return
-        default = f"token-monitor-{self.snapshot.cycle.start.isoformat()}.csv"
+        name = f"token-monitor-{self.snapshot.cycle.start.isoformat()}.csv"
+        default = self.export_folder() / name
         path, _filter = QFileDialog.getSaveFileName(
-            self, self.tr("Export CSV"), default, self.tr("CSV files (*.csv)"))
-        if path:
-            self.export_csv(Path(path))
+            self, self.tr("Export CSV"), str(default), self.tr("CSV files (*.csv)"))
+        if not path:
+            return
+        target = Path(path)
+        try:
+            self.export_csv(target)
+        except OSError as exc:
+            self.show_banner(Notification(self.tr("Export CSV"), self.tr(
+                "Could not write %1: %2").replace("%1", str(target))
+                .replace("%2", exc.strerror or str(exc))))
+            return
+        self._export_dir = target.parent
+        self.show_banner(Notification(self.tr("Export CSV"), self.tr(
+            "Saved this billing cycle to %1").replace("%1", str(target))))
 
     def export_csv(self, path: Path) -> None:
         """Write the shown period (the cycle) as CSV to `path`."""
@@ -325,9 +424,38 @@ class DashboardWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._charts_due = True  # built once this frame has been painted ...
+        QTimer.singleShot(CHARTS_AT_THE_LATEST_MS, self, self._build_overview)  # ... or by then
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._charts_due:
+            self._charts_due = False
+            QTimer.singleShot(0, self, self._build_overview)
+
+    @property
+    def daily_chart(self) -> DailySpendChart:
+        """The daily-spend chart (built now if the window has not built it yet)."""
+        self.charts.build()
+        assert self.charts.daily_chart is not None
+        return self.charts.daily_chart
+
+    @property
+    def cumulative_chart(self) -> CumulativeChart:
+        self.charts.build()
+        assert self.charts.cumulative_chart is not None
+        return self.charts.cumulative_chart
+
+    def _build_overview(self) -> None:
+        if self.isVisible():
+            self.charts.build()
+
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
         if not event.spontaneous():  # not a minimize by the window manager
+            self.charts.release()  # closed to the tray: the charts go until it reopens
             self.hidden.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:

@@ -29,9 +29,9 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -41,6 +41,7 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from monitor.core.clock import Clock, system_clock
 from monitor.core.records import ProxyRecord, RateLimitSnapshot
 from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
@@ -66,6 +67,7 @@ from monitor.services.proxy.replies import json_error as _json_error
 
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
+    from monitor.services.proxy.addons import ProxyAddon
     from monitor.services.proxy.caps import Hold, SpendGate
     from monitor.services.usage_store import UsageStore
 
@@ -233,6 +235,7 @@ class FinishedRequest:
     partial: bool
     rate_limit_headers: dict[str, str] | None = None
     headers_at: datetime | None = None
+    streamed: bool = False
     hold: Hold | None = None  # a hard-cap reservation, settled once the record is stored
 
 
@@ -252,10 +255,12 @@ class RecordWriter:
         on_record: Callable[[ProxyRecord], None] | None = None,
         *,
         interval: float = 0.1,
+        clock: Clock = system_clock,
         gate: SpendGate | None = None,
     ) -> None:
         self._gate = gate
         self._store_path = store_path
+        self._clock = clock
         self._prices = prices
         self._on_record = on_record
         self._interval = interval
@@ -274,7 +279,7 @@ class RecordWriter:
         if not self._started:
             from monitor.services.usage_store import UsageStore
 
-            self._store = UsageStore(self._store_path)
+            self._store = UsageStore(self._store_path, clock=self._clock)
             if self._gate is not None:
                 self._gate.load(self._store)
             self._started = True
@@ -343,6 +348,8 @@ class RecordWriter:
             ttfb_ms=None if item.ttfb_ms is None else round(item.ttfb_ms, 3),
             request_id=item.request_id,
             partial=item.partial,
+            request_model=item.request_model,
+            streamed=item.streamed,
         )
 
     def _run(self) -> None:
@@ -441,6 +448,8 @@ class MeteringProxy:
             and recorded under `key_label`; otherwise the client's Authorization passes
             through and records carry its masked fingerprint.
         on_record: called (on the writer thread) with each stored ProxyRecord.
+        addons: exporters started and stopped with the proxy that see every stored record
+            (/metrics, OTLP; see addons.py).
         shutdown_grace_s: on stop, how long running requests may still take.
         allow_origins: browser origins allowed to call the proxy (see guard.RequestGuard).
         gate: virtual keys and hard caps (caps.SpendGate); the default one knows no real
@@ -462,17 +471,19 @@ class MeteringProxy:
         key_secret: str | None = None,
         on_record: Callable[[ProxyRecord], None] | None = None,
         shutdown_grace_s: float = SHUTDOWN_GRACE_S,
+        clock: Clock = system_clock,
+        addons: Sequence[ProxyAddon] = (),
         allow_origins: Iterable[str] = (),
         gate: SpendGate | None = None,
     ) -> None:
+        self._clock = clock  # stamps each record (tests pin it)
         self._upstream = parse_upstream(upstream)
         self._guard = RequestGuard(allow_origins)
         if gate is None:
-            from monitor.core.clock import system_clock
             from monitor.core.settings import Settings
             from monitor.services.proxy.caps import SpendGate
 
-            gate = SpendGate(prices=prices, clock=system_clock, settings=Settings)
+            gate = SpendGate(prices=prices, clock=clock, settings=Settings)
         self._gate = gate
         self._grace = shutdown_grace_s
         self._upstream_str = str(self._upstream)
@@ -488,7 +499,10 @@ class MeteringProxy:
             raise ProxyConfigError("the key secret is empty")
         self._key_label = key_label if key_secret is None else (key_label or "proxy key")
         self._auth = f"Bearer {key_secret.strip()}" if key_secret is not None else None
-        self._writer = RecordWriter(store_path, prices, on_record, gate=gate)
+        self._addons = tuple(addons)
+        self._started_addons: list[ProxyAddon] = []
+        self._writer = RecordWriter(store_path, prices, _fan_out(on_record, self._addons),
+                                    clock=clock, gate=gate)
         self._via = f"1.1 token-monitor-{secrets.token_hex(4)}"
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.ServerRunner | None = None
@@ -502,6 +516,10 @@ class MeteringProxy:
 
     def __repr__(self) -> str:  # never shows the key
         return f"MeteringProxy(upstream={self._upstream_str!r}, url={self.url!r})"
+
+    @property
+    def addons(self) -> tuple[ProxyAddon, ...]:
+        return self._addons
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -545,6 +563,19 @@ class MeteringProxy:
         log.info("metering proxy listening on %s, upstream %s", self.url, self._upstream_str)
         return self.url
 
+    async def _start_addons(self) -> None:
+        for addon in self._addons:
+            await addon.start()
+            self._started_addons.append(addon)
+
+    async def _stop_addons(self) -> None:
+        while self._started_addons:
+            addon = self._started_addons.pop()
+            try:
+                await addon.stop()
+            except Exception:
+                log.exception("an exporter did not stop cleanly")
+
     async def _close_async(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
@@ -558,6 +589,7 @@ class MeteringProxy:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         try:
+            await self._start_addons()  # before listening: no record precedes them
             url = await self._start()
             self._ready.set()
             if ready is not None:
@@ -566,6 +598,7 @@ class MeteringProxy:
         finally:
             await self._close_async()
             self._writer.close()
+            await self._stop_addons()  # after the last record was stored and observed
             log.info("metering proxy stopped")
 
     def start_in_thread(self, timeout: float = 15.0) -> str:
@@ -654,7 +687,7 @@ class MeteringProxy:
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         t0 = time.perf_counter()
-        started = datetime.now(UTC)
+        started = self._clock()
         verdict = self._guard.check(request)
         if verdict.refusal is not None:
             return verdict.refusal
@@ -805,7 +838,7 @@ class MeteringProxy:
         strip: bool,
     ) -> web.StreamResponse:
         state.status = up.status
-        state.headers_at = datetime.now(UTC)
+        state.headers_at = self._clock()
         state.request_id = up.headers.get("x-request-id")
         state.upstream_headers = up.headers
         ctype = up.headers.get(hdrs.CONTENT_TYPE, "").lower()
@@ -902,9 +935,28 @@ class MeteringProxy:
                 partial=partial,
                 rate_limit_headers=rate_headers,
                 headers_at=state.headers_at,
+                streamed=isinstance(meter, StreamObserver | UsageChunkStripper),
                 hold=state.hold,
             )
         )
+
+
+def _fan_out(
+    on_record: Callable[[ProxyRecord], None] | None, addons: Sequence[ProxyAddon]
+) -> Callable[[ProxyRecord], None] | None:
+    """One writer-thread callback for the caller's `on_record` and every addon."""
+    if not addons:
+        return on_record
+    calls = [*([on_record] if on_record else []), *(a.observe for a in addons)]
+
+    def each(rec: ProxyRecord) -> None:
+        for call in calls:
+            try:
+                call(rec)
+            except Exception:  # one failing observer must not starve the others
+                log.exception("a record observer failed")
+
+    return each
 
 
 _PIECE = 256 * 1024
