@@ -35,6 +35,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+from shiboken6 import isValid
 
 from monitor.context import AppContext
 from monitor.errors import KnownError
@@ -156,11 +157,16 @@ class VirtualKeysPanel(QGroupBox):
         return self._tasks.count
 
     def _run(self, fn: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
-        def failed(exc: BaseException) -> None:
-            self.status.setStyleSheet(ERROR_STYLE)
-            self.status.setText(_error_text(self, exc))
+        def done(value: Any) -> None:
+            if isValid(self):  # the dialog may have closed while the store was read
+                on_done(value)
 
-        self._tasks.run(fn, on_done, failed)
+        def failed(exc: BaseException) -> None:
+            if isValid(self):
+                self.status.setStyleSheet(ERROR_STYLE)
+                self.status.setText(_error_text(self, exc))
+
+        self._tasks.run(fn, done, failed)
 
     def reload(self) -> None:
         self._run(self._desk.load, self._show)
@@ -399,6 +405,8 @@ class NewVirtualKeyDialog(QDialog):
         desk = self._desk
 
         def done(value: Any) -> None:
+            if not isValid(self):
+                return
             key, token = value
             self._token = token
             self.token_edit.setText(token)
@@ -409,6 +417,8 @@ class NewVirtualKeyDialog(QDialog):
             self.created.emit(key.label)
 
         def failed(exc: BaseException) -> None:
+            if not isValid(self):
+                return
             self.create_button.setEnabled(True)
             self.error.setText(_error_text(self, exc))
 
