@@ -10,14 +10,20 @@ import re
 from pathlib import Path
 from typing import cast
 
-# OpenAI key shapes: sk-..., sk-proj-..., sk-admin-..., sk-svcacct-... (20+ key characters).
-_KEY_RE = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
+# OpenAI key shapes: sk-..., sk-proj-..., sk-admin-..., sk-svcacct-... (20+ key characters),
+# and the proxy's virtual keys tm-... (monitor.services.virtual_keys).
+_KEY_RE = re.compile(r"(?:sk|tm)-[A-Za-z0-9_\-]{16,}")
+
+LIBRARY_LOGGERS = ("aiohttp", "asyncio")
+"""Third-party loggers that can carry request bytes; `setup_logging` sends them through the
+same redacting handlers as the app's own (see also proxy.guard.route_library_logs)."""
 
 
 def mask_secret(secret: str) -> str:
-    """`sk-…abcd`: enough to recognise a key, never enough to use it."""
+    """`sk-…abcd` (`tm-…abcd` for a virtual key): enough to recognise a key, never to use it."""
     tail = secret[-4:] if len(secret) >= 8 else ""
-    return f"sk-…{tail}"
+    prefix = "tm-" if secret.startswith("tm-") else "sk-"
+    return f"{prefix}…{tail}"
 
 
 def redact(text: str) -> str:
@@ -55,7 +61,8 @@ def setup_logging(log_file: Path | None, level: int = logging.INFO) -> None:
     """Send the package's logs to `log_file` (rotated) and warnings to stderr."""
     logger = logging.getLogger("monitor")
     logger.setLevel(level)
-    for handler in list(logger.handlers):
+    old = list(logger.handlers)
+    for handler in old:
         logger.removeHandler(handler)
         handler.close()
     redactor = RedactingFilter()
@@ -73,3 +80,11 @@ def setup_logging(log_file: Path | None, level: int = logging.INFO) -> None:
         fh.addFilter(redactor)
         logger.addHandler(fh)
     logger.propagate = False
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        for handler in old:
+            library.removeHandler(handler)
+        if not any(isinstance(f, RedactingFilter) for f in library.filters):
+            library.addFilter(redactor)  # masks the record before any handler sees it
+        for handler in logger.handlers:
+            library.addHandler(handler)

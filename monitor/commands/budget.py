@@ -31,6 +31,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    "clamped to short months)")
     p.add_argument("--thresholds", metavar="PCTS",
                    help="alert thresholds in percent of the limit, e.g. 50,80,90,100")
+    p.add_argument("--hard-cap", choices=("on", "off"),
+                   help="on: the proxy refuses requests (HTTP 429) once this cycle's spend "
+                   "reaches the limit; off: the limit only alerts (default)")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
@@ -44,6 +47,8 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
         changes["cycle_start_day"] = args.cycle_day.strip()
     if args.thresholds is not None:
         changes["alert_thresholds_pct"] = args.thresholds
+    if args.hard_cap is not None:
+        changes["hard_cap"] = args.hard_cap == "on"
     try:
         now = parse_now(args.now, ctx)
     except PeriodError as exc:
@@ -74,6 +79,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
             "limit_usd": settings.monthly_limit_usd,
             "cycle_start_day": settings.cycle_start_day,
             "thresholds_pct": list(settings.alert_thresholds_pct),
+            "hard_cap": settings.hard_cap,
             "cycle": {"start": cycle.start.isoformat(), "end": cycle.end.isoformat()},
             "spend_usd": status.spend,
             "cost_basis": report.totals.cost_basis,
@@ -90,15 +96,18 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
         if changes:
             print("saved.")
         print(render(status, settings.alert_thresholds_pct, settings.cycle_start_day,
-                     report.totals.cost_basis))
+                     report.totals.cost_basis, settings.hard_cap))
     return 0
 
 
 def render(status: BudgetStatus, thresholds: tuple[int, ...], cycle_day: int,
-           basis: str) -> str:
+           basis: str, hard_cap: bool = False) -> str:
     limit = status.limit
+    shown = f"{usd(limit)}" if limit > 0 else "none (0)"
+    if hard_cap and limit > 0:
+        shown += " (hard cap: the proxy refuses requests past it)"
     rows: list[tuple[str, str]] = [
-        ("Monthly limit", f"{usd(limit)}" if limit > 0 else "none (0)"),
+        ("Monthly limit", shown),
         ("Alerts at", ", ".join(f"{t} %" for t in thresholds)),
         ("Cycle", f"{status.cycle.start:%Y-%m-%d} → {status.cycle.end:%Y-%m-%d} UTC "
                   f"(starts on day {cycle_day})"),

@@ -12,6 +12,7 @@ import getpass
 import sys
 from typing import Any
 
+from monitor.commands._keys_virtual import register_virtual
 from monitor.commands._output import print_json, table
 from monitor.context import AppContext
 from monitor.log import mask_secret
@@ -61,6 +62,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                       help="seconds per request (default 15)")
     test.add_argument("--json", action="store_true", help="print JSON")
     test.set_defaults(func=run_test)
+
+    register_virtual(ks)
 
 
 def _help(parser: argparse.ArgumentParser) -> Any:

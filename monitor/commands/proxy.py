@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from monitor.context import AppContext
 from monitor.services.proxy import MeteringProxy
+from monitor.services.proxy.caps import gate_for
 from monitor.services.proxy.server import is_loopback_host
 
 if TYPE_CHECKING:
@@ -19,7 +20,11 @@ if TYPE_CHECKING:
 EPILOG = """\
 Point your app at the printed URL, e.g. OPENAI_BASE_URL=http://127.0.0.1:8787/v1.
 With --key LABEL the proxy sends that stored key upstream, so the app can use any
-placeholder key. Requests are recorded in the usage database (`usage --source proxy`).
+placeholder key. Better, give each app a virtual key (`token-monitor keys virtual add`):
+the proxy swaps in the real key, records the app's spend under its label and enforces its
+cap. Requests are recorded in the usage database (`usage --source proxy`).
+Only requests addressed to the proxy's own loopback address are served; requests from web
+pages (an Origin header) are refused unless allowed with --allow-origin.
 With --metrics-port (or the metrics_enabled setting) Prometheus metrics are served at
 http://127.0.0.1:PORT/metrics; --otlp-endpoint URL pushes OpenTelemetry GenAI metrics
 (needs `pip install 'token-monitor[otel]'`).
@@ -48,6 +53,11 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument(
         "--key", metavar="LABEL", default=None,
         help="send the stored key LABEL upstream instead of the client's Authorization header",
+    )  # fmt: skip
+    p.add_argument(
+        "--allow-origin", metavar="ORIGIN", action="append", default=[],
+        help="let web pages from ORIGIN (e.g. http://localhost:3000) call the proxy; "
+        "repeatable. Requests from any other page are refused",
     )  # fmt: skip
     p.add_argument(
         "--allow-remote", action="store_true",
@@ -136,6 +146,8 @@ def build_proxy(args: argparse.Namespace, ctx: AppContext) -> MeteringProxy | No
         key_secret=secret,
         clock=ctx.clock,
         addons=addons,
+        allow_origins=args.allow_origin,
+        gate=gate_for(ctx),
     )
 
 

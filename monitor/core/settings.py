@@ -128,6 +128,7 @@ SCHEMA: tuple[SettingSpec, ...] = (
     SettingSpec("cycle_start_day", "Billing cycle starts on day", "budget",
                 lambda v: _int(v, 1, 31)),
     SettingSpec("alert_thresholds_pct", "Alert thresholds (% of limit)", "budget", _thresholds),
+    SettingSpec("hard_cap", "Refuse proxy requests past the monthly limit", "budget", _bool),
     SettingSpec("poll_interval_s", "Poll interval (seconds)", "sources",
                 lambda v: _int(v, 30, 86_400)),
     SettingSpec("today_timezone", "Time zone of \"today\"", "general", _timezone),
@@ -154,6 +155,7 @@ class Settings:
     monthly_limit_usd: Decimal = Decimal(120)  # OpenAI's old default usage limit
     cycle_start_day: int = 1
     alert_thresholds_pct: tuple[int, ...] = (50, 80, 90, 100)
+    hard_cap: bool = False  # the proxy answers 429 once the cycle's spend reaches the limit
     poll_interval_s: int = 300
     today_timezone: str = "local"
     openai_base_url: str = "https://api.openai.com/v1"

@@ -141,6 +141,7 @@ def make_key_tester(ctx: AppContext) -> Callable[[KeyMeta, str], str]:
 
 def make_proxy_factory(ctx: AppContext) -> Callable[[Callable[[ProxyRecord], None]], Any]:
     def factory(on_record: Callable[[ProxyRecord], None]) -> Any:
+        from monitor.services.proxy.caps import gate_for
         from monitor.services.proxy.exporters import build_exporters, export_options
         from monitor.services.proxy.server import MeteringProxy
 
@@ -150,7 +151,7 @@ def make_proxy_factory(ctx: AppContext) -> Callable[[Callable[[ProxyRecord], Non
                                  clock=ctx.clock)
         return MeteringProxy(upstream=s.openai_base_url, store_path=ctx.paths.db_file,
                              prices=ctx.prices(), port=s.proxy_port, on_record=on_record,
-                             clock=ctx.clock, addons=addons)
+                             clock=ctx.clock, addons=addons, gate=gate_for(ctx))
 
     return factory
 
@@ -544,6 +545,9 @@ class AppController(QObject):
         if kind is not None:
             dialog.prepare_add(kind, intro)
         dialog.keys_changed.connect(lambda: self.poller.poll_now("keys"))
+        from monitor.gui.virtual_keys_panel import add_to_keys_dialog
+
+        add_to_keys_dialog(dialog, self.ctx, self.runner, dialog.keys_changed)
         return dialog
 
     def _quit_app(self) -> None:

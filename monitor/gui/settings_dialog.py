@@ -163,6 +163,7 @@ class SettingsDialog(QDialog):
             "monthly_limit_usd": self.tr("Monthly limit (USD)"),
             "cycle_start_day": self.tr("Billing cycle starts on day"),
             "alert_thresholds_pct": self.tr("Alert thresholds (% of limit)"),
+            "hard_cap": self.tr("Refuse proxy requests past the monthly limit"),
             "poll_interval_s": self.tr("Poll interval (seconds)"),
             "today_timezone": self.tr("Time zone of \u201ctoday\u201d"),
             "openai_base_url": self.tr("OpenAI API base URL"),

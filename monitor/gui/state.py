@@ -176,9 +176,16 @@ class AppState(QObject):
             except Exception:  # a broken keys file must not stop budget alerts
                 log.warning("cannot read the key list for expiry alerts", exc_info=True)
                 keys = []
+            try:
+                from monitor.services.cap_alerts import cap_alerts
+
+                caps = cap_alerts(ctx.store(), settings, now)
+            except Exception:  # a cap problem must not stop budget alerts
+                log.warning("cannot evaluate the spending-cap alerts", exc_info=True)
+                caps = []
             return engine.evaluate(snap, AlertContext(
                 status=budget, thresholds_pct=settings.alert_thresholds_pct, keys=keys,
-                sync_error_kind=error_kind, sync_key_label=sync_label,
+                sync_error_kind=error_kind, sync_key_label=sync_label, extra=caps,
             ), now)  # fmt: skip
 
         def done(value: object) -> None:

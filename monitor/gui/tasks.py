@@ -89,3 +89,25 @@ class TaskRunner(QObject):
     def wait(self, msecs: int = 5000) -> bool:
         """Block until all tasks finish (for shutdown and tests)."""
         return self._pool.waitForDone(msecs)
+
+
+class Busy:
+    """Counts an owner's tasks in flight (tests wait for `count == 0`) around TaskRunner.run."""
+
+    def __init__(self, runner: TaskRunner) -> None:
+        self._runner = runner
+        self.count = 0
+
+    def run(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
+            on_error: Callable[[BaseException], None]) -> None:
+        self.count += 1
+
+        def done(value: Any) -> None:
+            self.count -= 1
+            on_done(value)
+
+        def failed(exc: BaseException) -> None:
+            self.count -= 1
+            on_error(exc)
+
+        self._runner.run(fn, on_done=done, on_error=failed)

@@ -86,6 +86,7 @@ class AlertContext:
     keys: Sequence[KeyInfo] = ()
     sync_error_kind: str | None = None  # class name of the last sync failure, if failing
     sync_key_label: str | None = None  # the key the sync used
+    extra: Sequence[tuple[Alert, date]] = ()  # (alert, its period's first day): spending caps
 
 
 class AlertEngine:
@@ -166,6 +167,7 @@ class AlertEngine:
         candidates.extend(self._new_keys(snap))
         candidates.extend((a, cycle) for a in self._keys(ctx, now, fired))
         candidates.extend((a, cycle) for a in self._credit(snap, fired))
+        candidates.extend(ctx.extra)
 
         out: list[Alert] = []
         for alert, cycle_of in candidates:

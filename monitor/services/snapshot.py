@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -274,6 +274,19 @@ def _row(group: Group, unpriced: frozenset[str] = frozenset()) -> GroupRow:
                     f.cost_basis)
 
 
+def _mark_virtual_keys(store: UsageStore, rows: tuple[GroupRow, ...]) -> tuple[GroupRow, ...]:
+    """Name the proxy's virtual keys as such (`notes-bot (virtual key → team)`)."""
+    from monitor.services.virtual_keys import VirtualKeys
+
+    virtual = {k.label: k.for_label for k in VirtualKeys(store).list()}
+    if not virtual:
+        return rows
+    return tuple(
+        replace(r, name=f"{r.name} (virtual key → {virtual[r.key]})")
+        if r.key in virtual else r for r in rows
+    )
+
+
 def build_snapshot(
     store: UsageStore,
     prices: PriceTable,
@@ -395,7 +408,7 @@ def build_snapshot(
         cycle=cycle_fig,
         by_model=tuple(_row(g, frozenset(unpriced)) for g in by_model.groups),
         by_project=tuple(_row(g) for g in by_project.groups),
-        by_key=tuple(_row(g) for g in by_key.groups),
+        by_key=_mark_virtual_keys(store, tuple(_row(g) for g in by_key.groups)),
         daily=tuple(DayPoint(d.day, d.cost_usd, d.billed_usd, d.estimated_usd)
                     for d in by_model.days),
         recon=_recon(store, prices, by_model, cycle, now),

@@ -7,7 +7,13 @@ warm-up; 300 sequential non-streaming chat requests each (http.client, keep-aliv
 streams each (time to headers, first SSE event, first content, end; upstream gaps 5 ms);
 300 more sequential; then 50 concurrent aiohttp clients for N s per phase (direct, proxy,
 direct, proxy) with req/s and CPU; 300 sequential and 100 streams again. Proxy RSS is
-sampled throughout. Prints figures, asserts nothing.
+sampled throughout. Then the request guard and virtual keys side by side (issue 12): two
+more proxies in one process on the same upstream, requests rotating over direct and four
+variants -- "baseline" (a proxy with the guard and key gate switched off: as it was before),
+and on the other proxy "guarded" (a client's own sk- key passing the guard), "virtual" (a
+tm- virtual key looked up and swapped for the real key) and "capped" (a virtual key with a
+hard cap: body parsed, prompt tokenized, cost reserved and settled). Prints figures, asserts
+nothing.
 
 With --metrics a third target runs side by side: a second proxy with /metrics and OTLP export
 on (`--metrics-port 0 --otlp-endpoint` to a sink in the fake's process, pushing every second),
@@ -16,7 +22,7 @@ scraped every second while the sequential and streaming rounds alternate over al
 `observe()` in this process (what each proxied request costs the record writer's thread).
 
 usage: python tests/bench/bench_proxy.py [--seconds 8] [--seq 300] [--streams 100] [--metrics]
-                                         [--json OUT]
+                                         [--guard-seq 600] [--only-guard] [--json OUT]
 """
 
 from __future__ import annotations
@@ -106,8 +112,9 @@ def cpu_ticks(pid: int) -> int:
 class Target:
     """One keep-alive http.client connection to a base URL (http://host:port/v1)."""
 
-    def __init__(self, name: str, base: str) -> None:
+    def __init__(self, name: str, base: str, key: str = KEY) -> None:
         self.name = name
+        self.headers = {**HEADERS, "Authorization": f"Bearer {key}"}
         host, _, port = base.removeprefix("http://").split("/", 1)[0].partition(":")
         self.host, self.port = host, int(port)
         self.path = "/v1/chat/completions"
@@ -115,7 +122,7 @@ class Target:
 
     def json_call(self) -> float:
         t0 = time.perf_counter()
-        self.conn.request("POST", self.path, body=BODY, headers=HEADERS)
+        self.conn.request("POST", self.path, body=BODY, headers=self.headers)
         r = self.conn.getresponse()
         r.read()
         dt = (time.perf_counter() - t0) * 1000
@@ -124,7 +131,7 @@ class Target:
 
     def stream_call(self) -> dict[str, float]:
         t0 = time.perf_counter()
-        self.conn.request("POST", self.path, body=SBODY, headers=HEADERS)
+        self.conn.request("POST", self.path, body=SBODY, headers=self.headers)
         r = self.conn.getresponse()
         assert r.status == 200, r.status
         t_hdr = time.perf_counter()
@@ -252,6 +259,196 @@ async def conc_phase(
             "cpu_pct_of_one_core": cpu, "proxy_rss_kb_max": max(samples)}  # fmt: skip
 
 
+# -- the guard and virtual keys, side by side -------------------------------------------------
+
+VARIANTS = ("baseline", "guarded", "virtual", "capped")
+
+
+def serve_proxies(upstream: str) -> None:
+    """Child process: the "baseline" proxy and the gated one, side by side in one process (so
+    no difference between processes enters the comparison); prints READY base gated tokens."""
+    sys.path.insert(0, str(ROOT))
+    from decimal import Decimal
+
+    from monitor.context import AppContext
+    from monitor.core.clock import system_clock
+    from monitor.core.settings import Settings
+    from monitor.paths import resolve_paths
+    from monitor.services.proxy import MeteringProxy
+    from monitor.services.proxy.caps import Admission, SpendGate
+    from monitor.services.proxy.guard import Verdict
+    from monitor.services.virtual_keys import VirtualKeys
+
+    ctx = AppContext(resolve_paths(Path(os.environ["MONITOR_HOME"])).ensure())
+    keys = VirtualKeys(ctx.store())
+    _, token = keys.add("bench-app", "real", now=system_clock())
+    _, capped = keys.add("bench-capped", "real", now=system_clock(), cap_usd=Decimal(10**6),
+                         per="day", hard=True)
+
+    def proxy() -> MeteringProxy:
+        gate = SpendGate(prices=ctx.prices(), clock=system_clock, settings=Settings,
+                         secret_for=lambda _label: KEY)
+        return MeteringProxy(upstream=upstream, store_path=ctx.paths.db_file,
+                             prices=ctx.prices(), port=0, gate=gate)  # fmt: skip
+
+    class NoGuard:  # the request path as it was before the guard and the gate
+        def bind(self, *_args: Any) -> None:
+            pass
+
+        def check(self, request: Any) -> Verdict:
+            raw = request.raw_path
+            if not (raw == "/v1" or raw.startswith(("/v1/", "/v1?"))):
+                raise AssertionError(raw)
+            return Verdict(None, raw[3:])
+
+    class NoGate:
+        async def authorize(self, _authorization: str | None) -> Admission:
+            return Admission()
+
+    baseline, gated = proxy(), proxy()
+    baseline._guard = NoGuard()  # type: ignore[assignment]
+    baseline._gate = NoGate()  # type: ignore[assignment]
+    urls = [baseline.start_in_thread(), gated.start_in_thread()]
+    print(f"READY {urls[0]} {urls[1]} {token} {capped}", flush=True)
+    try:
+        sys.stdin.read()  # until the parent closes our stdin or ends us
+    finally:
+        baseline.stop()
+        gated.stop()
+
+
+def guard_round(targets: list[Target], n: int) -> dict[str, Any]:
+    """Sequential non-streaming calls rotating over every target; p50/p99 per target."""
+    lat: dict[str, list[float]] = {t.name: [] for t in targets}
+    k = len(targets)
+    for i in range(n):
+        for j in range(k):
+            t = targets[(i + j) % k]
+            lat[t.name].append(t.json_call())
+    res: dict[str, Any] = {name: stats(v) for name, v in lat.items()}
+    base = res["baseline"]
+    for name in VARIANTS[1:]:
+        res[f"{name}_vs_baseline_p50_ms"] = res[name]["p50"] - base["p50"]
+        res[f"{name}_vs_baseline_p99_ms"] = res[name]["p99"] - base["p99"]
+        # the same iteration's calls back to back: slow drifts of a loaded machine cancel
+        res[f"{name}_vs_baseline_paired_median_ms"] = statistics.median(
+            v - b for v, b in zip(lat[name], lat["baseline"], strict=True))
+    return res
+
+
+def micro_bench(n: int = 20_000) -> dict[str, float]:
+    """In-process cost per request of each step the guard and the gate add (microseconds,
+    median of 5 runs of `n`): exact where the end-to-end figures above are noisy."""
+    from decimal import Decimal
+
+    from aiohttp import web
+    from aiohttp.test_utils import make_mocked_request
+
+    from monitor.context import AppContext
+    from monitor.core.clock import system_clock
+    from monitor.core.settings import Settings
+    from monitor.paths import resolve_paths
+    from monitor.services.proxy.caps import SpendGate
+    from monitor.services.proxy.guard import RequestGuard
+    from monitor.services.virtual_keys import VirtualKeys
+
+    with tempfile.TemporaryDirectory(prefix="bench-micro-") as home:
+        ctx = AppContext(resolve_paths(Path(home)).ensure())
+        keys = VirtualKeys(ctx.store())
+        _, token = keys.add("app", "real", now=system_clock())
+        _, capped = keys.add("capped", "real", now=system_clock(), cap_usd=Decimal(10**6),
+                             per="day", hard=True)
+        gate = SpendGate(prices=ctx.prices(), clock=system_clock, settings=Settings,
+                         secret_for=lambda _label: KEY)
+        gate.load(ctx.store())
+        guard = RequestGuard()
+        guard.bind("127.0.0.1", 8787)
+        request = make_mocked_request("POST", "/v1/chat/completions", headers={
+            "Host": "127.0.0.1:8787", "Authorization": f"Bearer {token}",
+            "Content-Type": "application/json"})
+        body = BODY.encode()
+
+        async def timed(step: Any) -> float:
+            runs = []
+            for _ in range(5):
+                t0 = time.perf_counter()
+                for _ in range(n):
+                    await step()
+                runs.append((time.perf_counter() - t0) / n * 1e6)
+            return statistics.median(runs)
+
+        async def guard_step() -> None:
+            guard.check(request)
+
+        async def passthrough() -> None:
+            await gate.authorize(f"Bearer {KEY}")
+
+        async def lookup() -> None:
+            await gate.authorize(f"Bearer {token}")
+
+        async def reserve_settle() -> None:
+            admission = await gate.authorize(f"Bearer {capped}")
+            hold = await gate.reserve(admission.accounts, body, "/chat/completions", None)
+            assert not isinstance(hold, web.Response), "the bench cap refused"
+            gate.settle(hold, None)  # type: ignore[arg-type]
+
+        async def main() -> dict[str, float]:
+            return {"guard_us": await timed(guard_step),
+                    "gate_passthrough_us": await timed(passthrough),
+                    "virtual_lookup_us": await timed(lookup),
+                    "capped_reserve_settle_us": await timed(reserve_settle)}
+
+        try:
+            out = asyncio.run(main())
+        finally:
+            ctx.close()
+    print("micro  per request: " + ", ".join(f"{k} {v:.2f}" for k, v in out.items()),
+          flush=True)
+    return out
+
+
+def run_guard_bench(direct_base: str, n: int) -> dict[str, Any]:
+    home = tempfile.TemporaryDirectory(prefix="bench-guard-")
+    env = {**os.environ, "MONITOR_HOME": home.name, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, __file__, "--serve-proxies", direct_base],
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                            stderr=subprocess.DEVNULL, text=True, env=env, cwd=ROOT)
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        if not line.startswith("READY "):
+            raise SystemExit(f"the bench proxies did not start: {line!r}")
+        base_url, gated_url, token, capped = line.split()[1:]
+        targets = [Target("direct", direct_base), Target("baseline", base_url),
+                   Target("guarded", gated_url), Target("virtual", gated_url, token),
+                   Target("capped", gated_url, capped)]
+        for _ in range(50):
+            for t in targets:
+                t.json_call()
+        rounds = [guard_round(targets, n // 2) for _ in range(2)]
+        for t in targets:
+            t.close()
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(15)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)
+        home.cleanup()
+    for r in rounds:
+        print("guard  " + " | ".join(f"{name} p50 {r[name]['p50']:.3f}"
+                                     for name in ("direct", *VARIANTS)) + " ms", flush=True)
+        print("       added vs baseline p50: " + ", ".join(
+            f"{name} {r[f'{name}_vs_baseline_p50_ms']:+.3f}" for name in VARIANTS[1:])
+            + " ms; p99: " + ", ".join(f"{name} {r[f'{name}_vs_baseline_p99_ms']:+.3f}"
+                                       for name in VARIANTS[1:]) + " ms", flush=True)
+        print("       paired median difference vs baseline: " + ", ".join(
+            f"{name} {r[f'{name}_vs_baseline_paired_median_ms']:+.3f}"
+            for name in VARIANTS[1:]) + " ms", flush=True)
+    return {"rounds": rounds, "micro": micro_bench()}
+
+
 # -- orchestration ----------------------------------------------------------------------------
 
 
@@ -342,12 +539,20 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=100)
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--json", type=Path, default=None, help="also write all figures here")
+    ap.add_argument("--guard-seq", type=int, default=600,
+                    help="sequential calls per target in the guard/virtual-key comparison")
+    ap.add_argument("--only-guard", action="store_true",
+                    help="run only the guard/virtual-key comparison")
     ap.add_argument("--metrics", action="store_true",
                     help="also a proxy with /metrics + OTLP export, side by side")
     ap.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
+    ap.add_argument("--serve-proxies", metavar="UPSTREAM", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_fake:
         serve_fake()
+        return
+    if args.serve_proxies:
+        serve_proxies(args.serve_proxies)
         return
 
     home = tempfile.TemporaryDirectory(prefix="bench-proxy-")
@@ -379,6 +584,9 @@ def main() -> None:
                            "cpus": os.cpu_count(), "python": sys.version.split()[0],
                            "proxy_rss_kb_idle": rss_kb(proxy.pid)}  # fmt: skip
     try:
+        if args.only_guard:
+            out["guard"] = run_guard_bench(direct_base, args.guard_seq)
+            return
         targets = make_targets(direct_base, proxy_base, metrics_base)
         for _ in range(30):
             for t in targets:
@@ -437,6 +645,7 @@ def main() -> None:
         for t in targets:
             t.close()
         out["proxy_rss_kb_end"] = rss_kb(proxy.pid)
+        out["guard"] = run_guard_bench(direct_base, args.guard_seq)
     finally:
         stop_scraping.set()
         for p in children:

@@ -27,20 +27,12 @@ from monitor.services.proxy.metering import MAX_TOKENS
 from monitor.services.proxy.record_keeper import RecordKeeper
 from monitor.services.record_spool import RecordSpool, spool_path_for
 from monitor.services.store import UsageStore
-from tests.integration.test_proxy import (
-    MSG,
-    client,
-    fake,
-    prices,
-    proxy,
-    records,
-    upstream,
-    wait_until,
-)
+from tests.integration.test_proxy import MSG, client, proxy, records, wait_until
 
 T0 = datetime(2026, 11, 10, 12, tzinfo=UTC)
-# The proxy, its fake upstream and an `openai` client: the same fixtures as test_proxy.
-FIXTURES = (client, fake, prices, proxy, records, upstream)
+# The proxy and an `openai` client: the same fixtures as test_proxy (the fake upstream and
+# the price table come from tests/integration/conftest.py).
+FIXTURES = (client, proxy, records)
 
 
 def stored(db: Path) -> int:

@@ -28,7 +28,7 @@ import pytest
 from monitor.commands import proxy as proxy_command
 from monitor.context import AppContext
 from monitor.core.chat_tokens import count_chat
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.pricing import PriceTable
 from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
 from monitor.log import setup_logging
@@ -45,22 +45,6 @@ MSG = [{"role": "user", "content": "Say hello"}]
 
 
 # -- fixtures and helpers -------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def prices() -> PriceTable:
-    return load_price_table()
-
-
-@pytest.fixture
-def fake() -> FakeUpstream:
-    return FakeUpstream()
-
-
-@pytest.fixture
-def upstream(fake: FakeUpstream) -> Iterator[ServerThread]:
-    with ServerThread(fake.make_app) as server:
-        yield server
 
 
 @pytest.fixture
@@ -790,7 +774,7 @@ def test_keys_never_reach_files_or_logs(
     ctx._keys = KeyStore.open(ctx.paths.keys_file, vault=MemoryVault())
     ctx.keys().add("team", "project", vault_secret)
     args = argparse.Namespace(host="127.0.0.1", port=0, upstream=upstream.base_url + "/v1",
-                              key="team", allow_remote=False)  # fmt: skip
+                              key="team", allow_remote=False, allow_origin=[])  # fmt: skip
     built = proxy_command.build_proxy(args, ctx)
     assert built is not None
     records: list[ProxyRecord] = []

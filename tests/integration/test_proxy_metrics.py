@@ -33,32 +33,15 @@ from prometheus_client.parser import text_string_to_metric_families
 from monitor.cli import main
 from monitor.context import AppContext
 from monitor.core.clock import system_clock
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.pricing import PriceTable
 from monitor.core.records import ProxyRecord
 from monitor.paths import Paths
 from monitor.services.proxy import MeteringProxy
 from monitor.services.proxy.metrics import MetricsError, MetricsExporter
-from tests.fakes.fake_upstream import FakeUpstream
 from tests.fakes.server import ServerThread
 from tests.integration.test_proxy import AUTH, CLIENT_KEY, MSG, raw_request, settled
 
 Families = dict[str, list[tuple[dict[str, str], float]]]
-
-
-@pytest.fixture(scope="module")
-def prices() -> PriceTable:
-    return load_price_table()
-
-
-@pytest.fixture
-def fake() -> FakeUpstream:
-    return FakeUpstream()
-
-
-@pytest.fixture
-def upstream(fake: FakeUpstream) -> Iterator[ServerThread]:
-    with ServerThread(fake.make_app) as server:
-        yield server
 
 
 def make_proxy(

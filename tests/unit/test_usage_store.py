@@ -603,6 +603,8 @@ def test_upgrade_from_v2_keeps_rows_and_adds_the_columns(tmp_path: Path) -> None
         for col in ("audio_cached_input_tokens", "image_input_tokens", "image_output_tokens"):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN {col}")
     conn.execute("DROP TABLE sync_windows")  # and v4
+    conn.execute("DROP TABLE virtual_keys")  # and v5
+    conn.execute("DROP TABLE cap_refusals")
     conn.execute("PRAGMA user_version = 2")
     conn.commit()
     conn.close()

@@ -70,6 +70,11 @@ class RecordKeeper:
         if self._store is None:
             self._store = self._open_store()
 
+    @property
+    def store(self) -> UsageStore | None:
+        """The open store (None until opened, or while it cannot be opened)."""
+        return self._store
+
     def close(self) -> None:
         if self._store is not None:
             self._store.close()

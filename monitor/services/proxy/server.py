@@ -23,7 +23,6 @@ import asyncio
 import collections
 import contextlib
 import ipaddress
-import json
 import logging
 import re
 import secrets
@@ -35,7 +34,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import hdrs, web
@@ -47,6 +46,12 @@ from monitor.core.records import ProxyRecord, RateLimitSnapshot
 from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
 from monitor.log import mask_secret, redact
+from monitor.services.proxy.guard import (
+    GuardedServer,
+    RequestGuard,
+    cors_headers,
+    route_library_logs,
+)
 from monitor.services.proxy.metering import (
     JsonObserver,
     Metered,
@@ -59,6 +64,7 @@ from monitor.services.proxy.metering import (
 )
 from monitor.services.proxy.ratelimit import RATE_LIMIT_HEADERS, parse_rate_limits
 from monitor.services.proxy.record_keeper import RecordKeeper
+from monitor.services.proxy.replies import json_error as _json_error
 from monitor.services.proxy.unmetered import (
     FREE_METHODS,
     estimate_input,
@@ -70,6 +76,7 @@ from monitor.services.record_spool import RecordSpool, spool_path_for
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
     from monitor.services.proxy.addons import ProxyAddon
+    from monitor.services.proxy.caps import Hold, SpendGate
     from monitor.services.store import UsageStore
 
 log = logging.getLogger(__name__)
@@ -215,18 +222,6 @@ def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
     return tokens
 
 
-def _error_body(message: str, code: str, etype: str = "proxy_error") -> bytes:
-    return json.dumps(
-        {"error": {"message": message, "type": etype, "param": None, "code": code}}
-    ).encode()
-
-
-def _json_error(status: int, message: str, code: str, etype: str = "proxy_error") -> web.Response:
-    return web.Response(
-        status=status, body=_error_body(message, code, etype), content_type="application/json"
-    )
-
-
 # ---------------------------------------------------------------------------------------
 # records, written off the event loop
 
@@ -254,6 +249,7 @@ class FinishedRequest:
     client_disconnected: bool = False
     request_body: bytes | None = None  # kept only when the response had no usable usage
     streamed: bool = False
+    hold: Hold | None = None  # a hard-cap reservation, settled once the record is stored
 
 
 class RecordWriter:
@@ -274,7 +270,9 @@ class RecordWriter:
         *,
         interval: float = 0.1,
         clock: Clock = system_clock,
+        gate: SpendGate | None = None,
     ) -> None:
+        self._gate = gate
         self._store_path = store_path
         self._clock = clock
         self._prices = prices
@@ -301,6 +299,8 @@ class RecordWriter:
         """Open the store (raising StoreError here, not later on the thread) and start."""
         if not self._started:
             self.keeper.open()
+            if self._gate is not None and self.keeper.store is not None:
+                self._gate.load(self.keeper.store)
             self._started = True
             self._thread.start()
 
@@ -392,6 +392,9 @@ class RecordWriter:
                 batch: list[FinishedRequest] = []
                 while self._items and len(batch) < 2000:
                     batch.append(self._items.popleft())
+                gate_store = self.keeper.store
+                if self._gate is not None and gate_store is not None:
+                    self._gate.tick(gate_store)
                 if batch:
                     try:
                         self._write(batch)
@@ -411,12 +414,19 @@ class RecordWriter:
     def _write(self, batch: list[FinishedRequest]) -> None:
         records: list[ProxyRecord] = []
         snapshots: list[RateLimitSnapshot] = []
+        held: list[tuple[Hold, ProxyRecord | None]] = []
         for item in batch:
             try:
-                records.append(self.to_record(item))
+                rec = self.to_record(item)
             except Exception:
                 log.exception("could not price a proxy record for %s", item.endpoint)
-                records.append(fallback_record(item))
+                records.append(fallback_record(item))  # counted, never dropped
+                if item.hold is not None:
+                    held.append((item.hold, None))
+            else:
+                records.append(rec)
+                if item.hold is not None:
+                    held.append((item.hold, rec))
             rl_model = item.request_model or item.model
             if item.rate_limit_headers and rl_model:
                 snap = parse_rate_limits(
@@ -425,7 +435,12 @@ class RecordWriter:
                 )  # fmt: skip
                 if snap is not None:
                     snapshots.append(snap)
-        self.keeper.keep(records, snapshots)
+        try:
+            self.keeper.keep(records, snapshots)
+        finally:
+            if self._gate is not None:
+                for hold, settled in held:
+                    self._gate.settle(hold, settled)
         for rec in records:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
@@ -464,6 +479,9 @@ class MeteringProxy:
         addons: exporters started and stopped with the proxy that see every stored record
             (/metrics, OTLP; see addons.py).
         shutdown_grace_s: on stop, how long running requests may still take.
+        allow_origins: browser origins allowed to call the proxy (see guard.RequestGuard).
+        gate: virtual keys and hard caps (caps.SpendGate); the default one knows no real
+            keys, so every `tm-` key is refused and nothing is capped.
 
     Raises:
         ProxyConfigError: the upstream is not an http(s) URL, or points at the proxy itself.
@@ -483,9 +501,18 @@ class MeteringProxy:
         shutdown_grace_s: float = SHUTDOWN_GRACE_S,
         clock: Clock = system_clock,
         addons: Sequence[ProxyAddon] = (),
+        allow_origins: Iterable[str] = (),
+        gate: SpendGate | None = None,
     ) -> None:
         self._clock = clock  # stamps each record (tests pin it)
         self._upstream = parse_upstream(upstream)
+        self._guard = RequestGuard(allow_origins)
+        if gate is None:
+            from monitor.core.settings import Settings
+            from monitor.services.proxy.caps import SpendGate
+
+            gate = SpendGate(prices=prices, clock=clock, settings=Settings)
+        self._gate = gate
         self._grace = shutdown_grace_s
         self._upstream_str = str(self._upstream)
         self._upstream_host = self._upstream.host or ""
@@ -503,7 +530,7 @@ class MeteringProxy:
         self._addons = tuple(addons)
         self._started_addons: list[ProxyAddon] = []
         self._writer = RecordWriter(store_path, prices, _fan_out(on_record, self._addons),
-                                    clock=clock)
+                                    clock=clock, gate=gate)
         self._via = f"1.1 token-monitor-{secrets.token_hex(4)}"
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.ServerRunner | None = None
@@ -525,6 +552,7 @@ class MeteringProxy:
     # -- lifecycle ---------------------------------------------------------------------
 
     async def _start(self) -> str:
+        route_library_logs()
         self._writer.start()
         loopback = is_loopback_host(self._upstream_host)
         connector = aiohttp.TCPConnector(limit=0, ttl_dns_cache=300, keepalive_timeout=30)
@@ -537,7 +565,7 @@ class MeteringProxy:
             trust_env=not loopback,
             requote_redirect_url=False,
         )
-        server = web.Server(self._handle, handler_cancellation=True, access_log=None)
+        server = GuardedServer(self._handle, handler_cancellation=True, access_log=None)
         self._runner = web.ServerRunner(
             server, handle_signals=False, shutdown_timeout=self._grace
         )
@@ -557,6 +585,8 @@ class MeteringProxy:
             raise ProxyConfigError(
                 f"upstream {self._upstream_str} is this proxy; refusing to forward to myself"
             )
+        self._guard.bind(self.host, self.port,
+                         _local_addresses() if _host_kind(self.host) == "wildcard" else ())
         self.url = f"http://{_format_host(self.host)}:{self.port}/v1"
         log.info("metering proxy listening on %s, upstream %s", self.url, self._upstream_str)
         return self.url
@@ -686,22 +716,27 @@ class MeteringProxy:
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         t0 = time.perf_counter()
         started = self._clock()
-        raw_path = request.raw_path
-        if not (raw_path == "/v1" or raw_path.startswith(("/v1/", "/v1?"))):
-            return _json_error(
-                404, "The metering proxy forwards /v1/... paths only.", "unknown_url",
-                "invalid_request_error",
-            )
+        verdict = self._guard.check(request)
+        if verdict.refusal is not None:
+            return verdict.refusal
         if self._via in ", ".join(request.headers.getall(hdrs.VIA, [])):
             log.error("request came back to the proxy: the upstream points at the proxy itself")
             return _json_error(508, "Proxy loop detected: the upstream points at this proxy.",
                                "proxy_loop")
-        rest = raw_path[3:]
+        rest = verdict.rest
         endpoint = endpoint_of(rest.split("?", 1)[0])
         method = request.method
+        admission = await self._gate.authorize(request.headers.get(hdrs.AUTHORIZATION))
+        if admission.refusal is not None:
+            return admission.refusal
         headers = self._upstream_headers(request)
-        label = self._label_for(request.headers.get(hdrs.AUTHORIZATION))
+        if admission.authorization is not None:
+            headers[hdrs.AUTHORIZATION] = admission.authorization
+        label = admission.label or self._label_for(request.headers.get(hdrs.AUTHORIZATION))
         state = _RequestState(started, method, endpoint, label, t0)
+        state.cors_origin = verdict.cors_origin
+        if admission.accounts and method not in FREE_METHODS:
+            state.capped = admission.accounts
         try:
             return await self._forward(request, rest, headers, state)
         except asyncio.CancelledError:
@@ -718,6 +753,13 @@ class MeteringProxy:
         session = self._session
         assert session is not None
         body, strip = await self._request_body(request, headers, state)
+        if state.capped:
+            hold = await self._gate.reserve(state.capped, state.body_head, state.endpoint,
+                                            state.request_model)
+            if isinstance(hold, web.Response):
+                state.status = hold.status
+                return hold
+            state.hold = hold
         url = URL(self._upstream_str + rest, encoded=True)
         try:
             up = await session.request(
@@ -765,7 +807,8 @@ class MeteringProxy:
         content = request.content
         is_chat = request.method == "POST" and state.endpoint in ("/chat/completions",
                                                                   "/chat/completions/")
-        limit = CHAT_BODY_LIMIT if is_chat and is_json else SMALL_BODY if is_json else 0
+        whole = is_chat or bool(state.capped)  # a reservation needs the whole prompt
+        limit = CHAT_BODY_LIMIT if whole and is_json else SMALL_BODY if is_json else 0
         if limit and (chunked or (length is not None and length <= limit)):
             buf = bytearray()
             while len(buf) <= limit:
@@ -789,6 +832,8 @@ class MeteringProxy:
                 state.request_body = head  # for an estimate if the response has no usage
                 headers.popall(hdrs.TRANSFER_ENCODING, None)
                 headers[hdrs.CONTENT_LENGTH] = str(len(head))
+                if state.capped:
+                    state.body_head = head
                 if len(head) > _PIECE:  # aiohttp sends large bytes bodies in one blocking write
                     return _pieces(head), strip
                 return head, strip
@@ -845,6 +890,8 @@ class MeteringProxy:
             reason=up.reason,
             headers=self._client_headers(up, strip=stripper is not None),
         )
+        if state.cors_origin is not None:
+            resp.headers.update(cors_headers(state.cors_origin))
         write = resp.write
         try:
             await resp.prepare(request)
@@ -925,6 +972,7 @@ class MeteringProxy:
                 request_body=(state.request_body
                               if metered.usage is None or metered.malformed else None),
                 streamed=isinstance(meter, StreamObserver | UsageChunkStripper),
+                hold=state.hold,
             )
         )
 
@@ -969,8 +1017,9 @@ class _RequestState:
     """Mutable per-request bookkeeping shared by the handler's steps."""
 
     __slots__ = (
-        "clean_end", "client_gone", "delivered", "endpoint", "headers_at", "key_label", "meter",
-        "method", "partial", "request_body",
+        "body_head", "capped", "clean_end", "client_gone", "cors_origin", "delivered",
+        "endpoint", "headers_at", "hold", "key_label", "meter", "method", "partial",
+        "request_body",
         "request_id", "request_model", "started", "status", "t0", "ttfb_ms", "upstream_headers",
     )
 
@@ -994,3 +1043,7 @@ class _RequestState:
         self.upstream_headers: CIMultiDictProxy[str] | None = None
         self.headers_at: datetime | None = None
         self.request_body: bytes | None = None
+        self.cors_origin: str | None = None  # an allowed browser origin (CORS headers)
+        self.capped: tuple[Any, ...] = ()  # hard-cap accounts this request reserves against
+        self.body_head: bytes | None = None  # the whole request body, when capped
+        self.hold: Hold | None = None

@@ -266,6 +266,15 @@ class Database:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
+        """Every row of one read, for modules that own their tables' queries (write through
+        `transaction()`); the connection goes back to the pool before this returns."""
+        return self._query(sql, params)
+
+    def query_one(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first row of one read (None when there is none); see `query`."""
+        return self._query_one(sql, params)
+
     def open_connections(self) -> int:
         """How many connections exist now (idle or borrowed); never above the bound."""
         with self._cond:

@@ -1,0 +1,495 @@
+"""Virtual keys and hard spending caps inside the proxy: who pays, and whether it may.
+
+`SpendGate` sits in the request path in two steps:
+
+1. `authorize(Authorization)`: a `tm-…` virtual key is looked up by its SHA-256 and swapped for
+   the real key it stands for (read from the keyring off the event loop, then cached); the
+   request is recorded under the virtual key's label. An unknown or removed `tm-` key gets an
+   OpenAI-shaped 401 and is never forwarded. Any other key passes through untouched.
+2. `reserve(...)`: where a hard cap applies (the virtual key's own, and the whole billing
+   cycle when `hard_cap` is on), the request's worst-case cost is reserved before it is
+   forwarded: input tokens counted by the tokenizer, output at the request's
+   `max_completion_tokens` / `max_tokens` / `max_output_tokens`, else `DEFAULT_OUTPUT_TOKENS`.
+   A request whose reservation would take spent + reserved past the cap is answered 429
+   without calling upstream (`x-should-retry: false`, so the official SDKs do not retry).
+
+The reservation is held until the request's record is in the store; the record writer then
+calls `settle`, which drops the reservation and adds the real cost, on the writer's thread and
+after the commit. `tick` (same thread) re-reads spend from the store every `REFRESH_S`, so
+spend from other processes, removed or new keys and a changed `hard_cap` setting take effect
+without a restart; because settle and refresh run on one thread after the commit, a request is
+never counted twice nor missed. Admission reads two Decimals under a lock, so 50 concurrent
+requests at the edge can overshoot a cap by at most what a request's real cost exceeds its
+reservation (nothing, when the request names its max tokens).
+
+Every period boundary (the virtual key's day or month, the billing cycle) comes from the
+injected clock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from aiohttp import web
+
+from monitor.core.budget import Period
+from monitor.core.clock import Clock
+from monitor.core.settings import Settings
+from monitor.core.usage import TokenUsage
+from monitor.log import mask_secret
+from monitor.services.proxy.replies import json_error
+from monitor.services.virtual_keys import (
+    CYCLE_SCOPE,
+    KEY_SCOPE,
+    TOKEN_PREFIX,
+    CapRefusal,
+    VirtualKey,
+    VirtualKeys,
+    bearer_token,
+    cap_period,
+    cycle_period,
+    hash_token,
+    spend_by_label,
+)
+
+if TYPE_CHECKING:
+    from monitor.context import AppContext
+    from monitor.core.pricing import PriceTable
+    from monitor.core.records import ProxyRecord
+    from monitor.services.store import UsageStore
+
+log = logging.getLogger(__name__)
+
+DEFAULT_OUTPUT_TOKENS = 4096
+"""Output tokens reserved for a request that does not name its maximum."""
+REFRESH_S = 5.0
+"""How often spend, keys and the hard-cap setting are re-read from the store and settings."""
+BUDGET_CODE = "token_monitor_budget_exceeded"
+INLINE_COUNT_CHARS = 32_768
+"""Prompts up to this size are counted on the event loop (well under a millisecond); larger
+ones on a worker thread."""
+_NO_OUTPUT = ("/embeddings", "/moderations")
+_MAX_KEYS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
+_NOT_TEXT = frozenset({"model", "service_tier", "user", "stream", "stream_options",
+                       "response_format", "metadata", "store", "reasoning", "modalities",
+                       "encoding_format", "tool_choice", "role", "type", "id", "detail",
+                       "previous_response_id"})
+
+
+def usd(amount: Decimal) -> str:
+    """Dollars for a refusal message: cents, or four places under a dollar."""
+    return f"${amount:,.2f}" if abs(amount) >= 1 or amount == 0 else f"${amount:.4f}"
+
+
+class _Account:
+    """Spend against one hard cap in its current period (mutated under the gate's lock)."""
+
+    __slots__ = ("cap", "label", "per", "period", "reserved", "scope", "spent")
+
+    def __init__(self, scope: str, label: str, cap: Decimal, per: str, period: Period) -> None:
+        self.scope = scope
+        self.label = label
+        self.cap = cap
+        self.per = per
+        self.period = period
+        self.spent = Decimal(0)
+        self.reserved = Decimal(0)
+
+    def describe(self) -> str:
+        if self.scope == CYCLE_SCOPE:
+            return "the monthly limit (hard cap)"
+        return f"the {'daily' if self.per == 'day' else 'monthly'} hard cap of virtual key " \
+               f"{self.label!r}"
+
+
+@dataclass(frozen=True)
+class _Known:
+    """A virtual key the proxy can serve: its row and the Authorization to send upstream."""
+
+    key: VirtualKey
+    authorization: str | None  # None: the real key could not be read (reason in `problem`)
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class Admission:
+    """The outcome of `authorize`: a refusal, or how to forward and which caps apply."""
+
+    refusal: web.Response | None = None
+    label: str | None = None  # record under this label (a virtual key's)
+    authorization: str | None = None  # send this upstream instead of the client's
+    accounts: tuple[_Account, ...] = ()
+
+
+@dataclass(frozen=True)
+class Hold:
+    """A reservation against `accounts` (in the periods starting `periods`), released by
+    `SpendGate.settle`."""
+
+    accounts: tuple[_Account, ...]
+    amount: Decimal
+    periods: tuple[datetime, ...]
+
+
+def _texts(doc: Any, out: list[str]) -> int:
+    """Collect the prompt strings of a request document; returns the number of messages."""
+    messages = 0
+    stack: list[Any] = [doc]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            if not item.startswith("data:"):  # inline images/audio are not text tokens
+                out.append(item)
+        elif isinstance(item, dict):
+            if "role" in item:
+                messages += 1
+            stack.extend(v for k, v in item.items() if k not in _NOT_TEXT)
+        elif isinstance(item, list):
+            stack.extend(item)
+    return messages
+
+
+class SpendGate:
+    """Virtual-key lookup and hard-cap admission for one proxy (see the module docstring).
+
+    Args:
+        prices: prices for reservations (and, through the record writer, for settling).
+        clock: the app's clock; decides every cap period (day, month, billing cycle).
+        settings: returns the current settings (re-read on every refresh).
+        secret_for: the real key's secret for a stored key label (keyring; may block).
+    """
+
+    def __init__(self, *, prices: PriceTable, clock: Clock, settings: Callable[[], Settings],
+                 secret_for: Callable[[str], str] | None = None) -> None:
+        self._prices = prices
+        self._clock = clock
+        self._settings_src = settings
+        self._settings = settings()
+        self._secret_for = secret_for
+        self._lock = threading.Lock()
+        self._by_hash: dict[str, _Known] = {}
+        self._accounts: dict[tuple[str, str], _Account] = {}
+        self._refusals: dict[tuple[str, str, datetime], CapRefusal] = {}
+        self._secrets: dict[str, str] = {}
+        self._store: UsageStore | None = None
+        self._next_refresh = 0.0
+        self._warned: set[tuple[str, str, datetime]] = set()
+
+    # -- state from the store (the record writer's thread) -------------------------------
+
+    def load(self, store: UsageStore) -> None:
+        """Read keys, caps and spend now (before the proxy serves its first request)."""
+        self._store = store
+        self._refresh(store)
+
+    def tick(self, store: UsageStore) -> None:
+        """Called by the record writer between batches: store refusals, refresh when due.
+
+        Never raises: a failed refresh keeps the last figures and is tried again later, and
+        the writer thread (which also stores the records) carries on.
+        """
+        self._flush_refusals(store)
+        if time.monotonic() >= self._next_refresh:
+            try:
+                self._refresh(store)
+            except Exception:
+                log.exception("could not re-read virtual keys and spend for the caps")
+
+    def refresh_soon(self) -> None:
+        """Re-read keys, caps and spend at the record writer's next tick (within 0.1 s)."""
+        self._next_refresh = 0.0
+
+    def _refresh(self, store: UsageStore) -> None:
+        self._next_refresh = time.monotonic() + REFRESH_S
+        try:
+            self._settings = self._settings_src()
+        except Exception:
+            log.warning("could not re-read the settings for the spending caps", exc_info=True)
+        settings = self._settings
+        now = self._clock()
+        keys = VirtualKeys(store).list()
+        known = {k.token_sha256: self._known(k) for k in keys}
+        # spend per label in each period a cap counts in
+        spends: dict[tuple[datetime, datetime], dict[str, tuple[Decimal, int]]] = {}
+
+        def spent_in(period: Period, label: str) -> Decimal:
+            span = (period.start, period.end)
+            if span not in spends:
+                spends[span] = spend_by_label(store, period)
+            return spends[span].get(label, (Decimal(0), 0))[0]
+
+        wanted: dict[tuple[str, str], tuple[Decimal, str, Period, Decimal]] = {}
+        for k in keys:
+            if k.hard and k.cap_usd is not None:
+                period = cap_period(k.per, now, settings)
+                wanted[(KEY_SCOPE, k.label)] = (k.cap_usd, k.per, period,
+                                                spent_in(period, k.label))
+        if settings.hard_cap and settings.monthly_limit_usd > 0:
+            cycle = cycle_period(now, settings)
+            wanted[(CYCLE_SCOPE, "")] = (settings.monthly_limit_usd, "month", cycle,
+                                         self._cycle_spend(store, settings, cycle, now))
+        if wanted:
+            self._warm_tokenizer()
+        with self._lock:
+            accounts: dict[tuple[str, str], _Account] = {}
+            for name, (cap, per, period, spent) in wanted.items():
+                acc = self._accounts.get(name)
+                if acc is None:
+                    acc = _Account(name[0], name[1], cap, per, period)
+                acc.cap, acc.per, acc.period, acc.spent = cap, per, period, spent
+                accounts[name] = acc
+            self._accounts = accounts  # in-flight holds keep their own references
+            self._by_hash = known
+
+    def _known(self, key: VirtualKey) -> _Known:
+        if self._secret_for is None:
+            return _Known(key, None, "this proxy has no access to the key vault")
+        try:
+            secret = self._secret_for(key.for_label)
+        except Exception as exc:  # KeyNotFound, KeyringUnavailable: say so on use
+            cached = self._secrets.get(key.for_label)
+            if cached is not None:
+                return _Known(key, f"Bearer {cached}")
+            text = exc.text() if hasattr(exc, "text") else type(exc).__name__
+            return _Known(key, None, f"the stored key {key.for_label!r} cannot be read: {text}")
+        self._secrets[key.for_label] = secret.strip()
+        return _Known(key, f"Bearer {secret.strip()}")
+
+    def _cycle_spend(self, store: UsageStore, settings: Settings, cycle: Period,
+                     now: datetime) -> Decimal:
+        """This cycle's spend as `usage` counts it: org figures where synced, proxy after."""
+        from monitor.services.usage_report import build_report
+
+        report = build_report(store, self._prices, settings, cycle, "all", None, now)
+        return report.totals.cost_usd
+
+    @staticmethod
+    def _warm_tokenizer() -> None:
+        from monitor.core.tokens import DEFAULT_ENCODING, get_encoding
+
+        try:
+            get_encoding(DEFAULT_ENCODING)
+        except Exception:
+            log.warning("could not load the tokenizer for cap reservations", exc_info=True)
+
+    def _flush_refusals(self, store: UsageStore) -> None:
+        if not self._refusals:
+            return
+        with self._lock:
+            pending, self._refusals = list(self._refusals.values()), {}
+        try:
+            VirtualKeys(store).note_refusals(pending)
+        except Exception:
+            log.exception("could not store %d hard-cap refusals", len(pending))
+
+    # -- the request path (event loop) -----------------------------------------------------
+
+    def _cycle_accounts(self) -> tuple[_Account, ...]:
+        acc = self._accounts.get((CYCLE_SCOPE, ""))
+        return () if acc is None else (acc,)
+
+    async def authorize(self, authorization: str | None) -> Admission:
+        """Swap a virtual key for its real one, or refuse it; other keys pass through."""
+        token = bearer_token(authorization)
+        if token is None or not token.startswith(TOKEN_PREFIX):
+            return Admission(accounts=self._cycle_accounts())
+        digest = hash_token(token)
+        known = self._by_hash.get(digest)
+        if known is None:
+            known = await self._look_up(digest)
+        if known is None:
+            log.warning("refused an unknown virtual key %s", mask_secret(token))
+            return Admission(json_error(
+                401, f"Incorrect API key provided: {mask_secret(token)}. This virtual key is "
+                "not known to the Token Monitor proxy (removed, or never created here); create "
+                "one with `token-monitor keys virtual add`.", "invalid_api_key",
+                "invalid_request_error"))
+        if known.authorization is None:
+            return Admission(json_error(
+                503, f"The Token Monitor proxy cannot use virtual key {known.key.label!r}: "
+                f"{known.problem}.", "virtual_key_unavailable"))
+        accounts = self._cycle_accounts()
+        own = self._accounts.get((KEY_SCOPE, known.key.label))
+        if own is not None:
+            accounts = (own, *accounts)
+        return Admission(None, known.key.label, known.authorization, accounts)
+
+    async def _look_up(self, digest: str) -> _Known | None:
+        """A key created after the last refresh: read it (and its real key) off the loop."""
+        store = self._store
+        if store is None:
+            return None
+
+        def read() -> _Known | None:
+            key = VirtualKeys(store).by_hash(digest)
+            if key is None:
+                return None
+            if key.hard and key.cap_usd is not None:  # its cap applies from the first request
+                period = cap_period(key.per, self._clock(), self._settings)
+                spent = spend_by_label(store, period).get(key.label, (Decimal(0), 0))[0]
+                with self._lock:
+                    name = (KEY_SCOPE, key.label)
+                    if name not in self._accounts:
+                        acc = _Account(KEY_SCOPE, key.label, key.cap_usd, key.per, period)
+                        acc.spent = spent
+                        self._accounts = {**self._accounts, name: acc}
+            return self._known(key)
+
+        known = await asyncio.get_running_loop().run_in_executor(None, read)
+        if known is not None:
+            self._by_hash = {**self._by_hash, digest: known}
+            self._next_refresh = 0.0  # pick up its cap at the next tick
+        return known
+
+    async def reserve(self, accounts: tuple[_Account, ...], body: bytes | None, endpoint: str,
+                      model: str | None) -> Hold | web.Response:
+        """Reserve the request's worst-case cost against `accounts`, or the 429 refusal."""
+        estimate = await self.estimate(body, endpoint, model)
+        now = self._clock()
+        with self._lock:
+            for acc in accounts:
+                if not acc.period.contains(now):
+                    self._roll(acc, now)
+            for acc in accounts:
+                if acc.spent + acc.reserved + estimate > acc.cap or acc.spent >= acc.cap:
+                    return self._refuse(acc, estimate, now)
+            for acc in accounts:
+                acc.reserved += estimate
+            periods = tuple(acc.period.start for acc in accounts)
+        return Hold(accounts, estimate, periods)
+
+    def _roll(self, acc: _Account, now: datetime) -> None:
+        """A period ended: start the next one from zero (the next refresh re-reads it)."""
+        acc.period = (cycle_period(now, self._settings) if acc.scope == CYCLE_SCOPE
+                      else cap_period(acc.per, now, self._settings))
+        acc.spent = Decimal(0)
+        self._next_refresh = 0.0
+
+    def _refuse(self, acc: _Account, estimate: Decimal, now: datetime) -> web.Response:
+        in_flight = f"; {usd(acc.reserved)} more is reserved by requests in progress" \
+            if acc.reserved > 0 else ""
+        message = (
+            f"Token Monitor refused this request: {acc.describe()} is reached. Spent "
+            f"{usd(acc.spent)} of {usd(acc.cap)} this {'day' if acc.per == 'day' else 'period'}"
+            f"{in_flight}; this request could cost up to {usd(estimate)}. The cap resets at "
+            f"{acc.period.end:%Y-%m-%d %H:%M} UTC."
+        )
+        name = (acc.scope, acc.label, acc.period.start)
+        seen = self._refusals.get(name)
+        self._refusals[name] = CapRefusal(
+            acc.scope, acc.label, acc.period, seen.first if seen else now, now,
+            (seen.count if seen else 0) + 1, message)
+        if name not in self._warned:
+            if len(self._warned) > 1000:
+                self._warned.clear()
+            self._warned.add(name)
+            log.warning("hard cap reached: %s", message)
+        return json_error(429, message, BUDGET_CODE, "insufficient_quota",
+                          {"x-should-retry": "false"})
+
+    async def estimate(self, body: bytes | None, endpoint: str, model: str | None) -> Decimal:
+        """The most the request should cost (0 when its model has no price)."""
+        doc: Any = None
+        if body:
+            try:
+                doc = json.loads(body)
+            except ValueError:
+                doc = None
+        if not isinstance(doc, dict):
+            doc = {}
+        name = doc.get("model") if isinstance(doc.get("model"), str) else model
+        if not name:
+            return Decimal(0)
+        texts: list[str] = []
+        messages = _texts({k: v for k, v in doc.items() if k != "model"}, texts)
+        text = "\n".join(texts)
+        if len(text) > INLINE_COUNT_CHARS:
+            loop = asyncio.get_running_loop()
+            tokens = await loop.run_in_executor(None, self._count, name, text)
+        else:
+            tokens = self._count(name, text)
+        tokens += 3 * messages + 3
+        output = 0
+        if not endpoint.startswith(_NO_OUTPUT):
+            output = next((int(v) for k in _MAX_KEYS if isinstance(v := doc.get(k), int)
+                           and not isinstance(v, bool) and v > 0), DEFAULT_OUTPUT_TOKENS)
+            n = doc.get("n")
+            if isinstance(n, int) and not isinstance(n, bool) and n > 1:
+                output *= n
+        tier = doc.get("service_tier") if isinstance(doc.get("service_tier"), str) else None
+        try:
+            cost = self._prices.cost(name, TokenUsage(input_tokens=tokens, output_tokens=output),
+                                     at=self._clock(), service_tier=tier).usd
+        except Exception:
+            log.warning("could not price a reservation for model %s", name, exc_info=True)
+            return Decimal(0)
+        return cost or Decimal(0)
+
+    def _count(self, model: str, text: str) -> int:
+        from monitor.core.tokens import count_tokens, encoding_for_model
+
+        if not text:
+            return 0
+        try:
+            return count_tokens(text, encoding_for_model(model, self._prices).name)
+        except Exception:  # an encoding we do not ship: bytes are an upper bound
+            return len(text.encode("utf-8", "replace"))
+
+    # -- settling (the record writer's thread, after the commit) ---------------------------
+
+    def settle(self, hold: Hold, record: ProxyRecord | None) -> None:
+        """Release `hold` and count the request's real cost (its reservation if unknown)."""
+        cost: Decimal | None = hold.amount
+        if record is not None:
+            cost = record.cost_usd if record.cost_usd is not None else (
+                hold.amount if record.partial else None)
+        with self._lock:
+            for acc, start in zip(hold.accounts, hold.periods, strict=True):
+                acc.reserved -= hold.amount
+                if cost and acc.period.start == start:  # not if its period has ended since
+                    acc.spent += cost
+
+    # -- for tests and the benchmark -------------------------------------------------------
+
+    def account_figures(self) -> list[tuple[str, str, Decimal, Decimal, Decimal]]:
+        """(scope, label, cap, spent, reserved) of every hard cap, now."""
+        with self._lock:
+            return [(a.scope, a.label, a.cap, a.spent, a.reserved)
+                    for a in self._accounts.values()]
+
+
+def gate_for(ctx: AppContext) -> SpendGate:
+    """The gate of a proxy run by the CLI or the app: real keys from the key vault, settings
+    re-read from the settings file on every refresh, the context's clock."""
+    from monitor.services.settings_file import load_settings
+
+    settings_file = ctx.paths.settings_file
+    cache: dict[str, tuple[tuple[object, ...], str]] = {}
+
+    def settings() -> Settings:
+        return load_settings(settings_file).settings
+
+    def secret_for(label: str) -> str:
+        """The keyring is read once per stored key (and again when the key is replaced):
+        a locked keyring must not be asked every few seconds for as long as the proxy runs."""
+        keys = ctx.keys()
+        meta = keys.get_meta(label)  # the metadata file only
+        stamp = (meta.kind, meta.last4, meta.created)
+        hit = cache.get(label)
+        if hit is not None and hit[0] == stamp:
+            return hit[1]
+        secret = keys.secret(label)
+        cache[label] = (stamp, secret)
+        return secret
+
+    return SpendGate(prices=ctx.prices(), clock=ctx.clock, settings=settings,
+                     secret_for=secret_for)

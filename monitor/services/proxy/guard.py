@@ -1,0 +1,234 @@
+"""The proxy's request guard: only this machine's own clients, on /v1/ paths, get forwarded.
+
+Why: the proxy adds a stored key to requests (`--key`, virtual keys), so whoever can make it
+forward a request spends that key. A web page the user visits can reach 127.0.0.1 too, either
+directly (a cross-site `fetch` or form post) or by DNS rebinding (a name of the attacker's that
+first resolves to the attacker and then to 127.0.0.1). Both are stopped here, before anything
+else runs and whatever the mode:
+
+- `Host` must name the proxy's own loopback address and port (`127.0.0.1:P`, `localhost:P`,
+  `[::1]:P`, or the address it listens on): a rebound name gets 421 Misdirected Request.
+- A request carrying `Origin` comes from a browser page: 403 unless that origin was allowed
+  (`--allow-origin`). Allowed origins get CORS headers; nothing else does.
+- `OPTIONS` (a CORS preflight) is answered here and never forwarded, so it never carries a key.
+- The path is normalised (RFC 3986 dot segments, `%2e` included); anything that resolves
+  outside `/v1/`, or hides a separator in a segment (`%2f`, `\\`), is refused.
+
+It also routes aiohttp's own loggers through the redaction filter: aiohttp logs a malformed
+request ("Error handling request") with the raw request line and headers, Authorization
+included, and with no handler configured Python would print that to stderr unredacted.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import hdrs, web
+from aiohttp.web_protocol import RequestHandler
+
+from monitor.log import RedactingFilter
+from monitor.services.proxy.replies import json_error
+
+log = logging.getLogger(__name__)
+
+AIOHTTP_LOGGERS = (
+    "aiohttp", "aiohttp.access", "aiohttp.client", "aiohttp.internal", "aiohttp.server",
+    "aiohttp.web", "aiohttp.websocket", "asyncio",
+)  # fmt: skip
+"""Loggers that can carry request bytes: each gets the redaction filter at the logger itself,
+so a record is masked before any handler (even Python's last-resort stderr one) sees it."""
+
+_ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
+_LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
+_DOT = re.compile(r"%2e", re.IGNORECASE)
+_HIDDEN_SEPARATOR = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
+
+
+def route_library_logs() -> None:
+    """Put the redaction filter on aiohttp's (and asyncio's) loggers; idempotent."""
+    for name in AIOHTTP_LOGGERS:
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, RedactingFilter) for f in logger.filters):
+            logger.addFilter(RedactingFilter())
+
+
+class _QuietRequestHandler(RequestHandler):
+    """aiohttp's connection handler, minus the echo of a malformed request.
+
+    aiohttp answers a request it cannot parse with a 400 whose body, and a log record whose
+    exception text, quote the raw bytes around the fault: with a bare-LF request that is every
+    header, Authorization included. A key with a NUL inside is cut in two, so masking key
+    shapes in the text cannot be relied on: this handler logs the fault's kind only and
+    answers with a fixed text.
+    """
+
+    def handle_error(self, request: web.BaseRequest, status: int = 500,
+                     exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        if status == 500:
+            return super().handle_error(request, status, exc, message)
+        log.warning("refused a malformed HTTP request from %s (%s, HTTP %d)", request.remote,
+                    type(exc).__name__ if exc is not None else "error", status)
+        if request.writer.output_size > 0:
+            raise ConnectionError("response already started; cannot send the error")
+        resp = web.Response(status=status, text=f"{status} Bad Request: malformed HTTP request\n")
+        resp.force_close()
+        return resp
+
+
+class GuardedServer(web.Server):
+    """`web.Server` whose connections never echo a malformed request (see above)."""
+
+    def __call__(self) -> RequestHandler:
+        kwargs: dict[str, Any] = self._kwargs
+        return _QuietRequestHandler(self, loop=self._loop, **kwargs)
+
+
+def normalise_path(raw_path: str) -> str | None:
+    """The request path below /v1 (e.g. `/chat/completions?x=1`), dot segments resolved;
+    None when it resolves outside /v1 or hides a separator inside a segment."""
+    path, sep, query = raw_path.partition("?")
+    if _HIDDEN_SEPARATOR.search(path) or not path.startswith("/"):
+        return None
+    out: list[str] = []
+    segments = path.split("/")[1:]
+    for i, seg in enumerate(segments):
+        plain = _DOT.sub(".", seg)
+        if plain == ".":
+            if i == len(segments) - 1:
+                out.append("")
+            continue
+        if plain == "..":
+            if out:
+                out.pop()
+            if i == len(segments) - 1:
+                out.append("")
+            continue
+        out.append(seg)
+    if not out or out[0] != "v1":
+        return None
+    rest = "/" + "/".join(out[1:]) if len(out) > 1 else ""
+    return rest + sep + query
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """What the guard decided: a response to send instead of forwarding, or the normalised
+    path below /v1 and the allowed Origin (for CORS headers on the real response)."""
+
+    refusal: web.Response | None
+    rest: str = ""
+    cors_origin: str | None = None
+
+
+def _refuse(status: int, message: str, code: str, etype: str = "invalid_request_error",
+            headers: Mapping[str, str] | None = None) -> Verdict:
+    return Verdict(json_error(status, message, code, etype, headers))
+
+
+def _origin_key(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
+
+
+def cors_headers(origin: str) -> dict[str, str]:
+    """Headers that let an allowed browser origin read the response."""
+    return {
+        "Access-Control-Allow-Origin": origin,
+        "Vary": "Origin",
+        "Access-Control-Expose-Headers": "x-request-id, openai-processing-ms, x-ratelimit-limit-"
+        "requests, x-ratelimit-remaining-requests, x-ratelimit-limit-tokens, "
+        "x-ratelimit-remaining-tokens, x-should-retry",
+    }
+
+
+class RequestGuard:
+    """Decides, from the request line and headers alone, whether a request may be forwarded.
+
+    `bind(host, port)` must be called once the proxy knows its port (port 0 picks one).
+    """
+
+    def __init__(self, allow_origins: Iterable[str] = ()) -> None:
+        self._origins = {_origin_key(o): o.strip().rstrip("/") for o in allow_origins if o.strip()}
+        self._hosts: frozenset[str] = frozenset()
+        self.refused = 0
+        self._reported: set[str] = set()
+
+    def _report(self, what: str, value: str) -> None:
+        """Warn once per refused Host or Origin value (a hostile page may repeat itself
+        thousands of times); repeats go to the debug log."""
+        key = f"{what}:{value[:100]}"
+        if key in self._reported:
+            log.debug("refused another request for %s", key)
+            return
+        if len(self._reported) >= 200:
+            self._reported.clear()
+        self._reported.add(key)
+        if what == "host":
+            log.warning("refused a request for host %r: not this proxy's own address "
+                        "(DNS rebinding?)", value[:100])
+        else:
+            log.warning("refused a request from the web page origin %r (allow it with "
+                        "--allow-origin)", value[:100])
+
+    @property
+    def allowed_origins(self) -> tuple[str, ...]:
+        return tuple(self._origins.values())
+
+    def bind(self, host: str, port: int, extra_hosts: Iterable[str] = ()) -> None:
+        """Accept `Host` values naming this proxy: the loopback names, the listen address and
+        `extra_hosts` (the machine's own addresses when listening on a wildcard)."""
+        h = host.strip().lower()
+        listen = f"[{h.strip('[]')}]" if ":" in h else h
+        names = {*_LOOPBACK_NAMES, "localhost.localdomain", listen}
+        names.update(f"[{x}]" if ":" in x else x for x in (e.lower() for e in extra_hosts))
+        names.discard("0.0.0.0")
+        names.discard("[::]")
+        allowed = {f"{n}:{port}" for n in names}
+        if port == 80:
+            allowed.update(names)
+        self._hosts = frozenset(allowed)
+
+    def check(self, request: web.BaseRequest) -> Verdict:
+        """The verdict for one request (cheap: a few set lookups and one split)."""
+        headers = request.headers
+        host = headers.get(hdrs.HOST, "").strip().lower()
+        if host not in self._hosts:
+            self.refused += 1
+            self._report("host", host)
+            return _refuse(421, "The metering proxy only answers requests addressed to its own "
+                           "loopback address (127.0.0.1, localhost or [::1] with its port).",
+                           "misdirected_request")
+        origin = headers.get(hdrs.ORIGIN)
+        allowed_origin: str | None = None
+        if origin is not None:
+            allowed_origin = self._origins.get(_origin_key(origin))
+            if allowed_origin is None:
+                self.refused += 1
+                self._report("origin", origin)
+                return _refuse(403, "The metering proxy does not serve requests from web pages "
+                               "unless their origin is allowed (token-monitor proxy "
+                               "--allow-origin ORIGIN).", "origin_not_allowed")
+        if request.method == hdrs.METH_OPTIONS:
+            return Verdict(self._preflight(request, allowed_origin))
+        rest = normalise_path(request.raw_path)
+        if rest is None:
+            self.refused += 1
+            return _refuse(404, "The metering proxy forwards /v1/... paths only.", "unknown_url")
+        return Verdict(None, rest, allowed_origin)
+
+    @staticmethod
+    def _preflight(request: web.BaseRequest, origin: str | None) -> web.Response:
+        headers = {"Allow": _ALLOW_METHODS}
+        if origin is not None:
+            asked = request.headers.get(hdrs.ACCESS_CONTROL_REQUEST_HEADERS, "")
+            headers.update(cors_headers(origin))
+            headers.update({
+                "Access-Control-Allow-Methods": _ALLOW_METHODS,
+                "Access-Control-Allow-Headers": asked[:2000] or "authorization, content-type",
+                "Access-Control-Max-Age": "600",
+            })
+        return web.Response(status=204, headers=headers)

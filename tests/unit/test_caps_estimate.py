@@ -1,0 +1,72 @@
+"""What a capped request reserves: prompt tokens by the tokenizer, output at its maximum."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+import pytest
+
+from monitor.core.clock import fixed_clock
+from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.settings import Settings
+from monitor.core.tokens import count_tokens
+from monitor.core.usage import TokenUsage
+from monitor.services.proxy.caps import DEFAULT_OUTPUT_TOKENS, SpendGate
+
+NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
+TEXT = "Summarise the plot of Hamlet in one sentence, please."
+
+
+@pytest.fixture(scope="module")
+def prices() -> PriceTable:
+    return load_price_table()
+
+
+def estimate(prices: PriceTable, doc: dict[str, Any], endpoint: str = "/chat/completions",
+             model: str | None = None) -> Decimal:  # fmt: skip
+    gate = SpendGate(prices=prices, clock=fixed_clock(NOW), settings=Settings)
+    return asyncio.run(gate.estimate(json.dumps(doc).encode(), endpoint, model))
+
+
+def cost(prices: PriceTable, model: str, inp: int, out: int) -> Decimal:
+    usd = prices.cost(model, TokenUsage(input_tokens=inp, output_tokens=out), at=NOW).usd
+    assert usd is not None
+    return usd
+
+
+def test_chat_reserves_prompt_tokens_and_max_tokens(prices: PriceTable) -> None:
+    prompt = count_tokens(TEXT, "o200k_base") + 3 * 1 + 3
+    doc = {"model": "gpt-4o", "messages": [{"role": "user", "content": TEXT}]}
+    assert estimate(prices, {**doc, "max_tokens": 50}) == cost(prices, "gpt-4o", prompt, 50)
+    assert estimate(prices, {**doc, "max_completion_tokens": 70, "n": 2}) == cost(
+        prices, "gpt-4o", prompt, 140)
+    assert estimate(prices, doc) == cost(prices, "gpt-4o", prompt, DEFAULT_OUTPUT_TOKENS)
+
+
+def test_responses_and_embeddings(prices: PriceTable) -> None:
+    prompt = count_tokens(TEXT, "o200k_base") + 3
+    assert estimate(prices, {"model": "gpt-4o", "input": TEXT, "max_output_tokens": 9},
+                    "/responses") == cost(prices, "gpt-4o", prompt, 9)
+    emb = estimate(prices, {"model": "text-embedding-3-small", "input": [TEXT, TEXT]},
+                   "/embeddings")
+    tokens = count_tokens(f"{TEXT}\n{TEXT}", "cl100k_base") + 3
+    assert emb == cost(prices, "text-embedding-3-small", tokens, 0)
+
+
+def test_inline_images_are_not_counted_as_text(prices: PriceTable) -> None:
+    image = "data:image/png;base64," + "A" * 50_000
+    doc = {"model": "gpt-4o", "max_tokens": 1, "messages": [{"role": "user", "content": [
+        {"type": "text", "text": TEXT}, {"type": "image_url", "image_url": {"url": image}}]}]}
+    assert estimate(prices, doc) == cost(prices, "gpt-4o", count_tokens(TEXT, "o200k_base") + 6,
+                                         1)
+
+
+def test_unknown_model_or_no_body_reserves_nothing(prices: PriceTable) -> None:
+    assert estimate(prices, {"model": "no-such-model-xyz", "messages": []}) == 0
+    gate = SpendGate(prices=prices, clock=fixed_clock(NOW), settings=Settings)
+    assert asyncio.run(gate.estimate(None, "/files", None)) == 0
+    assert asyncio.run(gate.estimate(b"not json", "/chat/completions", "gpt-4o")) > 0
