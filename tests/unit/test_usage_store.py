@@ -595,7 +595,7 @@ def test_upgrade_from_v2_keeps_rows_and_adds_the_columns(tmp_path: Path) -> None
     tables = ["usage_buckets", "proxy_records"] + [
         r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
                                    "name LIKE '%rollup%'")]
-    conn.execute("DROP INDEX ix_proxy_unmetered")  # undo v4 by hand (issue 11)
+    conn.execute("DROP INDEX ix_proxy_unmetered")  # undo v6 by hand (issue 11)
     conn.execute("DROP TABLE replayed_spool")
     for col in ("unmetered", "estimated"):
         conn.execute(f"ALTER TABLE proxy_records DROP COLUMN {col}")

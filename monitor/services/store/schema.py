@@ -311,11 +311,37 @@ CREATE TABLE sync_windows (
 ) WITHOUT ROWID;
 """
 
-# v5 (issue 11): why a proxy record has no usable usage, whether its input was estimated from
+# v5 (issue 12): the proxy's virtual keys (only a SHA-256 of each token) and the hard-cap
+# refusals the GUI alerts on. Queries live in monitor.services.virtual_keys.
+_V5_VIRTUAL_KEYS = """
+CREATE TABLE virtual_keys (
+    label TEXT PRIMARY KEY,
+    token_sha256 TEXT NOT NULL UNIQUE,
+    for_label TEXT NOT NULL,
+    cap_usd TEXT,
+    per TEXT NOT NULL DEFAULT 'month',
+    hard INTEGER NOT NULL DEFAULT 0,
+    created_us INTEGER NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE cap_refusals (
+    scope TEXT NOT NULL,
+    label TEXT NOT NULL,
+    period_start_us INTEGER NOT NULL,
+    period_end_us INTEGER NOT NULL,
+    first_us INTEGER NOT NULL,
+    last_us INTEGER NOT NULL,
+    count INTEGER NOT NULL,
+    message TEXT NOT NULL,
+    PRIMARY KEY (scope, label, period_start_us)
+) WITHOUT ROWID;
+"""
+
+# v6 (issue 11): why a proxy record has no usable usage, whether its input was estimated from
 # the request body (counted through a partial index: such records are rare), and the spool
 # entries already replayed (so a crash between committing a replay and emptying the spool
 # replays nothing twice).
-_V5_UNMETERED_SPOOL = """
+_V6_UNMETERED_SPOOL = """
 ALTER TABLE proxy_records ADD COLUMN unmetered TEXT;
 ALTER TABLE proxy_records ADD COLUMN estimated INTEGER NOT NULL DEFAULT 0;
 CREATE INDEX ix_proxy_unmetered ON proxy_records (time_us) WHERE unmetered IS NOT NULL;
@@ -325,7 +351,8 @@ CREATE TABLE replayed_spool (
 ) WITHOUT ROWID;
 """
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4_SYNC_WINDOWS, _V5_UNMETERED_SPOOL)
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4_SYNC_WINDOWS, _V5_VIRTUAL_KEYS,
+                               _V6_UNMETERED_SPOOL)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
