@@ -125,22 +125,23 @@ class RecordSpool:
     def pending(self) -> int:
         """How many records wait in the spool (0 when there is no spool file).
 
-        Counted once per version of the file (size, mtime): every dashboard snapshot asks.
+        Read under a shared lock (a replay rewrites the file under an exclusive one) and
+        counted once per version of the file (size, mtime): every dashboard snapshot asks.
         """
         try:
-            st = os.stat(self.path)
+            fh = open(self.path, "rb")  # noqa: SIM115 - closed below, after the lock
         except FileNotFoundError:
             return 0
-        version = (st.st_size, st.st_mtime_ns, st.st_ino)
-        with _counts_lock:
-            cached = _counts.get(self.path)
-        if cached is not None and cached[0] == version:
-            return cached[1]
-        try:
-            with open(self.path, "rb") as fh:
-                n = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
-        except FileNotFoundError:
-            return 0
+        with fh:
+            if fcntl is not None:
+                fcntl.flock(fh.fileno(), fcntl.LOCK_SH)
+            st = os.fstat(fh.fileno())
+            version = (st.st_size, st.st_mtime_ns, st.st_ino)
+            with _counts_lock:
+                cached = _counts.get(self.path)
+            if cached is not None and cached[0] == version:
+                return cached[1]
+            n = sum(chunk.count(b"\n") for chunk in iter(lambda: fh.read(1 << 20), b""))
         with _counts_lock:
             _counts[self.path] = (version, n)
         return n

@@ -73,6 +73,7 @@ def test_proxy_pane_shows_unmetered_and_spooled(
     refused = replace(proxied(at, None), usage=TokenUsage(input_tokens=10**30))
     RecordSpool(spool_path_for(ctx.paths.db_file)).append([refused] * 4)
     c = make_app()
+    c.state.alerts.pause(ctx.now() + timedelta(hours=1))  # no banner after the teardown
     _first_snapshot(qtbot, c)
     pane = c.window.sources
     assert pane.proxy_unmetered.text() == (
