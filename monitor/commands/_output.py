@@ -28,6 +28,11 @@ def to_json(obj: Any) -> str:
     return json.dumps(obj, default=_default, indent=2, ensure_ascii=False)
 
 
+def to_json_line(obj: Any) -> str:
+    """The same encoding on one line (status bars and `--watch` read a line per update)."""
+    return json.dumps(obj, default=_default, ensure_ascii=False, separators=(",", ":"))
+
+
 def print_json(obj: Any) -> None:
     sys.stdout.write(to_json(obj) + "\n")
 

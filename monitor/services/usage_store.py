@@ -1289,6 +1289,13 @@ class UsageStore:
             return None
         return SyncState(_from_us(row[0]), row[1], _from_us(row[2]), _from_us(row[3]))
 
+    # ---- change detection ------------------------------------------------------------------
+
+    def data_version(self) -> int:
+        """A number that changes when another connection commits to the store (SQLite's
+        `PRAGMA data_version`): a cheap "did anything change?" poll for `status --watch`."""
+        return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
+
     # ---- names -----------------------------------------------------------------------------
 
     def names(self) -> dict[str, str]:
