@@ -7,13 +7,15 @@ The tray only emits requests; AppController decides what they do.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 
 from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
-from monitor.gui import fmt, icons, texts
+from monitor.core.settings import Settings
+from monitor.gui import fmt, icon_numbers, icons, texts
 from monitor.services.snapshot import DashboardSnapshot
 
 PAUSE_HOUR = "1h"
@@ -24,6 +26,19 @@ PAUSE_OFF = "off"
 def tray_available() -> bool:
     """Whether this desktop shows tray icons (False offscreen, on bare X, some Wayland)."""
     return QSystemTrayIcon.isSystemTrayAvailable()
+
+
+@dataclass(frozen=True)
+class IconOptions:
+    """What the icon shows (setting "Tray icon shows") and the rules that colour a number."""
+
+    shows: str = "gauge"  # gauge | today_usd | cycle_pct
+    thresholds_pct: tuple[int, ...] = (50, 80, 90, 100)
+    poll_interval_s: int = 300
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> IconOptions:
+        return cls(s.tray_icon_shows, s.alert_thresholds_pct, s.poll_interval_s)
 
 
 def look_of(snap: DashboardSnapshot | None) -> icons.GaugeLook:
@@ -58,7 +73,8 @@ class TrayIcon(QObject):
         self.setObjectName("tray")
         self._snap: DashboardSnapshot | None = None
         self._paused_until: datetime | None = None
-        self._look: icons.GaugeLook | None = None
+        self._look: icons.GaugeLook | icon_numbers.NumberLook | None = None
+        self._options = IconOptions()
         self._submenus: list[QMenu] = []
         self.icon = QSystemTrayIcon(self)
         self.icon.setObjectName("tray-icon")
@@ -90,10 +106,25 @@ class TrayIcon(QObject):
     def set_paused_until(self, until: datetime | None) -> None:
         self._paused_until = until
 
+    def set_icon_options(self, options: IconOptions) -> None:
+        """Gauge or number, and the thresholds/poll interval that colour a number."""
+        self._options = options
+        self._apply()
+
+    @property
+    def shown_look(self) -> icons.GaugeLook | icon_numbers.NumberLook:
+        """What the icon draws now: a number when the setting asks and there is one."""
+        o = self._options
+        number = icon_numbers.number_look(self._snap, o.shows, o.thresholds_pct,
+                                          o.poll_interval_s)
+        return number if number is not None else look_of(self._snap)
+
     def _apply(self) -> None:
-        look = look_of(self._snap)
-        if look != self._look:  # repaint only when the gauge changes
-            self.icon.setIcon(icons.tray_icon(look))
+        look = self.shown_look
+        if look != self._look:  # repaint only when the icon changes
+            self.icon.setIcon(icon_numbers.number_icon(look)
+                              if isinstance(look, icon_numbers.NumberLook)
+                              else icons.tray_icon(look))
             self._look = look
         self.icon.setToolTip(texts.tooltip(self._snap))
 
