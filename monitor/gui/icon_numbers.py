@@ -7,7 +7,7 @@ state's colour (the `status` command's states and hues: ok, warn, critical, over
 no_data), the digits are whichever of near-black and white contrasts more with it, and a dark
 edge separates the plate from light panels. The text is drawn as a path scaled to fill the
 plate, narrowed (never below 62 % width) before it is shrunk. A failing source adds a
-yellow frame (the gauge's badge colour) inside the edge.
+yellow-and-black dashed frame (the gauge's badge colours) inside the edge.
 Pixel tests: tests/gui/test_icon_numbers.py.
 """
 
@@ -25,6 +25,7 @@ from PySide6.QtGui import (
     QIcon,
     QPainter,
     QPainterPath,
+    QPen,
     QPixmap,
     QTransform,
 )
@@ -185,10 +186,19 @@ def _paint(p: QPainter, s: float, look: NumberLook) -> None:
     p.setBrush(QBrush(EDGE))
     p.drawRoundedRect(QRectF(0, 0, s, s), radius, radius)
     inner = QRectF(edge, edge, s - 2 * edge, s - 2 * edge)
-    if look.failing:  # a yellow frame: the figure may be out of date (a source fails)
+    if look.failing:  # a yellow-and-black hazard frame: a source is failing
+        ring = max(1.5, s / 10.0)
         p.setBrush(QBrush(icons.BADGE))
         p.drawRoundedRect(inner, radius - edge, radius - edge)
-        ring = max(1.5, s / 10.0)
+        dashes = QPen(EDGE, ring)
+        dashes.setCapStyle(Qt.PenCapStyle.FlatCap)  # dash lengths as given, no caps
+        dashes.setDashPattern([1.0, 1.5])
+        p.setPen(dashes)
+        p.setBrush(Qt.BrushStyle.NoBrush)
+        half = ring / 2
+        p.drawRoundedRect(inner.adjusted(half, half, -half, -half), radius - edge - half,
+                          radius - edge - half)
+        p.setPen(Qt.PenStyle.NoPen)
         inner = inner.adjusted(ring, ring, -ring, -ring)
     p.setBrush(QBrush(plate_colour(look.state)))
     p.drawRoundedRect(inner, max(0.0, radius - edge), max(0.0, radius - edge))
