@@ -48,10 +48,12 @@ class Watch:
         self.buf = b""
 
     def line(self, timeout: float) -> str | None:
+        """The next line, or None when none came within `timeout` s (a select timing out
+        ends the wait even if a faked clock stands still)."""
         deadline = time.monotonic() + timeout
         while b"\n" not in self.buf:
-            left = deadline - time.monotonic()
-            if left <= 0 or not self.sel.select(left):
+            left = max(0.05, deadline - time.monotonic())
+            if not self.sel.select(min(left, timeout)):
                 return None
             chunk = os.read(self.out.fileno(), 65536)
             if not chunk:
