@@ -157,17 +157,7 @@ def _text_path(text: str, box: QRectF) -> QPainterPath:
 
 def draw_number(size_px: int, look: NumberLook, device_pixel_ratio: float = 1.0) -> QPixmap:
     """Paint the number icon into a transparent square pixmap of `size_px` logical pixels."""
-    real = max(1, round(size_px * device_pixel_ratio))
-    pm = QPixmap(real, real)
-    pm.fill(Qt.GlobalColor.transparent)
-    p = QPainter(pm)
-    try:
-        p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        _paint(p, float(real), look)
-    finally:
-        p.end()
-    pm.setDevicePixelRatio(device_pixel_ratio)
-    return pm
+    return icons.square_pixmap(size_px, lambda p, s: _paint(p, s, look), device_pixel_ratio)
 
 
 def text_box(s: float, failing: bool = False) -> QRectF:

@@ -24,9 +24,9 @@ from monitor.gui.icon_numbers import (
 )
 from monitor.gui.tasks import TaskRunner
 from monitor.gui.tray import IconOptions, TrayIcon
-from monitor.services.snapshot import DashboardSnapshot
 from monitor.services.status import STATE_COLOURS
-from tests.gui.conftest import make_state, seed_spend, snapshot_of
+from tests.gui.conftest import seed_spend
+from tests.gui.test_tray import _tray_with
 
 SIZES = (16, 22, 24, 32)
 STATES = ("ok", "warn", "critical", "over", "stale")
@@ -166,16 +166,6 @@ def test_failing_source_adds_a_hazard_frame_and_keeps_the_digits(qtbot: QtBot,
 # ---- the tray and its setting ------------------------------------------------------------
 
 
-def _tray(qtbot: QtBot, ctx: AppContext, runner: TaskRunner) -> tuple[TrayIcon,
-                                                                       DashboardSnapshot]:
-    state = make_state(ctx, runner)
-    tray = TrayIcon()
-    state.snapshot_changed.connect(tray.set_snapshot)
-    snap = snapshot_of(qtbot, state)
-    assert isinstance(snap, DashboardSnapshot)
-    return tray, snap
-
-
 def _pixels(tray: TrayIcon, size: int) -> QImage:
     return tray.current_icon().pixmap(size, size).toImage().convertToFormat(
         QImage.Format.Format_ARGB32)
@@ -184,7 +174,7 @@ def _pixels(tray: TrayIcon, size: int) -> QImage:
 def test_tray_shows_todays_dollars_or_cycle_percent(qtbot: QtBot, utc_ctx: AppContext,
                                                     runner: TaskRunner) -> None:
     seed_spend(utc_ctx, today_usd="1.61", earlier_usd="70")  # 59.7 % of $120: warn
-    tray, snap = _tray(qtbot, utc_ctx, runner)
+    tray, snap = _tray_with(qtbot, utc_ctx, runner)
     try:
         assert isinstance(tray.shown_look, icons.GaugeLook)  # the default: gauge
         # The seeded request is an hour old: a poll interval of an hour keeps it fresh.
@@ -208,7 +198,7 @@ def test_tray_shows_todays_dollars_or_cycle_percent(qtbot: QtBot, utc_ctx: AppCo
 
 def test_no_data_keeps_the_gauges_grey_dial(qtbot: QtBot, utc_ctx: AppContext,
                                             runner: TaskRunner) -> None:
-    tray, snap = _tray(qtbot, utc_ctx, runner)
+    tray, snap = _tray_with(qtbot, utc_ctx, runner)
     try:
         assert not snap.has_data
         tray.set_icon_options(IconOptions("today_usd"))
