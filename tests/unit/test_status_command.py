@@ -295,3 +295,11 @@ def test_status_imports_no_tiktoken_aiohttp_or_qt(month: Paths) -> None:
                          check=True, timeout=60)
     assert json.loads(out.stdout)["state"] in ("ok", "warn", "critical", "over")
     assert out.stderr.strip() == "- 0"
+
+
+def test_budget_check_unreadable_store_is_unknown_not_over(
+        paths: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    paths.db_file.write_bytes(b"this is not a SQLite database, just a damaged file" * 100)
+    code, out = cli(capsys, "budget", "--check")
+    assert code == 3  # exit 1 would read as "over the budget"
+    assert out.startswith("unknown: ")
