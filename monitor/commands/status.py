@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import signal
+import sqlite3
 import sys
 import time
 from collections.abc import Callable
@@ -234,34 +235,33 @@ def watch(ctx: AppContext, clock: Clock, render: Callable[[StatusFigures], str],
 
     previous = {s: signal.signal(s, stop) for s in (signal.SIGTERM, signal.SIGHUP)}
     try:
-        store = ctx.store()
         files = (ctx.paths.settings_file, ctx.paths.prices_override)
         seen: tuple[Any, ...] | None = None
         shown: str | None = None
         due: datetime | None = None
         reported: str | None = None
         while True:
-            key = (store.data_version(), *(_file_signature(p) for p in files))
-            now = clock()
-            if key != seen or (due is not None and now >= due):
-                if seen is not None and key[1:] != seen[1:]:
-                    ctx.reload_files()
-                try:
+            try:
+                # data_version sees every commit through SQLite (writes, backup-API restores).
+                store = ctx.store()
+                key = (store.data_version(), *(_file_signature(p) for p in files))
+                now = clock()
+                if key != seen or (due is not None and now >= due):
+                    if seen is not None and key[1:] != seen[1:]:
+                        ctx.reload_files()
                     figures = build_status(store, ctx.prices(), ctx.settings, now)
-                except KnownError as exc:  # e.g. the store locked for long: say so, retry
-                    if exc.text() != reported:
-                        print(f"error: {exc.text()}", file=sys.stderr)
-                        reported = exc.text()
-                    time.sleep(check_s)
-                    continue
-                reported = None
-                seen = key
-                due = next_change(figures, ctx.settings.poll_interval_s)
-                text = render(figures)
-                if text != shown:
-                    out.write(text + "\n")
-                    out.flush()
-                    shown = text
+                    seen, reported = key, None
+                    due = next_change(figures, ctx.settings.poll_interval_s)
+                    text = render(figures)
+                    if text != shown:
+                        out.write(text + "\n")
+                        out.flush()
+                        shown = text
+            except (KnownError, sqlite3.Error) as exc:  # e.g. locked for long: say so, retry
+                problem = exc.text() if isinstance(exc, KnownError) else f"usage store: {exc}"
+                if problem != reported:
+                    print(f"error: {problem}", file=sys.stderr)
+                    reported = problem
             time.sleep(check_s)
     except _StopError:
         return 0

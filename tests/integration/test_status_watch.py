@@ -159,3 +159,4 @@ def test_watch_exits_cleanly_when_the_reader_goes_away(
     w.proc.stderr.close()
     assert code == 0
     assert err == ""
+
