@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -51,19 +51,24 @@ class NumberLook:
 
 
 def compact_usd(amount: Decimal) -> str:
-    """Dollars in at most three characters: 0.4, 1.6, 13, 240, $4k, 12k, .2M, 3M."""
+    """Dollars in at most three characters: 0.4, 1.6, 13, 240, $4k, 12k, .2M, 3M (rounded
+    half up, as every amount the app shows)."""
     v = max(Decimal(0), amount)
-    if v < Decimal("9.95"):
-        return f"{v:.1f}"
-    if v < Decimal("999.5"):
-        return f"{v:.0f}"
-    if v < Decimal("9500"):
-        return f"${v / 1000:.0f}k"
-    if v < Decimal("99500"):
-        return f"{v / 1000:.0f}k"
-    if v < Decimal("950000"):
-        return f".{int(v / 100_000 + Decimal('0.5'))}M"
-    return f"{min(v / 1_000_000, Decimal(999)):.0f}M"
+
+    def r(x: Decimal, places: int = 0) -> Decimal:
+        return x.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+    if r(v, 1) < 10:
+        return f"{r(v, 1)}"
+    if r(v) < 1000:
+        return f"{r(v)}"
+    if r(v / 1000) < 10:
+        return f"${r(v / 1000)}k"
+    if r(v / 1000) < 100:
+        return f"{r(v / 1000)}k"
+    if r(v / 100_000) < 10:
+        return f".{r(v / 100_000)}M"
+    return f"{min(r(v / 1_000_000), Decimal(999))}M"
 
 
 def compact_pct(fraction: float) -> str:
