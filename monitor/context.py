@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TYPE_CHECKING
 
 from monitor.core.clock import Clock, system_clock
@@ -37,6 +37,12 @@ class AppContext:
         """The current instant (aware UTC) from the one injected clock."""
         return self.clock()
 
+    def today(self) -> date:
+        """Today's date in the user's "today" time zone (settings), from the clock."""
+        from monitor.core.budget import local_date
+
+        return local_date(self.now(), self.settings.today_timezone)
+
     @property
     def settings(self) -> Settings:
         if self._settings is None:
@@ -60,7 +66,7 @@ class AppContext:
         if self._prices is None:
             from monitor.core.pricing import load_price_table
 
-            self._prices = load_price_table(self.paths.prices_override)
+            self._prices = load_price_table(self.paths.prices_override, clock=self.clock)
             for w in self._prices.warnings:
                 self.warn(w)
         return self._prices
@@ -69,14 +75,14 @@ class AppContext:
         if self._store is None:
             from monitor.services.usage_store import UsageStore
 
-            self._store = UsageStore(self.paths.db_file)
+            self._store = UsageStore(self.paths.db_file, clock=self.clock)
         return self._store
 
     def keys(self) -> KeyStore:
         if self._keys is None:
             from monitor.services.keyvault import KeyStore
 
-            self._keys = KeyStore.open(self.paths.keys_file)
+            self._keys = KeyStore.open(self.paths.keys_file, today=self.today)
             for w in self._keys.warnings:
                 self.warn(w)
         return self._keys

@@ -54,7 +54,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     if args.thresholds is not None:
         changes["alert_thresholds_pct"] = args.thresholds
     try:
-        now = parse_now(args.now)
+        now = parse_now(args.now, ctx)
     except PeriodError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -63,7 +63,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
             print("error: --check cannot be combined with setting flags or --json",
                   file=sys.stderr)
             return 2
-        return run_check(args, ctx, ctx.now() if args.now is None else now)
+        return run_check(args, ctx, now)
     if args.at is not None or args.projected:
         print("error: --at and --projected go with --check", file=sys.stderr)
         return 2

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from datetime import date
 from typing import Any
 
 from monitor.commands._output import print_json, table
@@ -84,7 +83,7 @@ def run_add(args: argparse.Namespace, ctx: AppContext) -> int:
     secret = read_secret()
     meta = ctx.keys().add(args.label, args.kind, secret, expires=expires,
                           project_id=args.project_id, replace=args.replace)
-    today = date.today()
+    today = ctx.today()
     print(f"stored {meta.kind} key {meta.label!r} ({meta.masked}) in the OS keyring; "
           f"{meta.expiry_text(today)}")
     if meta.kind == "admin" and not secret.strip().startswith("sk-admin-"):
@@ -94,7 +93,7 @@ def run_add(args: argparse.Namespace, ctx: AppContext) -> int:
 
 
 def run_list(args: argparse.Namespace, ctx: AppContext) -> int:
-    today = date.today()
+    today = ctx.today()
     metas = ctx.keys().list()
     if args.json:
         print_json({"keys": [

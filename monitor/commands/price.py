@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from datetime import UTC, date, datetime
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -24,8 +24,10 @@ _HOW = {
     "exact": "exact entry",
     "alias": "alias",
     "snapshot": "dated snapshot, priced as its model",
-    "fine-tune": "fine-tune, priced at its base model's rates (OpenAI bills fine-tunes higher)",
-    "prefix": "family prefix, priced as the closest known model",
+    "fine-tune": "fine-tune, priced at the published fine-tuned inference rates",
+    "fine-tune-base": "fine-tune with no published fine-tune rate: ESTIMATE at its base "
+                      "model's rates (OpenAI bills fine-tunes higher)",
+    "prefix": "a name in a family the table declares, priced as the family",
 }
 _RULES = ("* derived by rule: batch and flex 50 %, priority 2x, long context 2x input-side and "
           "1.5x output, cache write 1.25x input")
@@ -40,7 +42,14 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "in force today unless --at is given.",
     )
     p.add_argument("model", nargs="?", metavar="MODEL",
-                   help="a model name as the API reports it, e.g. gpt-4o-2024-08-06")
+                   help="a model name as the API reports it, e.g. gpt-4o-2024-08-06; or "
+                   "`import FILE` to read new prices from LiteLLM's "
+                   "model_prices_and_context_window.json or this app's table format")
+    p.add_argument("file", nargs="?", metavar="FILE", help=argparse.SUPPRESS)
+    p.add_argument("--apply", action="store_true",
+                   help="with `import FILE`: write the new and changed prices into your "
+                   "override, effective from today (history is kept)")
+    p.add_argument("--now", help=argparse.SUPPRESS)
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
     p.add_argument("--at", type=_iso_date, metavar="YYYY-MM-DD",
                    help="show the prices in force on this date (default: today, UTC)")
@@ -55,8 +64,18 @@ def _iso_date(text: str) -> date:
 
 
 def run(args: argparse.Namespace, ctx: AppContext) -> int:
+    if args.model == "import":
+        if args.file is None:
+            print("error: price import: give the FILE to import", file=sys.stderr)
+            return 2
+        from monitor.commands._price_import import run_import
+
+        return run_import(args, ctx)
+    if args.file is not None or args.apply:
+        print("error: FILE and --apply go with `price import FILE`", file=sys.stderr)
+        return 2
     prices = ctx.prices()
-    when: date = args.at if args.at is not None else datetime.now(UTC).date()
+    when: date = args.at if args.at is not None else ctx.now().date()
     if args.model is None:
         entries = [_entry(info.name, info, "exact", prices, when)
                    for info in prices.models.values()]
@@ -76,6 +95,8 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
         )
         return 2
     entry = _entry(args.model, res.info, res.how, prices, when)
+    entry["estimate"] = bool(res.estimate)
+    entry["estimate_reason"] = res.estimate or None
     if args.json:
         print_json(entry)
     else:
@@ -116,7 +137,10 @@ def _entry(requested: str, info: ModelInfo, how: str, prices: PriceTable,
         "cache_write": std.cache_write,
         "output": std.output,
         "audio_input": std.audio_input,
+        "audio_cached_input": std.audio_cached_input,
         "audio_output": std.audio_output,
+        "image_input": std.image_input,
+        "image_output": std.image_output,
         "context_window": info.context_window,
         "max_input": info.max_input,
         "max_output": info.max_output,

@@ -78,6 +78,7 @@ def build_proxy(args: argparse.Namespace, ctx: AppContext) -> MeteringProxy | No
         port=port,
         key_label=args.key,
         key_secret=secret,
+        clock=ctx.clock,
     )
 
 

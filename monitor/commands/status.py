@@ -66,7 +66,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     clock: Clock = ctx.clock
     if args.now is not None:
         try:
-            clock = fixed_clock(parse_now(args.now))
+            clock = fixed_clock(parse_now(args.now, ctx))
         except PeriodError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2

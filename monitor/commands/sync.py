@@ -11,7 +11,7 @@ import argparse
 import math
 import sys
 import threading
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import urlsplit
 
 from monitor.commands._output import num, print_json, table, to_json
@@ -89,7 +89,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     client = AdminClient(cred.secret, base_url, timeout_s=args.timeout)
     on_window = None if args.json else _print_window
     sync = OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
-                   on_window=on_window)
+                   on_window=on_window, now=ctx.clock)
     if not args.json:
         print(f"syncing {base_url} with {cred.describe()}", flush=True)
     stop = threading.Event()
@@ -98,13 +98,13 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
             try:
                 result = sync.sync_once()
             except AdminApiError as exc:
-                _report_error(exc, args.json)
+                _report_error(exc, args.json, ctx.now())
                 if args.once or isinstance(exc, InvalidKeyError | MissingScopeError):
                     return exc.exit_code
             except KnownError as exc:
                 if args.once:
                     raise
-                _report_error(exc, args.json)
+                _report_error(exc, args.json, ctx.now())
             else:
                 if args.json:
                     print(to_json(result.to_json()), flush=True)
@@ -121,8 +121,8 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
         return 0
 
 
-def _report_error(exc: KnownError, as_json: bool) -> None:
+def _report_error(exc: KnownError, as_json: bool, at: datetime) -> None:
     if as_json:
         print_json({"ok": False, "error": exc.text(), "kind": type(exc).__name__,
-                    "at": datetime.now(UTC)})
+                    "at": at})
     print(f"error: sync failed: {exc.text()}", file=sys.stderr, flush=True)

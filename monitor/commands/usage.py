@@ -13,6 +13,7 @@ import re
 import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from monitor.commands._output import num, print_json, table, usd
 from monitor.context import AppContext
@@ -21,13 +22,15 @@ from monitor.core.budget import (
     billing_cycle,
     days_period,
     month_period,
-    now_utc,
     previous_cycle,
     today_period,
     yesterday_period,
 )
 from monitor.core.settings import Settings
 from monitor.services.usage_report import GROUPINGS, SOURCES, Figures, UsageReport, build_report
+
+if TYPE_CHECKING:
+    from monitor.services.reprice import Reprice
 
 PERIOD_HELP = "today|yesterday|cycle|previous-cycle|YYYY-MM|YYYY-MM-DD|YYYY-MM-DD..YYYY-MM-DD"
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
@@ -38,9 +41,10 @@ class PeriodError(ValueError):
     """A --period value that cannot be understood; the message says what is accepted."""
 
 
-def parse_now(text: str | None) -> datetime:
+def parse_now(text: str | None, ctx: AppContext) -> datetime:
+    """`--now` if given (what-if and tests), else the app's clock."""
     if text is None:
-        return now_utc()
+        return ctx.now()
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -107,6 +111,9 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.add_argument("--source", default="all", choices=SOURCES,
                    help="org usage, proxy records, or both without double counting (default)")
     p.add_argument("--by", choices=GROUPINGS, help="group by model, UTC day, project or key")
+    p.add_argument("--reprice", metavar="MODEL",
+                   help="also show what the period would have cost on MODEL: the same tokens "
+                   "(service tier kept) at MODEL's rates in force at each usage's time")
     p.add_argument("--json", action="store_true", help="print JSON")
     p.add_argument("--now", help=argparse.SUPPRESS)
     p.set_defaults(func=run)
@@ -114,18 +121,52 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
 
 def run(args: argparse.Namespace, ctx: AppContext) -> int:
     try:
-        now = parse_now(args.now)
+        now = parse_now(args.now, ctx)
         period = parse_period(args.period, now, ctx.settings)
     except PeriodError as exc:
         print(f"error: --period: {exc}", file=sys.stderr)
         return 2
     report = build_report(ctx.store(), ctx.prices(), ctx.settings, period, args.source,
                           args.by, now)
+    what_if = None
+    if args.reprice is not None:
+        from monitor.services.reprice import UnknownModelError, reprice
+
+        try:
+            what_if = reprice(ctx.store(), ctx.prices(), report, args.reprice)
+        except UnknownModelError:
+            print(f"error: --reprice: unknown model {args.reprice!r}: no price in the table "
+                  f"(`token-monitor price` lists the known models)", file=sys.stderr)
+            return 2
     if args.json:
-        print_json(report.to_json())
+        out = report.to_json()
+        if what_if is not None:
+            out["reprice"] = what_if.to_json()
+        print_json(out)
     else:
         print(render(report, args.period))
+        if what_if is not None:
+            print(render_reprice(what_if))
     return 0
+
+
+def render_reprice(r: Reprice) -> str:
+    """`On gpt-5-mini: $12.34 (actual $48.10, -$35.76)` and one line per group."""
+    def signed(d: Decimal) -> str:
+        return ("+" if d > 0 else "-" if d < 0 else "") + usd(abs(d))
+
+    name = r.model if r.model == r.resolved else f"{r.model} ({r.resolved})"
+    lines = ["", f"On {name}: {usd(r.cost_usd)} (actual {usd(r.actual_cost_usd)}, "
+                 f"{signed(r.difference_usd)})"
+             + (" · long context estimated for some org buckets"
+                if r.long_context == "estimated" else "")]
+    for g in r.groups:
+        key = g.key.isoformat() if isinstance(g.key, date) else (g.key or "-")
+        lines.append(f"  {key}: {usd(g.cost_usd)} (actual {usd(g.actual_cost_usd)}, "
+                     f"{signed(g.cost_usd - g.actual_cost_usd)})")
+    lines.append("Same tokens, service tier kept; usage without tokens (images by count, "
+                 "tools, storage) is not repriced.")
+    return "\n".join(lines)
 
 
 def _pct(fraction: Decimal | None) -> str:
@@ -182,6 +223,18 @@ def render(report: UsageReport, label: str) -> str:
     if report.limit_crossed_on is not None:
         cycle_line += f" · limit crossed {report.limit_crossed_on:%b %d}"
     lines.append(cycle_line)
+    t = report.totals
+    if t.long_context == "estimated":
+        lines.append(f"Long context estimated (org buckets cannot say which requests were over "
+                     f"272K input): between {usd(t.cost_low_usd)} and {usd(t.cost_high_usd)}")
+    for g in report.groups:
+        diff = g.figures.bill_difference_usd
+        if diff is not None:
+            est = g.figures.bill_estimate_usd
+            lines.append(f"Billed vs tokens × price differ for {g.name}: billed "
+                         f"{usd(g.figures.line_item_billed_usd)}, estimated "
+                         f"{usd(est)} ({'+' if diff > 0 else '-'}{usd(abs(diff))}); a price "
+                         "in the table may be wrong")
     if report.cached_savings_usd > 0:
         lines.append(f"Cached input saved {usd(report.cached_savings_usd)} in this period")
     for info in report.sources:

@@ -12,7 +12,6 @@ Conventions:
 from __future__ import annotations
 
 import calendar
-import time as _time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -44,16 +43,6 @@ class Period:
 
     def contains(self, when: datetime) -> bool:
         return self.start <= when < self.end
-
-    def utc_days(self) -> list[date]:
-        """Every UTC date the period touches."""
-        out = []
-        d = self.start.date()
-        while datetime.combine(d, time(), UTC) < self.end:
-            out.append(d)
-            d += timedelta(days=1)
-        return out
-
 
 def _utc(now: datetime) -> datetime:
     if now.tzinfo is None:
@@ -290,8 +279,3 @@ def due_alerts(
             f"{_money(status.limit)} limit{when}.",
         ))
     return events
-
-
-def now_utc() -> datetime:
-    """The current instant, aware UTC (one place to read the clock)."""
-    return datetime.fromtimestamp(_time.time(), UTC)

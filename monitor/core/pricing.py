@@ -19,7 +19,12 @@ Top level::
 
 Model entry: ``encoding``, ``encoding_assumed`` (true = tiktoken 0.14 cannot map the name and
 o200k_base is assumed), ``context_window``, ``max_input``, ``max_output`` (int or null = unknown),
-``source`` (tags), ``uncertain`` (bool), ``note``, ``prices`` (list of price rows).
+``source`` (tags), ``uncertain`` (bool), ``note``, ``prices`` (list of price rows), and
+``covers_suffixes`` (bool, default false): the entry also prices names that extend it with a
+"-suffix" (e.g. ``gpt-4`` prices ``gpt-4-0613``). Only such entries are family prefixes, and a
+suffix naming another modality (-transcribe, -tts, -audio, -realtime, -search, -image) never
+falls through to them. Fine-tune rates are entries named ``ft:BASE`` (BASE as in the fine-tune
+id, e.g. ``ft:gpt-4o-mini-2024-07-18``).
 
 Price row: ``effective_from`` ("YYYY-MM-DD"; null on the first row = since launch), ``source``,
 ``note``, ``standard`` (rates), and optional ``batch``, ``flex``, ``priority``, ``long_context``.
@@ -46,6 +51,7 @@ A malformed override is ignored as a whole and explained in `PriceTable.warnings
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
 import re
@@ -54,21 +60,26 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
+from monitor.core.clock import Clock, system_clock
 from monitor.core.usage import TokenUsage
 from monitor.errors import BugError
 
 __all__ = [
     "LAUNCH",
     "TIERS",
+    "Charged",
     "Cost",
     "ModelInfo",
     "PriceRow",
     "PriceTable",
     "Rates",
     "Resolution",
+    "charge",
+    "check_model_entry",
     "load_price_table",
+    "merged_table",
     "normalize_tier",
     "quantize_usd",
 ]
@@ -89,7 +100,23 @@ LAUNCH = date.min
 _STANDARD_TIER_NAMES = frozenset({"", "default", "auto", "scale", "standard"})
 _PRIORITY_TIER_NAMES = frozenset({"priority", "fast"})
 _SNAPSHOT_RE = re.compile(r"^(?P<base>.+)-\d{4}-\d{2}-\d{2}$")
+_MODALITY_RE = re.compile(r"-(transcribe|tts|audio|realtime|search|image)(-|$)")
+"""A suffix naming another modality: such a name never falls through to a family prefix."""
 _DERIVED = "derived"
+
+
+# The priced parts in order: (rate field, fallback rate fields).
+_PARTS: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("cached_input", ("input",)),
+    ("audio_cached_input", ("cached_input", "input")),
+    ("cache_write", ("input",)),
+    ("audio_input", ("input",)),
+    ("image_input", ("input",)),
+    ("input", ()),
+    ("audio_output", ("output",)),
+    ("image_output", ("output",)),
+    ("output", ()),
+)
 
 
 @dataclass(frozen=True)
@@ -117,6 +144,19 @@ class Rates:
 
     def as_dict(self) -> dict[str, Decimal | None]:
         return {f.name: getattr(self, f.name) for f in fields(Rates)}
+
+    @functools.cached_property
+    def parts(self) -> tuple[tuple[str, Decimal], ...]:
+        """(rate field used, rate) per part `charge` prices, in `_PARTS` order: a rate the
+        model lacks falls back (computed once per Rates)."""
+        out = []
+        for name, fallbacks in _PARTS:
+            for candidate in (name, *fallbacks):
+                value: Decimal | None = getattr(self, candidate)
+                if value is not None:
+                    out.append((candidate, value))
+                    break
+        return tuple(out)
 
 
 RATE_FIELDS: tuple[str, ...] = tuple(f.name for f in fields(Rates))
@@ -169,6 +209,7 @@ class ModelInfo:
     uncertain: bool
     note: str
     prices: tuple[PriceRow, ...]
+    covers_suffixes: bool = False
 
     def price_at(self, when: date | datetime) -> PriceRow | None:
         """The row in force on `when` (aware datetimes are taken in UTC, naive ones as UTC).
@@ -189,12 +230,16 @@ class Resolution:
     """How a requested model name maps to a table entry.
 
     `how` is "exact", "alias", "snapshot" (a trailing -YYYY-MM-DD was dropped), "fine-tune"
-    (ft:BASE:... priced as BASE), "prefix" (longest family prefix) or "unknown" (info None).
+    (ft:BASE:... priced by the table's own ``ft:BASE`` rates), "fine-tune-base" (no fine-tune
+    rate is published for BASE: priced at BASE's rates, an estimate), "prefix" (the longest
+    family that declares `covers_suffixes`) or "unknown" (info None). `estimate` is the reason
+    the resolution makes any price an estimate, "" when it does not.
     """
 
     requested: str
     info: ModelInfo | None
     how: str
+    estimate: str = ""
 
 
 @dataclass(frozen=True)
@@ -204,7 +249,9 @@ class Cost:
     `tier` is the tier whose rates were used (a tier the model does not offer falls back to
     "standard"); `derived` is True when any rate that priced a non-zero token count was
     computed by rule (tier %, long-context multipliers, cache-write 1.25x) or the requested
-    tier was not priced. `as_of` is the table's date.
+    tier was not priced. `as_of` is the table's date. `estimate` is True when the figure is
+    known to be approximate; `reasons` says why (a fine-tune priced at its base rate, token
+    counts that had to be clamped because a subset exceeded its total, ...).
     """
 
     usd: Decimal | None
@@ -214,6 +261,11 @@ class Cost:
     long_context: bool
     derived: bool
     as_of: date
+    reasons: tuple[str, ...] = ()
+
+    @property
+    def estimate(self) -> bool:
+        return bool(self.reasons)
 
 
 def quantize_usd(amount: Decimal, places: int = 2) -> Decimal:
@@ -260,28 +312,34 @@ class PriceTable:
     notes: tuple[str, ...] = ()
     sources: Mapping[str, str] = field(default_factory=dict)
     origin: str = ""
-    _resolved: dict[str, tuple[ModelInfo | None, str]] = field(
+    clock: Clock = field(default=system_clock, repr=False, compare=False)
+    """Picks the prices in force when a caller gives no time (the app's clock)."""
+    _resolved: dict[str, tuple[ModelInfo | None, str, str]] = field(
         default_factory=dict, init=False, repr=False, compare=False
     )
     _prefixes: tuple[str, ...] = field(default=(), init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
-        self._prefixes = tuple(sorted(self.models, key=len, reverse=True))
+        families = (name for name, info in self.models.items() if info.covers_suffixes)
+        self._prefixes = tuple(sorted(families, key=len, reverse=True))
 
     # -- resolution ----------------------------------------------------------------------------
     def resolve(self, model: str) -> Resolution:
         """Map a model name as the API reports it to a table entry.
 
         Order: exact (case-insensitive) -> alias -> drop a trailing -YYYY-MM-DD snapshot date ->
-        `ft:BASE:org:suffix:id` priced as BASE (resolved again) -> longest family prefix
-        followed by "-" (e.g. gpt-4o-mini-search-preview -> gpt-4o-mini). Nothing -> unknown.
+        a fine-tune `ft:BASE:org:suffix:id` by the table's `ft:BASE` rates (or BASE's own rates,
+        flagged as an estimate, when no fine-tune rate is published) -> the longest family entry
+        that declares `covers_suffixes`, followed by "-" (e.g. gpt-4-0613 -> gpt-4), unless the
+        suffix names another modality (-transcribe, -tts, -audio..., -realtime, -search...,
+        -image). Nothing -> unknown.
         """
         key = model.strip().lower()
         hit = self._resolved.get(key)
         if hit is None:
             hit = self._lookup(key)
             self._resolved[key] = hit
-        return Resolution(model, hit[0], hit[1])
+        return Resolution(model, hit[0], hit[1], hit[2])
 
     def _direct(self, name: str) -> tuple[ModelInfo | None, str]:
         if name in self.models:
@@ -291,29 +349,45 @@ class PriceTable:
             return self.models[target], "alias"
         return None, "unknown"
 
-    def _lookup(self, name: str) -> tuple[ModelInfo | None, str]:
+    def _lookup(self, name: str) -> tuple[ModelInfo | None, str, str]:
         if not name:
-            return None, "unknown"
+            return None, "unknown", ""
         info, how = self._direct(name)
         if info is not None:
-            return info, how
+            return info, how, ""
+        if name.startswith("ft:"):
+            return self._fine_tune(name)
         stem = name
         match = _SNAPSHOT_RE.match(name)
         if match is not None:
             stem = match.group("base")
             info, _ = self._direct(stem)
             if info is not None:
-                return info, "snapshot"
-        if name.startswith("ft:"):
-            base = name[3:].split(":", 1)[0]
-            if base:
-                info, _ = self._lookup(base)
-                return (info, "fine-tune") if info is not None else (None, "unknown")
-            return None, "unknown"
+                return info, "snapshot", ""
         for prefix in self._prefixes:
-            if stem.startswith(prefix + "-"):
-                return self.models[prefix], "prefix"
-        return None, "unknown"
+            if stem.startswith(prefix + "-") and not _MODALITY_RE.search(stem[len(prefix):]):
+                return self.models[prefix], "prefix", ""
+        return None, "unknown", ""
+
+    def _fine_tune(self, name: str) -> tuple[ModelInfo | None, str, str]:
+        """`ft:BASE[:org:suffix:id]`: the table's `ft:BASE` (or `ft:` + BASE's snapshot stem)
+        rates; else BASE's own rates, flagged: OpenAI bills fine-tuned inference higher."""
+        base = name[3:].split(":", 1)[0]
+        if not base:
+            return None, "unknown", ""
+        match = _SNAPSHOT_RE.match(base)
+        for candidate in (base, match.group("base") if match else None):
+            if candidate is None:
+                continue
+            info, _ = self._direct("ft:" + candidate)
+            if info is not None:
+                return info, "fine-tune", ""
+        info, _, _ = self._lookup(base)
+        if info is None:
+            return None, "unknown", ""
+        return info, "fine-tune-base", (
+            f"fine-tune of {base}: no published fine-tune rate, priced at the base model's "
+            "rates (OpenAI bills fine-tuned inference higher)")
 
     # -- cost ----------------------------------------------------------------------------------
     def cost(
@@ -324,16 +398,20 @@ class PriceTable:
         at: datetime | None = None,
         service_tier: str | None = None,
         batch: bool = False,
+        long_context: bool | None = None,
     ) -> Cost:
         """The exact USD cost of `usage` on `model` (pricing-sources.md §6).
 
         Args:
             model: the model name as reported (dated snapshots, ft:, aliases resolve).
-            usage: token counts; cached/cache-write/audio input are subsets of input,
-                reasoning/audio output subsets of output (reasoning is billed as output once).
+            usage: token counts; cached/cache-write/audio/image input are subsets of input,
+                reasoning/audio/image output subsets of output (reasoning is billed as output
+                once). A subset larger than its total is clamped and the cost flagged.
             at: when the usage happened (price in force then); default now.
             service_tier: the response's `service_tier` ("default", "flex", "priority", ...).
             batch: True for Batch API jobs (batch rates; wins over `service_tier`).
+            long_context: None = `usage` is one request, long context when its input is over
+                the threshold; True/False = the caller knows (aggregates must say).
 
         Returns:
             A `Cost`; `usd` is None when the model is unknown (never a silent $0).
@@ -341,37 +419,37 @@ class PriceTable:
         tier, unrecognised = normalize_tier(service_tier, batch)
         res = self.resolve(model)
         info = res.info
-        row = info.price_at(at if at is not None else datetime.now(UTC)) if info else None
+        row = info.price_at(at if at is not None else self.clock()) if info else None
         if info is None or row is None:
             return Cost(None, model, None, tier, False, False, self.as_of)
-        long_context = (
-            row.long_context is not None and usage.input_tokens > self.long_context_threshold
-        )
+        if long_context is None:
+            long_context = usage.input_tokens > self.long_context_threshold
+        long_context = long_context and row.long_context is not None
         rates, used_tier, derived_tiers = _rates_for(row, tier, long_context)
-        total = Decimal(0)
+        charged = charge(usage, rates)
         derived = unrecognised or used_tier != tier
-        for field_name, tokens, rate in _charges(usage, rates):
-            if tokens == 0:
-                continue
-            total += rate * tokens
-            if any(row.is_derived(t, field_name) for t in derived_tiers):
+        for field_name, tokens in charged.fields:
+            if tokens and any(row.is_derived(t, field_name) for t in derived_tiers):
                 derived = True
         if long_context and used_tier != "standard":
             derived = True  # tier rates scaled by the long-context ratio: no source gives them
-        return Cost(
-            total.scaleb(-6), model, info.name, used_tier, long_context, derived, self.as_of
-        )
+        reasons = ((res.estimate,) if res.estimate else ()) + charged.reasons
+        return Cost(charged.usd, model, info.name, used_tier, long_context, derived,
+                    self.as_of, reasons)
 
     def rates(
         self, model: str, *, at: date | datetime | None = None, tier: str = "standard",
         long_context: bool = False,
     ) -> Rates | None:
-        """The rates that would price `model` on `tier` at `at` (None if the model is unknown)."""
+        """The rates that would price `model` on `tier` at `at` (None if the model is unknown).
+
+        `tier` may be any service-tier name the API reports ("default", "fast", ...)."""
         info = self.resolve(model).info
-        row = info.price_at(at if at is not None else datetime.now(UTC)) if info else None
+        row = info.price_at(at if at is not None else self.clock()) if info else None
         if row is None:
             return None
-        return _rates_for(row, tier, long_context and row.long_context is not None)[0]
+        table_tier = tier if tier in TIERS else normalize_tier(tier)[0]
+        return _rates_for(row, table_tier, long_context and row.long_context is not None)[0]
 
 
 def _rates_for(row: PriceRow, tier: str, long_context: bool) -> tuple[Rates, str, tuple[str, ...]]:
@@ -400,34 +478,88 @@ def _rates_for(row: PriceRow, tier: str, long_context: bool) -> tuple[Rates, str
     return Rates(**values), used, (used, "long_context")  # type: ignore[arg-type]
 
 
-def _charges(usage: TokenUsage, rates: Rates) -> list[tuple[str, int, Decimal]]:
-    """(rate field used, tokens, rate) per component; subsets are carved out of their totals."""
-    cached = max(usage.cached_input_tokens, 0)
-    written = max(usage.cache_write_tokens, 0)
-    audio_in = max(usage.audio_input_tokens, 0)
-    audio_out = max(usage.audio_output_tokens, 0)
-    text_in = max(usage.input_tokens - cached - written - audio_in, 0)
-    text_out = max(usage.output_tokens - audio_out, 0)
+class Charged(NamedTuple):
+    """`charge`'s answer: exact USD, the tokens of each priced part, clamp reasons (a tuple:
+    it is made for every priced row, and tuples are the cheapest records)."""
 
-    def pick(name: str, fallback: str) -> tuple[str, Decimal]:
-        value: Decimal | None = getattr(rates, name)
-        if value is not None:
-            return name, value
-        fb: Decimal = getattr(rates, fallback)
-        return fallback, fb
+    usd: Decimal
+    tokens: tuple[int, ...]  # per part of `_PARTS`
+    rates: Rates
+    reasons: tuple[str, ...] = ()
 
-    out: list[tuple[str, int, Decimal]] = [("input", text_in, rates.input)]
-    for name, tokens, fallback in (
-        ("cached_input", cached, "input"),
-        ("cache_write", written, "input"),
-        ("audio_input", audio_in, "input"),
-    ):
-        used, rate = pick(name, fallback)
-        out.append((used, tokens, rate))
-    out.append(("output", text_out, rates.output))
-    used, rate = pick("audio_output", "output")
-    out.append((used, audio_out, rate))
-    return out
+    @property
+    def fields(self) -> tuple[tuple[str, int], ...]:
+        """(rate field that priced it, tokens) per part."""
+        return tuple((name, n) for (name, _), n in zip(self.rates.parts, self.tokens,
+                                                        strict=True))
+
+
+def charge(usage: TokenUsage, rates: Rates) -> Charged:
+    """Price `usage` at `rates`: the one place the cost rules live (pricing-sources.md §6).
+
+    Subsets are carved out of their totals: cached input (its audio part at the cached-audio
+    rate), cache writes, uncached audio input and image input out of `input_tokens`; audio and
+    image output out of `output_tokens`; reasoning is output and never billed twice. A rate
+    the model lacks falls back to the text rate of its side (cached audio -> cached -> input).
+    A subset larger than what is left of its total is clamped (never a negative charge) and
+    the reason returned.
+    """
+    inp, out = usage.input_tokens, usage.output_tokens
+    cached, cached_audio = usage.cached_input_tokens, usage.audio_cached_input_tokens
+    written, audio_in = usage.cache_write_tokens, usage.audio_input_tokens
+    image_in, audio_out = usage.image_input_tokens, usage.audio_output_tokens
+    image_out = usage.image_output_tokens
+    consistent = (
+        min(inp, out, cached, cached_audio, written, audio_in, image_in, audio_out,
+            image_out, usage.reasoning_tokens) >= 0
+        and cached_audio <= cached and cached + written + audio_in + image_in <= inp
+        and usage.reasoning_tokens <= out and audio_out + image_out <= out
+    )
+    reasons: tuple[str, ...] = ()
+    if consistent:
+        text_in = inp - cached - written - audio_in - image_in
+        text_out = out - audio_out - image_out
+    else:
+        (cached, cached_audio, written, audio_in, image_in, text_in, audio_out, image_out,
+         text_out), reasons = _clamped(usage)
+    tokens = (cached - cached_audio, cached_audio, written, audio_in, image_in, text_in,
+              audio_out, image_out, text_out)
+    total = Decimal(0)
+    for (_, rate), n in zip(rates.parts, tokens, strict=True):
+        if n:
+            total += rate * n
+    return Charged(total.scaleb(-6), tokens, rates, reasons)
+
+
+def _clamped(usage: TokenUsage) -> tuple[tuple[int, ...], tuple[str, ...]]:
+    """`charge`'s parts when a subset exceeds what is left of its total: clamped, with why."""
+    reasons: list[str] = []
+
+    def take(tokens: int, left: int, what: str, of: str) -> int:
+        if tokens <= 0:
+            return 0
+        if tokens > left:
+            reasons.append(f"{what} ({tokens:,}) exceeded {of} ({left:,}): clamped")
+            return left
+        return tokens
+
+    left = max(usage.input_tokens, 0)
+    cached = take(usage.cached_input_tokens, left, "cached input", "input")
+    left -= cached
+    cached_audio = take(usage.audio_cached_input_tokens, cached, "cached audio input",
+                        "cached input")
+    written = take(usage.cache_write_tokens, left, "cache write", "the uncached input left")
+    left -= written
+    audio_in = take(usage.audio_input_tokens, left, "audio input", "the uncached input left")
+    left -= audio_in
+    image_in = take(usage.image_input_tokens, left, "image input", "the uncached input left")
+    out_left = max(usage.output_tokens, 0)
+    take(usage.reasoning_tokens, out_left, "reasoning", "output")
+    audio_out = take(usage.audio_output_tokens, out_left, "audio output", "output")
+    image_out = take(usage.image_output_tokens, out_left - audio_out, "image output",
+                     "the output left")
+    return ((cached, cached_audio, written, audio_in, image_in, left - image_in, audio_out,
+             image_out, out_left - audio_out - image_out), tuple(reasons))
 
 
 # ================================================================================================
@@ -449,7 +581,7 @@ _TOP_KEYS = frozenset({
 })
 _MODEL_KEYS = frozenset({
     "encoding", "encoding_assumed", "context_window", "max_input", "max_output", "source",
-    "uncertain", "note", "prices",
+    "uncertain", "note", "prices", "covers_suffixes",
 })
 _ROW_KEYS = frozenset({"effective_from", "source", "note", "standard", "long_context", *TIERS})
 _KNOWN_ENCODINGS = frozenset({"o200k_base", "cl100k_base"})  # the encodings we ship offline
@@ -569,7 +701,7 @@ def _check_model_shape(value: Any, path: str) -> None:
             known = ", ".join(sorted(_KNOWN_ENCODINGS))
             raise _TableError(_join(path, "encoding"),
                               f"unknown encoding {enc!r} (expected one of: {known})")
-    for key in ("encoding_assumed", "uncertain"):
+    for key in ("encoding_assumed", "uncertain", "covers_suffixes"):
         if key in entry:
             _bool(entry[key], _join(path, key))
     for key in ("context_window", "max_input", "max_output"):
@@ -768,6 +900,7 @@ def _build_model(name: str, raw: dict[str, Any], default_source: str) -> ModelIn
         uncertain=raw.get("uncertain", False),
         note=raw.get("note", ""),
         prices=tuple(rows),
+        covers_suffixes=raw.get("covers_suffixes", False),
     )
 
 
@@ -810,10 +943,40 @@ def _bundled_path() -> Path:
     return resources.file_path("prices.json")
 
 
-def load_price_table(override: Path | None = None, *, bundled: Path | None = None) -> PriceTable:
+def check_model_entry(name: str, entry: Mapping[str, Any]) -> str:
+    """"" when one model entry (as a table file writes it) is valid on its own, else why not
+    (naming the JSON path)."""
+    try:
+        doc = _check_shape({"models": {name: copy.deepcopy(dict(entry))}})
+        for key, value in doc["models"].items():
+            _build_model(key, value, "")
+    except _TableError as exc:
+        return str(exc)
+    return ""
+
+
+def merged_table(override: Mapping[str, Any], *, bundled: Path | None = None) -> PriceTable:
+    """The bundled table with an override *document* merged over it (price import uses it to
+    check rows before writing them).
+
+    Raises:
+        ValueError: the override is invalid; the message names the JSON path at fault.
+    """
+    source = bundled if bundled is not None else _bundled_path()
+    doc = _check_shape(_parse_json(source.read_text(encoding="utf-8"), str(source)))
+    try:
+        over = _check_shape(copy.deepcopy(dict(override)))
+        return _build_table(_merge(doc, over), f"{source} + import", "import")
+    except _TableError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def load_price_table(override: Path | None = None, *, bundled: Path | None = None,
+                     clock: Clock = system_clock) -> PriceTable:
     """The bundled price table, with the user's override file merged over it.
 
     Args:
+        clock: the app's clock; it picks the prices in force when a caller gives no time.
         override: the user's prices.json (may not exist). A malformed override is ignored as a
             whole; `warnings` then names the file and the line/column or JSON path at fault.
         bundled: the table to start from (tests); default `resources/prices.json`.
@@ -821,6 +984,12 @@ def load_price_table(override: Path | None = None, *, bundled: Path | None = Non
     Raises:
         BugError: the bundled table is missing or invalid (a packaging bug, not the user's).
     """
+    table = _load_table(override, bundled)
+    table.clock = clock
+    return table
+
+
+def _load_table(override: Path | None, bundled: Path | None) -> PriceTable:
     source = bundled if bundled is not None else _bundled_path()
     try:
         text = source.read_text(encoding="utf-8")

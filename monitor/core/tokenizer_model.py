@@ -19,7 +19,6 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -369,7 +368,7 @@ def _row(table: PriceTable, model: str) -> PriceRow | None:
     info = table.resolve(model).info
     if info is None:
         return None
-    return info.price_at(datetime.now(UTC))
+    return info.price_at(table.clock())
 
 
 def text_costs(table: PriceTable, model: str, tokens: int) -> TextCosts:

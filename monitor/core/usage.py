@@ -9,8 +9,10 @@ from dataclasses import dataclass, fields
 class TokenUsage:
     """Tokens of one request or bucket.
 
-    `cached_input_tokens`, `cache_write_tokens` and `audio_input_tokens` are subsets of
-    `input_tokens`; `reasoning_tokens` and `audio_output_tokens` are subsets of
+    `cached_input_tokens`, `cache_write_tokens`, `audio_input_tokens` (uncached audio, the
+    2026 spec's meaning) and `image_input_tokens` are subsets of `input_tokens`;
+    `audio_cached_input_tokens` is the audio part of `cached_input_tokens`;
+    `reasoning_tokens`, `audio_output_tokens` and `image_output_tokens` are subsets of
     `output_tokens` (pricing-sources.md §6). Never add a subset to its total.
     """
 
@@ -21,6 +23,9 @@ class TokenUsage:
     reasoning_tokens: int = 0
     audio_input_tokens: int = 0
     audio_output_tokens: int = 0
+    audio_cached_input_tokens: int = 0
+    image_input_tokens: int = 0
+    image_output_tokens: int = 0
 
     def __add__(self, other: TokenUsage) -> TokenUsage:
         return TokenUsage(
@@ -32,4 +37,4 @@ class TokenUsage:
         return self.input_tokens + self.output_tokens
 
     def is_zero(self) -> bool:
-        return all(getattr(self, f.name) == 0 for f in fields(TokenUsage))
+        return not any(self.__dict__.values())

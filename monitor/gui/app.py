@@ -13,7 +13,6 @@ import signal
 import sys
 import traceback
 from collections.abc import Callable
-from datetime import UTC, datetime
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
@@ -68,7 +67,8 @@ def make_sync(ctx: AppContext) -> Callable[[], object]:
             return NO_ADMIN_KEY
         settings = ctx.settings
         client = AdminClient(cred.secret, settings.openai_base_url, timeout_s=30.0)
-        return OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day).sync_once()
+        return OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
+                       now=ctx.clock).sync_once()
 
     return sync
 
@@ -92,7 +92,8 @@ def make_proxy_factory(ctx: AppContext) -> Callable[[Callable[[ProxyRecord], Non
 
         s = ctx.settings
         return MeteringProxy(upstream=s.openai_base_url, store_path=ctx.paths.db_file,
-                             prices=ctx.prices(), port=s.proxy_port, on_record=on_record)
+                             prices=ctx.prices(), port=s.proxy_port, on_record=on_record,
+                             clock=ctx.clock)
 
     return factory
 
@@ -142,7 +143,7 @@ class AppController(QObject):
         self.setObjectName("app-controller")
         self.ctx = ctx
         self.runner = TaskRunner(self)
-        self.state = AppState(ctx, self.runner, self)
+        self.state = AppState(ctx, self.runner, self, clock=ctx.clock)
         self.has_tray = tray_available() if tray is None else tray
         self.window = DashboardWindow(
             tokenizer_factory=make_tokenizer_factory(ctx, self.runner) if with_tokenizer
@@ -158,13 +159,13 @@ class AppController(QObject):
         self._preload_timer.setSingleShot(True)
         self._preload_timer.setInterval(TOKENIZER_PRELOAD_DELAY_MS)
         self._preload_timer.timeout.connect(self.preload_tokenizer)
-        self.tray: TrayIcon | None = TrayIcon(self) if self.has_tray else None
+        self.tray: TrayIcon | None = TrayIcon(self, clock=ctx.clock) if self.has_tray else None
         self.notifier = Notifier(
             self.runner, lambda: self.tray.icon if self.tray is not None else None,
             use_freedesktop=use_freedesktop, parent=self)
         settings = ctx.settings
         self.poller = Poller(self.runner, sync or make_sync(ctx), lambda: True,
-                             settings.poll_interval_s, self)
+                             settings.poll_interval_s, self, clock=ctx.clock)
         self.proxy = ProxyHost(self.runner, proxy_factory or make_proxy_factory(ctx), self)
         self._record_timer = QTimer(self)
         self._record_timer.setObjectName("record-refresh-timer")
@@ -211,6 +212,8 @@ class AppController(QObject):
         w.keys_requested.connect(self.open_keys)
         w.close_requested.connect(lambda: self.quit_requested())
         w.hidden.connect(self.remember_geometry)
+        w.what_if_requested.connect(
+            lambda model: self.state.update_runtime(what_if_model=model or None))
 
     def _on_snapshot(self, snap: DashboardSnapshot) -> None:
         self.window.show_snapshot(snap)
@@ -335,7 +338,7 @@ class AppController(QObject):
         self.state.refresh()
 
     def pause_alerts(self, choice: str) -> None:
-        self.state.pause_alerts(pause_until_for(choice, datetime.now(UTC)))
+        self.state.pause_alerts(pause_until_for(choice, self.ctx.now()))
 
     def deliver_alerts(self, alerts: tuple[Alert, ...]) -> None:
         for alert in alerts:
@@ -355,7 +358,9 @@ class AppController(QObject):
         from monitor.gui.settings_dialog import SettingsDialog
 
         new = SettingsDialog.ask(self.ctx.settings, self.window if self.window.isVisible()
-                                 else None, on_test_notification=self.send_test_notification)
+                                 else None, on_test_notification=self.send_test_notification,
+                                 prices_as_of=self.ctx.prices().as_of,
+                                 today=self.ctx.now().date())
         if new is not None and new != self.ctx.settings:
             self.apply_settings(new)
 
@@ -382,7 +387,7 @@ class AppController(QObject):
             QMessageBox.warning(self.window, self.tr("API keys"), exc.text())
             return
         dialog = KeysDialog(keys, self.runner, self.window if self.window.isVisible() else None,
-                            tester=make_key_tester(self.ctx))
+                            tester=make_key_tester(self.ctx), today=self.ctx.today)
         dialog.keys_changed.connect(lambda: self.poller.poll_now("keys"))
         dialog.exec()
         dialog.deleteLater()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 
-from PySide6.QtCore import QCoreApplication, QDate, QLocale
+from PySide6.QtCore import QCoreApplication, QLocale
 
 
 def usd(amount: Decimal | None, *, whole_if_integral: bool = False) -> str:
@@ -57,10 +57,6 @@ def short_date(day: date) -> str:
     if loc.language() == QLocale.Language.Chinese:
         return f"{day.month}月{day.day}日"
     return f"{month_abbrev(day)} {day.day}"
-
-
-def long_date(day: date) -> str:
-    return _locale().toString(QDate(day.year, day.month, day.day), QLocale.FormatType.ShortFormat)
 
 
 def time_hm(when: datetime) -> str:

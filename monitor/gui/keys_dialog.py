@@ -57,7 +57,7 @@ class KeysDialog(QDialog):
         parent: QWidget | None = None,
         *,
         tester: KeyTester | None = None,
-        today: Callable[[], date] = date.today,
+        today: Callable[[], date] | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("keys-dialog")
@@ -66,7 +66,7 @@ class KeysDialog(QDialog):
         self._keys = keys
         self._runner = runner
         self._tester = tester
-        self._today = today
+        self._today: Callable[[], date] = today or keys.today
         self._metas: list[KeyMeta] = []
         self.busy = 0  # operations in flight (tests wait for 0)
 

@@ -12,11 +12,12 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
+from monitor.core.clock import Clock, system_clock
 from monitor.core.records import ProxyRecord
 from monitor.errors import KnownError
 from monitor.gui.tasks import TaskRunner
@@ -73,7 +74,7 @@ class Poller(QObject):
         interval_s: int,
         parent: QObject | None = None,
         *,
-        wall_clock: Callable[[], float] = time.time,
+        clock: Clock = system_clock,
         mono_clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(parent)
@@ -82,7 +83,8 @@ class Poller(QObject):
         self._sync = sync
         self._can_sync = can_sync
         self._interval_ms = interval_s * 1000
-        self._wall = wall_clock
+        self._clock = clock
+        self._wall: Callable[[], float] = lambda: clock().timestamp()
         self._mono = mono_clock
         self._generation = 0
         self._running = False
@@ -148,16 +150,16 @@ class Poller(QObject):
         self.next_poll_at = None
         self._generation += 1
         gen = self._generation
-        started = datetime.now(UTC)
+        started = self._clock()
         self.poll_started.emit(reason)
         self.schedule_changed.emit()
         sync = self._sync
         self._runner.run(
             sync,
-            on_done=lambda v: self._finished(PollResult(gen, started, datetime.now(UTC), True,
+            on_done=lambda v: self._finished(PollResult(gen, started, self._clock(), True,
                                                         reason=reason, value=v)),
             on_error=lambda exc: self._finished(PollResult(
-                gen, started, datetime.now(UTC), False, _error_text(exc), type(exc).__name__,
+                gen, started, self._clock(), False, _error_text(exc), type(exc).__name__,
                 reason,
             )),
         )
@@ -181,7 +183,7 @@ class Poller(QObject):
         if self._stopped:
             return
         self._timer.start(delay_ms)
-        self.next_poll_at = datetime.now(UTC) + timedelta(milliseconds=delay_ms)
+        self.next_poll_at = self._clock() + timedelta(milliseconds=delay_ms)
         self.schedule_changed.emit()
 
     def check_wake(self) -> bool:

@@ -13,7 +13,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import QCoreApplication, Qt
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
@@ -47,6 +47,21 @@ COMMON_TIMEZONES = (
 ERROR_STYLE = "color: #c62828;"
 FIELD_MIN_WIDTH_PX = 230
 INVALID_FIELD_STYLE = "border: 1px solid #c62828;"
+PRICES_STALE_DAYS = 90
+"""A price table older than this is flagged: OpenAI changes prices every few months."""
+
+
+def price_table_age_text(as_of: date, today: date) -> str:
+    """`Prices as of 2026-11-23 (10 days old)`, with a warning past PRICES_STALE_DAYS."""
+    days = (today - as_of).days
+    text = QCoreApplication.translate("settings", "Prices as of %1 (%2 days old).").replace(
+        "%1", as_of.isoformat()).replace("%2", str(max(days, 0)))
+    if days > PRICES_STALE_DAYS:
+        text += " " + QCoreApplication.translate(
+            "settings", "The price table is over %1 days old and prices may have changed: "
+            "update it with `token-monitor price import FILE` (LiteLLM's "
+            "model_prices_and_context_window.json).").replace("%1", str(PRICES_STALE_DAYS))
+    return text
 
 
 @dataclass
@@ -71,6 +86,8 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         on_test_notification: Callable[[], None] | None = None,
+        prices_as_of: date | None = None,
+        today: date | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("settings-dialog")
@@ -110,6 +127,16 @@ class SettingsDialog(QDialog):
             self._add_field(form, spec, getattr(settings, spec.key))
         left.addStretch(1)
         right.addStretch(1)
+
+        self.prices_note = QLabel(self)
+        self.prices_note.setObjectName("prices-as-of")
+        self.prices_note.setWordWrap(True)
+        self.prices_note.setVisible(prices_as_of is not None and today is not None)
+        if prices_as_of is not None and today is not None:
+            self.prices_note.setText(price_table_age_text(prices_as_of, today))
+            if (today - prices_as_of).days > PRICES_STALE_DAYS:
+                self.prices_note.setStyleSheet(ERROR_STYLE)
+        layout.addWidget(self.prices_note)
 
         self._language_note = QLabel(self.tr("The windows switch to the new language when "
                                              "you press OK."), self)
@@ -272,9 +299,12 @@ class SettingsDialog(QDialog):
         parent: QWidget | None = None,
         *,
         on_test_notification: Callable[[], None] | None = None,
+        prices_as_of: date | None = None,
+        today: date | None = None,
     ) -> Settings | None:
         """Show the dialog modally; the new settings, or None if cancelled."""
-        dialog = cls(settings, parent, on_test_notification=on_test_notification)
+        dialog = cls(settings, parent, on_test_notification=on_test_notification,
+                     prices_as_of=prices_as_of, today=today)
         try:
             dialog.exec()
             return dialog.result_settings()

@@ -12,11 +12,12 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 from PySide6.QtCore import QObject, Signal
 
 from monitor.context import AppContext
+from monitor.core.clock import Clock
 from monitor.core.settings import Settings
 from monitor.gui.tasks import TaskRunner
 from monitor.services.alerting import Alert, AlertContext, AlertEngine
@@ -66,14 +67,14 @@ class AppState(QObject):
         *,
         builder: SnapshotBuilder | None = None,
         alerts: AlertEngine | None = None,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+        clock: Clock | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("app-state")
         self.ctx = ctx
         self._runner = runner
         self._builder: SnapshotBuilder = builder or default_builder
-        self._clock = clock
+        self._clock: Clock = clock or ctx.clock
         self.alerts = alerts or AlertEngine(ctx.store, ctx.paths.state_file)
         self.runtime = RuntimeStatus(proxy_enabled=ctx.settings.proxy_enabled)
         self.snapshot: DashboardSnapshot | None = None

@@ -31,6 +31,9 @@ def tooltip(snap: DashboardSnapshot | None) -> str:
         .replace("%5", fmt.percent(c.fraction))
     )
     extra: list[str] = []
+    unpriced = unpriced_note(snap)
+    if unpriced:
+        extra.append(unpriced)
     if not snap.has_data:
         extra.append(QCoreApplication.translate("texts", "No usage data yet"))
     if snap.org.failing and snap.org.last_error:
@@ -79,6 +82,23 @@ def today_line(snap: DashboardSnapshot) -> str:
     )
 
 
+def unpriced_note(snap: DashboardSnapshot) -> str:
+    """`3 requests not priced (today) · 12 this cycle`, or "" when every request is priced:
+    said wherever the money is, so a $0.00 never hides usage the figure leaves out."""
+    today, cycle = snap.today.unpriced_requests, snap.cycle.unpriced_requests
+    if not today and not cycle:
+        return ""
+    tr = QCoreApplication.translate
+    if today:
+        text = (tr("texts", "1 request not priced today") if today == 1 else
+                tr("texts", "%1 requests not priced today").replace("%1", f"{today:,}"))
+        if cycle > today:
+            text += " · " + tr("texts", "%1 this cycle").replace("%1", f"{cycle:,}")
+        return text
+    return (tr("texts", "1 request not priced this cycle") if cycle == 1 else
+            tr("texts", "%1 requests not priced this cycle").replace("%1", f"{cycle:,}"))
+
+
 def cycle_line(snap: DashboardSnapshot) -> str:
     c = snap.cycle
     return (
@@ -94,7 +114,8 @@ def basis_text(basis: str) -> str:
     return {
         "billed": QCoreApplication.translate("texts", "billed"),
         "estimated": QCoreApplication.translate("texts", "estimated"),
-        "mixed": QCoreApplication.translate("texts", "billed + estimated"),
+        "apportioned": QCoreApplication.translate("texts", "apportioned"),
+        "mixed": QCoreApplication.translate("texts", "mixed: billed, apportioned, estimated"),
     }.get(basis, basis)
 
 

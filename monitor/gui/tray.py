@@ -14,6 +14,7 @@ from PySide6.QtCore import QObject, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
+from monitor.core.clock import Clock, system_clock
 from monitor.core.settings import Settings
 from monitor.gui import fmt, icon_numbers, icons, texts
 from monitor.services.snapshot import DashboardSnapshot
@@ -68,9 +69,10 @@ class TrayIcon(QObject):
     keys_requested = Signal()
     quit_requested = Signal()
 
-    def __init__(self, parent: QObject | None = None) -> None:
+    def __init__(self, parent: QObject | None = None, *, clock: Clock = system_clock) -> None:
         super().__init__(parent)
         self.setObjectName("tray")
+        self._clock = clock
         self._snap: DashboardSnapshot | None = None
         self._paused_until: datetime | None = None
         self._look: icons.GaugeLook | icon_numbers.NumberLook | None = None
@@ -145,6 +147,8 @@ class TrayIcon(QObject):
         else:
             t = snap.today.usage
             self._info(texts.today_line(snap))
+            if texts.unpriced_note(snap):
+                self._info("    " + texts.unpriced_note(snap))
             self._info(
                 self.tr("    input %1 · cached %2 · output %3 · reasoning %4")
                 .replace("%1", fmt.tokens(t.input_tokens))
@@ -166,10 +170,10 @@ class TrayIcon(QObject):
         pause = m.addMenu(self.tr("Pause alerts"))
         pause.setObjectName("pause-menu")
         self._submenus.append(pause)
-        if self._paused_until is not None and self._paused_until > datetime.now().astimezone():
+        now = self._clock().astimezone()
+        if self._paused_until is not None and self._paused_until > now:
             paused = pause.addAction(
-                self.tr("Paused until %1").replace(
-                    "%1", fmt.when_text(self._paused_until, datetime.now().astimezone()))
+                self.tr("Paused until %1").replace("%1", fmt.when_text(self._paused_until, now))
             )
             paused.setEnabled(False)
             resume = pause.addAction(self.tr("Resume alerts"))

@@ -145,9 +145,8 @@ class AlertEngine:
     # evaluation -------------------------------------------------------------------------
 
     def evaluate(self, snap: DashboardSnapshot, ctx: AlertContext,
-                 now: datetime | None = None) -> list[Alert]:
-        """The alerts due now, each recorded so it never fires twice (per its cycle)."""
-        now = now or datetime.now(UTC)
+                 now: datetime) -> list[Alert]:
+        """The alerts due at `now`, each recorded so it never fires twice (per its cycle)."""
         if self.is_paused(now):
             return []
         cycle = ctx.status.cycle_start

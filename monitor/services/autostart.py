@@ -9,7 +9,6 @@ from __future__ import annotations
 import contextlib
 import os
 import plistlib
-import shlex
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -162,8 +161,3 @@ def _win_set(command: str | None) -> None:  # pragma: no cover - Windows only
                 winreg.DeleteValue(key, "TokenMonitor")
         else:
             winreg.SetValueEx(key, "TokenMonitor", 0, winreg.REG_SZ, command)
-
-
-def shell_preview(launcher: Launcher) -> str:
-    """The command as a shell line, for the settings dialog's tooltip."""
-    return shlex.join(launcher.argv)

@@ -17,10 +17,11 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
+from monitor.core.clock import system_clock
 from monitor.errors import ConfigError, KnownError
 from monitor.log import mask_secret, redact
 from monitor.services.atomic import atomic_write_text
@@ -188,9 +189,6 @@ class KeyringVault:
         log.debug("keyring backend: %s", _qualname(chosen))
         return chosen
 
-    def backend_name(self) -> str:
-        return _qualname(self.backend())
-
     def _call(self, what: str, label: str, op: Callable[[Any], Any],
               secret: str | None = None) -> Any:
         backend = self.backend()
@@ -355,6 +353,10 @@ def _meta_from_json(item: Any, path: Path) -> KeyMeta:
         raise ConfigError(f"{path}: bad key entry ({exc})") from None
 
 
+def _system_today() -> date:
+    return system_clock().astimezone().date()
+
+
 class KeyStore:
     """Labelled API keys: metadata in `meta_path`, secrets in `vault`.
 
@@ -362,15 +364,22 @@ class KeyStore:
     """
 
     def __init__(self, meta_path: Path, vault: KeyVault,
-                 env: Callable[[str], str | None] = os.environ.get) -> None:
+                 env: Callable[[str], str | None] = os.environ.get,
+                 today: Callable[[], date] = _system_today) -> None:
         self.meta_path = meta_path
         self.vault = vault
         self._env = env
+        self._today = today  # the local date, from the app's clock
         self.warnings: list[str] = []  # e.g. a corrupt metadata file moved aside
 
+    def today(self) -> date:
+        """The local date by the clock this store was given (expiry decisions use it)."""
+        return self._today()
+
     @classmethod
-    def open(cls, meta_path: Path, vault: KeyVault | None = None) -> KeyStore:
-        store = cls(meta_path, vault if vault is not None else KeyringVault())
+    def open(cls, meta_path: Path, vault: KeyVault | None = None,
+             today: Callable[[], date] = _system_today) -> KeyStore:
+        store = cls(meta_path, vault if vault is not None else KeyringVault(), today=today)
         store.list()  # surface a broken metadata file now, not in the middle of a sync
         return store
 
@@ -408,7 +417,7 @@ class KeyStore:
 
         Nothing is lost: the file is renamed, not deleted, and the secrets stay in the keyring.
         """
-        stem = f"{self.meta_path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        stem = f"{self.meta_path.name}.corrupt-{system_clock():%Y%m%dT%H%M%S}"
         aside = self.meta_path.with_name(stem)
         n = 1
         while aside.exists():  # never overwrite an earlier copy
@@ -456,7 +465,7 @@ class KeyStore:
         metas = self._load()
         if any(m.label == label for m in metas) and not replace:
             raise KeyInputError(f"a key labelled {label!r} already exists; remove it first")
-        meta = KeyMeta(label=label, kind=kind, created=today or date.today(), expires=expires,
+        meta = KeyMeta(label=label, kind=kind, created=today or self._today(), expires=expires,
                        last4=secret[-4:], project_id=project_id or None)
         self.vault.set(label, secret)
         try:
@@ -494,7 +503,7 @@ class KeyStore:
         When an admin key is stored but the keyring cannot be read and the environment has a
         key, the environment key is used (headless runs); otherwise KeyringUnavailable.
         """
-        day = today or date.today()
+        day = today or self._today()
         admins = [m for m in self._load() if m.kind == "admin"]
         admins.sort(key=lambda m: (m.expiry_status(day) == "expired", -m.created.toordinal(),
                                    m.label))

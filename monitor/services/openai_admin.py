@@ -307,6 +307,12 @@ def parse_usage_row(endpoint: str, start: datetime, width: str,
         output_tokens=_int(row.get("output_tokens"), "output_tokens"),
         audio_input_tokens=_int(row.get("input_audio_tokens"), "input_audio_tokens"),
         audio_output_tokens=_int(row.get("output_audio_tokens"), "output_audio_tokens"),
+        # 2026-07 fields (openai-api.md §1.4); like input_audio_tokens, the image input count
+        # is read as uncached, its cached part being in input_cached_tokens.
+        audio_cached_input_tokens=_int(row.get("input_cached_audio_tokens"),
+                                       "input_cached_audio_tokens"),
+        image_input_tokens=_int(row.get("input_image_tokens"), "input_image_tokens"),
+        image_output_tokens=_int(row.get("output_image_tokens"), "output_image_tokens"),
     )
     units_field = _UNITS_FIELD.get(endpoint)
     return UsageBucket(

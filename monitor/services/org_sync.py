@@ -37,6 +37,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Protocol
 
 from monitor.core.budget import previous_cycle
+from monitor.core.clock import Clock, system_clock
 from monitor.core.records import CostBucket, UsageBucket
 from monitor.errors import KnownError
 from monitor.services.openai_admin import (
@@ -158,7 +159,7 @@ class OrgSync:
     """Fetches organization usage and costs with `client` and writes them to `store`."""
 
     def __init__(self, store: OrgStore, client: AdminClient, *, cycle_start_day: int = 1,
-                 now: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 now: Clock = system_clock,
                  endpoints: Sequence[str] = USAGE_ENDPOINTS,
                  fetch_names: bool = True,
                  on_window: Callable[[WindowResult], None] | None = None) -> None:

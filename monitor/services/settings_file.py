@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
+from monitor.core.clock import system_clock
 from monitor.core.settings import Settings, settings_from_dict, settings_to_dict
 from monitor.services.atomic import atomic_write_text
 
@@ -36,7 +36,7 @@ def load_settings(path: Path) -> LoadedSettings:
         if not isinstance(raw, dict):
             raise ValueError("the file must hold a JSON object")
     except ValueError as exc:
-        stem = f"{path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}"
+        stem = f"{path.name}.corrupt-{system_clock():%Y%m%dT%H%M%S}"
         aside, n = path.with_name(stem), 1
         while aside.exists():  # never overwrite an earlier copy
             n += 1

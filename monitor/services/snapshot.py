@@ -160,6 +160,7 @@ class CycleFigures:
     billed_usd: Decimal = Decimal(0)
     estimated_usd: Decimal = Decimal(0)
     cached_savings_usd: Decimal = Decimal(0)
+    unpriced_requests: int = 0  # requests whose dollars the cycle's figure leaves out
 
     @property
     def last_day(self) -> date:
@@ -175,6 +176,7 @@ class TodayFigures:
     requests: int
     usage: TokenUsage
     basis: str = "estimated"
+    unpriced_requests: int = 0  # requests whose dollars today's figure leaves out
 
 
 @dataclass(frozen=True)
@@ -204,6 +206,8 @@ class DashboardSnapshot:
     rejected_keys: tuple[RejectedKey, ...] = ()  # proxy keys now refused with 401
     budget: BudgetStatus | None = None  # what threshold/projection alerts are computed from
     warnings: tuple[str, ...] = ()
+    price_models: tuple[str, ...] = ()  # the price table's models (the what-if choices)
+    what_if: WhatIf | None = None
 
     @property
     def failing(self) -> bool:
@@ -220,6 +224,22 @@ class RuntimeStatus:
     proxy_enabled: bool = False
     proxy_address: str | None = None
     proxy_error: str | None = None
+    what_if_model: str | None = None  # the By-model tab's "What if everything ran on" choice
+
+
+@dataclass(frozen=True)
+class WhatIf:
+    """This cycle's usage repriced on one model (`services.reprice`), for the By-model tab."""
+
+    model: str
+    resolved: str
+    cost_usd: Decimal
+    actual_cost_usd: Decimal
+    long_context_estimated: bool = False
+
+    @property
+    def difference_usd(self) -> Decimal:
+        return self.cost_usd - self.actual_cost_usd
 
 
 # --------------------------------------------------------------------------------------------
@@ -292,6 +312,7 @@ def build_snapshot(
         billed_usd=totals.billed_usd,
         estimated_usd=totals.estimated_usd,
         cached_savings_usd=by_model.cached_savings_usd,
+        unpriced_requests=totals.unpriced_requests,
     )
 
     proxy_today = store.proxy_usage(today_p.start, today_p.end)
@@ -357,6 +378,7 @@ def build_snapshot(
                              cached_input_tokens=t.cached_input_tokens,
                              output_tokens=t.output_tokens, reasoning_tokens=t.reasoning_tokens),
             basis=t.cost_basis,
+            unpriced_requests=t.unpriced_requests,
         ),
         cycle=cycle_fig,
         by_model=tuple(_row(g, frozenset(unpriced)) for g in by_model.groups),
@@ -377,7 +399,23 @@ def build_snapshot(
         hourly_spend=_hourly_spend(store, prices, now),
         rejected_keys=_rejected_keys(store, now),
         budget=status,
+        price_models=tuple(prices.models),
+        what_if=_what_if(store, prices, by_model, runtime.what_if_model),
     )
+
+
+def _what_if(store: UsageStore, prices: PriceTable, report: UsageReport,
+             model: str | None) -> WhatIf | None:
+    from monitor.services.reprice import UnknownModelError, reprice
+
+    if not model:
+        return None
+    try:
+        r = reprice(store, prices, report, model)
+    except UnknownModelError:
+        return None
+    return WhatIf(r.model, r.resolved, r.cost_usd, r.actual_cost_usd,
+                  r.long_context == "estimated")
 
 
 def _hourly_spend(store: UsageStore, prices: PriceTable, now: datetime) -> tuple[HourPoint, ...]:
@@ -480,8 +518,9 @@ def _credit(store: UsageStore, prices: PriceTable, settings: Settings,
 
 def _recon(store: UsageStore, prices: PriceTable, report: UsageReport, cycle: Period,
            now: datetime) -> tuple[ReconRow, ...]:
-    """Billed vs estimated per UTC day (and per model, estimated only: Costs has no model)."""
-    from monitor.services.usage_report import pricer_for
+    """Billed vs estimated per UTC day, per model (billed where a Costs line item names the
+    model) and per line item that names no model."""
+    from monitor.services.usage_report import BILL_DIFFERENCE_THRESHOLD, line_item_model, pricer_for
 
     pricer = pricer_for(prices)  # shared with the reports: its per-model probes are cached
     rows = store.org_usage(cycle.start, min(cycle.end, now + _DAY),
@@ -493,8 +532,9 @@ def _recon(store: UsageStore, prices: PriceTable, report: UsageReport, cycle: Pe
         info = per_day.setdefault(r.day, {}).setdefault(
             r.model or "(no model)",
             {"est": Decimal(0), "unpriced": False, "tiers": set(), "input": 0, "cached": 0})
-        if cost is None and not r.usage.is_zero():
-            info["unpriced"] = True
+        if (cost is None and not r.usage.is_zero()) or (
+                r.units > 0 and not (r.usage.input_tokens or r.usage.output_tokens)):
+            info["unpriced"] = True  # as the report: images/audio by count have no price
         elif cost is not None:
             info["est"] += cost
         if r.service_tier not in (None, "default", "auto") or r.batch:
@@ -514,9 +554,14 @@ def _recon(store: UsageStore, prices: PriceTable, report: UsageReport, cycle: Pe
         tiers = sorted({t for i in models.values() for t in i["tiers"]})
         inp = sum(i["input"] for i in models.values())
         cached = sum(i["cached"] for i in models.values())
-        diff = None if d.billed_usd is None else d.billed_usd - d.estimated_usd
+        items = line_items.get(d.day, [])
+        day_billed = d.billed_usd
+        if day_billed is None and items:  # the Costs API's running figure for an open day
+            day_billed = sum((a for _, a in items), Decimal(0))
+        diff = None if day_billed is None else day_billed - d.estimated_usd
         if d.billed_usd is None:
-            reasons.append("not billed yet: today's costs are still open"
+            reasons.append(BILLED_SO_FAR if items else
+                           "not billed yet: today's costs are still open"
                            if d.day >= today else
                            "not billed yet: the Costs API reports days late")
         elif diff is not None and abs(diff) < Decimal("0.01"):
@@ -533,19 +578,38 @@ def _recon(store: UsageStore, prices: PriceTable, report: UsageReport, cycle: Pe
                                "images) or usage not yet synced")
             elif diff is not None and diff < 0:
                 reasons.append("usage revised or billed at lower rates than the price table")
-        out.append(ReconRow(d.day, "(all models)", d.billed_usd, d.estimated_usd,
+        out.append(ReconRow(d.day, ALL_MODELS, day_billed, d.estimated_usd,
                             "; ".join(reasons)))
+        billed_by: dict[str, Decimal] = {}  # model -> its line items
+        own_rows: dict[str, Decimal] = {}  # line items that name no model
+        for label, amount in items:
+            model = line_item_model(label, models, prices)
+            into, key = (billed_by, model) if model is not None else (
+                own_rows, label or "(no label)")
+            into[key] = into.get(key, Decimal(0)) + amount
         for model, info in sorted(models.items(), key=lambda kv: -kv[1]["est"]):
-            billed_items = [a for li, a in line_items.get(d.day, ())
-                            if li and li.lower().startswith(model.lower())]
-            billed = sum(billed_items, Decimal(0)) if billed_items else None
-            why = ("price unknown" if info["unpriced"] else
-                   "billed by line item" if billed is not None else
-                   "per-model dollars are estimated: the Costs API has no model breakdown")
-            out.append(ReconRow(d.day, model, billed,
-                                None if info["unpriced"] and not info["est"] else info["est"],
-                                why))
+            billed = billed_by.pop(model, None)
+            est = None if info["unpriced"] and not info["est"] else info["est"]
+            if billed is None:
+                why = ("price unknown" if info["unpriced"] else
+                       "per-model dollars are estimated: no line item names this model")
+            elif est is None:
+                why = "billed by line item; price unknown"
+            elif abs(billed - est) > BILL_DIFFERENCE_THRESHOLD * max(abs(billed), abs(est)):
+                why = BILL_DIFFERS
+            else:
+                why = "billed by line item"
+            out.append(ReconRow(d.day, model, billed, est, why))
+        for key, amount in sorted({**billed_by, **own_rows}.items()):
+            out.append(ReconRow(d.day, key, amount, None, LINE_ITEM_ONLY))
     return tuple(out)
+
+
+ALL_MODELS = "(all models)"
+BILLED_SO_FAR = "billed so far: the day is still open"
+BILL_DIFFERS = ("billed and tokens x price differ by more than 1 %: a price in the table may "
+                "be wrong")
+LINE_ITEM_ONLY = "billed line item that names no model: its own row, not spread over models"
 
 
 def snapshot_csv(snap: DashboardSnapshot) -> str:

@@ -86,13 +86,15 @@ class StatusFigures:
 
     def to_json(self) -> dict[str, Any]:
         """The `status --format json` contract (Decimals become numbers in print_json)."""
+        from monitor.services.usage_report import money  # the same fixed places as `usage`
+
         return {
-            "today_usd": self.today_usd,
+            "today_usd": money(self.today_usd),
             "today_tokens": self.today_tokens,
-            "cycle_usd": self.cycle_usd,
-            "limit_usd": self.limit_usd,
+            "cycle_usd": money(self.cycle_usd),
+            "limit_usd": money(self.limit_usd),
             "used_fraction": self.used_fraction,
-            "projected_usd": self.projected_usd,
+            "projected_usd": money(self.projected_usd),
             "cost_basis": self.cost_basis,
             "state": self.state,
             "as_of": self.as_of.isoformat() if self.as_of is not None else None,

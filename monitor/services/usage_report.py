@@ -8,36 +8,46 @@ Rules (issue 3, CONTRACTS.md):
   covered by org data uses the Costs API's billed dollars when the Costs API has rows for it.
   Every other day is estimated: org tokens × the price table (model, service tier, batch, price
   in force that day), proxy records at the cost recorded when they were made. `cost_basis` says
-  "billed", "estimated" or "mixed".
-- Groups. Billed dollars carry project and API key ids when the sync grouped costs by them; the
-  rest of a billed day (and every model split, as the Costs API has no model) is shared out in
-  proportion to the day's estimated dollars per group (a day with no priced usage goes to the
-  group None, "unattributed"). Project and key groups show names from `store.names()`.
+  "billed", "apportioned", "estimated" or "mixed".
+- Groups. Billed dollars carry project and API key ids when the sync grouped costs by them. By
+  model, a Costs line item whose label names a model (`line_item_model`) is that model's bill;
+  line items naming no model (images, tools, storage, unknown labels) are rows of their own
+  (`Group.kind` "line_item"), never spread over the models. Only what the bill leaves
+  unattributed is shared out in proportion to the day's estimated dollars per group, and it is
+  labelled "apportioned" (a day with no priced usage goes to the group None, "unattributed").
+  Where a model's billed line items and its tokens × price differ by more than 1 %, the group
+  says so (`bill_difference`). Project and key groups show names from `store.names()`.
 - Unknown prices are never a silent $0: those requests are left out of the dollars and their
   models listed in `unpriced_models` with their tokens (non-token usage such as images, too).
 - Reasoning tokens: the org Usage API has no reasoning field, so org rows contribute 0; only
   proxy records carry them.
-- Aggregated org usage (per UTC day, model, tier and batch) is priced per token at the
-  standard-context rates unless its average request is over the price table's long-context
-  threshold: pricing a day of many requests as one would wrongly switch to long-context rates,
-  and which single requests were long cannot be known from buckets.
+- Aggregated org usage (per UTC day, model, tier and batch) cannot say which requests were
+  long-context: exact where the row proves it (one request, or total input within the
+  threshold), otherwise an estimate flagged `long_context: "estimated"` with bounds (`Priced`).
+  Proxy records were priced per request when recorded. Money in the JSON has MONEY_PLACES
+  decimals.
 """
 
 from __future__ import annotations
 
-import math
 import weakref
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, NamedTuple
 
-from monitor.core.budget import Period, billing_cycle, budget_status, now_utc
-from monitor.core.pricing import PriceTable, normalize_tier
+from monitor.core.budget import Period, billing_cycle, budget_status
+from monitor.core.pricing import PriceTable, Rates, charge, normalize_tier, quantize_usd
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
-from monitor.services.usage_store import ORG_SOURCE, CostRow, ProxyUsageRow, UsageStore
+from monitor.services.usage_store import (
+    ORG_SOURCE,
+    CostRow,
+    OrgUsageRow,
+    ProxyUsageRow,
+    UsageStore,
+)
 
 SOURCES = ("org", "proxy", "all")
 GROUPINGS = ("model", "day", "project", "key")
@@ -51,12 +61,31 @@ _DAY = timedelta(days=1)
 # --------------------------------------------------------------------------------------------
 
 
+MONEY_PLACES = 9
+"""Decimal places of every dollar figure in the JSON (exact sums are rounded half-up once)."""
+
+
+def money(amount: Decimal | None) -> Decimal | None:
+    """A dollar figure for the JSON: fixed places, so no float noise reaches the output."""
+    return None if amount is None else quantize_usd(amount, MONEY_PLACES)
+
+
+BILL_DIFFERENCE_THRESHOLD = Decimal("0.01")
+"""Billed and tokens x price differing by more than this fraction is shown per model."""
+
+
 @dataclass(frozen=True)
 class Figures:
     """Requests, tokens and dollars of a total or a group.
 
-    `cost_usd` = `billed_usd` + `estimated_usd`; requests of unknown price are counted in
-    `requests` and tokens but not in dollars (`unpriced_requests`).
+    `cost_usd` = `billed_usd` + `apportioned_usd` + `estimated_usd`. Billed dollars are the
+    Costs API's own (a day total, or line items that name the group's model); apportioned
+    dollars are a share of a day's bill the Costs API did not attribute to this group,
+    shared out in proportion to tokens x price. Requests of unknown price are counted in
+    `requests` and tokens but not in dollars (`unpriced_requests`). `long_context` is
+    "estimated" when some org bucket could not prove which rates applied; `cost_low_usd` /
+    `cost_high_usd` then bound `cost_usd` (see `Priced`). `bill_estimate_usd` is tokens x
+    price over the days whose bill names this model (None when none does).
     """
 
     requests: int = 0
@@ -70,40 +99,80 @@ class Figures:
     has_billed: bool = False
     has_estimated: bool = False
     unpriced_requests: int = 0
+    apportioned_usd: Decimal = _ZERO
+    has_apportioned: bool = False
+    long_context: str = "exact"
+    cost_low_usd: Decimal = _ZERO
+    cost_high_usd: Decimal = _ZERO
+    line_item_billed_usd: Decimal = _ZERO
+    bill_estimate_usd: Decimal | None = None
 
     @property
     def cost_basis(self) -> str:
-        if self.has_billed and self.has_estimated:
+        """"billed", "apportioned", "estimated" or "mixed" (more than one of them)."""
+        kinds = [k for k, has in (("billed", self.has_billed),
+                                  ("apportioned", self.has_apportioned),
+                                  ("estimated", self.has_estimated)) if has]
+        if len(kinds) > 1:
             return "mixed"
-        return "billed" if self.has_billed else "estimated"
+        return kinds[0] if kinds else "estimated"
+
+    @property
+    def bill_difference_usd(self) -> Decimal | None:
+        """Billed line items minus tokens x price for them, when they differ by more than 1 %
+        (it usually means a price in the table is wrong); None otherwise."""
+        est = self.bill_estimate_usd
+        if est is None:
+            return None
+        diff = self.line_item_billed_usd - est
+        base = max(abs(est), abs(self.line_item_billed_usd))
+        if base == 0 or abs(diff) <= BILL_DIFFERENCE_THRESHOLD * base:
+            return None
+        return diff
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "requests": self.requests,
             "input_tokens": self.input_tokens,
             "cached_input_tokens": self.cached_input_tokens,
             "output_tokens": self.output_tokens,
             "reasoning_tokens": self.reasoning_tokens,
-            "cost_usd": self.cost_usd,
+            "cost_usd": money(self.cost_usd),
             "cost_basis": self.cost_basis,
-            "billed_usd": self.billed_usd,
-            "estimated_usd": self.estimated_usd,
+            "billed_usd": money(self.billed_usd),
+            "apportioned_usd": money(self.apportioned_usd),
+            "estimated_usd": money(self.estimated_usd),
             "unpriced_requests": self.unpriced_requests,
+            "long_context": self.long_context,
         }
+        if self.long_context == "estimated":
+            out["long_context_bounds_usd"] = {"low": money(self.cost_low_usd),
+                                              "high": money(self.cost_high_usd)}
+        diff = self.bill_difference_usd
+        if diff is not None:
+            out["bill_difference"] = {
+                "billed_usd": money(self.line_item_billed_usd),
+                "estimated_usd": money(self.bill_estimate_usd),
+                "difference_usd": money(diff),
+            }
+        return out
 
 
 @dataclass(frozen=True)
 class Group:
     """One line of a grouped report. `key` is the model, UTC date, project id, API key id
-    (org) or key label (proxy); None = no such dimension / unattributed."""
+    (org) or key label (proxy); None = no such dimension / unattributed. `kind` is "line_item"
+    for a Costs API line item that names no model with usage (audio, images, tools, storage,
+    an unknown label): billed dollars of their own, never spread over the models."""
 
     key: str | date | None
     name: str
     figures: Figures
+    kind: str = "group"
 
     def to_json(self) -> dict[str, Any]:
         key = self.key.isoformat() if isinstance(self.key, date) else self.key
-        return {"key": key, "name": self.name, **self.figures.to_json()}
+        return {"key": key, "name": self.name, "kind": self.kind, **self.figures.to_json()}
 
 
 @dataclass(frozen=True)
@@ -203,18 +272,18 @@ class UsageReport:
             "totals": self.totals.to_json(),
             "groups": [g.to_json() for g in self.groups],
             "unpriced_models": [u.to_json() for u in self.unpriced_models],
-            "limit_usd": self.limit_usd,
+            "limit_usd": money(self.limit_usd),
             "used_fraction": self.used_fraction,
-            "projected_cost_usd": self.projected_cost_usd,
+            "projected_cost_usd": money(self.projected_cost_usd),
             "cycle": {
                 "start": self.cycle.start.isoformat(), "end": self.cycle.end.isoformat(),
-                "cost_usd": self.cycle_cost_usd,
+                "cost_usd": money(self.cycle_cost_usd),
                 "projection_basis_days": self.projection_basis_days,
                 "limit_crossed_on": self.limit_crossed_on,
             },
             "sources": {s.name: s.to_json() for s in self.sources},
             "org_cutoff": self.org_cutoff,
-            "cached_savings_usd": self.cached_savings_usd,
+            "cached_savings_usd": money(self.cached_savings_usd),
             "price_table_as_of": self.price_table_as_of,
             "notes": list(self.notes),
         }
@@ -229,62 +298,59 @@ def _day_start(d: date) -> datetime:
     return datetime.combine(d, time(), UTC)
 
 
-class Pricer:
-    """Prices aggregated usage with `PriceTable.cost`, linearly per token.
+class Priced(NamedTuple):
+    """The price of aggregated usage (a tuple: one is made for every priced row).
 
-    `PriceTable.cost` decides long-context rates from the input tokens it is given, which is
-    right for one request but not for an hour of many. For a bucket whose average request is
-    below the threshold, the per-token rates are probed once per (model, tier, batch, price row)
-    with amounts below the threshold, then applied to the bucket's totals (exactly, in Decimal).
+    `usd` None = the price is unknown. `long_context` is "none" (the model has no long-context
+    rates), "exact" (the bucket proves which rates apply: one request, or total input at most
+    the threshold so no request can be long) or "estimated" (which requests were long cannot
+    be known from a bucket): then `low` prices every request at standard-context rates and
+    `high` at long-context rates, and `usd` is the estimate between them (see `Pricer.price`).
+    `savings` is what cached input saved: cached x (input rate - cached rate), standard context.
+    """
+
+    usd: Decimal | None
+    low: Decimal | None = None
+    high: Decimal | None = None
+    long_context: str = "none"
+    savings: Decimal = _ZERO
+
+
+_UNKNOWN = Priced(None)
+
+
+class Pricer:
+    """Prices aggregated usage with `PriceTable.rates()` and the one `charge` function.
+
+    A bucket of many requests cannot say which were long-context, so the long-context rule
+    (pricing-sources.md §6.4) is applied per bucket as `Priced` documents: exact where the
+    bucket proves it, else an estimate with its bounds. Rates are cached per (model, price
+    row, tier, long context).
     """
 
     def __init__(self, prices: PriceTable) -> None:
         self.prices = prices
-        self.threshold = int(getattr(prices, "long_context_threshold", 272_000))
-        self._k = 10 ** max(0, min(5, int(math.log10(max(self.threshold, 1)))))
-        self._rows: dict[tuple[str, date], date | None] = {}
-        self._vectors: dict[tuple[str, str, date], tuple[Decimal, ...] | None] = {}
+        self.threshold = prices.long_context_threshold
+        self._rates: dict[tuple[str, date, str], tuple[Rates, Rates | None] | None] = {}
 
-    def _row_key(self, model: str, day: date) -> date | None:
-        key = (model, day)
-        if key not in self._rows:
-            info = self.prices.resolve(model).info
-            row = info.price_at(day) if info is not None else None
-            self._rows[key] = None if row is None else row.effective_from
-        return self._rows[key]
-
-    def per_token(
-        self, model: str, day: date, service_tier: str | None, batch: bool
-    ) -> tuple[Decimal, ...] | None:
-        """USD per token: (input, cached input, cache write, audio input, output, audio
-        output), or None when the model has no price."""
-        eff = self._row_key(model, day)
-        if eff is None:
-            return None
-        tier, unrecognised = normalize_tier(service_tier, batch)
-        key = (model, tier + ("?" if unrecognised else ""), eff)
-        if key in self._vectors:
-            return self._vectors[key]
-        k = self._k
-        probes = (
-            TokenUsage(input_tokens=k),
-            TokenUsage(input_tokens=k, cached_input_tokens=k),
-            TokenUsage(input_tokens=k, cache_write_tokens=k),
-            TokenUsage(input_tokens=k, audio_input_tokens=k),
-            TokenUsage(output_tokens=k),
-            TokenUsage(output_tokens=k, audio_output_tokens=k),
-        )
-        at = _day_start(day) + timedelta(hours=12)
-        vector: list[Decimal] = []
-        for probe in probes:
-            usd = self.prices.cost(model, probe, at=at, service_tier=service_tier,
-                                   batch=batch).usd
-            if usd is None:
-                self._vectors[key] = None
-                return None
-            vector.append(usd / k)
-        self._vectors[key] = tuple(vector)
-        return self._vectors[key]
+    def rates(self, model: str, day: date, tier: str) -> tuple[Rates, Rates | None] | None:
+        """(standard-context rates, long-context rates or None) of `model` on table tier
+        `tier` in force on UTC `day`; None when the model has no price."""
+        key = (model, day, tier)
+        hit = self._rates.get(key, False)
+        if hit is not False:
+            return hit  # type: ignore[return-value]
+        info = self.prices.resolve(model).info
+        row = info.price_at(day) if info is not None else None
+        value: tuple[Rates, Rates | None] | None = None
+        if row is not None:
+            std = self.prices.rates(model, at=day, tier=tier)
+            assert std is not None
+            long = (self.prices.rates(model, at=day, tier=tier, long_context=True)
+                    if row.long_context is not None else None)
+            value = (std, long)
+        self._rates[key] = value
+        return value
 
     def cost(
         self,
@@ -296,7 +362,7 @@ class Pricer:
         batch: bool = False,
     ) -> Decimal | None:
         """USD of `usage` made by `requests` requests on UTC `day`; None = unknown price."""
-        return self.price(model, usage, requests, day, service_tier, batch)[0]
+        return self.price(model, usage, requests, day, service_tier, batch).usd
 
     def price(
         self,
@@ -306,41 +372,40 @@ class Pricer:
         day: date,
         service_tier: str | None = None,
         batch: bool = False,
-    ) -> tuple[Decimal | None, Decimal]:
-        """(USD or None if the price is unknown, what cached input saved: cached tokens ×
-        (input rate − cached rate))."""
-        if not (usage.input_tokens or usage.output_tokens or usage.cached_input_tokens
-                or usage.cache_write_tokens or usage.audio_input_tokens
-                or usage.audio_output_tokens or usage.reasoning_tokens):
-            return _ZERO, _ZERO
-        if model is None:
-            return None, _ZERO
-        vector = self.per_token(model, day, service_tier, batch)
-        if vector is None:
-            return None, _ZERO
-        r_in, r_cached, r_write, r_audio_in, r_out, r_audio_out = vector
-        cached = max(usage.cached_input_tokens, 0)
-        savings = cached * (r_in - r_cached) if cached else _ZERO
-        if usage.input_tokens > self.threshold * max(requests, 1):
-            # The average request is long-context: price it as such.
-            usd = self.prices.cost(model, usage, at=_day_start(day) + timedelta(hours=12),
-                                   service_tier=service_tier, batch=batch).usd
-            return usd, savings
-        written = max(usage.cache_write_tokens, 0)
-        audio_in = max(usage.audio_input_tokens, 0)
-        audio_out = max(usage.audio_output_tokens, 0)
-        text_in = max(usage.input_tokens - cached - written - audio_in, 0)
-        text_out = max(usage.output_tokens - audio_out, 0)
-        usd = (text_in * r_in + cached * r_cached + written * r_write + audio_in * r_audio_in
-               + text_out * r_out + audio_out * r_audio_out)
-        return usd, savings
+    ) -> Priced:
+        """Price `usage` made by `requests` requests on UTC `day`.
 
-    def cached_savings(
-        self, model: str | None, usage: TokenUsage, day: date, service_tier: str | None = None,
-        batch: bool = False,
-    ) -> Decimal:
-        """What the cached input tokens saved: cached × (input rate − cached rate)."""
-        return self.price(model, usage, 1, day, service_tier, batch)[1]
+        Long context: with a total input of T tokens over n requests and threshold t, a bucket
+        with n <= 1 or T <= t is exact. Otherwise the estimate is standard-context pricing when
+        T <= n x t (every request may be short: the lower bound), else it moves the share
+        (T - (n - 1) x t) / T of the bucket - the least input that must sit in a long request -
+        to long-context rates. Bounds: all standard (low), all long-context (high).
+        """
+        if usage.is_zero():
+            return Priced(_ZERO, _ZERO, _ZERO)
+        if model is None:
+            return _UNKNOWN
+        tier, _ = normalize_tier(service_tier, batch)
+        rates = self.rates(model, day, tier)
+        if rates is None:
+            return _UNKNOWN
+        std, long_rates = rates
+        savings = _ZERO
+        if usage.cached_input_tokens > 0:
+            cached = min(usage.cached_input_tokens, max(usage.input_tokens, 0))
+            cached_rate = std.cached_input if std.cached_input is not None else std.input
+            savings = (cached * (std.input - cached_rate)).scaleb(-6)
+        low = charge(usage, std).usd
+        if long_rates is None or usage.input_tokens <= self.threshold:
+            return Priced(low, low, low, "none" if long_rates is None else "exact", savings)
+        high = charge(usage, long_rates).usd
+        n = max(requests, 1)
+        if n == 1:
+            return Priced(high, high, high, "exact", savings)
+        total_in = Decimal(usage.input_tokens)
+        must_be_long = total_in - (n - 1) * self.threshold
+        share = must_be_long / total_in if total_in > n * self.threshold else _ZERO
+        return Priced(low + share * (high - low), low, high, "estimated", savings)
 
 
 _PRICERS: dict[int, tuple[weakref.ref[PriceTable], Pricer]] = {}
@@ -372,10 +437,18 @@ class _Acc:
     output_tokens: int = 0
     reasoning_tokens: int = 0
     billed: Decimal = _ZERO
+    apportioned: Decimal = _ZERO
     estimated: Decimal = _ZERO
     has_billed: bool = False
+    has_apportioned: bool = False
     has_estimated: bool = False
     unpriced_requests: int = 0
+    lc_estimated: bool = False
+    below: Decimal = _ZERO  # how far the long-context low bound lies under `estimated`
+    above: Decimal = _ZERO
+    line_item_billed: Decimal = _ZERO
+    bill_estimate: Decimal | None = None
+    kind: str = "group"
 
     def add_usage(self, requests: int, usage: TokenUsage) -> None:
         self.requests += requests
@@ -384,25 +457,40 @@ class _Acc:
         self.output_tokens += usage.output_tokens
         self.reasoning_tokens += usage.reasoning_tokens
 
+    def add_estimate(self, priced: Priced) -> None:
+        assert priced.usd is not None
+        self.estimated += priced.usd
+        self.has_estimated = True
+        if priced.long_context == "estimated":
+            assert priced.low is not None and priced.high is not None
+            self.lc_estimated = True
+            self.below += priced.usd - priced.low
+            self.above += priced.high - priced.usd
+
     def merge(self, other: _Acc) -> None:
-        self.requests += other.requests
-        self.input_tokens += other.input_tokens
-        self.cached_input_tokens += other.cached_input_tokens
-        self.output_tokens += other.output_tokens
-        self.reasoning_tokens += other.reasoning_tokens
-        self.billed += other.billed
-        self.estimated += other.estimated
-        self.has_billed |= other.has_billed
-        self.has_estimated |= other.has_estimated
-        self.unpriced_requests += other.unpriced_requests
+        for name in ("requests", "input_tokens", "cached_input_tokens", "output_tokens",
+                     "reasoning_tokens", "billed", "apportioned", "estimated",
+                     "unpriced_requests", "below", "above", "line_item_billed"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        for name in ("has_billed", "has_apportioned", "has_estimated", "lc_estimated"):
+            setattr(self, name, getattr(self, name) or getattr(other, name))
+        if other.bill_estimate is not None:
+            self.bill_estimate = (self.bill_estimate or _ZERO) + other.bill_estimate
+        if other.kind != "group":
+            self.kind = other.kind
 
     def freeze(self) -> Figures:
+        cost = self.billed + self.apportioned + self.estimated
         return Figures(
             requests=self.requests, input_tokens=self.input_tokens,
             cached_input_tokens=self.cached_input_tokens, output_tokens=self.output_tokens,
-            reasoning_tokens=self.reasoning_tokens, cost_usd=self.billed + self.estimated,
+            reasoning_tokens=self.reasoning_tokens, cost_usd=cost,
             billed_usd=self.billed, estimated_usd=self.estimated, has_billed=self.has_billed,
             has_estimated=self.has_estimated, unpriced_requests=self.unpriced_requests,
+            apportioned_usd=self.apportioned, has_apportioned=self.has_apportioned,
+            long_context="estimated" if self.lc_estimated else "exact",
+            cost_low_usd=cost - self.below, cost_high_usd=cost + self.above,
+            line_item_billed_usd=self.line_item_billed, bill_estimate_usd=self.bill_estimate,
         )
 
 
@@ -469,6 +557,63 @@ def _allocate(amount: Decimal, weights: Mapping[Any, Decimal]) -> dict[Any, Deci
     return out
 
 
+def line_item_model(label: str | None, models: Iterable[str | None],
+                    prices: PriceTable) -> str | None:
+    """The model a Costs line item names, or None.
+
+    Labels are unspecified (openai-api.md §2: "gpt-4o, input", "Image models", "input_tokens",
+    "Web search tool calls"); a label names a model when its part before the first comma is
+    a model with usage (`models`, case-insensitive) or one the price table resolves. A model
+    with usage is preferred: the usage's own name (a dated snapshot, say) when exactly one
+    usage model resolves to the same table entry as the label.
+    """
+    if not label:
+        return None
+    head = label.split(",", 1)[0].strip().lower()
+    if not head or " " in head:
+        return None
+    named = {m.lower(): m for m in models if m}
+    if head in named:
+        return named[head]
+    entry = prices.resolve(head).info
+    if entry is None:
+        return None
+    same = [m for key, m in named.items() if prices.resolve(key).info is entry]
+    return same[0] if len(same) == 1 else head
+
+
+def price_by_bucket(store: UsageStore, pricer: Pricer, period: Period, row: OrgUsageRow,
+                    dims: Iterable[str], model: str | None = None) -> Priced:
+    """Price an org day row bucket by bucket: a stored bucket within the long-context
+    threshold proves its requests short, where the day's total cannot. The buckets are those
+    of the row's day matching it on `dims` (and batch; the row's endpoint and model narrow the
+    read when it has them), with the store's rule that an endpoint's hourly rows win over its
+    daily ones; `model` reprices them on another model."""
+    assert row.day is not None
+    start = max(_day_start(row.day), period.start)
+    day = store.usage_buckets(start, min(_day_start(row.day) + _DAY, period.end),
+                              endpoint=row.endpoint, model=row.model)
+    hourly = {b.endpoint for b in day if b.width == "1h"}
+    keys = tuple(dims)
+    parts = [pricer.price(model or b.model, b.usage, b.requests, row.day, b.service_tier,
+                          bool(b.batch))
+             for b in day
+             if b.width == ("1h" if b.endpoint in hourly else "1d")
+             and bool(b.batch) == bool(row.batch)
+             and all(getattr(b, d) == getattr(row, d) for d in keys)]
+    if not parts or any(p.usd is None for p in parts):
+        return pricer.price(model or row.model, row.usage, row.requests, row.day,
+                            row.service_tier, bool(row.batch))
+
+    def total(values: Iterable[Decimal | None]) -> Decimal:
+        return sum((v or _ZERO for v in values), _ZERO)
+
+    estimated = any(p.long_context == "estimated" for p in parts)
+    return Priced(total(p.usd for p in parts), total(p.low for p in parts),
+                  total(p.high for p in parts), "estimated" if estimated else "exact",
+                  total(p.savings for p in parts))
+
+
 def _org_part(
     store: UsageStore, pricer: Pricer, period: Period, by: str | None, now: datetime,
     billed_until: datetime | None,
@@ -490,39 +635,45 @@ def _org_part(
         d for d in store.billed_days(first, last_excl) if _day_start(d) + _DAY <= limit_end
     } if first < last_excl else set()
 
-    # Estimated dollars per day and group (the weights that share out billed dollars).
+    # Estimated dollars per day and group (the weights that share out unattributed bills).
     est: dict[date, dict[Any, Decimal]] = {}
+    day_models: dict[date, set[str | None]] = {}
     for row in rows:
         assert row.day is not None
         key = getattr(row, group_dim) if group_dim else None
-        cost, saved = pricer.price(row.model, row.usage, row.requests, row.day,
-                                   row.service_tier, bool(row.batch))
-        part.savings += saved
-        unknown = cost is None or (row.units > 0 and not (row.usage.input_tokens
-                                                           or row.usage.output_tokens))
+        day_models.setdefault(row.day, set()).add(row.model)
+        priced = pricer.price(row.model, row.usage, row.requests, row.day,
+                              row.service_tier, bool(row.batch))
+        if priced.long_context == "estimated":  # the stored buckets may prove more
+            dims = ["endpoint", "model", "service_tier"] + (
+                [group_dim] if group_dim and group_dim != "day" else [])
+            priced = price_by_bucket(store, pricer, period, row, dims)
+        part.savings += priced.savings
+        unknown = priced.usd is None or (row.units > 0 and not (row.usage.input_tokens
+                                                                 or row.usage.output_tokens))
         if unknown:
             _note_unpriced(part, row.model, row.requests, row.usage, row.units, row.endpoint)
-            cost = None
         g, dacc = part.acc(key), part.day(row.day)
         for a in (g, dacc):
             a.add_usage(row.requests, row.usage)
-        if cost is not None:
-            part.day_estimates[row.day] = part.day_estimates.get(row.day, _ZERO) + cost
+        if not unknown:
+            assert priced.usd is not None
+            part.day_estimates[row.day] = part.day_estimates.get(row.day, _ZERO) + priced.usd
             weights = est.setdefault(row.day, {})
-            weights[key] = weights.get(key, _ZERO) + cost
+            weights[key] = weights.get(key, _ZERO) + priced.usd
         if row.day in billed_days:
             continue
         for a in (g, dacc):
-            if cost is None:
+            if unknown:
                 a.unpriced_requests += row.requests
             else:
-                a.estimated += cost
-                a.has_estimated = True
+                a.add_estimate(priced)
 
     if not billed_days:
         return part
-    # Billed days: direct attribution by the cost dimension where present, else shares.
-    cost_dim = _COST_DIM.get(by) if by else None
+    # Billed days: direct attribution by the cost dimension where present; line items that
+    # name a model are that model's bill; the rest is apportioned (and says so).
+    cost_dim = {"model": "line_item", **_COST_DIM}.get(by) if by else None
     by_day: dict[date, list[CostRow]] = {}
     for r in store.cost_rows(first, last_excl, ["day", cost_dim] if cost_dim else ["day"]):
         assert r.day is not None
@@ -534,30 +685,40 @@ def _org_part(
         dacc = part.day(d)
         dacc.billed += day_total
         dacc.has_billed = True
-        if by is None:
-            part.acc(None).billed += day_total
-            part.acc(None).has_billed = True
-            continue
-        if by == "day":
-            a = part.acc(d)
+        if by is None or by == "day":
+            a = part.acc(None if by is None else d)
             a.billed += day_total
             a.has_billed = True
             continue
         unattributed = _ZERO
         shares: dict[Any, Decimal] = {}
+        own_rows: set[Any] = set()
         for r in cost_rows:
             key = getattr(r, cost_dim) if cost_dim else None
+            if key is not None and by == "model":
+                model = line_item_model(key, day_models.get(d, ()), pricer.prices)
+                if model is None:
+                    own_rows.add(key)
+                else:
+                    key = model
             if key is None:
                 unattributed += r.amount
             else:
                 shares[key] = shares.get(key, _ZERO) + r.amount
-        if unattributed:
-            for key, amount in _allocate(unattributed, est.get(d, {})).items():
-                shares[key] = shares.get(key, _ZERO) + amount
         for key, amount in shares.items():
             a = part.acc(key)
             a.billed += amount
             a.has_billed = True
+            if key in own_rows:
+                a.kind = "line_item"
+            elif by == "model":
+                a.line_item_billed += amount
+                a.bill_estimate = (a.bill_estimate or _ZERO) + est.get(d, {}).get(key, _ZERO)
+        if unattributed:
+            for key, amount in _allocate(unattributed, est.get(d, {})).items():
+                a = part.acc(key)
+                a.apportioned += amount
+                a.has_apportioned = True
     return part
 
 
@@ -581,8 +742,8 @@ def _proxy_part(
         assert row.day is not None
         part.errors += row.errors
         if row.usage.cached_input_tokens:
-            part.savings += pricer.cached_savings(row.model, row.usage, row.day,
-                                                  row.service_tier)
+            part.savings += pricer.price(row.model, row.usage, row.requests, row.day,
+                                         row.service_tier).savings
         fold(part.day(row.day), row)
         if by != "key":  # by key: from the key roll-up below
             fold(part.acc({"model": row.model, "day": row.day}.get(by or "")), row)
@@ -663,7 +824,7 @@ def build_report(
     source = _resolve_source(source)
     if by is not None and by not in GROUPINGS:
         raise ValueError(f"unknown grouping {by!r} (use model, day, project or key)")
-    now = now_utc() if now is None else now.astimezone(UTC)
+    now = prices.clock() if now is None else now.astimezone(UTC)  # the app's clock
     pricer = pricer_for(prices)
     parts = _parts(store, pricer, period, source, by, now)
 
@@ -712,12 +873,13 @@ def build_report(
         group_list: tuple[Group, ...] = ()
     else:
         ordered = sorted(groups.items(), key=lambda kv: _group_order(by, kv[0], kv[1]))
-        group_list = tuple(Group(k, _name_for(by, k, names), a.freeze()) for k, a in ordered)
+        group_list = tuple(Group(k, _name_for(by, k, names), a.freeze(), a.kind)
+                           for k, a in ordered)
 
     day_list = tuple(
         DaySpend(
             day=d,
-            cost_usd=a.billed + a.estimated,
+            cost_usd=a.billed + a.apportioned + a.estimated,
             basis="billed" if a.has_billed and not a.has_estimated else (
                 "mixed" if a.has_billed else "estimated"),
             billed_usd=a.billed if a.has_billed else None,
@@ -729,7 +891,7 @@ def build_report(
     # The monthly limit: this billing cycle's spend from the same source.
     cycle = billing_cycle(now, settings.cycle_start_day)
     if period == cycle:
-        cycle_cost = totals.billed + totals.estimated
+        cycle_cost = totals.freeze().cost_usd
         cycle_days = day_list
     else:
         if not _reusable_cycle(cycle_report, cycle, source):
@@ -772,21 +934,6 @@ def _group_order(by: str, key: Any, acc: _Acc) -> tuple[Any, ...]:
     if by == "day":
         return (key is None, key or date.min)
     # Biggest spenders first, then by tokens, then by name.
-    return (-(acc.billed + acc.estimated), -(acc.input_tokens + acc.output_tokens),
+    return (-(acc.billed + acc.apportioned + acc.estimated),
+            -(acc.input_tokens + acc.output_tokens),
             key is None, str(key))
-
-
-def daily_spend(
-    store: UsageStore, prices: PriceTable, settings: Settings, period: Period,
-    source: str = "all", now: datetime | None = None,
-) -> tuple[DaySpend, ...]:
-    """Per-UTC-day spend for a chart: billed where billed, else estimated, with both figures."""
-    return build_report(store, prices, settings, period, source, "day", now).days
-
-
-def cached_input_savings(
-    store: UsageStore, prices: PriceTable, settings: Settings, period: Period,
-    source: str = "all", now: datetime | None = None,
-) -> Decimal:
-    """What cached input saved in `period`: cached tokens × (input rate − cached rate)."""
-    return build_report(store, prices, settings, period, source, None, now).cached_savings_usd

@@ -34,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.core.budget import SINCE_EVER
+from monitor.core.clock import Clock, system_clock
 from monitor.core.records import CostBucket, ProxyRecord, RateLimitSnapshot, UsageBucket
 from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
@@ -43,7 +44,7 @@ WIDTH_SECONDS: Mapping[str, int] = {"1h": 3_600, "1d": DAY_S}
 ORG_SOURCE = "org"
 """The sync-state name of the organization usage sync (`set_sync_state(ORG_SOURCE, ...)`)."""
 
-TOKEN_COLUMNS = (
+_V1_TOKEN_COLUMNS = (
     "input_tokens",
     "cached_input_tokens",
     "cache_write_tokens",
@@ -52,9 +53,21 @@ TOKEN_COLUMNS = (
     "audio_input_tokens",
     "audio_output_tokens",
 )
-_TOK_DEFS = ",\n".join(f"    {c} INTEGER NOT NULL DEFAULT 0" for c in TOKEN_COLUMNS)
+_V3_TOKEN_COLUMNS = ("audio_cached_input_tokens", "image_input_tokens", "image_output_tokens")
+TOKEN_COLUMNS = (*_V1_TOKEN_COLUMNS, *_V3_TOKEN_COLUMNS)
+"""Token columns, named and ordered as the TokenUsage fields (v3 added the last three)."""
+_TOK_DEFS = ",\n".join(f"    {c} INTEGER NOT NULL DEFAULT 0" for c in _V1_TOKEN_COLUMNS)
 _TOK_LIST = ", ".join(TOKEN_COLUMNS)
-_TOK_SUMS = ", ".join(f"SUM({c})" for c in TOKEN_COLUMNS)
+_NT = len(TOKEN_COLUMNS)
+
+
+def _tokens_of(usage: TokenUsage) -> tuple[int, ...]:
+    """`usage` in TOKEN_COLUMNS order (the column names are the TokenUsage field names)."""
+    return tuple(getattr(usage, c) for c in TOKEN_COLUMNS)
+
+
+def _tok_sums(columns: Sequence[str]) -> str:
+    return ", ".join(f"SUM({c})" for c in columns)
 
 # --------------------------------------------------------------------------------------------
 # Schema migrations. Never edit a released entry; append a new one.
@@ -144,7 +157,8 @@ CREATE TABLE names (
 ) WITHOUT ROWID;
 """
 
-# v2: roll-ups (back-filled from the v1 rows) and the index that answers "does this endpoint have
+# v2: roll-ups (back-filled from the v1 rows; the INSERTs name their columns since v3 shares
+# them, which changes nothing for a v1 file) and the index that answers "does this endpoint have
 # hourly rows on this day" and "latest bucket" in O(log n).
 #
 # Every roll-up row sums one `span` starting at `at` (epoch seconds): SPAN_HOUR (proxy only: org
@@ -178,7 +192,13 @@ _PROXY_TABLES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("proxy_rollup_key", ("key_label",)),
     ("proxy_rollup", ("endpoint", "model", "service_tier", "key_label")),
 )
-_ORG_SUM_COLUMNS = ("requests", *TOKEN_COLUMNS, "units")
+# Roll-up sums as v2 created them, and as read and written since v3 (which appended the v3 token
+# columns to every roll-up table: org ones after `units`, proxy ones after `cost_rest`, so a
+# positional INSERT ... SELECT lists them in that order).
+_V2_ORG_SUM_COLUMNS = ("requests", *_V1_TOKEN_COLUMNS, "units")
+_V2_PROXY_SUM_COLUMNS = ("requests", "errors", *_V1_TOKEN_COLUMNS, "cost_pico",
+                         *_UNPRICED_COLUMNS)
+_ORG_SUM_COLUMNS = (*_V2_ORG_SUM_COLUMNS, *_V3_TOKEN_COLUMNS)
 _PROXY_SUM_COLUMNS = ("requests", "errors", *TOKEN_COLUMNS, "cost_pico", *_UNPRICED_COLUMNS)
 
 
@@ -194,10 +214,10 @@ def _rollup_table_sql(table: str, dims: Sequence[str], sums: Sequence[str],
             ") WITHOUT ROWID;\n")
 
 
-def _org_day_select(where: str = "1") -> str:
+def _org_day_select(where: str = "1", columns: Sequence[str] = _ORG_SUM_COLUMNS) -> str:
     """Day rows of usage_rollup from raw buckets: hourly rows win over daily ones."""
     day = f"u.start - u.start % {DAY_S}"
-    sums = ", ".join(f"SUM(u.{c})" for c in _ORG_SUM_COLUMNS)
+    sums = ", ".join(f"SUM(u.{c})" for c in columns)
     return f"""SELECT {SPAN_DAY}, {day}, u.endpoint, u.model, u.project_id, u.api_key_id,
        u.service_tier, u.batch, {sums}
 FROM usage_buckets u
@@ -221,39 +241,60 @@ def _regroup_select(source: str, dims: Sequence[str], span_to: int, span_from: i
 
 
 _RAW_UNPRICED = "(cost IS NULL AND input_tokens + output_tokens > 0)"
-_RAW_PROXY_SUMS = (
-    f"COUNT(*), SUM(status >= 400), {_TOK_SUMS}, COALESCE(SUM(pico(cost)), 0), "
-    f"SUM({_RAW_UNPRICED}), SUM(CASE WHEN {_RAW_UNPRICED} THEN input_tokens ELSE 0 END), "
-    f"SUM(CASE WHEN {_RAW_UNPRICED} THEN cached_input_tokens ELSE 0 END), "
-    f"SUM(CASE WHEN {_RAW_UNPRICED} THEN output_tokens ELSE 0 END), "
-    "dsum(pico_rest(cost)) FILTER (WHERE pico_rest(cost) IS NOT NULL)"
-)
+
+
+def _raw_proxy_sums(columns: Sequence[str]) -> str:
+    """Sums of raw proxy records in the roll-up column order (tokens, cost, unpriced, rest)."""
+    return (
+        f"COUNT(*), SUM(status >= 400), {_tok_sums(columns)}, COALESCE(SUM(pico(cost)), 0), "
+        f"SUM({_RAW_UNPRICED}), SUM(CASE WHEN {_RAW_UNPRICED} THEN input_tokens ELSE 0 END), "
+        f"SUM(CASE WHEN {_RAW_UNPRICED} THEN cached_input_tokens ELSE 0 END), "
+        f"SUM(CASE WHEN {_RAW_UNPRICED} THEN output_tokens ELSE 0 END), "
+        "dsum(pico_rest(cost)) FILTER (WHERE pico_rest(cost) IS NOT NULL)"
+    )
+
+
+_RAW_PROXY_SUMS = _raw_proxy_sums(TOKEN_COLUMNS)
 _RAW_PROXY_DIM = {"endpoint": "endpoint", "model": "COALESCE(model, '')",
                   "service_tier": "COALESCE(service_tier, '')", "key_label": "key_label"}
 
 
-def _v2() -> str:
-    parts = ["CREATE INDEX ix_usage_width_endpoint_start ON usage_buckets (width, endpoint, "
-             "start);"]
+def _rollup_fill(org_sums: Sequence[str], proxy_sums: Sequence[str],
+                 tokens: Sequence[str]) -> list[str]:
+    """INSERTs that fill every roll-up from the raw rows (named columns, any schema version)."""
+    parts: list[str] = []
     full_org = _ORG_TABLES[-1]
-    for table, dims in _ORG_TABLES:
-        parts.append(_rollup_table_sql(table, dims, _ORG_SUM_COLUMNS))
-    parts.append(f"INSERT INTO {full_org[0]}\n{_org_day_select()};")
+
+    def into(table: str, dims: Sequence[str], sums: Sequence[str], extra: str = "") -> str:
+        return f"INSERT INTO {table} (span, at, {', '.join((*dims, *sums))}{extra})"
+
+    parts.append(f"{into(*full_org, org_sums)}\n{_org_day_select(columns=org_sums)};")
     for table, dims in _ORG_TABLES[:-1]:
-        parts.append(f"INSERT INTO {table}\n"
-                     f"{_regroup_select(full_org[0], dims, SPAN_DAY, SPAN_DAY, _ORG_SUM_COLUMNS)};")
+        parts.append(f"{into(table, dims, org_sums)}\n"
+                     f"{_regroup_select(full_org[0], dims, SPAN_DAY, SPAN_DAY, org_sums)};")
     for table, dims in _ORG_TABLES:
-        parts.append(f"INSERT INTO {table}\n"
-                     f"{_regroup_select(table, dims, SPAN_MONTH, SPAN_DAY, _ORG_SUM_COLUMNS)};")
+        parts.append(f"{into(table, dims, org_sums)}\n"
+                     f"{_regroup_select(table, dims, SPAN_MONTH, SPAN_DAY, org_sums)};")
     for table, dims in _PROXY_TABLES:
-        parts.append(_rollup_table_sql(table, dims, _PROXY_SUM_COLUMNS, "    cost_rest TEXT"))
         t = "(time_us / 1000000)"
         raw_dims = ", ".join(_RAW_PROXY_DIM[d] for d in dims)
         for span in (SPAN_HOUR, SPAN_DAY, SPAN_MONTH):
             at = _SPAN_AT[span].format(t=t)
             group = ", ".join(str(i) for i in range(2, len(dims) + 3))
-            parts.append(f"INSERT INTO {table}\nSELECT {span}, {at}, {raw_dims}, {_RAW_PROXY_SUMS}"
+            parts.append(f"{into(table, dims, proxy_sums, ', cost_rest')}\n"
+                         f"SELECT {span}, {at}, {raw_dims}, {_raw_proxy_sums(tokens)}"
                          f"\nFROM proxy_records GROUP BY {group};")
+    return parts
+
+
+def _v2() -> str:
+    parts = ["CREATE INDEX ix_usage_width_endpoint_start ON usage_buckets (width, endpoint, "
+             "start);"]
+    for table, dims in _ORG_TABLES:
+        parts.append(_rollup_table_sql(table, dims, _V2_ORG_SUM_COLUMNS))
+    for table, dims in _PROXY_TABLES:
+        parts.append(_rollup_table_sql(table, dims, _V2_PROXY_SUM_COLUMNS, "    cost_rest TEXT"))
+    parts += _rollup_fill(_V2_ORG_SUM_COLUMNS, _V2_PROXY_SUM_COLUMNS, _V1_TOKEN_COLUMNS)
     parts.append(f"""CREATE TABLE usage_extent (
     endpoint TEXT NOT NULL,
     width TEXT NOT NULL,
@@ -268,7 +309,20 @@ FROM usage_buckets GROUP BY endpoint, width;""")
 
 _V2 = _v2()
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2)
+
+def _v3() -> str:
+    """v3 (issue 13): cached audio input and image input/output tokens, priced at their own
+    rates. Old rows hold 0, which is what their usage reported (it was never split out)."""
+    tables = ["usage_buckets", "proxy_records",
+              *(t for t, _ in _ORG_TABLES), *(t for t, _ in _PROXY_TABLES)]
+    return "\n".join(f"ALTER TABLE {t} ADD COLUMN {c} INTEGER NOT NULL DEFAULT 0;"
+                     for t in tables for c in _V3_TOKEN_COLUMNS) + "\n"
+
+
+_V3 = _v3()
+_ROLLUP_FILL = _rollup_fill(_ORG_SUM_COLUMNS, _PROXY_SUM_COLUMNS, TOKEN_COLUMNS)
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -538,8 +592,9 @@ class UsageStore:
     `close()` closes every connection it opened (call it on quit, after worker threads stopped).
     """
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, clock: Clock = system_clock) -> None:
         self.path = Path(path)
+        self._clock = clock  # stamps synced_at / fired_at (the app's one clock)
         self._local = threading.local()
         self._lock = threading.Lock()
         self._connections: list[tuple[threading.Thread, sqlite3.Connection]] = []
@@ -686,14 +741,12 @@ class UsageStore:
         return (
             _epoch_s(b.start), b.width, b.endpoint, _opt(b.model), _opt(b.project_id),
             _opt(b.api_key_id), _opt(b.user_id), _opt(b.service_tier), _batch_in(b.batch),
-            b.requests, u.input_tokens, u.cached_input_tokens, u.cache_write_tokens,
-            u.output_tokens, u.reasoning_tokens, u.audio_input_tokens, u.audio_output_tokens,
-            b.units, synced_at,
+            b.requests, *_tokens_of(u), b.units, synced_at,
         )
 
     def upsert_usage_buckets(self, buckets: Iterable[UsageBucket]) -> None:
         """Insert or overwrite buckets by their natural key (syncing twice never doubles)."""
-        now = _epoch_s(datetime.now(UTC))
+        now = _epoch_s(self._clock())
         with self.transaction() as tx:
             touched: set[tuple[str, int]] = set()
             widths: set[tuple[str, str]] = set()
@@ -720,7 +773,7 @@ class UsageStore:
         if width not in WIDTH_SECONDS:
             raise ValueError(f"unsupported bucket width {width!r} (use 1h or 1d)")
         a, b_ = _epoch_s(start), _epoch_s(end)
-        now = _epoch_s(datetime.now(UTC))
+        now = _epoch_s(self._clock())
         with self.transaction() as tx:
             tx.execute(
                 "DELETE FROM usage_buckets WHERE width = ? AND endpoint = ? "
@@ -787,8 +840,10 @@ class UsageStore:
         with self.transaction() as tx:
             for table in tables:
                 tx.execute(f"DELETE FROM {table}")
+            for stmt in _ROLLUP_FILL:
+                tx.execute(stmt)
             for stmt in _statements(_V2):
-                if stmt.startswith("INSERT"):
+                if stmt.startswith("INSERT INTO usage_extent"):
                     tx.execute(stmt)
 
     # ---- org usage: reads ------------------------------------------------------------------
@@ -798,26 +853,31 @@ class UsageStore:
         row = self._conn().execute("SELECT MAX(max_end) FROM usage_extent").fetchone()
         return None if row[0] is None else _from_s(row[0])
 
-    def usage_extent(self) -> dict[tuple[str, str], datetime]:
-        """(endpoint, width) → end of the latest stored bucket."""
-        rows = self._conn().execute("SELECT endpoint, width, max_end FROM usage_extent")
-        return {(e, w): _from_s(m) for e, w, m in rows}
-
-    def usage_buckets(self, start: datetime, end: datetime) -> list[UsageBucket]:
-        """The raw org rows starting in [start, end), both widths (for export and tests)."""
+    def usage_buckets(self, start: datetime, end: datetime, *, endpoint: str | None = None,
+                      model: str | None = None) -> list[UsageBucket]:
+        """The raw org rows starting in [start, end), both widths (for export, tests and
+        pricing bucket by bucket), optionally of one endpoint and one model only."""
+        where = ""
+        params: list[Any] = [_epoch_s(start), _epoch_s(end)]
+        if endpoint is not None:
+            where += " AND endpoint = ?"
+            params.append(endpoint)
+        if model is not None:
+            where += " AND model = ?"
+            params.append(model)
         rows = self._conn().execute(
             f"""SELECT start, width, endpoint, model, project_id, api_key_id, user_id,
                        service_tier, batch, requests, {_TOK_LIST}, units
-                FROM usage_buckets WHERE start >= ? AND start < ?
+                FROM usage_buckets WHERE start >= ? AND start < ?{where}
                 ORDER BY start, width, endpoint, model, project_id, api_key_id, user_id""",
-            (_epoch_s(start), _epoch_s(end)),
+            params,
         )
         return [
             UsageBucket(
                 start=_from_s(r[0]), width=r[1], endpoint=r[2], model=_none(r[3]),
                 project_id=_none(r[4]), api_key_id=_none(r[5]), user_id=_none(r[6]),
                 service_tier=_none(r[7]), batch=_batch_out(r[8]), requests=r[9],
-                usage=TokenUsage(*r[10:17]), units=r[17],
+                usage=TokenUsage(*r[10:10 + _NT]), units=r[10 + _NT],
             )
             for r in rows
         ]
@@ -891,7 +951,9 @@ class UsageStore:
                 else:
                     kw[d] = _none(v)
             out.append(OrgUsageRow(
-                **kw, requests=vals[0], usage=TokenUsage(*vals[1:8]), units=vals[8]
+                # vals: requests, v1 tokens, units, v3 tokens (_ORG_SUM_COLUMNS)
+                **kw, requests=vals[0], units=vals[8],
+                usage=TokenUsage(*vals[1:8], *vals[9:9 + len(_V3_TOKEN_COLUMNS)]),
             ))
         return out
 
@@ -900,7 +962,7 @@ class UsageStore:
     def replace_cost_window(self, start: date, end: date, buckets: Iterable[CostBucket]) -> None:
         """Make UTC days [start, end) hold exactly `buckets`, in one transaction."""
         a, b = _day_s(start), _day_s(end)
-        now = _epoch_s(datetime.now(UTC))
+        now = _epoch_s(self._clock())
         with self.transaction() as tx:
             tx.execute("DELETE FROM cost_buckets WHERE day >= ? AND day < ?", (a, b))
             for c in buckets:
@@ -953,7 +1015,7 @@ class UsageStore:
         INSERT INTO proxy_records (time_us, endpoint, model, service_tier, key_label, {_TOK_LIST},
                                    cost, price_as_of, status, latency_ms, ttfb_ms, request_id,
                                    partial)
-        VALUES ({", ".join("?" * 19)})
+        VALUES ({", ".join("?" * (12 + len(TOKEN_COLUMNS)))})
     """
 
     @staticmethod
@@ -975,9 +1037,7 @@ class UsageStore:
             u = rec.usage
             t = _epoch_us(rec.time)
             cost = None if rec.cost_usd is None else _money_text(rec.cost_usd)
-            toks = (u.input_tokens, u.cached_input_tokens, u.cache_write_tokens,
-                    u.output_tokens, u.reasoning_tokens, u.audio_input_tokens,
-                    u.audio_output_tokens)
+            toks = _tokens_of(u)
             raws.append((
                 t, rec.endpoint, rec.model, rec.service_tier, rec.key_label, *toks, cost,
                 None if rec.price_as_of is None else rec.price_as_of.isoformat(), rec.status,
@@ -1026,11 +1086,11 @@ class UsageStore:
         return [
             ProxyRecord(
                 time=_at_us(r[0]), endpoint=r[1], model=r[2],
-                service_tier=r[3], key_label=r[4], usage=TokenUsage(*r[5:12]),
-                cost_usd=None if r[12] is None else Decimal(r[12]),
-                price_as_of=None if r[13] is None else date.fromisoformat(r[13]),
-                status=r[14], latency_ms=r[15], ttfb_ms=r[16], request_id=r[17],
-                partial=bool(r[18]),
+                service_tier=r[3], key_label=r[4], usage=TokenUsage(*r[5:5 + _NT]),
+                cost_usd=None if r[-7] is None else Decimal(r[-7]),
+                price_as_of=None if r[-6] is None else date.fromisoformat(r[-6]),
+                status=r[-5], latency_ms=r[-4], ttfb_ms=r[-3], request_id=r[-2],
+                partial=bool(r[-1]),
             )
             for r in rows
         ]
@@ -1111,10 +1171,11 @@ class UsageStore:
             for d, v in zip(dims, key, strict=True):
                 kw[d] = _s_day(v) if d == "day" else _none(v)
             out.append(ProxyUsageRow(
-                requests=vals[0], errors=vals[1], usage=TokenUsage(*vals[2:9]), cost=vals[9],
-                unpriced_requests=vals[10],
-                unpriced_usage=TokenUsage(input_tokens=vals[11], cached_input_tokens=vals[12],
-                                          output_tokens=vals[13]),
+                requests=vals[0], errors=vals[1], usage=TokenUsage(*vals[2:2 + _NT]),
+                cost=vals[2 + _NT], unpriced_requests=vals[3 + _NT],
+                unpriced_usage=TokenUsage(input_tokens=vals[4 + _NT],
+                                          cached_input_tokens=vals[5 + _NT],
+                                          output_tokens=vals[6 + _NT]),
                 **kw,
             ))
         return out
@@ -1255,7 +1316,7 @@ class UsageStore:
         with self.transaction() as tx:
             cur = tx.execute(
                 "INSERT OR IGNORE INTO fired_alerts VALUES (?, ?, ?, ?)",
-                (kind, threshold, cycle_start.isoformat(), _epoch_us(datetime.now(UTC))),
+                (kind, threshold, cycle_start.isoformat(), _epoch_us(self._clock())),
             )
             return cur.rowcount == 1
 
@@ -1303,7 +1364,7 @@ class UsageStore:
         return dict(self._conn().execute("SELECT id, name FROM names").fetchall())
 
     def set_names(self, names: Mapping[str, str]) -> None:
-        now = _epoch_s(datetime.now(UTC))
+        now = _epoch_s(self._clock())
         with self.transaction() as tx:
             tx.executemany(
                 "INSERT INTO names VALUES (?, ?, ?) ON CONFLICT DO UPDATE SET "

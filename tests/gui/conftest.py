@@ -12,6 +12,7 @@ from PySide6.QtCore import QLocale
 from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
+from monitor.core.clock import fixed_clock
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
 from monitor.paths import Paths
@@ -34,6 +35,14 @@ def english_locale() -> Iterator[None]:
     QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
     yield
     QLocale.setDefault(QLocale(QLocale.Language.English, QLocale.Country.UnitedStates))
+
+
+@pytest.fixture
+def ctx(paths: Paths) -> Iterator[AppContext]:
+    """GUI tests run at `NOW` whatever the real date: the app's one clock is pinned."""
+    context = AppContext(paths, clock=fixed_clock(NOW))
+    yield context
+    context.close()
 
 
 @pytest.fixture
@@ -74,4 +83,4 @@ def snapshot_of(qtbot: QtBot, state: AppState) -> object:
 
 def fresh_ctx(paths: Paths) -> AppContext:
     """A second AppContext over the same files (a restart of the app)."""
-    return AppContext(paths)
+    return AppContext(paths, clock=fixed_clock(NOW))

@@ -105,7 +105,7 @@ def test_proxied_request_reaches_the_counters_within_two_seconds(
         def factory(on_record: Callable[[ProxyRecord], None]) -> MeteringProxy:
             return MeteringProxy(upstream=upstream.base_url + "/v1",
                                  store_path=ctx.paths.db_file, prices=ctx.prices(), port=0,
-                                 on_record=on_record)
+                                 on_record=on_record, clock=ctx.clock)
 
         c = make_app(proxy_factory=factory)
         with qtbot.waitSignal(c.proxy.started, timeout=10_000) as started:
@@ -140,14 +140,14 @@ def test_refresh_now_polls_and_a_failing_sync_keeps_the_numbers(
 
     def failing_sync() -> object:
         calls.append(1)
-        now = datetime.now(UTC)
+        now = ctx.now()
         store.set_sync_state(ORG_SOURCE, SyncState(last_success=None,
                                                    last_error="network down", last_error_at=now))
         raise KnownError("network down")
 
     from tests.e2e.seed import proxy_record
 
-    store.add_proxy_record(proxy_record(datetime.now(UTC), Decimal("2.50")))
+    store.add_proxy_record(proxy_record(ctx.now(), Decimal("2.50")))
     c = make_app(sync=failing_sync)
     _first_snapshot(qtbot, c)
     c.poller.start(poll_at_once=False)
@@ -167,7 +167,7 @@ def test_refresh_now_polls_and_a_failing_sync_keeps_the_numbers(
     qtbot.waitUntil(lambda: c.state.snapshot is not None
                     and c.state.snapshot.org.next_sync == c.poller.next_poll_at, timeout=5000)
     assert c.window.sources.org_next.text() != "–"
-    left = (c.poller.next_poll_at - datetime.now(UTC)).total_seconds()
+    left = (c.poller.next_poll_at - ctx.now()).total_seconds()
     assert 0 < left <= 61
 
 

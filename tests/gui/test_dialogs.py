@@ -205,3 +205,23 @@ def test_keys_dialog_explains_unavailable_keyring(qtbot: QtBot, tmp_path: Path,
     assert "no keyring backend is installed or reachable" in text
     assert "never stores keys in a plain file" in text
     assert not d.add_button.isEnabled()
+
+
+def test_settings_show_the_price_table_date_and_warn_when_old(qtbot: QtBot,
+                                                              ctx: AppContext) -> None:
+    as_of = ctx.prices().as_of
+    fresh = SettingsDialog(ctx.settings, prices_as_of=as_of,
+                           today=date.fromordinal(as_of.toordinal() + 90))
+    qtbot.addWidget(fresh)
+    assert fresh.prices_note.text() == f"Prices as of {as_of.isoformat()} (90 days old)."
+    assert fresh.prices_note.styleSheet() == ""
+    stale = SettingsDialog(ctx.settings, prices_as_of=as_of,
+                           today=date.fromordinal(as_of.toordinal() + 91))
+    qtbot.addWidget(stale)
+    text = stale.prices_note.text()
+    assert text.startswith(f"Prices as of {as_of.isoformat()} (91 days old). The price table "
+                           "is over 90 days old")
+    assert "token-monitor price import FILE" in text and "c62828" in stale.prices_note.styleSheet()
+    plain = SettingsDialog(ctx.settings)
+    qtbot.addWidget(plain)
+    assert plain.prices_note.isHidden()

@@ -9,6 +9,7 @@ import pytest
 from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
+from monitor.core.clock import ManualClock
 from monitor.errors import KnownError
 from monitor.gui.notifier import BANNER, FREEDESKTOP, TRAY, Notifier
 from monitor.gui.poller import WAKE_GAP_THRESHOLD_S, Poller
@@ -76,17 +77,17 @@ def test_failed_pass_reports_and_retries_sooner(qtbot: QtBot, runner: TaskRunner
 
 
 def test_clock_gap_after_sleep_triggers_a_poll(qtbot: QtBot, runner: TaskRunner) -> None:
-    wall = [1_000_000.0]
+    wall = ManualClock(datetime(2026, 5, 1, 12, tzinfo=UTC))
     mono = [50.0]
     calls: list[int] = []
     p = Poller(runner, lambda: calls.append(1), lambda: True, 300,
-               wall_clock=lambda: wall[0], mono_clock=lambda: mono[0])
+               clock=wall, mono_clock=lambda: mono[0])
     p.start(poll_at_once=False)
-    wall[0] += 30
+    wall.advance(seconds=30)
     mono[0] += 30  # an ordinary 30 s tick
     with qtbot.assertNotEmitted(p.poll_started):
         assert not p.check_wake()
-    wall[0] += 30 + WAKE_GAP_THRESHOLD_S + 600  # suspended for ten minutes
+    wall.advance(seconds=30 + WAKE_GAP_THRESHOLD_S + 600)  # suspended for ten minutes
     mono[0] += 30
     with qtbot.waitSignal(p.poll_started, timeout=1000) as blocker:
         assert p.check_wake()

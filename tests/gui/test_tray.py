@@ -145,3 +145,34 @@ def test_left_click_opens_dashboard(qtbot: QtBot) -> None:
             tray.icon.activated.emit(QSystemTrayIcon.ActivationReason.Context)
     finally:
         tray.dispose()
+
+
+def test_unpriced_requests_are_said_where_the_money_is(qtbot: QtBot, utc_ctx: AppContext,
+                                                       runner: TaskRunner) -> None:
+    from decimal import Decimal
+
+    from monitor.core.records import ProxyRecord
+    from monitor.core.usage import TokenUsage
+
+    seed_spend(utc_ctx, today_usd="1.23", earlier_usd="46.87")
+    # one request today on a model the table cannot price: today's $1.23 leaves it out
+    utc_ctx.store().add_proxy_record(ProxyRecord(
+        time=NOW - timedelta(minutes=30), endpoint="/v1/images/generations",
+        model="mystery-image-model", service_tier=None, key_label="laptop",
+        usage=TokenUsage(input_tokens=50, output_tokens=4000), cost_usd=None,
+        price_as_of=None, status=200, latency_ms=900.0))
+    tray, snap = _tray_with(qtbot, utc_ctx, runner)
+    try:
+        assert (snap.today.unpriced_requests, snap.cycle.unpriced_requests) == (1, 1)
+        assert snap.today.cost_usd == Decimal("1.23")
+        assert tray.icon.toolTip().splitlines()[1] == "1 request not priced today"
+        tray.rebuild_menu()
+        assert "    1 request not priced today" in tray.menu_texts()
+    finally:
+        tray.dispose()
+    from monitor.gui.dashboard.header import HeaderPanel
+
+    header = HeaderPanel()
+    qtbot.addWidget(header)
+    header.show_snapshot(snap)
+    assert header.today_requests.text().endswith("\n1 request not priced today")

@@ -41,3 +41,20 @@ def test_cli_commands_import_no_gui() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == ""
+
+
+_WALL_CLOCK_READS = ("datetime.now(", "datetime.utcnow(", "date.today(", "time.time(",
+                     "QDateTime.currentDateTime", "QDate.currentDate")
+
+
+def test_only_the_clock_module_reads_the_wall_clock() -> None:
+    """One clock: logic takes it from the composition root so tests (and faketime) pin it."""
+    offenders = []
+    for path in sorted(PKG.rglob("*.py")):
+        if path == PKG / "core" / "clock.py":
+            continue
+        for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            code = line.split("#", 1)[0]
+            if any(read in code for read in _WALL_CLOCK_READS):
+                offenders.append(f"{path.relative_to(PKG)}:{n}: {line.strip()}")
+    assert offenders == []

@@ -98,6 +98,25 @@ def test_responses_usage() -> None:
     assert usage_from_dict(usage) == TokenUsage(36, 4, 3, 87, 9)
 
 
+def test_image_and_cached_audio_tokens_are_read() -> None:
+    # gpt-image-1 (Images API): image input tokens in input_tokens_details
+    image = {"input_tokens": 520, "output_tokens": 4160, "total_tokens": 4680,
+             "input_tokens_details": {"image_tokens": 500, "text_tokens": 20},
+             "output_tokens_details": {"image_tokens": 4160}}  # fmt: skip
+    assert usage_from_dict(image) == TokenUsage(input_tokens=520, output_tokens=4160,
+                                                image_input_tokens=500, image_output_tokens=4160)
+    # Realtime: audio_tokens include the cached audio named in cached_tokens_details
+    realtime = {"input_tokens": 1700, "output_tokens": 90, "total_tokens": 1790,
+                "input_token_details": {"cached_tokens": 1000, "audio_tokens": 1000,
+                                        "text_tokens": 700, "image_tokens": 0,
+                                        "cached_tokens_details": {"audio_tokens": 400,
+                                                                  "text_tokens": 600}},
+                "output_token_details": {"audio_tokens": 60, "text_tokens": 30}}  # fmt: skip
+    assert usage_from_dict(realtime) == TokenUsage(
+        input_tokens=1700, cached_input_tokens=1000, audio_cached_input_tokens=400,
+        audio_input_tokens=600, output_tokens=90, audio_output_tokens=60)
+
+
 def test_audio_usage_uses_input_token_details() -> None:
     usage = {"type": "tokens", "input_tokens": 14, "output_tokens": 45, "total_tokens": 59,
              "input_token_details": {"text_tokens": 0, "audio_tokens": 14}}  # fmt: skip

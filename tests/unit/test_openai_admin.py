@@ -130,6 +130,17 @@ def test_usage_row_missing_and_null_grouping_read_alike() -> None:
         5, "proj_abc", "gpt-4o-mini", None, None)
 
 
+def test_usage_row_image_and_cached_audio_fields() -> None:
+    row = {"input_tokens": 9000, "input_cached_tokens": 3000, "input_cached_audio_tokens": 500,
+           "input_audio_tokens": 1000, "input_image_tokens": 2000,
+           "input_cached_image_tokens": 300, "output_tokens": 6000, "output_image_tokens": 4000,
+           "num_model_requests": 3, "model": "gpt-image-1"}
+    assert parse_usage_row("completions", T0, "1h", row).usage == TokenUsage(
+        input_tokens=9000, cached_input_tokens=3000, audio_cached_input_tokens=500,
+        audio_input_tokens=1000, image_input_tokens=2000, output_tokens=6000,
+        image_output_tokens=4000)
+
+
 def test_usage_row_units_and_batch_flag() -> None:
     img = parse_usage_row("images", T0, "1h", {"images": 4, "num_model_requests": 2,
                                                "size": None, "source": None})

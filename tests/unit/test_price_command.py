@@ -88,7 +88,9 @@ def test_one_model_human_shows_the_resolution(capsys: pytest.CaptureFixture[str]
     standard = next(line for line in out.splitlines() if line.startswith("standard"))
     assert standard.split() == ["standard", "2.5", "1.25", "—", "10"]
     out = run(capsys, "ft:gpt-4o-mini-2024-07-18:org:x:1")[1]
-    assert "→ gpt-4o-mini (fine-tune" in out
+    assert "→ ft:gpt-4o-mini-2024-07-18 (fine-tune, priced at the published" in out
+    out = run(capsys, "ft:o3-2025-04-16:org:x:1")[1]
+    assert "→ o3 (fine-tune with no published fine-tune rate: ESTIMATE" in out
 
 
 def test_one_model_human_with_history_and_unoffered_tier(
@@ -148,3 +150,20 @@ def test_python_dash_m_price_json() -> None:
     assert (entry["model"], entry["resolved"], entry["input"], entry["output"]) == (
         "gpt-4o-2024-08-06", "gpt-4o", Decimal("2.5"), 10)
     assert entry["as_of"] == "2026-11-23"
+
+
+def test_fine_tune_and_modality_variant_done_when(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, _ = run(capsys, "ft:gpt-4o-mini-2024-07-18:org::abc", "--json")
+    entry = parse(out)
+    assert code == 0
+    assert (entry["input"], entry["cached_input"], entry["output"]) == (
+        Decimal("0.3"), Decimal("0.15"), Decimal("1.2"))
+    assert entry["resolved_by"] == "fine-tune" and entry["estimate"] is False
+    code, out, _ = run(capsys, "ft:o3-2025-04-16:org::abc", "--json")
+    entry = parse(out)
+    assert entry["resolved"] == "o3" and entry["estimate"] is True
+    assert "no published fine-tune rate" in entry["estimate_reason"]
+    code, out, _ = run(capsys, "gpt-4o-mini-transcribe", "--json")
+    assert parse(out)["resolved"] == "gpt-4o-mini-transcribe"
+    code, _, err = run(capsys, "gpt-4o-mini-audio-preview")
+    assert code == 2 and "unknown model" in err

@@ -126,8 +126,11 @@ def test_numbers_are_exact_decimals(table: PriceTable) -> None:
 
 def test_encodings_follow_tiktoken_0_14(table: PriceTable) -> None:
     for name, info in table.models.items():
+        # A fine-tune tokenizes as its base (tiktoken's "ft:gpt-4" prefix also catches
+        # ft:gpt-4.1-..., which is o200k_base).
+        lookup = name.removeprefix("ft:")
         try:
-            expected, assumed = tiktoken.model.encoding_name_for_model(name), False
+            expected, assumed = tiktoken.model.encoding_name_for_model(lookup), False
         except KeyError:
             expected, assumed = "o200k_base", True
         assert (info.encoding, info.encoding_assumed) == (expected, assumed), name
@@ -173,12 +176,19 @@ def test_tier_and_cache_write_derivations(table: PriceTable) -> None:
     ("gpt-4o-2024-05-13", "gpt-4o-2024-05-13", "exact"),
     ("o3-mini-2025-01-31", "o3-mini", "snapshot"),
     ("gpt-5.6-luna-2026-07-30", "gpt-5.6-luna", "snapshot"),
-    ("ft:gpt-4o-mini-2024-07-18:my-org:custom:abc123", "gpt-4o-mini", "fine-tune"),
-    ("ft:gpt-3.5-turbo:org::id", "gpt-3.5-turbo", "fine-tune"),
-    ("gpt-4o-mini-search-preview", "gpt-4o-mini", "prefix"),
-    ("gpt-4o-mini-search-preview-2025-03-11", "gpt-4o-mini", "prefix"),
-    ("gpt-4.1-mini-experimental", "gpt-4.1-mini", "prefix"),
+    ("ft:gpt-4o-mini-2024-07-18:my-org:custom:abc123", "ft:gpt-4o-mini-2024-07-18",
+     "fine-tune"),
+    ("ft:gpt-3.5-turbo:org::id", "ft:gpt-3.5-turbo", "fine-tune"),
+    ("ft:gpt-3.5-turbo-0613:org::id", "ft:gpt-3.5-turbo", "fine-tune"),
+    ("ft:gpt-4.1-nano-2025-04-14:org::x", "ft:gpt-4.1-nano-2025-04-14", "fine-tune"),
+    ("ft:o4-mini-2025-04-16:org::x", "o4-mini", "fine-tune-base"),
     ("gpt-realtime-1.5", "gpt-realtime", "prefix"),
+    ("gpt-4-0613", "gpt-4", "prefix"),
+    ("gpt-4-32k-0314", "gpt-4-32k", "prefix"),
+    ("gpt-3.5-turbo-0613", "gpt-3.5-turbo-0613", "exact"),
+    ("gpt-3.5-turbo-0301", "gpt-3.5-turbo-0613", "alias"),
+    ("gpt-3.5-turbo-16k-0613", "gpt-3.5-turbo-16k", "alias"),
+    ("gpt-3.5-turbo-0125", "gpt-3.5-turbo", "alias"),
 ])
 def test_resolve(table: PriceTable, requested: str, entry: str, how: str) -> None:
     res = table.resolve(requested)
@@ -190,6 +200,12 @@ def test_resolve(table: PriceTable, requested: str, entry: str, how: str) -> Non
 @pytest.mark.parametrize("requested", [
     "gpt-5.7", "gpt-4omni", "claude-3-opus", "", "ft:mystery-model:org::id", "ft:",
     "gpt-7-2027-01-01",
+    # modality variants never fall through to a text model
+    "gpt-4o-mini-search-preview", "gpt-4o-mini-search-preview-2025-03-11",
+    "gpt-4o-mini-audio-preview", "gpt-4o-search-preview", "gpt-5-mini-tts",
+    "gpt-realtime-transcribe", "gpt-4-turbo-image",
+    # no family declared: an unknown suffix is unknown, not the closest name
+    "gpt-4.1-mini-experimental", "gpt-3.5-turbo-9999",
 ])
 def test_unknown_models_are_unknown(table: PriceTable, requested: str) -> None:
     res = table.resolve(requested)
@@ -560,3 +576,122 @@ def test_corrupt_bundled_table_is_a_bug(tmp_path: Path) -> None:
     text = json.dumps(raw, default=float)
     with pytest.raises(BugError, match=r"models\.gpt-4o\.prices\[0\]\.standard\.input"):
         load_price_table(bundled=write(tmp_path / "bundled2.json", text))
+
+
+# -- issue 13: fine-tunes, variants, clamps, priority rule, image tokens --------------------------
+M = 1_000_000
+
+
+@pytest.mark.parametrize(("model", "inp", "cached", "out", "expected"), [
+    # 1M input of which 400k cached + 1M output; hand-computed from pricing-sources.md §1c:
+    # 0.6 M x 0.30 + 0.4 M x 0.15 + 1 M x 1.20 = 0.18 + 0.06 + 1.20
+    ("ft:gpt-4o-mini-2024-07-18:org::abc", M, 400_000, M, "1.44"),
+    # 0.6 x 3.75 + 0.4 x 1.875 + 15 = 2.25 + 0.75 + 15
+    ("ft:gpt-4o-2024-08-06:org::abc", M, 400_000, M, "18"),
+    # 0.6 x 3 + 0.4 x 0.75 + 12
+    ("ft:gpt-4.1-2025-04-14:org::abc", M, 400_000, M, "14.1"),
+    # 0.6 x 0.8 + 0.4 x 0.2 + 3.2
+    ("ft:gpt-4.1-mini-2025-04-14:org::abc", M, 400_000, M, "3.76"),
+    # 0.6 x 0.2 + 0.4 x 0.05 + 0.8
+    ("ft:gpt-4.1-nano-2025-04-14:org::abc", M, 400_000, M, "0.94"),
+    # no cached rate: cached bills at input: 30 + 60
+    ("ft:gpt-4-0613:org::abc", M, 400_000, M, "90"),
+    # 3 + 6, for every gpt-3.5-turbo snapshot
+    ("ft:gpt-3.5-turbo-0125:org::abc", M, 0, M, "9"),
+    ("ft:gpt-3.5-turbo-1106:org::abc", M, 0, M, "9"),
+])
+def test_fine_tunes_have_their_own_rates(table: PriceTable, model: str, inp: int, cached: int,
+                                          out: int, expected: str) -> None:
+    cost = table.cost(model, TokenUsage(input_tokens=inp, cached_input_tokens=cached,
+                                        output_tokens=out), at=AFTER_ALL_CHANGES)
+    assert cost.usd == D(expected)
+    assert not cost.estimate and cost.reasons == ()
+
+
+def test_fine_tune_of_an_unlisted_base_is_a_flagged_estimate(table: PriceTable) -> None:
+    cost = table.cost("ft:o4-mini-2025-04-16:org::abc",
+                      TokenUsage(input_tokens=M, output_tokens=M), at=AFTER_ALL_CHANGES)
+    assert cost.usd == D("1.1") + D("4.4")  # o4-mini's own 1.1 / 4.4
+    assert cost.resolved == "o4-mini" and cost.estimate
+    assert "no published fine-tune rate" in cost.reasons[0]
+
+
+def test_modality_variants_price_at_their_own_rows(table: PriceTable) -> None:
+    # 10k audio in + 500 out on gpt-4o-mini-transcribe: 10,000 x 3 + 500 x 5 = 32,500 µ$
+    cost = table.cost("gpt-4o-mini-transcribe", TokenUsage(
+        input_tokens=10_000, audio_input_tokens=10_000, output_tokens=500), at=AFTER_ALL_CHANGES)
+    assert cost.usd == D("0.0325") and cost.resolved == "gpt-4o-mini-transcribe"
+    # the gpt-3.5-turbo snapshots of 2023 kept their launch prices: 1.5 + 2 and 3 + 4
+    assert usd(table, "gpt-3.5-turbo-0613", input_tokens=M, output_tokens=M) == D("3.5")
+    assert usd(table, "gpt-3.5-turbo-16k", input_tokens=M, output_tokens=M) == D(7)
+    assert usd(table, "gpt-3.5-turbo", input_tokens=M, output_tokens=M) == D(2)
+
+
+def test_only_declared_families_cover_suffixes(table: PriceTable) -> None:
+    families = {n for n, i in table.models.items() if i.covers_suffixes}
+    assert families == {"gpt-4", "gpt-4-32k", "gpt-4-turbo", "gpt-realtime", "gpt-audio"}
+    assert "gpt-3.5-turbo" not in families  # its snapshots differ in price
+
+
+def test_cached_over_input_is_clamped_and_flagged(table: PriceTable) -> None:
+    # gpt-4o: 1,000 input reported with 1,500 cached -> 1,000 cached at 1.25, 0 at 2.5
+    cost = table.cost("gpt-4o", TokenUsage(input_tokens=1000, cached_input_tokens=1500),
+                      at=AFTER_ALL_CHANGES)
+    assert cost.usd == D("0.00125") and cost.usd >= 0
+    assert cost.estimate and "cached input (1,500) exceeded input (1,000)" in cost.reasons[0]
+
+
+def test_reasoning_over_output_is_clamped_and_flagged(table: PriceTable) -> None:
+    cost = table.cost("o3", TokenUsage(output_tokens=100, reasoning_tokens=250),
+                      at=AFTER_ALL_CHANGES)
+    assert cost.usd == D("0.0008")  # 100 x 8 µ$: reasoning never adds
+    assert cost.estimate and "reasoning (250) exceeded output (100)" in cost.reasons[0]
+
+
+def test_consistent_counts_are_not_flagged(table: PriceTable) -> None:
+    cost = table.cost("o3", TokenUsage(input_tokens=100, cached_input_tokens=100,
+                                       output_tokens=100, reasoning_tokens=100),
+                      at=AFTER_ALL_CHANGES)
+    assert not cost.estimate
+
+
+def test_priority_rule(table: PriceTable) -> None:
+    codex = table.cost("gpt-5.1-codex-mini", TokenUsage(input_tokens=M, cached_input_tokens=M // 2,
+                                                        output_tokens=M),
+                       at=AFTER_ALL_CHANGES, service_tier="priority")
+    # 0.5 M x 0.45 + 0.5 M x 0.045 + 1 M x 3.6 (reference, not 2x)
+    assert codex.usd == D("0.225") + D("0.0225") + D("3.6") and not codex.derived
+    for nano in ("gpt-5-nano", "gpt-5.4-nano"):
+        cost = table.cost(nano, TokenUsage(input_tokens=M), at=AFTER_ALL_CHANGES,
+                          service_tier="priority")
+        assert cost.tier == "standard" and cost.derived, nano
+    assert table.cost("gpt-4.1-nano", TokenUsage(input_tokens=M), at=AFTER_ALL_CHANGES,
+                      service_tier="priority").usd == D("0.2")  # on OpenAI's priority page
+
+
+def test_image_tokens_at_the_image_rates(table: PriceTable) -> None:
+    # gpt-image-1: 1,000 input of which 600 image + 200 cached, 4,000 image output:
+    # 200 x 1.25 + 600 x 10 + 200 x 5 + 4,000 x 40 = 250 + 6,000 + 1,000 + 160,000 µ$
+    cost = table.cost("gpt-image-1", TokenUsage(
+        input_tokens=1000, cached_input_tokens=200, image_input_tokens=600,
+        output_tokens=4000, image_output_tokens=4000), at=AFTER_ALL_CHANGES)
+    assert cost.usd == D("0.16725")
+    # a model without image rates bills image tokens as text: gpt-4o 1,000 x 2.5
+    assert usd(table, "gpt-4o", input_tokens=1000, image_input_tokens=1000) == D("0.0025")
+
+
+def test_cached_audio_at_the_cached_audio_rate(table: PriceTable) -> None:
+    # gpt-realtime-mini: 1,000 cached of which 400 audio; 600 uncached audio; 100 text in:
+    # 600 x 0.06 + 400 x 0.3 + 600 x 10 + 100 x 0.6 = 36 + 120 + 6,000 + 60 µ$
+    cost = table.cost("gpt-realtime-mini", TokenUsage(
+        input_tokens=1700, cached_input_tokens=1000, audio_cached_input_tokens=400,
+        audio_input_tokens=600), at=AFTER_ALL_CHANGES)
+    assert cost.usd == D("0.006216")
+
+
+def test_long_context_can_be_decided_by_the_caller(table: PriceTable) -> None:
+    many = TokenUsage(input_tokens=510_000)  # two requests of 255k: not long context
+    assert table.cost("gpt-5.4", many, at=AFTER_ALL_CHANGES, long_context=False).usd \
+        == D("1.275")
+    one = table.cost("gpt-5.4", many, at=AFTER_ALL_CHANGES)  # one request of 510k
+    assert one.usd == D("2.55") and one.long_context

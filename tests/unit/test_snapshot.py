@@ -252,3 +252,74 @@ def test_launch_agent_and_run_key_text() -> None:
     assert autostart.windows_command(win) == r'"C:\Program Files\Python\pythonw.exe" -m monitor'
     with pytest.raises(autostart.AutostartError):
         autostart.set_autostart(True, launcher, platform="sunos5")
+
+
+# --- billed per model by line item (issue 13) -------------------------------------------------
+
+
+def test_billed_vs_estimated_by_line_item(store: UsageStore, prices: PriceTable) -> None:
+    from monitor.core.records import CostBucket, UsageBucket
+    from monitor.services.snapshot import BILL_DIFFERS, BILLED_SO_FAR, LINE_ITEM_ONLY
+
+    nov5 = datetime(2026, 11, 5, tzinfo=UTC)
+
+    def bucket(start: datetime, model: str, inp: int = 0, out: int = 0,
+               endpoint: str = "completions", units: int = 0) -> UsageBucket:
+        return UsageBucket(start=start, width="1d", endpoint=endpoint, model=model,
+                           requests=1, units=units,
+                           usage=TokenUsage(input_tokens=inp, output_tokens=out))
+
+    store.upsert_usage_buckets([
+        bucket(nov5, "gpt-4o", 1_000_000, 100_000),  # 2.5 + 1.0 = 3.5
+        bucket(nov5, "gpt-4o-mini", 1_000_000),  # 0.15
+        bucket(nov5, "whisper-1", endpoint="audio_transcriptions", units=60),  # no price
+    ])
+    store.upsert_usage_buckets([UsageBucket(
+        start=datetime(2026, 11, 20, 9, tzinfo=UTC), width="1h", endpoint="images",
+        model="gpt-image-1", requests=1, units=1)])
+    store.replace_cost_window(date(2026, 11, 5), date(2026, 11, 6), [
+        CostBucket(date(2026, 11, 5), Decimal("2.5"), line_item="gpt-4o, input"),
+        CostBucket(date(2026, 11, 5), Decimal("1.0"), line_item="gpt-4o, output"),
+        CostBucket(date(2026, 11, 5), Decimal("0.3"), line_item="gpt-4o-mini, input"),
+        CostBucket(date(2026, 11, 5), Decimal("1.27"), line_item="whisper-1, input"),
+        CostBucket(date(2026, 11, 5), Decimal("0.4"), line_item="Web search tool calls"),
+    ])
+    store.replace_cost_window(date(2026, 11, 20), date(2026, 11, 21), [
+        CostBucket(date(2026, 11, 20), Decimal("1.13"), line_item="gpt-image-1, output")])
+    store.set_sync_state(ORG_SOURCE, SyncState(last_success=NOW, settled_through=NOW))
+    snap = build_snapshot(store, prices, SETTINGS, RuntimeStatus(), NOW)
+    recon = {(r.day.day, r.item): (r.billed_usd, r.estimated_usd, r.explanation)
+             for r in snap.recon}
+    assert recon[(5, "(all models)")][:2] == (Decimal("5.47"), Decimal("3.65"))
+    assert recon[(5, "gpt-4o")] == (Decimal("3.5"), Decimal("3.5"), "billed by line item")
+    assert recon[(5, "gpt-4o-mini")] == (Decimal("0.3"), Decimal("0.15"), BILL_DIFFERS)
+    assert recon[(5, "whisper-1")] == (Decimal("1.27"), None,
+                                       "billed by line item; price unknown")
+    assert recon[(5, "Web search tool calls")] == (Decimal("0.4"), None, LINE_ITEM_ONLY)
+    # today is still open: the running bill is shown, never "not billed yet" above it
+    assert recon[(20, "(all models)")] == (Decimal("1.13"), Decimal(0), BILLED_SO_FAR)
+    assert recon[(20, "gpt-image-1")][0] == Decimal("1.13")
+    # By model: the bill where a line item names the model; a line item of its own
+    rows = {r.key: (r.cost_usd, r.basis) for r in snap.by_model}
+    assert rows["gpt-4o"] == (Decimal("3.5"), "billed")
+    assert rows["whisper-1"] == (Decimal("1.27"), "billed")
+    assert rows["Web search tool calls"] == (Decimal("0.4"), "billed")
+    csv_rows = {r["key"]: r for r in csv.DictReader(io.StringIO(snapshot_csv(snap)))
+                if r["section"] == "model"}
+    assert csv_rows["gpt-4o-mini"]["basis"] == "billed"
+    assert csv_rows["gpt-image-1"]["basis"] == "unpriced"  # today's image: no price, no bill yet
+
+
+def test_csv_labels_apportioned_dollars(store: UsageStore, prices: PriceTable) -> None:
+    from monitor.core.records import CostBucket, UsageBucket
+
+    store.upsert_usage_buckets([UsageBucket(
+        start=datetime(2026, 11, 5, tzinfo=UTC), width="1d", endpoint="completions",
+        model="gpt-4o", requests=1, usage=TokenUsage(input_tokens=1_000_000))])
+    store.replace_cost_window(date(2026, 11, 5), date(2026, 11, 6),
+                              [CostBucket(date(2026, 11, 5), Decimal("2.6"))])  # no line item
+    store.set_sync_state(ORG_SOURCE, SyncState(last_success=NOW, settled_through=NOW))
+    snap = build_snapshot(store, prices, SETTINGS, RuntimeStatus(), NOW)
+    [row] = [r for r in csv.DictReader(io.StringIO(snapshot_csv(snap)))
+             if r["section"] == "model"]
+    assert (row["key"], row["cost_usd"], row["basis"]) == ("gpt-4o", "2.600000", "apportioned")

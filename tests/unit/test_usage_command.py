@@ -26,7 +26,9 @@ CONTRACT_FIELDS = {"requests", "input_tokens", "cached_input_tokens", "output_to
 @pytest.fixture
 def seeded(paths: Paths) -> Paths:
     paths.prices_override.write_text(json.dumps(TABLE))
-    save_settings(paths.settings_file, Settings(monthly_limit_usd=Decimal(20)))
+    # "today" in UTC: the seeded days are UTC days whatever zone the suite runs in.
+    save_settings(paths.settings_file,
+                  Settings(monthly_limit_usd=Decimal(20), today_timezone="UTC"))
     store = UsageStore(paths.db_file)
     store.set_names({"key_1": "ci-key"})
     usage = TokenUsage(input_tokens=1_000_000, cached_input_tokens=200_000,
@@ -159,3 +161,69 @@ def test_budget_human(seeded: Paths, capsys: pytest.CaptureFixture[str]) -> None
     assert "Monthly limit  $20.00" in text
     assert "Remaining" in text and "$15.64" in text and "21.8 %" in text
     assert "based on 15.5 days" in text
+
+
+# ---- --reprice (issue 13) ----------------------------------------------------------------------
+
+
+def test_reprice_json(seeded: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    out = run_json(capsys, "usage", "--by", "model", "--reprice", "m-lc")
+    r = out["reprice"]
+    # Same tokens at m-lc's 2 / 0.2 / 10: each org bucket 800k x 2 + 200k x 0.2 + 100k x 10
+    # = 2.64 (1M input over 10 or 1,234 requests: every request may be short, so standard
+    # context, flagged as an estimate); the proxy request 1,000 x 2 + 500 x 10 = 0.007.
+    # Actual: billed 3.10 + estimated 1.25 + recorded 0.006.
+    assert r["model"] == r["resolved"] == "m-lc"
+    assert Decimal(str(r["cost_usd"])) == Decimal("5.287")
+    assert Decimal(str(r["actual_cost_usd"])) == Decimal("4.356")
+    assert Decimal(str(r["difference_usd"])) == Decimal("0.931")
+    assert r["long_context"] == "estimated"
+    assert [(g["key"], Decimal(str(g["cost_usd"]))) for g in r["groups"]] == [
+        ("m-std", Decimal("5.287"))]
+    # by day: the repriced dollars land on the days their usage happened
+    days = run_json(capsys, "usage", "--by", "day", "--reprice", "m-lc")["reprice"]["groups"]
+    assert {g["key"]: Decimal(str(g["cost_usd"])) for g in days} == {
+        "2026-11-05": Decimal("2.64"), "2026-11-15": Decimal("2.64"),
+        "2026-11-16": Decimal("0.007")}
+
+
+def test_reprice_uses_the_rates_in_force_at_each_time(seeded: Paths,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    # m-std halves on Nov 10: Nov 5 at 2 / 0.5 / 8 = 2.5, Nov 15 at half = 1.25, the proxy
+    # request (Nov 16) 1,000 x 1 + 500 x 4 = 0.003
+    r = run_json(capsys, "usage", "--reprice", "m-std")["reprice"]
+    assert Decimal(str(r["cost_usd"])) == Decimal("3.753")
+
+
+def test_reprice_human_and_unknown_model(seeded: Paths,
+                                         capsys: pytest.CaptureFixture[str]) -> None:
+    assert main(["usage", "--by", "model", "--reprice", "m-lc", "--now", NOW]) == 0
+    out = capsys.readouterr().out
+    assert "On m-lc: $5.29 (actual $4.36, +$0.93)" in out
+    assert "  m-std: $5.29 (actual $4.36, +$0.93)" in out
+    assert main(["usage", "--reprice", "no-such-model", "--now", NOW]) == 2
+    assert "unknown model 'no-such-model'" in capsys.readouterr().err
+
+
+def test_usage_human_says_estimates_and_bill_differences(
+        paths: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    paths.prices_override.write_text(json.dumps(TABLE))
+    store = UsageStore(paths.db_file)
+    store.upsert_usage_buckets([  # 2 requests, 700k input: at least one was long-context
+        UsageBucket(start=datetime(2026, 11, 3, tzinfo=UTC), width="1d", endpoint="completions",
+                    model="m-lc", requests=2, usage=TokenUsage(input_tokens=700_000)),
+        UsageBucket(start=datetime(2026, 11, 5, tzinfo=UTC), width="1d", endpoint="completions",
+                    model="m-std", requests=1, usage=TokenUsage(input_tokens=1_000_000)),
+    ])
+    store.replace_cost_window(date(2026, 11, 5), date(2026, 11, 6), [
+        CostBucket(date(2026, 11, 5), Decimal("2.5"), line_item="m-std, input")])
+    store.set_sync_state("org", SyncState(last_success=datetime(2026, 11, 16, tzinfo=UTC),
+                                          settled_through=datetime(2026, 11, 16, tzinfo=UTC)))
+    store.close()
+    assert main(["usage", "--by", "model", "--source", "org", "--now", NOW]) == 0
+    out = capsys.readouterr().out
+    # Nov 3 estimate 1.4 + (428/700) x 1.4 = 2.256 within 1.40 .. 2.80; plus the billed 2.50
+    assert "Long context estimated" in out and "between $3.90 and $5.30" in out
+    # m-std billed 2.50 against 1M x 2 = 2.00 estimated
+    assert ("Billed vs tokens × price differ for m-std: billed $2.50, estimated $2.00 "
+            "(+$0.50)") in out

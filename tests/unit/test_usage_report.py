@@ -16,7 +16,7 @@ from monitor.core.pricing import PriceTable, load_price_table
 from monitor.core.records import CostBucket, ProxyRecord, UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
-from monitor.services.usage_report import GROUPINGS, Pricer, build_report, daily_spend
+from monitor.services.usage_report import GROUPINGS, Pricer, build_report
 from monitor.services.usage_store import ORG_SOURCE, SyncState, UsageStore
 
 D = Decimal
@@ -112,7 +112,15 @@ def test_aggregates_are_not_priced_as_one_long_request(store: UsageStore,
         bucket(day(4, 6), "m-lc", requests=1, inp=300_000, cached=0, out=0, width="1h"),
     ])
     r = build_report(store, prices, SETTINGS, NOV, "org", "day", NOW)
+    # Nov 3 is an estimate (the bucket cannot say which requests were long): all standard,
+    # 500k x 2 = 1.0, bounded by 500k x 4 = 2.0. Nov 4 is one request: exact, 300k x 4.
     assert r.totals.cost_usd == D("1.0") + D("1.2")
+    nov3, nov4 = r.groups
+    assert nov3.figures.long_context == "estimated"
+    assert (nov3.figures.cost_low_usd, nov3.figures.cost_high_usd) == (D("1.0"), D("2.0"))
+    assert nov4.figures.long_context == "exact"
+    assert r.to_json()["totals"]["long_context_bounds_usd"] == {"low": D("2.2"),
+                                                                "high": D("3.2")}
 
 
 def test_pricer_matches_price_table_for_single_requests(prices: PriceTable) -> None:
@@ -171,14 +179,19 @@ def test_billed_dollars_by_project_and_model(store: UsageStore, prices: PriceTab
     ])
     r = build_report(store, prices, SETTINGS, NOV, "org", "project", NOW)
     got = {g.key: (g.name, g.figures.cost_usd, g.figures.cost_basis) for g in r.groups}
+    # proj_a: billed 2 plus its share of the unattributed 0.27 (apportioned, and says so)
     assert got == {
-        "proj_a": ("Project Alpha", D("2") + D("0.25"), "billed"),
-        "proj_b": ("proj_b", D("0.02"), "billed"),
+        "proj_a": ("Project Alpha", D("2") + D("0.25"), "mixed"),
+        "proj_b": ("proj_b", D("0.02"), "apportioned"),
     }
+    proj_a = next(g.figures for g in r.groups if g.key == "proj_a")
+    assert (proj_a.billed_usd, proj_a.apportioned_usd) == (D(2), D("0.25"))
     by_model = build_report(store, prices, SETTINGS, NOV, "org", "model", NOW)
     models = {g.key: g.figures.cost_usd for g in by_model.groups}
     assert sum(models.values()) == D("2.27") == by_model.totals.cost_usd
     assert models["m-lc"] == D("2.27") * D("0.2") / D("2.7")
+    assert {g.figures.cost_basis for g in by_model.groups} == {"apportioned"}
+    assert by_model.totals.cost_basis == "billed"  # the day total itself is the bill
 
 
 def test_billed_day_without_priced_usage_is_unattributed(store: UsageStore,
@@ -186,8 +199,13 @@ def test_billed_day_without_priced_usage_is_unattributed(store: UsageStore,
     store.replace_cost_window(date(2026, 11, 4), date(2026, 11, 5),
                               [CostBucket(date(2026, 11, 4), D("0.5"), line_item="storage")])
     r = build_report(store, prices, SETTINGS, NOV, "org", "model", NOW)
-    assert [(g.key, g.name, g.figures.cost_usd) for g in r.groups] == [
-        (None, "(unattributed)", D("0.5"))
+    assert [(g.key, g.name, g.kind, g.figures.cost_usd, g.figures.cost_basis)
+            for g in r.groups] == [("storage", "storage", "line_item", D("0.5"), "billed")]
+    store.replace_cost_window(date(2026, 11, 4), date(2026, 11, 5),
+                              [CostBucket(date(2026, 11, 4), D("0.5"))])  # no line item at all
+    r = build_report(store, prices, SETTINGS, NOV, "org", "model", NOW)
+    assert [(g.key, g.name, g.figures.cost_usd, g.figures.cost_basis) for g in r.groups] == [
+        (None, "(unattributed)", D("0.5"), "apportioned")
     ]
 
 
@@ -306,7 +324,7 @@ def test_limit_fraction_and_projection_follow_the_cycle(store: UsageStore,
 
 def test_daily_spend_series(store: UsageStore, prices: PriceTable) -> None:
     store.upsert_usage_buckets([bucket(day(2)), bucket(day(9))])
-    series = daily_spend(store, prices, SETTINGS, NOV, "all", NOW)
+    series = build_report(store, prices, SETTINGS, NOV, "all", "day", NOW).days
     assert [(s.day, s.cost_usd) for s in series] == [(date(2026, 11, 2), D("2.5")),
                                                      (date(2026, 11, 9), D("2.5"))]
 
@@ -336,3 +354,111 @@ def test_a_given_cycle_report_is_reused_only_when_it_matches(store: UsageStore,
         got = build_report(store, prices, SETTINGS, today, "all", None, NOW,
                            cycle_report=other)
         assert got.cycle_cost_usd == D(10), other.period
+
+
+# ---- issue 13: long context bounds, billed per model, rounding ---------------------------------
+
+
+def test_long_context_bucket_rules(prices: PriceTable) -> None:
+    pricer = Pricer(prices)
+    d = date(2026, 11, 3)
+    # Two requests of 500k and 10k (the issue's case): 510k <= 2 x 272k, every request could
+    # be short: the estimate is the all-standard low bound 510k x 2 = 1.02, high 510k x 4.
+    p = pricer.price("m-lc", TokenUsage(input_tokens=510_000), 2, d)
+    assert (p.usd, p.low, p.high, p.long_context) == (D("1.02"), D("1.02"), D("2.04"),
+                                                      "estimated")
+    # 700k over 2 requests: at least 700k - 272k = 428k sit in a long request:
+    # 1.4 + (428/700) x (2.8 - 1.4) = 1.4 + 0.856
+    p = pricer.price("m-lc", TokenUsage(input_tokens=700_000), 2, d)
+    assert (p.usd, p.long_context) == (D("2.256"), "estimated")
+    # within the threshold the bucket proves it: exact
+    p = pricer.price("m-lc", TokenUsage(input_tokens=272_000), 5, d)
+    assert (p.usd, p.long_context) == (D("0.544"), "exact")
+    # a model without long-context rates
+    assert pricer.price("m-std", TokenUsage(input_tokens=900_000), 2, d).long_context == "none"
+
+
+def test_line_items_naming_a_model_are_its_bill(store: UsageStore, prices: PriceTable) -> None:
+    store.upsert_usage_buckets([
+        bucket(day(5)),  # m-std: estimated 2.5
+        bucket(day(5), "m-lc", inp=100_000, cached=0, out=0),  # m-lc: estimated 0.2
+        bucket(day(5), "whisper-1", inp=0, cached=0, out=0, endpoint="audio_transcriptions",
+               units=60),  # no price in the table
+    ])
+    store.replace_cost_window(date(2026, 11, 5), date(2026, 11, 6), [
+        CostBucket(date(2026, 11, 5), D("1.5"), line_item="m-std, input"),
+        CostBucket(date(2026, 11, 5), D("1.0"), line_item="m-std, output"),
+        CostBucket(date(2026, 11, 5), D("0.3"), line_item="M-LC, input"),
+        CostBucket(date(2026, 11, 5), D("1.27"), line_item="whisper-1, input"),
+        CostBucket(date(2026, 11, 5), D("0.4"), line_item="Web search tool calls"),
+    ])
+    r = build_report(store, prices, SETTINGS, NOV, "org", "model", NOW)
+    got = {g.key: (g.kind, g.figures.billed_usd, g.figures.apportioned_usd,
+                   g.figures.cost_basis) for g in r.groups}
+    assert got == {
+        "m-std": ("group", D("2.5"), D(0), "billed"),
+        "m-lc": ("group", D("0.3"), D(0), "billed"),
+        "whisper-1": ("group", D("1.27"), D(0), "billed"),
+        "Web search tool calls": ("line_item", D("0.4"), D(0), "billed"),
+    }
+    assert r.totals.cost_usd == D("4.47") == sum(g.figures.cost_usd for g in r.groups)
+    by_key = {g.key: g for g in r.groups}
+    # m-std's bill equals tokens x price: no difference shown. m-lc: 0.3 billed vs 0.2
+    # estimated, 50 % off -> shown.
+    assert by_key["m-std"].figures.bill_difference_usd is None
+    assert by_key["m-lc"].figures.bill_difference_usd == D("0.1")
+    js = by_key["m-lc"].to_json()
+    assert js["bill_difference"] == {"billed_usd": D("0.3"), "estimated_usd": D("0.2"),
+                                     "difference_usd": D("0.1")}
+    assert "bill_difference" not in by_key["m-std"].to_json()
+
+
+def test_line_item_model_matching(prices: PriceTable) -> None:
+    from monitor.services.usage_report import line_item_model
+    assert line_item_model("m-std, input", ["m-std"], prices) == "m-std"
+    assert line_item_model("whisper-1, input", ["whisper-1"], prices) == "whisper-1"
+    assert line_item_model("m-std, input", [], prices) == "m-std"  # known to the table
+    for label in ("Image models", "input_tokens", "Web search tool calls", "", None):
+        assert line_item_model(label, ["m-std"], prices) is None, label
+
+
+def test_json_money_has_fixed_places(store: UsageStore, prices: PriceTable) -> None:
+    store.add_proxy_record(proxy(day(5), cost="1.234567890129"))  # 12 decimals recorded
+    store.add_proxy_record(proxy(day(6), cost="0.1"))
+    r = build_report(store, prices, SETTINGS, NOV, "proxy", "day", NOW)
+    assert r.totals.cost_usd == D("1.334567890129")  # exact inside
+    js = r.to_json()
+    assert js["totals"]["cost_usd"] == D("1.334567890") and js["groups"][0]["cost_usd"] == D(
+        "1.234567890")
+    assert js["totals"]["cost_usd"].as_tuple().exponent == -9
+    # as printed: no float noise
+    from monitor.commands._output import to_json
+    assert '"cost_usd": 1.33456789,' in to_json(js)
+
+
+def test_stored_buckets_prove_what_the_day_cannot(store: UsageStore, prices: PriceTable) -> None:
+    store.upsert_usage_buckets([
+        # one request of 300k (long: 300k x 4 = 1.2) and 100 of 2k each (short: 200k x 2 = 0.4)
+        bucket(day(3, 5), "m-lc", requests=1, inp=300_000, cached=0, out=0, width="1h"),
+        bucket(day(3, 6), "m-lc", requests=100, inp=200_000, cached=0, out=0, width="1h"),
+        # a daily row of the same day is superseded by the hourly rows
+        bucket(day(3), "m-lc", requests=101, inp=500_000, cached=0, out=0, width="1d"),
+    ])
+    r = build_report(store, prices, SETTINGS, NOV, "org", "model", NOW)
+    [g] = r.groups
+    # the day alone (500k over 101 requests) would be an estimate between 1.0 and 2.0
+    assert (g.figures.cost_usd, g.figures.long_context) == (D("1.6"), "exact")
+
+
+def test_reprice_uses_the_stored_buckets_too(store: UsageStore, prices: PriceTable) -> None:
+    from monitor.services.reprice import reprice
+
+    store.upsert_usage_buckets([
+        bucket(day(3, 5), "m-std", requests=1, inp=300_000, cached=0, out=0, width="1h"),
+        bucket(day(3, 6), "m-std", requests=100, inp=200_000, cached=0, out=0, width="1h"),
+    ])
+    r = build_report(store, prices, SETTINGS, NOV, "org", "model", NOW)
+    what_if = reprice(store, prices, r, "m-lc")
+    # on m-lc: the lone 300k request is long (x 4 = 1.2), the 100 short ones 200k x 2 = 0.4
+    assert (what_if.cost_usd, what_if.long_context) == (D("1.6"), "exact")
+    assert what_if.actual_cost_usd == D("1.0")  # m-std before Nov 10: 500k x 2

@@ -537,3 +537,62 @@ def test_data_since_marks_what_the_sources_watched(store: UsageStore) -> None:
     store.set_sync_state(ORG_SOURCE, SyncState(last_success=t0))
     assert store.data_since("org") == datetime.min.replace(tzinfo=UTC)  # backfilled cycles
     assert store.data_since("proxy") == t0
+
+
+# ---- v3 (issue 13): cached audio and image tokens -------------------------------------------
+
+V3_USAGE = TokenUsage(input_tokens=1000, cached_input_tokens=300, audio_cached_input_tokens=100,
+                      image_input_tokens=400, output_tokens=2000, image_output_tokens=1500)
+
+
+def test_image_and_cached_audio_tokens_round_trip(store: UsageStore) -> None:
+    bucket = UsageBucket(start=T0 + 2 * H, width="1h", endpoint="completions",
+                         model="gpt-image-1", requests=2, usage=V3_USAGE)
+    store.upsert_usage_buckets([bucket])
+    assert store.usage_buckets(T0, T0 + DAY) == [bucket]
+    for dims in [("day", "model"), ("day",), ()]:  # month, day and narrow roll-ups
+        [row] = store.org_usage(T0, T0 + 40 * DAY, dims)
+        assert row.usage == V3_USAGE and row.requests == 2
+    rec = ProxyRecord(time=T0 + 3 * H, endpoint="/v1/images/generations", model="gpt-image-1",
+                      service_tier=None, key_label="dev", usage=V3_USAGE,
+                      cost_usd=Decimal("0.16"), price_as_of=date(2026, 11, 1), status=200,
+                      latency_ms=5.0)
+    store.add_proxy_record(rec)
+    assert store.proxy_records() == [rec]
+    for dims in [("day", "model"), ("key_label",), ()]:
+        [prow] = store.proxy_usage(T0 + 3 * H - timedelta(microseconds=1), T0 + 40 * DAY, dims)
+        assert prow.usage == V3_USAGE and prow.cost == Decimal("0.16")
+    before = (store.org_usage(T0, T0 + DAY, ("day",)), store.proxy_usage(T0, T0 + DAY, ()))
+    store.rebuild_rollups()
+    assert (store.org_usage(T0, T0 + DAY, ("day",)), store.proxy_usage(T0, T0 + DAY, ())) \
+        == before
+
+
+def test_upgrade_from_v2_keeps_rows_and_adds_the_columns(tmp_path: Path) -> None:
+    path = tmp_path / "usage.sqlite3"
+    # A v2 file made by the v2 migrations, holding one org bucket and one proxy record.
+    s = UsageStore(path)
+    s.upsert_usage_buckets([hb(T0 + H, requests=4, inp=500, cached=50)])
+    s.add_proxy_records([prec(T0 + 2 * H, cost="0.25")])
+    s.close()
+    conn = sqlite3.connect(path)
+    tables = ["usage_buckets", "proxy_records"] + [
+        r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
+                                   "name LIKE '%rollup%'")]
+    for table in tables:  # undo v3 by hand: a v2 file
+        for col in ("audio_cached_input_tokens", "image_input_tokens", "image_output_tokens"):
+            conn.execute(f"ALTER TABLE {table} DROP COLUMN {col}")
+    conn.execute("PRAGMA user_version = 2")
+    conn.commit()
+    conn.close()
+    s = UsageStore(path)
+    assert s.schema_version() == 3
+    [row] = s.org_usage(T0, T0 + DAY, ("day",))
+    assert (row.requests, row.usage.input_tokens, row.usage.image_input_tokens) == (4, 500, 0)
+    [prow] = s.proxy_usage(T0, T0 + DAY, ("model",))
+    assert (prow.requests, prow.cost) == (1, Decimal("0.25"))
+    s.upsert_usage_buckets([UsageBucket(start=T0 + 5 * H, width="1h", endpoint="completions",
+                                        model="gpt-4o", requests=1, usage=V3_USAGE)])
+    [row] = s.org_usage(T0, T0 + DAY, ("day",))
+    assert row.usage.image_output_tokens == 1500 and row.requests == 5
+    s.close()

@@ -6,7 +6,6 @@ Fed plain series from the snapshot; no queries here.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time, timedelta
-from decimal import Decimal
 
 from PySide6.QtCharts import (
     QBarSeries,
@@ -199,7 +198,3 @@ class CumulativeChart(QChartView):
         old = self.chart()
         self.setChart(chart)
         old.deleteLater()
-
-
-def decimal_sum(values: list[Decimal]) -> Decimal:
-    return sum(values, Decimal(0))

@@ -113,7 +113,8 @@ class HeaderPanel(QWidget):
         self.today_requests.setText(
             self.tr("%n request(s) · %1 tokens", "", t.requests)
             .replace(str(t.requests), f"{t.requests:,}", 1)
-            .replace("%1", fmt.tokens(t.usage.total_tokens)))
+            .replace("%1", fmt.tokens(t.usage.total_tokens))
+            + (f"\n{texts.unpriced_note(snap)}" if texts.unpriced_note(snap) else ""))
         u = t.usage
         for key, value in (("input", u.input_tokens), ("cached", u.cached_input_tokens),
                            ("output", u.output_tokens), ("reasoning", u.reasoning_tokens)):

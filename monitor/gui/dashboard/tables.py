@@ -58,9 +58,6 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
         self._rows = list(rows)
         self.endResetModel()
 
-    def row_at(self, row: int) -> R:
-        return self._rows[row]
-
     def rowCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._rows)
 
@@ -164,6 +161,21 @@ def _reason_text(part: str) -> str:
         "matches": QCoreApplication.translate("tables", "matches"),
         "price unknown": QCoreApplication.translate("tables", "price unknown"),
         "billed by line item": QCoreApplication.translate("tables", "billed by line item"),
+        "billed by line item; price unknown": QCoreApplication.translate(
+            "tables", "billed by line item; price unknown"),
+        "per-model dollars are estimated: no line item names this model":
+            QCoreApplication.translate(
+                "tables", "per-model dollars are estimated: no line item names this model"),
+        "billed so far: the day is still open": QCoreApplication.translate(
+            "tables", "billed so far: the day is still open"),
+        ("billed and tokens x price differ by more than 1 %: a price in the table may be "
+         "wrong"): QCoreApplication.translate(
+            "tables", "billed and tokens x price differ by more than 1 %: a price in the "
+            "table may be wrong"),
+        "billed line item that names no model: its own row, not spread over models":
+            QCoreApplication.translate(
+                "tables",
+                "billed line item that names no model: its own row, not spread over models"),
         _NOT_BILLED_TODAY: QCoreApplication.translate(
             "tables", "not billed yet: today's costs are still open"),
         _NOT_BILLED_LATE: QCoreApplication.translate(

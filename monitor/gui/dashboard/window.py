@@ -13,6 +13,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
+    QComboBox,
     QFileDialog,
     QHBoxLayout,
     QHeaderView,
@@ -101,6 +102,7 @@ class DashboardWindow(QMainWindow):
     keys_requested = Signal()
     close_requested = Signal()
     hidden = Signal()
+    what_if_requested = Signal(str)  # a model chosen in "What if everything ran on"; "" = none
 
     def __init__(
         self,
@@ -171,6 +173,20 @@ class DashboardWindow(QMainWindow):
         self.unpriced.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         mv.addWidget(self.model_view, 1)
         mv.addWidget(self.unpriced)
+        what_if = QHBoxLayout()
+        what_if.addWidget(QLabel(self.tr("What if everything ran on"), models))
+        self.what_if_model = QComboBox(models)
+        self.what_if_model.setObjectName("what-if-model")
+        self.what_if_model.addItem(self.tr("(choose a model)"), "")
+        self.what_if_model.currentIndexChanged.connect(
+            lambda _=0: self.what_if_requested.emit(self.what_if_model.currentData() or ""))
+        what_if.addWidget(self.what_if_model)
+        self.what_if_result = QLabel(models)
+        self.what_if_result.setObjectName("what-if-result")
+        self.what_if_result.setTextInteractionFlags(
+            Qt.TextInteractionFlag.TextSelectableByMouse)
+        what_if.addWidget(self.what_if_result, 1)
+        mv.addLayout(what_if)
         self.tabs.addTab(models, self.tr("By model"))
 
         owners = QSplitter(Qt.Orientation.Vertical, self.tabs)
@@ -255,6 +271,36 @@ class DashboardWindow(QMainWindow):
 
     # data -------------------------------------------------------------------------------
 
+    def _show_what_if(self, snap: DashboardSnapshot) -> None:
+        combo = self.what_if_model
+        if combo.count() - 1 != len(snap.price_models):
+            chosen = combo.currentData()
+            combo.blockSignals(True)
+            while combo.count() > 1:
+                combo.removeItem(1)
+            for name in snap.price_models:
+                combo.addItem(name, name)
+            combo.setCurrentIndex(max(0, combo.findData(chosen)))
+            combo.blockSignals(False)
+        w = snap.what_if
+        if w is not None and not combo.currentData():  # a new window: keep the choice
+            combo.blockSignals(True)
+            combo.setCurrentIndex(max(0, combo.findData(w.model)))
+            combo.blockSignals(False)
+        if w is None or w.model != combo.currentData():
+            self.what_if_result.setText("")
+            return
+        diff = w.difference_usd
+        sign = "+" if diff > 0 else "−" if diff < 0 else ""
+        pct = (f" ({sign}{abs(diff) / w.actual_cost_usd * 100:.0f} %)" if w.actual_cost_usd
+               else "")
+        text = (self.tr("%1 this cycle instead of %2: %3")
+                .replace("%1", fmt.usd(w.cost_usd)).replace("%2", fmt.usd(w.actual_cost_usd))
+                .replace("%3", sign + fmt.usd(abs(diff)) + pct))
+        if w.long_context_estimated:
+            text += " · " + self.tr("long context estimated")
+        self.what_if_result.setText(text)
+
     def show_snapshot(self, snap: DashboardSnapshot) -> None:
         self.snapshot = snap
         self.header.show_snapshot(snap)
@@ -265,10 +311,12 @@ class DashboardWindow(QMainWindow):
         self.project_rows.set_rows(snap.by_project)
         self.key_rows.set_rows(snap.by_key)
         self.recon_rows.set_rows(snap.recon)
+        self._show_what_if(snap)
         if snap.unpriced_models:
             self.unpriced.setText(
-                self.tr("No price known for: %1. Their tokens are counted but not their "
-                        "dollars; add prices in %2.")
+                self.tr("No price known for: %1. Their tokens are counted; their dollars "
+                        "only where the Costs API billed them, never in estimates. Add prices "
+                        "in %2.")
                 .replace("%1", ", ".join(snap.unpriced_models))
                 .replace("%2", snap.prices_override))
             self.unpriced.show()

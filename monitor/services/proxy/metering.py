@@ -76,20 +76,30 @@ def usage_from_dict(usage: Mapping[str, Any]) -> TokenUsage | None:
 
     Chat/embeddings (`prompt_tokens`, `completion_tokens`, `*_tokens_details`), Responses
     (`input_tokens`, `output_tokens`, `input_tokens_details`, `output_tokens_details`) and
-    audio/realtime (`input_token_details`) shapes are all accepted.
+    audio/realtime (`input_token_details`) shapes are all accepted. Image tokens
+    (`image_tokens` in the details) and cached audio (`cached_tokens_details.audio_tokens`)
+    are read so they are priced at their own rates.
     """
     for in_key, out_key, in_details, out_details in _USAGE_SHAPES:
         if in_key in usage or out_key in usage:
             inp = _details(usage, *in_details)
             out = _details(usage, *out_details)
+            # Realtime-style details split the cached part by modality; the uncached audio
+            # and image input is what is left of each modality's total.
+            cached_split = _details(inp, "cached_tokens_details")
+            cached_audio = _count(cached_split.get("audio_tokens"))
+            cached_image = _count(cached_split.get("image_tokens"))
             return TokenUsage(
                 input_tokens=_count(usage.get(in_key)),
                 cached_input_tokens=_count(inp.get("cached_tokens")),
                 cache_write_tokens=_count(inp.get("cache_write_tokens")),
                 output_tokens=_count(usage.get(out_key)),
                 reasoning_tokens=_count(out.get("reasoning_tokens")),
-                audio_input_tokens=_count(inp.get("audio_tokens")),
+                audio_input_tokens=max(_count(inp.get("audio_tokens")) - cached_audio, 0),
                 audio_output_tokens=_count(out.get("audio_tokens")),
+                audio_cached_input_tokens=cached_audio,
+                image_input_tokens=max(_count(inp.get("image_tokens")) - cached_image, 0),
+                image_output_tokens=_count(out.get("image_tokens")),
             )
     if "total_tokens" in usage:  # a bare total (some embeddings-like shapes): all input
         return TokenUsage(input_tokens=_count(usage.get("total_tokens")))

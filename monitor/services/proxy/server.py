@@ -32,7 +32,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -42,6 +42,7 @@ from aiohttp import hdrs, web
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
+from monitor.core.clock import Clock, system_clock
 from monitor.core.records import ProxyRecord, RateLimitSnapshot
 from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
@@ -256,8 +257,10 @@ class RecordWriter:
         on_record: Callable[[ProxyRecord], None] | None = None,
         *,
         interval: float = 0.1,
+        clock: Clock = system_clock,
     ) -> None:
         self._store_path = store_path
+        self._clock = clock
         self._prices = prices
         self._on_record = on_record
         self._interval = interval
@@ -276,7 +279,7 @@ class RecordWriter:
         if not self._started:
             from monitor.services.usage_store import UsageStore
 
-            self._store = UsageStore(self._store_path)
+            self._store = UsageStore(self._store_path, clock=self._clock)
             self._started = True
             self._thread.start()
 
@@ -448,7 +451,9 @@ class MeteringProxy:
         key_secret: str | None = None,
         on_record: Callable[[ProxyRecord], None] | None = None,
         shutdown_grace_s: float = SHUTDOWN_GRACE_S,
+        clock: Clock = system_clock,
     ) -> None:
+        self._clock = clock  # stamps each record (tests pin it)
         self._upstream = parse_upstream(upstream)
         self._grace = shutdown_grace_s
         self._upstream_str = str(self._upstream)
@@ -464,7 +469,7 @@ class MeteringProxy:
             raise ProxyConfigError("the key secret is empty")
         self._key_label = key_label if key_secret is None else (key_label or "proxy key")
         self._auth = f"Bearer {key_secret.strip()}" if key_secret is not None else None
-        self._writer = RecordWriter(store_path, prices, on_record)
+        self._writer = RecordWriter(store_path, prices, on_record, clock=clock)
         self._via = f"1.1 token-monitor-{secrets.token_hex(4)}"
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.ServerRunner | None = None
@@ -627,7 +632,7 @@ class MeteringProxy:
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         t0 = time.perf_counter()
-        started = datetime.now(UTC)
+        started = self._clock()
         raw_path = request.raw_path
         if not (raw_path == "/v1" or raw_path.startswith(("/v1/", "/v1?"))):
             return _json_error(
@@ -763,7 +768,7 @@ class MeteringProxy:
         strip: bool,
     ) -> web.StreamResponse:
         state.status = up.status
-        state.headers_at = datetime.now(UTC)
+        state.headers_at = self._clock()
         state.request_id = up.headers.get("x-request-id")
         state.upstream_headers = up.headers
         ctype = up.headers.get(hdrs.CONTENT_TYPE, "").lower()

@@ -1,0 +1,140 @@
+"""`token-monitor price import FILE [--apply] [--json]`: new and changed prices from a file.
+
+Reads LiteLLM's `model_prices_and_context_window.json` (its OpenAI rows) or this app's own
+table format, shows the difference against the current table, and with `--apply` writes one
+row per new or changed model into the user's override (`prices.json` in the config dir),
+effective from the import date (the app's clock, UTC): usage before that date keeps the prices
+it had. Rows that are malformed are reported and never applied; the user's other override
+entries are kept as they were. A user override that does not load is never rewritten.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from monitor.commands._output import print_json
+from monitor.context import AppContext
+from monitor.core.price_import import (
+    Change,
+    ImportResult,
+    apply_to_override,
+    diff,
+    dump_table,
+    read_import,
+)
+
+
+def _import_day(args: argparse.Namespace, ctx: AppContext) -> date:
+    if getattr(args, "now", None):
+        value = datetime.fromisoformat(args.now)
+        value = value.replace(tzinfo=UTC) if value.tzinfo is None else value
+        return value.astimezone(UTC).date()
+    return ctx.now().date()
+
+
+def run_import(args: argparse.Namespace, ctx: AppContext) -> int:
+    path = Path(args.file)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        print(f"error: cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
+              file=sys.stderr)
+        return 1
+    try:
+        result = read_import(text, str(path))
+    except ValueError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    table = ctx.prices()
+    day = _import_day(args, ctx)
+    changes, unchanged = diff(result, table, day)
+    override_path = ctx.paths.prices_override
+    applied = False
+    if args.apply and changes:
+        if table.warnings:
+            print(f"error: not applied: your price override does not load "
+                  f"({'; '.join(table.warnings)}); fix it first, it is never rewritten",
+                  file=sys.stderr)
+            return 1
+        try:
+            current: dict[str, Any] = (json.loads(override_path.read_text(encoding="utf-8"),
+                                                  parse_float=Decimal)
+                                       if override_path.exists() else {})
+            new = apply_to_override(current, result, changes, table, day,
+                                    f"import: {path.name} ({result.format})")
+        except (OSError, ValueError) as exc:
+            print(f"error: not applied: {exc}", file=sys.stderr)
+            return 1
+        from monitor.services.atomic import atomic_write_text
+
+        atomic_write_text(override_path, dump_table(new))
+        applied = True
+    if args.json:
+        print_json(_json(result, changes, unchanged, day, applied, override_path, path))
+    else:
+        print(_text(result, changes, unchanged, day, applied, override_path, path, args.apply))
+    return 0
+
+
+def _rates_text(rates: dict[str, Decimal | None]) -> str:
+    return " · ".join(f"{k.replace('_', ' ')} {'—' if v is None else format(v, 'f')}"
+                      for k, v in rates.items())
+
+
+def _value(v: Decimal | None) -> str:
+    return "—" if v is None else format(Decimal(v).normalize(), "f")
+
+
+def _text(result: ImportResult, changes: list[Change], unchanged: int, day: date,
+          applied: bool, override: Path, path: Path, asked: bool) -> str:
+    new = [c for c in changes if c.kind == "new"]
+    changed = [c for c in changes if c.kind == "changed"]
+    fmt = "LiteLLM" if result.format == "litellm" else "price table"
+    lines = [f"Import from {path} ({fmt} format): {len(result.models)} models read, "
+             f"{len(new)} new, {len(changed)} changed, {unchanged} unchanged, "
+             f"{len(result.problems)} bad" + (f", {result.skipped} not OpenAI (skipped)"
+                                               if result.skipped else "") + "."]
+    by_name = {m.name: m for m in result.models}
+    for c in new:
+        lines.append(f"  new      {c.model}: {_rates_text(by_name[c.model].tiers['standard'])}")
+    for c in changed:
+        detail = ", ".join(f"{f.removeprefix('standard.')} {_value(old)} → {_value(new_)}"
+                           for f, old, new_ in c.fields)
+        lines.append(f"  changed  {c.model}: {detail}")
+    for problem in result.problems:
+        lines.append(f"  bad      {problem} (not applied)")
+    if not changes:
+        lines.append("Nothing to apply: the table already has these prices."
+                     if result.models else "Nothing to apply.")
+    elif applied:
+        lines.append(f"Applied: {len(changes)} models written to {override} effective from "
+                     f"{day.isoformat()}; usage before that keeps its old prices.")
+    elif not asked:
+        lines.append(f"Run again with --apply to write them to {override} effective from "
+                     f"{day.isoformat()}.")
+    return "\n".join(lines)
+
+
+def _json(result: ImportResult, changes: list[Change], unchanged: int, day: date,
+          applied: bool, override: Path, path: Path) -> dict[str, Any]:
+    by_name = {m.name: m for m in result.models}
+    return {
+        "file": str(path),
+        "format": result.format,
+        "models_read": len(result.models),
+        "new": [{"model": c.model, **by_name[c.model].tiers} for c in changes
+                if c.kind == "new"],
+        "changed": [c.to_json() for c in changes if c.kind == "changed"],
+        "unchanged": unchanged,
+        "problems": result.problems,
+        "skipped": result.skipped,
+        "effective_from": day,
+        "applied": applied,
+        "override": str(override),
+    }
