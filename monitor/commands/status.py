@@ -169,9 +169,10 @@ def tooltip(f: StatusFigures) -> str:
         lines.append(f"At this pace: {usd(f.projected_usd)} by the end of the cycle")
     for m in f.models[:TOOLTIP_MODELS]:
         cost = usd(m.cost_usd) if m.cost_usd is not None else "price unknown"
-        lines.append(f"  {m.model}: {cost} · {compact_count(m.tokens)} tokens")
+        tokens = f" · {compact_count(m.tokens)} tokens" if m.tokens else ""
+        lines.append(f"  {m.model}: {cost}{tokens}")
     if len(f.models) > TOOLTIP_MODELS:
-        lines.append(f"  … {len(f.models) - TOOLTIP_MODELS} more models")
+        lines.append(f"  … {len(f.models) - TOOLTIP_MODELS} more")
     if f.state == "no_data":
         lines.append("No usage data yet: run `token-monitor sync` or the proxy")
     else:

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 
 from monitor.cli import main
+from monitor.commands.status import TOOLTIP_MODELS
 from monitor.core.settings import Settings
 from monitor.paths import Paths
 from monitor.services.settings_file import save_settings
@@ -127,9 +128,10 @@ def test_waybar_tooltip_lists_models_of_usage(month: Paths,
     assert isinstance(bar["percentage"], int)
     assert bar["text"].startswith(f"${s['today_usd']:,.2f} today")
     tip = bar["tooltip"].splitlines()
-    models = [g for g in by_model["groups"]]
-    assert len(models) >= 5
-    for g in models:
+    models = by_model["groups"]
+    assert len(models) > TOOLTIP_MODELS  # the biggest are listed, then "… N more"
+    assert f"  … {len(models) - TOOLTIP_MODELS} more" in tip
+    for g in models[:TOOLTIP_MODELS]:
         cost = "price unknown" if g["key"] in {u["model"] for u in by_model["unpriced_models"]} \
             else f"${g['cost_usd']:,.2f}"
         assert any(line.strip().startswith(f"{g['key']}: {cost}") for line in tip), g["key"]
