@@ -15,6 +15,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from monitor.commands._output import num, print_json, table, to_json
+from monitor.commands._progress import TerminalBar
 from monitor.context import AppContext
 from monitor.errors import KnownError
 from monitor.services.openai_admin import (
@@ -87,16 +88,23 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     settings = ctx.settings
     base_url = args.base_url or settings.openai_base_url
     client = AdminClient(cred.secret, base_url, timeout_s=args.timeout)
-    on_window = None if args.json else _print_window
+    # On a terminal a progress bar replaces the per-window lines; elsewhere output is as-is.
+    bar = None if args.json else TerminalBar.for_stream(sys.stdout)
+    on_window = None if args.json or bar is not None else _print_window
     sync = OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
-                   on_window=on_window, now=ctx.clock)
+                   on_window=on_window, on_progress=bar, key_name=cred.describe(),
+                   now=ctx.clock)
     if not args.json:
         print(f"syncing {base_url} with {cred.describe()}", flush=True)
     stop = threading.Event()
     try:
         while True:
             try:
-                result = sync.sync_once()
+                try:
+                    result = sync.sync_once()
+                finally:
+                    if bar is not None:
+                        bar.clear()
             except AdminApiError as exc:
                 _report_error(exc, args.json, ctx.now())
                 if args.once or isinstance(exc, InvalidKeyError | MissingScopeError):

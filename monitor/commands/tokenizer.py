@@ -36,6 +36,9 @@ def build_window(
     runner = TaskRunner()
     window = TokenizerWindow(ctx, runner)
     runner.setParent(window)
+    from monitor.gui.window_state import TOKENIZER_MODEL_PREF, remember_combo
+
+    remember_combo(window.pane.model_combo, ctx.paths.state_file, TOKENIZER_MODEL_PREF)
     if file is not None:
         window.pane.open_file(file)
     return window, window.pane, runner

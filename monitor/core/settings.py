@@ -57,9 +57,10 @@ def _bool(value: Any) -> bool:
 
 
 def _thresholds(value: Any) -> tuple[int, ...]:
+    """Percentages as a list, or text as people type it: `50,80,90`, `50 80 90`, `50%`."""
     items: list[Any]
     if isinstance(value, str):
-        items = [v.strip() for v in value.split(",") if v.strip()]
+        items = [v for v in re.split(r"[\s,;%]+", value) if v]
     elif isinstance(value, list | tuple):
         items = list(value)
     else:

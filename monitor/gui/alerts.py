@@ -109,6 +109,10 @@ def notification_for(alert: Alert) -> Notification:
             alert,
             ("label",),
         )
+    elif k == "credit_low" and alert.param("over"):
+        title = QCoreApplication.translate("alerts", "Prepaid credit used up")
+        body = (QCoreApplication.translate("alerts", "The %1 prepaid credit is used up, %2 over.")
+                .replace("%1", alert.param("amount")).replace("%2", alert.param("over")))
     elif k == "credit_low":
         title = QCoreApplication.translate("alerts", "Prepaid credit running low")
         body = _fill(

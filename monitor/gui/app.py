@@ -16,7 +16,7 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, QTranslator
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, QTranslator, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -33,13 +33,31 @@ from monitor.gui.single_instance import SingleInstance
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
 from monitor.gui.tray import IconOptions, TrayIcon, tray_available
-from monitor.gui.window_state import remember_window, restore_window
+from monitor.gui.welcome import (
+    PATH_ADMIN,
+    PATH_DESKTOP,
+    PATH_PROXY,
+    PATH_TOKENIZER,
+    proxy_lines,
+    welcome_due,
+)
+from monitor.gui.window_state import (
+    TOKENIZER_MODEL_PREF,
+    load_pref,
+    remember_combo,
+    remember_tab,
+    remember_window,
+    restore_window,
+    save_pref,
+)
 from monitor.services.alerting import Alert, pause_until_for
 from monitor.services.desktop_notify import Notification
 from monitor.services.snapshot import DashboardSnapshot
 
 if TYPE_CHECKING:
+    from monitor.gui.keys_dialog import KeysDialog
     from monitor.services.keyvault import KeyMeta
+    from monitor.services.org_sync import SyncProgress
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +66,8 @@ RECORD_REFRESH_DELAY_MS = 250  # proxied requests show up well within 2 s
 TOKENIZER_PRELOAD_DELAY_MS = 300  # after the first snapshot has been asked for
 TOKENIZER_ENCODING = "o200k_base"  # the default model's; ~0.3 s to build on first use
 DASHBOARD_STATE_NAME = "dashboard"
+WELCOME_DISMISSED_PREF = "welcome_dismissed"
+DASHBOARD_TAB_PREF = "dashboard_tab"
 SIGINT_POLL_MS = 250  # lets Python run its signal handler while Qt's loop runs
 
 
@@ -55,22 +75,48 @@ class KeyTestFailed(KnownError):  # noqa: N818 - reads as a verdict
     """`Test` on a key did not come back valid; the text says why."""
 
 
-def make_sync(ctx: AppContext) -> Callable[[], object]:
-    """One org sync pass with the stored (or $OPENAI_ADMIN_KEY) admin key; blocking."""
+class OrgSyncPass:
+    """One org sync pass with the stored (or $OPENAI_ADMIN_KEY) admin key; blocking.
 
-    def sync() -> object:
+    `key_label` is the label of the key the latest pass used ("OPENAI_ADMIN_KEY" for the
+    environment's key, None without a key), so an alert names the key that actually failed.
+    `on_progress` receives the pass's SyncProgress (on the worker thread: emit a Qt signal
+    from it).
+    """
+
+    def __init__(self, ctx: AppContext,
+                 on_progress: Callable[[SyncProgress], None] | None = None) -> None:
+        self.ctx = ctx
+        self.on_progress = on_progress
+        self.key_label: str | None = None
+
+    def __call__(self) -> object:
         from monitor.services.openai_admin import AdminClient
         from monitor.services.org_sync import OrgSync
 
-        cred = ctx.keys().admin_credential()
+        ctx = self.ctx
+        cred = ctx.keys().admin_credential(ctx.now().astimezone().date())
+        if cred is None:
+            self.key_label = None
+        else:  # the environment's key has no label: name the variable, as alerts do
+            self.key_label = cred.label if cred.label else "OPENAI_ADMIN_KEY"
         if cred is None:
             return NO_ADMIN_KEY
         settings = ctx.settings
         client = AdminClient(cred.secret, settings.openai_base_url, timeout_s=30.0)
         return OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
-                       now=ctx.clock).sync_once()
+                       now=ctx.clock, on_progress=self.on_progress,
+                       key_name=cred.describe()).sync_once()
 
-    return sync
+
+def make_sync(ctx: AppContext) -> Callable[[], object]:
+    return OrgSyncPass(ctx)
+
+
+class ProgressRelay(QObject):
+    """Carries SyncProgress from the sync's worker thread to the GUI thread (queued)."""
+
+    progress = Signal(object)
 
 
 def make_key_tester(ctx: AppContext) -> Callable[[KeyMeta, str], str]:
@@ -111,7 +157,8 @@ def make_tokenizer_factory(ctx: AppContext, runner: TaskRunner) -> Callable[[QWi
     def factory(parent: QWidget) -> QWidget:
         from monitor.gui.tokenizer.pane import TokenizerPane
 
-        pane: QWidget = TokenizerPane(ctx, runner, parent)
+        pane = TokenizerPane(ctx, runner, parent)
+        remember_combo(pane.model_combo, ctx.paths.state_file, TOKENIZER_MODEL_PREF)
         return pane
 
     return factory
@@ -150,6 +197,7 @@ class AppController(QObject):
             else None)
         self.geometry_restored = restore_window(self.window, ctx.paths.state_file,
                                                 DASHBOARD_STATE_NAME)
+        remember_tab(self.window.tabs, ctx.paths.state_file, DASHBOARD_TAB_PREF)
         self.with_tokenizer = with_tokenizer
         self.translators: list[QTranslator] = []  # installed by run_app or set_language
         self.language = i18n.pick_language(ctx.settings.language)
@@ -159,12 +207,17 @@ class AppController(QObject):
         self._preload_timer.setSingleShot(True)
         self._preload_timer.setInterval(TOKENIZER_PRELOAD_DELAY_MS)
         self._preload_timer.timeout.connect(self.preload_tokenizer)
-        self.tray: TrayIcon | None = TrayIcon(self, clock=ctx.clock) if self.has_tray else None
+        self.tray: TrayIcon | None = (TrayIcon(self, clock=ctx.clock) if self.has_tray
+                                      else None)
         self.notifier = Notifier(
             self.runner, lambda: self.tray.icon if self.tray is not None else None,
             use_freedesktop=use_freedesktop, parent=self)
         settings = ctx.settings
-        self.poller = Poller(self.runner, sync or make_sync(ctx), lambda: True,
+        self.progress_relay = ProgressRelay(self)
+        self.progress_relay.setObjectName("sync-progress-relay")
+        self.sync_progress: SyncProgress | None = None  # the running backfill's, if any
+        self.org_sync = sync or OrgSyncPass(ctx, on_progress=self.report_progress)
+        self.poller = Poller(self.runner, self.org_sync, lambda: True,
                              settings.poll_interval_s, self, clock=ctx.clock)
         self.proxy = ProxyHost(self.runner, proxy_factory or make_proxy_factory(ctx), self)
         self._record_timer = QTimer(self)
@@ -174,6 +227,13 @@ class AppController(QObject):
         self._record_timer.timeout.connect(self.state.refresh)
         self.quit_requested: Callable[[], None] = self._quit_app
         self._proxy_port = settings.proxy_port
+        # The welcome panel: decided on the first snapshot, gone once any source has data.
+        self.welcome_active = False
+        self._welcome_decided = False
+        self.welcome_dismissed = load_pref(ctx.paths.state_file, WELCOME_DISMISSED_PREF) is True
+        # Hook for other features (e.g. virtual keys): given the proxy's base URL, each
+        # provider may return one more line for the welcome panel's "paste these" box.
+        self.welcome_line_providers: list[Callable[[str], str | None]] = []
         self._wire()
 
     # wiring -----------------------------------------------------------------------------
@@ -196,13 +256,16 @@ class AppController(QObject):
             t.pause_requested.connect(self.pause_alerts)
             t.settings_requested.connect(self.open_settings)
             t.keys_requested.connect(self.open_keys)
+            t.welcome_path_requested.connect(self.follow_welcome_path)
             t.quit_requested.connect(lambda: self.quit_requested())
         self.poller.poll_started.connect(self._on_poll_started)
         self.poller.poll_finished.connect(self._on_poll_finished)
+        self.progress_relay.progress.connect(self._on_sync_progress)
         self.proxy.record_added.connect(self._on_proxy_record)
         self.proxy.started.connect(
             lambda url: st.update_runtime(proxy_enabled=True, proxy_address=url,
                                           proxy_error=None))
+        self.proxy.started.connect(self._show_welcome_proxy_lines)
         self.proxy.failed.connect(self._on_proxy_failed)
         st.settings_changed.connect(self._on_settings_changed)
 
@@ -214,9 +277,85 @@ class AppController(QObject):
         w.hidden.connect(self.remember_geometry)
         w.what_if_requested.connect(
             lambda model: self.state.update_runtime(what_if_model=model or None))
+        w.welcome.path_requested.connect(self.follow_welcome_path)
+        w.welcome.dismissed.connect(self.dismiss_welcome)
 
     def _on_snapshot(self, snap: DashboardSnapshot) -> None:
         self.window.show_snapshot(snap)
+        self._update_welcome(snap)
+
+    # welcome ----------------------------------------------------------------------------
+
+    def _has_key(self) -> bool:
+        if (os.environ.get("OPENAI_ADMIN_KEY") or "").strip():
+            return True
+        try:
+            return bool(self.ctx.keys().list())  # the metadata file only, no keyring call
+        except KnownError:
+            return False
+
+    def _update_welcome(self, snap: DashboardSnapshot) -> None:
+        if not self._welcome_decided:
+            self._welcome_decided = True
+            active = welcome_due(snap, has_key=self._has_key(),
+                                 dismissed=self.welcome_dismissed)
+        else:
+            active = self.welcome_active and not snap.has_data
+        if active != self.welcome_active:
+            self._set_welcome(active)
+
+    def _set_welcome(self, active: bool) -> None:
+        self.welcome_active = active
+        self.window.set_welcome(active)
+        if self.tray is not None:
+            self.tray.set_welcome(active)
+        if active and self.proxy.url:
+            self._show_welcome_proxy_lines(self.proxy.url)
+
+    def dismiss_welcome(self) -> None:
+        """The user closed the welcome panel: not shown again at start-up."""
+        self.welcome_dismissed = True
+        save_pref(self.ctx.paths.state_file, WELCOME_DISMISSED_PREF, True)
+        self._set_welcome(False)
+
+    def follow_welcome_path(self, path: str) -> None:
+        """One click from the welcome panel (or the tray's copy of it) to its target."""
+        if path == PATH_ADMIN:
+            self.show_dashboard()
+            self.open_keys(kind="admin", intro=self.tr(
+                "To read your organization's usage, add an Admin key. Create one on the "
+                "OpenAI platform under Organization settings → Admin keys, paste it below "
+                "and press Add: it is tested first, then the first sync starts."))
+        elif path == PATH_PROXY:
+            self.show_dashboard()
+            if self.proxy.url:
+                self._show_welcome_proxy_lines(self.proxy.url)
+            elif not self.ctx.settings.proxy_enabled:
+                self.apply_settings(self.ctx.settings.replace(proxy_enabled=True))
+        elif path == PATH_TOKENIZER:
+            self.window.show_tokenizer()
+        elif path == PATH_DESKTOP:
+            self.install_desktop_entry()
+
+    def _show_welcome_proxy_lines(self, url: str) -> None:
+        if not self.welcome_active:
+            return
+        extra = [line for p in self.welcome_line_providers if (line := p(url))]
+        self.window.welcome.show_proxy_lines(proxy_lines(url, extra))
+
+    def install_desktop_entry(self) -> None:
+        from monitor.services.desktop_entry import DesktopEntryError, install
+
+        try:
+            path = install()
+        except DesktopEntryError as exc:
+            self.window.show_banner(Notification(self.tr("Application menu"), exc.text()))
+            return
+        self.window.welcome.set_desktop_installed(True)
+        self.window.show_banner(Notification(
+            self.tr("Application menu"),
+            self.tr("Token Monitor was added to the application menu (%1).")
+            .replace("%1", str(path))))
 
     def start(self, *, poll: bool = True) -> None:
         """Show the tray (or the window), take the first snapshot, start polling and the proxy."""
@@ -284,8 +423,12 @@ class AppController(QObject):
             self._set_no_tray_notice()
         if banner:
             new.banner.show_text(banner)
+        new.set_welcome(self.welcome_active)
+        if self.welcome_active and self.proxy.url:
+            self._show_welcome_proxy_lines(self.proxy.url)
         if self.state.snapshot is not None:
             new.show_snapshot(self.state.snapshot)
+        remember_tab(new.tabs, self.ctx.paths.state_file, DASHBOARD_TAB_PREF)
         new.tabs.setCurrentIndex(tab)
         if text and new.ensure_tokenizer() is not None and isinstance(new.tokenizer,
                                                                       TokenizerPane):
@@ -378,19 +521,29 @@ class AppController(QObject):
             except AutostartError as exc:
                 self.window.show_banner(Notification(self.tr("Start at login"), exc.text()))
 
-    def open_keys(self) -> None:
+    def open_keys(self, kind: str | None = None, intro: str | None = None) -> None:
+        dialog = self.make_keys_dialog(kind, intro)
+        if dialog is None:
+            return
+        dialog.exec()
+        dialog.deleteLater()
+
+    def make_keys_dialog(self, kind: str | None = None,
+                         intro: str | None = None) -> KeysDialog | None:
+        """The keys dialog wired to this app (None when the key list cannot be read)."""
         from monitor.gui.keys_dialog import KeysDialog
 
         try:
             keys = self.ctx.keys()
         except KnownError as exc:
             QMessageBox.warning(self.window, self.tr("API keys"), exc.text())
-            return
+            return None
         dialog = KeysDialog(keys, self.runner, self.window if self.window.isVisible() else None,
-                            tester=make_key_tester(self.ctx), today=self.ctx.today)
+                            tester=make_key_tester(self.ctx), clock=self.ctx.clock)
+        if kind is not None:
+            dialog.prepare_add(kind, intro)
         dialog.keys_changed.connect(lambda: self.poller.poll_now("keys"))
-        dialog.exec()
-        dialog.deleteLater()
+        return dialog
 
     def _quit_app(self) -> None:
         quit_event_loop()
@@ -400,7 +553,30 @@ class AppController(QObject):
     def _on_poll_started(self, _reason: str) -> None:
         self.state.update_runtime(org_syncing=True, next_sync=None)
 
+    def report_progress(self, progress: SyncProgress) -> None:
+        """Safe from any thread: shown on the GUI thread by `_on_sync_progress`."""
+        self.progress_relay.progress.emit(progress)
+
+    def _on_sync_progress(self, progress: SyncProgress) -> None:
+        if not progress.first_run:  # routine passes take seconds: no progress display
+            return
+        self.sync_progress = progress
+        self.window.sources.show_progress(progress)
+        if self.tray is not None:
+            self.tray.set_progress(progress)
+
+    def _clear_progress(self) -> None:
+        if self.sync_progress is None:
+            return
+        self.sync_progress = None
+        self.window.sources.show_progress(None)
+        if self.tray is not None:
+            self.tray.set_progress(None)
+
     def _on_poll_finished(self, result: PollResult) -> None:
+        self._clear_progress()
+        if isinstance(self.org_sync, OrgSyncPass):
+            self.state.sync_key_label = self.org_sync.key_label
         configured = not (result.ok and result.value == NO_ADMIN_KEY)
         if not result.ok:
             self.state.report_failure("org", result.error or "?", result.error_kind)
@@ -482,6 +658,9 @@ def run_app(ctx: AppContext) -> int:
     app.setApplicationName("Token Monitor")
     app.setApplicationDisplayName("Token Monitor")
     app.setDesktopFileName("token-monitor")
+    from monitor.gui.icons import app_icon
+
+    app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
 
     single = SingleInstance(ctx.paths)

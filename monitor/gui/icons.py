@@ -169,3 +169,47 @@ def tray_icon(look: GaugeLook) -> QIcon:
     for size in ICON_SIZES_PX:
         icon.addPixmap(draw_gauge(size, look))
     return icon
+
+
+def app_icon() -> QIcon:
+    """The application's own icon (windows, task switcher): the bundled gauge PNGs."""
+    from monitor import resources
+    from monitor.services.desktop_entry import APP_ID, ICON_PNG_SIZES
+
+    icon = QIcon()
+    for n in ICON_PNG_SIZES:
+        icon.addFile(str(resources.file_path("icons", f"{APP_ID}-{n}.png")))
+    return icon
+
+
+PAUSE_MARK = QColor(0x1A, 0x73, 0xE8)  # "alerts paused" badge (blue: not a warning)
+
+
+def _paint_pause_mark(p: QPainter, s: float) -> None:
+    """Alerts paused: a blue disc with two white bars in the upper-left corner."""
+    d = s * 0.5
+    p.setPen(QPen(EDGE, max(1.0, s / 24.0)))
+    p.setBrush(QBrush(PAUSE_MARK))
+    p.drawEllipse(QRectF(0, 0, d, d))
+    p.setPen(Qt.PenStyle.NoPen)
+    p.setBrush(QBrush(RIM))
+    bar_w, bar_h = max(1.0, d * 0.16), d * 0.5
+    top = (d - bar_h) / 2
+    p.drawRect(QRectF(d * 0.5 - bar_w * 1.5, top, bar_w, bar_h))
+    p.drawRect(QRectF(d * 0.5 + bar_w * 0.5, top, bar_w, bar_h))
+
+
+def with_pause_mark(icon: QIcon) -> QIcon:
+    """`icon` with the "alerts paused" mark painted over each of its sizes (additive: any
+    other overlay already in the icon stays)."""
+    out = QIcon()
+    for size in ICON_SIZES_PX:
+        pm = icon.pixmap(size, size)
+        p = QPainter(pm)
+        try:
+            p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
+            _paint_pause_mark(p, float(pm.width()))
+        finally:
+            p.end()
+        out.addPixmap(pm)
+    return out

@@ -3,11 +3,17 @@
 Keyring calls can block (D-Bus, an unlock prompt), so every vault operation runs on the
 TaskRunner; the dialog only shows results. When the keyring is unusable the dialog says
 why and what to do, and adding is disabled (no plaintext fallback exists).
+
+Keys you can trust: Add tests the key first (an invalid one can still be kept, marked
+invalid, and sync skips it while another admin key works); the dialog says which admin key
+syncing uses and lets the user choose; Remove asks first; the same secret is never stored
+under two labels; form errors sit under their field in plain words and clear when it changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
@@ -23,6 +29,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QLineEdit,
+    QMessageBox,
     QPushButton,
     QTableWidget,
     QTableWidgetItem,
@@ -30,15 +37,35 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from monitor.core.clock import Clock, system_clock
 from monitor.errors import KnownError
 from monitor.gui.tasks import TaskRunner
-from monitor.services.keyvault import KeyMeta, KeyStore, parse_expiry
+from monitor.services.keyvault import KeyInputError, KeyMeta, KeyStore, validate_label
 
 # (meta, secret) -> a one-line verdict for the user; raises KnownError on failure.
 KeyTester = Callable[[KeyMeta, str], str]
+# (title, question) -> whether the user said yes.
+Confirm = Callable[[str, str], bool]
+
+COLUMNS = 6  # label, kind, key, added, expiry, status
 
 ERROR_STYLE = "color: #c62828;"
 OK_STYLE = "color: #2e7d32;"
+INTRO_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
+
+
+@dataclass(frozen=True)
+class _Verdict:
+    ok: bool
+    text: str
+
+
+class _AlreadyStoredError(KnownError):
+    """The secret being added is already stored under `label`."""
+
+    def __init__(self, label: str) -> None:
+        super().__init__(f"this key is already stored as {label!r}")
+        self.label = label
 
 
 class KeysDialog(QDialog):
@@ -58,6 +85,8 @@ class KeysDialog(QDialog):
         *,
         tester: KeyTester | None = None,
         today: Callable[[], date] | None = None,
+        clock: Clock | None = None,
+        confirm: Confirm | None = None,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("keys-dialog")
@@ -66,11 +95,20 @@ class KeysDialog(QDialog):
         self._keys = keys
         self._runner = runner
         self._tester = tester
-        self._today: Callable[[], date] = today or keys.today
+        self._clock = clock or system_clock
+        self._today = today or (lambda: self._clock().astimezone().date())
+        self._confirm = confirm or self._ask
         self._metas: list[KeyMeta] = []
+        self._sync_label: str | None = None
         self.busy = 0  # operations in flight (tests wait for 0)
 
         layout = QVBoxLayout(self)
+        self.intro = QLabel(self)
+        self.intro.setObjectName("keys-intro")
+        self.intro.setWordWrap(True)
+        self.intro.setStyleSheet(INTRO_STYLE)
+        self.intro.hide()
+        layout.addWidget(self.intro)
         self.keyring_notice = QLabel(self)
         self.keyring_notice.setObjectName("keyring-notice")
         self.keyring_notice.setWordWrap(True)
@@ -81,19 +119,25 @@ class KeysDialog(QDialog):
         self.keyring_notice.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         layout.addWidget(self.keyring_notice)
 
-        self.table = QTableWidget(0, 5, self)
+        self.table = QTableWidget(0, COLUMNS, self)
         self.table.setObjectName("keys-table")
         self.table.setHorizontalHeaderLabels(
             [self.tr("Label"), self.tr("Kind"), self.tr("Key"), self.tr("Added"),
-             self.tr("Expiry")]
+             self.tr("Expiry"), self.tr("Status")]
         )
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
         self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
         self.table.verticalHeader().setVisible(False)
-        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
+        header = self.table.horizontalHeader()
+        header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+        header.setStretchLastSection(True)  # the status reads in full
         self.table.itemSelectionChanged.connect(self._update_buttons)
         layout.addWidget(self.table, 1)
+        self.sync_note = QLabel(self)
+        self.sync_note.setObjectName("sync-key-note")
+        self.sync_note.setWordWrap(True)
+        layout.addWidget(self.sync_note)
 
         row = QHBoxLayout()
         self.test_button = QPushButton(self.tr("Test"), self)
@@ -102,7 +146,12 @@ class KeysDialog(QDialog):
         self.remove_button = QPushButton(self.tr("Remove"), self)
         self.remove_button.setObjectName("remove-key")
         self.remove_button.clicked.connect(self._remove_selected)
+        self.sync_button = QPushButton(self.tr("Use for sync"), self)
+        self.sync_button.setObjectName("use-for-sync")
+        self.sync_button.setToolTip(self.tr("Organization usage is read with this admin key"))
+        self.sync_button.clicked.connect(self._use_selected_for_sync)
         row.addWidget(self.test_button)
+        row.addWidget(self.sync_button)
         row.addWidget(self.remove_button)
         row.addStretch(1)
         layout.addLayout(row)
@@ -113,6 +162,7 @@ class KeysDialog(QDialog):
         layout.addWidget(self.status)
 
         add_box = QGroupBox(self.tr("Add a key"), self)
+        self.add_box = add_box
         form = QFormLayout(add_box)
         self.label_edit = QLineEdit(add_box)
         self.label_edit.setObjectName("new-label")
@@ -131,10 +181,23 @@ class KeysDialog(QDialog):
         self.add_button = QPushButton(self.tr("Add"), add_box)
         self.add_button.setObjectName("add-key")
         self.add_button.clicked.connect(self._add)
-        form.addRow(self.tr("Label"), self.label_edit)
-        form.addRow(self.tr("Kind"), self.kind_combo)
-        form.addRow(self.tr("Secret"), self.secret_edit)
-        form.addRow(self.tr("Expires"), self.expires_edit)
+        self.field_errors: dict[str, QLabel] = {}
+        for field, text, edit in (("label", self.tr("Label"), self.label_edit),
+                                  ("kind", self.tr("Kind"), self.kind_combo),
+                                  ("secret", self.tr("Secret"), self.secret_edit),
+                                  ("expires", self.tr("Expires"), self.expires_edit)):
+            form.addRow(text, edit)
+            error = QLabel(add_box)
+            error.setObjectName(f"{field}-error")
+            error.setWordWrap(True)
+            error.setStyleSheet(ERROR_STYLE)
+            error.hide()
+            form.addRow("", error)
+            self.field_errors[field] = error
+        self.label_edit.textChanged.connect(lambda _t: self._clear_field_error("label"))
+        self.secret_edit.textChanged.connect(lambda _t: self._clear_field_error("secret"))
+        self.expires_edit.textChanged.connect(lambda _t: self._clear_field_error("expires"))
+        self.kind_combo.currentIndexChanged.connect(lambda _i: self._clear_field_error("kind"))
         form.addRow("", self.add_button)
         layout.addWidget(add_box)
 
@@ -163,6 +226,16 @@ class KeysDialog(QDialog):
         self._runner.run(fn, on_done=done, on_error=failed)
 
     def _show_error(self, exc: BaseException) -> None:
+        if isinstance(exc, _AlreadyStoredError):
+            self.status.clear()
+            self._set_field_error("secret", self.tr(
+                "This key is already stored as %1; one key needs only one label.")
+                .replace("%1", exc.label))
+            return
+        if isinstance(exc, KeyInputError) and exc.field in self.field_errors:
+            self.status.clear()
+            self._set_field_error(str(exc.field), exc.text())
+            return
         text = exc.text() if isinstance(exc, KnownError) else self.tr(
             "Unexpected error: %1").replace("%1", type(exc).__name__)
         self.status.setStyleSheet(ERROR_STYLE)
@@ -207,19 +280,50 @@ class KeysDialog(QDialog):
             self._show_error(exc)
             self._metas = []
         today = self._today()
+        try:
+            chosen = self._keys.sync_admin(today)
+        except KnownError:
+            chosen = None
+        self._sync_label = chosen.label if chosen is not None else None
         self.table.setRowCount(len(self._metas))
         kinds = {"admin": self.tr("admin"), "project": self.tr("project")}
         for r, meta in enumerate(self._metas):
             status = meta.expiry_status(today)
             expiry = self._expiry_text(meta, today)
             cells = [meta.label, kinds.get(meta.kind, meta.kind), meta.masked,
-                     meta.created.isoformat(), expiry]
+                     meta.created.isoformat(), expiry, self._status_text(meta)]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
                 if c == 4 and status in ("expiring", "expired"):
                     item.setForeground(Qt.GlobalColor.red)
+                if c == 5 and meta.test_ok is False:
+                    item.setForeground(Qt.GlobalColor.red)
                 self.table.setItem(r, c, item)
+        if chosen is None:
+            self.sync_note.setText(self.tr(
+                "No admin key: organization usage is not synced (the proxy still meters "
+                "your apps)."))
+        else:
+            self.sync_note.setText(
+                self.tr("Organization sync uses %1 (%2).").replace("%1", chosen.label)
+                .replace("%2", chosen.masked)
+                + ("" if chosen.sync else " " + self.tr(
+                    "Chosen automatically: the newest admin key that is not expired or marked "
+                    "invalid. Select another and press “Use for sync” to choose.")))
         self._update_buttons()
+
+    def _status_text(self, meta: KeyMeta) -> str:
+        parts = []
+        if meta.label == self._sync_label:
+            parts.append(self.tr("used for sync"))
+        if meta.test_ok is True and meta.tested_at is not None:
+            parts.append(self.tr("valid (tested %1)").replace(
+                "%1", meta.tested_at.astimezone().date().isoformat()))
+        elif meta.test_ok is False:
+            parts.append(self.tr("invalid when tested"))
+        else:
+            parts.append(self.tr("not tested"))
+        return " · ".join(parts)
 
     def _expiry_text(self, meta: KeyMeta, today: date) -> str:
         left = meta.days_left(today)
@@ -244,9 +348,74 @@ class KeysDialog(QDialog):
         return self._metas[row] if 0 <= row < len(self._metas) else None
 
     def _update_buttons(self) -> None:
-        has = self._selected() is not None
+        meta = self._selected()
+        has = meta is not None
         self.remove_button.setEnabled(has)
         self.test_button.setEnabled(has and self._tester is not None)
+        self.sync_button.setEnabled(meta is not None and meta.kind == "admin"
+                                    and meta.label != self._sync_label)
+
+    def prepare_add(self, kind: str, intro: str | None = None) -> None:
+        """Open on the add form for `kind`, with an explanation above the list."""
+        index = self.kind_combo.findData(kind)
+        if index >= 0:
+            self.kind_combo.setCurrentIndex(index)
+        if intro:
+            self.intro.setText(intro)
+            self.intro.show()
+        self.label_edit.setFocus()
+
+    # form errors -----------------------------------------------------------------------
+
+    def _set_field_error(self, field: str, text: str) -> None:
+        label = self.field_errors[field]
+        label.setText(text)
+        label.show()
+
+    def _clear_field_error(self, field: str) -> None:
+        label = self.field_errors[field]
+        label.clear()
+        label.hide()
+
+    def field_error(self, field: str) -> str:
+        label = self.field_errors[field]
+        return "" if label.isHidden() else label.text()
+
+    def _form_errors(self, label: str, secret: str, expires: str) -> dict[str, str]:
+        """Plain-words problems with the add form, by field."""
+        errors: dict[str, str] = {}
+        if not label:
+            errors["label"] = self.tr("Give the key a name, for example org-admin.")
+        else:
+            try:
+                validate_label(label)
+            except KeyInputError:
+                errors["label"] = self.tr(
+                    "Use letters, digits and . _ - @ + only (no spaces), up to 64 characters, "
+                    "starting with a letter or digit.")
+            if "label" not in errors and label in self.labels():
+                errors["label"] = self.tr(
+                    "A key named %1 already exists. Pick another name, or remove that key "
+                    "first.").replace("%1", label)
+        raw = secret.strip()
+        if not raw:
+            errors["secret"] = self.tr("Paste the key here.")
+        elif any(ch.isspace() or ord(ch) < 32 for ch in raw):
+            errors["secret"] = self.tr("The key has spaces or line breaks in it; paste only "
+                                       "the key.")
+        elif len(raw) < 8:
+            errors["secret"] = self.tr("That is too short to be an API key.")
+        if expires:
+            try:
+                date.fromisoformat(expires)
+            except ValueError:
+                errors["expires"] = self.tr("Write the date as YYYY-MM-DD, for example "
+                                            "2027-03-01, or leave it empty.")
+        return errors
+
+    def _ask(self, title: str, question: str) -> bool:
+        answer = QMessageBox.question(self, title, question)
+        return answer == QMessageBox.StandardButton.Yes
 
     def select(self, label: str) -> None:
         for r, meta in enumerate(self._metas):
@@ -256,36 +425,110 @@ class KeysDialog(QDialog):
     # actions ---------------------------------------------------------------------------
 
     def _add(self) -> None:
+        """Check the form, test the key (if a tester exists), then store it."""
         label = self.label_edit.text().strip()
         kind = str(self.kind_combo.currentData())
-        secret = self.secret_edit.text()
-        try:
-            expires = parse_expiry(self.expires_edit.text().strip() or None)
-        except KnownError as exc:
-            self._show_error(exc)
+        secret = self.secret_edit.text().strip()
+        expires_text = self.expires_edit.text().strip()
+        errors = self._form_errors(label, secret, expires_text)
+        for field in self.field_errors:
+            if field in errors:
+                self._set_field_error(field, errors[field])
+            else:
+                self._clear_field_error(field)
+        if errors:
+            self.status.clear()
             return
-        keys = self._keys
+        expires = date.fromisoformat(expires_text) if expires_text else None
+        keys, tester = self._keys, self._tester
+        meta = KeyMeta(label, kind, self._today(), expires, secret[-4:])
+
+        def check() -> _Verdict | None:
+            same = keys.label_of_secret(secret)
+            if same is not None:
+                raise _AlreadyStoredError(same)
+            if tester is None:
+                return None
+            try:
+                return _Verdict(True, tester(meta, secret))
+            except KnownError as exc:
+                return _Verdict(False, exc.text())
+
+        def checked(verdict: Any) -> None:
+            if verdict is not None and not verdict.ok and not self._confirm(
+                    self.tr("The key did not pass the test"),
+                    self.tr("Testing %1 failed: %2\n\nKeep it anyway? It is stored marked "
+                            "invalid, and sync does not use it while another admin key works.")
+                    .replace("%1", label).replace("%2", verdict.text)):
+                self._show_error_text(self.tr("Not added: %1 failed the test (%2).")
+                                      .replace("%1", label).replace("%2", verdict.text))
+                return
+            self._store(label, kind, secret, expires, verdict)
+
+        self.status.setStyleSheet("")
+        self.status.setText(self.tr("Testing %1…").replace("%1", label) if tester is not None
+                            else "")
+        self._run(check, checked)
+
+    def _store(self, label: str, kind: str, secret: str, expires: date | None,
+               verdict: _Verdict | None) -> None:
+        keys, at, today = self._keys, self._clock(), self._today()
 
         def op() -> KeyMeta:
-            return keys.add(label, kind, secret, expires)
+            meta = keys.add(label, kind, secret, expires, today=today)
+            if verdict is not None:
+                meta = keys.mark_tested(label, verdict.ok, at)
+            return meta
 
         def done(meta: Any) -> None:
             assert isinstance(meta, KeyMeta)
             self.secret_edit.clear()
             self.label_edit.clear()
             self.expires_edit.clear()
-            self._show_ok(self.tr("Added %1 (%2).").replace("%1", meta.label)
-                          .replace("%2", meta.masked))
+            self.kind_combo.setCurrentIndex(0)
+            added = self.tr("Added %1 (%2).").replace("%1", meta.label).replace("%2",
+                                                                             meta.masked)
+            if verdict is None:
+                self._show_ok(added)
+            elif verdict.ok:
+                self._show_ok(added + " " + self.tr("Test: %1").replace("%1", verdict.text))
+            else:
+                self._show_error_text(added + " " + self.tr(
+                    "Marked invalid: %1").replace("%1", verdict.text))
             self.reload()
             self.keys_changed.emit()
 
         self._run(op, done)
+
+    def _show_error_text(self, text: str) -> None:
+        self.status.setStyleSheet(ERROR_STYLE)
+        self.status.setText(text)
+
+    def _use_selected_for_sync(self) -> None:
+        meta = self._selected()
+        if meta is None:
+            return
+        keys, label = self._keys, meta.label
+
+        def done(_value: Any) -> None:
+            self._show_ok(self.tr("Organization sync now uses %1.").replace("%1", label))
+            self.reload()
+            self.keys_changed.emit()
+
+        self._run(lambda: keys.use_for_sync(label), done)
 
     def _remove_selected(self) -> None:
         meta = self._selected()
         if meta is None:
             return
         keys, label = self._keys, meta.label
+        question = self.tr("Remove the key %1 (%2)? Its secret is deleted from the system "
+                           "keyring.").replace("%1", label).replace("%2", meta.masked)
+        if meta.kind == "admin" and sum(m.kind == "admin" for m in self._metas) == 1:
+            question += "\n\n" + self.tr("It is the only admin key: organization usage stops "
+                                          "syncing until you add another.")
+        if not self._confirm(self.tr("Remove key"), question):
+            return
 
         def done(_value: Any) -> None:
             self._show_ok(self.tr("Removed %1.").replace("%1", label))
@@ -303,7 +546,23 @@ class KeysDialog(QDialog):
         self.status.setStyleSheet("")
         self.status.setText(self.tr("Testing %1…").replace("%1", meta.label))
 
-        def op() -> str:
-            return tester(meta, keys.secret(meta.label))
+        at = self._clock()
 
-        self._run(op, lambda verdict: self._show_ok(f"{meta.label}: {verdict}"))
+        def op() -> _Verdict:
+            secret = keys.secret(meta.label)
+            try:
+                verdict = _Verdict(True, tester(meta, secret))
+            except KnownError as exc:
+                verdict = _Verdict(False, exc.text())
+            keys.mark_tested(meta.label, verdict.ok, at)
+            return verdict
+
+        def done(verdict: Any) -> None:
+            text = f"{meta.label}: {verdict.text}"
+            if verdict.ok:
+                self._show_ok(text)
+            else:
+                self._show_error_text(text)
+            self.reload()
+
+        self._run(op, done)

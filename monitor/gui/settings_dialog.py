@@ -1,12 +1,14 @@
 """The settings dialog: one field per entry of the settings SCHEMA, validated in place.
 
 Every field is checked with `Settings.replace` as it is edited; a refused value shows the
-reason under the field and disables OK. The dialog returns a new `Settings` and writes
-nothing itself (AppState saves it).
+reason under the field (in the UI language) and disables Save. The space for that reason is
+kept whether or not it shows, and reasons wrap, so the dialog does not grow while typing.
+The dialog returns a new `Settings` and writes nothing itself (AppState saves it).
 """
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -26,6 +28,7 @@ from PySide6.QtWidgets import (
     QLayout,
     QLineEdit,
     QPushButton,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -62,6 +65,7 @@ def price_table_age_text(as_of: date, today: date) -> str:
             "update it with `token-monitor price import FILE` (LiteLLM's "
             "model_prices_and_context_window.json).").replace("%1", str(PRICES_STALE_DAYS))
     return text
+NOTE_STYLE = "color: #5f6368;"
 
 
 @dataclass
@@ -139,7 +143,7 @@ class SettingsDialog(QDialog):
         layout.addWidget(self.prices_note)
 
         self._language_note = QLabel(self.tr("The windows switch to the new language when "
-                                             "you press OK."), self)
+                                             "you press Save."), self)
         self._language_note.setObjectName("language-note")
         self._language_note.setWordWrap(True)
         self._language_note.setVisible(False)
@@ -185,6 +189,11 @@ class SettingsDialog(QDialog):
         error = QLabel(self)
         error.setObjectName(f"error-{spec.key}")
         error.setStyleSheet(ERROR_STYLE)
+        error.setWordWrap(True)  # a long refused value never widens the dialog
+        policy = error.sizePolicy()
+        policy.setRetainSizeWhenHidden(True)  # no jump when a reason comes and goes
+        policy.setHorizontalPolicy(QSizePolicy.Policy.Ignored)
+        error.setSizePolicy(policy)
         error.setVisible(False)
         widget: QWidget
         read: Callable[[], Any]
@@ -228,6 +237,8 @@ class SettingsDialog(QDialog):
                 edit.setPlaceholderText(self.tr("empty: no prepaid credit"))
             elif spec.key == "alert_thresholds_pct":
                 edit.setPlaceholderText("50, 80, 90, 100")
+                edit.setToolTip(self.tr("Percentages of the limit, separated by commas or "
+                                        "spaces: 50, 80, 90, 100 or 50 80 90 100"))
             edit.textChanged.connect(lambda _="", k=spec.key: self._validate(k))
             widget, read = edit, edit.text
         widget.setObjectName(f"field-{spec.key}")
@@ -242,6 +253,29 @@ class SettingsDialog(QDialog):
         column.setContentsMargins(0, 0, 0, 0)
         form.addRow(label, holder)
         self._fields[spec.key] = _Field(spec, widget, error, read)
+        if spec.key == "monthly_limit_usd":
+            self._limit_note = QLabel(self.tr(
+                "0 means no limit: spend is still counted, but the icon shows no gauge and "
+                "no threshold or projection alerts fire."), self)
+            self._limit_note.setObjectName("limit-note")
+            self._limit_note.setWordWrap(True)
+            self._limit_note.setStyleSheet(NOTE_STYLE)
+            column.addWidget(self._limit_note)
+            self._update_limit_note()
+
+    def _update_limit_note(self) -> None:
+        f = self._fields.get("monthly_limit_usd")
+        if f is None:
+            return
+        try:
+            zero = Decimal(str(f.read()).strip() or "x") == 0
+        except ArithmeticError:
+            zero = False
+        self._limit_note.setVisible(zero)
+
+    def limit_note(self) -> str:
+        """The explanation shown for a limit of 0, or "" (for tests)."""
+        return "" if self._limit_note.isHidden() else self._limit_note.text()
 
     # validation ------------------------------------------------------------------------
 
@@ -261,8 +295,40 @@ class SettingsDialog(QDialog):
         except SettingError as exc:
             msg = str(exc)
             prefix = f"{key}: "
-            return msg[len(prefix):] if msg.startswith(prefix) else msg
+            return self._translate(msg[len(prefix):] if msg.startswith(prefix) else msg)
         return None
+
+    def _translate(self, reason: str) -> str:
+        """The schema's English reason in the UI language (unknown ones stay as they are)."""
+        patterns: list[tuple[str, str]] = [
+            (r"must be a number", self.tr("must be a number")),
+            (r"(?P<v>'.*') is not a number", self.tr("%1 is not a number")),
+            (r"must be a finite number", self.tr("must be a finite number")),
+            (r"must be at least (?P<v>\S+)", self.tr("must be at least %1")),
+            (r"must be at most (?P<v>\S+)", self.tr("must be at most %1")),
+            (r"must be a whole number", self.tr("must be a whole number")),
+            (r"(?P<v>'.*') is not a whole number", self.tr("%1 is not a whole number")),
+            (r"must be between (?P<v>\S+) and (?P<w>\S+)",
+             self.tr("must be between %1 and %2")),
+            (r"must be true or false", self.tr("must be true or false")),
+            (r"must be a list of percentages.*",
+             self.tr("must be percentages separated by commas or spaces, e.g. 50, 80, 90")),
+            (r"needs at least one threshold",
+             self.tr("needs at least one threshold, e.g. 50, 80, 90, 100")),
+            (r"must be \"local\", \"UTC\" or a zone name.*",
+             self.tr('must be "local", "UTC" or a zone name such as Europe/Paris')),
+            (r"unknown time zone (?P<v>'.*')", self.tr("unknown time zone %1")),
+            (r"must be an http:// or https:// URL",
+             self.tr("must be an http:// or https:// URL")),
+            (r"must be a date as YYYY-MM-DD", self.tr("must be a date as YYYY-MM-DD")),
+        ]
+        for pattern, text in patterns:
+            m = re.fullmatch(pattern, reason)
+            if m is not None:
+                groups = m.groupdict()
+                return text.replace("%1", groups.get("v") or "").replace(
+                    "%2", groups.get("w") or "")
+        return reason
 
     def _validate(self, key: str) -> bool:
         problem = self._check(key)
@@ -272,6 +338,8 @@ class SettingsDialog(QDialog):
         f.widget.setStyleSheet(INVALID_FIELD_STYLE if problem else "")
         if key == "language":
             self._language_note.setVisible(f.read() != self._original.language)
+        if key == "monthly_limit_usd":
+            self._update_limit_note()
         ok = all(self._check(k) is None for k in self._fields)
         self._buttons.button(QDialogButtonBox.StandardButton.Ok).setEnabled(ok)
         return problem is None

@@ -79,6 +79,9 @@ class AppState(QObject):
         self.runtime = RuntimeStatus(proxy_enabled=ctx.settings.proxy_enabled)
         self.snapshot: DashboardSnapshot | None = None
         self.sync_error_kind: str | None = None
+        # The label of the admin key the latest sync pass used (set by the controller), so a
+        # key alert names the key that failed; None: look it up as sync would.
+        self.sync_key_label: str | None = None
         self._generation = 0
         self._building = 0
         self._alerts_running = False
@@ -160,17 +163,22 @@ class AppState(QObject):
         error_kind = self.sync_error_kind if snap.org.failing else None
         now = self._clock()
         budget = snap.budget
+        used_label = self.sync_key_label
 
         def op() -> list[Alert]:
+            sync_label = used_label
             try:
-                keys = ctx.keys().list()
+                store = ctx.keys()
+                keys = store.list()
+                if sync_label is None:
+                    chosen = store.sync_admin(now.astimezone().date())
+                    sync_label = chosen.label if chosen is not None else None
             except Exception:  # a broken keys file must not stop budget alerts
                 log.warning("cannot read the key list for expiry alerts", exc_info=True)
                 keys = []
-            admin = [k.label for k in keys if k.kind == "admin"]
             return engine.evaluate(snap, AlertContext(
                 status=budget, thresholds_pct=settings.alert_thresholds_pct, keys=keys,
-                sync_error_kind=error_kind, sync_key_label=admin[0] if admin else None,
+                sync_error_kind=error_kind, sync_key_label=sync_label,
             ), now)  # fmt: skip
 
         def done(value: object) -> None:

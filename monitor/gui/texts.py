@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication
 
 from monitor.gui import fmt
 from monitor.services.snapshot import CycleFigures, DashboardSnapshot, OrgSourceStatus
+
+if TYPE_CHECKING:
+    from monitor.services.org_sync import SyncProgress
 
 
 def cycle_label(cycle: CycleFigures) -> str:
@@ -42,6 +46,8 @@ def tooltip(snap: DashboardSnapshot | None) -> str:
                 "%1", snap.org.last_error
             )
         )
+    elif snap.org.key_lost:
+        extra.append(QCoreApplication.translate("texts", "Sync stopped: no admin key"))
     if snap.proxy.error:
         extra.append(
             QCoreApplication.translate("texts", "Proxy failing: %1").replace("%1", snap.proxy.error)
@@ -158,4 +164,18 @@ def complete_through(snap: DashboardSnapshot) -> str:
     )
     if snap.provisional_from is not None:
         text += " · " + QCoreApplication.translate("texts", "the current hour is provisional")
+    return text
+
+
+def sync_progress(p: SyncProgress) -> str:
+    """`First sync: 5 of 13 windows · 23 requests · 42 s`."""
+    head = (QCoreApplication.translate("texts", "First sync (two billing cycles)")
+            if p.first_run else QCoreApplication.translate("texts", "Syncing"))
+    text = (QCoreApplication.translate("texts", "%1: %2 of %3 windows · %4 requests · %5")
+            .replace("%1", head).replace("%2", str(p.windows_done))
+            .replace("%3", str(p.windows_total)).replace("%4", f"{p.requests:,}")
+            .replace("%5", fmt.duration_s(p.elapsed_s)))
+    if p.resumed:
+        text += " " + QCoreApplication.translate(
+            "texts", "(resumed: %1 already fetched)").replace("%1", str(p.resumed))
     return text

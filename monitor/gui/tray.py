@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
@@ -18,6 +19,9 @@ from monitor.core.clock import Clock, system_clock
 from monitor.core.settings import Settings
 from monitor.gui import fmt, icon_numbers, icons, texts
 from monitor.services.snapshot import DashboardSnapshot
+
+if TYPE_CHECKING:
+    from monitor.services.org_sync import SyncProgress
 
 PAUSE_HOUR = "1h"
 PAUSE_TOMORROW = "tomorrow"
@@ -59,6 +63,7 @@ class TrayIcon(QObject):
         settings_requested(): "Settings…".
         keys_requested(): "API keys…".
         quit_requested(): "Quit".
+        welcome_path_requested(str): a welcome path (monitor.gui.welcome.PATH_*) from the menu.
     """
 
     dashboard_requested = Signal()
@@ -68,6 +73,7 @@ class TrayIcon(QObject):
     settings_requested = Signal()
     keys_requested = Signal()
     quit_requested = Signal()
+    welcome_path_requested = Signal(str)
 
     def __init__(self, parent: QObject | None = None, *, clock: Clock = system_clock) -> None:
         super().__init__(parent)
@@ -77,7 +83,14 @@ class TrayIcon(QObject):
         self._paused_until: datetime | None = None
         self._look: icons.GaugeLook | icon_numbers.NumberLook | None = None
         self._options = IconOptions()
+        self._painted_paused = False
+        self._pause_timer = QTimer(self)  # the mark goes when the pause ends
+        self._pause_timer.setObjectName("pause-end-timer")
+        self._pause_timer.setSingleShot(True)
+        self._pause_timer.timeout.connect(self._apply)
         self._submenus: list[QMenu] = []
+        self._welcome = False
+        self._progress: SyncProgress | None = None
         self.icon = QSystemTrayIcon(self)
         self.icon.setObjectName("tray-icon")
         self.menu = QMenu()
@@ -96,7 +109,7 @@ class TrayIcon(QObject):
 
     def show(self) -> None:
         self.icon.show()
-        self.icon.setToolTip(texts.tooltip(self._snap))  # some hosts drop it before show()
+        self.icon.setToolTip(self.tooltip_text())  # some hosts drop it before show()
 
     def hide(self) -> None:
         self.icon.hide()
@@ -107,6 +120,40 @@ class TrayIcon(QObject):
 
     def set_paused_until(self, until: datetime | None) -> None:
         self._paused_until = until
+        self._pause_timer.stop()
+        if until is not None:
+            left_ms = (until - self._clock()).total_seconds() * 1000
+            if left_ms > 0:
+                self._pause_timer.start(int(min(left_ms + 1000, 2**31 - 1)))
+        self._apply()
+
+    @property
+    def paused(self) -> bool:
+        """Alerts are paused right now (by the injected clock)."""
+        return self._paused_until is not None and self._paused_until > self._clock()
+
+    def set_welcome(self, active: bool) -> None:
+        """While nothing is set up, tooltip and menu offer the welcome panel's paths."""
+        self._welcome = active
+        self._apply()
+
+    def set_progress(self, progress: SyncProgress | None) -> None:
+        """A running backfill's progress on the tooltip (None: done)."""
+        self._progress = progress
+        self.icon.setToolTip(self.tooltip_text())
+
+    def tooltip_text(self) -> str:
+        text = texts.tooltip(self._snap)
+        if self._welcome:
+            text = self.tr("Token Monitor is not set up yet: click to choose what to see "
+                           "(organization usage, your apps through the proxy, or token "
+                           "counts).")
+        if self._progress is not None:
+            text += "\n" + texts.sync_progress(self._progress)
+        if self.paused and self._paused_until is not None:
+            text += "\n" + self.tr("Alerts paused until %1").replace(
+                "%1", fmt.when_text(self._paused_until, self._clock().astimezone()))
+        return text
 
     def set_icon_options(self, options: IconOptions) -> None:
         """Gauge or number, and the thresholds/poll interval that colour a number."""
@@ -123,12 +170,14 @@ class TrayIcon(QObject):
 
     def _apply(self) -> None:
         look = self.shown_look
-        if look != self._look:  # repaint only when the icon changes
-            self.icon.setIcon(icon_numbers.number_icon(look)
-                              if isinstance(look, icon_numbers.NumberLook)
-                              else icons.tray_icon(look))
+        paused = self.paused
+        if look != self._look or paused != self._painted_paused:  # repaint on a change only
+            icon = (icon_numbers.number_icon(look) if isinstance(look, icon_numbers.NumberLook)
+                    else icons.tray_icon(look))
+            self.icon.setIcon(icons.with_pause_mark(icon) if paused else icon)
             self._look = look
-        self.icon.setToolTip(texts.tooltip(self._snap))
+            self._painted_paused = paused
+        self.icon.setToolTip(self.tooltip_text())
 
     def current_icon(self) -> QIcon:
         return self.icon.icon()
@@ -142,7 +191,16 @@ class TrayIcon(QObject):
             sub.deleteLater()
         self._submenus = []
         snap = self._snap
-        if snap is None:
+        if self._welcome:
+            from monitor.gui.welcome import PATH_ADMIN, PATH_PROXY, PATH_TOKENIZER
+
+            self._info(self.tr("Not set up yet — start with:"))
+            for path, text in ((PATH_ADMIN, self.tr("Read my organization's usage…")),
+                               (PATH_PROXY, self.tr("Meter my apps on this machine…")),
+                               (PATH_TOKENIZER, self.tr("Just count tokens…"))):
+                self._action(text, f"welcome-{path}",
+                             lambda _c=False, p=path: self.welcome_path_requested.emit(p))
+        elif snap is None:
             self._info(self.tr("Loading usage…"))
         else:
             t = snap.today.usage
@@ -160,6 +218,8 @@ class TrayIcon(QObject):
             self._info("    " + texts.projection(snap.cycle))
             if snap.failing:
                 reason = snap.org.last_error if snap.org.failing else snap.proxy.error
+                if not snap.org.failing and snap.org.key_lost:
+                    reason = self.tr("no admin key for the organization sync")
                 self._info(self.tr("⚠ Source failing: %1").replace("%1", reason or "?"))
             elif not snap.has_data:
                 self._info(self.tr("No usage data yet"))
@@ -170,10 +230,11 @@ class TrayIcon(QObject):
         pause = m.addMenu(self.tr("Pause alerts"))
         pause.setObjectName("pause-menu")
         self._submenus.append(pause)
-        now = self._clock().astimezone()
-        if self._paused_until is not None and self._paused_until > now:
+        if self.paused and self._paused_until is not None:
+            pause.setTitle(self.tr("Pause alerts (paused)"))
             paused = pause.addAction(
-                self.tr("Paused until %1").replace("%1", fmt.when_text(self._paused_until, now))
+                self.tr("Paused until %1").replace(
+                    "%1", fmt.when_text(self._paused_until, self._clock().astimezone()))
             )
             paused.setEnabled(False)
             resume = pause.addAction(self.tr("Resume alerts"))

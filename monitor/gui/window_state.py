@@ -1,4 +1,4 @@
-"""Remember window geometry in the UI state file (paths.state_file), next to other UI state.
+"""Remember window geometry and small UI choices in the UI state file (paths.state_file).
 
 The state file is a JSON object shared with the alert pause (monitor.services.alerting);
 each writer reads it, changes only its own key and writes it back atomically. Geometry is
@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QByteArray
-from PySide6.QtWidgets import QWidget
+from PySide6.QtWidgets import QComboBox, QTabWidget, QWidget
 
 from monitor.services.atomic import atomic_write_text
 
@@ -70,3 +70,48 @@ def restore_window(window: QWidget, path: Path, name: str) -> bool:
 
 def remember_window(window: QWidget, path: Path, name: str) -> None:
     save_geometry(path, name, bytes(window.saveGeometry().data()))
+
+
+PREFS_KEY = "ui"
+TOKENIZER_MODEL_PREF = "tokenizer_model"  # the dashboard tab and the tokenizer window share it
+
+
+def load_pref(path: Path, name: str) -> Any:
+    """A remembered UI choice (dashboard tab, tokenizer model, welcome dismissed), or None."""
+    prefs = _read(path).get(PREFS_KEY)
+    return prefs.get(name) if isinstance(prefs, dict) else None
+
+
+def save_pref(path: Path, name: str, value: Any) -> None:
+    """Remember a small JSON value under `"ui": {name: value}`, keeping every other key."""
+    data = _read(path)
+    prefs = data.get(PREFS_KEY)
+    if not isinstance(prefs, dict):
+        prefs = {}
+    if prefs.get(name) == value:
+        return
+    prefs[name] = value
+    data[PREFS_KEY] = prefs
+    try:
+        atomic_write_text(path, json.dumps(data, indent=2) + "\n")
+    except OSError as exc:
+        log.warning("could not save a UI preference to %s: %s", path, exc)
+
+
+def remember_combo(combo: QComboBox, path: Path, name: str) -> None:
+    """Select the remembered item (by its data) and remember each new choice."""
+    value = load_pref(path, name)
+    if isinstance(value, str):
+        index = combo.findData(value)
+        if index >= 0:
+            combo.setCurrentIndex(index)
+    combo.currentIndexChanged.connect(
+        lambda _i: save_pref(path, name, str(combo.currentData() or "")))
+
+
+def remember_tab(tabs: QTabWidget, path: Path, name: str) -> None:
+    """Open on the remembered tab (by index) and remember each change."""
+    value = load_pref(path, name)
+    if isinstance(value, int) and 0 <= value < tabs.count():
+        tabs.setCurrentIndex(value)
+    tabs.currentChanged.connect(lambda index: save_pref(path, name, index))

@@ -313,12 +313,19 @@ class AlertEngine:
             return
         ident = f"{cr.purchased.isoformat() if cr.purchased else '-'}:{cr.amount_usd}"
         if cr.remaining_fraction <= CREDIT_LOW_FRACTION and ("credit_low", ident) not in fired:
-            yield Alert("credit_low", ident, "Prepaid credit running low",
-                        f"{_usd(max(cr.remaining_usd, Decimal(0)))} of {_usd(cr.amount_usd)} "
-                        "prepaid credit left.",
-                        "critical" if cr.remaining_usd <= 0 else "normal",
-                        (("remaining", _usd(max(cr.remaining_usd, Decimal(0)))),
-                         ("amount", _usd(cr.amount_usd))))
+            if cr.remaining_usd <= 0:  # never "$0.00 left" for a credit already overspent
+                over = -cr.remaining_usd
+                yield Alert("credit_low", ident, "Prepaid credit used up",
+                            f"The {_usd(cr.amount_usd)} prepaid credit is used up, "
+                            f"{_usd(over)} over.", "critical",
+                            (("remaining", _usd(Decimal(0))), ("amount", _usd(cr.amount_usd)),
+                             ("over", _usd(over))))
+            else:
+                yield Alert("credit_low", ident, "Prepaid credit running low",
+                            f"{_usd(cr.remaining_usd)} of {_usd(cr.amount_usd)} "
+                            "prepaid credit left.", "normal",
+                            (("remaining", _usd(cr.remaining_usd)),
+                             ("amount", _usd(cr.amount_usd))))
         if (
             cr.days_to_expiry is not None
             and 0 <= cr.days_to_expiry <= CREDIT_EXPIRY_DAYS

@@ -1,7 +1,8 @@
 """Start at login: an XDG autostart entry (Linux), a LaunchAgent (macOS) or the Run key (Windows).
 
 Qt-free. `set_autostart(True)` installs the platform's entry pointing at the running
-interpreter (`python -m monitor`), `set_autostart(False)` removes it; both are idempotent.
+interpreter (`python -m monitor`; on Linux the same entry `desktop install` writes, so the
+login item has the app icon), `set_autostart(False)` removes it; both are idempotent.
 """
 
 from __future__ import annotations
@@ -10,11 +11,18 @@ import contextlib
 import os
 import plistlib
 import sys
-from dataclasses import dataclass
 from pathlib import Path
 
 from monitor.errors import KnownError
 from monitor.services.atomic import atomic_write_text
+from monitor.services.desktop_entry import (
+    Launcher,
+    application_entry,
+    default_launcher,
+    install_icons,
+)
+
+__all__ = ["AutostartError", "Launcher", "default_launcher", "desktop_entry", "set_autostart"]
 
 APP_ID = "token-monitor"
 LAUNCH_AGENT_ID = "io.github.token-monitor"
@@ -23,18 +31,6 @@ RUN_KEY = r"Software\Microsoft\Windows\CurrentVersion\Run"
 
 class AutostartError(KnownError):
     """The login item could not be written or removed."""
-
-
-@dataclass(frozen=True)
-class Launcher:
-    """The command a login session runs: argv plus the MONITOR_HOME to keep, if any."""
-
-    argv: tuple[str, ...]
-    home: str | None = None
-
-
-def default_launcher() -> Launcher:
-    return Launcher((sys.executable, "-m", "monitor"), os.environ.get("MONITOR_HOME") or None)
 
 
 def xdg_autostart_file(config_home: Path | None = None) -> Path:
@@ -47,29 +43,8 @@ def launch_agent_file(home: Path | None = None) -> Path:
 
 
 def desktop_entry(launcher: Launcher) -> str:
-    """The XDG .desktop text (Exec quoted per the Desktop Entry spec)."""
-    argv = list(launcher.argv)
-    if launcher.home:
-        argv = ["env", f"MONITOR_HOME={launcher.home}", *argv]
-    exec_line = " ".join(_desktop_quote(a) for a in argv)
-    return (
-        "[Desktop Entry]\n"
-        "Type=Application\n"
-        "Name=Token Monitor\n"
-        "Comment=OpenAI API spend in the tray\n"
-        f"Exec={exec_line}\n"
-        "Icon=utilities-system-monitor\n"
-        "Terminal=false\n"
-        "X-GNOME-Autostart-enabled=true\n"
-        "X-GNOME-Autostart-Delay=5\n"
-    )
-
-
-def _desktop_quote(arg: str) -> str:
-    if arg and all(c.isalnum() or c in "-_./=:@+," for c in arg):
-        return arg
-    escaped = arg.replace("\\", "\\\\").replace('"', '\\"').replace("`", "\\`").replace("$", "\\$")
-    return f'"{escaped}"'
+    """The XDG autostart text: the application-menu entry plus the autostart keys."""
+    return application_entry(launcher, autostart=True)
 
 
 def launch_agent_plist(launcher: Launcher) -> bytes:
@@ -108,6 +83,7 @@ def set_autostart(
     *,
     platform: str | None = None,
     config_home: Path | None = None,
+    data_home: Path | None = None,
 ) -> Path | None:
     """Install or remove the login entry; returns the file written (None on Windows/removal)."""
     plat = platform or sys.platform
@@ -118,6 +94,8 @@ def set_autostart(
             if enabled:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 atomic_write_text(path, desktop_entry(launcher), mode=0o644)
+                if config_home is None or data_home is not None:  # not a test's bare folder
+                    install_icons(data_home)  # the entry names the app icon from hicolor
                 return path
             path.unlink(missing_ok=True)
             return None

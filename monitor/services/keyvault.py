@@ -10,6 +10,7 @@ when no admin key is stored, for headless runs.
 
 from __future__ import annotations
 
+import builtins
 import contextlib
 import json
 import logging
@@ -17,7 +18,7 @@ import os
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -57,7 +58,15 @@ class KeyNotFound(KnownError):  # noqa: N818 - reads better at call sites than K
 
 
 class KeyInputError(KnownError):
-    """A label, kind, date or secret given by the user cannot be used."""
+    """A label, kind, date or secret given by the user cannot be used.
+
+    `field` names the input at fault ("label", "kind", "secret", "expires") so a form can
+    show the message next to it.
+    """
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class KeyVault(Protocol):
@@ -236,6 +245,9 @@ class KeyMeta:
     expires: date | None
     last4: str
     project_id: str | None = None
+    tested_at: datetime | None = None  # when the key was last tested (aware UTC)
+    test_ok: bool | None = None  # that test's verdict; None: never tested
+    sync: bool = False  # the admin key the user chose for syncing
 
     @property
     def masked(self) -> str:
@@ -271,7 +283,7 @@ class KeyMeta:
         return f"expires {self.expires.isoformat()}"
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        out: dict[str, Any] = {
             "label": self.label,
             "kind": self.kind,
             "created": self.created.isoformat(),
@@ -279,6 +291,12 @@ class KeyMeta:
             "last4": self.last4,
             "project_id": self.project_id,
         }
+        if self.tested_at is not None:  # only once tested / chosen: older files stay as-is
+            out["tested_at"] = self.tested_at.isoformat()
+            out["test_ok"] = self.test_ok
+        if self.sync:
+            out["sync"] = True
+        return out
 
 
 @dataclass(frozen=True, repr=False)
@@ -305,7 +323,7 @@ def validate_label(label: str) -> str:
     if not _LABEL_RE.match(label):
         raise KeyInputError(
             f"invalid label {label!r}: use 1-64 letters, digits, '.', '_', '-', '@' or '+', "
-            "starting with a letter or digit"
+            "starting with a letter or digit", "label"
         )
     return label
 
@@ -314,11 +332,12 @@ def clean_secret(raw: str) -> str:
     """The key with surrounding whitespace removed; rejects empty or multi-token input."""
     secret = raw.strip()
     if not secret:
-        raise KeyInputError("no key given (empty input)")
+        raise KeyInputError("no key given (empty input)", "secret")
     if any(ch.isspace() or ord(ch) < 32 for ch in secret):
-        raise KeyInputError("the key contains spaces or control characters; paste only the key")
+        raise KeyInputError("the key contains spaces or control characters; paste only the key",
+                            "secret")
     if len(secret) < 8:
-        raise KeyInputError("that is too short to be an API key")
+        raise KeyInputError("that is too short to be an API key", "secret")
     return secret
 
 
@@ -328,7 +347,7 @@ def parse_expiry(text: str | None) -> date | None:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise KeyInputError(f"invalid expiry date {text!r}: use YYYY-MM-DD") from None
+        raise KeyInputError(f"invalid expiry date {text!r}: use YYYY-MM-DD", "expires") from None
 
 
 def _meta_from_json(item: Any, path: Path) -> KeyMeta:
@@ -341,6 +360,8 @@ def _meta_from_json(item: Any, path: Path) -> KeyMeta:
         expires = item.get("expires")
         project_id = item.get("project_id")
         last4 = str(item.get("last4", ""))[-4:]
+        tested_at = item.get("tested_at")
+        test_ok = item.get("test_ok")
         return KeyMeta(
             label=validate_label(str(item["label"])),
             kind=kind,
@@ -348,6 +369,9 @@ def _meta_from_json(item: Any, path: Path) -> KeyMeta:
             expires=date.fromisoformat(expires) if expires else None,
             last4=last4,
             project_id=str(project_id) if project_id else None,
+            tested_at=datetime.fromisoformat(tested_at) if tested_at else None,
+            test_ok=test_ok if isinstance(test_ok, bool) else None,
+            sync=item.get("sync") is True,
         )
     except (KeyError, TypeError, ValueError, KeyInputError) as exc:
         raise ConfigError(f"{path}: bad key entry ({exc})") from None
@@ -464,7 +488,11 @@ class KeyStore:
         secret = clean_secret(secret)
         metas = self._load()
         if any(m.label == label for m in metas) and not replace:
-            raise KeyInputError(f"a key labelled {label!r} already exists; remove it first")
+            raise KeyInputError(f"a key labelled {label!r} already exists; remove it first",
+                                "label")
+        same = self.label_of_secret(secret, metas, except_label=label)
+        if same is not None:
+            raise KeyInputError(f"this key is already stored as {same!r}", "secret")
         meta = KeyMeta(label=label, kind=kind, created=today or self._today(), expires=expires,
                        last4=secret[-4:], project_id=project_id or None)
         self.vault.set(label, secret)
@@ -497,20 +525,65 @@ class KeyStore:
             )
         return value
 
+    # trust: duplicates, test verdicts, the key sync uses --------------------------------
+
+    def label_of_secret(self, secret: str, metas: builtins.list[KeyMeta] | None = None, *,
+                        except_label: str | None = None) -> str | None:
+        """The label already holding `secret`, or None.
+
+        Only keys whose last four characters match are read from the keyring, so adding a
+        new key costs no keyring reads in the usual case.
+        """
+        for m in metas if metas is not None else self._load():
+            if m.label != except_label and m.last4 == secret[-4:] \
+                    and self.vault.get(m.label) == secret:
+                return m.label
+        return None
+
+    def _update(self, label: str, change: Callable[[KeyMeta], KeyMeta]) -> KeyMeta:
+        metas = self._load()
+        if not any(m.label == label for m in metas):
+            raise KeyNotFound(f"no key labelled {label!r} (see `token-monitor keys list`)")
+        out = [change(m) if m.label == label else m for m in metas]
+        self._save(out)
+        return next(m for m in out if m.label == label)
+
+    def mark_tested(self, label: str, ok: bool, at: datetime) -> KeyMeta:
+        """Record a test's verdict (an invalid key is kept, marked, and skipped by sync)."""
+        from dataclasses import replace
+
+        return self._update(label, lambda m: replace(m, tested_at=at, test_ok=ok))
+
+    def use_for_sync(self, label: str) -> None:
+        """Make `label` (an admin key) the one syncing uses, whatever the others are."""
+        from dataclasses import replace
+
+        meta = self.get_meta(label)
+        if meta.kind != "admin":
+            raise KeyInputError(f"{label!r} is a project key; only an admin key can sync",
+                                "kind")
+        self._save([replace(m, sync=m.label == label) for m in self._load()])
+
+    def sync_admin(self, today: date | None = None) -> KeyMeta | None:
+        """The stored admin key syncing uses: the one the user chose, else unexpired, not
+        marked invalid and newest first."""
+        day = today or self._today()
+        admins = [m for m in self._load() if m.kind == "admin"]
+        admins.sort(key=lambda m: (not m.sync, m.expiry_status(day) == "expired",
+                                   m.test_ok is False, -m.created.toordinal(), m.label))
+        return admins[0] if admins else None
+
     def admin_credential(self, today: date | None = None) -> AdminCredential | None:
-        """The stored admin key (unexpired and newest first), else $OPENAI_ADMIN_KEY, else None.
+        """The stored admin key (`sync_admin`), else $OPENAI_ADMIN_KEY, else None.
 
         When an admin key is stored but the keyring cannot be read and the environment has a
         key, the environment key is used (headless runs); otherwise KeyringUnavailable.
         """
-        day = today or self._today()
-        admins = [m for m in self._load() if m.kind == "admin"]
-        admins.sort(key=lambda m: (m.expiry_status(day) == "expired", -m.created.toordinal(),
-                                   m.label))
+        chosen = self.sync_admin(today)
         env_value = (self._env(ADMIN_ENV) or "").strip() or None
-        if admins:
+        if chosen is not None:
             try:
-                return AdminCredential(self.secret(admins[0].label), "stored", admins[0].label)
+                return AdminCredential(self.secret(chosen.label), "stored", chosen.label)
             except KeyringUnavailable:
                 if env_value is None:
                     raise

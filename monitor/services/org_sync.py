@@ -22,6 +22,13 @@ So a window whose end is past `now` (the `1h` window through the open hour, and 
 window through today) is requested with no `end_time` at all; its end still sizes `limit`
 and bounds the rows kept. Windows that end in the past send their `end_time` as before.
 
+Progress and resume: a pass reports `SyncProgress` (windows done of total, requests,
+elapsed) after each window. During the first run (the backfill) each finished `1d` window
+is recorded in the same transaction as its rows (`mark_window_done`); an interrupted
+backfill (crash, quit, Ctrl+C) then skips those windows when it runs again, and the records
+are cleared once a pass succeeds. `1h` and costs windows are always fetched again: they
+cover data that is still changing.
+
 Grouping values the live API may not know yet (`service_tier` for completions, `api_key_id`
 for costs) are dropped on the API's 400 for that window and for the rest of the session
 (`openai_admin.GroupFallbacks`); each pass then says so in its warnings.
@@ -30,6 +37,7 @@ for costs) are dropped on the API's 400 for that window and for the rest of the 
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
@@ -72,6 +80,29 @@ class OrgStore(Protocol):
     def set_names(self, names: Mapping[str, str]) -> None: ...
 
     def transaction(self) -> AbstractContextManager[Any]: ...
+
+    def mark_window_done(self, source: str, endpoint: str, width: str, start: datetime,
+                         end: datetime) -> None: ...
+
+    def done_windows(self, source: str) -> set[tuple[str, str, datetime, datetime]]: ...
+
+    def clear_done_windows(self, source: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class SyncProgress:
+    """How far one pass has got: sent before the first window and after each one."""
+
+    first_run: bool  # the backfill of the current and previous billing cycle
+    windows_done: int  # including windows a resumed backfill skipped
+    windows_total: int
+    requests: int  # HTTP requests made so far in this pass
+    elapsed_s: float  # monotonic seconds since the pass started
+    resumed: int = 0  # windows skipped because an interrupted backfill had fetched them
+
+    @property
+    def fraction(self) -> float:
+        return self.windows_done / self.windows_total if self.windows_total else 1.0
 
 
 @dataclass(frozen=True)
@@ -162,7 +193,10 @@ class OrgSync:
                  now: Clock = system_clock,
                  endpoints: Sequence[str] = USAGE_ENDPOINTS,
                  fetch_names: bool = True,
-                 on_window: Callable[[WindowResult], None] | None = None) -> None:
+                 on_window: Callable[[WindowResult], None] | None = None,
+                 on_progress: Callable[[SyncProgress], None] | None = None,
+                 key_name: str | None = None,
+                 monotonic: Callable[[], float] = time.monotonic) -> None:
         self.store = store
         self.client = client
         self.cycle_start_day = cycle_start_day
@@ -170,6 +204,13 @@ class OrgSync:
         self.endpoints = tuple(endpoints)
         self.fetch_names = fetch_names
         self._on_window = on_window
+        self._on_progress = on_progress
+        self.key_name = key_name  # e.g. "stored key 'org-admin' (sk-…abcd)": named in errors
+        self._monotonic = monotonic
+        self._progress: SyncProgress | None = None
+        self._t0 = 0.0
+        self._requests0 = 0
+        self._done: set[tuple[str, str, datetime, datetime]] = set()
 
     def __repr__(self) -> str:
         return f"OrgSync(client={self.client!r})"
@@ -181,17 +222,21 @@ class OrgSync:
         requests_before = self.client.requests_made
         try:
             plan = plan_windows(started, previous, self.cycle_start_day)
+            self._start_progress(plan, requests_before)
             windows: list[WindowResult] = []
             for endpoint in self.endpoints:
                 windows.extend(self._sync_usage(endpoint, plan))
             windows.append(self._sync_costs(plan))
             warnings = self._fallback_warnings()
             names = self._sync_names(warnings) if self.fetch_names else 0
+            self._finish_progress()
         except BaseException as exc:
             reason = exc.text() if isinstance(exc, KnownError) else (
                 f"internal error: {type(exc).__name__}")
             if isinstance(exc, KeyboardInterrupt):
                 reason = "interrupted"
+            elif self.key_name and isinstance(exc, KnownError):
+                reason = f"{reason} (with {self.key_name})"
             try:
                 self.store.set_sync_state(SOURCE, SyncState(
                     last_success=previous.last_success if previous else None,
@@ -203,9 +248,12 @@ class OrgSync:
                 log.exception("could not record the sync failure")
             log.warning("org sync failed: %s", reason)
             raise
-        self.store.set_sync_state(SOURCE, SyncState(
-            last_success=started, last_error=None, last_error_at=None,
-            settled_through=plan.settled_through))
+        with self.store.transaction():
+            self.store.set_sync_state(SOURCE, SyncState(
+                last_success=started, last_error=None, last_error_at=None,
+                settled_through=plan.settled_through))
+            if self._done or plan.first_run:
+                self.store.clear_done_windows(SOURCE)
         result = SyncResult(
             started=started, first_run=plan.first_run, windows=tuple(windows), names=names,
             settled_through=plan.settled_through,
@@ -229,17 +277,63 @@ class OrgSync:
     def _emit(self, result: WindowResult) -> WindowResult:
         if self._on_window is not None:
             self._on_window(result)
+        self._advance()
         return result
+
+    def _start_progress(self, plan: Plan, requests_before: int) -> None:
+        self._t0 = self._monotonic()
+        self._requests0 = requests_before
+        self._done = self.store.done_windows(SOURCE) if plan.first_run else set()
+        per_endpoint = 2 if plan.daily is not None else 1
+        total = len(self.endpoints) * per_endpoint + 1
+        resumed = 0
+        if plan.daily is not None:
+            start, end = plan.daily
+            resumed = sum((e, "1d", start, end) in self._done for e in self.endpoints)
+        if resumed:
+            log.info("resuming an interrupted backfill: %d windows already fetched", resumed)
+        self._progress = SyncProgress(plan.first_run, resumed, total, 0, 0.0, resumed)
+        self._report()
+
+    def _advance(self) -> None:
+        p = self._progress
+        if p is None:
+            return
+        self._progress = SyncProgress(
+            p.first_run, min(p.windows_done + 1, p.windows_total), p.windows_total,
+            self.client.requests_made - self._requests0, self._monotonic() - self._t0,
+            p.resumed)
+        self._report()
+
+    def _finish_progress(self) -> None:
+        """The last report: every window done, the name requests counted too."""
+        p = self._progress
+        if p is None:
+            return
+        self._progress = SyncProgress(
+            p.first_run, p.windows_total, p.windows_total,
+            self.client.requests_made - self._requests0, self._monotonic() - self._t0,
+            p.resumed)
+        self._report()
+
+    def _report(self) -> None:
+        if self._on_progress is not None and self._progress is not None:
+            self._on_progress(self._progress)
 
     def _sync_usage(self, endpoint: str, plan: Plan) -> list[WindowResult]:
         out: list[WindowResult] = []
-        if plan.daily is not None:
+        if plan.daily is not None and (endpoint, "1d", *plan.daily) in self._done:
+            log.debug("skipping %s 1d: fetched before the backfill was interrupted", endpoint)
+        elif plan.daily is not None:
             start, end = plan.daily
             fetched = self.client.usage(endpoint, start, end, "1d",
                                         open_end=self._open_end(end))
             rows = [r for r in fetched.rows if start <= r.start < end]
             # The days leave the hourly range: hold them as 1d rows only.
-            self._replace_usage_pair(endpoint, "1d", start, end, rows)
+            with self.store.transaction():  # the rows and "this window is done", together
+                self._replace_usage_pair(endpoint, "1d", start, end, rows)
+                if plan.first_run:
+                    self.store.mark_window_done(SOURCE, endpoint, "1d", start, end)
             out.append(self._emit(WindowResult(endpoint, "1d", start, end,
                                                len(fetched.buckets), len(rows), fetched.pages)))
         start, end = plan.hourly

@@ -114,6 +114,11 @@ class OrgSourceStatus:
             return False
         return self.last_success is None or self.last_error_at >= self.last_success
 
+    @property
+    def key_lost(self) -> bool:
+        """It synced before, but no admin key is available now (the only one was removed)."""
+        return not self.configured and self.last_success is not None
+
 
 @dataclass(frozen=True)
 class ProxySourceStatus:
@@ -211,7 +216,7 @@ class DashboardSnapshot:
 
     @property
     def failing(self) -> bool:
-        return self.org.failing or self.proxy.error is not None
+        return self.org.failing or self.org.key_lost or self.proxy.error is not None
 
 
 @dataclass(frozen=True)

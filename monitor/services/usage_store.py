@@ -322,7 +322,19 @@ def _v3() -> str:
 _V3 = _v3()
 _ROLLUP_FILL = _rollup_fill(_ORG_SUM_COLUMNS, _PROXY_SUM_COLUMNS, TOKEN_COLUMNS)
 
-MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3)
+# v4 (issue 16): the windows a first sync (backfill) finished, so an interrupted one resumes.
+_V4_SYNC_WINDOWS = """
+CREATE TABLE sync_windows (
+    source TEXT NOT NULL,
+    endpoint TEXT NOT NULL,
+    width TEXT NOT NULL,
+    start_us INTEGER NOT NULL,
+    end_us INTEGER NOT NULL,
+    PRIMARY KEY (source, endpoint, width, start_us, end_us)
+) WITHOUT ROWID;
+"""
+
+MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4_SYNC_WINDOWS)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -1349,6 +1361,31 @@ class UsageStore:
         if row is None:
             return None
         return SyncState(_from_us(row[0]), row[1], _from_us(row[2]), _from_us(row[3]))
+
+    # ---- finished sync windows (resume an interrupted backfill; issue 16) ------------------
+
+    def mark_window_done(self, source: str, endpoint: str, width: str, start: datetime,
+                         end: datetime) -> None:
+        """Record a fetched window; call inside the transaction that wrote its rows."""
+        with self.transaction() as tx:
+            tx.execute("INSERT OR IGNORE INTO sync_windows VALUES (?, ?, ?, ?, ?)",
+                       (source, endpoint, width, _epoch_us(start), _epoch_us(end)))
+
+    def done_windows(self, source: str) -> set[tuple[str, str, datetime, datetime]]:
+        """(endpoint, width, start, end) of the windows recorded since the last clear."""
+        rows = self._conn().execute(
+            "SELECT endpoint, width, start_us, end_us FROM sync_windows WHERE source = ?",
+            (source,))
+        out = set()
+        for endpoint, width, start, end in rows:
+            a, b = _from_us(start), _from_us(end)
+            assert a is not None and b is not None
+            out.add((endpoint, width, a, b))
+        return out
+
+    def clear_done_windows(self, source: str) -> None:
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM sync_windows WHERE source = ?", (source,))
 
     # ---- change detection ------------------------------------------------------------------
 

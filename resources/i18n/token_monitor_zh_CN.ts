@@ -4,17 +4,33 @@
 <context>
     <name>AppController</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="237"/>
+        <location filename="../../monitor/gui/app.py" line="320"/>
+        <source>To read your organization&apos;s usage, add an Admin key. Create one on the OpenAI platform under Organization settings → Admin keys, paste it below and press Add: it is tested first, then the first sync starts.</source>
+        <translation>要读取组织的用量，请添加一个管理员密钥。在 OpenAI 平台的“组织设置 → Admin keys”中创建，粘贴到下方并点击“添加”：先测试密钥，然后开始首次同步。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/app.py" line="346"/>
+        <location filename="../../monitor/gui/app.py" line="350"/>
+        <source>Application menu</source>
+        <translation>应用程序菜单</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/app.py" line="351"/>
+        <source>Token Monitor was added to the application menu (%1).</source>
+        <translation>Token Monitor 已添加到应用程序菜单（%1）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/app.py" line="374"/>
         <source>No system tray is available on this desktop (%1), so Token Monitor runs as a normal window; closing it quits the app.</source>
         <translation>此桌面（%1）没有系统托盘，因此 Token Monitor 以普通窗口运行；关闭窗口即退出程序。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="373"/>
+        <location filename="../../monitor/gui/app.py" line="514"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="381"/>
+        <location filename="../../monitor/gui/app.py" line="531"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
@@ -67,47 +83,52 @@
         <translation>每次调用的输出 token 数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/budget.py" line="101"/>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="102"/>
         <source>No price table: costs are unavailable.</source>
         <translation>没有价格表：无法计算费用。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/budget.py" line="117"/>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="106"/>
+        <source>No estimate until the text can be counted.</source>
+        <translation>文本可以计数之前无法估算。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="122"/>
         <source>{model} is not in the price table.</source>
         <translation>{model} 不在价格表中。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/budget.py" line="118"/>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="123"/>
         <source>{tier} is not offered for {model}.</source>
         <translation>{model} 不提供 {tier}。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/budget.py" line="122"/>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="127"/>
         <source>The price of {model} is unknown.</source>
         <translation>{model} 的价格未知。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/budget.py" line="124"/>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="129"/>
         <source>&lt;b&gt;{monthly}&lt;/b&gt; per month ({days} days × {calls} calls; {per_call} each)</source>
         <translation>每月 &lt;b&gt;{monthly}&lt;/b&gt;（{days} 天 × {calls} 次调用；每次 {per_call}）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/budget.py" line="133"/>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="138"/>
         <source>The monthly limit is already used up.</source>
         <translation>每月限额已用完。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/budget.py" line="136"/>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="141"/>
         <source>{share} of the {limit} monthly limit</source>
         <translation>占每月限额 {limit} 的 {share}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/budget.py" line="142"/>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="147"/>
         <source>{share} of the {left} left this month</source>
         <translation>占本月剩余 {left} 的 {share}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/budget.py" line="147"/>
+        <location filename="../../monitor/gui/tokenizer/budget.py" line="152"/>
         <source>{model} has no cached-input price; cached tokens are billed as input.</source>
         <translation>{model} 没有缓存输入价格；缓存的 token 按输入计费。</translation>
     </message>
@@ -115,46 +136,40 @@
 <context>
     <name>CumulativeChart</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="140"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="217"/>
         <source>Cumulative spend against the limit</source>
         <translation>累计花费与限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="147"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="222"/>
         <source>Spent</source>
         <translation>已花费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="159"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="235"/>
         <source>Limit</source>
         <translation>限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="171"/>
-        <source>Projection</source>
-        <translation>预测</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="184"/>
-        <source>MMM d</source>
-        <comment>QDateTime format of the chart&apos;s day axis</comment>
-        <translation>M月d日</translation>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="252"/>
+        <source>Projection (%1 by %2)</source>
+        <translation>预测（%2 前 %1）</translation>
     </message>
 </context>
 <context>
     <name>DailySpendChart</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="78"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="164"/>
         <source>Daily spend this cycle (UTC days)</source>
         <translation>本周期每日花费（按 UTC 日）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="83"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="167"/>
         <source>Spend</source>
         <translation>花费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="95"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="179"/>
         <source>Daily pace of the limit (%1/day)</source>
         <translation>限额的每日节奏（%1/天）</translation>
     </message>
@@ -162,114 +177,131 @@
 <context>
     <name>DashboardWindow</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="113"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="114"/>
         <source>Token Monitor</source>
         <translation>Token Monitor</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="120"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="122"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="124"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="126"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="127"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="129"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="130"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="132"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="131"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="133"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="157"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="167"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="162"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="172"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="174"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="184"/>
         <source>By model</source>
         <translation>按模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="178"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="188"/>
         <source>Project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="184"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="194"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="191"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="201"/>
         <source>By project and key</source>
         <translation>按项目和密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="196"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="206"/>
         <source>Billed: the Costs API&apos;s dollars for the UTC day. Estimated: tokens × the price table. They differ by cached-input share, service tier, unpriced models and data that arrives late.</source>
         <translation>已计费：Costs API 给出的当日（UTC）金额。估算：token 数 × 价格表。两者的差异来自缓存输入比例、服务层级、未定价的模型以及延迟到达的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="207"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="217"/>
         <source>Billed vs estimated</source>
         <translation>已计费与估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="210"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="220"/>
         <source>Sources</source>
         <translation>数据来源</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="217"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="227"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="270"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="280"/>
         <source>No price known for: %1. Their tokens are counted but not their dollars; add prices in %2.</source>
         <translation>以下模型没有价格：%1。它们的 token 会被统计，但不计入金额；请在 %2 中添加价格。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="281"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="291"/>
         <source>Organization sync failing: %1 — last success %2.</source>
         <translation>组织同步失败：%1 — 上次成功于 %2。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="286"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="296"/>
+        <source>Organization sync stopped: no admin key is stored any more (add one under API keys…) — last success %1.</source>
+        <translation>组织同步已停止：已没有保存的管理员密钥（请在“API 密钥…”中添加）— 上次成功 %1。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="301"/>
         <source>Proxy: %1</source>
         <translation>代理：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="288"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="303"/>
         <source>The numbers shown are the last ones it had.</source>
         <translation>显示的是最后一次获得的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="308"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="349"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="356"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="361"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="308"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="349"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="357"/>
+        <source>Could not write %1: %2</source>
+        <translation>无法写入 %1：%2</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="362"/>
+        <source>Saved this billing cycle to %1</source>
+        <translation>已将本计费周期保存到 %1</translation>
     </message>
 </context>
 <context>
@@ -362,17 +394,27 @@
         <translation>本周期缓存节省了 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="158"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="159"/>
+        <source>Used up</source>
+        <translation>已用完</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="160"/>
+        <source>%1 over the %2 credit (spent %3 since %4)</source>
+        <translation>超出 %2 额度 %1（自 %4 起已花费 %3）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/header.py" line="166"/>
         <source>of %1 (spent %2 since %3)</source>
         <translation>共 %1（自 %3 起已花费 %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="164"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="172"/>
         <source>expired</source>
         <translation>已过期</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="166"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="174"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>%n 天后过期</numerusform>
@@ -382,151 +424,291 @@
 <context>
     <name>KeysDialog</name>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="64"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="85"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="87"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="134"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="117"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="175"/>
         <source>Label</source>
         <translation>标签</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="87"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="117"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="176"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="87"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="117"/>
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="87"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="117"/>
         <source>Added</source>
         <translation>添加日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="88"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="118"/>
         <source>Expiry</source>
         <translation>过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="99"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="118"/>
+        <source>Status</source>
+        <translation>状态</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="133"/>
         <source>Test</source>
         <translation>测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="102"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
         <source>Remove</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="115"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="139"/>
+        <source>Use for sync</source>
+        <translation>用于同步</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="141"/>
+        <source>Organization usage is read with this admin key</source>
+        <translation>用此管理员密钥读取组织用量</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="154"/>
         <source>Add a key</source>
         <translation>添加密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="119"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="159"/>
         <source>e.g. org-admin</source>
         <translation>例如 org-admin</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="122"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="162"/>
         <source>Admin key (reads organization usage)</source>
         <translation>管理员密钥（读取组织用量）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="123"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="163"/>
         <source>Project key (for the proxy)</source>
         <translation>项目密钥（供代理使用）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="127"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="167"/>
         <source>paste the key; it is not shown</source>
         <translation>粘贴密钥；不会显示</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="130"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="170"/>
         <source>YYYY-MM-DD (optional)</source>
         <translation>YYYY-MM-DD（可选）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="131"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="171"/>
         <source>Add</source>
         <translation>添加</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="177"/>
         <source>Secret</source>
         <translation>密钥内容</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="137"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="178"/>
         <source>Expires</source>
         <translation>过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="142"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="195"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="167"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="222"/>
+        <source>This key is already stored as %1; one key needs only one label.</source>
+        <translation>此密钥已保存为 %1；一个密钥只需一个标签。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="230"/>
         <source>Unexpected error: %1</source>
         <translation>意外错误：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="195"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="258"/>
         <source>The system keyring cannot be used, so keys cannot be added or read. Token Monitor never stores keys in a plain file.</source>
         <translation>无法使用系统密钥环，因此不能添加或读取密钥。Token Monitor 从不把密钥保存在明文文件中。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="211"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="279"/>
         <source>admin</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="211"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="279"/>
         <source>project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="227"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="294"/>
+        <source>No admin key: organization usage is not synced (the proxy still meters your apps).</source>
+        <translation>没有管理员密钥：不同步组织用量（代理仍会计量你的应用）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="298"/>
+        <source>Organization sync uses %1 (%2).</source>
+        <translation>组织同步使用 %1（%2）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="301"/>
+        <source>Chosen automatically: the newest admin key that is not expired or marked invalid. Select another and press “Use for sync” to choose.</source>
+        <translation>自动选择：最新的、未过期且未标记为无效的管理员密钥。选择另一个并点击“用于同步”即可更换。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="308"/>
+        <source>used for sync</source>
+        <translation>用于同步</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="310"/>
+        <source>valid (tested %1)</source>
+        <translation>有效（%1 测试）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="313"/>
+        <source>invalid when tested</source>
+        <translation>测试时无效</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="315"/>
+        <source>not tested</source>
+        <translation>未测试</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="321"/>
         <source>no expiry set</source>
         <translation>未设置过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="229"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="323"/>
         <source>expired on %1</source>
         <translation>已于 %1 过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="231"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="325"/>
         <source>expires today</source>
         <translation>今天过期</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="233"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="327"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>%n 天后过期</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="277"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="378"/>
+        <source>Give the key a name, for example org-admin.</source>
+        <translation>给密钥起个名字，例如 org-admin。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="384"/>
+        <source>Use letters, digits and . _ - @ + only (no spaces), up to 64 characters, starting with a letter or digit.</source>
+        <translation>只能使用字母、数字和 . _ - @ +（不含空格），最多 64 个字符，并以字母或数字开头。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="388"/>
+        <source>A key named %1 already exists. Pick another name, or remove that key first.</source>
+        <translation>已有名为 %1 的密钥。请换一个名字，或先删除那个密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="392"/>
+        <source>Paste the key here.</source>
+        <translation>请在此粘贴密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="394"/>
+        <source>The key has spaces or line breaks in it; paste only the key.</source>
+        <translation>密钥中含有空格或换行；请只粘贴密钥本身。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="397"/>
+        <source>That is too short to be an API key.</source>
+        <translation>太短了，不像是 API 密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="402"/>
+        <source>Write the date as YYYY-MM-DD, for example 2027-03-01, or leave it empty.</source>
+        <translation>日期请写成 YYYY-MM-DD，例如 2027-03-01，或留空。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="449"/>
+        <source>The key did not pass the test</source>
+        <translation>密钥未通过测试</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="450"/>
+        <source>Testing %1 failed: %2
+
+Keep it anyway? It is stored marked invalid, and sync does not use it while another admin key works.</source>
+        <translation>测试 %1 失败：%2
+
+仍要保留吗？它会被标记为无效保存；只要另有可用的管理员密钥，同步就不会使用它。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="453"/>
+        <source>Not added: %1 failed the test (%2).</source>
+        <translation>未添加：%1 未通过测试（%2）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="479"/>
         <source>Added %1 (%2).</source>
         <translation>已添加 %1（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="291"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="484"/>
+        <source>Test: %1</source>
+        <translation>测试：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="487"/>
+        <source>Marked invalid: %1</source>
+        <translation>已标记为无效：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="504"/>
+        <source>Organization sync now uses %1.</source>
+        <translation>组织同步现在使用 %1。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="515"/>
+        <source>Remove the key %1 (%2)? Its secret is deleted from the system keyring.</source>
+        <translation>删除密钥 %1（%2）吗？其密文将从系统密钥环中删除。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="518"/>
+        <source>It is the only admin key: organization usage stops syncing until you add another.</source>
+        <translation>这是唯一的管理员密钥：在添加新密钥之前，组织用量将停止同步。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="520"/>
+        <source>Remove key</source>
+        <translation>删除密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="524"/>
         <source>Removed %1.</source>
         <translation>已删除 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="304"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="459"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="537"/>
         <source>Testing %1…</source>
         <translation>正在测试 %1…</translation>
     </message>
@@ -534,147 +716,232 @@
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="70"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="74"/>
         <source>Token Monitor settings</source>
         <translation>Token Monitor 设置</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="81"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="85"/>
         <source>Budget</source>
         <translation>预算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="82"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="86"/>
         <source>Sources</source>
         <translation>数据来源</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="83"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="87"/>
         <source>Metering proxy</source>
         <translation>计量代理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="84"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="88"/>
         <source>Prepaid credit</source>
         <translation>预付额度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="85"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="89"/>
         <source>General</source>
         <translation>常规</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="107"/>
-        <source>The windows switch to the new language when you press OK.</source>
-        <translation>按“确定”后，窗口将切换到新的语言。</translation>
+        <location filename="../../monitor/gui/settings_dialog.py" line="111"/>
+        <source>The windows switch to the new language when you press Save.</source>
+        <translation>点击“保存”后窗口将切换到新语言。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="117"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="121"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="118"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="122"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="119"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="123"/>
         <source>Send test notification</source>
         <translation>发送测试通知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="132"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="136"/>
         <source>Monthly limit (USD)</source>
         <translation>每月限额（美元）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="133"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="137"/>
         <source>Billing cycle starts on day</source>
         <translation>计费周期起始日</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="134"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="138"/>
         <source>Alert thresholds (% of limit)</source>
         <translation>提醒阈值（占限额的 %）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="135"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="139"/>
         <source>Poll interval (seconds)</source>
         <translation>轮询间隔（秒）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="136"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="140"/>
         <source>Time zone of “today”</source>
         <translation>“今日”所用时区</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="137"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="141"/>
         <source>OpenAI API base URL</source>
         <translation>OpenAI API 基础 URL</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="138"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="142"/>
         <source>Run the metering proxy</source>
         <translation>运行计量代理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="139"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="143"/>
         <source>Proxy port</source>
         <translation>代理端口</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="140"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="144"/>
         <source>Desktop notifications</source>
         <translation>桌面通知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="141"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="145"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="142"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="146"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="143"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="147"/>
         <source>Prepaid credit (USD)</source>
         <translation>预付额度（美元）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="144"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="148"/>
         <source>Credit purchased on</source>
         <translation>额度购买日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="145"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="149"/>
         <source>Credit expires on</source>
         <translation>额度过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="163"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="172"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="175"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="184"/>
         <source>&quot;local&quot;, &quot;UTC&quot; or a zone name such as Europe/Paris</source>
         <translation>“local”、“UTC”或时区名称，例如 Asia/Shanghai</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="182"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="191"/>
         <source>YYYY-MM-DD (empty: none)</source>
         <translation>YYYY-MM-DD（留空表示无）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="184"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="193"/>
         <source>empty: no prepaid credit</source>
         <translation>留空表示没有预付额度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="226"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="196"/>
+        <source>Percentages of the limit, separated by commas or spaces: 50, 80, 90, 100 or 50 80 90 100</source>
+        <translation>限额的百分比，用逗号或空格分隔：50, 80, 90, 100 或 50 80 90 100</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="214"/>
+        <source>0 means no limit: spend is still counted, but the icon shows no gauge and no threshold or projection alerts fire.</source>
+        <translation>0 表示不设限额：仍会统计花费，但图标不显示仪表，也不会触发阈值或预测提醒。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="260"/>
+        <source>must be a number</source>
+        <translation>必须是数字</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="261"/>
+        <source>%1 is not a number</source>
+        <translation>%1 不是数字</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="262"/>
+        <source>must be a finite number</source>
+        <translation>必须是有限的数字</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="263"/>
+        <source>must be at least %1</source>
+        <translation>不能小于 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="264"/>
+        <source>must be at most %1</source>
+        <translation>不能大于 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="265"/>
+        <source>must be a whole number</source>
+        <translation>必须是整数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="266"/>
+        <source>%1 is not a whole number</source>
+        <translation>%1 不是整数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="268"/>
+        <source>must be between %1 and %2</source>
+        <translation>必须在 %1 到 %2 之间</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="269"/>
+        <source>must be true or false</source>
+        <translation>必须是 true 或 false</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="271"/>
+        <source>must be percentages separated by commas or spaces, e.g. 50, 80, 90</source>
+        <translation>必须是用逗号或空格分隔的百分比，例如 50, 80, 90</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="273"/>
+        <source>needs at least one threshold, e.g. 50, 80, 90, 100</source>
+        <translation>至少需要一个阈值，例如 50, 80, 90, 100</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="275"/>
+        <source>must be &quot;local&quot;, &quot;UTC&quot; or a zone name such as Europe/Paris</source>
+        <translation>必须是“local”、“UTC”或时区名称，例如 Asia/Shanghai</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="276"/>
+        <source>unknown time zone %1</source>
+        <translation>未知时区 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="278"/>
+        <source>must be an http:// or https:// URL</source>
+        <translation>必须是 http:// 或 https:// 网址</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="279"/>
+        <source>must be a date as YYYY-MM-DD</source>
+        <translation>必须是 YYYY-MM-DD 格式的日期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="292"/>
         <source>Not accepted: %1</source>
         <translation>无效：%1</translation>
     </message>
@@ -682,118 +949,123 @@
 <context>
     <name>SourcesPane</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="38"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="44"/>
         <source>Organization usage (Usage and Costs APIs)</source>
         <translation>组织用量（Usage 与 Costs API）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="46"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="61"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="47"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="62"/>
         <source>Last sync</source>
         <translation>上次同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="48"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="63"/>
         <source>Next sync</source>
         <translation>下次同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="49"/>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="61"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="64"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="80"/>
         <source>Error</source>
         <translation>错误</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="50"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="65"/>
         <source>Freshness</source>
         <translation>数据新鲜度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="53"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="66"/>
+        <source>Progress</source>
+        <translation>进度</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="72"/>
         <source>Metering proxy</source>
         <translation>计量代理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="59"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="78"/>
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="60"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="79"/>
         <source>Requests today</source>
         <translation>今日请求数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="65"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="84"/>
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="65"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="84"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="65"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="84"/>
         <source>Requests left</source>
         <translation>剩余请求数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="65"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="84"/>
         <source>Tokens left</source>
         <translation>剩余 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="66"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="85"/>
         <source>Resets in</source>
         <translation>重置倒计时</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="71"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="90"/>
         <source>Rate-limit headroom</source>
         <translation>速率限制余量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="81"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="112"/>
         <source>Syncing…</source>
         <translation>正在同步…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="83"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="114"/>
         <source>Failing — showing the last data it had</source>
         <translation>失败 — 显示最后一次获得的数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="85"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="116"/>
         <source>OK</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="88"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="119"/>
         <source>now</source>
         <translation>现在</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="91"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="122"/>
         <source>%1 (at %2)</source>
         <translation>%1（于 %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="98"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="129"/>
         <source>Off (turn it on in Settings)</source>
         <translation>已关闭（可在设置中开启）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="101"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="132"/>
         <source>%1 — set OPENAI_BASE_URL to this</source>
         <translation>%1 — 将 OPENAI_BASE_URL 设置为此地址</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="103"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="134"/>
         <source>starting…</source>
         <translation>正在启动…</translation>
     </message>
@@ -1242,79 +1514,222 @@
 <context>
     <name>TrayIcon</name>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="113"/>
+        <location filename="../../monitor/gui/tray.py" line="132"/>
+        <source>Token Monitor is not set up yet: click to choose what to see (organization usage, your apps through the proxy, or token counts).</source>
+        <translation>Token Monitor 尚未设置：点击选择要查看的内容（组织用量、经代理的应用或 token 计数）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="138"/>
+        <source>Alerts paused until %1</source>
+        <translation>提醒已暂停至 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="167"/>
+        <source>Not set up yet — start with:</source>
+        <translation>尚未设置 — 从这里开始：</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="168"/>
+        <source>Read my organization&apos;s usage…</source>
+        <translation>读取我的组织用量…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="169"/>
+        <source>Meter my apps on this machine…</source>
+        <translation>计量本机上的应用…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="170"/>
+        <source>Just count tokens…</source>
+        <translation>只计数 token…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="174"/>
         <source>Loading usage…</source>
         <translation>正在加载用量…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="118"/>
+        <location filename="../../monitor/gui/tray.py" line="179"/>
         <source>    input %1 · cached %2 · output %3 · reasoning %4</source>
         <translation>    输入 %1 · 缓存 %2 · 输出 %3 · 推理 %4</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="128"/>
+        <location filename="../../monitor/gui/tray.py" line="190"/>
+        <source>no admin key for the organization sync</source>
+        <translation>组织同步没有管理员密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="191"/>
         <source>⚠ Source failing: %1</source>
         <translation>⚠ 数据来源出错：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="130"/>
+        <location filename="../../monitor/gui/tray.py" line="193"/>
         <source>No usage data yet</source>
         <translation>暂无用量数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="132"/>
+        <location filename="../../monitor/gui/tray.py" line="195"/>
         <source>Open dashboard</source>
         <translation>打开仪表盘</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="133"/>
+        <location filename="../../monitor/gui/tray.py" line="196"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="134"/>
+        <location filename="../../monitor/gui/tray.py" line="197"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="135"/>
+        <location filename="../../monitor/gui/tray.py" line="198"/>
         <source>Pause alerts</source>
         <translation>暂停提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="140"/>
+        <location filename="../../monitor/gui/tray.py" line="202"/>
+        <source>Pause alerts (paused)</source>
+        <translation>暂停提醒（已暂停）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="204"/>
         <source>Paused until %1</source>
         <translation>已暂停至 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="144"/>
+        <location filename="../../monitor/gui/tray.py" line="208"/>
         <source>Resume alerts</source>
         <translation>恢复提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="147"/>
+        <location filename="../../monitor/gui/tray.py" line="211"/>
         <source>For 1 hour</source>
         <translation>1 小时</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="150"/>
+        <location filename="../../monitor/gui/tray.py" line="214"/>
         <source>Until tomorrow</source>
         <translation>直到明天</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="154"/>
+        <location filename="../../monitor/gui/tray.py" line="218"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="155"/>
+        <location filename="../../monitor/gui/tray.py" line="219"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="157"/>
+        <location filename="../../monitor/gui/tray.py" line="221"/>
         <source>Quit</source>
         <translation>退出</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomePanel</name>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="66"/>
+        <source>Welcome to Token Monitor</source>
+        <translation>欢迎使用 Token Monitor</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="69"/>
+        <source>Dismiss</source>
+        <translation>关闭</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="71"/>
+        <source>Hide this panel; the dashboard shows zeros until data comes</source>
+        <translation>隐藏此面板；在有数据之前仪表板显示为零</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="76"/>
+        <source>Nothing is set up yet. Pick what you want to see first; each path takes one click and you can add the others later.</source>
+        <translation>还没有任何设置。先选择想看的内容；每条路径只需一次点击，其他的可以稍后再加。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="83"/>
+        <source>Read my organization&apos;s usage</source>
+        <translation>读取我的组织用量</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="84"/>
+        <source>Needs an &lt;b&gt;Admin key&lt;/b&gt;: create one on the OpenAI platform under &lt;i&gt;Organization settings → Admin keys&lt;/i&gt;. Token Monitor tests it, keeps it in the system keyring and fetches this and last billing cycle.</source>
+        <translation>需要一个&lt;b&gt;管理员密钥&lt;/b&gt;：在 OpenAI 平台的&lt;i&gt;组织设置 → Admin keys&lt;/i&gt;中创建。Token Monitor 会测试它、将其保存在系统密钥环中，并获取本期和上期计费周期的数据。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="87"/>
+        <source>Add an admin key…</source>
+        <translation>添加管理员密钥…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="89"/>
+        <source>Meter my apps on this machine</source>
+        <translation>计量本机上的应用</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="90"/>
+        <source>Turns on the local metering proxy. Apps that send their requests through it are counted request by request, with no admin key.</source>
+        <translation>开启本地计量代理。经由它发送请求的应用会被逐个请求计量，无需管理员密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="92"/>
+        <source>Turn on the proxy</source>
+        <translation>开启代理</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="98"/>
+        <source>Copy</source>
+        <translation>复制</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="102"/>
+        <source>Paste these lines into the shell (or the app&apos;s environment) before starting your app:</source>
+        <translation>启动应用前，把这几行粘贴到终端（或应用的环境变量）中：</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="115"/>
+        <source>Just count tokens</source>
+        <translation>只计数 token</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="116"/>
+        <source>Opens the tokenizer: paste text, see tokens and cost for any model. Works offline, no account needed.</source>
+        <translation>打开分词器：粘贴文本，查看任意模型的 token 数和费用。离线可用，无需账户。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="118"/>
+        <source>Open the tokenizer</source>
+        <translation>打开分词器</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="122"/>
+        <source>Find Token Monitor again after a restart: add it to the application menu.</source>
+        <translation>重启后也能找到 Token Monitor：把它添加到应用程序菜单。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="125"/>
+        <source>Add to application menu</source>
+        <translation>添加到应用程序菜单</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="159"/>
+        <source>The proxy is on</source>
+        <translation>代理已开启</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="164"/>
+        <source>Copied</source>
+        <translation>已复制</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="170"/>
+        <source>Token Monitor is in the application menu.</source>
+        <translation>Token Monitor 已在应用程序菜单中。</translation>
     </message>
 </context>
 <context>
@@ -1407,31 +1822,41 @@
     </message>
     <message>
         <location filename="../../monitor/gui/alerts.py" line="113"/>
+        <source>Prepaid credit used up</source>
+        <translation>预付额度已用完</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="114"/>
+        <source>The %1 prepaid credit is used up, %2 over.</source>
+        <translation>%1 的预付额度已用完，超出 %2。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="117"/>
         <source>Prepaid credit running low</source>
         <translation>预付额度即将用完</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="115"/>
+        <location filename="../../monitor/gui/alerts.py" line="119"/>
         <source>%1 of %2 prepaid credit left.</source>
         <translation>预付额度剩余 %1（共 %2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="120"/>
+        <location filename="../../monitor/gui/alerts.py" line="124"/>
         <source>Prepaid credit about to expire</source>
         <translation>预付额度即将过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="122"/>
+        <location filename="../../monitor/gui/alerts.py" line="126"/>
         <source>%1 of prepaid credit expires on %2.</source>
         <translation>%1 的预付额度将于 %2 过期。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="133"/>
+        <location filename="../../monitor/gui/alerts.py" line="137"/>
         <source>Token Monitor test notification</source>
         <translation>Token Monitor 测试通知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="134"/>
+        <location filename="../../monitor/gui/alerts.py" line="138"/>
         <source>Notifications work. Budget alerts will look like this.</source>
         <translation>通知功能正常。预算提醒将以这种形式显示。</translation>
     </message>
@@ -1439,7 +1864,7 @@
 <context>
     <name>app</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="457"/>
+        <location filename="../../monitor/gui/app.py" line="631"/>
         <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
         <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
     </message>
@@ -1460,7 +1885,7 @@
 <context>
     <name>tables</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="121"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="125"/>
         <source>Requests</source>
         <translation>请求数</translation>
     </message>
@@ -1470,128 +1895,128 @@
         <translation>输入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="131"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="128"/>
         <source>Cached</source>
         <translation>缓存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="136"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="130"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="141"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="132"/>
         <source>Reasoning</source>
         <translation>推理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="146"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="135"/>
         <source>Cost</source>
         <translation>费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="150"/>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="176"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="139"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="165"/>
         <source>price unknown</source>
         <translation>价格未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="155"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="144"/>
         <source>Basis</source>
         <translation>依据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="158"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="147"/>
         <source>unpriced</source>
         <translation>未定价</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="166"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="155"/>
         <source>(all models)</source>
         <translation>（全部模型）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="175"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="164"/>
         <source>matches</source>
         <translation>一致</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="177"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="166"/>
         <source>billed by line item</source>
         <translation>按计费项计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="178"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="167"/>
         <source>not billed yet: today&apos;s costs are still open</source>
         <translation>尚未计费：今日费用仍在累计</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="180"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="169"/>
         <source>not billed yet: the Costs API reports days late</source>
         <translation>尚未计费：Costs API 延迟数日报告</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="182"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="171"/>
         <source>per-model dollars are estimated: the Costs API has no model breakdown</source>
         <translation>按模型的金额为估算：Costs API 不提供模型明细</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="184"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="173"/>
         <source>billed includes items without token usage (tools, storage, images) or usage not yet synced</source>
         <translation>已计费金额包含无 token 用量的项目（工具、存储、图像）或尚未同步的用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="187"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="176"/>
         <source>usage revised or billed at lower rates than the price table</source>
         <translation>用量已修订，或按低于价格表的费率计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="193"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="182"/>
         <source>unpriced models not in the estimate: %1</source>
         <translation>估算未包含未定价模型：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="197"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="186"/>
         <source>service tiers used: %1</source>
         <translation>使用的服务层级：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="201"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="190"/>
         <source>cached input %1 % of input</source>
         <translation>缓存输入占输入的 %1 %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="221"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="210"/>
         <source>; </source>
         <translation>；</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="234"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="223"/>
         <source>Day</source>
         <translation>日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="240"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="229"/>
         <source>Model / line item</source>
         <translation>模型 / 计费项</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="246"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="235"/>
         <source>Billed</source>
         <translation>已计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="251"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="240"/>
         <source>Estimated</source>
         <translation>估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="256"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="245"/>
         <source>Difference</source>
         <translation>差额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="261"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="250"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>
@@ -1599,124 +2024,149 @@
 <context>
     <name>texts</name>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="23"/>
+        <location filename="../../monitor/gui/texts.py" line="27"/>
         <source>Token Monitor — loading…</source>
         <translation>Token Monitor — 正在加载…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="26"/>
+        <location filename="../../monitor/gui/texts.py" line="30"/>
         <source>Today %1 · %2 %3 of %4 (%5)</source>
         <translation>今日 %1 · %2 %3 / %4（%5）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="35"/>
+        <location filename="../../monitor/gui/texts.py" line="39"/>
         <source>No usage data yet</source>
         <translation>暂无用量数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="38"/>
+        <location filename="../../monitor/gui/texts.py" line="42"/>
         <source>Sync failing: %1</source>
         <translation>同步失败：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="44"/>
+        <location filename="../../monitor/gui/texts.py" line="47"/>
+        <source>Sync stopped: no admin key</source>
+        <translation>同步已停止：没有管理员密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="50"/>
         <source>Proxy failing: %1</source>
         <translation>代理出错：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="52"/>
+        <location filename="../../monitor/gui/texts.py" line="58"/>
         <source>Too little data to project this cycle yet</source>
         <translation>数据太少，暂时无法预测本周期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="54"/>
+        <location filename="../../monitor/gui/texts.py" line="60"/>
         <source>At this pace: %1 by %2</source>
         <translation>按当前速度：到 %2 约 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="60"/>
+        <location filename="../../monitor/gui/texts.py" line="66"/>
         <source>already over the limit</source>
         <translation>已超出限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="64"/>
+        <location filename="../../monitor/gui/texts.py" line="70"/>
         <source>over the limit around %1</source>
         <translation>约在 %1 超出限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="69"/>
+        <location filename="../../monitor/gui/texts.py" line="75"/>
         <source>over the limit</source>
         <translation>将超出限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="70"/>
+        <location filename="../../monitor/gui/texts.py" line="76"/>
         <source>within the limit</source>
         <translation>在限额之内</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="76"/>
+        <location filename="../../monitor/gui/texts.py" line="82"/>
         <source>Today: %1 · %2 tokens</source>
         <translation>今日：%1 · %2 个 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="85"/>
+        <location filename="../../monitor/gui/texts.py" line="91"/>
         <source>%1: %2 of %3 (%4)</source>
         <translation>%1：%2 / %3（%4）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="95"/>
+        <location filename="../../monitor/gui/texts.py" line="101"/>
         <source>billed</source>
         <translation>已计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="96"/>
+        <location filename="../../monitor/gui/texts.py" line="102"/>
         <source>estimated</source>
         <translation>估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="97"/>
+        <location filename="../../monitor/gui/texts.py" line="103"/>
         <source>billed + estimated</source>
         <translation>已计费 + 估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="103"/>
+        <location filename="../../monitor/gui/texts.py" line="109"/>
         <source>No admin key: add one in API keys to sync organization usage</source>
         <translation>没有管理员密钥：请在“API 密钥”中添加一个以同步组织用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="107"/>
+        <location filename="../../monitor/gui/texts.py" line="113"/>
         <source>Last sync: %1</source>
         <translation>上次同步：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="112"/>
+        <location filename="../../monitor/gui/texts.py" line="118"/>
         <source>syncing now…</source>
         <translation>正在同步…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="115"/>
+        <location filename="../../monitor/gui/texts.py" line="121"/>
         <source>next: %1</source>
         <translation>下次：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="121"/>
+        <location filename="../../monitor/gui/texts.py" line="127"/>
         <source>failing since %1: %2</source>
         <translation>自 %1 起失败：%2</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="130"/>
+        <location filename="../../monitor/gui/texts.py" line="136"/>
         <source>Organization data: none synced yet</source>
         <translation>组织数据：尚未同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="132"/>
+        <location filename="../../monitor/gui/texts.py" line="138"/>
         <source>Complete through %1 UTC</source>
         <translation>数据完整至 UTC %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="139"/>
+        <location filename="../../monitor/gui/texts.py" line="145"/>
         <source>the current hour is provisional</source>
         <translation>当前小时的数据为暂定值</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="151"/>
+        <source>First sync (two billing cycles)</source>
+        <translation>首次同步（两个计费周期）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="152"/>
+        <source>Syncing</source>
+        <translation>同步中</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="153"/>
+        <source>%1: %2 of %3 windows · %4 requests · %5</source>
+        <translation>%1：%2 / %3 个窗口 · %4 次请求 · %5</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="158"/>
+        <source>(resumed: %1 already fetched)</source>
+        <translation>（已续传：%1 个已获取）</translation>
     </message>
 </context>
 </TS>

@@ -194,10 +194,13 @@ def _qt_part(out: Path) -> None:
     keys.add("org-admin", "admin", "sk-admin-screenshot000000000000a1b2",
              expires=(now + timedelta(days=5)).date())
     keys.add("laptop", "project", "sk-proj-screenshot0000000000000c3d4")
+    keys.mark_tested("org-admin", True, now)
     kd = KeysDialog(keys, c.runner, w)
+    kd.resize(760, 620)
     kd.show()
-    kd.label_edit.setText("ci")
+    kd.label_edit.setText("org-admin")  # taken: the reason shows under the field
     kd.secret_edit.setText("sk-proj-typed-but-hidden-0000000000")
+    kd.add_button.click()
     pump(500)
     kd.grab().save(str(out / "keys.png"))
     kd.reject()

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtCore import QLocale
@@ -13,6 +14,7 @@ from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
 from monitor.core.clock import fixed_clock
+from monitor.gui.app import NO_ADMIN_KEY, AppController
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
 from monitor.paths import Paths
@@ -84,3 +86,24 @@ def snapshot_of(qtbot: QtBot, state: AppState) -> object:
 def fresh_ctx(paths: Paths) -> AppContext:
     """A second AppContext over the same files (a restart of the app)."""
     return AppContext(paths, clock=fixed_clock(NOW))
+
+
+@pytest.fixture
+def make_app(qtbot: QtBot, ctx: AppContext) -> Iterator[Callable[..., AppController]]:
+    """Builds AppControllers on `ctx` (no org sync, no D-Bus, no tokenizer unless asked;
+    Quit does nothing) and shuts each down after the test."""
+    made: list[AppController] = []
+
+    def make(**kw: Any) -> AppController:
+        kw.setdefault("sync", lambda: NO_ADMIN_KEY)
+        kw.setdefault("use_freedesktop", False)
+        kw.setdefault("with_tokenizer", False)
+        c = AppController(ctx, **kw)
+        c.quit_requested = lambda: None
+        made.append(c)
+        return c
+
+    yield make
+    for c in made:
+        c.shutdown()
+        c.window.deleteLater()

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -15,29 +15,10 @@ from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
 from monitor.core import tokens
-from monitor.gui.app import DASHBOARD_STATE_NAME, NO_ADMIN_KEY, AppController
+from monitor.gui.app import DASHBOARD_STATE_NAME, AppController
 from monitor.gui.window_state import WINDOWS_KEY, load_geometry, save_geometry
 from monitor.services.alerting import PAUSE_KEY
 from monitor.services.desktop_notify import Notification
-
-
-@pytest.fixture
-def make_app(qtbot: QtBot, ctx: AppContext) -> Iterator[Callable[..., AppController]]:
-    made: list[AppController] = []
-
-    def make(**kw: Any) -> AppController:
-        kw.setdefault("sync", lambda: NO_ADMIN_KEY)
-        kw.setdefault("use_freedesktop", False)
-        kw.setdefault("with_tokenizer", False)
-        c = AppController(ctx, **kw)
-        c.quit_requested = lambda: None
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.shutdown()
-        c.window.deleteLater()
 
 
 def test_tokenizer_encoding_preloads_off_the_gui_thread(

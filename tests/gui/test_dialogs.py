@@ -53,7 +53,8 @@ def test_settings_round_trip_through_the_file(qtbot: QtBot, ctx: AppContext) -> 
     lang = d.field("language")
     assert isinstance(lang, QComboBox)
     lang.setCurrentIndex(lang.findData("zh_CN"))
-    assert not d._language_note.isHidden()  # "switch to the new language when you press OK"
+    assert not d._language_note.isHidden()
+    assert d._language_note.text().endswith("when you press Save.")  # the button says Save
     d.accept()
     new = d.result_settings()
     assert new is not None
@@ -141,7 +142,9 @@ def test_keys_dialog_add_test_remove(qtbot: QtBot, keys: KeyStore, runner: TaskR
         tested.append((meta.label, secret))
         return "valid: the key can read organization usage"
 
-    d = KeysDialog(keys, runner, tester=tester, today=lambda: date(2026, 11, 20))
+    asked: list[str] = []
+    d = KeysDialog(keys, runner, tester=tester, today=lambda: date(2026, 11, 20),
+                   confirm=lambda _t, q: asked.append(q) is None)
     qtbot.addWidget(d)
     assert d.table.rowCount() == 0
     assert d.secret_edit.echoMode() == QLineEdit.EchoMode.Password
@@ -158,18 +161,22 @@ def test_keys_dialog_add_test_remove(qtbot: QtBot, keys: KeyStore, runner: TaskR
     assert d.secret_edit.text() == ""  # the secret does not linger in the field
     assert SECRET not in (tmp_path / "keys.json").read_text()
     assert keys.vault.get("org-admin") == SECRET
-    assert d.status.text() == "Added org-admin (sk-…WXYZ)."
+    assert d.status.text() == ("Added org-admin (sk-…WXYZ). Test: valid: the key can read "
+                               "organization usage")
+    assert tested == [("org-admin", SECRET)]  # tested on Add, before it was stored
 
     d.select("org-admin")
     assert d.test_button.isEnabled()
     d.test_button.click()
     qtbot.waitUntil(lambda: d.busy == 0 and "valid" in d.status.text(), timeout=5000)
-    assert tested == [("org-admin", SECRET)]
+    assert tested == [("org-admin", SECRET)] * 2
     assert SECRET not in d.status.text()
 
     with qtbot.waitSignal(d.keys_changed, timeout=5000):
         d.remove_button.click()
     assert d.labels() == [] and keys.vault.get("org-admin") is None
+    assert len(asked) == 1 and "Remove the key org-admin (sk-…WXYZ)?" in asked[0]
+    assert "only admin key" in asked[0]
 
 
 def test_keys_dialog_shows_bad_input_inline(qtbot: QtBot, keys: KeyStore,
@@ -179,12 +186,15 @@ def test_keys_dialog_shows_bad_input_inline(qtbot: QtBot, keys: KeyStore,
     d.label_edit.setText("bad label!")
     d.secret_edit.setText(SECRET)
     d.add_button.click()
-    qtbot.waitUntil(lambda: d.busy == 0 and "invalid label" in d.status.text(), timeout=5000)
+    assert d.field_error("label").startswith("Use letters, digits and . _ - @ + only")
+    assert d.field_error("secret") == "" and d.busy == 0
     assert d.labels() == []
-    d.label_edit.setText("ok")
+    d.label_edit.setText("ok")  # fixing the field clears its message
+    assert d.field_error("label") == ""
     d.expires_edit.setText("tomorrow")
     d.add_button.click()
-    assert "invalid expiry date" in d.status.text()
+    assert d.field_error("expires").startswith("Write the date as YYYY-MM-DD")
+    assert d.labels() == []
 
 
 class _LockedVault(MemoryVault):

@@ -181,6 +181,9 @@ def test_chat_json_error_is_shown_inline(
     assert pane.result is None
     assert "line 2, column" in pane.message and pane.message_label.isVisible()
     assert pane.tokens_label.text() == "–"
+    # no dollars for a prompt that could not be counted (issue 16)
+    assert pane.budget.estimate is None and "$" not in pane.budget.result.text()
+    assert pane.budget.result.text() == "No estimate until the text can be counted."
     pane.message_label.linkActivated.emit("goto")
     assert pane.editor.textCursor().blockNumber() == 1
 
@@ -188,6 +191,7 @@ def test_chat_json_error_is_shown_inline(
     settle(qtbot, pane)
     assert pane.message == "" and not pane.message_label.isVisible()
     assert shown_count(pane) == count_chat('[{"role": "user", "content": "hi"}]', "gpt-4o").total
+    assert pane.budget.estimate is not None and "$" in pane.budget.result.text()
 
 
 def test_token_view_shows_ids_whitespace_and_tooltips(

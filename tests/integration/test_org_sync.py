@@ -576,6 +576,9 @@ def test_sync_killed_mid_run_then_rerun_gives_the_same_totals(tmp_path: Path) ->
             written = {b.endpoint for b in half.usage_buckets(real_now - timedelta(days=90),
                                                               real_now + timedelta(days=1))}
             assert "completions" in written and "moderations" not in written
+            # … and the finished backfill windows are recorded, so the rerun resumes (issue 16)
+            assert ("completions", "1d") in {(e, w) for e, w, _s, _e in
+                                             half.done_windows("org")}
         finally:
             half.close()
         fake.delay_s = 0
@@ -673,10 +676,12 @@ def test_keys_test_command_outcomes(server: ServerThread, fake: FakeOrg, paths: 
                                     monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
     url = server.base_url + "/v1"
+    other_project_key = "sk-proj-fakeOTHERproject000000000dddd"
+    fake.project_keys.add(other_project_key)  # one secret is stored under one label only
     with installed(DictBackend()):
         for label, kind, secret in [("admin", "admin", ADMIN_KEY),
                                     ("proj", "project", PROJECT_KEY),
-                                    ("proj-as-admin", "admin", PROJECT_KEY),
+                                    ("proj-as-admin", "admin", other_project_key),
                                     ("wrong", "admin", "sk-admin-WRONG00000000000000000000beef")]:
             monkeypatch.setattr("sys.stdin", _Pipe(secret))
             assert main(["keys", "add", "--label", label, "--kind", kind]) == 0

@@ -251,3 +251,13 @@ def test_pause_choices() -> None:
     assert (local.hour, local.minute) == (0, 0)
     assert local.date() == NOW.astimezone().date() + timedelta(days=1)
     assert pause_until_for("off", NOW) is None
+
+
+def test_overspent_prepaid_credit_says_used_up_and_by_how_much(store: UsageStore) -> None:
+    engine = AlertEngine(store)
+    over = CreditStatus(Decimal(100), date(2026, 10, 1), None, Decimal("223.12"),
+                        Decimal("-123.12"), None)
+    (alert,) = engine.evaluate(snap(credit=over), ctx(), NOW)
+    assert alert.title == "Prepaid credit used up" and alert.urgency == "critical"
+    assert alert.body == "The $100.00 prepaid credit is used up, $123.12 over."
+    assert alert.param("over") == "$123.12" and "$0.00" not in alert.body

@@ -582,11 +582,12 @@ def test_upgrade_from_v2_keeps_rows_and_adds_the_columns(tmp_path: Path) -> None
     for table in tables:  # undo v3 by hand: a v2 file
         for col in ("audio_cached_input_tokens", "image_input_tokens", "image_output_tokens"):
             conn.execute(f"ALTER TABLE {table} DROP COLUMN {col}")
+    conn.execute("DROP TABLE sync_windows")  # and v4
     conn.execute("PRAGMA user_version = 2")
     conn.commit()
     conn.close()
     s = UsageStore(path)
-    assert s.schema_version() == 3
+    assert s.schema_version() == SCHEMA_VERSION
     [row] = s.org_usage(T0, T0 + DAY, ("day",))
     assert (row.requests, row.usage.input_tokens, row.usage.image_input_tokens) == (4, 500, 0)
     [prow] = s.proxy_usage(T0, T0 + DAY, ("model",))

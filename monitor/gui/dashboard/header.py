@@ -155,11 +155,19 @@ class HeaderPanel(QWidget):
         cr = snap.credit
         self.credit_card.setVisible(cr is not None)
         if cr is not None:
-            self.credit_remaining.setText(fmt.usd(cr.remaining_usd))
-            lines = [self.tr("of %1 (spent %2 since %3)")
-                     .replace("%1", fmt.usd(cr.amount_usd))
-                     .replace("%2", fmt.usd(cr.spent_usd))
-                     .replace("%3", fmt.short_date(cr.purchased) if cr.purchased else "–")]
+            since = fmt.short_date(cr.purchased) if cr.purchased else "–"
+            if cr.remaining_usd < 0:  # overspent: say so, never "-$123.12 of $100.00"
+                self.credit_remaining.setText(self.tr("Used up"))
+                lines = [self.tr("%1 over the %2 credit (spent %3 since %4)")
+                         .replace("%1", fmt.usd(-cr.remaining_usd))
+                         .replace("%2", fmt.usd(cr.amount_usd))
+                         .replace("%3", fmt.usd(cr.spent_usd)).replace("%4", since)]
+            else:
+                self.credit_remaining.setText(fmt.usd(cr.remaining_usd))
+                lines = [self.tr("of %1 (spent %2 since %3)")
+                         .replace("%1", fmt.usd(cr.amount_usd))
+                         .replace("%2", fmt.usd(cr.spent_usd))
+                         .replace("%3", since)]
             if cr.days_to_expiry is not None:
                 if cr.days_to_expiry < 0:
                     lines.append(self.tr("expired"))

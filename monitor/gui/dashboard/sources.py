@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -9,6 +11,7 @@ from PySide6.QtWidgets import (
     QGroupBox,
     QHeaderView,
     QLabel,
+    QProgressBar,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -17,6 +20,9 @@ from PySide6.QtWidgets import (
 
 from monitor.gui import fmt, texts
 from monitor.services.snapshot import DashboardSnapshot, RateLimitRow
+
+if TYPE_CHECKING:  # the GUI starts without loading the sync client
+    from monitor.services.org_sync import SyncProgress
 
 
 def _value(parent: QWidget, name: str) -> QLabel:
@@ -43,11 +49,24 @@ class SourcesPane(QWidget):
         self.org_error = _value(org, "org-error")
         self.org_error.setStyleSheet("color: #c62828;")
         self.org_fresh = _value(org, "org-freshness")
+        self.progress_box = QWidget(org)
+        prow = QVBoxLayout(self.progress_box)
+        prow.setContentsMargins(0, 0, 0, 0)
+        self.progress_bar = QProgressBar(self.progress_box)
+        self.progress_bar.setObjectName("sync-progress-bar")
+        self.progress_text = _value(self.progress_box, "sync-progress")
+        prow.addWidget(self.progress_bar)
+        prow.addWidget(self.progress_text)
+        self.progress_box.hide()
         form.addRow(self.tr("Status"), self.org_state)
         form.addRow(self.tr("Last sync"), self.org_last)
         form.addRow(self.tr("Next sync"), self.org_next)
         form.addRow(self.tr("Error"), self.org_error)
         form.addRow(self.tr("Freshness"), self.org_fresh)
+        form.addRow(self.tr("Progress"), self.progress_box)
+        self._progress_label = form.labelForField(self.progress_box)
+        if self._progress_label is not None:
+            self._progress_label.hide()
         layout.addWidget(org)
 
         proxy = QGroupBox(self.tr("Metering proxy"), self)
@@ -71,6 +90,18 @@ class SourcesPane(QWidget):
         pform.addRow(self.tr("Rate-limit headroom"), self.limits)
         layout.addWidget(proxy)
         layout.addStretch(1)
+
+    def show_progress(self, progress: SyncProgress | None) -> None:
+        """A running backfill's progress (windows, requests, elapsed); None hides it."""
+        visible = progress is not None
+        self.progress_box.setVisible(visible)
+        if self._progress_label is not None:
+            self._progress_label.setVisible(visible)
+        if progress is None:
+            return
+        self.progress_bar.setRange(0, progress.windows_total)
+        self.progress_bar.setValue(progress.windows_done)
+        self.progress_text.setText(texts.sync_progress(progress))
 
     def show_snapshot(self, snap: DashboardSnapshot) -> None:
         now = snap.generated_at

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QStandardPaths, Qt, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -38,6 +38,7 @@ from monitor.gui.dashboard.tables import (
     recon_columns,
     sorted_proxy,
 )
+from monitor.gui.welcome import WelcomePanel
 from monitor.services.desktop_notify import Notification
 from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow, snapshot_csv
 
@@ -116,6 +117,7 @@ class DashboardWindow(QMainWindow):
         self.resize(1100, 780)
         self.hide_on_close = True  # tray mode; False: closing quits (no tray to come back to)
         self.snapshot: DashboardSnapshot | None = None
+        self._export_dir: Path | None = None  # the last export's folder (this session)
         self._tokenizer_factory = tokenizer_factory
         self.tokenizer: QWidget | None = None
 
@@ -151,12 +153,20 @@ class DashboardWindow(QMainWindow):
         layout.addWidget(self.tabs, 1)
 
         overview = QWidget(self.tabs)
-        ov = QHBoxLayout(overview)
-        self.daily_chart = DailySpendChart(overview)
-        self.cumulative_chart = CumulativeChart(overview)
+        ov_outer = QVBoxLayout(overview)
+        ov_outer.setContentsMargins(0, 0, 0, 0)
+        self.welcome = WelcomePanel(overview)
+        self.welcome.hide()
+        ov_outer.addWidget(self.welcome, 1)
+        self.charts = QWidget(overview)
+        self.charts.setObjectName("charts")
+        ov = QHBoxLayout(self.charts)
+        self.daily_chart = DailySpendChart(self.charts)
+        self.cumulative_chart = CumulativeChart(self.charts)
         ov.addWidget(self.daily_chart, 1)
         ov.addWidget(self.cumulative_chart, 1)
-        self.tabs.addTab(overview, self.tr("Overview"))
+        ov_outer.addWidget(self.charts, 1)
+        self._overview_index = self.tabs.addTab(overview, self.tr("Overview"))
 
         models = QWidget(self.tabs)
         mv = QVBoxLayout(models)
@@ -330,12 +340,31 @@ class DashboardWindow(QMainWindow):
                              .replace("%1", snap.org.last_error or "?")
                              .replace("%2", fmt.when_text(snap.org.last_success,
                                                                 snap.generated_at)))
+            elif snap.org.key_lost:
+                parts.append(self.tr("Organization sync stopped: no admin key is stored any "
+                                     "more (add one under API keys…) — last success %1.")
+                             .replace("%1", fmt.when_text(snap.org.last_success,
+                                                          snap.generated_at)))
             if snap.proxy.error:
                 parts.append(self.tr("Proxy: %1").replace("%1", snap.proxy.error))
             self.failing.show_text(" ".join(parts) + " " +
                                    self.tr("The numbers shown are the last ones it had."))
         else:
             self.failing.hide()
+
+    def set_welcome(self, active: bool) -> None:
+        """Show the welcome panel in place of the (empty) charts and zero counters, or the
+        charts and counters again."""
+        self.welcome.setVisible(active)
+        self.charts.setVisible(not active)
+        self.header.setVisible(not active)
+        self.freshness.setVisible(not active)
+        if active:
+            self.tabs.setCurrentIndex(self._overview_index)
+
+    @property
+    def welcome_active(self) -> bool:
+        return not self.welcome.isHidden()
 
     def set_notice(self, text: str | None) -> None:
         if text:
@@ -348,14 +377,37 @@ class DashboardWindow(QMainWindow):
 
     # export -----------------------------------------------------------------------------
 
+    def export_folder(self) -> Path:
+        """Where the save dialog opens: the last export's folder, else Documents, else home
+        (never the folder the app happened to be started from)."""
+        if self._export_dir is not None and self._export_dir.is_dir():
+            return self._export_dir
+        docs = QStandardPaths.writableLocation(
+            QStandardPaths.StandardLocation.DocumentsLocation)
+        if docs and Path(docs).is_dir():
+            return Path(docs)
+        return Path.home()
+
     def _ask_export(self) -> None:
         if self.snapshot is None:
             return
-        default = f"token-monitor-{self.snapshot.cycle.start.isoformat()}.csv"
+        name = f"token-monitor-{self.snapshot.cycle.start.isoformat()}.csv"
+        default = self.export_folder() / name
         path, _filter = QFileDialog.getSaveFileName(
-            self, self.tr("Export CSV"), default, self.tr("CSV files (*.csv)"))
-        if path:
-            self.export_csv(Path(path))
+            self, self.tr("Export CSV"), str(default), self.tr("CSV files (*.csv)"))
+        if not path:
+            return
+        target = Path(path)
+        try:
+            self.export_csv(target)
+        except OSError as exc:
+            self.show_banner(Notification(self.tr("Export CSV"), self.tr(
+                "Could not write %1: %2").replace("%1", str(target))
+                .replace("%2", exc.strerror or str(exc))))
+            return
+        self._export_dir = target.parent
+        self.show_banner(Notification(self.tr("Export CSV"), self.tr(
+            "Saved this billing cycle to %1").replace("%1", str(target))))
 
     def export_csv(self, path: Path) -> None:
         """Write the shown period (the cycle) as CSV to `path`."""

@@ -35,7 +35,7 @@ class BudgetCalculator(QGroupBox):
         self.setObjectName("tokenizer-budget")
         self._table: PriceTable | None = None
         self._model = ""
-        self._tokens = 0
+        self._tokens: int | None = 0
         self._remaining: Decimal | None = None
         self._remaining_is_limit = False
         self.estimate: BudgetEstimate | None = None
@@ -83,11 +83,12 @@ class BudgetCalculator(QGroupBox):
         self._recompute()
 
     def set_inputs(
-        self, table: PriceTable | None, model: str, tokens_per_call: int,
+        self, table: PriceTable | None, model: str, tokens_per_call: int | None,
         remaining_usd: Decimal | None, *, remaining_is_limit: bool,
     ) -> None:
-        """The text's token count, the model, and the money left this month (or, when the
-        remaining amount is unknown, the monthly limit with `remaining_is_limit`)."""
+        """The text's token count (None: there is none, e.g. the chat JSON is invalid), the
+        model, and the money left this month (or, when the remaining amount is unknown, the
+        monthly limit with `remaining_is_limit`)."""
         self._table = table
         self._model = model
         self._tokens = tokens_per_call
@@ -99,6 +100,10 @@ class BudgetCalculator(QGroupBox):
         if self._table is None or not self._model:
             self.estimate = None
             self.result.setText(self.tr("No price table: costs are unavailable."))
+            return
+        if self._tokens is None:  # no dollars for a text that could not be counted
+            self.estimate = None
+            self.result.setText(self.tr("No estimate until the text can be counted."))
             return
         tier = str(self.tier.currentData())
         est = budget_estimate(

@@ -887,7 +887,7 @@ class TokenizerPane(QWidget):
         if remaining is None:
             remaining = self._ctx.settings.monthly_limit_usd
             is_limit = True
-        tokens = self._result.tokens if self._result is not None else 0
+        tokens = self._result.tokens if self._result is not None else None  # None: no count
         self.budget.set_inputs(self._table, self.model(), tokens, remaining,
                                remaining_is_limit=is_limit)
 

@@ -1,0 +1,121 @@
+"""Charts fit their window (issue 16): day labels never elided at 800×500 or in Chinese,
+round money steps, and a projection far above the limit does not flatten the lines."""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+
+import pytest
+from PySide6.QtCharts import QCategoryAxis, QChartView, QValueAxis
+from PySide6.QtCore import QRectF
+from PySide6.QtGui import QFontMetricsF
+from PySide6.QtWidgets import QApplication
+from pytestqt.qtbot import QtBot
+
+from monitor.context import AppContext
+from monitor.gui import i18n
+from monitor.gui.dashboard.charts import CumulativeChart, nice_scale
+from monitor.gui.dashboard.window import DashboardWindow
+from monitor.gui.tasks import TaskRunner
+from monitor.services.snapshot import DashboardSnapshot
+from tests.e2e.seed import seed_month, seed_proxy_spend
+from tests.gui.conftest import make_state, snapshot_of
+
+NOW = datetime(2026, 12, 18, 15, tzinfo=UTC)
+TEXT_ITEM_TYPE = 8  # QGraphicsTextItem::Type (Qt Charts draws axis labels with them)
+
+
+@pytest.mark.parametrize(("top", "want_max", "ticks", "label"), [
+    (19.95, 25.0, 6, "$%.0f"), (6.5, 8.0, 5, "$%.0f"), (18.0, 20.0, 5, "$%.0f"),
+    (0.37, 0.4, 5, "$%.1f"), (1234.0, 1500.0, 4, "$%.0f"), (0.0, 1.0, 6, "$%.1f")])
+def test_nice_scale_steps_by_round_amounts(top: float, want_max: float, ticks: int,
+                                           label: str) -> None:
+    axis_max, n, fmt = nice_scale(top)
+    assert (axis_max, n, fmt) == pytest.approx((want_max, ticks, fmt)) and fmt == label
+    step = axis_max / (n - 1)
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    assert round(mantissa, 6) in (1, 2, 5) and axis_max >= top
+
+
+@pytest.fixture(params=["en", "zh_CN"])
+def language(request: pytest.FixtureRequest, qapp: QApplication) -> Iterator[str]:
+    translators = i18n.install(qapp, request.param)
+    yield request.param
+    i18n.remove(qapp, translators)
+
+
+def _day_label_rects(view: QChartView) -> list[QRectF]:
+    """Scene rectangles of the text items drawn just under the plot: the day labels as Qt
+    laid them out (an elided label, "De…", is narrower than its text)."""
+    chart = view.chart()
+    bottom = chart.mapToScene(chart.plotArea().bottomLeft()).y()
+    rects = [item.sceneBoundingRect() for item in view.scene().items()
+             if item.type() == TEXT_ITEM_TYPE]
+    return sorted((r for r in rects if bottom - 2 <= r.top() <= bottom + 12 and r.width() > 3),
+                  key=lambda r: r.left())
+
+
+def test_day_labels_are_never_cut_at_800x500(qtbot: QtBot, utc_ctx: AppContext,
+                                             runner: TaskRunner, language: str) -> None:
+    seed_month(utc_ctx.store(), utc_ctx.prices(), NOW, cycle_start_day=1)
+    snap = snapshot_of(qtbot, make_state(utc_ctx, runner, NOW))
+    assert isinstance(snap, DashboardSnapshot)
+    for size in ((800, 500), (1100, 780), (1600, 1000)):
+        w = DashboardWindow()
+        qtbot.addWidget(w)
+        w.resize(*size)
+        w.show()
+        qtbot.waitExposed(w)
+        w.show_snapshot(snap)
+        QApplication.processEvents()
+        for view in (w.daily_chart, w.cumulative_chart):
+            chart = view.chart()
+            axis = next(a for a in chart.axes() if isinstance(a, QCategoryAxis))
+            labels = axis.categoriesLabels()
+            assert len(labels) >= 4, (size, labels)
+            first = "Dec 1" if language == "en" else "12月1日"
+            assert labels[0] == first
+            rects = _day_label_rects(view)
+            assert len(rects) == len(labels), (size, labels, rects)
+            metrics = QFontMetricsF(axis.labelsFont())
+            for text, rect in zip(labels, rects, strict=True):  # every label drawn whole …
+                assert rect.width() >= metrics.horizontalAdvance(text) - 0.5, (size, text)
+            for a, b in itertools.pairwise(rects):  # … and clear of the next one
+                assert a.right() <= b.left(), (size, labels)
+            assert rects[-1].right() <= view.width() and rects[0].left() >= 0
+            plot = chart.plotArea()
+            assert plot.height() >= 0.6 * view.height(), (size, plot, view.size())
+            ticks = next(a for a in chart.axes()
+                         if isinstance(a, QValueAxis) and not isinstance(a, QCategoryAxis))
+            step = ticks.max() / (ticks.tickCount() - 1)
+            assert round(step / 10 ** math.floor(math.log10(step)), 6) in (1, 2, 5), (
+                view.objectName(), ticks.max(), ticks.tickCount())
+
+
+def test_a_far_projection_does_not_flatten_spent_and_limit(
+        qtbot: QtBot, utc_ctx: AppContext, runner: TaskRunner) -> None:
+    # A proxy started two days ago saw $40: its pace projects ~$360 against a $120 limit.
+    seed_proxy_spend(utc_ctx.store(), [(NOW - timedelta(hours=40), Decimal(20)),
+                                       (NOW - timedelta(hours=1), Decimal(20))])
+    snap = snapshot_of(qtbot, make_state(utc_ctx, runner, NOW))
+    assert isinstance(snap, DashboardSnapshot)
+    assert snap.cycle.projected_usd is not None and snap.cycle.projected_usd > Decimal(300)
+    assert snap.cycle.cost_usd == Decimal(40)
+    view = CumulativeChart()
+    qtbot.addWidget(view)
+    view.resize(520, 420)
+    view.show()
+    view.show_snapshot(snap)
+    spent = view.cumulative[-1]
+    assert view.projection_clipped
+    assert spent == 40 and view.axis_top == 200  # 1.4 × the $120 limit, rounded: not $400
+    legend = [s.name() for s in view.chart().series()]
+    assert any(n.startswith("Projection ($") and "by Dec 31" in n for n in legend), legend
+    proj = view.chart().series()[-1]
+    assert max(p.y() for p in proj.points()) == pytest.approx(view.axis_top)
+    limit = view.chart().series()[1]
+    assert limit.points()[0].y() / view.axis_top >= 0.3  # the limit line is well up the plot
