@@ -7,15 +7,22 @@ import asyncio
 import contextlib
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 from monitor.context import AppContext
 from monitor.services.proxy import MeteringProxy
 from monitor.services.proxy.server import is_loopback_host
 
+if TYPE_CHECKING:
+    from monitor.services.proxy.addons import ProxyAddon
+
 EPILOG = """\
 Point your app at the printed URL, e.g. OPENAI_BASE_URL=http://127.0.0.1:8787/v1.
 With --key LABEL the proxy sends that stored key upstream, so the app can use any
 placeholder key. Requests are recorded in the usage database (`usage --source proxy`).
+With --metrics-port (or the metrics_enabled setting) Prometheus metrics are served at
+http://127.0.0.1:PORT/metrics; --otlp-endpoint URL pushes OpenTelemetry GenAI metrics
+(needs `pip install 'token-monitor[otel]'`).
 """
 
 
@@ -46,7 +53,53 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "--allow-remote", action="store_true",
         help="allow listening on a non-loopback address (anyone who can reach it can use it)",
     )  # fmt: skip
+    m = p.add_argument_group("metrics")
+    m.add_argument(
+        "--metrics-port", type=int, default=None, metavar="PORT",
+        help="serve Prometheus /metrics on 127.0.0.1:PORT (0 picks a free one; default: the "
+        "metrics_port setting, when metrics_enabled is on)",
+    )  # fmt: skip
+    m.add_argument(
+        "--metrics-listen", default=None, metavar="ADDR:PORT",
+        help="serve /metrics on another address, e.g. 0.0.0.0:9787 for a team's Prometheus "
+        "(anyone who can reach it reads your usage figures)",
+    )  # fmt: skip
+    m.add_argument("--no-metrics", action="store_true",
+                   help="do not serve /metrics even if the setting is on")
+    m.add_argument(
+        "--otlp-endpoint", default=None, metavar="URL",
+        help="push OpenTelemetry GenAI metrics over OTLP/HTTP to this collector (e.g. "
+        "http://127.0.0.1:4318; default: the otlp_endpoint setting)",
+    )  # fmt: skip
+    m.add_argument("--otlp-interval", type=float, default=30.0, metavar="SECONDS",
+                   help="seconds between OTLP pushes (default 30)")
     p.set_defaults(func=run)
+
+
+def build_addons(args: argparse.Namespace, ctx: AppContext) -> list[ProxyAddon] | None:
+    """The exporters the arguments and settings ask for, or None after a usage error."""
+    from monitor.services.otel_export import OtelError
+    from monitor.services.proxy.exporters import build_exporters, export_options
+    from monitor.services.proxy.metrics import MetricsError
+
+    try:
+        # getattr: callers that build the Namespace by hand (tests, other commands) may
+        # leave the metrics flags out, which means "as the settings say".
+        options, warnings = export_options(
+            ctx.settings, metrics_port=getattr(args, "metrics_port", None),
+            metrics_listen=getattr(args, "metrics_listen", None),
+            no_metrics=getattr(args, "no_metrics", False),
+            otlp_endpoint=getattr(args, "otlp_endpoint", None),
+            otlp_interval_s=getattr(args, "otlp_interval", 30.0),
+        )  # fmt: skip
+        addons = build_exporters(options, store_path=ctx.paths.db_file, prices=ctx.prices(),
+                                 settings=lambda: ctx.settings, clock=ctx.clock)
+    except (MetricsError, OtelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+    for w in warnings:
+        print(f"warning: {w}", file=sys.stderr)
+    return addons
 
 
 def build_proxy(args: argparse.Namespace, ctx: AppContext) -> MeteringProxy | None:
@@ -70,6 +123,9 @@ def build_proxy(args: argparse.Namespace, ctx: AppContext) -> MeteringProxy | No
             file=sys.stderr,
         )
     secret = ctx.keys().secret(args.key) if args.key else None
+    addons = build_addons(args, ctx)
+    if addons is None:
+        return None
     return MeteringProxy(
         upstream=args.upstream or ctx.settings.openai_base_url,
         store_path=ctx.paths.db_file,
@@ -79,6 +135,7 @@ def build_proxy(args: argparse.Namespace, ctx: AppContext) -> MeteringProxy | No
         key_label=args.key,
         key_secret=secret,
         clock=ctx.clock,
+        addons=addons,
     )
 
 
@@ -89,6 +146,8 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
 
     def ready(url: str) -> None:
         print(f"Listening on {url}", flush=True)
+        for addon in proxy.addons:
+            print(addon.describe(), flush=True)
         print("Press Ctrl+C to stop.", file=sys.stderr, flush=True)
 
     async def main() -> None:

@@ -61,6 +61,9 @@ class ProxyRecord:
     ttfb_ms: float | None = None
     request_id: str | None = None
     partial: bool = False
+    # Known live only (not stored): for observers such as /metrics and the OTLP export.
+    request_model: str | None = None
+    streamed: bool = False
 
 
 @dataclass(frozen=True)

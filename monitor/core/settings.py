@@ -89,6 +89,10 @@ def _url(value: Any) -> str:
     return value.rstrip("/")
 
 
+def _optional_url(value: Any) -> str:
+    return "" if value is None or value == "" else _url(value)
+
+
 def _language(value: Any) -> str:
     if value not in LANGUAGES:
         raise SettingError(f"must be one of {', '.join(LANGUAGES)}")
@@ -137,6 +141,10 @@ SCHEMA: tuple[SettingSpec, ...] = (
     SettingSpec("openai_base_url", "OpenAI API base URL", "sources", _url),
     SettingSpec("proxy_enabled", "Run the metering proxy", "proxy", _bool),
     SettingSpec("proxy_port", "Proxy port", "proxy", lambda v: _int(v, 1, 65_535)),
+    SettingSpec("metrics_enabled", "Expose metrics", "proxy", _bool),
+    SettingSpec("metrics_port", "Metrics port (Prometheus, loopback)", "proxy",
+                lambda v: _int(v, 1, 65_535)),
+    SettingSpec("otlp_endpoint", "OTLP/HTTP endpoint (empty: off)", "proxy", _optional_url),
     SettingSpec("notifications_enabled", "Desktop notifications", "general", _bool),
     SettingSpec("start_at_login", "Start at login", "general", _bool),
     SettingSpec("language", "Language", "general", _language),
@@ -159,6 +167,9 @@ class Settings:
     openai_base_url: str = "https://api.openai.com/v1"
     proxy_enabled: bool = False
     proxy_port: int = 8787
+    metrics_enabled: bool = False  # /metrics on 127.0.0.1:metrics_port while the proxy runs
+    metrics_port: int = 9787
+    otlp_endpoint: str = ""  # OpenTelemetry collector base URL; needs token-monitor[otel]
     notifications_enabled: bool = True
     start_at_login: bool = False
     language: str = "system"

@@ -134,14 +134,23 @@ def make_key_tester(ctx: AppContext) -> Callable[[KeyMeta, str], str]:
 
 def make_proxy_factory(ctx: AppContext) -> Callable[[Callable[[ProxyRecord], None]], Any]:
     def factory(on_record: Callable[[ProxyRecord], None]) -> Any:
+        from monitor.services.proxy.exporters import build_exporters, export_options
         from monitor.services.proxy.server import MeteringProxy
 
         s = ctx.settings
+        addons = build_exporters(export_options(s)[0], store_path=ctx.paths.db_file,
+                                 prices=ctx.prices(), settings=lambda: ctx.settings,
+                                 clock=ctx.clock)
         return MeteringProxy(upstream=s.openai_base_url, store_path=ctx.paths.db_file,
                              prices=ctx.prices(), port=s.proxy_port, on_record=on_record,
-                             clock=ctx.clock)
+                             clock=ctx.clock, addons=addons)
 
     return factory
+
+
+def _proxy_config(s: Settings) -> tuple[object, ...]:
+    """The settings a running embedded proxy must restart for."""
+    return (s.proxy_port, s.metrics_enabled, s.metrics_port, s.otlp_endpoint)
 
 
 def preload_tokenizer() -> str:
@@ -226,7 +235,7 @@ class AppController(QObject):
         self._record_timer.setInterval(RECORD_REFRESH_DELAY_MS)
         self._record_timer.timeout.connect(self.state.refresh)
         self.quit_requested: Callable[[], None] = self._quit_app
-        self._proxy_port = settings.proxy_port
+        self._proxy_config = _proxy_config(settings)
         # The welcome panel: decided on the first snapshot, gone once any source has data.
         self.welcome_active = False
         self._welcome_decided = False
@@ -604,10 +613,10 @@ class AppController(QObject):
         elif running and not new.proxy_enabled:
             self.proxy.stop()
             self.state.update_runtime(proxy_enabled=False, proxy_address=None, proxy_error=None)
-        elif running and new.proxy_port != self._proxy_port:
+        elif running and _proxy_config(new) != self._proxy_config:
             self.proxy.stop(wait=True)
             self.proxy.start()
-        self._proxy_port = new.proxy_port
+        self._proxy_config = _proxy_config(new)
 
 
 # --------------------------------------------------------------------------------------------

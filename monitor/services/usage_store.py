@@ -396,6 +396,20 @@ class ProxyUsageRow:
 
 
 @dataclass(frozen=True)
+class ProxyOutcomeRow:
+    """Proxy records summed per model, key label, HTTP status and whether the cost was known
+    (what `/metrics` counts by outcome; the roll-ups have no status dimension)."""
+
+    model: str | None
+    key_label: str
+    status: int
+    priced: bool
+    requests: int
+    usage: TokenUsage
+    cost: Decimal
+
+
+@dataclass(frozen=True)
 class CostRow:
     """Billed dollars (Costs API) summed over the requested dimensions."""
 
@@ -1191,6 +1205,26 @@ class UsageStore:
                 **kw,
             ))
         return out
+
+    def proxy_outcomes(self, start: datetime, end: datetime) -> list[ProxyOutcomeRow]:
+        """Proxy records with time in [start, end) summed per model, key label, status and
+        priced/unpriced, from the raw rows (one indexed range scan; for exporters priming
+        their counters, not for per-scrape queries)."""
+        rows = self._conn().execute(
+            f"""SELECT model, key_label, status, cost IS NOT NULL, COUNT(*),
+                       {_tok_sums(TOKEN_COLUMNS)}, dsum(cost)
+                FROM proxy_records WHERE time_us >= ? AND time_us < ?
+                GROUP BY 1, 2, 3, 4""",
+            (_epoch_us(start), _epoch_us(end)),
+        )
+        return [
+            ProxyOutcomeRow(
+                model=r[0], key_label=r[1], status=r[2], priced=bool(r[3]), requests=r[4],
+                usage=TokenUsage(**dict(zip(TOKEN_COLUMNS, r[5:5 + _NT], strict=True))),
+                cost=Decimal(r[5 + _NT] or 0),
+            )
+            for r in rows
+        ]
 
     # ---- the source rule -------------------------------------------------------------------
 

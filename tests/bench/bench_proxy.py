@@ -9,7 +9,14 @@ streams each (time to headers, first SSE event, first content, end; upstream gap
 direct, proxy) with req/s and CPU; 300 sequential and 100 streams again. Proxy RSS is
 sampled throughout. Prints figures, asserts nothing.
 
-usage: python tests/bench/bench_proxy.py [--seconds 8] [--seq 300] [--streams 100] [--json OUT]
+With --metrics a third target runs side by side: a second proxy with /metrics and OTLP export
+on (`--metrics-port 0 --otlp-endpoint` to a sink in the fake's process, pushing every second),
+scraped every second while the sequential and streaming rounds alternate over all three;
+"metrics added" is its p50 minus the plain proxy's. It also times the exporters' per-record
+`observe()` in this process (what each proxied request costs the record writer's thread).
+
+usage: python tests/bench/bench_proxy.py [--seconds 8] [--seq 300] [--streams 100] [--metrics]
+                                         [--json OUT]
 """
 
 from __future__ import annotations
@@ -49,7 +56,14 @@ def serve_fake() -> None:
 
     async def main() -> None:
         fake = FakeUpstream(chunk_delay_s=0.005, keep_log=False)
-        runner = web.AppRunner(fake.make_app(), access_log=None, handle_signals=True)
+        app = fake.make_app()
+
+        async def otlp_sink(request: web.Request) -> web.Response:
+            await request.read()
+            return web.Response(body=b"", content_type="application/x-protobuf")
+
+        app.router.add_post("/v1/metrics", otlp_sink)
+        runner = web.AppRunner(app, access_log=None, handle_signals=True)
         await runner.setup()
         site = web.TCPSite(runner, "127.0.0.1", 0)
         await site.start()
@@ -157,6 +171,9 @@ def seq_round(targets: list[Target], n: int) -> dict[str, Any]:
     res["added_p50_ms"] = res["proxy"]["p50"] - res["direct"]["p50"]
     res["added_p99_ms"] = res["proxy"]["p99"] - res["direct"]["p99"]
     res["added_mean_ms"] = res["proxy"]["mean"] - res["direct"]["mean"]
+    if "metrics" in res:
+        res["metrics_added_p50_ms"] = res["metrics"]["p50"] - res["proxy"]["p50"]
+        res["metrics_added_p99_ms"] = res["metrics"]["p99"] - res["proxy"]["p99"]
     return res
 
 
@@ -172,6 +189,8 @@ def stream_round(targets: list[Target], n: int) -> dict[str, Any]:
     for f in fields:
         res[f"delta_{f}_p50_ms"] = res["proxy"][f]["p50"] - res["direct"][f]["p50"]
         res[f"delta_{f}_p99_ms"] = res["proxy"][f]["p99"] - res["direct"][f]["p99"]
+        if "metrics" in res:
+            res[f"metrics_{f}_p50_ms"] = res["metrics"][f]["p50"] - res["proxy"][f]["p50"]
     return res
 
 
@@ -247,6 +266,74 @@ def start(cmd: list[str], env: dict[str, str], ready: str) -> tuple[subprocess.P
     return proc, line[len(ready) :].strip()
 
 
+def make_targets(direct: str, proxy: str, metrics: str | None) -> list[Target]:
+    targets = [Target("direct", direct), Target("proxy", proxy)]
+    if metrics is not None:
+        targets.append(Target("metrics", metrics))
+    return targets
+
+
+def scrape_loop(url: str, stop: threading.Event) -> None:
+    """Scrape /metrics every second, as an impatient Prometheus would."""
+    import urllib.request
+
+    while not stop.wait(1.0):
+        try:
+            with urllib.request.urlopen(url, timeout=5) as resp:
+                resp.read()
+        except OSError:
+            return
+
+
+def observe_cost(n: int = 20000) -> dict[str, float]:
+    """Microseconds per record of ProxyMetrics.observe and OtlpExport.observe (what a
+    proxied request costs the record writer's thread), and one scrape's render in ms."""
+    from datetime import UTC, datetime
+    from decimal import Decimal
+
+    from monitor.core.clock import system_clock
+    from monitor.core.pricing import load_price_table
+    from monitor.core.records import ProxyRecord
+    from monitor.core.settings import Settings
+    from monitor.core.usage import TokenUsage
+    from monitor.services.otel_export import OtlpExport
+    from monitor.services.proxy.metrics import ProxyMetrics
+    from monitor.services.usage_store import UsageStore
+
+    recs = [ProxyRecord(time=datetime.now(UTC), endpoint="/chat/completions",
+                        model=f"gpt-4o-{i % 5}", service_tier=None, key_label=f"app-{i % 3}",
+                        usage=TokenUsage(input_tokens=1200, cached_input_tokens=200,
+                                         output_tokens=300, reasoning_tokens=40),
+                        cost_usd=Decimal("0.00123"), price_as_of=None, status=200,
+                        latency_ms=850.0, ttfb_ms=120.0, streamed=i % 2 == 0)
+            for i in range(n)]  # fmt: skip
+    out: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as d:
+        store = UsageStore(Path(d) / "usage.db")
+        metrics = ProxyMetrics(store, load_price_table(), Settings, system_clock)
+        t0 = time.perf_counter()
+        for r in recs:
+            metrics.observe(r)
+        out["prometheus_us"] = (time.perf_counter() - t0) / n * 1e6
+        t0 = time.perf_counter()
+        metrics.render()
+        out["scrape_render_ms"] = (time.perf_counter() - t0) * 1000
+        store.close()
+
+    async def otel() -> float:
+        export = OtlpExport("http://127.0.0.1:9", interval_s=3600, timeout_s=0.2)
+        await export.start()
+        t0 = time.perf_counter()
+        for r in recs:
+            export.observe(r)
+        took = (time.perf_counter() - t0) / n * 1e6
+        await export.stop()
+        return took
+
+    out["otlp_us"] = asyncio.run(otel())
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -255,6 +342,8 @@ def main() -> None:
     ap.add_argument("--streams", type=int, default=100)
     ap.add_argument("--concurrency", type=int, default=50)
     ap.add_argument("--json", type=Path, default=None, help="also write all figures here")
+    ap.add_argument("--metrics", action="store_true",
+                    help="also a proxy with /metrics + OTLP export, side by side")
     ap.add_argument("--serve-fake", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.serve_fake:
@@ -270,11 +359,27 @@ def main() -> None:
         env, "Listening on ",
     )  # fmt: skip
     pids = {"proxy": proxy.pid, "fake": fake.pid, "client": os.getpid()}
+    children = [proxy, fake]
+    metrics_base = None
+    stop_scraping = threading.Event()
+    if args.metrics:
+        mproxy, metrics_base = start(
+            [sys.executable, "-m", "monitor", "proxy", "--port", "0", "--upstream", direct_base,
+             "--metrics-port", "0", "--otlp-endpoint", f"http://127.0.0.1:{fport}",
+             "--otlp-interval", "1"],
+            env, "Listening on ",
+        )  # fmt: skip
+        children.insert(0, mproxy)
+        assert mproxy.stdout is not None
+        metrics_url = mproxy.stdout.readline().removeprefix("Metrics on ").strip()
+        mproxy.stdout.readline()  # the OTLP line
+        threading.Thread(target=scrape_loop, args=(metrics_url, stop_scraping),
+                         daemon=True).start()
     out: dict[str, Any] = {"started": time.strftime("%Y-%m-%dT%H:%M:%S"),
                            "cpus": os.cpu_count(), "python": sys.version.split()[0],
                            "proxy_rss_kb_idle": rss_kb(proxy.pid)}  # fmt: skip
     try:
-        targets = [Target("direct", direct_base), Target("proxy", proxy_base)]
+        targets = make_targets(direct_base, proxy_base, metrics_base)
         for _ in range(30):
             for t in targets:
                 t.json_call()
@@ -291,6 +396,11 @@ def main() -> None:
                   f"proxy p50 {r['proxy']['p50']:.2f} p99 {r['proxy']['p99']:.2f} | "
                   f"added p50 {r['added_p50_ms']:+.2f} p99 {r['added_p99_ms']:+.2f} ms",
                   flush=True)  # fmt: skip
+            if "metrics" in r:
+                print(f"seq    proxy+metrics p50 {r['metrics']['p50']:.2f} p99 "
+                      f"{r['metrics']['p99']:.2f} | metrics added p50 "
+                      f"{r['metrics_added_p50_ms']:+.3f} p99 {r['metrics_added_p99_ms']:+.3f} ms",
+                      flush=True)  # fmt: skip
 
         def stream() -> None:
             r = stream_round(targets, args.streams)
@@ -302,6 +412,10 @@ def main() -> None:
                   f"p99 {r['delta_first_p99_ms']:+.2f} | headers delta p50 "
                   f"{r['delta_hdr_p50_ms']:+.2f} | total delta p50 "
                   f"{r['delta_total_p50_ms']:+.2f} ms", flush=True)  # fmt: skip
+            if "metrics" in r:
+                print(f"stream proxy+metrics first-event p50 {r['metrics']['first']['p50']:.2f} | "
+                      f"metrics added first p50 {r['metrics_first_p50_ms']:+.3f} total p50 "
+                      f"{r['metrics_total_p50_ms']:+.3f} ms", flush=True)  # fmt: skip
 
         seq()
         stream()
@@ -317,16 +431,17 @@ def main() -> None:
                   f"{lat['p50']:.1f} p99 {lat['p99']:.1f} ms  CPU% {r['cpu_pct_of_one_core']}  "
                   f"proxy RSS max {r['proxy_rss_kb_max'] / 1024:.1f} MB", flush=True)  # fmt: skip
             time.sleep(1)
-        targets = [Target("direct", direct_base), Target("proxy", proxy_base)]
+        targets = make_targets(direct_base, proxy_base, metrics_base)
         seq()
         stream()
         for t in targets:
             t.close()
         out["proxy_rss_kb_end"] = rss_kb(proxy.pid)
     finally:
-        for p in (proxy, fake):
+        stop_scraping.set()
+        for p in children:
             p.terminate()
-        for p in (proxy, fake):
+        for p in children:
             try:
                 p.wait(15)
             except subprocess.TimeoutExpired:
@@ -350,11 +465,19 @@ def main() -> None:
         "proxy_rss_mb_peak_under_load": max(r["proxy_rss_kb_max"] for r in out["conc"]) / 1024,
         "proxy_rss_mb_end": out["proxy_rss_kb_end"] / 1024,
     }
+    if args.metrics:
+        summary["metrics_added_p50_ms_median"] = statistics.median(
+            [r["metrics_added_p50_ms"] for r in out["seq"]])
+        summary["metrics_added_first_event_p50_ms_median"] = statistics.median(
+            [r["metrics_first_p50_ms"] for r in out["stream"]])
+        observe = observe_cost()
+        out["observe"] = observe
+        summary.update({f"observe_{k}": v for k, v in observe.items()})
     out["summary"] = summary
     print("\nsummary (anchor: LiteLLM adds ~23.5 ms p50 / ~30 ms p99, TTFB +25 ms, "
           "~46 req/s = 0.012x direct, 380-460 MB RSS)")  # fmt: skip
     for k, v in summary.items():
-        print(f"  {k:32} {v:10.3f}")
+        print(f"  {k:42} {v:10.3f}")
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=1))

@@ -30,7 +30,7 @@ import secrets
 import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -61,6 +61,7 @@ from monitor.services.proxy.ratelimit import RATE_LIMIT_HEADERS, parse_rate_limi
 
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
+    from monitor.services.proxy.addons import ProxyAddon
     from monitor.services.usage_store import UsageStore
 
 log = logging.getLogger(__name__)
@@ -239,6 +240,7 @@ class FinishedRequest:
     partial: bool
     rate_limit_headers: dict[str, str] | None = None
     headers_at: datetime | None = None
+    streamed: bool = False
 
 
 class RecordWriter:
@@ -346,6 +348,8 @@ class RecordWriter:
             ttfb_ms=None if item.ttfb_ms is None else round(item.ttfb_ms, 3),
             request_id=item.request_id,
             partial=item.partial,
+            request_model=item.request_model,
+            streamed=item.streamed,
         )
 
     def _run(self) -> None:
@@ -433,6 +437,8 @@ class MeteringProxy:
             and recorded under `key_label`; otherwise the client's Authorization passes
             through and records carry its masked fingerprint.
         on_record: called (on the writer thread) with each stored ProxyRecord.
+        addons: exporters started and stopped with the proxy that see every stored record
+            (/metrics, OTLP; see addons.py).
         shutdown_grace_s: on stop, how long running requests may still take.
 
     Raises:
@@ -452,6 +458,7 @@ class MeteringProxy:
         on_record: Callable[[ProxyRecord], None] | None = None,
         shutdown_grace_s: float = SHUTDOWN_GRACE_S,
         clock: Clock = system_clock,
+        addons: Sequence[ProxyAddon] = (),
     ) -> None:
         self._clock = clock  # stamps each record (tests pin it)
         self._upstream = parse_upstream(upstream)
@@ -469,7 +476,10 @@ class MeteringProxy:
             raise ProxyConfigError("the key secret is empty")
         self._key_label = key_label if key_secret is None else (key_label or "proxy key")
         self._auth = f"Bearer {key_secret.strip()}" if key_secret is not None else None
-        self._writer = RecordWriter(store_path, prices, on_record, clock=clock)
+        self._addons = tuple(addons)
+        self._started_addons: list[ProxyAddon] = []
+        self._writer = RecordWriter(store_path, prices, _fan_out(on_record, self._addons),
+                                    clock=clock)
         self._via = f"1.1 token-monitor-{secrets.token_hex(4)}"
         self._session: aiohttp.ClientSession | None = None
         self._runner: web.ServerRunner | None = None
@@ -483,6 +493,10 @@ class MeteringProxy:
 
     def __repr__(self) -> str:  # never shows the key
         return f"MeteringProxy(upstream={self._upstream_str!r}, url={self.url!r})"
+
+    @property
+    def addons(self) -> tuple[ProxyAddon, ...]:
+        return self._addons
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -523,6 +537,19 @@ class MeteringProxy:
         log.info("metering proxy listening on %s, upstream %s", self.url, self._upstream_str)
         return self.url
 
+    async def _start_addons(self) -> None:
+        for addon in self._addons:
+            await addon.start()
+            self._started_addons.append(addon)
+
+    async def _stop_addons(self) -> None:
+        while self._started_addons:
+            addon = self._started_addons.pop()
+            try:
+                await addon.stop()
+            except Exception:
+                log.exception("an exporter did not stop cleanly")
+
     async def _close_async(self) -> None:
         if self._runner is not None:
             await self._runner.cleanup()
@@ -536,6 +563,7 @@ class MeteringProxy:
         self._loop = asyncio.get_running_loop()
         self._stop_event = asyncio.Event()
         try:
+            await self._start_addons()  # before listening: no record precedes them
             url = await self._start()
             self._ready.set()
             if ready is not None:
@@ -544,6 +572,7 @@ class MeteringProxy:
         finally:
             await self._close_async()
             self._writer.close()
+            await self._stop_addons()  # after the last record was stored and observed
             log.info("metering proxy stopped")
 
     def start_in_thread(self, timeout: float = 15.0) -> str:
@@ -863,8 +892,27 @@ class MeteringProxy:
                 partial=partial,
                 rate_limit_headers=rate_headers,
                 headers_at=state.headers_at,
+                streamed=isinstance(meter, StreamObserver | UsageChunkStripper),
             )
         )
+
+
+def _fan_out(
+    on_record: Callable[[ProxyRecord], None] | None, addons: Sequence[ProxyAddon]
+) -> Callable[[ProxyRecord], None] | None:
+    """One writer-thread callback for the caller's `on_record` and every addon."""
+    if not addons:
+        return on_record
+    calls = [*([on_record] if on_record else []), *(a.observe for a in addons)]
+
+    def each(rec: ProxyRecord) -> None:
+        for call in calls:
+            try:
+                call(rec)
+            except Exception:  # one failing observer must not starve the others
+                log.exception("a record observer failed")
+
+    return each
 
 
 _PIECE = 256 * 1024

@@ -1,0 +1,96 @@
+"""Which exporters a proxy runs (/metrics, OTLP), from the settings and command-line overrides.
+
+Shared by `token-monitor proxy` and the app's embedded proxy so both read the settings the
+same way. Building the exporters imports prometheus_client (and, for OTLP, the OpenTelemetry
+SDK) only here, when one is configured.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from monitor.core.clock import Clock
+from monitor.core.settings import Settings
+
+if TYPE_CHECKING:
+    from monitor.core.pricing import PriceTable
+    from monitor.services.proxy.addons import ProxyAddon
+
+
+@dataclass(frozen=True)
+class ExportOptions:
+    """Where /metrics listens (None: off) and where OTLP goes (None: off)."""
+
+    metrics: tuple[str, int] | None = None
+    otlp_endpoint: str | None = None
+    otlp_interval_s: float = 30.0
+
+
+def export_options(
+    settings: Settings,
+    *,
+    metrics_port: int | None = None,
+    metrics_listen: str | None = None,
+    no_metrics: bool = False,
+    otlp_endpoint: str | None = None,
+    otlp_interval_s: float = 30.0,
+) -> tuple[ExportOptions, list[str]]:
+    """The options, and warnings for the user (a non-loopback metrics address).
+
+    Raises:
+        MetricsError: a bad port, ADDR:PORT or interval.
+    """
+    from monitor.services.proxy.metrics import MetricsError, parse_listen
+    from monitor.services.proxy.server import is_loopback_host
+
+    warnings: list[str] = []
+    metrics: tuple[str, int] | None = None
+    if metrics_listen is not None:
+        metrics = parse_listen(metrics_listen)
+        if not is_loopback_host(metrics[0]):
+            warnings.append(
+                f"serving /metrics on {metrics_listen.strip()}: anyone who can reach this port "
+                "can read this machine's usage figures (models, key labels, spend)"
+            )
+    elif metrics_port is not None:
+        metrics = ("127.0.0.1", metrics_port)
+    elif settings.metrics_enabled:
+        metrics = ("127.0.0.1", settings.metrics_port)
+    if no_metrics:
+        metrics = None
+    if metrics is not None and not 0 <= metrics[1] <= 65535:
+        raise MetricsError(f"the metrics port must be between 0 and 65535, got {metrics[1]}")
+    if not otlp_interval_s > 0:
+        raise MetricsError(f"--otlp-interval must be more than 0 seconds, got {otlp_interval_s}")
+    endpoint = settings.otlp_endpoint if otlp_endpoint is None else otlp_endpoint.strip()
+    return ExportOptions(metrics, endpoint or None, otlp_interval_s), warnings
+
+
+def build_exporters(
+    options: ExportOptions,
+    *,
+    store_path: Path,
+    prices: PriceTable,
+    settings: Callable[[], Settings],
+    clock: Clock,
+) -> list[ProxyAddon]:
+    """The addons to hand to MeteringProxy (started and stopped by it).
+
+    Raises:
+        OtelError: an OTLP endpoint that is not an http(s) URL.
+    """
+    addons: list[ProxyAddon] = []
+    if options.metrics is not None:
+        from monitor.services.proxy.metrics import MetricsExporter
+
+        host, port = options.metrics
+        addons.append(MetricsExporter(store_path=store_path, prices=prices, settings=settings,
+                                      clock=clock, host=host, port=port))
+    if options.otlp_endpoint:
+        from monitor.services.otel_export import OtlpExport
+
+        addons.append(OtlpExport(options.otlp_endpoint, interval_s=options.otlp_interval_s))
+    return addons
