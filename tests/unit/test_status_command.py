@@ -284,13 +284,36 @@ def test_budget_check_unknown_and_misuse(paths: Paths,
 # ---- what `status` imports --------------------------------------------------------------
 
 
+HEAVY = ("tiktoken", "aiohttp", "PySide6", "monitor.gui", "keyring")
+
+
+def test_status_code_path_imports_nothing_heavy(month: Paths) -> None:
+    """The status module and everything it runs, called directly."""
+    code = (
+        "import argparse, sys\n"
+        "from monitor.context import AppContext\n"
+        "from monitor.paths import resolve_paths\n"
+        "from monitor.commands import status\n"
+        "ctx = AppContext(resolve_paths(None))\n"
+        "ns = argparse.Namespace(format='waybar', template=None, watch=False,"
+        f" now={NOW.isoformat()!r})\n"
+        "rc = status.run(ns, ctx)\n"
+        "ctx.close()\n"
+        f"print(','.join(sorted(m for m in sys.modules if m.startswith({HEAVY!r}))) or '-', rc,"
+        " file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    assert json.loads(out.stdout)["class"] in ("ok", "warn", "critical", "over")
+    assert out.stderr.strip() == "- 0"
+
+
 def test_status_imports_no_tiktoken_aiohttp_or_qt(month: Paths) -> None:
     code = (
         "import sys\n"
         "from monitor.cli import main\n"
         f"rc = main(['status', '--format', 'json', '--now', {NOW.isoformat()!r}])\n"
-        "heavy = ('tiktoken', 'aiohttp', 'PySide6', 'monitor.gui', 'keyring')\n"
-        "print(','.join(sorted(m for m in sys.modules if m.startswith(heavy))) or '-', rc,"
+        f"print(','.join(sorted(m for m in sys.modules if m.startswith({HEAVY!r}))) or '-', rc,"
         " file=sys.stderr)\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
