@@ -195,13 +195,13 @@ def renderer(fmt: str, template: str | None, *, watch: bool = False,
             return to_json_line(f.to_json())
         if fmt == "waybar":
             return to_json_line({"text": _pango(line(f, template)),
-                                   "tooltip": _pango(tooltip(f)), "class": f.state,
-                                   "alt": f.state, "percentage": f.percent})
+                                 "tooltip": _pango(tooltip(f)), "class": f.state,
+                                 "alt": f.state, "percentage": f.percent})
         if fmt == "i3blocks":
             full, short = line(f, template), short_line(f)
             if watch:  # persistent blocks read one JSON object per line (format=json)
                 return to_json_line({"full_text": full, "short_text": short,
-                                       "color": colour, "urgent": f.state == "over"})
+                                     "color": colour, "urgent": f.state == "over"})
             return f"{full}\n{short}\n{colour}"
         if fmt == "tmux":
             bold = ",bold" if f.state == "over" else ""

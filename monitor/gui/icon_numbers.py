@@ -34,7 +34,6 @@ from monitor.gui import icons
 from monitor.services.snapshot import DashboardSnapshot
 from monitor.services.status import STATE_COLOURS, is_stale, state_for
 
-MODES = ("gauge", "today_usd", "cycle_pct")
 DARK_INK = QColor(0x10, 0x10, 0x10)
 LIGHT_INK = QColor(0xFF, 0xFF, 0xFF)
 EDGE = icons.EDGE

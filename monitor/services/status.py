@@ -31,11 +31,10 @@ if TYPE_CHECKING:
     from monitor.core.settings import Settings
     from monitor.services.usage_store import UsageStore
 
-STATES = ("ok", "warn", "critical", "over", "no_data", "stale")
 STALE_AFTER_POLLS = 2
 
 STATE_COLOURS: dict[str, str] = {
-    # Shared by the status-bar formats and the tray's number icon (same hues as the gauge).
+    # Every state, with its colour in the status-bar formats and the tray's number icon.
     "ok": "#2EA043",
     "warn": "#F2A900",
     "critical": "#E02E24",
@@ -72,10 +71,6 @@ class StatusFigures:
     as_of: datetime | None
     stale: bool
     models: tuple[ModelSpend, ...] = ()
-
-    @property
-    def has_data(self) -> bool:
-        return self.state != "no_data"
 
     @property
     def percent(self) -> int:

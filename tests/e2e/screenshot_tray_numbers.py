@@ -15,7 +15,6 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -84,7 +83,7 @@ def _real_tray(out: Path) -> None:
     assert QSystemTrayIcon.isSystemTrayAvailable(), "trayer did not provide a tray"
     home = Path(tempfile.mkdtemp(prefix="tm-numbers-"))
     ctx = AppContext(resolve_paths(home).ensure())
-    now = datetime.now(UTC)  # a screenshot of "now"; the figures come from the seeded store
+    now = ctx.now()  # a screenshot of "now"; the figures come from the seeded store
     seed_month(ctx.store(), ctx.prices(), now, scale=0.9)
     settings = ctx.settings.replace(today_timezone="UTC")
     snap = build_snapshot(ctx.store(), ctx.prices(), settings, RuntimeStatus(), now)
