@@ -21,6 +21,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.e2e.screenshots import _start_x, stop_processes  # noqa: E402 (after sys.path)
+
 SIZES = (16, 22, 24, 32)
 
 
@@ -114,8 +116,6 @@ def main(argv: list[str]) -> int:
     procs: list[subprocess.Popen[bytes]] = []
     try:
         if real:
-            from tests.e2e.screenshots import _start_x
-
             os.environ.pop("DBUS_SESSION_BUS_ADDRESS", None)  # XEmbed tray, not a bus
             _start_x(procs)
             time.sleep(0.5)
@@ -131,12 +131,7 @@ def main(argv: list[str]) -> int:
             _real_tray(out)
         del app
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
     return 0
 
 

@@ -287,9 +287,21 @@ def test_budget_check_unknown_and_misuse(paths: Paths,
 HEAVY = ("tiktoken", "aiohttp", "PySide6", "monitor.gui", "keyring")
 
 
+def _run_and_list_heavy(script: str) -> tuple[Any, str]:
+    """Run `script` (it prints status output) in a fresh interpreter; (the output parsed as
+    JSON, "<heavy modules or -> <exit code>")."""
+    code = script + (
+        f"print(','.join(sorted(m for m in sys.modules if m.startswith({HEAVY!r}))) or '-', rc,"
+        " file=sys.stderr)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True, timeout=60)
+    return json.loads(out.stdout), out.stderr.strip()
+
+
 def test_status_code_path_imports_nothing_heavy(month: Paths) -> None:
     """The status module and everything it runs, called directly."""
-    code = (
+    bar, heavy = _run_and_list_heavy(
         "import argparse, sys\n"
         "from monitor.context import AppContext\n"
         "from monitor.paths import resolve_paths\n"
@@ -298,14 +310,9 @@ def test_status_code_path_imports_nothing_heavy(month: Paths) -> None:
         "ns = argparse.Namespace(format='waybar', template=None, watch=False,"
         f" now={NOW.isoformat()!r})\n"
         "rc = status.run(ns, ctx)\n"
-        "ctx.close()\n"
-        f"print(','.join(sorted(m for m in sys.modules if m.startswith({HEAVY!r}))) or '-', rc,"
-        " file=sys.stderr)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
-    assert json.loads(out.stdout)["class"] in ("ok", "warn", "critical", "over")
-    assert out.stderr.strip() == "- 0"
+        "ctx.close()\n")
+    assert bar["class"] in ("ok", "warn", "critical", "over")
+    assert heavy == "- 0"
 
 
 def test_status_imports_no_tiktoken_aiohttp_or_qt(month: Paths) -> None:
@@ -315,17 +322,12 @@ def test_status_imports_no_tiktoken_aiohttp_or_qt(month: Paths) -> None:
     if not hasattr(monitor.cli, "COMMANDS"):
         pytest.skip("the CLI imports every subcommand until the static command table of "
                     "issue 14 lands; the status code path is checked above")
-    code = (
+    status, heavy = _run_and_list_heavy(
         "import sys\n"
         "from monitor.cli import main\n"
-        f"rc = main(['status', '--format', 'json', '--now', {NOW.isoformat()!r}])\n"
-        f"print(','.join(sorted(m for m in sys.modules if m.startswith({HEAVY!r}))) or '-', rc,"
-        " file=sys.stderr)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
-    assert json.loads(out.stdout)["state"] in ("ok", "warn", "critical", "over")
-    assert out.stderr.strip() == "- 0"
+        f"rc = main(['status', '--format', 'json', '--now', {NOW.isoformat()!r}])\n")
+    assert status["state"] in ("ok", "warn", "critical", "over")
+    assert heavy == "- 0"
 
 
 def test_budget_check_unreadable_store_is_unknown_not_over(
