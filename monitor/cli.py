@@ -1,7 +1,17 @@
 """The `token-monitor` command: global flags, then one subcommand module from monitor.commands.
 
-argparse (stdlib) is enough: subcommands, typed flags and --help cover what we need,
-and it keeps start-up fast for scripts. GUI modules are imported only when the GUI starts.
+argparse (stdlib) is enough: subcommands, typed flags and --help cover what we need, and it
+keeps start-up fast for scripts. Subcommands are listed in the static table `COMMANDS` (name →
+module, one-line help), so `--help` and dispatch import no subcommand module; only the module of
+the command actually run is imported (its `register(sub)` then adds its real parser). `count`
+therefore never pays for aiohttp, nor `usage` for tiktoken (tests/unit/test_cli_imports.py).
+GUI modules are imported only when the GUI starts.
+
+Adding a subcommand is one line here plus its module:
+  1. write `monitor/commands/NAME.py` with `register(sub)` calling `sub.add_parser("NAME",
+     help=...)` and `set_defaults(func=run)`, and `run(args, ctx) -> int`;
+  2. add `"NAME": Command("monitor.commands.NAME", "the same one-line help"),` to COMMANDS
+     (keep it sorted; tests/unit/test_cli_imports.py checks the help matches the module's).
 """
 
 from __future__ import annotations
@@ -9,16 +19,75 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
-import pkgutil
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from monitor import __version__
 from monitor.context import AppContext
+from monitor.core import rank_cache
 from monitor.errors import KnownError
 from monitor.log import redact, setup_logging
 from monitor.paths import resolve_paths
+
+
+class Command(NamedTuple):
+    """Where a subcommand lives and the help line `token-monitor --help` shows for it."""
+
+    module: str
+    help: str
+
+
+# The one list of subcommands (see the module docstring to add one). Sorted by name.
+COMMANDS: dict[str, Command] = {
+    "budget": Command("monitor.commands.budget",
+                      "show or set the monthly limit and alert thresholds"),
+    "count": Command("monitor.commands.count",
+                     "count the tokens of a text file or stdin (offline) and what they would "
+                     "cost"),
+    "desktop": Command("monitor.commands.desktop",
+                       "add Token Monitor to (or remove it from) the application menu"),
+    "keys": Command("monitor.commands.keys", "manage API keys (kept in the OS keyring)"),
+    "price": Command("monitor.commands.price",
+                     "show the price table or one model's prices (USD per 1M tokens)"),
+    "proxy": Command("monitor.commands.proxy",
+                     "run the local metering proxy (live per-request usage and cost)"),
+    "status": Command("monitor.commands.status",
+                      "today's and this cycle's spend in one line (status bars, scripts)"),
+    "sync": Command("monitor.commands.sync",
+                    "fetch organization usage and costs (needs an Admin key)"),
+    "tokenizer": Command("monitor.commands.tokenizer",
+                         "open the tokenizer window (tokens, ids, cost of a text)"),
+    "usage": Command("monitor.commands.usage", "requests, tokens and dollars for a period"),
+}
+
+
+class _LazySubcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subparsers that are placeholders until chosen: the chosen command's module is imported
+    then, and its own `register` builds the real parser, which replaces the placeholder."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._loaded: set[str] = set()
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        name = values[0] if values else None
+        if name in COMMANDS and name not in self._loaded:
+            self._name_parser_map[name] = load_command_parser(name, parser.prog)
+            self._loaded.add(name)
+        super().__call__(parser, namespace, values, option_string)
+
+
+def load_command_parser(name: str, prog: str = "token-monitor") -> argparse.ArgumentParser:
+    """Import the subcommand's module and return the parser its `register` builds."""
+    module = importlib.import_module(COMMANDS[name].module)
+    scratch = argparse.ArgumentParser(prog=prog)
+    sub = scratch.add_subparsers()
+    module.register(sub)
+    built: argparse.ArgumentParser = sub.choices[name]
+    return built
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -36,14 +105,9 @@ def build_parser() -> argparse.ArgumentParser:
         "--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"],
         help="level of the log file (default INFO)",
     )
-    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
-    import monitor.commands as commands_pkg
-
-    for info in sorted(pkgutil.iter_modules(commands_pkg.__path__), key=lambda i: i.name):
-        if info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"monitor.commands.{info.name}")
-        module.register(sub)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", action=_LazySubcommands)
+    for name, command in COMMANDS.items():
+        sub.add_parser(name, help=command.help, add_help=False)
     return parser
 
 
@@ -63,6 +127,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"error: cannot create the app's folders or log file{where}: "
               f"{exc.strerror or exc} (check --home / $MONITOR_HOME)", file=sys.stderr)
         return 1
+    rank_cache.use_directory(paths.cache_dir)  # tiktoken ranks parsed once, then cached
     ctx = AppContext(paths)
     try:
         if args.command is None:

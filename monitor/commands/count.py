@@ -27,7 +27,6 @@ from typing import IO, TYPE_CHECKING, Any
 
 from monitor.commands._output import num, print_json, usd
 from monitor.context import AppContext
-from monitor.core.chat_tokens import ChatCount, ChatFormatError, count_chat, parse_chat_json
 from monitor.core.tokens import (
     AVAILABLE_ENCODINGS,
     TokenCounter,
@@ -39,6 +38,7 @@ from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
 
 if TYPE_CHECKING:
+    from monitor.core.chat_tokens import ChatCount
     from monitor.core.pricing import PriceTable
 
 BLOCK_BYTES = 4 * 1024 * 1024
@@ -248,6 +248,8 @@ def _count_text(stream: IO[bytes], name: str, info: _Decoded, args: argparse.Nam
 
 def _count_chat(stream: IO[bytes], name: str, info: _Decoded, args: argparse.Namespace,
                 model: str | None, table: PriceTable) -> _Result:
+    from monitor.core.chat_tokens import ChatFormatError, count_chat, parse_chat_json
+
     text = "".join(_read_blocks(stream, name, info))
     payload: Any = parse_chat_json(text)
     if isinstance(payload, str):  # count_chat would take a JSON string as JSON text again

@@ -23,7 +23,18 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.chat_tokens import ChatCount, count_chat
-from monitor.core.tokens import count_tokens, encode, get_encoding, text_stats, token_spans
+from monitor.core.tokens import (
+    DEFAULT_ENCODING,
+    EncodingError,
+    count_tokens,
+    encode,
+    encoding_for_model,
+    encoding_ready,
+    get_encoding,
+    load_encoding,
+    text_stats,
+    token_spans,
+)
 from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
 
@@ -205,7 +216,8 @@ class TextAnalysis:
     characters: int
     words: int
     sample: TokenSample
-    elapsed_s: float
+    elapsed_s: float  # counting only
+    load_s: float = 0.0  # loading the encoding first (0 when it was ready)
 
     @property
     def tokens_per_word(self) -> float | None:
@@ -234,7 +246,8 @@ class ChatAnalysis:
     rows: tuple[ChatMessageRow, ...]
     characters: int
     words: int
-    elapsed_s: float
+    elapsed_s: float  # counting only
+    load_s: float = 0.0  # loading the encoding first (0 when it was ready)
 
     @property
     def tokens(self) -> int:
@@ -263,6 +276,18 @@ def token_sample(text: str, encoding: str, limit: int = SHADE_LIMIT_TOKENS) -> T
     )
 
 
+def ensure_encoding(encoding: str, *, spans: bool = False) -> float:
+    """Load `encoding` unless it is ready; the seconds that took (0.0 when it was ready).
+
+    Includes waiting for another thread that is loading it already, so a count never
+    reports load time as counting time."""
+    if encoding_ready(encoding, spans):
+        return 0.0
+    t0 = time.perf_counter()
+    load_encoding(encoding, spans)
+    return time.perf_counter() - t0
+
+
 def analyze_text(
     text: str, encoding: str, *, shade_limit: int = SHADE_LIMIT_TOKENS,
     cancelled: Cancelled | None = None, chunk_chars: int = CHUNK_CHARS,
@@ -277,6 +302,7 @@ def analyze_text(
         Superseded: `cancelled()` turned true between two chunks.
         EncodingError: the encoding is not shipped or its file is broken.
     """
+    load_s = ensure_encoding(encoding, spans=shade_limit > 0)
     t0 = time.perf_counter()
     tokens = characters = words = 0
     for start, end in chunk_bounds(text, chunk_chars):
@@ -291,7 +317,7 @@ def analyze_text(
     sample = token_sample(text, encoding, shade_limit)
     return TextAnalysis(
         encoding=encoding, tokens=tokens, characters=characters, words=words, sample=sample,
-        elapsed_s=time.perf_counter() - t0,
+        elapsed_s=time.perf_counter() - t0, load_s=load_s,
     )
 
 
@@ -324,6 +350,11 @@ def analyze_chat(
         ChatFormatError: not JSON, or not a messages list / {"messages", "tools"} object
             (carries line and column).
     """
+    try:
+        load_s = ensure_encoding(encoding or encoding_for_model(model.strip(), table).name
+                                 if model.strip() or encoding else DEFAULT_ENCODING)
+    except EncodingError:  # count_chat reports it (after any problem with the JSON itself)
+        load_s = 0.0
     t0 = time.perf_counter()
     chat = count_chat(text, model, table, encoding=encoding)
     _check(cancelled)
@@ -334,7 +365,7 @@ def analyze_chat(
     stats = text_stats(text)
     return ChatAnalysis(
         chat=chat, rows=_message_rows(payload, chat.per_message), characters=stats.characters,
-        words=stats.words, elapsed_s=time.perf_counter() - t0,
+        words=stats.words, elapsed_s=time.perf_counter() - t0, load_s=load_s,
     )
 
 

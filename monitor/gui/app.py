@@ -7,6 +7,7 @@ without entering the event loop.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import signal
@@ -16,7 +17,14 @@ from collections.abc import Callable
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import QCoreApplication, QObject, QTimer, QTranslator, Signal
+from PySide6.QtCore import (
+    QCoreApplication,
+    QObject,
+    QSocketNotifier,
+    QTimer,
+    QTranslator,
+    Signal,
+)
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
@@ -63,12 +71,10 @@ log = logging.getLogger(__name__)
 
 NO_ADMIN_KEY = "no-admin-key"
 RECORD_REFRESH_DELAY_MS = 250  # proxied requests show up well within 2 s
-TOKENIZER_PRELOAD_DELAY_MS = 300  # after the first snapshot has been asked for
-TOKENIZER_ENCODING = "o200k_base"  # the default model's; ~0.3 s to build on first use
 DASHBOARD_STATE_NAME = "dashboard"
+LISTEN_AFTER_MS = 200  # single-instance socket: after the first frame; a 2nd launch retries
 WELCOME_DISMISSED_PREF = "welcome_dismissed"
 DASHBOARD_TAB_PREF = "dashboard_tab"
-SIGINT_POLL_MS = 250  # lets Python run its signal handler while Qt's loop runs
 
 
 class KeyTestFailed(KnownError):  # noqa: N818 - reads as a verdict
@@ -153,15 +159,10 @@ def _proxy_config(s: Settings) -> tuple[object, ...]:
     return (s.proxy_port, s.metrics_enabled, s.metrics_port, s.otlp_endpoint)
 
 
-def preload_tokenizer() -> str:
-    """Import tiktoken and build the default encoding (blocking: run it on a worker)."""
-    from monitor.core.tokens import get_encoding
-
-    return get_encoding(TOKENIZER_ENCODING).name
-
-
 def make_tokenizer_factory(ctx: AppContext, runner: TaskRunner) -> Callable[[QWidget], QWidget]:
-    """Builds the tokenizer pane when its tab is first shown (it loads tiktoken)."""
+    """Builds the tokenizer pane when its tab is first shown. Nothing loads an encoding
+    before that (one costs ~80 MB resident, and most sessions never count a text): the pane
+    loads it on a worker when it first counts."""
 
     def factory(parent: QWidget) -> QWidget:
         from monitor.gui.tokenizer.pane import TokenizerPane
@@ -210,12 +211,6 @@ class AppController(QObject):
         self.with_tokenizer = with_tokenizer
         self.translators: list[QTranslator] = []  # installed by run_app or set_language
         self.language = i18n.pick_language(ctx.settings.language)
-        self.tokenizer_preloaded: str | None = None  # the encoding's name once built
-        self._preload_timer = QTimer(self)
-        self._preload_timer.setObjectName("tokenizer-preload-timer")
-        self._preload_timer.setSingleShot(True)
-        self._preload_timer.setInterval(TOKENIZER_PRELOAD_DELAY_MS)
-        self._preload_timer.timeout.connect(self.preload_tokenizer)
         self.tray: TrayIcon | None = (TrayIcon(self, clock=ctx.clock) if self.has_tray
                                       else None)
         self.notifier = Notifier(
@@ -380,8 +375,6 @@ class AppController(QObject):
             self.poller.start(poll_at_once=True)
         if self.ctx.settings.proxy_enabled:
             self.proxy.start()
-        if self.with_tokenizer:
-            self._preload_timer.start()
 
     def _set_no_tray_notice(self) -> None:
         platform = QGuiApplication.platformName() or "?"
@@ -446,25 +439,12 @@ class AppController(QObject):
             new.show()
         old.deleteLater()
 
-    def preload_tokenizer(self) -> None:
-        """Build the default encoding off the GUI thread, so the tokenizer's first count
-        (tab, tray item or window) does not wait for it."""
-
-        def done(name: object) -> None:
-            self.tokenizer_preloaded = str(name)
-
-        def failed(exc: BaseException) -> None:  # the pane reports it properly when used
-            log.warning("could not preload the tokenizer: %s", exc)
-
-        self.runner.run(preload_tokenizer, on_done=done, on_error=failed)
-
     def remember_geometry(self) -> None:
         remember_window(self.window, self.ctx.paths.state_file, DASHBOARD_STATE_NAME)
 
     def shutdown(self) -> None:
         self.poller.stop()
         self._record_timer.stop()
-        self._preload_timer.stop()
         if self.window.tokenizer is not None:
             from monitor.gui.tokenizer.pane import TokenizerPane
 
@@ -637,6 +617,48 @@ def quit_event_loop(code: int = 0) -> None:
         QApplication.exit(code)
 
 
+class SignalWakeup(QObject):
+    """Wakes Qt's event loop when a signal arrives, so Python runs its handler at once.
+
+    `signal.set_wakeup_fd` makes the C-level handler write a byte to a pipe (a socket pair on
+    Windows); a QSocketNotifier on the other end runs a (Python) slot, and Python runs pending
+    signal handlers before that slot's bytecode. Replaces a 250 ms no-op timer that woke the
+    idle app four times a second.
+    """
+
+    def __init__(self, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        if os.name == "posix":
+            self._read_fd, self._write_fd = os.pipe()
+            self._sockets: tuple[Any, ...] = ()
+        else:  # set_wakeup_fd takes only sockets there
+            import socket
+
+            self._sockets = socket.socketpair()
+            self._read_fd, self._write_fd = (s.fileno() for s in self._sockets)
+        for fd in (self._read_fd, self._write_fd):
+            os.set_blocking(fd, False)
+        self._previous = signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
+        self._notifier = QSocketNotifier(self._read_fd, QSocketNotifier.Type.Read, self)
+        self._notifier.activated.connect(self._drain)
+
+    def _drain(self) -> None:
+        with contextlib.suppress(OSError):
+            while os.read(self._read_fd, 512) if not self._sockets else \
+                    self._sockets[0].recv(512):
+                pass
+
+    def close(self) -> None:
+        signal.set_wakeup_fd(self._previous)
+        self._notifier.setEnabled(False)
+        if self._sockets:
+            for sock in self._sockets:
+                sock.close()
+        else:
+            os.close(self._read_fd)
+            os.close(self._write_fd)
+
+
 def _install_excepthook(no_err_windows: bool) -> None:
     """One crash path: log at CRITICAL with the traceback, then (optionally) a dialog."""
 
@@ -673,7 +695,7 @@ def run_app(ctx: AppContext) -> int:
     app.setQuitOnLastWindowClosed(False)
 
     single = SingleInstance(ctx.paths)
-    if not single.acquire():
+    if not single.acquire(listen=False):  # listens once the first frame is up (below)
         if single.activate_existing():
             print("Token Monitor is already running; showed its window.", file=sys.stderr)
         else:
@@ -687,26 +709,25 @@ def run_app(ctx: AppContext) -> int:
     single.activation_requested.connect(controller.show_dashboard)
 
     # Ctrl+C (and SIGTERM from a session manager) quit cleanly. Python runs signal handlers
-    # only between bytecodes, so a periodic no-op timer hands control back to Python.
+    # only between bytecodes; the wake-up socket makes Qt's loop run a bit of Python as soon
+    # as a signal arrives (no polling timer: the app sleeps between polls).
+    wakeup = SignalWakeup(app)
     previous = signal.signal(signal.SIGINT, lambda *_a: quit_event_loop())
     previous_term = signal.signal(signal.SIGTERM, lambda *_a: quit_event_loop())
-    sigint_timer = QTimer(app)
-    sigint_timer.setObjectName("sigint-timer")
-    sigint_timer.timeout.connect(lambda: None)
-    sigint_timer.start(SIGINT_POLL_MS)
 
     controller.start()
     if os.environ.get("MONITOR_SHOW_WINDOW"):
         controller.show_dashboard()
+    QTimer.singleShot(LISTEN_AFTER_MS, single.listen)
     global _main_loop_running
     _main_loop_running = True
     try:
         rc = app.exec()
     finally:
         _main_loop_running = False
-        sigint_timer.stop()
         signal.signal(signal.SIGINT, previous)
         signal.signal(signal.SIGTERM, previous_term)
+        wakeup.close()
         controller.shutdown()
         single.release()
         i18n.remove(app, controller.translators)

@@ -2,6 +2,8 @@
 
 The first instance holds a QLockFile and listens on a user-only QLocalServer. A second
 launch cannot take the lock, connects, asks the first to show its window and exits 0.
+QtNetwork (~50 ms to import) is loaded only to listen or connect, so the app can take the
+lock at once and start listening after its first frame (a second launch retries meanwhile).
 """
 
 from __future__ import annotations
@@ -9,11 +11,14 @@ from __future__ import annotations
 import hashlib
 import os
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QLockFile, QObject, Signal
-from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 from monitor.paths import Paths
+
+if TYPE_CHECKING:
+    from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
 SHOW_COMMAND = b"show\n"
 CONNECT_TIMEOUT_MS = 500
@@ -48,23 +53,35 @@ class SingleInstance(QObject):
     def name(self) -> str:
         return self._name
 
-    def acquire(self) -> bool:
-        """True if this is the first instance (now listening); False if another one runs."""
+    def acquire(self, *, listen: bool = True) -> bool:
+        """True if this is the first instance (listening, unless `listen` is False: then call
+        `listen()` soon); False if another one runs."""
         if not self._lock.tryLock(0):
             return False
+        if listen:
+            self.listen()
+        return True
+
+    def listen(self) -> None:
+        """Accept "show" requests from later launches (the lock must be held)."""
+        from PySide6.QtNetwork import QLocalServer
+
+        if self._server is not None or not self._lock.isLocked():
+            return
         QLocalServer.removeServer(self._name)  # a socket left by a crashed instance
         server = QLocalServer(self)
         server.setObjectName("single-instance-server")
         server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
         if not server.listen(self._name):
             # We hold the lock, so nobody else should be listening; run without the socket.
-            return True
+            return
         server.newConnection.connect(self._on_new_connection)
         self._server = server
-        return True
 
     def activate_existing(self) -> bool:
         """Ask the running instance to show itself; True if it acknowledged."""
+        from PySide6.QtNetwork import QLocalSocket
+
         for _ in range(CONNECT_ATTEMPTS):
             sock = QLocalSocket()
             sock.connectToServer(self._name)
@@ -106,6 +123,8 @@ class SingleInstance(QObject):
             sock.disconnected.connect(self._on_disconnected)
 
     def _on_ready_read(self) -> None:
+        from PySide6.QtNetwork import QLocalSocket
+
         sock = self.sender()
         if not isinstance(sock, QLocalSocket):
             return
@@ -116,6 +135,8 @@ class SingleInstance(QObject):
             self.activation_requested.emit()
 
     def _on_disconnected(self) -> None:
+        from PySide6.QtNetwork import QLocalSocket
+
         sock = self.sender()
         if isinstance(sock, QLocalSocket) and sock in self._clients:
             self._clients.discard(sock)

@@ -12,7 +12,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="174"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="175"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>expires in %n day</numerusform>
@@ -23,7 +23,7 @@
 <context>
     <name>KeysDialog</name>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="327"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="337"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>expires in %n day</numerusform>

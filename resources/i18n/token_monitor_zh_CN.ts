@@ -20,17 +20,17 @@
         <translation>Token Monitor 已添加到应用程序菜单（%1）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="374"/>
+        <location filename="../../monitor/gui/app.py" line="372"/>
         <source>No system tray is available on this desktop (%1), so Token Monitor runs as a normal window; closing it quits the app.</source>
         <translation>此桌面（%1）没有系统托盘，因此 Token Monitor 以普通窗口运行；关闭窗口即退出程序。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="514"/>
+        <location filename="../../monitor/gui/app.py" line="501"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="531"/>
+        <location filename="../../monitor/gui/app.py" line="518"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
@@ -134,24 +134,82 @@
     </message>
 </context>
 <context>
+    <name>CostPanel</name>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="32"/>
+        <source>Cost of this text</source>
+        <translation>这段文本的费用</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="35"/>
+        <source>Standard</source>
+        <translation>标准</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="36"/>
+        <source>Batch</source>
+        <translation>批处理</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="39"/>
+        <source>As input</source>
+        <translation>作为输入</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="40"/>
+        <source>As cached input</source>
+        <translation>作为缓存输入</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="41"/>
+        <source>As output</source>
+        <translation>作为输出</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="78"/>
+        <source>No such price for this model</source>
+        <translation>该模型没有此价格</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="86"/>
+        <source>{model} is not in the price table.</source>
+        <translation>{model} 不在价格表中。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="88"/>
+        <source>Prices as of {date}.</source>
+        <translation>价格截至 {date}。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="91"/>
+        <source>Long-context rates apply above {n} input tokens.</source>
+        <translation>输入超过 {n} 个 token 时适用长上下文价格。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/cost_panel.py" line="94"/>
+        <source>* computed by rule, not from a published price.</source>
+        <translation>* 按规则推算，并非公布价格。</translation>
+    </message>
+</context>
+<context>
     <name>CumulativeChart</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="217"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="216"/>
         <source>Cumulative spend against the limit</source>
         <translation>累计花费与限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="222"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="221"/>
         <source>Spent</source>
         <translation>已花费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="235"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="234"/>
         <source>Limit</source>
         <translation>限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="252"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="251"/>
         <source>Projection (%1 by %2)</source>
         <translation>预测（%2 前 %1）</translation>
     </message>
@@ -159,17 +217,17 @@
 <context>
     <name>DailySpendChart</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="164"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="163"/>
         <source>Daily spend this cycle (UTC days)</source>
         <translation>本周期每日花费（按 UTC 日）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="167"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="166"/>
         <source>Spend</source>
         <translation>花费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="179"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="178"/>
         <source>Daily pace of the limit (%1/day)</source>
         <translation>限额的每日节奏（%1/天）</translation>
     </message>
@@ -177,131 +235,250 @@
 <context>
     <name>DashboardWindow</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="114"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="122"/>
         <source>Token Monitor</source>
         <translation>Token Monitor</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="122"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="130"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="126"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="134"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="129"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="137"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="132"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="140"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="133"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="141"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="167"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="170"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="172"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="175"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="184"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="188"/>
+        <source>What if everything ran on</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="191"/>
+        <source>(choose a model)</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="201"/>
         <source>By model</source>
         <translation>按模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="188"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="205"/>
         <source>Project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="194"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="211"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="201"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="218"/>
         <source>By project and key</source>
         <translation>按项目和密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="206"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="223"/>
         <source>Billed: the Costs API&apos;s dollars for the UTC day. Estimated: tokens × the price table. They differ by cached-input share, service tier, unpriced models and data that arrives late.</source>
         <translation>已计费：Costs API 给出的当日（UTC）金额。估算：token 数 × 价格表。两者的差异来自缓存输入比例、服务层级、未定价的模型以及延迟到达的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="217"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="234"/>
         <source>Billed vs estimated</source>
         <translation>已计费与估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="220"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="237"/>
         <source>Sources</source>
         <translation>数据来源</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="227"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="244"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="280"/>
-        <source>No price known for: %1. Their tokens are counted but not their dollars; add prices in %2.</source>
-        <translation>以下模型没有价格：%1。它们的 token 会被统计，但不计入金额；请在 %2 中添加价格。</translation>
+        <location filename="../../monitor/gui/dashboard/window.py" line="308"/>
+        <source>%1 this cycle instead of %2: %3</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="291"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="312"/>
+        <source>long context estimated</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="327"/>
+        <source>No price known for: %1. Their tokens are counted; their dollars only where the Costs API billed them, never in estimates. Add prices in %2.</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="339"/>
         <source>Organization sync failing: %1 — last success %2.</source>
         <translation>组织同步失败：%1 — 上次成功于 %2。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="296"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="344"/>
         <source>Organization sync stopped: no admin key is stored any more (add one under API keys…) — last success %1.</source>
         <translation>组织同步已停止：已没有保存的管理员密钥（请在“API 密钥…”中添加）— 上次成功 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="301"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="349"/>
         <source>Proxy: %1</source>
         <translation>代理：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="303"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="351"/>
         <source>The numbers shown are the last ones it had.</source>
         <translation>显示的是最后一次获得的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="349"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="356"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="361"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="397"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="404"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="409"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="349"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="397"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="357"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="405"/>
         <source>Could not write %1: %2</source>
         <translation>无法写入 %1：%2</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="362"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="410"/>
         <source>Saved this billing cycle to %1</source>
         <translation>已将本计费周期保存到 %1</translation>
+    </message>
+</context>
+<context>
+    <name>EditorSide</name>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="50"/>
+        <source>Text</source>
+        <translation>文本</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="51"/>
+        <source>Chat messages (JSON)</source>
+        <translation>对话消息（JSON）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="56"/>
+        <source>Open file…</source>
+        <translation>打开文件…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="57"/>
+        <source>Clear</source>
+        <translation>清空</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="70"/>
+        <source>Paste or type text here, or drop a UTF-8 text file. In chat mode, paste a JSON list of messages or {&quot;messages&quot;: […], &quot;tools&quot;: […]}.</source>
+        <translation>在此粘贴或输入文本，或拖入一个 UTF-8 文本文件。对话模式下，请粘贴 JSON 消息列表或 {"messages": […], "tools": […]}。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="109"/>
+        <source>Show whitespace</source>
+        <translation>显示空白字符</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="110"/>
+        <source>Show token IDs</source>
+        <translation>显示 token ID</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="111"/>
+        <source>Copy token IDs</source>
+        <translation>复制 token ID</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="112"/>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="136"/>
+        <source>Tokens</source>
+        <translation>Token</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="132"/>
+        <source>Messages</source>
+        <translation>消息</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="136"/>
+        <source>#</source>
+        <translation>#</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="136"/>
+        <source>Role</source>
+        <translation>角色</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="173"/>
+        <source>Shading shows the first {shown} of {total} tokens; the count covers all of them.</source>
+        <translation>着色只显示前 {shown} 个 token（共 {total} 个）；计数包含全部。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="203"/>
+        <source>Messages: {n} (of which {overhead} per-message overhead)</source>
+        <translation>消息：{n}（其中每条消息开销 {overhead}）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="206"/>
+        <source>Tools: {n}</source>
+        <translation>工具：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="207"/>
+        <source>Reply priming: {n}</source>
+        <translation>回复引导：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="208"/>
+        <source>Total: {n}</source>
+        <translation>合计：{n}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="212"/>
+        <source>rules not verified for this model</source>
+        <translation>该模型的规则未经验证</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/editor_side.py" line="213"/>
+        <source>Estimate: {notes}</source>
+        <translation>估算：{notes}</translation>
     </message>
 </context>
 <context>
@@ -354,67 +531,67 @@
         </translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="124"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="125"/>
         <source>This cycle (%1 – %2)</source>
         <translation>本周期（%1 – %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="127"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="128"/>
         <source>%1 of %2</source>
         <translation>%1 / %2</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="138"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="139"/>
         <source>Remaining: %1</source>
         <translation>剩余：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="141"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="142"/>
         <source>Over the limit by %1</source>
         <translation>超出限额 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="144"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="145"/>
         <source>Billed %1 + estimated %2 (days the Costs API has not billed yet)</source>
         <translation>已计费 %1 + 估算 %2（Costs API 尚未计费的日期）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="147"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="148"/>
         <source>All billed (Costs API)</source>
         <translation>全部已计费（Costs API）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="149"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="150"/>
         <source>Estimated from tokens × price (nothing billed yet)</source>
         <translation>按 token × 价格估算（尚未计费）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="152"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="153"/>
         <source>Caching saved %1 this cycle</source>
         <translation>本周期缓存节省了 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="159"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="160"/>
         <source>Used up</source>
         <translation>已用完</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="160"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="161"/>
         <source>%1 over the %2 credit (spent %3 since %4)</source>
         <translation>超出 %2 额度 %1（自 %4 起已花费 %3）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="166"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="167"/>
         <source>of %1 (spent %2 since %3)</source>
         <translation>共 %1（自 %3 起已花费 %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="172"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="173"/>
         <source>expired</source>
         <translation>已过期</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="174"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="175"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>%n 天后过期</numerusform>
@@ -424,236 +601,236 @@
 <context>
     <name>KeysDialog</name>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="85"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="93"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="117"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="175"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="125"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="185"/>
         <source>Label</source>
         <translation>标签</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="117"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="176"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="125"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="186"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="117"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="125"/>
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="117"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="125"/>
         <source>Added</source>
         <translation>添加日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="118"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="126"/>
         <source>Expiry</source>
         <translation>过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="118"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="126"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="133"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="143"/>
         <source>Test</source>
         <translation>测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="146"/>
         <source>Remove</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="139"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="149"/>
         <source>Use for sync</source>
         <translation>用于同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="141"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="151"/>
         <source>Organization usage is read with this admin key</source>
         <translation>用此管理员密钥读取组织用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="154"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="164"/>
         <source>Add a key</source>
         <translation>添加密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="159"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="169"/>
         <source>e.g. org-admin</source>
         <translation>例如 org-admin</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="162"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="172"/>
         <source>Admin key (reads organization usage)</source>
         <translation>管理员密钥（读取组织用量）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="163"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="173"/>
         <source>Project key (for the proxy)</source>
         <translation>项目密钥（供代理使用）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="167"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="177"/>
         <source>paste the key; it is not shown</source>
         <translation>粘贴密钥；不会显示</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="170"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="180"/>
         <source>YYYY-MM-DD (optional)</source>
         <translation>YYYY-MM-DD（可选）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="171"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="181"/>
         <source>Add</source>
         <translation>添加</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="177"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="187"/>
         <source>Secret</source>
         <translation>密钥内容</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="178"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="188"/>
         <source>Expires</source>
         <translation>过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="195"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="205"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="222"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="232"/>
         <source>This key is already stored as %1; one key needs only one label.</source>
         <translation>此密钥已保存为 %1；一个密钥只需一个标签。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="230"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="240"/>
         <source>Unexpected error: %1</source>
         <translation>意外错误：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="258"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="268"/>
         <source>The system keyring cannot be used, so keys cannot be added or read. Token Monitor never stores keys in a plain file.</source>
         <translation>无法使用系统密钥环，因此不能添加或读取密钥。Token Monitor 从不把密钥保存在明文文件中。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="279"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="289"/>
         <source>admin</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="279"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="289"/>
         <source>project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="294"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="304"/>
         <source>No admin key: organization usage is not synced (the proxy still meters your apps).</source>
         <translation>没有管理员密钥：不同步组织用量（代理仍会计量你的应用）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="298"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="308"/>
         <source>Organization sync uses %1 (%2).</source>
         <translation>组织同步使用 %1（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="301"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="311"/>
         <source>Chosen automatically: the newest admin key that is not expired or marked invalid. Select another and press “Use for sync” to choose.</source>
         <translation>自动选择：最新的、未过期且未标记为无效的管理员密钥。选择另一个并点击“用于同步”即可更换。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="308"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="318"/>
         <source>used for sync</source>
         <translation>用于同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="310"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="320"/>
         <source>valid (tested %1)</source>
         <translation>有效（%1 测试）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="313"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="323"/>
         <source>invalid when tested</source>
         <translation>测试时无效</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="315"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="325"/>
         <source>not tested</source>
         <translation>未测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="321"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="331"/>
         <source>no expiry set</source>
         <translation>未设置过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="323"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="333"/>
         <source>expired on %1</source>
         <translation>已于 %1 过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="325"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="335"/>
         <source>expires today</source>
         <translation>今天过期</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="327"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="337"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>%n 天后过期</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="378"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="388"/>
         <source>Give the key a name, for example org-admin.</source>
         <translation>给密钥起个名字，例如 org-admin。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="384"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="394"/>
         <source>Use letters, digits and . _ - @ + only (no spaces), up to 64 characters, starting with a letter or digit.</source>
         <translation>只能使用字母、数字和 . _ - @ +（不含空格），最多 64 个字符，并以字母或数字开头。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="388"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="398"/>
         <source>A key named %1 already exists. Pick another name, or remove that key first.</source>
         <translation>已有名为 %1 的密钥。请换一个名字，或先删除那个密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="392"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="402"/>
         <source>Paste the key here.</source>
         <translation>请在此粘贴密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="394"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="404"/>
         <source>The key has spaces or line breaks in it; paste only the key.</source>
         <translation>密钥中含有空格或换行；请只粘贴密钥本身。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="397"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="407"/>
         <source>That is too short to be an API key.</source>
         <translation>太短了，不像是 API 密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="402"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="412"/>
         <source>Write the date as YYYY-MM-DD, for example 2027-03-01, or leave it empty.</source>
         <translation>日期请写成 YYYY-MM-DD，例如 2027-03-01，或留空。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="449"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="459"/>
         <source>The key did not pass the test</source>
         <translation>密钥未通过测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="450"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="460"/>
         <source>Testing %1 failed: %2
 
 Keep it anyway? It is stored marked invalid, and sync does not use it while another admin key works.</source>
@@ -662,286 +839,390 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 仍要保留吗？它会被标记为无效保存；只要另有可用的管理员密钥，同步就不会使用它。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="453"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="463"/>
         <source>Not added: %1 failed the test (%2).</source>
         <translation>未添加：%1 未通过测试（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="479"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="489"/>
         <source>Added %1 (%2).</source>
         <translation>已添加 %1（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="484"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="494"/>
         <source>Test: %1</source>
         <translation>测试：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="487"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="497"/>
         <source>Marked invalid: %1</source>
         <translation>已标记为无效：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="504"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="514"/>
         <source>Organization sync now uses %1.</source>
         <translation>组织同步现在使用 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="515"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="525"/>
         <source>Remove the key %1 (%2)? Its secret is deleted from the system keyring.</source>
         <translation>删除密钥 %1（%2）吗？其密文将从系统密钥环中删除。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="518"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="528"/>
         <source>It is the only admin key: organization usage stops syncing until you add another.</source>
         <translation>这是唯一的管理员密钥：在添加新密钥之前，组织用量将停止同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="520"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="530"/>
         <source>Remove key</source>
         <translation>删除密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="524"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="534"/>
         <source>Removed %1.</source>
         <translation>已删除 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="459"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="537"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="469"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="547"/>
         <source>Testing %1…</source>
         <translation>正在测试 %1…</translation>
     </message>
 </context>
 <context>
+    <name>ResultsPanel</name>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="82"/>
+        <source>Model and encoding</source>
+        <translation>模型与编码</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="95"/>
+        <source>Model&apos;s encoding</source>
+        <translation>模型的编码</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="98"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="99"/>
+        <source>Encoding</source>
+        <translation>编码</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="100"/>
+        <source>Count with</source>
+        <translation>计数方式</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="104"/>
+        <source>This text</source>
+        <translation>这段文本</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="114"/>
+        <source>Copy count</source>
+        <translation>复制计数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="124"/>
+        <source>Characters</source>
+        <translation>字符数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="125"/>
+        <source>Words</source>
+        <translation>词数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="126"/>
+        <source>Tokens per word</source>
+        <translation>每词 token 数</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="137"/>
+        <source>Context window</source>
+        <translation>上下文窗口</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="151"/>
+        <source>(no price table)</source>
+        <translation>（无价格表）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="157"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="179"/>
+        <source>(assumed)</source>
+        <translation>（推定）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="182"/>
+        <source>Assumed: no source names the encoding of {model}.</source>
+        <translation>推定：没有资料说明 {model} 的编码。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="183"/>
+        <source>From {source}.</source>
+        <translation>来源：{source}。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="192"/>
+        <source>{n} tokens</source>
+        <translation>{n} 个 token</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="213"/>
+        <source>unknown</source>
+        <translation>未知</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="214"/>
+        <source>Context window unknown for this model.</source>
+        <translation>该模型的上下文窗口未知。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="224"/>
+        <source>{n} of {window} tokens: {extra} over the context window</source>
+        <translation>{n} / {window} 个 token：超出上下文窗口 {extra}</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="230"/>
+        <source>{n} of {window} tokens</source>
+        <translation>{n} / {window} 个 token</translation>
+    </message>
+</context>
+<context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="74"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="91"/>
         <source>Token Monitor settings</source>
         <translation>Token Monitor 设置</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="85"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="102"/>
         <source>Budget</source>
         <translation>预算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="86"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="103"/>
         <source>Sources</source>
         <translation>数据来源</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="87"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="104"/>
         <source>Metering proxy</source>
         <translation>计量代理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="88"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="105"/>
         <source>Prepaid credit</source>
         <translation>预付额度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="89"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="106"/>
         <source>General</source>
         <translation>常规</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="111"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="138"/>
         <source>The windows switch to the new language when you press Save.</source>
         <translation>点击“保存”后窗口将切换到新语言。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="121"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="148"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="122"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="149"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="123"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="150"/>
         <source>Send test notification</source>
         <translation>发送测试通知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="136"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="163"/>
         <source>Monthly limit (USD)</source>
         <translation>每月限额（美元）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="137"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="164"/>
         <source>Billing cycle starts on day</source>
         <translation>计费周期起始日</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="138"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="165"/>
         <source>Alert thresholds (% of limit)</source>
         <translation>提醒阈值（占限额的 %）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="139"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="166"/>
         <source>Poll interval (seconds)</source>
         <translation>轮询间隔（秒）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="140"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="167"/>
         <source>Time zone of “today”</source>
         <translation>“今日”所用时区</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="141"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="168"/>
         <source>OpenAI API base URL</source>
         <translation>OpenAI API 基础 URL</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="142"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="169"/>
         <source>Run the metering proxy</source>
         <translation>运行计量代理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="143"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="170"/>
         <source>Proxy port</source>
         <translation>代理端口</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="144"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="171"/>
         <source>Desktop notifications</source>
         <translation>桌面通知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="145"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="172"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="146"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="173"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="147"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="174"/>
         <source>Prepaid credit (USD)</source>
         <translation>预付额度（美元）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="148"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="175"/>
         <source>Credit purchased on</source>
         <translation>额度购买日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="149"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="176"/>
         <source>Credit expires on</source>
         <translation>额度过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="172"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="199"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="184"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="211"/>
         <source>&quot;local&quot;, &quot;UTC&quot; or a zone name such as Europe/Paris</source>
         <translation>“local”、“UTC”或时区名称，例如 Asia/Shanghai</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="191"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="218"/>
         <source>YYYY-MM-DD (empty: none)</source>
         <translation>YYYY-MM-DD（留空表示无）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="193"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="220"/>
         <source>empty: no prepaid credit</source>
         <translation>留空表示没有预付额度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="196"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="223"/>
         <source>Percentages of the limit, separated by commas or spaces: 50, 80, 90, 100 or 50 80 90 100</source>
         <translation>限额的百分比，用逗号或空格分隔：50, 80, 90, 100 或 50 80 90 100</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="214"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="241"/>
         <source>0 means no limit: spend is still counted, but the icon shows no gauge and no threshold or projection alerts fire.</source>
         <translation>0 表示不设限额：仍会统计花费，但图标不显示仪表，也不会触发阈值或预测提醒。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="260"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="287"/>
         <source>must be a number</source>
         <translation>必须是数字</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="261"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="288"/>
         <source>%1 is not a number</source>
         <translation>%1 不是数字</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="262"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="289"/>
         <source>must be a finite number</source>
         <translation>必须是有限的数字</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="263"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="290"/>
         <source>must be at least %1</source>
         <translation>不能小于 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="264"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="291"/>
         <source>must be at most %1</source>
         <translation>不能大于 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="265"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="292"/>
         <source>must be a whole number</source>
         <translation>必须是整数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="266"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="293"/>
         <source>%1 is not a whole number</source>
         <translation>%1 不是整数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="268"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="295"/>
         <source>must be between %1 and %2</source>
         <translation>必须在 %1 到 %2 之间</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="269"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="296"/>
         <source>must be true or false</source>
         <translation>必须是 true 或 false</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="271"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="298"/>
         <source>must be percentages separated by commas or spaces, e.g. 50, 80, 90</source>
         <translation>必须是用逗号或空格分隔的百分比，例如 50, 80, 90</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="273"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="300"/>
         <source>needs at least one threshold, e.g. 50, 80, 90, 100</source>
         <translation>至少需要一个阈值，例如 50, 80, 90, 100</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="275"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="302"/>
         <source>must be &quot;local&quot;, &quot;UTC&quot; or a zone name such as Europe/Paris</source>
         <translation>必须是“local”、“UTC”或时区名称，例如 Asia/Shanghai</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="276"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="303"/>
         <source>unknown time zone %1</source>
         <translation>未知时区 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="278"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="305"/>
         <source>must be an http:// or https:// URL</source>
         <translation>必须是 http:// 或 https:// 网址</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="279"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="306"/>
         <source>must be a date as YYYY-MM-DD</source>
         <translation>必须是 YYYY-MM-DD 格式的日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="292"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="319"/>
         <source>Not accepted: %1</source>
         <translation>无效：%1</translation>
     </message>
@@ -1101,406 +1382,159 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>TokenizerPane</name>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="340"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="279"/>
         <source>Reading {name}…</source>
         <translation>正在读取 {name}…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="375"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="314"/>
         <source>Prices are unavailable: {problem}</source>
         <translation>价格不可用：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="605"/>
-        <source>(no price table)</source>
-        <translation>（无价格表）</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="626"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="391"/>
         <source>Counting…</source>
         <translation>正在计数…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="702"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="468"/>
         <source>tiktoken could not tokenize this text ({problem}). Very long runs of whitespace can cause this.</source>
         <translation>tiktoken 无法对这段文本分词（{problem}）。过长的连续空白可能导致此问题。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="709"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="475"/>
         <source>Counting failed: {problem}</source>
         <translation>计数失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="722"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="488"/>
         <source>Show line {line}, column {column}</source>
         <translation>定位到第 {line} 行第 {column} 列</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="837"/>
-        <source>No such price for this model</source>
-        <translation>该模型没有此价格</translation>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="508"/>
+        <source>{encoding} · counted in {seconds}</source>
+        <translation>{encoding} · 计数用时 {seconds}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="845"/>
-        <source>{model} is not in the price table.</source>
-        <translation>{model} 不在价格表中。</translation>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="512"/>
+        <source>{encoding} · chat prompt · counted in {seconds}</source>
+        <translation>{encoding} · 对话提示 · 计数用时 {seconds}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="847"/>
-        <source>Prices as of {date}.</source>
-        <translation>价格截至 {date}。</translation>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="520"/>
+        <source>loaded the encoding first ({seconds})</source>
+        <translation>先加载了编码（{seconds}）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="850"/>
-        <source>Long-context rates apply above {n} input tokens.</source>
-        <translation>输入超过 {n} 个 token 时适用长上下文价格。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="853"/>
-        <source>* computed by rule, not from a published price.</source>
-        <translation>* 按规则推算，并非公布价格。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="863"/>
-        <source>unknown</source>
-        <translation>未知</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="864"/>
-        <source>Context window unknown for this model.</source>
-        <translation>该模型的上下文窗口未知。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="875"/>
-        <source>{n} of {window} tokens: {extra} over the context window</source>
-        <translation>{n} / {window} 个 token：超出上下文窗口 {extra}</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="881"/>
-        <source>{n} of {window} tokens</source>
-        <translation>{n} / {window} 个 token</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="611"/>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="905"/>
-        <source>(assumed)</source>
-        <translation>（推定）</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="908"/>
-        <source>Assumed: no source names the encoding of {model}.</source>
-        <translation>推定：没有资料说明 {model} 的编码。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="909"/>
-        <source>From {source}.</source>
-        <translation>来源：{source}。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="952"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="596"/>
         <source>Only the first of {n} files is opened.</source>
         <translation>{n} 个文件中只打开了第一个。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="965"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="609"/>
         <source>Line endings were converted to \n.</source>
         <translation>换行符已转换为 \n。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="968"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="612"/>
         <source>it has a line of {n} characters, too long to edit smoothly</source>
         <translation>其中有一行长达 {n} 个字符，无法流畅编辑</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="971"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="615"/>
         <source>it is too large to edit here ({n} characters)</source>
         <translation>内容太大，无法在此编辑（{n} 个字符）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="974"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="618"/>
         <source>{what} is counted but not shown in the editor: {why}.</source>
         <translation>{what}已计数，但未在编辑器中显示：{why}。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="998"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="642"/>
         <source>{name} is too big to open here ({mb} MB; the limit is {limit} MB). Count it with `token-monitor count FILE`.</source>
         <translation>{name} 太大，无法在此打开（{mb} MB；上限为 {limit} MB）。请使用 `token-monitor count FILE` 计数。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1003"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="647"/>
         <source>{name} is {kind} text. Only UTF-8 text can be counted; save it as UTF-8.</source>
         <translation>{name} 是 {kind} 文本。只能对 UTF-8 文本计数；请另存为 UTF-8。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1006"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="650"/>
         <source>{name} is not UTF-8 text (byte 0x{byte} at offset {offset}), so it cannot be counted. Drop a text file instead.</source>
         <translation>{name} 不是 UTF-8 文本（偏移 {offset} 处的字节 0x{byte}），无法计数。请拖入文本文件。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1010"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="654"/>
         <source>{name} is a folder, not a file.</source>
         <translation>{name} 是文件夹，不是文件。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1012"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="656"/>
         <source>Cannot read {name}: {problem}</source>
         <translation>无法读取 {name}：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1016"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="660"/>
         <source>Loading failed: {problem}</source>
         <translation>加载失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1021"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="665"/>
         <source>Loading… {pct} %</source>
         <translation>正在加载… {pct} %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1032"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="675"/>
         <source>{what} ({n} characters) is counted but not shown here: {why}. Press Clear to type again.</source>
         <translation>{what}（{n} 个字符）已计数，但未在此显示：{why}。按“清空”可重新输入。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1056"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="698"/>
         <source>Open a text file</source>
         <translation>打开文本文件</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1067"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="709"/>
         <source>Copied the count ({n}).</source>
         <translation>已复制计数（{n}）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1080"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="722"/>
         <source>Preparing {n} token IDs…</source>
         <translation>正在准备 {n} 个 token ID…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1100"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="742"/>
         <source>Copied {n} token IDs.</source>
         <translation>已复制 {n} 个 token ID。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="1108"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="750"/>
         <source>Copying the token IDs failed: {problem}</source>
         <translation>复制 token ID 失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="379"/>
-        <source>Text</source>
-        <translation>文本</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="330"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="269"/>
         <source>The text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="345"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="284"/>
         <source>“{name}”</source>
         <translation>“{name}”</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="380"/>
-        <source>Chat messages (JSON)</source>
-        <translation>对话消息（JSON）</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="385"/>
-        <source>Open file…</source>
-        <translation>打开文件…</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="386"/>
-        <source>Clear</source>
-        <translation>清空</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="398"/>
-        <source>Paste or type text here, or drop a UTF-8 text file. In chat mode, paste a JSON list of messages or {&quot;messages&quot;: […], &quot;tools&quot;: […]}.</source>
-        <translation>在此粘贴或输入文本，或拖入一个 UTF-8 文本文件。对话模式下，请粘贴 JSON 消息列表或 {&quot;messages&quot;: […], &quot;tools&quot;: […]}。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="420"/>
-        <source>Show whitespace</source>
-        <translation>显示空白字符</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="421"/>
-        <source>Show token IDs</source>
-        <translation>显示 token ID</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="422"/>
-        <source>Copy token IDs</source>
-        <translation>复制 token ID</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="423"/>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="446"/>
-        <source>Tokens</source>
-        <translation>Token</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="442"/>
-        <source>Messages</source>
-        <translation>消息</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="446"/>
-        <source>#</source>
-        <translation>#</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="446"/>
-        <source>Role</source>
-        <translation>角色</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="475"/>
-        <source>Model and encoding</source>
-        <translation>模型与编码</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="488"/>
-        <source>Model&apos;s encoding</source>
-        <translation>模型的编码</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="491"/>
-        <source>Model</source>
-        <translation>模型</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="492"/>
-        <source>Encoding</source>
-        <translation>编码</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="493"/>
-        <source>Count with</source>
-        <translation>计数方式</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="495"/>
-        <source>This text</source>
-        <translation>这段文本</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="505"/>
-        <source>Copy count</source>
-        <translation>复制计数</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="515"/>
-        <source>Characters</source>
-        <translation>字符数</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="516"/>
-        <source>Words</source>
-        <translation>词数</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="517"/>
-        <source>Tokens per word</source>
-        <translation>每词 token 数</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="528"/>
-        <source>Context window</source>
-        <translation>上下文窗口</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="532"/>
-        <source>Cost of this text</source>
-        <translation>这段文本的费用</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="535"/>
-        <source>Standard</source>
-        <translation>标准</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="536"/>
-        <source>Batch</source>
-        <translation>批处理</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="539"/>
-        <source>As input</source>
-        <translation>作为输入</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="540"/>
-        <source>As cached input</source>
-        <translation>作为缓存输入</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="541"/>
-        <source>As output</source>
-        <translation>作为输出</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="748"/>
-        <source>{n} tokens</source>
-        <translation>{n} 个 token</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="755"/>
-        <source>{encoding} · counted in {seconds} s</source>
-        <translation>{encoding} · 用时 {seconds} 秒</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="762"/>
-        <source>Shading shows the first {shown} of {total} tokens; the count covers all of them.</source>
-        <translation>着色只显示前 {shown} 个 token（共 {total} 个）；计数包含全部。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="773"/>
-        <source>{encoding} · chat prompt · counted in {seconds} s</source>
-        <translation>{encoding} · 对话提示 · 用时 {seconds} 秒</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="794"/>
-        <source>Messages: {n} (of which {overhead} per-message overhead)</source>
-        <translation>消息：{n}（其中每条消息开销 {overhead}）</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="797"/>
-        <source>Tools: {n}</source>
-        <translation>工具：{n}</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="798"/>
-        <source>Reply priming: {n}</source>
-        <translation>回复引导：{n}</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="799"/>
-        <source>Total: {n}</source>
-        <translation>合计：{n}</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="804"/>
-        <source>Estimate: {notes}</source>
-        <translation>估算：{notes}</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="936"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="580"/>
         <source>Preparing the text…</source>
         <translation>正在准备文本…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="946"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="590"/>
         <source>The pasted text</source>
         <translation>粘贴的文本</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="803"/>
-        <source>rules not verified for this model</source>
-        <translation>该模型的规则未经验证</translation>
     </message>
 </context>
 <context>
@@ -1549,82 +1583,82 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
         <translation>正在加载用量…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="179"/>
+        <location filename="../../monitor/gui/tray.py" line="181"/>
         <source>    input %1 · cached %2 · output %3 · reasoning %4</source>
         <translation>    输入 %1 · 缓存 %2 · 输出 %3 · 推理 %4</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="190"/>
+        <location filename="../../monitor/gui/tray.py" line="192"/>
         <source>no admin key for the organization sync</source>
         <translation>组织同步没有管理员密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="191"/>
+        <location filename="../../monitor/gui/tray.py" line="193"/>
         <source>⚠ Source failing: %1</source>
         <translation>⚠ 数据来源出错：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="193"/>
+        <location filename="../../monitor/gui/tray.py" line="195"/>
         <source>No usage data yet</source>
         <translation>暂无用量数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="195"/>
+        <location filename="../../monitor/gui/tray.py" line="197"/>
         <source>Open dashboard</source>
         <translation>打开仪表盘</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="196"/>
+        <location filename="../../monitor/gui/tray.py" line="198"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="197"/>
+        <location filename="../../monitor/gui/tray.py" line="199"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="198"/>
+        <location filename="../../monitor/gui/tray.py" line="200"/>
         <source>Pause alerts</source>
         <translation>暂停提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="202"/>
+        <location filename="../../monitor/gui/tray.py" line="204"/>
         <source>Pause alerts (paused)</source>
         <translation>暂停提醒（已暂停）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="204"/>
+        <location filename="../../monitor/gui/tray.py" line="206"/>
         <source>Paused until %1</source>
         <translation>已暂停至 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="208"/>
+        <location filename="../../monitor/gui/tray.py" line="210"/>
         <source>Resume alerts</source>
         <translation>恢复提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="211"/>
+        <location filename="../../monitor/gui/tray.py" line="213"/>
         <source>For 1 hour</source>
         <translation>1 小时</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="214"/>
+        <location filename="../../monitor/gui/tray.py" line="216"/>
         <source>Until tomorrow</source>
         <translation>直到明天</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="218"/>
+        <location filename="../../monitor/gui/tray.py" line="220"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="219"/>
+        <location filename="../../monitor/gui/tray.py" line="221"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="221"/>
+        <location filename="../../monitor/gui/tray.py" line="223"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
@@ -1864,7 +1898,7 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>app</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="631"/>
+        <location filename="../../monitor/gui/app.py" line="660"/>
         <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
         <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
     </message>
@@ -1872,151 +1906,189 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>fmt</name>
     <message>
-        <location filename="../../monitor/gui/fmt.py" line="75"/>
+        <location filename="../../monitor/gui/fmt.py" line="71"/>
         <source>never</source>
         <translation>从未</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/fmt.py" line="81"/>
+        <location filename="../../monitor/gui/fmt.py" line="77"/>
         <source>yesterday %1</source>
         <translation>昨天 %1</translation>
     </message>
 </context>
 <context>
+    <name>settings</name>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="53"/>
+        <source>Prices as of %1 (%2 days old).</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="56"/>
+        <source>The price table is over %1 days old and prices may have changed: update it with `token-monitor price import FILE` (LiteLLM&apos;s model_prices_and_context_window.json).</source>
+        <translation type="unfinished"></translation>
+    </message>
+</context>
+<context>
     <name>tables</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="125"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="122"/>
         <source>Requests</source>
         <translation>请求数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="126"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="123"/>
         <source>Input</source>
         <translation>输入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="128"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="125"/>
         <source>Cached</source>
         <translation>缓存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="130"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="127"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="132"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="129"/>
         <source>Reasoning</source>
         <translation>推理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="135"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="132"/>
         <source>Cost</source>
         <translation>费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="139"/>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="165"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="136"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="162"/>
         <source>price unknown</source>
         <translation>价格未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="144"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="141"/>
         <source>Basis</source>
         <translation>依据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="147"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="144"/>
         <source>unpriced</source>
         <translation>未定价</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="155"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="152"/>
         <source>(all models)</source>
         <translation>（全部模型）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="164"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="161"/>
         <source>matches</source>
         <translation>一致</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="166"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="163"/>
         <source>billed by line item</source>
         <translation>按计费项计费</translation>
     </message>
     <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="164"/>
+        <source>billed by line item; price unknown</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
         <location filename="../../monitor/gui/dashboard/tables.py" line="167"/>
+        <source>per-model dollars are estimated: no line item names this model</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="169"/>
+        <source>billed so far: the day is still open</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="172"/>
+        <source>billed and tokens x price differ by more than 1 %: a price in the table may be wrong</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="176"/>
+        <source>billed line item that names no model: its own row, not spread over models</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="179"/>
         <source>not billed yet: today&apos;s costs are still open</source>
         <translation>尚未计费：今日费用仍在累计</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="169"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="181"/>
         <source>not billed yet: the Costs API reports days late</source>
         <translation>尚未计费：Costs API 延迟数日报告</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="171"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="183"/>
         <source>per-model dollars are estimated: the Costs API has no model breakdown</source>
         <translation>按模型的金额为估算：Costs API 不提供模型明细</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="173"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="185"/>
         <source>billed includes items without token usage (tools, storage, images) or usage not yet synced</source>
         <translation>已计费金额包含无 token 用量的项目（工具、存储、图像）或尚未同步的用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="176"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="188"/>
         <source>usage revised or billed at lower rates than the price table</source>
         <translation>用量已修订，或按低于价格表的费率计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="182"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="194"/>
         <source>unpriced models not in the estimate: %1</source>
         <translation>估算未包含未定价模型：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="186"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="198"/>
         <source>service tiers used: %1</source>
         <translation>使用的服务层级：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="190"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="202"/>
         <source>cached input %1 % of input</source>
         <translation>缓存输入占输入的 %1 %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="210"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="222"/>
         <source>; </source>
         <translation>；</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="223"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="235"/>
         <source>Day</source>
         <translation>日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="229"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="241"/>
         <source>Model / line item</source>
         <translation>模型 / 计费项</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="235"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="247"/>
         <source>Billed</source>
         <translation>已计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="240"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="252"/>
         <source>Estimated</source>
         <translation>估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="245"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="257"/>
         <source>Difference</source>
         <translation>差额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="250"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="262"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>
@@ -2034,137 +2106,142 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
         <translation>今日 %1 · %2 %3 / %4（%5）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="39"/>
+        <location filename="../../monitor/gui/texts.py" line="42"/>
         <source>No usage data yet</source>
         <translation>暂无用量数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="42"/>
+        <location filename="../../monitor/gui/texts.py" line="45"/>
         <source>Sync failing: %1</source>
         <translation>同步失败：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="47"/>
+        <location filename="../../monitor/gui/texts.py" line="50"/>
         <source>Sync stopped: no admin key</source>
         <translation>同步已停止：没有管理员密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="50"/>
+        <location filename="../../monitor/gui/texts.py" line="53"/>
         <source>Proxy failing: %1</source>
         <translation>代理出错：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="58"/>
+        <location filename="../../monitor/gui/texts.py" line="61"/>
         <source>Too little data to project this cycle yet</source>
         <translation>数据太少，暂时无法预测本周期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="60"/>
+        <location filename="../../monitor/gui/texts.py" line="63"/>
         <source>At this pace: %1 by %2</source>
         <translation>按当前速度：到 %2 约 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="66"/>
+        <location filename="../../monitor/gui/texts.py" line="69"/>
         <source>already over the limit</source>
         <translation>已超出限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="70"/>
+        <location filename="../../monitor/gui/texts.py" line="73"/>
         <source>over the limit around %1</source>
         <translation>约在 %1 超出限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="75"/>
+        <location filename="../../monitor/gui/texts.py" line="78"/>
         <source>over the limit</source>
         <translation>将超出限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="76"/>
+        <location filename="../../monitor/gui/texts.py" line="79"/>
         <source>within the limit</source>
         <translation>在限额之内</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="82"/>
+        <location filename="../../monitor/gui/texts.py" line="85"/>
         <source>Today: %1 · %2 tokens</source>
         <translation>今日：%1 · %2 个 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="91"/>
+        <location filename="../../monitor/gui/texts.py" line="111"/>
         <source>%1: %2 of %3 (%4)</source>
         <translation>%1：%2 / %3（%4）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="101"/>
+        <location filename="../../monitor/gui/texts.py" line="121"/>
         <source>billed</source>
         <translation>已计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="102"/>
+        <location filename="../../monitor/gui/texts.py" line="122"/>
         <source>estimated</source>
         <translation>估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="103"/>
-        <source>billed + estimated</source>
-        <translation>已计费 + 估算</translation>
+        <location filename="../../monitor/gui/texts.py" line="123"/>
+        <source>apportioned</source>
+        <translation type="unfinished"></translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="109"/>
+        <location filename="../../monitor/gui/texts.py" line="124"/>
+        <source>mixed: billed, apportioned, estimated</source>
+        <translation type="unfinished"></translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="130"/>
         <source>No admin key: add one in API keys to sync organization usage</source>
         <translation>没有管理员密钥：请在“API 密钥”中添加一个以同步组织用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="113"/>
+        <location filename="../../monitor/gui/texts.py" line="134"/>
         <source>Last sync: %1</source>
         <translation>上次同步：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="118"/>
+        <location filename="../../monitor/gui/texts.py" line="139"/>
         <source>syncing now…</source>
         <translation>正在同步…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="121"/>
+        <location filename="../../monitor/gui/texts.py" line="142"/>
         <source>next: %1</source>
         <translation>下次：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="127"/>
+        <location filename="../../monitor/gui/texts.py" line="148"/>
         <source>failing since %1: %2</source>
         <translation>自 %1 起失败：%2</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="136"/>
+        <location filename="../../monitor/gui/texts.py" line="157"/>
         <source>Organization data: none synced yet</source>
         <translation>组织数据：尚未同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="138"/>
+        <location filename="../../monitor/gui/texts.py" line="159"/>
         <source>Complete through %1 UTC</source>
         <translation>数据完整至 UTC %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="145"/>
+        <location filename="../../monitor/gui/texts.py" line="166"/>
         <source>the current hour is provisional</source>
         <translation>当前小时的数据为暂定值</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="151"/>
+        <location filename="../../monitor/gui/texts.py" line="172"/>
         <source>First sync (two billing cycles)</source>
         <translation>首次同步（两个计费周期）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="152"/>
+        <location filename="../../monitor/gui/texts.py" line="173"/>
         <source>Syncing</source>
         <translation>同步中</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="153"/>
+        <location filename="../../monitor/gui/texts.py" line="174"/>
         <source>%1: %2 of %3 windows · %4 requests · %5</source>
         <translation>%1：%2 / %3 个窗口 · %4 次请求 · %5</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="158"/>
+        <location filename="../../monitor/gui/texts.py" line="179"/>
         <source>(resumed: %1 already fetched)</source>
         <translation>（已续传：%1 个已获取）</translation>
     </message>

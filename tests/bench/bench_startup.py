@@ -8,10 +8,18 @@ Runnable, not collected by pytest: `python tests/bench/bench_startup.py [--runs 
    line the child prints on its first Paint event of a top-level window. "bare" is a
    QMainWindow with a QLabel; "token-monitor" is `run_app` on a seeded home (the real
    composition root, single-instance lock, translations, snapshot off-thread). Runs are
-   interleaved; medians and ranges are reported.
+   interleaved; medians and ranges are reported. Children keep bytecode in a cache dir, as an
+   installed app has its .pyc files.
 2. Idle: the app runs against a local fake organization API (tests/fakes/fake_org.py) with an
    admin key in $OPENAI_ADMIN_KEY and the minimum poll interval (30 s), so polls happen during
    the window; CPU time (utime+stime from /proc) and RSS are sampled each second.
+3. Resident (`--resident`, needs Xvfb and trayer): the app in a real tray on a seeded home; it
+   drives itself through phases and the parent reads RSS (/proc VmRSS) and CPU after each:
+   tray only (no window ever shown), dashboard open, dashboard closed, the same again
+   (reopen time), tokenizer used once (an encoding loaded: its cost is the difference) and
+   closed. CPU is taken over a quiet stretch in the tray with no poll due.
+4. Tokenizer (`--tokenizer`): `token-monitor tokenizer` from start to its window, then a short
+   paste to its count on screen, with the encoding load time the pane reports.
 """
 
 from __future__ import annotations
@@ -73,8 +81,127 @@ finally:
 """
 
 
+RESIDENT = r"""
+import os, sys, time
+sys.path.insert(0, os.environ["TM_ROOT"])
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication
+app = QApplication(sys.argv[:1])
+settle = float(os.environ.get("TM_SETTLE_S", "4")) * 1000
+def say(*parts):
+    print(*parts, flush=True)
+def dashboard():
+    return next(w for w in app.topLevelWidgets() if w.objectName() == "dashboard")
+class Painted(QObject):
+    t0 = None
+    def eventFilter(self, obj, ev):
+        if self.t0 is not None and ev.type() == QEvent.Type.Paint and obj is dashboard():
+            say("reopen_ms", round((time.perf_counter() - self.t0) * 1000, 1))
+            self.t0 = None
+        return False
+painted = Painted(); app.installEventFilter(painted)
+def step(n=0):
+    w = dashboard()
+    if n == 0:
+        say("phase tray-only", int(w.isVisible()))
+    elif n in (1, 3):
+        painted.t0 = time.perf_counter(); w.bring_forward()
+        QTimer.singleShot(int(settle), lambda: (say("phase dashboard-open"), step(n + 1)))
+        return
+    elif n in (2, 4):
+        w.close()
+        QTimer.singleShot(int(settle), lambda: (say("phase dashboard-closed"), step(n + 1)))
+        return
+    elif n == 5:
+        t0 = time.perf_counter(); w.show_tokenizer(); pane = w.tokenizer
+        say("tokenizer_window_ms", round((time.perf_counter() - t0) * 1000, 1))
+        t_paste = time.perf_counter()
+        pane.set_text("Count me: a short paste of a few words. " * 3)
+        def wait():
+            if pane.busy or pane.result is None:
+                QTimer.singleShot(5, wait); return
+            say("first_count_ms", round((time.perf_counter() - t_paste) * 1000, 1),
+                "load_ms", round(pane.result.load_s * 1000, 1))
+            say("status", pane.status_label.text())
+            QTimer.singleShot(int(settle), lambda: (say("phase tokenizer-used"), step(6)))
+        wait(); return
+    elif n == 6:
+        w.close()
+        QTimer.singleShot(int(settle), lambda: (say("phase tokenizer-closed"), step(7)))
+        return
+    else:
+        say("done"); return
+    quiet = float(os.environ.get("TM_QUIET_S", "0")) * 1000 + 1000  # the parent measures CPU
+    QTimer.singleShot(int(quiet), lambda: step(n + 1))
+QTimer.singleShot(int(settle), step)
+from monitor.context import AppContext
+from monitor.core import rank_cache
+from monitor.gui.app import run_app
+from monitor.paths import resolve_paths
+ctx = AppContext(resolve_paths(os.environ["MONITOR_HOME"]).ensure())
+rank_cache.use_directory(ctx.paths.cache_dir)
+try:
+    sys.exit(run_app(ctx))
+finally:
+    ctx.close()
+"""
+
+
+# Children write and reuse bytecode here (an installed app has its .pyc files; a checkout
+# run with PYTHONDONTWRITEBYTECODE=1 would recompile every module on every start).
+PYCACHE = Path(tempfile.gettempdir()) / "token-monitor-bench-pycache"
+
+
+STANDALONE = r"""
+import os, sys, time
+T0 = time.perf_counter()
+from PySide6.QtCore import QEvent, QObject, QTimer
+from PySide6.QtWidgets import QApplication, QMainWindow
+app = QApplication(["token-monitor"])  # the command reuses it
+class Probe(QObject):
+    shown = None
+    def eventFilter(self, obj, ev):
+        if self.shown is None and ev.type() == QEvent.Type.Paint and isinstance(obj, QMainWindow):
+            self.shown = time.perf_counter()
+            print("window_ms", round((self.shown - T0) * 1000, 1), flush=True)
+            QTimer.singleShot(0, paste)
+        return False
+probe = Probe(); app.installEventFilter(probe)
+def paste():
+    pane = next(w for w in app.topLevelWidgets() if w.objectName() == "tokenizer-window").pane
+    t = time.perf_counter()
+    pane.editor.insertPlainText("A short paste: what does this prompt cost? " * 3)
+    def wait():
+        if pane.busy or pane.result is None:
+            QTimer.singleShot(5, wait); return
+        print("first_count_ms", round((time.perf_counter() - t) * 1000, 1), "load_ms",
+              round(pane.result.load_s * 1000, 1), "since_window_ms",
+              round((time.perf_counter() - probe.shown) * 1000, 1), flush=True)
+        print("status", pane.status_label.text(), flush=True)
+        app.exit(0)
+    wait()
+from monitor.cli import main
+sys.exit(main(["tokenizer"]))
+"""
+
+
+def bench_tokenizer(runs: int, platform: str) -> None:
+    """`token-monitor tokenizer`: window shown, then a short paste typed in at once."""
+    with tempfile.TemporaryDirectory(prefix="tm-tok-") as tmp:
+        env = _env(platform, Path(tmp) / "home")
+        env.pop("MONITOR_SHOW_WINDOW")
+        subprocess.run([sys.executable, "-m", "monitor", "count", "-"], input=b"warm cache",
+                       env=env, capture_output=True, check=True)
+        for _ in range(runs):
+            out = subprocess.run([sys.executable, "-c", STANDALONE], env=env, capture_output=True,
+                                 text=True, timeout=60)
+            print("  " + " | ".join(out.stdout.strip().splitlines()))
+
+
 def _env(platform: str, home: Path | None = None, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if k != "DBUS_SESSION_BUS_ADDRESS"}
+    env = {k: v for k, v in os.environ.items()
+           if k not in ("DBUS_SESSION_BUS_ADDRESS", "PYTHONDONTWRITEBYTECODE")}
+    env["PYTHONPYCACHEPREFIX"] = str(PYCACHE)
     env.update(QT_QPA_PLATFORM=platform, TM_ROOT=str(ROOT), PYTHONPATH=str(ROOT),
                MONITOR_SHOW_WINDOW="1", MONITOR_NO_ERR_WINDOWS="1", **extra)
     if home is not None:
@@ -95,7 +222,7 @@ def _time_to_paint(code: str, env: dict[str, str]) -> float:
     return (t1 - t0) * 1000
 
 
-def _seed_home(home: Path, base_url: str | None = None) -> None:
+def _seed_home(home: Path, base_url: str | None = None, poll_interval_s: int = 30) -> None:
     from monitor.context import AppContext
     from monitor.paths import resolve_paths
     from tests.e2e.seed import seed_month
@@ -103,7 +230,7 @@ def _seed_home(home: Path, base_url: str | None = None) -> None:
     ctx = AppContext(resolve_paths(home).ensure())
     try:
         seed_month(ctx.store(), ctx.prices(), datetime.now(UTC))
-        s = ctx.settings.replace(poll_interval_s=30)
+        s = ctx.settings.replace(poll_interval_s=poll_interval_s)
         if base_url:
             s = s.replace(openai_base_url=base_url)
         ctx.save_settings(s)
@@ -130,6 +257,30 @@ def _proc_cpu_s(pid: int) -> float:
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     ticks = int(fields[11]) + int(fields[12])  # utime, stime
     return ticks / os.sysconf("SC_CLK_TCK")
+
+
+def _stop(proc: subprocess.Popen[str]) -> str:
+    """SIGTERM (the app quits cleanly), SIGKILL after 15 s; returns its stderr."""
+    proc.terminate()
+    try:
+        _out, err = proc.communicate(timeout=15)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        _out, err = proc.communicate()
+    return err or ""
+
+
+def _thread_ticks(pid: int) -> dict[str, int]:
+    """CPU ticks per thread ("name/tid") of a process."""
+    out: dict[str, int] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            name, fields = (task / "stat").read_text().split(" (", 1)[1].rsplit(")", 1)
+        except (OSError, IndexError, ValueError):
+            continue
+        parts = fields.split()
+        out[f"{name}/{task.name}"] = int(parts[11]) + int(parts[12])
+    return out
 
 
 def _proc_rss_mb(pid: int) -> float:
@@ -166,12 +317,7 @@ def bench_idle(seconds: int, platform: str) -> dict[str, object]:
             threads = len(os.listdir(f"/proc/{proc.pid}/task"))
             polls_seen = fake.request_count() - requests_before
         finally:
-            proc.terminate()
-            try:
-                _out, err = proc.communicate(timeout=15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                _out, err = proc.communicate()
+            err = _stop(proc)
     return {
         "window_s": round(t1 - t0, 1),
         "cpu_s": round(cpu1 - cpu0, 3),
@@ -186,14 +332,95 @@ def bench_idle(seconds: int, platform: str) -> dict[str, object]:
     }
 
 
+def _x_session() -> tuple[str, list[subprocess.Popen[bytes]]]:
+    r, w = os.pipe()
+    xvfb = subprocess.Popen(["Xvfb", "-displayfd", str(w), "-screen", "0", "1280x900x24",
+                             "-nolisten", "tcp"], pass_fds=(w,), stderr=subprocess.DEVNULL)
+    os.close(w)
+    with os.fdopen(r) as f:
+        display = ":" + f.readline().strip()
+    env = dict(os.environ, DISPLAY=display)
+    trayer = subprocess.Popen(["trayer", "--edge", "top", "--align", "right", "--widthtype",
+                               "pixel", "--width", "200", "--height", "24"], env=env,
+                              stderr=subprocess.DEVNULL)
+    time.sleep(1.0)
+    return display, [trayer, xvfb]
+
+
+def bench_resident(settle_s: float, quiet_s: int) -> dict[str, object]:
+    """RSS per phase of a tray-resident app (see the module doc); needs Xvfb and trayer."""
+    display, procs = _x_session()
+    out: dict[str, object] = {"display": display}
+    try:
+        with tempfile.TemporaryDirectory(prefix="tm-resident-") as tmp:
+            home = Path(tmp) / "home"
+            _seed_home(home, poll_interval_s=300)  # the default: quiet stretches between polls
+            env = _env("xcb", home, TM_SETTLE_S=str(settle_s), TM_QUIET_S=str(quiet_s),
+                       DISPLAY=display)
+            env.pop("MONITOR_SHOW_WINDOW")
+            # Warm the encoding cache as a first `count` would (not measured).
+            subprocess.run([sys.executable, "-m", "monitor", "--home", str(home), "count", "-"],
+                           input=b"warm", env=env, capture_output=True, check=True)
+            proc = subprocess.Popen([sys.executable, "-c", RESIDENT], env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+            assert proc.stdout is not None
+            try:
+                phases: list[dict[str, object]] = []
+                for line in proc.stdout:
+                    word, _, rest = line.strip().partition(" ")
+                    if word == "phase":
+                        name, _, visible = rest.partition(" ")
+                        entry: dict[str, object] = {"phase": name,
+                                                    "rss_mb": round(_proc_rss_mb(proc.pid), 1)}
+                        if name == "tray-only":
+                            entry["window_visible"] = visible == "1"
+                            cpu0, t0 = _proc_cpu_s(proc.pid), time.monotonic()
+                            threads0 = _thread_ticks(proc.pid)
+                            time.sleep(quiet_s)
+                            cpu1, t1 = _proc_cpu_s(proc.pid), time.monotonic()
+                            entry["idle_cpu_pct"] = round(100 * (cpu1 - cpu0) / (t1 - t0), 2)
+                            threads1 = _thread_ticks(proc.pid)
+                            entry["busy_threads_ticks"] = {
+                                k: v - threads0.get(k, 0) for k, v in threads1.items()
+                                if v - threads0.get(k, 0)}
+                        phases.append(entry)
+                    elif word == "done":
+                        break
+                    elif word:
+                        out.setdefault(word, []).append(rest)  # type: ignore[union-attr]
+                out["phases"] = phases
+            finally:
+                err = _stop(proc)
+                if err.strip():
+                    out["stderr_tail"] = err[-300:]
+    finally:
+        for p in procs:
+            p.terminate()
+            p.wait(10)
+    return out
+
+
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7)
     parser.add_argument("--idle-seconds", type=int, default=60)
     parser.add_argument("--platform", default="offscreen", choices=["offscreen", "xcb"])
     parser.add_argument("--skip-idle", action="store_true")
+    parser.add_argument("--resident", action="store_true",
+                        help="only the tray-resident RSS phases (Xvfb + trayer)")
+    parser.add_argument("--tokenizer", action="store_true",
+                        help="only the standalone tokenizer: window, first count of a paste")
+    parser.add_argument("--settle", type=float, default=4.0, help="seconds per phase")
+    parser.add_argument("--quiet", type=int, default=10, help="idle CPU window in the tray (s)")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(ROOT))
+    if args.resident:
+        print(json.dumps(bench_resident(args.settle, args.quiet), indent=2))
+        return 0
+    if args.tokenizer:
+        print("token-monitor tokenizer: start to window, then a short paste to its count")
+        bench_tokenizer(args.runs, args.platform)
+        return 0
 
     print(f"platform: {args.platform}; runs: {args.runs}; python {sys.version.split()[0]}")
     times = bench_startup(args.runs, args.platform)

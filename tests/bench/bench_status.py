@@ -46,9 +46,10 @@ def main() -> None:
         now = ctx.now()
         seed_month(ctx.store(), ctx.prices(), now)
         ctx.close()
-        # Cached bytecode, as an installed package has (pip compiles it): without it every
-        # run would compile the modules again.
-        env = {**os.environ, "MONITOR_HOME": str(home)}
+        # Cached bytecode (in a cache dir, not the checkout), as an installed app has its .pyc
+        # files: without it every run would compile the modules again.
+        env = {**os.environ, "MONITOR_HOME": str(home),
+               "PYTHONPYCACHEPREFIX": str(home / "pycache")}
         env.pop("PYTHONDONTWRITEBYTECODE", None)
         status = [sys.executable, "-m", "monitor", "status", "--format", "json"]
         base = [sys.executable, "-c", "import sqlite3, json"]

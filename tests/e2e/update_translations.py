@@ -8,10 +8,13 @@ alias (`tr = self.tr`) under an empty context; they are moved to the class they 
 
 from __future__ import annotations
 
+import html
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
+from xml.sax.saxutils import escape as xml_escape
 
 ROOT = Path(__file__).resolve().parents[2]
 I18N = ROOT / "resources" / "i18n"
@@ -55,6 +58,27 @@ def _refile_contextless(ts: Path, known: dict[str, str]) -> None:
     tree.write(ts, encoding="utf-8", xml_declaration=True)
 
 
+_UNFINISHED = re.compile(
+    r'<source>(?P<src>[^<]*)</source>(?P<gap>\s*)'
+    r'<translation type="unfinished"\s*(?:/>|>[^<]*</translation>)')
+
+
+def _fill_moved(ts: Path, known: dict[str, str]) -> None:
+    """Strings that moved to another class keep their translation (matched by source text;
+    lupdate only guesses them, marked unfinished); edited as text so the file keeps lupdate's
+    layout and the diff stays small."""
+    text = ts.read_text(encoding="utf-8")
+
+    def fill(m: re.Match[str]) -> str:
+        found = known.get(html.unescape(m["src"]))
+        if found is None:
+            return m[0]
+        return (f'<source>{m["src"]}</source>{m["gap"]}'
+                f"<translation>{xml_escape(found)}</translation>")
+
+    ts.write_text(_UNFINISHED.sub(fill, text), encoding="utf-8")
+
+
 def main() -> int:
     sources = sorted(str(p) for p in (ROOT / "monitor" / "gui").rglob("*.py"))
     for ts in sorted(I18N.glob("*.ts")):
@@ -64,6 +88,7 @@ def main() -> int:
         subprocess.run([_tool("pyside6-lupdate"), *sources, "-ts", str(ts), "-no-obsolete",
                         *extra], check=True)
         _refile_contextless(ts, known)
+        _fill_moved(ts, known)
         subprocess.run([_tool("pyside6-lrelease"), str(ts), "-qm",
                         str(ts.with_suffix(".qm"))], check=True)
     return 0

@@ -1,5 +1,6 @@
-"""App polish: the tokenizer encoding preloads off the GUI thread, the dashboard's geometry
-survives a restart (UI state file), and the tray's Tokenizer item opens a working pane."""
+"""App polish: no encoding is loaded until the tokenizer opens (then off the GUI thread), the
+dashboard's geometry survives a restart (UI state file), and the tray's Tokenizer item opens a
+working pane."""
 
 from __future__ import annotations
 
@@ -16,12 +17,13 @@ from pytestqt.qtbot import QtBot
 from monitor.context import AppContext
 from monitor.core import tokens
 from monitor.gui.app import DASHBOARD_STATE_NAME, AppController
+from monitor.gui.tokenizer.pane import TokenizerPane
 from monitor.gui.window_state import WINDOWS_KEY, load_geometry, save_geometry
 from monitor.services.alerting import PAUSE_KEY
 from monitor.services.desktop_notify import Notification
 
 
-def test_tokenizer_encoding_preloads_off_the_gui_thread(
+def test_no_encoding_at_start_it_loads_off_the_gui_thread_when_the_tokenizer_opens(
         qtbot: QtBot, monkeypatch: pytest.MonkeyPatch,
         make_app: Callable[..., AppController]) -> None:
     monkeypatch.setattr(tokens, "_encodings", {})  # as in a fresh process
@@ -35,18 +37,24 @@ def test_tokenizer_encoding_preloads_off_the_gui_thread(
     monkeypatch.setattr(tokens, "get_encoding", spy)
     c = make_app(with_tokenizer=True)
     c.start(poll=False)
-    assert c.tokenizer_preloaded is None  # scheduled, not done inline in start()
-    qtbot.waitUntil(lambda: c.tokenizer_preloaded == "o200k_base", timeout=10_000)
-    assert "o200k_base" in tokens._encodings
+    qtbot.wait(1000)  # the old preload fired after 300 ms: nothing may load by itself
+    qtbot.waitUntil(lambda: c.runner.active == 0, timeout=10_000)
+    assert tokens._encodings == {} and built_on == []
+    assert c.window.tokenizer is None
+    c.window.show_tokenizer()
+    pane = c.window.tokenizer
+    assert isinstance(pane, TokenizerPane)
+    pane.set_text("hello tokens")
+    qtbot.waitUntil(lambda: "o200k_base" in tokens._encodings, timeout=20_000)
     assert built_on and all(t is not threading.main_thread() for t in built_on)
 
 
-def test_no_preload_without_the_tokenizer(qtbot: QtBot,
-                                          make_app: Callable[..., AppController]) -> None:
+def test_nothing_runs_in_the_background_without_the_tokenizer(
+        qtbot: QtBot, make_app: Callable[..., AppController]) -> None:
     c = make_app(with_tokenizer=False)
     c.start(poll=False)
-    qtbot.wait(600)  # longer than the preload delay: nothing may have been scheduled
-    assert c.tokenizer_preloaded is None
+    qtbot.waitUntil(lambda: c.runner.active == 0, timeout=10_000)
+    qtbot.wait(600)
     assert c.runner.active == 0
 
 
@@ -139,7 +147,7 @@ def test_language_change_redraws_open_windows_live(
         assert c.translators, "the zh_CN catalog must be installed"
         assert new.tabs.tabText(0) == "概览"
         assert new.notice.label.text() not in ("", english_notice)
-        assert new.size() == size
+        assert new.size() == size, (new.size(), size)
         assert new.tabs.currentIndex() == tokenizer_tab
         assert isinstance(new.tokenizer, TokenizerPane)
         assert new.tokenizer.editor.toPlainText() == "keep me"

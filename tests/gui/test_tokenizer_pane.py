@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
 import threading
@@ -274,6 +275,7 @@ def test_large_paste_keeps_event_loop_running(
     text = mixed_text(3_000_000)
     expected = n_tokens(text)
     QGuiApplication.clipboard().setText(text)
+    gc.collect()  # garbage other tests left (a full pass over it took 0.58 s once): not ours
     ticks: list[float] = []
     probe = QTimer()
     probe.setObjectName("test-probe-timer")
@@ -502,3 +504,38 @@ def test_tokenizer_command_window(qtbot: QtBot, ctx: AppContext, tmp_path: Path)
     assert window.windowTitle().startswith("Tokenizer")
     pane.shutdown()
     runner.wait(5000)
+
+
+def test_counted_in_line_says_when_the_count_also_loaded_the_encoding(
+    qtbot: QtBot, ctx: AppContext, runner: TaskRunner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from monitor.core import tokens
+
+    monkeypatch.setattr(tokens, "_encodings", {})  # as in a fresh process
+    monkeypatch.setattr(tokens, "_lead_bytes", {})
+    pane = TokenizerPane(ctx, runner, limits=PaneLimits())
+    qtbot.addWidget(pane)
+    pane.show()
+    # Opening the pane starts loading the encoding off the GUI thread, before any text.
+    qtbot.waitUntil(lambda: tokens.encoding_ready("o200k_base", spans=True), timeout=WAIT_MS)
+    settle(qtbot, pane)
+    assert isinstance(pane.result, TextAnalysis) and pane.result.load_s > 0
+    assert "loaded the encoding first" in pane.status_label.text()
+    pane.set_text("a short paste, counted with the encoding already loaded")
+    settle(qtbot, pane)
+    status = pane.status_label.text()
+    assert "counted in" in status and "loaded the encoding" not in status
+    assert pane.result is not None and pane.result.load_s == 0
+
+
+def test_a_paste_counts_without_the_typing_debounce(
+    qtbot: QtBot, ctx: AppContext, runner: TaskRunner
+) -> None:
+    pane = make_pane(qtbot, ctx, runner, debounce_ms=5_000)
+    QGuiApplication.clipboard().setText("pasted words count at once")
+    pane.editor.paste()
+    qtbot.waitUntil(lambda: not pane.busy, timeout=2_000)  # far less than the debounce
+    assert shown_count(pane) == n_tokens("pasted words count at once")
+    qtbot.keyClicks(pane.editor, "x")
+    qtbot.wait(300)
+    assert pane._debounce.isActive()  # a keystroke waits for the (long) debounce

@@ -7,8 +7,6 @@ compared with `usage --period today` run at the same NOW, so the suite holds in 
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -281,53 +279,7 @@ def test_budget_check_unknown_and_misuse(paths: Paths,
     assert code == 0 and "no monthly limit" in out
 
 
-# ---- what `status` imports --------------------------------------------------------------
-
-
-HEAVY = ("tiktoken", "aiohttp", "PySide6", "monitor.gui", "keyring")
-
-
-def _run_and_list_heavy(script: str) -> tuple[Any, str]:
-    """Run `script` (it prints status output) in a fresh interpreter; (the output parsed as
-    JSON, "<heavy modules or -> <exit code>")."""
-    code = script + (
-        f"print(','.join(sorted(m for m in sys.modules if m.startswith({HEAVY!r}))) or '-', rc,"
-        " file=sys.stderr)\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True, timeout=60)
-    return json.loads(out.stdout), out.stderr.strip()
-
-
-def test_status_code_path_imports_nothing_heavy(month: Paths) -> None:
-    """The status module and everything it runs, called directly."""
-    bar, heavy = _run_and_list_heavy(
-        "import argparse, sys\n"
-        "from monitor.context import AppContext\n"
-        "from monitor.paths import resolve_paths\n"
-        "from monitor.commands import status\n"
-        "ctx = AppContext(resolve_paths(None))\n"
-        "ns = argparse.Namespace(format='waybar', template=None, watch=False,"
-        f" now={NOW.isoformat()!r})\n"
-        "rc = status.run(ns, ctx)\n"
-        "ctx.close()\n")
-    assert bar["class"] in ("ok", "warn", "critical", "over")
-    assert heavy == "- 0"
-
-
-def test_status_imports_no_tiktoken_aiohttp_or_qt(month: Paths) -> None:
-    """The whole `token-monitor status` process, from the CLI's entry point."""
-    import monitor.cli
-
-    if not hasattr(monitor.cli, "COMMANDS"):
-        pytest.skip("the CLI imports every subcommand until the static command table of "
-                    "issue 14 lands; the status code path is checked above")
-    status, heavy = _run_and_list_heavy(
-        "import sys\n"
-        "from monitor.cli import main\n"
-        f"rc = main(['status', '--format', 'json', '--now', {NOW.isoformat()!r}])\n")
-    assert status["state"] in ("ok", "warn", "critical", "over")
-    assert heavy == "- 0"
+# ---- what `status` imports: tests/unit/test_cli_imports.py --------------------------------
 
 
 def test_budget_check_unreadable_store_is_unknown_not_over(

@@ -211,3 +211,28 @@ def test_word_counts_add_up_across_stats_pieces(monkeypatch: pytest.MonkeyPatch)
     assert sum(text_stats(p).words for p in pieces) == whole.words
     result = tm.analyze_text(text, "o200k_base", chunk_chars=300)
     assert (result.characters, result.words) == (whole.characters, whole.words)
+
+
+def test_load_time_is_reported_apart_from_counting_time(monkeypatch: pytest.MonkeyPatch) -> None:
+    import time as time_module
+
+    from monitor.core import tokens
+
+    tokens.load_encoding("o200k_base", spans=True)
+    warm = tm.analyze_text("hello there", "o200k_base")
+    assert warm.load_s == 0.0
+    slow_load = 0.3
+
+    def not_ready(name: str, spans: bool = False) -> bool:
+        return False
+
+    def slow(name: str, spans: bool = False) -> None:
+        time_module.sleep(slow_load)
+
+    monkeypatch.setattr(tm, "encoding_ready", not_ready)
+    monkeypatch.setattr(tm, "load_encoding", slow)
+    cold = tm.analyze_text("hello there", "o200k_base")
+    assert cold.load_s >= slow_load > cold.elapsed_s
+    assert cold.tokens == warm.tokens
+    chat = tm.analyze_chat('[{"role": "user", "content": "hi"}]', "gpt-4o", None)
+    assert chat.load_s >= slow_load > chat.elapsed_s

@@ -409,23 +409,31 @@ def test_cuts_are_only_made_where_they_are_safe() -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_big_text_uses_the_batch_path_and_matches(
+def test_big_text_is_counted_in_chunks_on_worker_threads_and_matches(
     name: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    import threading
+
     enc = get_encoding(name)
     rng = random.Random(42)
     text = _varied_text(rng, 40_000)  # ~1.5 MB
     assert len(text) > 4 * tk.CHUNK_CHARS
-    batches: list[int] = []
-    real = type(enc).encode_ordinary_batch
+    threads: list[str] = []
+    real = tk._count_one
 
-    def spy(self: Any, texts: list[str], *, num_threads: int = 8) -> list[list[int]]:
-        batches.append(num_threads)
-        return real(self, texts, num_threads=num_threads)
+    def spy(enc: Any, chunk: str) -> int:
+        threads.append(threading.current_thread().name)
+        return real(enc, chunk)
 
-    monkeypatch.setattr(type(enc), "encode_ordinary_batch", spy)
+    monkeypatch.setattr(tk, "_count_one", spy)
     assert count_tokens(text, name) == len(enc.encode_ordinary(text))
-    assert batches and set(batches) == {2}
+    assert len(threads) >= 4 and all(t.startswith("token-count") for t in threads)
+    threads.clear()
+    counter = TokenCounter(name)
+    counter.feed(text)
+    result = counter.finish()
+    assert result.tokens == len(enc.encode_ordinary(text))
+    assert result.words == text_stats(text).words and len(threads) >= 4
 
 
 def test_one_huge_line_without_newlines_counts_the_same() -> None:
@@ -550,3 +558,40 @@ def test_span_limit_only_encodes_what_it_needs_but_agrees(name: str) -> None:
 )
 def test_text_stats(text: str, chars: int, words: int) -> None:
     assert text_stats(text) == tk.TextStats(chars, words)
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_word_count_equals_splitting_around_every_cjk_character(seed: int) -> None:
+    import random
+
+    rng = random.Random(seed)
+    alphabet = ["a", "Z", "9", " ", "\n", "\t", "\u3000", "世", "界", "お", "，", "。", "안",
+                "😀", "\x00", "\u00a0", "-"]
+    text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 60)))
+    reference = len(tk._CJK.sub(" \x00 ", text).split())
+    assert text_stats(text).words == reference, repr(text)
+
+
+def test_hspace_chars_spell_out_the_regex_class() -> None:
+    import re
+
+    by_regex = "".join(c for c in map(chr, range(0x3001)) if re.fullmatch(f"[{tk._HSPACE}]", c))
+    assert by_regex == tk._HSPACE_CHARS
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base", "o200k_harmony"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "plain words and <|endoftext|> and <|endofprompt|> as text",
+        "<|start|>assistant<|channel|>final<|message|>hi<|end|><|fim_prefix|>",
+        "lone \ud800 surrogate and a pair \ud83d\ude00 " * 20,
+        "",
+        "\x00 NUL " + "世界" * 50,
+    ],
+)
+def test_buffer_count_equals_encode_ordinary(name: str, text: str) -> None:
+    enc = get_encoding(name)
+    expected = len(tk._encode_ordinary(enc, text))
+    assert tk._count_one(enc, text) == expected
+    assert count_tokens(text * 3, name) == len(tk._encode_ordinary(enc, text * 3))

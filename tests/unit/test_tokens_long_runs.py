@@ -97,13 +97,22 @@ def test_a_panic_that_still_happens_is_a_known_error(monkeypatch: pytest.MonkeyP
     def boom(text: str) -> list[int]:
         raise PanicException("called `Result::unwrap()` on an `Err` value: StackOverflow")
 
+    class Core:  # counting goes through the core's buffer encoder first
+        def __init__(self, error: type[BaseException]) -> None:
+            self.error = error
+
+        def encode_to_tiktoken_buffer(self, text: str, allowed: object) -> object:
+            raise self.error("called `Result::unwrap()` on an `Err` value: StackOverflow")
+
     monkeypatch.setattr(enc, "encode_ordinary", boom)
+    monkeypatch.setattr(enc, "_core_bpe", Core(PanicException))
     with pytest.raises(TokenizerError, match="tokenizer \\(o200k_base\\) failed"):
         count_tokens("hello", "o200k_base")
     def interrupted(text: str) -> list[int]:
         raise KeyboardInterrupt
 
     monkeypatch.setattr(enc, "encode_ordinary", interrupted)
+    monkeypatch.setattr(enc, "_core_bpe", Core(KeyboardInterrupt))
     with pytest.raises(KeyboardInterrupt):  # other BaseExceptions pass through
         count_tokens("hello", "o200k_base")
 

@@ -8,9 +8,10 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QStandardPaths, Qt, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence
+from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QComboBox,
@@ -29,8 +30,8 @@ from PySide6.QtWidgets import (
 )
 
 from monitor.gui import fmt, texts
-from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
 from monitor.gui.dashboard.header import HeaderPanel
+from monitor.gui.dashboard.overview import OverviewCharts
 from monitor.gui.dashboard.sources import SourcesPane
 from monitor.gui.dashboard.tables import (
     RowTableModel,
@@ -42,8 +43,12 @@ from monitor.gui.welcome import WelcomePanel
 from monitor.services.desktop_notify import Notification
 from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow, snapshot_csv
 
+if TYPE_CHECKING:
+    from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
+
 NOTICE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
 BANNER_STYLE = "background: #fff4e5; color: #5d4037; padding: 6px; border-radius: 4px;"
+CHARTS_AT_THE_LATEST_MS = 500  # if no paint event comes (e.g. a fully covered window)
 FAILING_STYLE = "background: #fdecea; color: #8a1c1c; padding: 6px; border-radius: 4px;"
 
 
@@ -158,14 +163,9 @@ class DashboardWindow(QMainWindow):
         self.welcome = WelcomePanel(overview)
         self.welcome.hide()
         ov_outer.addWidget(self.welcome, 1)
-        self.charts = QWidget(overview)
-        self.charts.setObjectName("charts")
-        ov = QHBoxLayout(self.charts)
-        self.daily_chart = DailySpendChart(self.charts)
-        self.cumulative_chart = CumulativeChart(self.charts)
-        ov.addWidget(self.daily_chart, 1)
-        ov.addWidget(self.cumulative_chart, 1)
+        self.charts = OverviewCharts(overview)  # the charts exist only while shown
         ov_outer.addWidget(self.charts, 1)
+        self._charts_due = False
         self._overview_index = self.tabs.addTab(overview, self.tr("Overview"))
 
         models = QWidget(self.tabs)
@@ -315,8 +315,7 @@ class DashboardWindow(QMainWindow):
         self.snapshot = snap
         self.header.show_snapshot(snap)
         self.freshness.setText(texts.complete_through(snap))
-        self.daily_chart.show_snapshot(snap)
-        self.cumulative_chart.show_snapshot(snap)
+        self.charts.show_snapshot(snap)
         self.model_rows.set_rows(snap.by_model)
         self.project_rows.set_rows(snap.by_project)
         self.key_rows.set_rows(snap.by_key)
@@ -425,9 +424,38 @@ class DashboardWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
+    def showEvent(self, event: QShowEvent) -> None:
+        super().showEvent(event)
+        self._charts_due = True  # built once this frame has been painted ...
+        QTimer.singleShot(CHARTS_AT_THE_LATEST_MS, self, self._build_overview)  # ... or by then
+
+    def paintEvent(self, event: QPaintEvent) -> None:
+        super().paintEvent(event)
+        if self._charts_due:
+            self._charts_due = False
+            QTimer.singleShot(0, self, self._build_overview)
+
+    @property
+    def daily_chart(self) -> DailySpendChart:
+        """The daily-spend chart (built now if the window has not built it yet)."""
+        self.charts.build()
+        assert self.charts.daily_chart is not None
+        return self.charts.daily_chart
+
+    @property
+    def cumulative_chart(self) -> CumulativeChart:
+        self.charts.build()
+        assert self.charts.cumulative_chart is not None
+        return self.charts.cumulative_chart
+
+    def _build_overview(self) -> None:
+        if self.isVisible():
+            self.charts.build()
+
     def hideEvent(self, event: QHideEvent) -> None:
         super().hideEvent(event)
         if not event.spontaneous():  # not a minimize by the window manager
+            self.charts.release()  # closed to the tray: the charts go until it reopens
             self.hidden.emit()
 
     def closeEvent(self, event: QCloseEvent) -> None:

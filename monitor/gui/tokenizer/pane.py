@@ -1,12 +1,21 @@
-"""The tokenizer pane: paste, type or drop text and see tokens, ids, costs and budget live.
+"""The tokenizer pane's controller: paste, type or drop text and see tokens, ids, costs and
+budget live.
+
+The pane is put together from three views, each only widgets and how they show things:
+`EditorSide` (editor_side.py: mode, editor, message, shaded tokens or chat messages),
+`ResultsPanel` (results_panel.py: model/encoding, count, status, context window) and
+`CostPanel` (cost_panel.py: costs and the budget calculator). This module decides what to
+count and when, runs it off the GUI thread and hands results to those views.
 
 Responsiveness design (numbers from tests/bench/bench_tokenizer_pane.py and editor.py):
 
-* every edit advances a `Generation` and restarts a named single-shot debounce timer; when it
-  fires the document is read (in slices if large), and `analyze_text`/`analyze_chat` run on
-  the TaskRunner. Workers stop between chunks once their generation is stale, and a result
-  whose generation is no longer current is dropped on arrival, so a slow count of old text
-  never overwrites a newer one;
+* every edit advances a `Generation` and restarts a named single-shot debounce timer (at 0 ms
+  for a paste); when it fires the document is read (in slices if large), and
+  `analyze_text`/`analyze_chat` run on the TaskRunner. Workers stop between chunks once their
+  generation is stale, and a result whose generation is no longer current is dropped on
+  arrival, so a slow count of old text never overwrites a newer one;
+* the encoding loads on a worker when the pane opens (its first, empty count), never before:
+  the app does not pay for one until the tokenizer is used;
 * the count is always exact for the whole text; only the shading is limited to the first
   `shade_tokens` tokens (with a note), and the token view lays that out in slices;
 * large pastes and file loads are normalised off-thread and inserted in slices; texts with
@@ -18,7 +27,6 @@ from __future__ import annotations
 import html
 import logging
 import os
-import re
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
@@ -26,38 +34,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import shiboken6
-from PySide6.QtCore import QByteArray, QEvent, Qt, QTimer, Signal
-from PySide6.QtGui import (
-    QDragEnterEvent,
-    QDropEvent,
-    QFont,
-    QFontMetricsF,
-    QGuiApplication,
-    QResizeEvent,
-    QTextCursor,
-)
+from PySide6.QtCore import QByteArray, Qt, QTimer, Signal
+from PySide6.QtGui import QDragEnterEvent, QDropEvent, QGuiApplication
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QButtonGroup,
-    QCheckBox,
-    QComboBox,
     QFileDialog,
-    QFormLayout,
     QFrame,
-    QGridLayout,
-    QGroupBox,
-    QHBoxLayout,
-    QHeaderView,
-    QLabel,
-    QProgressBar,
-    QPushButton,
-    QRadioButton,
     QScrollArea,
     QSizePolicy,
     QSplitter,
-    QStackedWidget,
-    QTableWidget,
-    QTableWidgetItem,
     QVBoxLayout,
     QWidget,
 )
@@ -74,44 +58,28 @@ from monitor.core.tokenizer_model import (
     TextAnalysis,
     TextCosts,
     TextFileError,
-    TokenSample,
     analyze_chat,
     analyze_text,
     decode_text,
     prepare_text,
-    text_costs,
     token_ids_text,
 )
 from monitor.core.tokens import ENCODING_NAMES, encoding_for_model
-from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
-from monitor.gui.tokenizer.budget import BudgetCalculator
-from monitor.gui.tokenizer.editor import (
-    DIRECT_INSERT_MAX_CHARS,
-    DocumentReader,
-    InputEdit,
-    SlicedInserter,
-)
-from monitor.gui.tokenizer.money import cost_text
-from monitor.gui.tokenizer.token_view import TokenView
+from monitor.gui.tokenizer.cost_panel import CostPanel
+from monitor.gui.tokenizer.editor import DIRECT_INSERT_MAX_CHARS, DocumentReader, SlicedInserter
+from monitor.gui.tokenizer.editor_side import EditorSide
+from monitor.gui.tokenizer.results_panel import FittingPanel, ResultsPanel
 
 if TYPE_CHECKING:
     from monitor.context import AppContext
-    from monitor.core.pricing import Cost, PriceTable
+    from monitor.core.pricing import PriceTable
     from monitor.gui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
 
 DEBOUNCE_MS = 150
 _READ_BLOCK_BYTES = 4 << 20
-_CONTEXT_BAR_SCALE = 1000  # the bar counts in per-mille: token counts may pass 2**31
-_BAR_STYLE = (
-    "QProgressBar {{ border: 1px solid palette(mid); border-radius: 3px; text-align: center;"
-    " background: palette(base); min-height: 18px; }}"
-    " QProgressBar::chunk {{ background-color: {colour}; border-radius: 2px; }}"
-)
-_BAR_OK = "#7fb3e6"
-_BAR_OVER = "#e06666"
 
 
 @dataclass(frozen=True)
@@ -168,35 +136,6 @@ def _read_file(path: Path, max_bytes: int, long_line_chars: int) -> PreparedText
             pos += n
     data = buffer if pos == size else bytes(view[:pos])
     return prepare_text(decode_text(data, path.name), long_line_chars)
-
-
-class _FittingPanel(QWidget):
-    """The scrollable side panel; keeps its minimum height at what its wrapped labels need.
-
-    # WORKAROUND for QScrollArea ignoring height-for-width (QTBUG-37673 family): without this
-    # word-wrapped labels inside it are laid out one line high and clipped.
-    """
-
-    def _fit(self) -> None:
-        layout = self.layout()
-        if layout is None:
-            return
-        height = (
-            layout.totalHeightForWidth(self.width()) if layout.hasHeightForWidth()
-            else layout.totalMinimumSize().height()
-        )
-        if height > 0 and height != self.minimumHeight():
-            self.setMinimumHeight(height)
-
-    def resizeEvent(self, event: QResizeEvent) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def event(self, event: QEvent) -> bool:
-        handled = super().event(event)
-        if event.type() == QEvent.Type.LayoutRequest:
-            self._fit()
-        return handled
 
 
 class TokenizerPane(QWidget):
@@ -375,192 +314,14 @@ class TokenizerPane(QWidget):
             return None, self.tr("Prices are unavailable: {problem}").format(problem=exc.text())
 
     def _build(self) -> None:
-        # -- top row: mode, file, clear
-        self.text_radio = QRadioButton(self.tr("Text"), self)
-        self.chat_radio = QRadioButton(self.tr("Chat messages (JSON)"), self)
-        self.text_radio.setChecked(True)
-        self._mode_group = QButtonGroup(self)
-        self._mode_group.addButton(self.text_radio)
-        self._mode_group.addButton(self.chat_radio)
-        self.open_button = QPushButton(self.tr("Open file…"), self)
-        self.clear_button = QPushButton(self.tr("Clear"), self)
-        top = QHBoxLayout()
-        top.addWidget(self.text_radio)
-        top.addWidget(self.chat_radio)
-        top.addStretch(1)
-        top.addWidget(self.open_button)
-        top.addWidget(self.clear_button)
-
-        # -- editor and inline message
-        self.editor = InputEdit(self)
-        self.editor.direct_insert_max_chars = self.limits.direct_insert_chars
-        self._default_placeholder = self.tr(
-            "Paste or type text here, or drop a UTF-8 text file. In chat mode, paste a JSON "
-            'list of messages or {"messages": […], "tools": […]}.'
-        )
-        self.editor.setPlaceholderText(self._default_placeholder)
-        self.editor.setTabStopDistance(QFontMetricsF(self.editor.font()).horizontalAdvance(" ") * 4)
-        self.message_label = QLabel(self)
-        self.message_label.setObjectName("tokenizer-message")
-        self.message_label.setWordWrap(True)
-        self.message_label.setTextFormat(Qt.TextFormat.RichText)
-        self.message_label.setVisible(False)
-        self.message_label.linkActivated.connect(self._on_message_link)
-        editor_box = QWidget(self)
-        ev = QVBoxLayout(editor_box)
-        ev.setContentsMargins(0, 0, 0, 0)
-        ev.addWidget(self.editor, 1)
-        ev.addWidget(self.message_label)
-
-        # -- token view page
-        tokens_page = QWidget(self)
-        tv = QVBoxLayout(tokens_page)
-        tv.setContentsMargins(0, 0, 0, 0)
-        header = QHBoxLayout()
-        self.whitespace_check = QCheckBox(self.tr("Show whitespace"), tokens_page)
-        self.ids_check = QCheckBox(self.tr("Show token IDs"), tokens_page)
-        self.copy_ids_button = QPushButton(self.tr("Copy token IDs"), tokens_page)
-        header.addWidget(QLabel("<b>" + self.tr("Tokens") + "</b>", tokens_page))
-        header.addSpacing(8)
-        header.addWidget(self.whitespace_check)
-        header.addWidget(self.ids_check)
-        header.addStretch(1)
-        header.addWidget(self.copy_ids_button)
-        self.shading_note = QLabel(tokens_page)
-        self.shading_note.setObjectName("tokenizer-shading-note")
-        self.shading_note.setWordWrap(True)
-        self.shading_note.setVisible(False)
-        self.token_view = TokenView(tokens_page)
-        tv.addLayout(header)
-        tv.addWidget(self.shading_note)
-        tv.addWidget(self.token_view, 1)
-
-        # -- chat page
-        chat_page = QWidget(self)
-        cv = QVBoxLayout(chat_page)
-        cv.setContentsMargins(0, 0, 0, 0)
-        cv.addWidget(QLabel("<b>" + self.tr("Messages") + "</b>", chat_page))
-        self.chat_table = QTableWidget(0, 3, chat_page)
-        self.chat_table.setObjectName("tokenizer-chat-table")
-        self.chat_table.setHorizontalHeaderLabels(
-            [self.tr("#"), self.tr("Role"), self.tr("Tokens")]
-        )
-        self.chat_table.verticalHeader().setVisible(False)
-        self.chat_table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.chat_table.horizontalHeader().setSectionResizeMode(
-            1, QHeaderView.ResizeMode.Stretch
-        )
-        self.chat_summary = QLabel(chat_page)
-        self.chat_summary.setObjectName("tokenizer-chat-summary")
-        self.chat_summary.setWordWrap(True)
-        cv.addWidget(self.chat_table, 1)
-        cv.addWidget(self.chat_summary)
-
-        self.lower_stack = QStackedWidget(self)
-        self.lower_stack.addWidget(tokens_page)
-        self.lower_stack.addWidget(chat_page)
-
-        left = QSplitter(Qt.Orientation.Vertical, self)
-        left.addWidget(editor_box)
-        left.addWidget(self.lower_stack)
-        left.setStretchFactor(0, 3)
-        left.setStretchFactor(1, 2)
-        left.setChildrenCollapsible(False)
-
-        # -- right panel
-        panel = _FittingPanel(self)
+        self.side = EditorSide(self.limits.direct_insert_chars, self)
+        self.results = ResultsPanel(self)
+        self.costs = CostPanel(self)
+        panel = FittingPanel(self)
         pv = QVBoxLayout(panel)
         pv.setContentsMargins(4, 0, 4, 0)
-
-        model_box = QGroupBox(self.tr("Model and encoding"), panel)
-        mf = QFormLayout(model_box)
-        mf.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
-        self.model_combo = QComboBox(model_box)
-        self.model_combo.setObjectName("tokenizer-model")
-        self.model_combo.setSizeAdjustPolicy(
-            QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon
-        )
-        self.model_combo.setMinimumContentsLength(14)
-        self.encoding_label = QLabel(model_box)
-        self.encoding_label.setObjectName("tokenizer-model-encoding")
-        self.encoding_combo = QComboBox(model_box)
-        self.encoding_combo.setObjectName("tokenizer-encoding")
-        self.encoding_combo.addItem(self.tr("Model's encoding"), None)
-        for name in ENCODING_NAMES:
-            self.encoding_combo.addItem(name, name)
-        mf.addRow(self.tr("Model"), self.model_combo)
-        mf.addRow(self.tr("Encoding"), self.encoding_label)
-        mf.addRow(self.tr("Count with"), self.encoding_combo)
-
-        figures = QGroupBox(self.tr("This text"), panel)
-        fv = QVBoxLayout(figures)
-        count_row = QHBoxLayout()
-        self.tokens_label = QLabel("–", figures)
-        self.tokens_label.setObjectName("tokenizer-token-count")
-        big = QFont(self.tokens_label.font())
-        big.setPointSizeF(big.pointSizeF() * 1.8)
-        big.setBold(True)
-        self.tokens_label.setFont(big)
-        self.tokens_label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.copy_count_button = QPushButton(self.tr("Copy count"), figures)
-        count_row.addWidget(self.tokens_label, 1)
-        count_row.addWidget(self.copy_count_button)
-        self.status_label = QLabel(figures)
-        self.status_label.setObjectName("tokenizer-status")
-        self.status_label.setWordWrap(True)
-        stats = QFormLayout()
-        self.characters_label = QLabel("–", figures)
-        self.words_label = QLabel("–", figures)
-        self.per_word_label = QLabel("–", figures)
-        stats.addRow(self.tr("Characters"), self.characters_label)
-        stats.addRow(self.tr("Words"), self.words_label)
-        stats.addRow(self.tr("Tokens per word"), self.per_word_label)
-        self.context_bar = QProgressBar(figures)
-        self.context_bar.setObjectName("tokenizer-context-bar")
-        self.context_bar.setRange(0, _CONTEXT_BAR_SCALE)
-        self.context_bar.setStyleSheet(_BAR_STYLE.format(colour=_BAR_OK))
-        self.context_label = QLabel(figures)
-        self.context_label.setObjectName("tokenizer-context-label")
-        self.context_label.setWordWrap(True)
-        fv.addLayout(count_row)
-        fv.addWidget(self.status_label)
-        fv.addLayout(stats)
-        fv.addWidget(QLabel(self.tr("Context window"), figures))
-        fv.addWidget(self.context_bar)
-        fv.addWidget(self.context_label)
-
-        costs = QGroupBox(self.tr("Cost of this text"), panel)
-        cg = QGridLayout(costs)
-        right = Qt.AlignmentFlag.AlignRight
-        cg.addWidget(QLabel("<b>" + self.tr("Standard") + "</b>", costs), 0, 1, right)
-        cg.addWidget(QLabel("<b>" + self.tr("Batch") + "</b>", costs), 0, 2, right)
-        self.cost_labels: dict[str, QLabel] = {}
-        rows = (
-            ("input", self.tr("As input")),
-            ("cached_input", self.tr("As cached input")),
-            ("output", self.tr("As output")),
-        )
-        for r, (key, title) in enumerate(rows, start=1):
-            cg.addWidget(QLabel(title, costs), r, 0)
-            for c, tier in enumerate(("standard", "batch"), start=1):
-                label = QLabel("–", costs)
-                label.setObjectName(f"cost-{key}-{tier}")
-                label.setAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-                cg.addWidget(label, r, c)
-                self.cost_labels[f"{key}/{tier}"] = label
-        self.cost_note = QLabel(costs)
-        self.cost_note.setObjectName("tokenizer-cost-note")
-        self.cost_note.setWordWrap(True)
-        cg.addWidget(self.cost_note, len(rows) + 1, 0, 1, 3)
-        cg.setColumnStretch(0, 1)
-
-        self.budget = BudgetCalculator(panel)
-
-        pv.addWidget(model_box)
-        pv.addWidget(figures)
-        pv.addWidget(costs)
-        pv.addWidget(self.budget)
+        pv.addWidget(self.results)
+        pv.addWidget(self.costs)
         pv.addStretch(1)
         scroll = QScrollArea(self)
         scroll.setWidget(panel)
@@ -569,17 +330,36 @@ class TokenizerPane(QWidget):
         scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setMinimumWidth(330)
         scroll.setSizePolicy(QSizePolicy.Policy.Preferred, QSizePolicy.Policy.Expanding)
-
         main = QSplitter(Qt.Orientation.Horizontal, self)
-        main.addWidget(left)
+        main.addWidget(self.side)
         main.addWidget(scroll)
         main.setStretchFactor(0, 1)
         main.setStretchFactor(1, 0)
         main.setChildrenCollapsible(False)
-
         outer = QVBoxLayout(self)
-        outer.addLayout(top)
+        outer.addWidget(self.side.toolbar)
         outer.addWidget(main, 1)
+
+        # The widgets callers and tests reach through the pane (one name each, kept stable).
+        side, results, costs = self.side, self.results, self.costs
+        self.editor = side.editor
+        self.text_radio, self.chat_radio = side.text_radio, side.chat_radio
+        self.open_button, self.clear_button = side.open_button, side.clear_button
+        self.message_label, self.token_view = side.message_label, side.token_view
+        self.whitespace_check, self.ids_check = side.whitespace_check, side.ids_check
+        self.copy_ids_button, self.shading_note = side.copy_ids_button, side.shading_note
+        self.chat_table, self.chat_summary = side.chat_table, side.chat_summary
+        self.lower_stack = side.lower_stack
+        self.model_combo, self.encoding_combo = results.model_combo, results.encoding_combo
+        self.encoding_label, self.tokens_label = results.encoding_label, results.tokens_label
+        self.copy_count_button, self.status_label = (results.copy_count_button,
+                                                     results.status_label)
+        self.characters_label, self.words_label = (results.characters_label,
+                                                   results.words_label)
+        self.per_word_label = results.per_word_label
+        self.context_bar, self.context_label = results.context_bar, results.context_label
+        self.cost_labels, self.cost_note = costs.cost_labels, costs.cost_note
+        self.budget = costs.budget
 
     def _connect(self) -> None:
         self.editor.document().contentsChange.connect(self._on_contents_change)
@@ -590,30 +370,15 @@ class TokenizerPane(QWidget):
         self.model_combo.currentIndexChanged.connect(self._on_model_changed)
         self.encoding_combo.currentIndexChanged.connect(lambda _i: self._request_now())
         self.chat_radio.toggled.connect(self._on_mode_changed)
-        self.whitespace_check.toggled.connect(self.token_view.set_show_whitespace)
-        self.ids_check.toggled.connect(self.token_view.set_show_ids)
+        self.message_label.linkActivated.connect(self._on_message_link)
         self.copy_count_button.clicked.connect(self._copy_count)
         self.copy_ids_button.clicked.connect(self._copy_ids)
         self.open_button.clicked.connect(self._ask_open_file)
         self.clear_button.clicked.connect(self._clear)
 
     def _populate_models(self) -> None:
-        combo = self.model_combo
-        combo.blockSignals(True)
-        try:
-            if self._table is None:
-                combo.addItem(self.tr("(no price table)"), "")
-                combo.setEnabled(False)
-            else:
-                for name in sorted(self._table.models):
-                    combo.addItem(name, name)
-                    choice = encoding_for_model(name, self._table)
-                    tip = choice.name + (" " + self.tr("(assumed)") if choice.assumed else "")
-                    combo.setItemData(combo.count() - 1, tip, Qt.ItemDataRole.ToolTipRole)
-                index = combo.findData(self._table.default_model)
-                combo.setCurrentIndex(max(0, index))
-        finally:
-            combo.blockSignals(False)
+        self.results.populate_models(
+            self._table, self._table.default_model if self._table is not None else None)
         self._update_encoding_label()
 
     # ------------------------------------------------------------------------------------
@@ -636,7 +401,8 @@ class TokenizerPane(QWidget):
         self._invalidate()
         if self._inserter.active:
             return  # counted once the whole text is in (`_on_insert_finished`)
-        self._debounce.start()
+        # Typing is debounced; a paste or drop (several characters at once) counts at once.
+        self._debounce.start(0 if added > 1 else self.limits.debounce_ms)
 
     def _start_analysis(self) -> None:
         gen = self._generation.current
@@ -725,86 +491,35 @@ class TokenizerPane(QWidget):
             ) + "</a>"
         self._show_message(text, error=True, rich=True)
         self._show_unknown_figures()
-        self.chat_table.setRowCount(0)
-        self.chat_summary.setText("")
+        self.side.clear_chat()
 
     def _show_unknown_figures(self) -> None:
         self._result = None
-        for label in (self.tokens_label, self.characters_label, self.words_label,
-                      self.per_word_label):
-            label.setText("–")
-        self.context_bar.setValue(0)
-        self.context_bar.setFormat("")
-        self.context_label.setText("")
         self._costs = None
-        for label in self.cost_labels.values():
-            label.setText("–")
-        self.token_view.set_sample(TokenSample())
-        self.shading_note.setVisible(False)
+        self.results.show_unknown()
+        self.costs.show_unknown()
+        self.side.clear_sample()
         self._update_budget()
 
     def _show_result(self, result: Analysis) -> None:
-        n = result.tokens
-        self.tokens_label.setText(self.tr("{n} tokens").format(n=f"{n:,}"))
-        self.characters_label.setText(f"{result.characters:,}")
-        self.words_label.setText(f"{result.words:,}")
+        self.results.show_counts(result)
         if isinstance(result, TextAnalysis):
-            per_word = result.tokens_per_word
-            self.per_word_label.setText("–" if per_word is None else f"{per_word:.2f}")
-            self._set_status(
-                self.tr("{encoding} · counted in {seconds} s").format(
-                    encoding=result.encoding, seconds=f"{result.elapsed_s:.2f}"
-                )
-            )
-            self.token_view.set_sample(result.sample)
-            if result.shading_truncated:
-                self.shading_note.setText(
-                    self.tr("Shading shows the first {shown} of {total} tokens; the count covers "
-                       "all of them.").format(shown=f"{len(result.sample):,}", total=f"{n:,}")
-                )
-                self.shading_note.setVisible(True)
-            else:
-                self.shading_note.setVisible(False)
+            self._set_status(self._timing_text(
+                self.tr("{encoding} · counted in {seconds}"), result))
+            self.side.show_sample(result)
         else:
-            self.per_word_label.setText(
-                "–" if not result.words else f"{result.tokens / result.words:.2f}"
-            )
-            self._set_status(
-                self.tr("{encoding} · chat prompt · counted in {seconds} s").format(
-                    encoding=result.encoding, seconds=f"{result.elapsed_s:.2f}"
-                )
-            )
-            self._show_chat(result)
+            self._set_status(self._timing_text(
+                self.tr("{encoding} · chat prompt · counted in {seconds}"), result))
+            self.side.show_chat(result)
         self._update_costs()
 
-    def _show_chat(self, result: ChatAnalysis) -> None:
-        table = self.chat_table
-        table.setRowCount(len(result.rows))
-        for r, row in enumerate(result.rows):
-            role = row.role + (f" ({row.name})" if row.name else "")
-            for c, value in enumerate((str(row.index), role, f"{row.tokens:,}")):
-                item = QTableWidgetItem(value)
-                if c != 1:
-                    item.setTextAlignment(
-                        Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter
-                    )
-                table.setItem(r, c, item)
-        chat = result.chat
-        parts = [
-            self.tr("Messages: {n} (of which {overhead} per-message overhead)").format(
-                n=f"{sum(chat.per_message):,}", overhead=f"{chat.message_overhead:,}"
-            ),
-            self.tr("Tools: {n}").format(n=f"{chat.tools_tokens:,}"),
-            self.tr("Reply priming: {n}").format(n=f"{chat.reply_priming:,}"),
-            "<b>" + self.tr("Total: {n}").format(n=f"{chat.total:,}") + "</b>",
-        ]
-        lines = [" · ".join(parts)]
-        if chat.estimate:
-            notes = "; ".join(chat.notes) or self.tr("rules not verified for this model")
-            lines.append(self.tr("Estimate: {notes}").format(notes=html.escape(notes)))
-        elif chat.notes:
-            lines.append(html.escape("; ".join(chat.notes)))
-        self.chat_summary.setText("<br>".join(lines))
+    def _timing_text(self, template: str, result: Analysis) -> str:
+        """"counted in 3 ms", plus how long loading the encoding took when this count did."""
+        text = template.format(encoding=result.encoding, seconds=_duration(result.elapsed_s))
+        if result.load_s > 0:
+            text += " · " + self.tr("loaded the encoding first ({seconds})").format(
+                seconds=_duration(result.load_s))
+        return text
 
     # ------------------------------------------------------------------------------------
     # costs, context window, budget
@@ -814,72 +529,14 @@ class TokenizerPane(QWidget):
         result = self._result
         if self._table is None or not model or result is None:
             self._costs = None
-            self._update_context(None)
+            self.results.show_context(result.tokens if result is not None else None, None)
             self._update_budget()
             return
-        costs = text_costs(self._table, model, result.tokens)
-        self._costs = costs
-        cells: dict[str, Cost | None] = {
-            "input/standard": costs.input, "input/batch": costs.batch_input,
-            "cached_input/standard": costs.cached_input, "cached_input/batch": None,
-            "output/standard": costs.output, "output/batch": costs.batch_output,
-        }
-        if costs.cached_input is not None and costs.batch_input is not None:
-            cells["cached_input/batch"] = self._table.cost(
-                model, TokenUsage(input_tokens=result.tokens, cached_input_tokens=result.tokens),
-                batch=True,
-            )
-        derived = False
-        for key, cost in cells.items():
-            label = self.cost_labels[key]
-            if cost is None or cost.usd is None:
-                label.setText("–")
-                label.setToolTip(self.tr("No such price for this model"))
-                continue
-            mark = "*" if cost.derived else ""
-            derived = derived or cost.derived
-            label.setText(cost_text(cost.usd) + mark)
-            label.setToolTip(f"${cost.usd:f}")
-        notes = []
-        if not costs.known:
-            notes.append(self.tr("{model} is not in the price table.").format(model=model))
-        else:
-            notes.append(self.tr("Prices as of {date}.").format(date=costs.input.as_of.isoformat()
-                                                                  if costs.input else "?"))
-            if costs.input is not None and costs.input.long_context:
-                notes.append(self.tr("Long-context rates apply above {n} input tokens.").format(
-                    n=f"{self._table.long_context_threshold:,}"))
-            if derived:
-                notes.append(self.tr("* computed by rule, not from a published price."))
-        self.cost_note.setText(" ".join(notes))
+        self._costs = self.costs.show_costs(self._table, model, result.tokens)
         info = self._table.resolve(model).info
-        self._update_context(info.context_window if info is not None else None)
+        self.results.show_context(result.tokens, info.context_window if info is not None
+                                  else None)
         self._update_budget()
-
-    def _update_context(self, window: int | None) -> None:
-        result = self._result
-        if result is None or not window:
-            self.context_bar.setValue(0)
-            self.context_bar.setFormat(self.tr("unknown"))
-            self.context_label.setText(self.tr("Context window unknown for this model.")
-                                       if result is not None else "")
-            return
-        n = result.tokens
-        over = n > window
-        self.context_bar.setValue(min(_CONTEXT_BAR_SCALE, n * _CONTEXT_BAR_SCALE // window))
-        self.context_bar.setFormat(f"{n / window:.1%}")
-        self.context_bar.setStyleSheet(_BAR_STYLE.format(colour=_BAR_OVER if over else _BAR_OK))
-        self.context_bar.setProperty("over", over)
-        if over:
-            self.context_label.setText(
-                self.tr("{n} of {window} tokens: {extra} over the context window").format(
-                    n=f"{n:,}", window=f"{window:,}", extra=f"{n - window:,}"
-                )
-            )
-        else:
-            self.context_label.setText(
-                self.tr("{n} of {window} tokens").format(n=f"{n:,}", window=f"{window:,}")
-            )
 
     def _update_budget(self) -> None:
         remaining = self._remaining
@@ -888,26 +545,14 @@ class TokenizerPane(QWidget):
             remaining = self._ctx.settings.monthly_limit_usd
             is_limit = True
         tokens = self._result.tokens if self._result is not None else None  # None: no count
-        self.budget.set_inputs(self._table, self.model(), tokens, remaining,
+        self.costs.show_budget(self._table, self.model(), tokens, remaining,
                                remaining_is_limit=is_limit)
 
     # ------------------------------------------------------------------------------------
     # inputs: model, encoding, mode
 
     def _update_encoding_label(self) -> None:
-        model = self.model()
-        if not model:
-            self.encoding_label.setText("–")
-            return
-        choice = encoding_for_model(model, self._table)
-        text = choice.name
-        if choice.assumed:
-            text += " " + self.tr("(assumed)")
-        self.encoding_label.setText(text)
-        self.encoding_label.setToolTip(
-            self.tr("Assumed: no source names the encoding of {model}.").format(model=model)
-            if choice.assumed else self.tr("From {source}.").format(source=choice.source)
-        )
+        self.results.show_model_encoding(self._table)
 
     def _on_model_changed(self, _index: int) -> None:
         self._update_encoding_label()
@@ -921,8 +566,7 @@ class TokenizerPane(QWidget):
             self._update_costs()  # same encoding: the count stands, only prices change
 
     def _on_mode_changed(self, chat: bool) -> None:
-        self.lower_stack.setCurrentIndex(1 if chat else 0)
-        self.copy_ids_button.setEnabled(not chat)
+        self.side.show_chat_page(chat)
         self._show_message("")
         self._request_now()
 
@@ -1027,8 +671,7 @@ class TokenizerPane(QWidget):
         self._detached = _Detached(text, label)
         self._inserter.cancel()
         self.editor.setPlainText("")  # invalidates; the debounced analysis counts the detached text
-        self.editor.setReadOnly(True)
-        self.editor.setPlaceholderText(
+        self.side.set_detached(
             self.tr("{what} ({n} characters) is counted but not shown here: {why}. Press "
                     "Clear to type again.").format(what=label,
                                                    n=f"{len(text):,}", why=why))
@@ -1038,8 +681,7 @@ class TokenizerPane(QWidget):
         if self._detached is None:
             return
         self._detached = None
-        self.editor.setReadOnly(False)
-        self.editor.setPlaceholderText(self._default_placeholder)
+        self.side.set_detached(None)
 
     def _clear(self) -> None:
         self._load_generation.advance()
@@ -1112,36 +754,18 @@ class TokenizerPane(QWidget):
     # messages
 
     def _set_status(self, text: str) -> None:
-        self.status_label.setText(text)
+        self.results.set_status(text)
 
     def _show_message(self, text: str, *, error: bool = False, rich: bool = False) -> None:
         self._message_from_analysis = False
-        plain = _plain(text) if rich else text
-        self._message = plain
-        if not text:
-            self.message_label.clear()
-            self.message_label.setVisible(False)
-        else:
-            body = text if rich else html.escape(text)
-            self.message_label.setText(f'<span style="color:#c62828">{body}</span>'
-                                       if error else body)
-            self.message_label.setVisible(True)
-        self.message_changed.emit(plain)
+        self._message = self.side.show_message(text, error=error, rich=rich)
+        self.message_changed.emit(self._message)
 
     def _on_message_link(self, _link: str) -> None:
-        if self._error_position is None:
-            return
-        line, column = self._error_position
-        block = self.editor.document().findBlockByNumber(max(0, line - 1))
-        if not block.isValid():
-            return
-        cursor = QTextCursor(block)
-        cursor.movePosition(QTextCursor.MoveOperation.Right, QTextCursor.MoveMode.MoveAnchor,
-                            max(0, min(column - 1, block.length() - 1)))
-        self.editor.setTextCursor(cursor)
-        self.editor.setFocus()
+        if self._error_position is not None:
+            self.side.go_to(*self._error_position)
 
 
-def _plain(rich: str) -> str:
-    """The text of a rich-text message (for `message_changed`)."""
-    return html.unescape(re.sub(r"<[^>]+>", "", rich))
+def _duration(seconds: float) -> str:
+    """3 ms, 0.42 s: milliseconds read better for the short counts most texts get."""
+    return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
