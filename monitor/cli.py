@@ -17,19 +17,23 @@ Adding a subcommand is one line here plus its module:
 from __future__ import annotations
 
 import argparse
+import contextlib
+import errno
 import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from monitor import __version__
+from monitor import __version__, exit_codes
 from monitor.context import AppContext
 from monitor.core import rank_cache
-from monitor.errors import KnownError
+from monitor.errors import CannotWriteError, KnownError
 from monitor.log import redact, setup_logging
-from monitor.paths import resolve_paths
+from monitor.paths import Paths, resolve_paths
+from monitor.stdout_guard import OutputClosed, OutputError, discard_stdout, guarded_stdout
 
 
 class Command(NamedTuple):
@@ -112,7 +116,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 # sysexits.h EX_SOFTWARE: an internal error (a bug), as opposed to 1 = a problem the user can fix.
-EXIT_INTERNAL_ERROR = 70
+# Every exit code is in monitor/exit_codes.py and README.md.
+EXIT_INTERNAL_ERROR = exit_codes.INTERNAL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -126,7 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         print(f"error: cannot create the app's folders or log file{where}: "
               f"{exc.strerror or exc} (check --home / $MONITOR_HOME)", file=sys.stderr)
-        return 1
+        return exit_codes.CANNOT_WRITE if _is_permission(exc) else exit_codes.ERROR
     rank_cache.use_directory(paths.cache_dir)  # tiktoken ranks parsed once, then cached
     ctx = AppContext(paths)
     try:
@@ -134,19 +139,62 @@ def main(argv: Sequence[str] | None = None) -> int:
             from monitor.gui.app import run_app
 
             return run_app(ctx)
-        result: int = args.func(args, ctx)
+        with guarded_stdout():
+            result: int = args.func(args, ctx)
         return result
+    except OutputClosed:
+        discard_stdout()  # the reader had enough: end quietly, as `cat` would
+        return exit_codes.PIPE_CLOSED
     except KnownError as exc:
-        print(f"error: {exc.text()}", file=sys.stderr)
-        return 1
+        if isinstance(exc, OutputError):
+            discard_stdout()
+        return _known_error(exc)
+    except OSError as exc:
+        refused = _write_refused(exc, paths)
+        if refused is None:
+            return _internal_error(exc, args.command or "gui", paths.log_file)
+        return _known_error(refused)
     except KeyboardInterrupt:
-        return 130
+        return exit_codes.INTERRUPTED
     except (SystemExit, GeneratorExit):
         raise
     except BaseException as exc:  # a bug (or a Rust panic, which is no Exception)
+        sqlite3 = sys.modules.get("sqlite3")  # not imported: not an SQLite error (no cost)
+        if sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError):
+            from monitor.services.db_errors import is_database_failure, store_error
+
+            if is_database_failure(exc):  # damaged pages, a lock, a full disk: not a bug
+                return _known_error(store_error(exc, paths.db_file))
         return _internal_error(exc, args.command or "gui", paths.log_file)
     finally:
         ctx.close()
+
+
+def _write_refused(exc: OSError, paths: Paths) -> CannotWriteError | None:
+    """A write to one of our folders that the system refused (permissions, read-only or full
+    disk), as a message naming the folder; None for anything else (a bug)."""
+    if exc.filename is None or not (_is_permission(exc) or exc.errno in _DISK_FULL):
+        return None
+    target = Path(os.fsdecode(exc.filename))
+    ours = (paths.config_dir, paths.data_dir, paths.log_dir, paths.cache_dir)
+    if not any(target == d or target.is_relative_to(d) for d in ours):
+        return None
+    return CannotWriteError(f"cannot write to {target.parent}: {exc.strerror or exc} (check "
+                            "the folder's permissions and the disk's free space)")
+
+
+_DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+
+
+def _is_permission(exc: OSError) -> bool:
+    return isinstance(exc, PermissionError) or exc.errno == errno.EROFS
+
+
+def _known_error(exc: KnownError) -> int:
+    """One `error: …` line on stderr (never a secret: KnownError texts hold none)."""
+    with contextlib.suppress(OSError):  # stderr itself may be gone
+        print(f"error: {redact(exc.text())}", file=sys.stderr)
+    return exc.exit_code
 
 
 def _internal_error(exc: BaseException, command: str, log_file: Path) -> int:

@@ -53,7 +53,9 @@ class AppContext:
         return self._settings
 
     def save_settings(self, settings: Settings) -> None:
-        save_settings(self.paths.settings_file, settings)
+        """Write what changed since the settings were loaded, merged into the file as it is
+        now (monitor/services/settings_file.py); raises ConfigError / CannotWriteError."""
+        save_settings(self.paths.settings_file, settings, before=self.settings)
         self._settings = settings
 
     def reload_files(self) -> None:

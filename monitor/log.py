@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import io
 import logging
 import logging.handlers
+import os
 import re
 from pathlib import Path
+from typing import cast
 
 # OpenAI key shapes: sk-..., sk-proj-..., sk-admin-..., sk-svcacct-... (20+ key characters).
 _KEY_RE = re.compile(r"sk-[A-Za-z0-9_\-]{16,}")
@@ -36,6 +39,18 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """A rotating log file that only its owner can read (0600), whatever the umask: it may
+    name labels, paths and masked keys. Rotated files keep the mode (rename)."""
+
+    def _open(self) -> io.TextIOWrapper:
+        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        if os.name == "posix":
+            os.fchmod(fd, 0o600)  # a file made by an older version may be 0644
+        stream = open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115
+        return cast(io.TextIOWrapper, stream)
+
+
 def setup_logging(log_file: Path | None, level: int = logging.INFO) -> None:
     """Send the package's logs to `log_file` (rotated) and warnings to stderr."""
     logger = logging.getLogger("monitor")
@@ -51,7 +66,7 @@ def setup_logging(log_file: Path | None, level: int = logging.INFO) -> None:
     logger.addHandler(console)
     if log_file is not None:
         log_file.parent.mkdir(parents=True, exist_ok=True)
-        fh = logging.handlers.RotatingFileHandler(
+        fh = PrivateRotatingFileHandler(
             log_file, maxBytes=2_000_000, backupCount=3, encoding="utf-8"
         )
         fh.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))

@@ -3,29 +3,45 @@
 from __future__ import annotations
 
 import json
+import re
+import secrets
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
+from monitor.core import money
+from monitor.core.money import json_number
 
-def _default(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        # Numbers, not strings, per the JSON contract; repr of a float round-trips exactly
-        # for the few significant digits money and per-1M prices have.
-        return int(value) if value == value.to_integral_value() and abs(value) < 2**53 else float(
-            value
-        )
+
+def _plain(value: Any, numbers: list[str], mark: str) -> Any:
+    """`value` with every Decimal and float replaced by a placeholder string holding the index
+    of its plain-notation text in `numbers` (None for NaN/infinity, written as `null`)."""
+    if isinstance(value, bool) or value is None or isinstance(value, int | str):
+        return value
+    if isinstance(value, float | Decimal):
+        text = json_number(Decimal(repr(value)) if isinstance(value, float) else value)
+        if text is None:
+            return None
+        numbers.append(text)
+        return f"{mark}{len(numbers) - 1}{mark}"
+    if isinstance(value, dict):
+        return {k: _plain(v, numbers, mark) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [_plain(v, numbers, mark) for v in value]
     if isinstance(value, datetime | date):
         return value.isoformat()
-    if isinstance(value, set | frozenset | tuple):
-        return list(value)
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
 def to_json(obj: Any) -> str:
-    return json.dumps(obj, default=_default, indent=2, ensure_ascii=False)
+    """The JSON contract: money and prices are exact numbers in plain notation (`0.0000025`,
+    never `2.5e-06`, `Infinity` or `NaN`; a non-finite value is `null`), dates ISO 8601."""
+    numbers: list[str] = []
+    mark = f"@{secrets.token_hex(8)}@"  # unguessable: no string in `obj` can forge one
+    text = json.dumps(_plain(obj, numbers, mark), indent=2, ensure_ascii=False)
+    return re.sub(f'"{mark}([0-9]+){mark}"', lambda m: numbers[int(m.group(1))], text)
 
 
 def to_json_line(obj: Any) -> str:
@@ -38,12 +54,8 @@ def print_json(obj: Any) -> None:
 
 
 def usd(amount: Decimal | None, places: int = 2) -> str:
-    """`$1,234.56`; amounts under a cent keep four places so they do not read as zero."""
-    if amount is None:
-        return "unknown"
-    if amount != 0 and abs(amount) < Decimal("0.01"):
-        places = max(places, 4)
-    return f"${amount:,.{places}f}"
+    """`$1,234.57` by the one money rule (monitor.core.money); `unknown` when None."""
+    return money.usd(amount, places=places, unknown="unknown")
 
 
 def num(n: int) -> str:

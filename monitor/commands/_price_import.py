@@ -11,7 +11,6 @@ entries are kept as they were. A user override that does not load is never rewri
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from datetime import UTC, date, datetime
 from decimal import Decimal
@@ -20,6 +19,7 @@ from typing import Any
 
 from monitor.commands._output import print_json
 from monitor.context import AppContext
+from monitor.core.json_limits import loads_bounded
 from monitor.core.price_import import (
     Change,
     ImportResult,
@@ -63,8 +63,8 @@ def run_import(args: argparse.Namespace, ctx: AppContext) -> int:
                   file=sys.stderr)
             return 1
         try:
-            current: dict[str, Any] = (json.loads(override_path.read_text(encoding="utf-8"),
-                                                  parse_float=Decimal)
+            current: dict[str, Any] = (loads_bounded(override_path.read_text(encoding="utf-8"),
+                                                     parse_float=Decimal)
                                        if override_path.exists() else {})
             new = apply_to_override(current, result, changes, table, day,
                                     f"import: {path.name} ({result.format})")

@@ -1,8 +1,8 @@
 """`token-monitor keys …`: add, list, remove and test API keys (secrets in the OS keyring only).
 
 Exit codes of `keys test`: 0 valid, 3 invalid key, 4 key lacks the needed scope, 5 network
-error, 6 other API error (rate limit, quota, server); 1 for local problems (unknown label,
-keyring unusable).
+error, 6 other API error (rate limit, quota, server); 1 for an unknown label, 65 for a secret
+that cannot be a key, 69 when the keyring is unusable (all codes: monitor/exit_codes.py).
 """
 
 from __future__ import annotations
@@ -15,7 +15,13 @@ from typing import Any
 from monitor.commands._output import print_json, table
 from monitor.context import AppContext
 from monitor.log import mask_secret
-from monitor.services.keyvault import KINDS, KeyInputError, parse_expiry
+from monitor.services.keyvault import (
+    KINDS,
+    MAX_SECRET_BYTES,
+    KeyInputError,
+    SecretRefused,
+    parse_expiry,
+)
 from monitor.services.openai_admin import AdminClient, RetryPolicy, check_key
 
 
@@ -71,7 +77,16 @@ def read_secret() -> str:
         raise KeyInputError("no key given: pipe it on stdin")
     if sys.stdin.isatty():
         return getpass.getpass("API key (input hidden): ")
-    text = sys.stdin.read()
+    raw = getattr(sys.stdin, "buffer", None)
+    if raw is None:  # a text stream with no bytes underneath (tests)
+        text = sys.stdin.read()
+    else:
+        data = raw.read(MAX_SECRET_BYTES * 4 + 1)  # bounded: a key is ~200 bytes
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise SecretRefused(f"the key piped on stdin is not UTF-8 text (an invalid byte at "
+                                f"offset {exc.start}); pipe only the key") from None
     lines = [ln for ln in text.splitlines() if ln.strip()]
     if len(lines) > 1:
         raise KeyInputError("stdin holds more than one line; pipe only the key")

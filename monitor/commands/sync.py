@@ -1,8 +1,9 @@
 """`token-monitor sync`: fetch organization usage and costs into the local store (once or looped).
 
 Exit codes: 0 ok, 3 invalid admin key, 4 key lacks the api.usage.read scope, 5 network error,
-6 other API error, 1 no admin key / local problem. In loop mode only auth failures stop the
-loop; other failures are printed and retried at the next interval. Ctrl+C stops cleanly.
+6 other API error, 1 no admin key; local problems have their own (monitor/exit_codes.py).
+In loop mode only auth failures stop the loop; other failures are printed and retried at the
+next interval. Ctrl+C stops cleanly.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from monitor.services.openai_admin import (
     MissingScopeError,
 )
 from monitor.services.org_sync import OrgSync, SyncResult, WindowResult
+from monitor.stdout_guard import OutputClosed, OutputError
 
 NO_KEY = ("no admin key: store one with `token-monitor keys add --label admin --kind admin` "
           "(the key is read from stdin or a hidden prompt), or set OPENAI_ADMIN_KEY")
@@ -48,6 +50,25 @@ def _print_window(w: WindowResult) -> None:
     print(f"  {w.endpoint:<21} {w.width}  {w.start:%Y-%m-%d %H:%M} → {w.end:%Y-%m-%d %H:%M}  "
           f"{num(w.buckets)} buckets, {num(w.rows)} rows, {w.pages} page"
           f"{'s' if w.pages != 1 else ''}", flush=True)
+
+
+class _Progress:
+    """Prints window lines; a stdout that fails (reader gone, disk full) must not stop the
+    sync half-way: the pass is stored, then `check()` ends the command with that failure."""
+
+    def __init__(self) -> None:
+        self.failure: OutputClosed | OutputError | None = None
+
+    def __call__(self, w: WindowResult) -> None:
+        if self.failure is None:
+            try:
+                _print_window(w)
+            except (OutputClosed, OutputError) as exc:
+                self.failure = exc
+
+    def check(self) -> None:
+        if self.failure is not None:
+            raise self.failure
 
 
 def _print_result(result: SyncResult) -> None:
@@ -90,7 +111,8 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     client = AdminClient(cred.secret, base_url, timeout_s=args.timeout)
     # On a terminal a progress bar replaces the per-window lines; elsewhere output is as-is.
     bar = None if args.json else TerminalBar.for_stream(sys.stdout)
-    on_window = None if args.json or bar is not None else _print_window
+    progress = _Progress()
+    on_window = None if args.json or bar is not None else progress
     sync = OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
                    on_window=on_window, on_progress=bar, key_name=cred.describe(),
                    now=ctx.clock)
@@ -105,6 +127,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
                 finally:
                     if bar is not None:
                         bar.clear()
+                progress.check()
             except AdminApiError as exc:
                 _report_error(exc, args.json, ctx.now())
                 if args.once or isinstance(exc, InvalidKeyError | MissingScopeError):

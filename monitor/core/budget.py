@@ -18,6 +18,8 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from zoneinfo import ZoneInfo
 
+from monitor.core.money import usd as _money
+
 MIN_PROJECTION_HOURS = 6
 """No projection from less data than this: a few early requests would extrapolate wildly."""
 
@@ -236,10 +238,6 @@ class AlertEvent:
     threshold: str
     cycle_start: date
     message: str
-
-
-def _money(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
 
 
 def due_alerts(

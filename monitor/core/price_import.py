@@ -26,6 +26,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from monitor.core.json_limits import JsonTooDeep, loads_bounded
 from monitor.core.pricing import (
     RATE_FIELDS,
     PriceRow,
@@ -104,10 +105,12 @@ def read_import(text: str, name: str) -> ImportResult:
         ValueError: the file is not JSON, or neither format (the message says why).
     """
     try:
-        doc = json.loads(text, parse_float=Decimal)
+        doc = loads_bounded(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{name}: line {exc.lineno}, column {exc.colno}: invalid JSON "
                          f"({exc.msg})") from None
+    except JsonTooDeep as exc:
+        raise ValueError(f"{name}: invalid JSON ({exc})") from None
     if not isinstance(doc, dict):
         raise ValueError(f"{name}: expected a JSON object (LiteLLM's model map or a price "
                          "table)")

@@ -63,6 +63,8 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from monitor.core.clock import Clock, system_clock
+from monitor.core.json_limits import JsonTooDeep, loads_bounded
+from monitor.core.money import MAX_PRICE_PER_M
 from monitor.core.usage import TokenUsage
 from monitor.errors import BugError
 
@@ -618,6 +620,9 @@ def _price(value: Any, path: str) -> Decimal:
     d = Decimal(value)
     if not d.is_finite() or d < 0:
         raise _TableError(path, f"expected a price >= 0, got {_describe(value)}")
+    if d > MAX_PRICE_PER_M:  # no model costs this; `1e999999999` would overflow the maths
+        raise _TableError(path, f"expected a price per 1M tokens of at most "
+                                f"${MAX_PRICE_PER_M:,}, got {_describe(value)}")
     return d
 
 
@@ -931,10 +936,12 @@ def _build_table(doc: dict[str, Any], origin: str, default_source: str) -> Price
 def _parse_json(text: str, name: str) -> Any:
     """JSON with exact decimals; errors name the file, line and column."""
     try:
-        return json.loads(text, parse_float=Decimal)
+        return loads_bounded(text, parse_float=Decimal)
     except json.JSONDecodeError as exc:
         raise _TableError("", f"{name}: line {exc.lineno}, column {exc.colno}: invalid JSON "
                            f"({exc.msg})") from None
+    except JsonTooDeep as exc:
+        raise _TableError("", f"{name}: invalid JSON ({exc})") from None
 
 
 def _bundled_path() -> Path:

@@ -200,10 +200,13 @@ def settings_from_dict(raw: Mapping[str, Any]) -> tuple[Settings, list[str]]:
     warnings: list[str] = []
     settings = Settings()
     for key, value in raw.items():
+        if key not in SPEC_BY_KEY:  # e.g. from a newer version: kept in the file when saving
+            warnings.append(f"unknown setting {key!r} (left in the file, not used)")
+            continue
         try:
             settings = settings.replace(**{key: value})
         except SettingError as exc:
-            warnings.append(str(exc) + "; using the default")
+            warnings.append(str(exc) + "; using the default (the file keeps its value)")
     return settings, warnings
 
 

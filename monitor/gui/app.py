@@ -498,7 +498,11 @@ class AppController(QObject):
 
     def apply_settings(self, new: Settings) -> None:
         old = self.ctx.settings
-        self.state.apply_settings(new)
+        try:
+            self.state.apply_settings(new)
+        except KnownError as exc:  # the file cannot be read or written: it is left as it is
+            self.window.show_banner(Notification(self.tr("Settings not saved"), exc.text()))
+            return
         language = i18n.pick_language(new.language)
         if language != self.language:
             self.set_language(language)

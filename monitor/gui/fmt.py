@@ -3,29 +3,22 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 from PySide6.QtCore import QCoreApplication, QLocale
 
+from monitor.core import money
+
 
 def usd(amount: Decimal | None, *, whole_if_integral: bool = False) -> str:
-    """`$1,234.56`; `$120` for an integral limit when `whole_if_integral`; `?` when unknown."""
-    if amount is None:
-        return "?"
-    sign = "-" if amount < 0 else ""
-    a = abs(amount)
-    if whole_if_integral and a == a.to_integral_value():
-        return f"{sign}${int(a):,}"
-    if a != 0 and a < Decimal("0.01"):
-        return f"{sign}${a.quantize(Decimal('0.0001'), ROUND_HALF_UP):,}"
-    return f"{sign}${a.quantize(Decimal('0.01'), ROUND_HALF_UP):,}"
+    """`$1,234.56` by the one money rule (monitor.core.money); `$120` for an integral limit
+    when `whole_if_integral`; `?` when unknown."""
+    return money.usd(amount, whole_if_integral=whole_if_integral)
 
 
 def usd_round(amount: Decimal | None) -> str:
     """Whole dollars (projections: `$131`)."""
-    if amount is None:
-        return "?"
-    return f"${int(amount.quantize(Decimal(1), ROUND_HALF_UP)):,}"
+    return money.usd_whole(amount)
 
 
 def tokens(n: int) -> str:

@@ -28,6 +28,7 @@ from pathlib import Path
 from typing import Protocol
 
 from monitor.core.budget import BudgetStatus, due_alerts
+from monitor.core.money import usd as _usd
 from monitor.services.atomic import atomic_write_text
 from monitor.services.snapshot import DashboardSnapshot
 
@@ -75,10 +76,6 @@ class Alert:
 
     def param(self, name: str) -> str:
         return dict(self.params).get(name, "")
-
-
-def _usd(amount: Decimal) -> str:
-    return f"${amount:,.2f}"
 
 
 @dataclass(frozen=True)

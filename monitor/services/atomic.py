@@ -8,7 +8,7 @@ from pathlib import Path
 
 
 def atomic_write_text(path: Path, text: str, mode: int = 0o600) -> None:
-    """Write `text` to `path` via a temp file in the same folder, fsync, then rename."""
+    """Write `text` (UTF-8) to `path` via a temp file in the same folder, fsync, then rename."""
     atomic_write_bytes(path, text.encode("utf-8"), mode)
 
 

@@ -16,13 +16,16 @@ import json
 import logging
 import os
 import re
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from monitor import exit_codes
 from monitor.core.clock import system_clock
+from monitor.core.json_limits import JsonTooDeep, loads_bounded
 from monitor.errors import ConfigError, KnownError
 from monitor.log import mask_secret, redact
 from monitor.services.atomic import atomic_write_text
@@ -35,6 +38,7 @@ KINDS = ("admin", "project")
 EXPIRY_WARNING_DAYS = 7
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 _FILE_VERSION = 1
+MAX_SECRET_BYTES = 1024  # API keys are 50-200 characters; more is a paste of something else
 
 UNLOCK_HELP = (
     "Install and unlock a Secret Service keyring (GNOME Keyring: `gnome-keyring`, or KWallet) "
@@ -47,6 +51,8 @@ UNLOCK_HELP = (
 
 class KeyringUnavailable(KnownError):  # noqa: N818 - name fixed by CONTRACTS.md
     """No safe OS keyring is usable right now (missing, locked, or a plaintext backend)."""
+
+    exit_code = exit_codes.KEYRING_UNUSABLE
 
     def __init__(self, reason: str) -> None:
         super().__init__(f"the OS keyring is not usable: {reason}. {UNLOCK_HELP}")
@@ -67,6 +73,18 @@ class KeyInputError(KnownError):
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field
+
+
+class SecretRefused(KeyInputError):  # noqa: N818 - reads better at call sites
+    """A secret that cannot be an API key (not UTF-8, invisible characters, too long).
+
+    The message says why and where (a code point and a position), never the secret.
+    """
+
+    exit_code = exit_codes.DATA_REFUSED
+
+    def __init__(self, message: str, field: str | None = "secret") -> None:
+        super().__init__(message, field)
 
 
 class KeyVault(Protocol):
@@ -187,6 +205,14 @@ class KeyringVault:
                 chosen = safe[0]
         except KeyringUnavailable:
             raise
+        except (ImportError, AttributeError, ValueError) as exc:
+            named = os.environ.get("PYTHON_KEYRING_BACKEND")
+            if not named or self._given is not None:
+                raise
+            raise KeyringUnavailable(
+                f"PYTHON_KEYRING_BACKEND={named!r} names a backend that cannot be loaded "
+                f"({type(exc).__name__}: {str(exc)[:120]}); unset it or name an installed "
+                "one, e.g. keyring.backends.SecretService.Keyring") from None
         except Exception as exc:
             if _is_keyring_failure(exc):
                 raise KeyringUnavailable(_describe_error(exc)) from None
@@ -329,16 +355,46 @@ def validate_label(label: str) -> str:
 
 
 def clean_secret(raw: str) -> str:
-    """The key with surrounding whitespace removed; rejects empty or multi-token input."""
+    """The key with surrounding whitespace removed; rejects empty or multi-token input and
+    anything `check_secret` refuses."""
     secret = raw.strip()
     if not secret:
         raise KeyInputError("no key given (empty input)", "secret")
-    if any(ch.isspace() or ord(ch) < 32 for ch in secret):
-        raise KeyInputError("the key contains spaces or control characters; paste only the key",
-                            "secret")
+    check_secret(secret)
     if len(secret) < 8:
         raise KeyInputError("that is too short to be an API key", "secret")
     return secret
+
+
+def _char_name(ch: str) -> str:
+    name = unicodedata.name(ch, "")
+    return f"U+{ord(ch):04X}" + (f" {name}" if name else "")
+
+
+def check_secret(secret: str, what: str = "the key", fix: str = "paste only the key") -> None:
+    """Refuse what cannot be an API key, saying why and where but never showing the key.
+
+    API keys are short printable ASCII. A zero-width or control character (usually copied
+    along with the key) would only fail later, inside an HTTP header.
+    """
+    size = len(secret.encode("utf-8", "surrogatepass"))
+    if size > MAX_SECRET_BYTES:
+        raise SecretRefused(f"{what} is {size:,} bytes long, more than {MAX_SECRET_BYTES:,}: "
+                            f"API keys are 50-200 characters; {fix}")
+    for i, ch in enumerate(secret, start=1):
+        category = unicodedata.category(ch)
+        if category == "Cs":  # a byte that was not UTF-8 (surrogateescape)
+            raise SecretRefused(f"{what} is not UTF-8 text (an invalid byte at character "
+                                f"{i}); {fix}")
+        if category in ("Cc", "Cf", "Zl", "Zp") or ch.isspace():
+            kind = ("an invisible (zero-width/format) character" if category == "Cf"
+                    else "a space" if ch.isspace() and category not in ("Cc",)
+                    else "a control character")
+            raise SecretRefused(f"{what} contains {kind} ({_char_name(ch)}) at character {i}; "
+                                f"it was probably copied along with the key: {fix}")
+        if not ch.isascii():
+            raise SecretRefused(f"{what} contains a non-ASCII character ({_char_name(ch)}) at "
+                                f"character {i}; API keys are plain ASCII: {fix}")
 
 
 def parse_expiry(text: str | None) -> date | None:
@@ -421,13 +477,15 @@ class KeyStore:
             raise ConfigError(f"cannot read {self.meta_path}: {exc.strerror}") from None
         try:
             try:
-                parsed = json.loads(data.decode("utf-8"))
+                parsed = loads_bounded(data.decode("utf-8"))
             except UnicodeDecodeError:
                 raise ConfigError(f"{self.meta_path} is not UTF-8 text") from None
             except json.JSONDecodeError as exc:
                 raise ConfigError(
                     f"{self.meta_path} is not valid JSON (line {exc.lineno})"
                 ) from None
+            except JsonTooDeep as exc:
+                raise ConfigError(f"{self.meta_path} is not valid JSON ({exc})") from None
             items = parsed.get("keys") if isinstance(parsed, dict) else None
             if not isinstance(items, list):
                 raise ConfigError(f"{self.meta_path}: expected an object with a \"keys\" list")
@@ -516,13 +574,16 @@ class KeyStore:
         log.info("removed key %r", label)
 
     def secret(self, label: str) -> str:
-        self.get_meta(label)
+        meta = self.get_meta(label)
         value = self.vault.get(label)
         if value is None:
             raise KeyNotFound(
                 f"key {label!r} is listed but its secret is missing from the OS keyring; "
                 f"remove it and add it again"
             )
+        check_secret(value, f"the key {label!r} in the OS keyring",
+                     fix=f"add it again with `token-monitor keys add --label {label} --kind "
+                         f"{meta.kind} --replace`")
         return value
 
     # trust: duplicates, test verdicts, the key sync uses --------------------------------
@@ -589,6 +650,7 @@ class KeyStore:
                     raise
                 log.warning("keyring unusable; using $%s instead", ADMIN_ENV)
         if env_value is not None:
+            check_secret(env_value, f"${ADMIN_ENV}", fix="export only the key")
             return AdminCredential(env_value, "env")
         return None
 

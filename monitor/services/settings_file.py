@@ -1,4 +1,15 @@
-"""Load and save settings.json: atomic writes; a corrupt file is moved aside, never deleted."""
+"""Load and save settings.json without ever destroying what the user wrote.
+
+Loading: a missing file gives defaults; corrupt JSON (including JSON nested too deeply) is
+moved aside, never deleted; a file that cannot be read (permissions, a directory) gives
+defaults with a warning and is left alone.
+
+Saving merges into the file as it is on disk now: only the settings that changed are written;
+unknown keys, and values the app could not use but did not change, stay as they are. The
+previous file is kept as `settings.json.bak`. A file that cannot be read or parsed is never
+overwritten: saving raises ConfigError instead (and CannotWriteError when the folder or disk
+refuses the write).
+"""
 
 from __future__ import annotations
 
@@ -6,12 +17,17 @@ import json
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from monitor.core.clock import system_clock
+from monitor.core.json_limits import loads_bounded
 from monitor.core.settings import Settings, settings_from_dict, settings_to_dict
-from monitor.services.atomic import atomic_write_text
+from monitor.errors import CannotWriteError, ConfigError
+from monitor.services.atomic import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
+
+BACKUP_SUFFIX = ".bak"
 
 
 @dataclass(frozen=True)
@@ -20,6 +36,13 @@ class LoadedSettings:
 
     settings: Settings
     warnings: list[str] = field(default_factory=list)
+
+
+def _parse(data: bytes) -> dict[str, Any]:
+    raw = loads_bounded(data.decode("utf-8"))  # UnicodeDecodeError is a ValueError
+    if not isinstance(raw, dict):
+        raise ValueError("the file must hold a JSON object")
+    return raw
 
 
 def load_settings(path: Path) -> LoadedSettings:
@@ -32,9 +55,7 @@ def load_settings(path: Path) -> LoadedSettings:
         msg = f"{path}: cannot be read ({exc.strerror}); using defaults"
         return LoadedSettings(Settings(), [msg])
     try:
-        raw = json.loads(data.decode("utf-8"))  # UnicodeDecodeError is a ValueError
-        if not isinstance(raw, dict):
-            raise ValueError("the file must hold a JSON object")
+        raw = _parse(data)
     except ValueError as exc:
         stem = f"{path.name}.corrupt-{system_clock():%Y%m%dT%H%M%S}"
         aside, n = path.with_name(stem), 1
@@ -54,5 +75,54 @@ def load_settings(path: Path) -> LoadedSettings:
     return LoadedSettings(settings, [f"{path}: {p}" for p in problems])
 
 
-def save_settings(path: Path, settings: Settings) -> None:
-    atomic_write_text(path, json.dumps(settings_to_dict(settings), indent=2) + "\n")
+def _read_for_update(path: Path) -> tuple[bytes | None, dict[str, Any]]:
+    """The file's bytes (None when absent) and its object; ConfigError when it cannot be
+    read or parsed, so that nothing overwrites it."""
+    keep = "settings were not saved and the file was left as it is"
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return None, {}
+    except IsADirectoryError:
+        raise ConfigError(f"{path} is a directory, not a settings file; {keep}: move it "
+                          "away and try again") from None
+    except OSError as exc:
+        raise ConfigError(f"{path} cannot be read ({exc.strerror or exc}); {keep}: fix its "
+                          "permissions and try again") from None
+    try:
+        return data, _parse(data)
+    except ValueError as exc:
+        raise ConfigError(f"{path} is not valid settings ({exc}); {keep}: fix or remove it "
+                          "and try again") from None
+
+
+def save_settings(path: Path, settings: Settings, *, before: Settings | None = None) -> None:
+    """Write the settings that differ from `before` into the file at `path`.
+
+    `before` is what the caller loaded (so a change made meanwhile by another process to
+    another setting survives); without it, what the file holds now is compared.
+
+    Raises:
+        ConfigError: the file cannot be read or parsed; it is not touched.
+        CannotWriteError: the folder or disk refuses the write; nothing changed.
+    """
+    data, raw = _read_for_update(path)
+    if before is None:
+        before, _ = settings_from_dict(raw)
+    new_values = settings_to_dict(settings)
+    old_values = settings_to_dict(before)
+    changed = {k: v for k, v in new_values.items() if old_values[k] != v}
+    if not changed:
+        return
+    merged = {**raw, **changed}  # keeps the file's order and every key we do not own
+    # A symlinked settings.json (a dotfiles repository) stays a link: write its target.
+    target = path.resolve() if path.is_symlink() else path
+    try:
+        if data is not None:
+            atomic_write_bytes(path.with_name(path.name + BACKUP_SUFFIX), data)
+        atomic_write_text(target, json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
+    except OSError as exc:
+        raise CannotWriteError(f"cannot save the settings to {path} ({exc.strerror or exc}; "
+                               f"its folder must be writable); the file was left as it "
+                               "was") from None
+    log.info("settings saved (%s)", ", ".join(sorted(changed)))

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from monitor.core.money import plain as money
 from monitor.core.usage import TokenUsage
 
 if TYPE_CHECKING:  # the builder imports these itself: the GUI loads this module at start-up
@@ -625,9 +626,6 @@ def snapshot_csv(snap: DashboardSnapshot) -> str:
                 "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens",
                 "cost_usd", "basis", "billed_usd", "estimated_usd"])
     start, end = snap.cycle.start.isoformat(), snap.cycle.last_day.isoformat()
-
-    def money(v: Decimal | None) -> str:
-        return "" if v is None else str(v.quantize(Decimal("0.000001")))
 
     w.writerow(["total", start, end, "", "cycle", "", "", "", "", "",
                 money(snap.cycle.cost_usd), snap.cycle.basis, money(snap.cycle.billed_usd),

@@ -33,6 +33,7 @@ from decimal import ROUND_FLOOR, Context, Decimal
 from pathlib import Path
 from typing import Any
 
+from monitor import exit_codes
 from monitor.core.budget import SINCE_EVER
 from monitor.core.clock import Clock, system_clock
 from monitor.core.records import CostBucket, ProxyRecord, RateLimitSnapshot, UsageBucket
@@ -340,6 +341,8 @@ SCHEMA_VERSION = len(MIGRATIONS)
 
 class StoreError(KnownError):
     """The database cannot be used (newer schema, corrupt file, closed store)."""
+
+    exit_code = exit_codes.DATABASE_UNUSABLE
 
 
 # --------------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
+from monitor import exit_codes
 from monitor.cli import EXIT_INTERNAL_ERROR, main
 from monitor.commands import count as count_command
 from monitor.core.tokens import get_encoding
@@ -197,7 +198,7 @@ def test_a_usage_db_that_is_not_sqlite_is_named_and_kept(run: Run, paths: Paths)
     paths.db_file.write_bytes(b"\x00garbage" + junk)
     for command in (["usage"], ["budget"]):
         code, out, err = run(*command)
-        assert code == 1 and out == ""
+        assert code == exit_codes.DATABASE_UNUSABLE and out == ""
         _one_error(err, str(paths.db_file), "not a database")
     assert paths.db_file.read_bytes() == b"\x00garbage" + junk
 
@@ -210,7 +211,7 @@ def test_a_usage_db_from_a_newer_version_is_refused_and_kept(run: Run, paths: Pa
     conn.commit()
     conn.close()
     code, _, err = run("usage")
-    assert code == 1
+    assert code == exit_codes.DATABASE_UNUSABLE
     _one_error(err, str(paths.db_file), "newer")
     conn = sqlite3.connect(paths.db_file)  # untouched (opening may switch it to WAL only)
     assert conn.execute("PRAGMA user_version").fetchone() == (999,)
@@ -221,7 +222,7 @@ def test_a_usage_db_from_a_newer_version_is_refused_and_kept(run: Run, paths: Pa
 def test_a_usage_db_path_that_is_a_directory(run: Run, paths: Paths) -> None:
     paths.db_file.mkdir()
     code, _, err = run("usage")
-    assert code == 1
+    assert code == exit_codes.DATABASE_UNUSABLE
     _one_error(err, str(paths.db_file))
 
 
@@ -299,7 +300,7 @@ def test_keys_commands_with_a_failing_keyring_backend(home: Path) -> None:
     env = {"PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring"}
     proc = _cli(home, "keys", "add", "--label", "main", "--kind", "admin", env=env,
                 stdin="sk-admin-ABCDEFGHIJKLMNOPQRSTUVWX1234\n")
-    assert proc.returncode == 1
+    assert proc.returncode == exit_codes.KEYRING_UNUSABLE
     line = _one_error(proc.stderr, "keyring is not usable", "gnome-keyring", "unlock")
     assert "ABCDEFGH" not in proc.stderr + proc.stdout
     keys_file = home / "config" / "keys.json"

@@ -35,4 +35,6 @@ def test_what_if_line_reprices_the_cycle(qtbot: QtBot, utc_ctx: AppContext,
     # gpt-4o-mini: 2 x (1,000 x 0.15 + 100 x 0.6) micro-dollars = $0.00042
     assert w is not None and (w.model, w.cost_usd) == ("gpt-4o-mini", Decimal("0.00042"))
     assert w.actual_cost_usd == Decimal("48.10")
-    assert window.what_if_result.text() == "$0.0004 this cycle instead of $48.10: −$48.10 (−100 %)"
+    # under a cent: two significant digits (the one money rule, monitor.core.money)
+    assert window.what_if_result.text() == \
+        "$0.00042 this cycle instead of $48.10: −$48.10 (−100 %)"

@@ -25,6 +25,7 @@ from typing import Any
 
 import pytest
 
+from monitor import exit_codes
 from tests.fakes import fake_org
 from tests.fakes.server import ServerThread
 
@@ -186,7 +187,7 @@ def test_locked_collection_gives_a_clear_error(secret_service: Any, tmp_path: Pa
     env.pop("DBUS_SESSION_BUS_ADDRESS", None)
     proc = subprocess.run(["dbus-run-session", "--", "sh", "-c", script], env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 1, proc.stdout + proc.stderr
+    assert proc.returncode == exit_codes.KEYRING_UNUSABLE, proc.stdout + proc.stderr
     assert "error: the OS keyring is not usable: the keyring collection is locked" in proc.stderr
     assert "gnome-keyring-daemon --unlock" in proc.stderr
     assert secret not in proc.stdout + proc.stderr
@@ -203,7 +204,7 @@ def test_no_secret_service_means_a_clear_error_and_no_file(tmp_path: Path) -> No
     proc = subprocess.run([sys.executable, "-m", "monitor", "keys", "add", "--label", "a",
                            "--kind", "admin"], input=secret, env=env, cwd=REPO,
                           capture_output=True, text=True, timeout=60, check=False)
-    assert proc.returncode == 1
+    assert proc.returncode == exit_codes.KEYRING_UNUSABLE
     assert "the OS keyring is not usable" in proc.stderr
     for hint in ("gnome-keyring", "dbus-run-session", "OPENAI_ADMIN_KEY"):
         assert hint in proc.stderr

@@ -16,6 +16,7 @@ from keyring.backend import KeyringBackend
 from keyring.backends import fail, null
 from keyring.backends.chainer import ChainerBackend
 
+from monitor import exit_codes
 from monitor.cli import main
 from monitor.errors import ConfigError
 from monitor.paths import Paths
@@ -128,7 +129,7 @@ def test_duplicate_label_needs_replace(store: KeyStore) -> None:
         ("", "admin", SECRET, "invalid label"),
         ("ok", "owner", SECRET, "kind must be"),
         ("ok", "admin", "   \n", "empty"),
-        ("ok", "admin", "sk-abc def-ghijklmnop", "spaces"),
+        ("ok", "admin", "sk-abc def-ghijklmnop", "a space"),
         ("ok", "admin", "sk-1", "too short"),
     ],
 )
@@ -400,7 +401,8 @@ def test_cli_add_without_usable_keyring_fails_clearly(
         capsys: pytest.CaptureFixture[str]) -> None:
     with installed(fail.Keyring()):
         monkeypatch.setattr("sys.stdin", _Stdin(SECRET))
-        assert main(["keys", "add", "--label", "main", "--kind", "admin"]) == 1
+        assert main(["keys", "add", "--label", "main", "--kind", "admin"]) == \
+                exit_codes.KEYRING_UNUSABLE
     err = capsys.readouterr().err
     assert "OS keyring is not usable" in err and "gnome-keyring" in err
     assert SECRET not in err

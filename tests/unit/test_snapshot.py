@@ -7,7 +7,7 @@ import io
 import plistlib
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
 import pytest
@@ -215,10 +215,12 @@ def test_csv_has_every_section(store: UsageStore, prices: PriceTable) -> None:
     sections = {r["section"] for r in rows}
     assert sections == {"total", "day", "model", "project", "key"}
     [total] = [r for r in rows if r["section"] == "total"]
-    assert Decimal(total["cost_usd"]) == snap.cycle.cost_usd.quantize(Decimal("0.000001"))
+    # money in CSV follows the one display rule: half up to cents (monitor.core.money)
+    assert Decimal(total["cost_usd"]) == snap.cycle.cost_usd.quantize(Decimal("0.01"),
+                                                                      ROUND_HALF_UP)
     days = [r for r in rows if r["section"] == "day"]
     assert sum(Decimal(r["cost_usd"]) for r in days) == pytest.approx(
-        snap.cycle.cost_usd, abs=Decimal("0.0001"))
+        snap.cycle.cost_usd, abs=Decimal("0.005") * len(days))
     ft = [r for r in rows if r["name"] == "acme-ft-summarizer"]
     assert ft and ft[0]["cost_usd"] == "" and ft[0]["basis"] == "unpriced"
     period = Period(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))
@@ -322,4 +324,5 @@ def test_csv_labels_apportioned_dollars(store: UsageStore, prices: PriceTable) -
     snap = build_snapshot(store, prices, SETTINGS, RuntimeStatus(), NOW)
     [row] = [r for r in csv.DictReader(io.StringIO(snapshot_csv(snap)))
              if r["section"] == "model"]
-    assert (row["key"], row["cost_usd"], row["basis"]) == ("gpt-4o", "2.600000", "apportioned")
+    # CSV money follows the one rule of monitor.core.money (half up to cents)
+    assert (row["key"], row["cost_usd"], row["basis"]) == ("gpt-4o", "2.60", "apportioned")

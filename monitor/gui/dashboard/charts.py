@@ -176,7 +176,7 @@ class DailySpendChart(_CycleChart):
         self.pace_value = pace
         pace_line = QLineSeries()
         pace_line.setName(self.tr("Daily pace of the limit (%1/day)").replace(
-            "%1", f"${pace:,.2f}"))
+            "%1", fmt.usd(snap.cycle.limit_usd / n)))
         pen = QPen(PACE_COLOUR)
         pen.setWidthF(2.0)
         pen.setStyle(Qt.PenStyle.DashLine)

@@ -8,17 +8,11 @@ from monitor.gui import fmt
 
 
 def cost_text(amount: Decimal | None) -> str:
-    """`$12.34` from a cent up; below it two significant digits (`$0.0000025`); `?` unknown."""
-    if amount is None:
-        return "?"
-    if amount == 0:
+    """`$12.34` from a cent up; below it two significant digits (`$0.0000025`, the one money
+    rule of monitor.core.money); `$0` for nothing; `?` unknown."""
+    if amount is not None and amount == 0:
         return "$0"
-    if abs(amount) >= Decimal("0.01"):
-        return fmt.usd(amount)
-    # Two significant digits: the exponent of the leading digit decides the places.
-    places = max(4, -abs(amount).adjusted() + 1)
-    q = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
-    return f"${q:f}"
+    return fmt.usd(amount)
 
 
 def share_text(share: Decimal | None) -> str:
