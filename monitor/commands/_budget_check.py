@@ -19,14 +19,16 @@ import sys
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from monitor import exit_codes
 from monitor.commands._output import usd
 from monitor.context import AppContext
 from monitor.errors import KnownError
 from monitor.services.status import StatusFigures, build_status
 
-EXIT_UNDER = 0
+# The contract (0/1/3), listed with the shared codes in monitor/exit_codes.py.
+EXIT_UNDER = exit_codes.OK
 EXIT_OVER = 1
-EXIT_USAGE = 2
+EXIT_USAGE = exit_codes.USAGE
 EXIT_UNKNOWN = 3
 EXIT_CODES_HELP = ("exit codes: 0 under the threshold (or no limit set), 1 at or over it, "
                    "2 bad arguments, 3 no data, stale data or an unreadable store")

@@ -9,14 +9,13 @@ fields), `json` (the contract in `StatusFigures.to_json`), `waybar` (custom-modu
 `--watch` prints a new line whenever the output changes: it checks the store's data_version and
 the settings and price files at most once a second (a sleeping loop, no busy polling), and
 recomputes at the instants the figures change by themselves (midnight of "today", the cycle's
-end, the data turning stale). It exits cleanly on SIGTERM/SIGHUP and when the reader goes away
-(SIGPIPE / EPIPE). The hidden `--now` flag pins the clock.
+end, the data turning stale). It exits 0 on SIGTERM/SIGHUP and quietly with 141 when the reader
+goes away (EPIPE, as every command does). The hidden `--now` flag pins the clock.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import signal
 import sqlite3
 import sys
@@ -31,6 +30,7 @@ from typing import Any, TextIO
 from monitor.commands._output import to_json_line, usd
 from monitor.commands.usage import PeriodError, parse_now
 from monitor.context import AppContext
+from monitor.core import money
 from monitor.core.clock import Clock, fixed_clock
 from monitor.errors import KnownError
 from monitor.services.status import STATE_COLOURS, StatusFigures, build_status, next_change
@@ -90,7 +90,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
 
 def whole_usd(amount: Decimal) -> str:
     """`$120` for whole dollars, `$120.50` otherwise (limits read better without cents)."""
-    return f"${amount:,.0f}" if amount == amount.to_integral_value() else usd(amount)
+    return money.usd(amount, whole_if_integral=True)
 
 
 def compact_count(n: int) -> str:
@@ -242,6 +242,7 @@ def watch(ctx: AppContext, clock: Clock, render: Callable[[StatusFigures], str],
         due: datetime | None = None
         reported: str | None = None
         while True:
+            text: str | None = None
             try:
                 # data_version sees every commit through SQLite (writes, backup-API restores).
                 store = ctx.store()
@@ -254,23 +255,18 @@ def watch(ctx: AppContext, clock: Clock, render: Callable[[StatusFigures], str],
                     seen, reported = key, None
                     due = next_change(figures, ctx.settings.poll_interval_s)
                     text = render(figures)
-                    if text != shown:
-                        out.write(text + "\n")
-                        out.flush()
-                        shown = text
             except (KnownError, sqlite3.Error) as exc:  # e.g. locked for long: say so, retry
                 problem = exc.text() if isinstance(exc, KnownError) else f"usage store: {exc}"
                 if problem != reported:
                     print(f"error: {problem}", file=sys.stderr)
                     reported = problem
+            if text is not None and text != shown:
+                # A closed pipe ends the command here (main exits quietly with 141).
+                out.write(text + "\n")
+                out.flush()
+                shown = text
             time.sleep(check_s)
     except _StopError:
-        return 0
-    except BrokenPipeError:
-        # The reader went away: point stdout at /dev/null so the exit flush cannot fail too.
-        devnull = os.open(os.devnull, os.O_WRONLY)
-        os.dup2(devnull, out.fileno())
-        os.close(devnull)
         return 0
     finally:
         for s, handler in previous.items():
