@@ -268,6 +268,7 @@ def test_fast_typing_ends_on_the_final_count(
     assert updates and updates[-1] == n_tokens(text)
 
 
+@pytest.mark.no_faketime  # an event-loop timing test, no date logic (see pyproject: no_faketime)
 def test_large_paste_keeps_event_loop_running(
     qtbot: QtBot, ctx: AppContext, runner: TaskRunner
 ) -> None:

@@ -232,6 +232,7 @@ def test_streaming_in_small_blocks_counts_exactly(
     assert "3 invalid UTF-8 byte sequence(s)" in err
 
 
+@pytest.mark.no_faketime  # CPU-bound threads, no date logic (see pyproject: no_faketime)
 def test_fifty_megabyte_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     block = (SAMPLE * 50).encode()  # ends with "\n", starts with a letter: a safe cut
     reps = 50 * 1024 * 1024 // len(block) + 1

@@ -372,6 +372,7 @@ def _varied_text(rng: random.Random, n: int) -> str:
 
 
 @pytest.mark.parametrize("name", ALL)
+@pytest.mark.no_faketime  # CPU-bound threads, no date logic (see pyproject: no_faketime)
 def test_chunked_count_equals_one_call(name: str) -> None:
     enc = get_encoding(name)
     rng = random.Random(name)
@@ -443,6 +444,7 @@ def test_one_huge_line_without_newlines_counts_the_same() -> None:
 
 
 @pytest.mark.parametrize("name", ALL)
+@pytest.mark.no_faketime  # CPU-bound threads, no date logic (see pyproject: no_faketime)
 def test_streaming_counter_equals_whole_counts(name: str) -> None:
     rng = random.Random(3)
     text = _varied_text(rng, 3000)
