@@ -1455,6 +1455,13 @@ class UsageStore:
         with self.transaction() as tx:
             tx.execute("DELETE FROM sync_windows WHERE source = ?", (source,))
 
+    # ---- change detection ------------------------------------------------------------------
+
+    def data_version(self) -> int:
+        """A number that changes when another connection commits to the store (SQLite's
+        `PRAGMA data_version`): a cheap "did anything change?" poll for `status --watch`."""
+        return int(self._conn().execute("PRAGMA data_version").fetchone()[0])
+
     # ---- names -----------------------------------------------------------------------------
 
     def names(self) -> dict[str, str]:
