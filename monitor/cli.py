@@ -58,6 +58,8 @@ COMMANDS: dict[str, Command] = {
                      "show the price table or one model's prices (USD per 1M tokens)"),
     "proxy": Command("monitor.commands.proxy",
                      "run the local metering proxy (live per-request usage and cost)"),
+    "status": Command("monitor.commands.status",
+                      "today's and this cycle's spend in one line (status bars, scripts)"),
     "sync": Command("monitor.commands.sync",
                     "fetch organization usage and costs (needs an Admin key)"),
     "tokenizer": Command("monitor.commands.tokenizer",

@@ -66,6 +66,12 @@ class AppContext:
         save_settings(self.paths.settings_file, settings, before=self.settings)
         self._settings = settings
 
+    def reload_files(self) -> None:
+        """Forget the loaded settings and price table: the next use re-reads the files
+        (a long-running command noticed they changed)."""
+        self._settings = None
+        self._prices = None
+
     def prices(self) -> PriceTable:
         if self._prices is None:
             with self._build_lock:

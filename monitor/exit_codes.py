@@ -10,7 +10,7 @@ OK = 0
 ERROR = 1  # a problem the message explains (network, unknown label, a file given to `count`)
 USAGE = 2  # a flag or value the command cannot take (argparse uses 2 as well)
 # 3-6: `keys test` and `sync` outcomes, see monitor/services/openai_admin.py
-KEY_INVALID = 3
+KEY_INVALID = 3  # also `budget --check`: the figures are unknown (no data, stale, unreadable)
 KEY_SCOPE = 4
 NETWORK = 5
 API_ERROR = 6
@@ -28,9 +28,11 @@ PIPE_CLOSED = 141  # the reader of stdout went away (128 + SIGPIPE, as `cat` wou
 
 DESCRIPTIONS: dict[int, str] = {
     OK: "success",
-    ERROR: "a problem the message explains (network, unknown label, bad input file, ...)",
+    ERROR: "a problem the message explains (network, unknown label, bad input file, ...); "
+           "`budget --check`: spend at or over the threshold",
     USAGE: "a flag or value the command cannot take",
-    KEY_INVALID: "`keys test` / `sync`: the API key is invalid",
+    KEY_INVALID: "`keys test` / `sync`: the API key is invalid; `budget --check`: no data, "
+                 "stale data or an unreadable store (the figures are unknown)",
     KEY_SCOPE: "`keys test` / `sync`: the key lacks the needed scope",
     NETWORK: "`keys test` / `sync`: network error",
     API_ERROR: "`keys test` / `sync`: other API error (rate limit, quota, server)",

@@ -35,13 +35,20 @@ def _plain(value: Any, numbers: list[str], mark: str) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value).__name__}")
 
 
-def to_json(obj: Any) -> str:
+def to_json(obj: Any, *, one_line: bool = False) -> str:
     """The JSON contract: money and prices are exact numbers in plain notation (`0.0000025`,
-    never `2.5e-06`, `Infinity` or `NaN`; a non-finite value is `null`), dates ISO 8601."""
+    never `2.5e-06`, `Infinity` or `NaN`; a non-finite value is `null`), dates ISO 8601.
+    `one_line`: compact, for readers that take a line per update (status bars, `--watch`)."""
     numbers: list[str] = []
     mark = f"@{secrets.token_hex(8)}@"  # unguessable: no string in `obj` can forge one
-    text = json.dumps(_plain(obj, numbers, mark), indent=2, ensure_ascii=False)
+    layout: dict[str, Any] = {"separators": (",", ":")} if one_line else {"indent": 2}
+    text = json.dumps(_plain(obj, numbers, mark), ensure_ascii=False, **layout)
     return re.sub(f'"{mark}([0-9]+){mark}"', lambda m: numbers[int(m.group(1))], text)
+
+
+def to_json_line(obj: Any) -> str:
+    """The same encoding on one line (status bars and `--watch` read a line per update)."""
+    return to_json(obj, one_line=True)
 
 
 def print_json(obj: Any) -> None:

@@ -12,6 +12,7 @@ import sys
 from datetime import timedelta
 from typing import Any
 
+from monitor.commands._budget_check import EXIT_CODES_HELP, run_check
 from monitor.commands._output import print_json, usd
 from monitor.commands.usage import PeriodError, days_text, parse_now
 from monitor.context import AppContext
@@ -35,7 +36,15 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
                    help="on: the proxy refuses requests (HTTP 429) once this cycle's spend "
                    "reaches the limit; off: the limit only alerts (default)")
     p.add_argument("--json", action="store_true", help="print JSON")
+    p.add_argument("--check", action="store_true",
+                   help="for scripts: exit 0 under the threshold, 1 at or over it, 3 when there "
+                   "is no data or it is stale (prints one line saying which)")
+    p.add_argument("--at", metavar="PCT",
+                   help="with --check: the threshold in percent of the limit (default 100)")
+    p.add_argument("--projected", action="store_true",
+                   help="with --check: the month-end projection counts too")
     p.add_argument("--now", help=argparse.SUPPRESS)
+    p.epilog = f"--check {EXIT_CODES_HELP}."
     p.set_defaults(func=run)
 
 
@@ -53,6 +62,15 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
         now = parse_now(args.now, ctx)
     except PeriodError as exc:
         print(f"error: {exc}", file=sys.stderr)
+        return 2
+    if args.check:
+        if changes or args.json:
+            print("error: --check cannot be combined with setting flags or --json",
+                  file=sys.stderr)
+            return 2
+        return run_check(args, ctx, now)
+    if args.at is not None or args.projected:
+        print("error: --at and --projected go with --check", file=sys.stderr)
         return 2
     settings = ctx.settings
     if changes:

@@ -12,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("system", "en", "zh_CN")
+TRAY_ICON_SHOWS = ("gauge", "today_usd", "cycle_pct")  # the gauge, today's $, the cycle's %
 MAX_USD = Decimal(10_000_000)  # far above any API bill; keeps `1e999` out of the budget maths
 
 
@@ -98,6 +99,12 @@ def _language(value: Any) -> str:
     return str(value)
 
 
+def _tray_icon_shows(value: Any) -> str:
+    if value not in TRAY_ICON_SHOWS:
+        raise SettingError(f"must be one of {', '.join(TRAY_ICON_SHOWS)}")
+    return str(value)
+
+
 def _optional_decimal(value: Any) -> Decimal | None:
     return None if value is None or value == "" else _decimal(value)
 
@@ -142,6 +149,7 @@ SCHEMA: tuple[SettingSpec, ...] = (
     SettingSpec("notifications_enabled", "Desktop notifications", "general", _bool),
     SettingSpec("start_at_login", "Start at login", "general", _bool),
     SettingSpec("language", "Language", "general", _language),
+    SettingSpec("tray_icon_shows", "Tray icon shows", "general", _tray_icon_shows),
     SettingSpec("prepaid_credit_usd", "Prepaid credit (USD)", "credit", _optional_decimal),
     SettingSpec("prepaid_purchased", "Credit purchased on", "credit", _optional_date),
     SettingSpec("prepaid_expires", "Credit expires on", "credit", _optional_date),
@@ -167,6 +175,7 @@ class Settings:
     notifications_enabled: bool = True
     start_at_login: bool = False
     language: str = "system"
+    tray_icon_shows: str = "gauge"
     prepaid_credit_usd: Decimal | None = None
     prepaid_purchased: date | None = None
     prepaid_expires: date | None = None

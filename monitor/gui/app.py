@@ -41,7 +41,7 @@ from monitor.gui.poller import Poller, PollResult, ProxyHost
 from monitor.gui.single_instance import SingleInstance
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
-from monitor.gui.tray import TrayIcon, tray_available
+from monitor.gui.tray import IconOptions, TrayIcon, tray_available
 from monitor.gui.welcome import (
     PATH_ADMIN,
     PATH_DESKTOP,
@@ -254,6 +254,7 @@ class AppController(QObject):
         self._wire_window(self.window)
         if self.tray is not None:
             t = self.tray
+            t.set_icon_options(IconOptions.from_settings(self.ctx.settings))
             st.snapshot_changed.connect(t.set_snapshot)
             st.paused_changed.connect(t.set_paused_until)
             t.set_paused_until(st.alerts.paused_until)
@@ -600,6 +601,8 @@ class AppController(QObject):
 
     def _on_settings_changed(self, new: Settings) -> None:
         self.poller.set_interval(new.poll_interval_s)
+        if self.tray is not None:
+            self.tray.set_icon_options(IconOptions.from_settings(new))
         running = self.proxy.active
         if new.proxy_enabled and not running:
             self.state.update_runtime(proxy_enabled=True, proxy_error=None)

@@ -8,6 +8,7 @@ light rim reads on both light and dark panels.
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from PySide6.QtCore import QPointF, QRectF, Qt
@@ -80,13 +81,20 @@ def fill_colour(fraction: float) -> QColor:
 
 def draw_gauge(size_px: int, look: GaugeLook, device_pixel_ratio: float = 1.0) -> QPixmap:
     """Paint the gauge into a transparent square pixmap of `size_px` logical pixels."""
+    return square_pixmap(size_px, lambda p, s: _paint(p, s, look), device_pixel_ratio)
+
+
+def square_pixmap(size_px: int, paint: Callable[[QPainter, float], None],
+                  device_pixel_ratio: float = 1.0) -> QPixmap:
+    """A transparent square pixmap of `size_px` logical pixels, antialiased, painted by
+    `paint(painter, side_in_device_pixels)` (every tray icon look draws through this)."""
     real = max(1, round(size_px * device_pixel_ratio))
     pm = QPixmap(real, real)
     pm.fill(Qt.GlobalColor.transparent)
     p = QPainter(pm)
     try:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
-        _paint(p, float(real), look)
+        paint(p, float(real))
     finally:
         p.end()
     pm.setDevicePixelRatio(device_pixel_ratio)

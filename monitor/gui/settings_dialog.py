@@ -33,7 +33,14 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from monitor.core.settings import LANGUAGES, SCHEMA, SettingError, Settings, SettingSpec
+from monitor.core.settings import (
+    LANGUAGES,
+    SCHEMA,
+    TRAY_ICON_SHOWS,
+    SettingError,
+    Settings,
+    SettingSpec,
+)
 
 COMMON_TIMEZONES = (
     "local", "UTC", "America/Los_Angeles", "America/New_York", "America/Sao_Paulo",
@@ -175,6 +182,7 @@ class SettingsDialog(QDialog):
             "notifications_enabled": self.tr("Desktop notifications"),
             "start_at_login": self.tr("Start at login"),
             "language": self.tr("Language"),
+            "tray_icon_shows": self.tr("Tray icon shows"),
             "prepaid_credit_usd": self.tr("Prepaid credit (USD)"),
             "prepaid_purchased": self.tr("Credit purchased on"),
             "prepaid_expires": self.tr("Credit expires on"),
@@ -204,6 +212,15 @@ class SettingsDialog(QDialog):
                      "zh_CN": "简体中文"}
             for code in LANGUAGES:
                 combo.addItem(names.get(code, code), code)
+            combo.setCurrentIndex(max(0, combo.findData(value)))
+            combo.currentIndexChanged.connect(lambda _=0, k=spec.key: self._validate(k))
+            widget, read = combo, combo.currentData
+        elif spec.key == "tray_icon_shows":
+            combo = QComboBox(self)
+            shows = {"gauge": self.tr("Gauge of the cycle"), "today_usd": self.tr("Today's $"),
+                     "cycle_pct": self.tr("Cycle %")}
+            for code in TRAY_ICON_SHOWS:
+                combo.addItem(shows[code], code)
             combo.setCurrentIndex(max(0, combo.findData(value)))
             combo.currentIndexChanged.connect(lambda _=0, k=spec.key: self._validate(k))
             widget, read = combo, combo.currentData

@@ -7,6 +7,7 @@ The tray only emits requests; AppController decides what they do.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
@@ -15,7 +16,8 @@ from PySide6.QtGui import QAction, QIcon
 from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 
 from monitor.core.clock import Clock, system_clock
-from monitor.gui import fmt, icons, texts
+from monitor.core.settings import Settings
+from monitor.gui import fmt, icon_numbers, icons, texts
 from monitor.services.snapshot import DashboardSnapshot
 
 if TYPE_CHECKING:
@@ -29,6 +31,19 @@ PAUSE_OFF = "off"
 def tray_available() -> bool:
     """Whether this desktop shows tray icons (False offscreen, on bare X, some Wayland)."""
     return QSystemTrayIcon.isSystemTrayAvailable()
+
+
+@dataclass(frozen=True)
+class IconOptions:
+    """What the icon shows (setting "Tray icon shows") and the rules that colour a number."""
+
+    shows: str = "gauge"  # gauge | today_usd | cycle_pct
+    thresholds_pct: tuple[int, ...] = (50, 80, 90, 100)
+    poll_interval_s: int = 300
+
+    @classmethod
+    def from_settings(cls, s: Settings) -> IconOptions:
+        return cls(s.tray_icon_shows, s.alert_thresholds_pct, s.poll_interval_s)
 
 
 def look_of(snap: DashboardSnapshot | None) -> icons.GaugeLook:
@@ -66,7 +81,8 @@ class TrayIcon(QObject):
         self._clock = clock
         self._snap: DashboardSnapshot | None = None
         self._paused_until: datetime | None = None
-        self._look: icons.GaugeLook | None = None
+        self._look: icons.GaugeLook | icon_numbers.NumberLook | None = None
+        self._options = IconOptions()
         self._painted_paused = False
         self._pause_timer = QTimer(self)  # the mark goes when the pause ends
         self._pause_timer.setObjectName("pause-end-timer")
@@ -139,11 +155,25 @@ class TrayIcon(QObject):
                 "%1", fmt.when_text(self._paused_until, self._clock().astimezone()))
         return text
 
+    def set_icon_options(self, options: IconOptions) -> None:
+        """Gauge or number, and the thresholds/poll interval that colour a number."""
+        self._options = options
+        self._apply()
+
+    @property
+    def shown_look(self) -> icons.GaugeLook | icon_numbers.NumberLook:
+        """What the icon draws now: a number when the setting asks and there is one."""
+        o = self._options
+        number = icon_numbers.number_look(self._snap, o.shows, o.thresholds_pct,
+                                          o.poll_interval_s)
+        return number if number is not None else look_of(self._snap)
+
     def _apply(self) -> None:
-        look = look_of(self._snap)
+        look = self.shown_look
         paused = self.paused
         if look != self._look or paused != self._painted_paused:  # repaint on a change only
-            icon = icons.tray_icon(look)
+            icon = (icon_numbers.number_icon(look) if isinstance(look, icon_numbers.NumberLook)
+                    else icons.tray_icon(look))
             self.icon.setIcon(icons.with_pause_mark(icon) if paused else icon)
             self._look = look
             self._painted_paused = paused

@@ -270,6 +270,16 @@ def _icon_sheet(out: Path) -> None:
                  Qt.TransformationMode.FastTransformation).save(str(out / "tray_icon_sizes.png"))
 
 
+def stop_processes(procs: list[subprocess.Popen[bytes]]) -> None:
+    """Terminate what `_start_x` started, last first (kill what does not stop in 5 s)."""
+    for p in reversed(procs):
+        p.terminate()
+        try:
+            p.wait(5)
+        except subprocess.TimeoutExpired:
+            p.kill()
+
+
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else ROOT / "resources" / "screenshots"
     out = out.resolve()
@@ -289,12 +299,7 @@ def main(argv: list[str]) -> int:
         time.sleep(0.5)  # let trayer dock before Qt asks for the tray
         _qt_part(out)
     finally:
-        for p in reversed(procs):
-            p.terminate()
-            try:
-                p.wait(5)
-            except subprocess.TimeoutExpired:
-                p.kill()
+        stop_processes(procs)
     for f in sorted(out.glob("*.png")):
         print(f.relative_to(ROOT) if f.is_relative_to(ROOT) else f)
     return 0

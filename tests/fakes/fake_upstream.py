@@ -13,9 +13,9 @@ a call through the proxy can be compared field by field. Scenarios, by model nam
 `force-quota` / `quota` (insufficient_quota), `force-500` / `500`, `force-401` / `401`,
 `gzip` / `deflate` (compressed response), `hop` (GET /v1/models answers with
 connection-specific headers), `cut` (the stream breaks off), `gate` (the stream
-waits after its first event until `release_gate()`), `incomplete` / `failed` (Responses),
-`usage-huge` / `usage-nan` / `no-usage` (a JSON chat reply whose usage has
-`prompt_tokens: 1e30`, `NaN`, or is missing).
+waits after its first event until `release_gate()`), `linger` (the body stays open 0.3 s
+after [DONE]), `incomplete` / `failed` (Responses), `usage-huge` / `usage-nan` /
+`no-usage` (a JSON chat reply whose usage has `prompt_tokens: 1e30`, `NaN`, or is missing).
 A key starting `sk-invalid` gets 401 invalid_api_key; no Authorization gets 401 too.
 `x-fake-chunk-delay-ms` sets the gap between stream events.
 
@@ -296,6 +296,8 @@ class FakeUpstream:
                         await asyncio.sleep(0.005)
             if comp is not None:
                 await resp.write(comp.flush())
+            if scenario == "linger":  # the body stays open a moment after [DONE]
+                await asyncio.sleep(0.3)
             await resp.write_eof()
         except (ConnectionResetError, asyncio.CancelledError):
             self.aborted_streams += 1

@@ -418,6 +418,31 @@ def test_upstream_down_gives_openai_style_502(
 # -- concurrency, disconnects, bodies -------------------------------------------------------
 
 
+def test_client_that_hangs_up_after_done_got_the_whole_stream(
+    proxy: MeteringProxy, records: list[ProxyRecord], fake: FakeUpstream,
+) -> None:  # fmt: skip
+    """The SDK closes as soon as it reads [DONE]; if the upstream body stays open a moment
+    longer, the record is still complete (not partial): the client had every byte."""
+    assert proxy.url is not None
+    parts = urlsplit(proxy.url)
+    conn = http.client.HTTPConnection(parts.hostname or "", parts.port, timeout=10)
+    try:
+        conn.request("POST", parts.path.rstrip("/") + "/chat/completions",
+                     body=chat_body(stream=True),
+                     headers={**AUTH, "x-fake-scenario": "linger"})  # fmt: skip
+        resp = conn.getresponse()
+        seen = b""
+        while b"data: [DONE]" not in seen:
+            line = resp.fp.readline()
+            assert line, "stream ended before [DONE]"
+            seen += line
+    finally:
+        conn.close()  # hang up while the upstream still holds the body open
+    [rec] = settled(proxy, records, 1)
+    assert not rec.partial
+    assert rec.usage == fake.reported[0].usage
+
+
 def test_50_concurrent_streams(
     client: openai.OpenAI, proxy: MeteringProxy, records: list[ProxyRecord],
     fake: FakeUpstream, prices: PriceTable,

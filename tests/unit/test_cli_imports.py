@@ -48,14 +48,17 @@ def _run(argv: list[str], tmp_path: Path, stdin: str = "") -> dict[str, object]:
         (["usage", "--json"], ("tiktoken", "aiohttp", "PySide6", "monitor.gui"), None),
         (["budget", "--json"], ("tiktoken", "aiohttp", "PySide6", "monitor.gui"), None),
         (["keys", "list", "--json"], ("tiktoken", "aiohttp", "PySide6", "monitor.gui"), None),
+        (["status", "--format", "waybar"], ("tiktoken", "aiohttp", "PySide6", "monitor.gui"),
+         None),
+        (["budget", "--check"], ("tiktoken", "aiohttp", "PySide6", "monitor.gui"), None),
     ],
-    ids=["count", "price", "usage", "budget", "keys-list"],
+    ids=["count", "price", "usage", "budget", "keys-list", "status", "budget-check"],
 )
 def test_command_imports_only_what_it_uses(
     argv: list[str], forbidden: tuple[str, ...], needed: str | None, tmp_path: Path
 ) -> None:
     result = _run(argv, tmp_path, stdin="hello tokens\n")
-    assert result["code"] == 0
+    assert result["code"] == (3 if argv[1:] == ["--check"] else 0)  # check: no data yet
     loaded = result["loaded"]
     assert isinstance(loaded, list)
     assert not [m for m in loaded if m.startswith(forbidden)], loaded
@@ -64,8 +67,10 @@ def test_command_imports_only_what_it_uses(
     # Only the module of the command that ran (and what it uses) was imported.
     module = COMMANDS[argv[0]].module
     allowed = {module, "monitor.commands._output"}
+    if argv[0] in ("budget", "status"):
+        allowed.add("monitor.commands.usage")  # budget and status reuse usage's --now parsing
     if argv[0] == "budget":
-        allowed.add("monitor.commands.usage")  # budget reuses usage's period parsing
+        allowed.add("monitor.commands._budget_check")
     if argv[0] == "keys":
         allowed.add("monitor.commands._keys_virtual")  # the `keys virtual …` actions
     commands = result["commands"]

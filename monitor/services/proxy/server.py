@@ -906,6 +906,10 @@ class MeteringProxy:
                     await _to_client(write, chunk)
                     if observer is not None:
                         observer.observe(chunk)
+                if state.meter is not None and state.meter.result.complete:
+                    # The stream's end ([DONE], a terminal event) is with the client: one that
+                    # hangs up now, before the upstream closes the body, got all of it.
+                    state.delivered = True
             state.clean_end = True  # the upstream body was read to its end
             if stripper is not None:
                 tail = stripper.finish()

@@ -85,6 +85,8 @@ class Database:
         self._born: dict[int, int] = {}  # id(connection) -> generation
         self._closed = False
         self._companions_private = False
+        self._version_lock = threading.Lock()
+        self._version_conn: sqlite3.Connection | None = None  # see data_version
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -266,6 +268,20 @@ class Database:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
+    def data_version(self) -> int:
+        """A number that changes when any other connection commits to the store (SQLite's
+        `PRAGMA data_version`): a cheap "did anything change?" poll for `status --watch`.
+
+        The pragma is per connection, so it is read on one dedicated connection (pooled ones
+        would give unrelated numbers); it is opened on first use and closed by `close()`.
+        """
+        with self._version_lock:
+            if self._closed:
+                raise StoreError("the usage store is closed")
+            if self._version_conn is None:
+                self._version_conn = self._new_connection()
+            return int(self._version_conn.execute("PRAGMA data_version").fetchone()[0])
+
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Every row of one read, for modules that own their tables' queries (write through
         `transaction()`); the connection goes back to the pool before this returns."""
@@ -317,6 +333,10 @@ class Database:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("PRAGMA optimize")
             conn.close()
+        with self._version_lock:
+            version, self._version_conn = self._version_conn, None
+        if version is not None:
+            version.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -1,0 +1,205 @@
+"""The glance figures: today's and this cycle's spend, the state they put the budget in, freshness.
+
+What `token-monitor status`, `budget --check` and the tray's number icon show. The figures are
+the usage report's own (`build_report` for this billing cycle by model and for "today"), so
+they always equal `token-monitor usage` for the same period; this module only adds the
+verdicts a status bar needs:
+
+- `state`: `no_data` (nothing synced or proxied yet), `stale` (no source updated within two
+  poll intervals), else by the share of the monthly limit spent this cycle: `over` at or past
+  the limit, `critical` from the next-to-last alert threshold, `warn` from the first, `ok`
+  below (with the default 50/80/90/100: warn from 50 %, critical from 90 %). With no limit set
+  (0) the state is `ok`.
+- `as_of`: when a source last brought news: the latest successful org sync or the newest proxy
+  record, whichever is later; `stale` when that is older than 2 × `poll_interval_s`.
+
+Qt-free and network-free; it imports neither tiktoken nor aiohttp, so a status bar can run it
+every few seconds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+from monitor.core.budget import Period, billing_cycle, today_period
+
+if TYPE_CHECKING:
+    from monitor.core.pricing import PriceTable
+    from monitor.core.settings import Settings
+    from monitor.services.store import UsageStore
+
+STALE_AFTER_POLLS = 2
+
+STATE_COLOURS: dict[str, str] = {
+    # Every state, with its colour in the status-bar formats and the tray's number icon.
+    "ok": "#2EA043",
+    "warn": "#F2A900",
+    "critical": "#E02E24",
+    "over": "#FF1744",
+    "no_data": "#8A8F94",
+    "stale": "#8A8F94",
+}
+
+
+@dataclass(frozen=True)
+class ModelSpend:
+    """One model's spend this cycle (a tooltip line); `cost_usd` None: no price known."""
+
+    model: str
+    cost_usd: Decimal | None
+    tokens: int
+
+
+@dataclass(frozen=True)
+class StatusFigures:
+    """Everything `status` prints, at one instant."""
+
+    now: datetime
+    today: Period
+    cycle: Period
+    today_usd: Decimal
+    today_tokens: int  # input + output tokens (cached and reasoning are parts of those)
+    cycle_usd: Decimal
+    limit_usd: Decimal
+    used_fraction: Decimal | None  # None: no limit set
+    projected_usd: Decimal | None  # None: too little of the cycle observed to project
+    cost_basis: str  # of the cycle's dollars: "billed" | "estimated" | "mixed"
+    state: str
+    as_of: datetime | None
+    stale: bool
+    models: tuple[ModelSpend, ...] = ()
+
+    @property
+    def percent(self) -> int:
+        """Used share of the limit in whole percent, rounded down (0 with no limit)."""
+        if self.used_fraction is None:
+            return 0
+        return max(0, int(self.used_fraction * 100))
+
+    def to_json(self) -> dict[str, Any]:
+        """The `status --format json` contract (Decimals become numbers in print_json)."""
+        from monitor.services.usage_report import money  # the same fixed places as `usage`
+
+        return {
+            "today_usd": money(self.today_usd),
+            "today_tokens": self.today_tokens,
+            "cycle_usd": money(self.cycle_usd),
+            "limit_usd": money(self.limit_usd),
+            "used_fraction": self.used_fraction,
+            "projected_usd": money(self.projected_usd),
+            "cost_basis": self.cost_basis,
+            "state": self.state,
+            "as_of": self.as_of.isoformat() if self.as_of is not None else None,
+            "stale": self.stale,
+        }
+
+
+def alert_levels(thresholds_pct: tuple[int, ...]) -> tuple[int, int]:
+    """(warn, critical) percentages: the first and the next-to-last alert threshold (one
+    threshold only: it is both)."""
+    ordered = sorted(thresholds_pct) or [100]
+    warn = ordered[0]
+    critical = ordered[-2] if len(ordered) >= 2 else ordered[0]
+    return warn, critical
+
+
+def state_for(
+    used_fraction: Decimal | None,
+    thresholds_pct: tuple[int, ...],
+    *,
+    has_data: bool,
+    stale: bool,
+) -> str:
+    """The one-word state (see the module docstring for the order of the rules)."""
+    if not has_data:
+        return "no_data"
+    if stale:
+        return "stale"
+    if used_fraction is None:
+        return "ok"
+    warn, critical = alert_levels(thresholds_pct)
+    pct = used_fraction * 100
+    if pct >= 100:
+        return "over"
+    if pct >= critical:
+        return "critical"
+    if pct >= warn:
+        return "warn"
+    return "ok"
+
+
+def last_update(store: UsageStore) -> datetime | None:
+    """When a source last brought news: the latest successful org sync or proxy record."""
+    from monitor.services.store import ORG_SOURCE
+
+    found: list[datetime] = []
+    state = store.get_sync_state(ORG_SOURCE)
+    if state is not None and state.last_success is not None:
+        found.append(state.last_success)
+    latest = store.proxy_records(limit=1)
+    if latest:
+        found.append(latest[0].time)
+    return max(found) if found else None
+
+
+def is_stale(as_of: datetime | None, now: datetime, poll_interval_s: int) -> bool:
+    """True when no source updated within `STALE_AFTER_POLLS` poll intervals of `now`."""
+    if as_of is None:
+        return True
+    return now - as_of > timedelta(seconds=STALE_AFTER_POLLS * poll_interval_s)
+
+
+def build_status(
+    store: UsageStore, prices: PriceTable, settings: Settings, now: datetime,
+) -> StatusFigures:
+    """The glance figures at `now` (the caller's injected clock), from the usage report."""
+    from monitor.services.usage_report import build_report
+
+    cycle = billing_cycle(now, settings.cycle_start_day)
+    cycle_r = build_report(store, prices, settings, cycle, "all", "model", now)
+    today = today_period(now, settings.today_timezone)
+    today_r = build_report(store, prices, settings, today, "all", None, now,
+                           cycle_report=cycle_r)
+    as_of = last_update(store)
+    has_data = as_of is not None or store.latest_usage_end() is not None
+    stale = is_stale(as_of, now, settings.poll_interval_s)
+    unpriced = {u.model for u in cycle_r.unpriced_models}
+    models = tuple(
+        ModelSpend(
+            str(g.key) if g.key is not None else "(no model)",
+            None if (g.figures.cost_usd == 0 and g.key in unpriced) else g.figures.cost_usd,
+            g.figures.input_tokens + g.figures.output_tokens,
+        )
+        for g in cycle_r.groups
+    )
+    t = today_r.totals
+    return StatusFigures(
+        now=now,
+        today=today,
+        cycle=cycle,
+        today_usd=t.cost_usd,
+        today_tokens=t.input_tokens + t.output_tokens,
+        cycle_usd=cycle_r.cycle_cost_usd,
+        limit_usd=cycle_r.limit_usd,
+        used_fraction=cycle_r.used_fraction,
+        projected_usd=cycle_r.projected_cost_usd,
+        cost_basis=cycle_r.totals.cost_basis,
+        state=state_for(cycle_r.used_fraction, settings.alert_thresholds_pct,
+                        has_data=has_data, stale=stale),
+        as_of=as_of,
+        stale=stale,
+        models=models,
+    )
+
+
+def next_change(figures: StatusFigures, poll_interval_s: int) -> datetime:
+    """The next instant the figures can change without a store write: today or the cycle
+    ends, or the data turns stale (for `status --watch`)."""
+    edges = [figures.today.end, figures.cycle.end]
+    if figures.as_of is not None and not figures.stale:
+        edges.append(figures.as_of + timedelta(seconds=STALE_AFTER_POLLS * poll_interval_s,
+                                               microseconds=1))
+    return min(edges)
