@@ -6,8 +6,6 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-import platformdirs
-
 APP_NAME = "token-monitor"
 HOME_ENV = "MONITOR_HOME"
 
@@ -61,6 +59,8 @@ def resolve_paths(home: str | os.PathLike[str] | None = None) -> Paths:
     if base is not None:
         root = Path(base).expanduser().resolve()
         return Paths(root / "config", root / "data", root / "log", root / "cache")
+    import platformdirs  # here: with --home / $MONITOR_HOME it is not needed (start-up time)
+
     dirs = platformdirs.PlatformDirs(APP_NAME, appauthor=False)
     return Paths(
         Path(dirs.user_config_dir),

@@ -7,16 +7,24 @@ or editable install the folder beside the package is used.
 
 from __future__ import annotations
 
-from importlib import resources as _ilr
-from importlib.resources.abc import Traversable
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
 
 
 def root() -> Traversable:
     """The resources folder, wherever this install keeps it."""
-    packaged = _ilr.files("monitor") / "_resources"
-    if packaged.is_dir():
-        return packaged
+    package = Path(__file__).parent
+    if package.is_dir():  # on disk (every install of ours): the Path importlib.resources would
+        packaged = package / "_resources"  # give, without importing it (start-up time)
+        return packaged if packaged.is_dir() else package.joinpath("..", "resources")
+    from importlib import resources as _ilr
+
+    in_archive = _ilr.files("monitor") / "_resources"
+    if in_archive.is_dir():
+        return in_archive
     return _ilr.files("monitor").joinpath("..", "resources")
 
 

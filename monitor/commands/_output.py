@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
 import re
-import secrets
 import sys
 from collections.abc import Sequence
 from datetime import date, datetime
@@ -40,7 +40,9 @@ def to_json(obj: Any, *, one_line: bool = False) -> str:
     never `2.5e-06`, `Infinity` or `NaN`; a non-finite value is `null`), dates ISO 8601.
     `one_line`: compact, for readers that take a line per update (status bars, `--watch`)."""
     numbers: list[str] = []
-    mark = f"@{secrets.token_hex(8)}@"  # unguessable: no string in `obj` can forge one
+    # unguessable: no string in `obj` can forge one. os.urandom is what secrets.token_hex
+    # reads, without importing secrets (hmac, hashlib: start-up time of `status`).
+    mark = f"@{os.urandom(8).hex()}@"
     layout: dict[str, Any] = {"separators": (",", ":")} if one_line else {"indent": 2}
     text = json.dumps(_plain(obj, numbers, mark), ensure_ascii=False, **layout)
     return re.sub(f'"{mark}([0-9]+){mark}"', lambda m: numbers[int(m.group(1))], text)

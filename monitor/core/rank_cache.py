@@ -24,7 +24,6 @@ a payload whose hash matched, in a file only this user could have written.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import marshal
 import os
@@ -109,6 +108,8 @@ def load(base: str, source_sha256: str, folder: Path | None = None) -> dict[byte
             log.warning("ignoring the encoding cache %s: not a private file of this user", path)
             return None
         data = fh.read()
+    import hashlib  # here, not at import: the CLI imports this module for every command
+
     head = len(MAGIC)
     if (
         not data.startswith(MAGIC)
@@ -125,6 +126,8 @@ def store(base: str, source_sha256: str, ranks: dict[bytes, int],
           folder: Path | None = None) -> Path | None:
     """Write the cache atomically; returns its path, or None when caching is off or the
     folder is not ours (never raises: a cache that cannot be written is only slower)."""
+    import hashlib
+
     from monitor.services.atomic import atomic_write_bytes  # stdlib-only helper, on a miss
 
     folder = folder or _directory

@@ -20,7 +20,6 @@ import dataclasses
 import json
 import logging
 import os
-import secrets
 import threading
 from collections.abc import Iterable, Iterator
 from datetime import date, datetime
@@ -106,6 +105,8 @@ class RecordSpool:
     def append(self, records: Iterable[ProxyRecord]) -> int:
         """Append records durably (fsync); returns how many. Raises OSError if the disk
         refuses too (the caller keeps them in memory and tries again)."""
+        import secrets  # here: `status` imports this module but never appends (start-up time)
+
         lines = [json.dumps({"id": secrets.token_hex(12), "record": record_to_json(r)},
                             separators=(",", ":")) + "\n" for r in records]
         if not lines:
