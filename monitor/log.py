@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
-import logging.handlers
 import os
 import re
 from pathlib import Path
-from typing import cast
+from typing import TYPE_CHECKING, cast
+
+if TYPE_CHECKING:
+    import logging.handlers
 
 # OpenAI key shapes: sk-..., sk-proj-..., sk-admin-..., sk-svcacct-... (20+ key characters),
 # and the proxy's virtual keys tm-... (monitor.services.virtual_keys).
@@ -45,16 +48,71 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
-    """A rotating log file that only its owner can read (0600), whatever the umask: it may
-    name labels, paths and masked keys. Rotated files keep the mode (rename)."""
+def _open_private(filename: str, mode: str, encoding: str | None,
+                  errors: str | None) -> io.TextIOWrapper:
+    """Open the log file for appending as 0600, whatever the umask (a file made by an older
+    version may be 0644)."""
+    fd = os.open(filename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    if os.name == "posix":
+        os.fchmod(fd, 0o600)
+    stream = open(fd, mode, encoding=encoding, errors=errors)  # noqa: SIM115
+    return cast(io.TextIOWrapper, stream)
 
-    def _open(self) -> io.TextIOWrapper:
-        fd = os.open(self.baseFilename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        if os.name == "posix":
-            os.fchmod(fd, 0o600)  # a file made by an older version may be 0644
-        stream = open(fd, self.mode, encoding=self.encoding, errors=self.errors)  # noqa: SIM115
-        return cast(io.TextIOWrapper, stream)
+
+@functools.cache
+def _rotating_class() -> type[logging.handlers.RotatingFileHandler]:
+    import logging.handlers
+
+    class _PrivateRotating(logging.handlers.RotatingFileHandler):
+        def _open(self) -> io.TextIOWrapper:
+            return _open_private(self.baseFilename, self.mode, self.encoding, self.errors)
+
+    return _PrivateRotating
+
+
+class PrivateRotatingFileHandler(logging.FileHandler):
+    """A rotating log file that only its owner can read (0600), whatever the umask: it may
+    name labels, paths and masked keys. Rotated files keep the mode (rename).
+
+    The file is created (0600) at once, so a folder we cannot write to is reported when the
+    command starts; the writing and rotating are logging.handlers.RotatingFileHandler's, built
+    on the first record. Most command runs write none, and importing logging.handlers (socket,
+    pickle, queue) is a visible share of `token-monitor status`'s start-up time.
+    """
+
+    def __init__(self, filename: str | os.PathLike[str], maxBytes: int = 0,  # noqa: N803
+                 backupCount: int = 0, encoding: str | None = None) -> None:  # noqa: N803
+        super().__init__(filename, mode="a", encoding=encoding, delay=True)
+        self.maxBytes, self.backupCount = maxBytes, backupCount
+        self._rotating: logging.handlers.RotatingFileHandler | None = None
+        _open_private(self.baseFilename, self.mode, self.encoding, self.errors).close()
+
+    def emit(self, record: logging.LogRecord) -> None:
+        # Called by handle(), under this handler's lock and after its filters.
+        if self._rotating is None:
+            try:
+                self._rotating = _rotating_class()(
+                    self.baseFilename, maxBytes=self.maxBytes, backupCount=self.backupCount,
+                    encoding=self.encoding, errors=self.errors)
+            except Exception:
+                self.handleError(record)
+                return
+        self._rotating.setFormatter(self.formatter)
+        self._rotating.emit(record)
+
+    def flush(self) -> None:
+        if self._rotating is not None:
+            self._rotating.flush()
+
+    def close(self) -> None:
+        self.acquire()
+        try:
+            rotating, self._rotating = self._rotating, None
+        finally:
+            self.release()
+        if rotating is not None:
+            rotating.close()
+        super().close()
 
 
 def setup_logging(log_file: Path | None, level: int = logging.INFO) -> None:
