@@ -608,8 +608,12 @@ def _keys(value: dict[str, Any], allowed: frozenset[str], path: str) -> None:
             raise _TableError(_join(path, key), f"unknown key (expected one of: {hint})")
 
 
+_PLAIN_KEY_RE = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_-]*")
+
+
 def _join(path: str, key: str) -> str:
-    if re.fullmatch(r"[A-Za-z0-9_][A-Za-z0-9_-]*", key):
+    # Called for every key of the table on each load: a compiled pattern, not re's cache.
+    if _PLAIN_KEY_RE.fullmatch(key):
         return f"{path}.{key}" if path else key
     return f"{path}[{json.dumps(key)}]"
 
