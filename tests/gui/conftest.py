@@ -91,7 +91,7 @@ def fresh_ctx(paths: Paths) -> AppContext:
 @pytest.fixture
 def make_app(qtbot: QtBot, ctx: AppContext) -> Iterator[Callable[..., AppController]]:
     """Builds AppControllers on `ctx` (no org sync, no D-Bus, no tokenizer unless asked;
-    Quit does nothing) and shuts each down after the test."""
+    Quit only sets `quit_called`) and shuts each down after the test."""
     made: list[AppController] = []
 
     def make(**kw: Any) -> AppController:
@@ -99,7 +99,7 @@ def make_app(qtbot: QtBot, ctx: AppContext) -> Iterator[Callable[..., AppControl
         kw.setdefault("use_freedesktop", False)
         kw.setdefault("with_tokenizer", False)
         c = AppController(ctx, **kw)
-        c.quit_requested = lambda: None
+        c.quit_requested = lambda: setattr(c, "quit_called", True)
         made.append(c)
         return c
 

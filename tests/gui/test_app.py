@@ -10,11 +10,10 @@ import os
 import subprocess
 import sys
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PySide6.QtWidgets import QSystemTrayIcon
@@ -23,7 +22,7 @@ from pytestqt.qtbot import QtBot
 from monitor.context import AppContext
 from monitor.core.records import ProxyRecord
 from monitor.errors import KnownError
-from monitor.gui.app import NO_ADMIN_KEY, AppController
+from monitor.gui.app import AppController
 from monitor.gui.single_instance import SingleInstance
 from monitor.services.snapshot import DashboardSnapshot
 from monitor.services.store import ORG_SOURCE, SyncState
@@ -32,25 +31,6 @@ from tests.fakes.server import ServerThread
 from tests.gui.conftest import seed_spend
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture
-def make_app(qtbot: QtBot, ctx: AppContext) -> Iterator[Callable[..., AppController]]:
-    made: list[AppController] = []
-
-    def make(**kw: Any) -> AppController:
-        kw.setdefault("sync", lambda: NO_ADMIN_KEY)
-        kw.setdefault("use_freedesktop", False)
-        kw.setdefault("with_tokenizer", False)
-        c = AppController(ctx, **kw)
-        c.quit_requested = lambda: setattr(c, "quit_called", True)
-        made.append(c)
-        return c
-
-    yield make
-    for c in made:
-        c.shutdown()
-        c.window.deleteLater()
 
 
 def _first_snapshot(qtbot: QtBot, c: AppController, *, poll: bool = False) -> DashboardSnapshot:
