@@ -19,7 +19,7 @@ from monitor.gui.tasks import TaskRunner
 from monitor.services.record_spool import RecordSpool, spool_path_for
 from monitor.services.store import backup as ledger
 from tests.gui.conftest import NOW
-from tests.gui.test_app import _first_snapshot, make_app
+from tests.gui.test_app import _first_snapshot
 from tests.integration.test_ledger import damage
 
 
@@ -31,7 +31,6 @@ def proxied(at: datetime, reason: str | None, estimated: bool = False) -> ProxyR
         latency_ms=2.0, unmetered=reason, estimated=estimated)
 
 
-FIXTURES = (make_app,)  # test_app's fixture: builds AppControllers and shuts them down
 
 
 def test_start_backs_up_a_sound_database_once_a_day(
