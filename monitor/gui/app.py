@@ -94,6 +94,7 @@ class OrgSyncPass:
     def __init__(self, ctx: AppContext,
                  on_progress: Callable[[SyncProgress], None] | None = None) -> None:
         self.ctx = ctx
+        self._shut_down = False
         self.on_progress = on_progress
         self.key_label: str | None = None
 
@@ -250,7 +251,7 @@ class AppController(QObject):
         st = self.state
         st.snapshot_changed.connect(self._on_snapshot)
         st.alerts_fired.connect(self.deliver_alerts)
-        self.notifier.banner_requested.connect(lambda n: self.window.show_banner(n))
+        self.notifier.banner_requested.connect(self._show_banner)
         self._wire_window(self.window)
         if self.tray is not None:
             t = self.tray
@@ -451,7 +452,13 @@ class AppController(QObject):
         self.window.set_notice(message)
         self.window.bring_forward()
 
+    def _show_banner(self, n: Notification) -> None:
+        # A delivery that finishes on the pool after shutdown must not touch a closed window.
+        if not self._shut_down:
+            self.window.show_banner(n)
+
     def shutdown(self) -> None:
+        self._shut_down = True
         self.poller.stop()
         self.ledger.stop()
         self._record_timer.stop()

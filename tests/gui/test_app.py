@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
+from shiboken6 import isValid
 
 from monitor.context import AppContext
 from monitor.core.records import ProxyRecord
 from monitor.errors import KnownError
-from monitor.gui.app import AppController
+from monitor.gui.app import NO_ADMIN_KEY, AppController
 from monitor.gui.single_instance import SingleInstance
 from monitor.services.snapshot import DashboardSnapshot
 from monitor.services.store import ORG_SOURCE, SyncState
@@ -205,3 +206,18 @@ def test_tokenizer_tab_is_built_on_first_use(qtbot: QtBot,
     assert pane is not None and pane.objectName() == "tokenizer-pane"
     assert c.window.tabs.tabText(c.window.tabs.currentIndex()) == "Tokenizer"
     assert c.window.isVisible()
+
+
+def test_a_banner_arriving_after_shutdown_is_dropped(qtbot: QtBot, ctx: AppContext) -> None:
+    """An alert delivery that finishes on the pool after Quit must not touch the closed
+    (deleted) window: that raised in the event loop of whatever ran next."""
+    from monitor.services.desktop_notify import Notification
+
+    c = AppController(ctx, sync=lambda: NO_ADMIN_KEY, use_freedesktop=False,
+                      with_tokenizer=False)
+    c.shutdown()
+    window = c.window
+    window.deleteLater()
+    qtbot.waitUntil(lambda: not isValid(window), timeout=5000)
+    c.notifier.banner_requested.emit(Notification("late", "after quit"))  # must not raise
+    c.deleteLater()
