@@ -94,7 +94,6 @@ class OrgSyncPass:
     def __init__(self, ctx: AppContext,
                  on_progress: Callable[[SyncProgress], None] | None = None) -> None:
         self.ctx = ctx
-        self._shut_down = False
         self.on_progress = on_progress
         self.key_label: str | None = None
 
@@ -201,6 +200,7 @@ class AppController(QObject):
     ) -> None:
         super().__init__(parent)
         self.setObjectName("app-controller")
+        self._shut_down = False  # set by shutdown(): late deliveries are dropped
         self.ctx = ctx
         self.runner = TaskRunner(self)
         self.state = AppState(ctx, self.runner, self, clock=ctx.clock)
