@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import subprocess
 import threading
 from collections.abc import Callable
 from types import TracebackType
@@ -78,3 +79,16 @@ class ServerThread:
         self, t: type[BaseException] | None, e: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.stop()
+
+
+def listening_url(proc: subprocess.Popen[str], timeout: float = 30) -> str:
+    """The URL a `token-monitor proxy` subprocess prints on its first line ("Listening on
+    URL"), read with a bound so a proxy that never starts fails the test instead of hanging it."""
+    stdout = proc.stdout
+    assert stdout is not None
+    line: list[str] = []
+    reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
+    reader.start()
+    reader.join(timeout)
+    assert line and line[0].startswith("Listening on "), line
+    return line[0].removeprefix("Listening on ").strip()

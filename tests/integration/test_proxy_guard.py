@@ -10,7 +10,6 @@ import os
 import socket
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -22,7 +21,7 @@ from monitor.paths import Paths
 from monitor.services.proxy import MeteringProxy
 from monitor.services.proxy.guard import normalise_path
 from tests.fakes.fake_upstream import FakeUpstream
-from tests.fakes.server import ServerThread
+from tests.fakes.server import ServerThread, listening_url
 
 STORED_KEY = "sk-proj-GUARDstored0123456789abcdefXYZ"
 MSG = [{"role": "user", "content": "Say hello"}]
@@ -200,14 +199,9 @@ def _raw_exchange(port: int, data: bytes) -> bytes:
 
 
 def _listening_port(proc: subprocess.Popen[str]) -> int:
-    stdout = proc.stdout
-    assert stdout is not None
-    line: list[str] = []
-    reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(30)
-    assert line and line[0].startswith("Listening on http://127.0.0.1:"), line
-    return int(line[0].rsplit(":", 1)[1].split("/")[0])
+    url = listening_url(proc)
+    assert url.startswith("http://127.0.0.1:"), url
+    return int(url.rsplit(":", 1)[1].split("/")[0])
 
 
 def _leaked(text: str | bytes) -> list[str]:

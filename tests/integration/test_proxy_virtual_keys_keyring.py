@@ -8,14 +8,13 @@ import json
 import secrets
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import openai
 import pytest
 
 from tests.fakes.fake_upstream import FakeUpstream
-from tests.fakes.server import ServerThread
+from tests.fakes.server import ServerThread, listening_url
 from tests.integration.test_keyring_secret_service import (  # noqa: F401 - fixture
     REPO,
     SERVICE,
@@ -51,14 +50,7 @@ def test_virtual_key_through_the_proxy_command(tmp_path: Path, fake: FakeUpstrea
             [sys.executable, "-m", "monitor", "proxy", "--port", "0", "--upstream",
              upstream.base_url + "/v1"], env=_env(home, **force), cwd=REPO,
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)  # fmt: skip
-        stdout = proc.stdout
-        assert stdout is not None
-        line: list[str] = []
-        reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
-        reader.start()
-        reader.join(30)
-        assert line and line[0].startswith("Listening on "), line
-        url = line[0].removeprefix("Listening on ").strip()
+        url = listening_url(proc)
         with openai.OpenAI(base_url=url, api_key=token, max_retries=0) as c:
             assert c.chat.completions.create(model="gpt-4o-mini", messages=MSG,
                                              max_tokens=20).usage is not None
