@@ -41,10 +41,10 @@ from monitor.gui.dashboard.tables import (
 )
 from monitor.gui.welcome import WelcomePanel
 from monitor.services.desktop_notify import Notification
-from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow, snapshot_csv
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the first frame comes before the first snapshot
     from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
+    from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow
 
 NOTICE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
 BANNER_STYLE = "background: #fff4e5; color: #5d4037; padding: 6px; border-radius: 4px;"
@@ -109,6 +109,9 @@ class DashboardWindow(QMainWindow):
     close_requested = Signal()
     hidden = Signal()
     what_if_requested = Signal(str)  # a model chosen in "What if everything ran on"; "" = none
+    first_painted = Signal()  # the window's first frame is on screen (once per window)
+    welcome_path_requested = Signal(str)  # the welcome panel's path_requested
+    welcome_dismissed = Signal()  # the welcome panel's dismissed
 
     def __init__(
         self,
@@ -121,6 +124,7 @@ class DashboardWindow(QMainWindow):
         self.setWindowTitle(self.tr("Token Monitor"))
         self.resize(1100, 780)
         self.hide_on_close = True  # tray mode; False: closing quits (no tray to come back to)
+        self.painted_once = False
         self.snapshot: DashboardSnapshot | None = None
         self._export_dir: Path | None = None  # the last export's folder (this session)
         self._tokenizer_factory = tokenizer_factory
@@ -160,9 +164,8 @@ class DashboardWindow(QMainWindow):
         overview = QWidget(self.tabs)
         ov_outer = QVBoxLayout(overview)
         ov_outer.setContentsMargins(0, 0, 0, 0)
-        self.welcome = WelcomePanel(overview)
-        self.welcome.hide()
-        ov_outer.addWidget(self.welcome, 1)
+        self._overview_layout = ov_outer
+        self._welcome: WelcomePanel | None = None  # built when first needed (fresh installs)
         self.charts = OverviewCharts(overview)  # the charts exist only while shown
         ov_outer.addWidget(self.charts, 1)
         self._charts_due = False
@@ -351,10 +354,25 @@ class DashboardWindow(QMainWindow):
         else:
             self.failing.hide()
 
+    @property
+    def welcome(self) -> WelcomePanel:
+        """The welcome panel (hidden until `set_welcome(True)`), built on first use: most
+        starts never show it, so the first frame does not pay for its widgets."""
+        if self._welcome is None:
+            overview = self._overview_layout.parentWidget()
+            panel = WelcomePanel(overview)
+            panel.hide()
+            panel.path_requested.connect(self.welcome_path_requested)
+            panel.dismissed.connect(self.welcome_dismissed)
+            self._overview_layout.insertWidget(0, panel, 1)
+            self._welcome = panel
+        return self._welcome
+
     def set_welcome(self, active: bool) -> None:
         """Show the welcome panel in place of the (empty) charts and zero counters, or the
         charts and counters again."""
-        self.welcome.setVisible(active)
+        if active or self._welcome is not None:
+            self.welcome.setVisible(active)
         self.charts.setVisible(not active)
         self.header.setVisible(not active)
         self.freshness.setVisible(not active)
@@ -363,7 +381,7 @@ class DashboardWindow(QMainWindow):
 
     @property
     def welcome_active(self) -> bool:
-        return not self.welcome.isHidden()
+        return self._welcome is not None and not self._welcome.isHidden()
 
     def set_notice(self, text: str | None) -> None:
         if text:
@@ -412,6 +430,8 @@ class DashboardWindow(QMainWindow):
         """Write the shown period (the cycle) as CSV to `path`."""
         if self.snapshot is None:
             return
+        from monitor.services.snapshot import snapshot_csv
+
         path.write_text(snapshot_csv(self.snapshot), encoding="utf-8", newline="")
 
     # window chores ----------------------------------------------------------------------
@@ -431,6 +451,9 @@ class DashboardWindow(QMainWindow):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
+        if not self.painted_once:
+            self.painted_once = True
+            self.first_painted.emit()
         if self._charts_due:
             self._charts_due = False
             QTimer.singleShot(0, self, self._build_overview)
