@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QSortFilterProxyModel, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -80,7 +80,8 @@ class _Banner(QWidget):
         self.show()
 
 
-def _table(parent: QWidget, name: str) -> QTableView:
+def _table(parent: QWidget, name: str, model: QSortFilterProxyModel, column: int) -> QTableView:
+    """A sortable table of `model`, sorted by `column` (largest first, newest first)."""
     view = QTableView(parent)
     view.setObjectName(name)
     view.setSortingEnabled(True)
@@ -89,6 +90,8 @@ def _table(parent: QWidget, name: str) -> QTableView:
     view.verticalHeader().setVisible(False)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     view.horizontalHeader().setStretchLastSection(True)
+    view.setModel(model)
+    view.sortByColumn(column, Qt.SortOrder.DescendingOrder)
     return view
 
 
@@ -176,15 +179,18 @@ class DashboardWindow(QMainWindow):
         self.model_rows: RowTableModel[GroupRow] = RowTableModel(
             group_columns(self.tr("Model")), self)
         self.model_proxy = sorted_proxy(self.model_rows, self)
-        self.model_view = _table(models, "model-table")
-        self.model_view.setModel(self.model_proxy)
-        self.model_view.sortByColumn(6, Qt.SortOrder.DescendingOrder)
+        # The tables' views are built when their tab is first shown (`_build_page`): the first
+        # frame shows one tab. The row models exist from the start and take every snapshot.
+        self._page_builders: dict[int, Callable[[], None]] = {}
+        self.model_view: QTableView | None = None
+        self.project_view: QTableView | None = None
+        self.key_view: QTableView | None = None
+        self.recon_view: QTableView | None = None
         self.unpriced = QLabel(models)
         self.unpriced.setObjectName("unpriced")
         self.unpriced.setWordWrap(True)
         self.unpriced.setStyleSheet("color: #8a5300;")
         self.unpriced.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        mv.addWidget(self.model_view, 1)
         mv.addWidget(self.unpriced)
         what_if = QHBoxLayout()
         what_if.addWidget(QLabel(self.tr("What if everything ran on"), models))
@@ -200,24 +206,29 @@ class DashboardWindow(QMainWindow):
             Qt.TextInteractionFlag.TextSelectableByMouse)
         what_if.addWidget(self.what_if_result, 1)
         mv.addLayout(what_if)
-        self.tabs.addTab(models, self.tr("By model"))
+
+        def build_models() -> None:
+            self.model_view = _table(models, "model-table", self.model_proxy, 6)
+            mv.insertWidget(0, self.model_view, 1)
+
+        self._page_builders[self.tabs.addTab(models, self.tr("By model"))] = build_models
 
         owners = QSplitter(Qt.Orientation.Vertical, self.tabs)
         self.project_rows: RowTableModel[GroupRow] = RowTableModel(
             group_columns(self.tr("Project")), self)
         self.project_proxy = sorted_proxy(self.project_rows, self)
-        self.project_view = _table(owners, "project-table")
-        self.project_view.setModel(self.project_proxy)
-        self.project_view.sortByColumn(6, Qt.SortOrder.DescendingOrder)
         self.key_rows: RowTableModel[GroupRow] = RowTableModel(
             group_columns(self.tr("API key")), self)
         self.key_proxy = sorted_proxy(self.key_rows, self)
-        self.key_view = _table(owners, "key-table")
-        self.key_view.setModel(self.key_proxy)
-        self.key_view.sortByColumn(6, Qt.SortOrder.DescendingOrder)
-        owners.addWidget(self.project_view)
-        owners.addWidget(self.key_view)
-        self.tabs.addTab(owners, self.tr("By project and key"))
+
+        def build_owners() -> None:
+            self.project_view = _table(owners, "project-table", self.project_proxy, 6)
+            self.key_view = _table(owners, "key-table", self.key_proxy, 6)
+            owners.addWidget(self.project_view)
+            owners.addWidget(self.key_view)
+
+        self._page_builders[self.tabs.addTab(owners, self.tr("By project and key"))] = \
+            build_owners
 
         recon = QWidget(self.tabs)
         rv = QVBoxLayout(recon)
@@ -229,11 +240,14 @@ class DashboardWindow(QMainWindow):
         rv.addWidget(explain)
         self.recon_rows: RowTableModel[ReconRow] = RowTableModel(recon_columns(), self)
         self.recon_proxy = sorted_proxy(self.recon_rows, self)
-        self.recon_view = _table(recon, "recon-table")
-        self.recon_view.setModel(self.recon_proxy)
-        self.recon_view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-        rv.addWidget(self.recon_view, 1)
-        self.tabs.addTab(recon, self.tr("Billed vs estimated"))
+
+        def build_recon() -> None:
+            self.recon_view = _table(recon, "recon-table", self.recon_proxy, 0)
+            rv.addWidget(self.recon_view, 1)
+
+        self._page_builders[self.tabs.addTab(recon, self.tr("Billed vs estimated"))] = \
+            build_recon
+        self.tabs.currentChanged.connect(self._build_page)
 
         self.sources = SourcesPane(self.tabs)
         self.tabs.addTab(self.sources, self.tr("Sources"))
@@ -255,6 +269,12 @@ class DashboardWindow(QMainWindow):
         action.triggered.connect(lambda _checked=False: slot())
         toolbar.addAction(action)
         return action
+
+    def _build_page(self, index: int) -> None:
+        """Build a table tab's view the first time the tab is shown."""
+        build = self._page_builders.pop(index, None)
+        if build is not None:
+            build()
 
     # tokenizer (built when first shown: it loads an encoding) ---------------------------
 
