@@ -20,20 +20,17 @@ import argparse
 import contextlib
 import errno
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from monitor import __version__, exit_codes
-from monitor.context import AppContext
-from monitor.core import rank_cache
-from monitor.errors import CannotWriteError, KnownError
-from monitor.log import redact, setup_logging
-from monitor.paths import Paths, resolve_paths
-from monitor.stdout_guard import OutputClosed, OutputError, discard_stdout, guarded_stdout
+
+if TYPE_CHECKING:
+    from monitor.errors import CannotWriteError, KnownError
+    from monitor.paths import Paths
 
 
 class Command(NamedTuple):
@@ -122,8 +119,25 @@ EXIT_INTERNAL_ERROR = exit_codes.INTERNAL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if "status" in arguments:  # a status bar's call: from the cache when it can (no imports)
+        from monitor.commands._status_quick import run_quick
+
+        quick = run_quick(arguments)
+        if quick is not None:
+            return quick
+    # Imported here, not above: the cached `status` above never needs them (start-up time).
+    import logging
+
+    from monitor.context import AppContext
+    from monitor.core import rank_cache
+    from monitor.errors import KnownError
+    from monitor.log import setup_logging
+    from monitor.paths import resolve_paths
+    from monitor.stdout_guard import OutputClosed, OutputError, discard_stdout, guarded_stdout
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     paths = resolve_paths(args.home)
     try:
         paths.ensure()
@@ -174,6 +188,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _write_refused(exc: OSError, paths: Paths) -> CannotWriteError | None:
     """A write to one of our folders that the system refused (permissions, read-only or full
     disk), as a message naming the folder; None for anything else (a bug)."""
+    from monitor.errors import CannotWriteError
+
     if exc.filename is None or not (_is_permission(exc) or exc.errno in _DISK_FULL):
         return None
     target = Path(os.fsdecode(exc.filename))
@@ -193,6 +209,8 @@ def _is_permission(exc: OSError) -> bool:
 
 def _known_error(exc: KnownError) -> int:
     """One `error: …` line on stderr (never a secret: KnownError texts hold none)."""
+    from monitor.log import redact
+
     with contextlib.suppress(OSError):  # stderr itself may be gone
         print(f"error: {redact(exc.text())}", file=sys.stderr)
     return exc.exit_code
@@ -200,6 +218,10 @@ def _known_error(exc: KnownError) -> int:
 
 def _internal_error(exc: BaseException, command: str, log_file: Path) -> int:
     """Log the traceback (redacted) to the log file only; one line on stderr."""
+    import logging
+
+    from monitor.log import redact
+
     logger = logging.getLogger("monitor")
     record = logger.makeRecord(
         logger.name, logging.ERROR, __file__, 0, "internal error in command %r",
