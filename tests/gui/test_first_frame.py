@@ -106,6 +106,23 @@ def test_table_views_are_built_when_their_tab_is_first_shown(
     assert len(views()) == 4
 
 
+def test_the_sources_pane_is_built_by_the_first_snapshot_or_its_tab(
+        qtbot: QtBot, make_app: Callable[..., AppController]) -> None:
+    from monitor.gui.dashboard.sources import SourcesPane
+
+    w = DashboardWindow()
+    qtbot.addWidget(w)
+    assert w.findChildren(SourcesPane) == []
+    w.tabs.setCurrentWidget(w.sources_page)
+    assert w.findChildren(SourcesPane) == [w.sources]
+    c = make_app()
+    assert c.window.findChildren(SourcesPane) == []
+    with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000):
+        c.start(poll=False)
+    assert c.window.findChildren(SourcesPane) == [c.window.sources]
+    assert c.window.sources.org_next.text()  # the snapshot is shown in it
+
+
 def test_a_remembered_table_tab_is_built_before_the_window_shows(
         qtbot: QtBot, ctx: AppContext, make_app: Callable[..., AppController]) -> None:
     c = make_app()
@@ -155,6 +172,7 @@ print(json.dumps(seen.get("modules")))
 NOT_BEFORE_THE_FIRST_FRAME = (
     "monitor.services.snapshot", "monitor.services.alerting", "monitor.services.store",
     "monitor.services.status", "monitor.core.budget", "monitor.gui.alerts",
+    "monitor.gui.dashboard.sources", "monitor.gui.dashboard.charts",
     "monitor.gui.tokenizer.pane", "monitor.services.proxy", "monitor.services.openai_admin",
     "sqlite3", "tiktoken", "aiohttp", "keyring", "PySide6.QtCharts", "PySide6.QtNetwork",
 )

@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from monitor.gui import fmt, texts
 from monitor.gui.dashboard.header import HeaderPanel
 from monitor.gui.dashboard.overview import OverviewCharts
-from monitor.gui.dashboard.sources import SourcesPane
 from monitor.gui.dashboard.tables import (
     RowTableModel,
     group_columns,
@@ -44,6 +43,7 @@ from monitor.services.desktop_notify import Notification
 
 if TYPE_CHECKING:  # the first frame comes before the first snapshot
     from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
+    from monitor.gui.dashboard.sources import SourcesPane
     from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow
 
 NOTICE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
@@ -249,8 +249,11 @@ class DashboardWindow(QMainWindow):
             build_recon
         self.tabs.currentChanged.connect(self._build_page)
 
-        self.sources = SourcesPane(self.tabs)
-        self.tabs.addTab(self.sources, self.tr("Sources"))
+        self.sources_page = QWidget(self.tabs)  # holds the SourcesPane once it is built
+        self.sources_page.setObjectName("sources-page")
+        QVBoxLayout(self.sources_page).setContentsMargins(0, 0, 0, 0)
+        self._sources: SourcesPane | None = None
+        self.tabs.addTab(self.sources_page, self.tr("Sources"))
 
         self._tokenizer_index = -1
         if tokenizer_factory is not None:
@@ -270,11 +273,26 @@ class DashboardWindow(QMainWindow):
         toolbar.addAction(action)
         return action
 
+    @property
+    def sources(self) -> SourcesPane:
+        """The Sources tab's pane, built on first use: the first snapshot (after the first
+        frame), a sync's progress, or the tab shown."""
+        if self._sources is None:
+            from monitor.gui.dashboard.sources import SourcesPane
+
+            self._sources = SourcesPane(self.sources_page)
+            layout = self.sources_page.layout()
+            assert layout is not None
+            layout.addWidget(self._sources)
+        return self._sources
+
     def _build_page(self, index: int) -> None:
         """Build a table tab's view the first time the tab is shown."""
         build = self._page_builders.pop(index, None)
         if build is not None:
             build()
+        elif self.tabs.widget(index) is self.sources_page:
+            self.sources.show()
 
     # tokenizer (built when first shown: it loads an encoding) ---------------------------
 
