@@ -177,6 +177,7 @@ PYCACHE = Path(tempfile.gettempdir()) / "token-monitor-bench-pycache"
 
 STANDALONE = PROBE + r"""
 T0 = time.perf_counter()
+sys.path.insert(0, os.environ["TM_ROOT"])  # this checkout's code, whatever the cwd
 app = QApplication(["token-monitor"])  # the command reuses it
 from monitor.core import tokens
 from monitor.gui.tokenizer.window import TokenizerWindow
