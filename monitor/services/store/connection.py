@@ -34,6 +34,7 @@ from monitor.services.store.schema import (
     _ROLLUP_FILL,
     _V2,
     MIGRATIONS,
+    REVISION_TABLE,
     SCHEMA_VERSION,
     _statements,
 )
@@ -281,6 +282,12 @@ class Database:
             if self._version_conn is None:
                 self._version_conn = self._new_connection()
             return int(self._version_conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def revision(self) -> tuple[str, int]:
+        """(lineage, revision): the revision grows with every committed change to a table of
+        record, from any process; the lineage tells this database from any other (schema v7)."""
+        row = self._query_one(f"SELECT lineage, revision FROM {REVISION_TABLE}")
+        return str(row[0]), int(row[1])
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Every row of one read, for modules that own their tables' queries (write through
