@@ -10,8 +10,10 @@ verdicts a status bar needs:
   the limit, `critical` from the next-to-last alert threshold, `warn` from the first, `ok`
   below (with the default 50/80/90/100: warn from 50 %, critical from 90 %). With no limit set
   (0) the state is `ok`.
-- `as_of`: when a source last brought news: the latest successful org sync or the newest proxy
-  record, whichever is later; `stale` when that is older than 2 × `poll_interval_s`.
+- `as_of`: when a source last brought news: the latest successful org sync, the running
+  proxy's latest heartbeat (every `PROXY_HEARTBEAT_S`, so an idle proxy is not stale) or the
+  newest proxy record, whichever is later; `stale` when that is older than 2 ×
+  `poll_interval_s`.
 
 Qt-free and network-free; it imports neither tiktoken nor aiohttp, so a status bar can run it
 every few seconds.
@@ -131,13 +133,16 @@ def state_for(
 
 
 def last_update(store: UsageStore) -> datetime | None:
-    """When a source last brought news: the latest successful org sync or proxy record."""
-    from monitor.services.store import ORG_SOURCE
+    """When a source last brought news: the latest successful org sync, proxy heartbeat (a
+    running proxy that saw no request still vouches that none went unmetered) or proxy
+    record."""
+    from monitor.services.store import ORG_SOURCE, PROXY_SOURCE
 
     found: list[datetime] = []
-    state = store.get_sync_state(ORG_SOURCE)
-    if state is not None and state.last_success is not None:
-        found.append(state.last_success)
+    for source in (ORG_SOURCE, PROXY_SOURCE):
+        state = store.get_sync_state(source)
+        if state is not None and state.last_success is not None:
+            found.append(state.last_success)
     latest = store.proxy_records(limit=1)
     if latest:
         found.append(latest[0].time)

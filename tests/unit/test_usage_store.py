@@ -625,3 +625,31 @@ def test_upgrade_from_v2_keeps_rows_and_adds_the_columns(tmp_path: Path) -> None
     assert row.usage.image_output_tokens == 1500 and row.requests == 5
     assert s.revision() == (lineage, revision + 1)  # v7's triggers work on an upgraded file
     s.close()
+
+
+def test_a_new_file_opened_while_another_connection_reads_it_waits_for_wal(
+        tmp_path: Path) -> None:
+    """Switching a new file to WAL while another connection holds it gets "database is
+    locked" at once from SQLite (no busy handler): the app's proxy and its first snapshot
+    open the same new file together, so the open must wait as the busy timeout says."""
+    path = tmp_path / "usage.sqlite3"
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN IMMEDIATE")  # as another opener that is still setting the file up
+    reader.execute("CREATE TABLE first_writer (a)")
+    opened: list[object] = []
+
+    def open_store() -> None:
+        try:
+            UsageStore(path, busy_timeout_s=5.0).close()
+            opened.append("ok")
+        except Exception as exc:  # reported below
+            opened.append(exc)
+
+    worker = threading.Thread(target=open_store)
+    worker.start()
+    worker.join(0.3)
+    assert worker.is_alive()  # waiting, not failed
+    reader.execute("COMMIT")
+    reader.close()
+    worker.join(10)
+    assert opened == ["ok"]
