@@ -5,7 +5,8 @@ Runnable, not collected by pytest: `python tests/bench/bench_startup.py [--runs 
 --platform xcb is given. Prints figures, asserts nothing.
 
 1. Start-up: each run is a fresh subprocess; the parent takes the time from `Popen` to the
-   line the child prints on its first Paint event of a top-level window. "bare" is a
+   line the child prints on the first paint of its main window (seen through that window
+   class's paintEvent; `--probe filter`: through an app-wide event filter, see PROBE). "bare" is a
    QMainWindow with a QLabel; "token-monitor" is `run_app` on a seeded home (the real
    composition root, single-instance lock, translations, snapshot off-thread). Runs are
    interleaved; medians and ranges are reported. Children keep bytecode in a cache dir, as an
@@ -19,7 +20,7 @@ Runnable, not collected by pytest: `python tests/bench/bench_startup.py [--runs 
    (reopen time), tokenizer used once (an encoding loaded: its cost is the difference) and
    closed. CPU is taken over a quiet stretch in the tray with no poll due.
 4. Tokenizer (`--tokenizer`): `token-monitor tokenizer` from start to its window, then a short
-   paste to its count on screen, with the encoding load time the pane reports.
+   paste to its count on screen, against the encoding's own load time (see bench_tokenizer).
 """
 
 from __future__ import annotations
