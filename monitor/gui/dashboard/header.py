@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -16,6 +15,7 @@ from PySide6.QtWidgets import (
 )
 
 from monitor.gui import fmt, icons, texts
+from monitor.gui.qt_props import set_property
 
 if TYPE_CHECKING:
     from monitor.services.snapshot import DashboardSnapshot
@@ -30,7 +30,7 @@ def _label(parent: QWidget, name: str, style: str = "", wrap: bool = False) -> Q
     if style:
         label.setStyleSheet(style)
     label.setWordWrap(wrap)
-    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+    set_property(label, "textInteractionFlags", "TextSelectableByMouse")  # before the first frame
     return label
 
 
@@ -66,7 +66,7 @@ class HeaderPanel(QWidget):
             caption = QLabel(title, today)
             caption.setStyleSheet(SMALL_STYLE)
             value = _label(today, f"today-{key}")
-            value.setAlignment(Qt.AlignmentFlag.AlignRight)
+            set_property(value, "alignment", "AlignRight")
             self.token_labels[key] = value
             if i % 2:  # keep the second caption clear of the first column's number
                 caption.setContentsMargins(14, 0, 0, 0)

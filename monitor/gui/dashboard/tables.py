@@ -1,7 +1,9 @@
 """Table models over snapshot rows: by model / project / key, and billed vs estimated.
 
 Models hold tuples of frozen rows; `Qt.UserRole` gives the raw value so a
-QSortFilterProxyModel sorts numbers as numbers.
+QSortFilterProxyModel sorts numbers as numbers. The models and proxies are made before the
+window's first frame, which does not build PySide6's `Qt` namespace (see gui/qt_props.py):
+`Qt` is named inside the methods the views call once shown.
 """
 
 from __future__ import annotations
@@ -11,23 +13,25 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
+from PySide6 import QtCore
 from PySide6.QtCore import (
     QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
-    Qt,
 )
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from monitor.gui import fmt, texts
+from monitor.gui.qt_props import set_property
 
 if TYPE_CHECKING:  # loaded by the first snapshot, after the window's first frame
     from monitor.services.snapshot import GroupRow, ReconRow
 
 R = TypeVar("R")
-SORT_ROLE = Qt.ItemDataRole.UserRole
+DISPLAY_ROLE = 0  # Qt.ItemDataRole.DisplayRole and UserRole (a test checks them): the
+SORT_ROLE = 0x0100  # proxies take their sort role before the first frame
 _Index = QModelIndex | QPersistentModelIndex
 UNPRICED_COLOUR = QColor(0xB2, 0x6A, 0x00)
 ALL_MODELS = "(all models)"  # the day-total row of the billed-vs-estimated table
@@ -66,7 +70,8 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
     def columnCount(self, parent: _Index = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self._columns)
 
-    def data(self, index: _Index, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+    def data(self, index: _Index, role: int = DISPLAY_ROLE) -> Any:
+        Qt = QtCore.Qt  # noqa: N806 - the namespace, once the views show (see module doc)
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         col = self._columns[index.column()]
@@ -89,12 +94,12 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
     def headerData(
         self,
         section: int,
-        orientation: Qt.Orientation,
-        role: int = Qt.ItemDataRole.DisplayRole,
+        orientation: QtCore.Qt.Orientation,
+        role: int = DISPLAY_ROLE,
     ) -> Any:
         if (
-            role == Qt.ItemDataRole.DisplayRole
-            and orientation == Qt.Orientation.Horizontal
+            role == DISPLAY_ROLE
+            and orientation == QtCore.Qt.Orientation.Horizontal
             and 0 <= section < len(self._columns)
         ):
             return self._columns[section].title
@@ -277,5 +282,5 @@ def sorted_proxy(model: QAbstractTableModel, parent: Any = None) -> QSortFilterP
     proxy = QSortFilterProxyModel(parent)
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
-    proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+    set_property(proxy, "sortCaseSensitivity", "CaseInsensitive")
     return proxy

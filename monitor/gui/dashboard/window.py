@@ -10,19 +10,16 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QSortFilterProxyModel, QStandardPaths, Qt, QTimer, Signal
+from PySide6 import QtCore
+from PySide6.QtCore import QSortFilterProxyModel, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QAbstractItemView,
     QComboBox,
-    QFileDialog,
     QHBoxLayout,
-    QHeaderView,
     QLabel,
     QMainWindow,
     QPushButton,
     QSplitter,
-    QTableView,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -38,12 +35,18 @@ from monitor.gui.dashboard.tables import (
     recon_columns,
     sorted_proxy,
 )
-from monitor.gui.welcome import WelcomePanel
+from monitor.gui.qt_props import set_property
 from monitor.services.desktop_notify import Notification
 
-if TYPE_CHECKING:  # the first frame comes before the first snapshot
+# Not before the first frame: the first snapshot's data, and what only later tabs, the welcome
+# panel and the export use (PySide6 creates each Qt class, with its enums, on first use). Nor
+# `Qt` itself, named as QtCore.Qt in code that runs later (see gui/qt_props.py).
+if TYPE_CHECKING:
+    from PySide6.QtWidgets import QTableView
+
     from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
     from monitor.gui.dashboard.sources import SourcesPane
+    from monitor.gui.welcome import WelcomePanel
     from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow
 
 NOTICE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
@@ -64,7 +67,7 @@ class _Banner(QWidget):
         self.label.setObjectName(f"{name}-text")
         self.label.setWordWrap(True)
         self.label.setStyleSheet(style)
-        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        set_property(self.label, "textInteractionFlags", "TextSelectableByMouse")
         row.addWidget(self.label, 1)
         if closable:
             close = QPushButton("✕", self)
@@ -82,6 +85,8 @@ class _Banner(QWidget):
 
 def _table(parent: QWidget, name: str, model: QSortFilterProxyModel, column: int) -> QTableView:
     """A sortable table of `model`, sorted by `column` (largest first, newest first)."""
+    from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
+
     view = QTableView(parent)
     view.setObjectName(name)
     view.setSortingEnabled(True)
@@ -91,7 +96,7 @@ def _table(parent: QWidget, name: str, model: QSortFilterProxyModel, column: int
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     view.horizontalHeader().setStretchLastSection(True)
     view.setModel(model)
-    view.sortByColumn(column, Qt.SortOrder.DescendingOrder)
+    view.sortByColumn(column, QtCore.Qt.SortOrder.DescendingOrder)
     return view
 
 
@@ -139,7 +144,8 @@ class DashboardWindow(QMainWindow):
         self.addToolBar(toolbar)
         self.refresh_action = self._add_action(toolbar, self.tr("Refresh now"), "refresh",
                                                self.refresh_requested.emit)
-        self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
+        set_property(self.refresh_action, "shortcut",  # setShortcut would build `Qt`
+                     QKeySequence(QKeySequence.StandardKey.Refresh))
         self.export_action = self._add_action(toolbar, self.tr("Export CSV…"), "export",
                                               self._ask_export)
         toolbar.addSeparator()
@@ -190,7 +196,7 @@ class DashboardWindow(QMainWindow):
         self.unpriced.setObjectName("unpriced")
         self.unpriced.setWordWrap(True)
         self.unpriced.setStyleSheet("color: #8a5300;")
-        self.unpriced.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        set_property(self.unpriced, "textInteractionFlags", "TextSelectableByMouse")
         mv.addWidget(self.unpriced)
         what_if = QHBoxLayout()
         what_if.addWidget(QLabel(self.tr("What if everything ran on"), models))
@@ -202,8 +208,7 @@ class DashboardWindow(QMainWindow):
         what_if.addWidget(self.what_if_model)
         self.what_if_result = QLabel(models)
         self.what_if_result.setObjectName("what-if-result")
-        self.what_if_result.setTextInteractionFlags(
-            Qt.TextInteractionFlag.TextSelectableByMouse)
+        set_property(self.what_if_result, "textInteractionFlags", "TextSelectableByMouse")
         what_if.addWidget(self.what_if_result, 1)
         mv.addLayout(what_if)
 
@@ -213,7 +218,8 @@ class DashboardWindow(QMainWindow):
 
         self._page_builders[self.tabs.addTab(models, self.tr("By model"))] = build_models
 
-        owners = QSplitter(Qt.Orientation.Vertical, self.tabs)
+        owners = QSplitter(parent=self.tabs)  # QSplitter(parent) would build `Qt` (overloads)
+        set_property(owners, "orientation", "Vertical")
         self.project_rows: RowTableModel[GroupRow] = RowTableModel(
             group_columns(self.tr("Project")), self)
         self.project_proxy = sorted_proxy(self.project_rows, self)
@@ -397,6 +403,8 @@ class DashboardWindow(QMainWindow):
         """The welcome panel (hidden until `set_welcome(True)`), built on first use: most
         starts never show it, so the first frame does not pay for its widgets."""
         if self._welcome is None:
+            from monitor.gui.welcome import WelcomePanel
+
             overview = self._overview_layout.parentWidget()
             panel = WelcomePanel(overview)
             panel.hide()
@@ -435,6 +443,8 @@ class DashboardWindow(QMainWindow):
     def export_folder(self) -> Path:
         """Where the save dialog opens: the last export's folder, else Documents, else home
         (never the folder the app happened to be started from)."""
+        from PySide6.QtCore import QStandardPaths
+
         if self._export_dir is not None and self._export_dir.is_dir():
             return self._export_dir
         docs = QStandardPaths.writableLocation(
@@ -448,6 +458,8 @@ class DashboardWindow(QMainWindow):
             return
         name = f"token-monitor-{self.snapshot.cycle.start.isoformat()}.csv"
         default = self.export_folder() / name
+        from PySide6.QtWidgets import QFileDialog
+
         path, _filter = QFileDialog.getSaveFileName(
             self, self.tr("Export CSV"), str(default), self.tr("CSV files (*.csv)"))
         if not path:
@@ -476,9 +488,11 @@ class DashboardWindow(QMainWindow):
 
     def bring_forward(self) -> None:
         self.show()
-        self.setWindowState(
-            (self.windowState() & ~Qt.WindowState.WindowMinimized) | Qt.WindowState.WindowActive
-        )
+        if self.isMinimized() or self.painted_once:  # not on the way to the first frame
+            Qt = QtCore.Qt  # noqa: N806 - see gui/qt_props.py
+            self.setWindowState(
+                (self.windowState() & ~Qt.WindowState.WindowMinimized)
+                | Qt.WindowState.WindowActive)
         self.raise_()
         self.activateWindow()
 
