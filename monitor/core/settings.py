@@ -9,7 +9,6 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 LANGUAGES = ("system", "en", "zh_CN")
 TRAY_ICON_SHOWS = ("gauge", "today_usd", "cycle_pct")  # the gauge, today's $, the cycle's %
@@ -76,6 +75,8 @@ def _timezone(value: Any) -> str:
         raise SettingError('must be "local", "UTC" or a zone name such as Europe/Paris')
     if value in ("local", "UTC"):
         return value
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # a zone name: rare, and ~3 ms
+
     try:
         ZoneInfo(value)
     except (ZoneInfoNotFoundError, ValueError):

@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
 
 from monitor.context import AppContext
 from monitor.core.settings import Settings
@@ -39,7 +39,6 @@ from monitor.gui.poller import Poller, PollResult, ProxyHost
 from monitor.gui.single_instance import SingleInstance
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
-from monitor.gui.tray import IconOptions, TrayIcon, tray_available
 from monitor.gui.welcome import (
     PATH_ADMIN,
     PATH_DESKTOP,
@@ -62,6 +61,7 @@ from monitor.services.desktop_notify import Notification
 if TYPE_CHECKING:  # loaded on first use, after the first frame
     from monitor.core.records import ProxyRecord
     from monitor.gui.keys_dialog import KeysDialog
+    from monitor.gui.tray import TrayIcon
     from monitor.services.alerting import Alert
     from monitor.services.keyvault import KeyMeta
     from monitor.services.org_sync import SyncProgress
@@ -204,7 +204,7 @@ class AppController(QObject):
         self.ctx = ctx
         self.runner = TaskRunner(self)
         self.state = AppState(ctx, self.runner, self, clock=ctx.clock)
-        self.has_tray = tray_available() if tray is None else tray
+        self.has_tray = QSystemTrayIcon.isSystemTrayAvailable() if tray is None else tray
         self.window = DashboardWindow(
             tokenizer_factory=make_tokenizer_factory(ctx, self.runner) if with_tokenizer
             else None)
@@ -214,8 +214,11 @@ class AppController(QObject):
         self.with_tokenizer = with_tokenizer
         self.translators: list[QTranslator] = []  # installed by run_app or set_language
         self.language = i18n.pick_language(ctx.settings.language)
-        self.tray: TrayIcon | None = (TrayIcon(self, clock=ctx.clock) if self.has_tray
-                                      else None)
+        self.tray: TrayIcon | None = None
+        if self.has_tray:  # the tray's module and its icon painters only where one shows
+            from monitor.gui.tray import TrayIcon
+
+            self.tray = TrayIcon(self, clock=ctx.clock)
         self.notifier = Notifier(
             self.runner, lambda: self.tray.icon if self.tray is not None else None,
             use_freedesktop=use_freedesktop, parent=self)
@@ -254,6 +257,8 @@ class AppController(QObject):
         self.notifier.banner_requested.connect(self._show_banner)
         self._wire_window(self.window)
         if self.tray is not None:
+            from monitor.gui.tray import IconOptions
+
             t = self.tray
             t.set_icon_options(IconOptions.from_settings(self.ctx.settings))
             st.snapshot_changed.connect(t.set_snapshot)
@@ -649,6 +654,8 @@ class AppController(QObject):
     def _on_settings_changed(self, new: Settings) -> None:
         self.poller.set_interval(new.poll_interval_s)
         if self.tray is not None:
+            from monitor.gui.tray import IconOptions
+
             self.tray.set_icon_options(IconOptions.from_settings(new))
         running = self.proxy.active
         if new.proxy_enabled and not running:
@@ -753,7 +760,7 @@ def run_app(ctx: AppContext) -> int:
     app.setApplicationName("Token Monitor")
     app.setApplicationDisplayName("Token Monitor")
     app.setDesktopFileName("token-monitor")
-    from monitor.gui.icons import app_icon
+    from monitor.gui.app_icon import app_icon  # not icons.py: the tray's painter code
 
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)

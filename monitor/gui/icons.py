@@ -172,17 +172,6 @@ def tray_icon(look: GaugeLook) -> QIcon:
     return icon
 
 
-def app_icon() -> QIcon:
-    """The application's own icon (windows, task switcher): the bundled gauge PNGs."""
-    from monitor import resources
-    from monitor.services.desktop_entry import APP_ID, ICON_PNG_SIZES
-
-    icon = QIcon()
-    for n in ICON_PNG_SIZES:
-        icon.addFile(str(resources.file_path("icons", f"{APP_ID}-{n}.png")))
-    return icon
-
-
 PAUSE_MARK = QColor(0x1A, 0x73, 0xE8)  # "alerts paused" badge (blue: not a warning)
 
 

@@ -28,11 +28,6 @@ PAUSE_TOMORROW = "tomorrow"
 PAUSE_OFF = "off"
 
 
-def tray_available() -> bool:
-    """Whether this desktop shows tray icons (False offscreen, on bare X, some Wayland)."""
-    return QSystemTrayIcon.isSystemTrayAvailable()
-
-
 @dataclass(frozen=True)
 class IconOptions:
     """What the icon shows (setting "Tray icon shows") and the rules that colour a number."""

@@ -8,6 +8,7 @@ from pytestqt.qtbot import QtBot
 
 from monitor import resources
 from monitor.gui import icons
+from monitor.gui.app_icon import app_icon
 from monitor.services.desktop_entry import APP_ID, ICON_PNG_SIZES
 from tests.e2e.make_app_icons import render
 
@@ -33,5 +34,13 @@ def test_the_icon_is_the_gauge(qtbot: QtBot) -> None:
     assert (fill.red(), fill.green(), fill.blue()) == (icons.GREEN.red(), icons.GREEN.green(),
                                                        icons.GREEN.blue())
     assert QColor(img.pixel(60, 90)) == icons.TRACK  # upper left: the unfilled track
-    sizes = {s.width() for s in icons.app_icon().availableSizes()}
+    sizes = {s.width() for s in app_icon().availableSizes()}
     assert sizes == set(ICON_PNG_SIZES)
+
+
+def test_each_size_draws_its_own_png(qtbot: QtBot) -> None:
+    icon = app_icon()
+    for n in ICON_PNG_SIZES:
+        png = QImage(str(resources.file_path("icons", f"{APP_ID}-{n}.png")))
+        got = icon.pixmap(n, n).toImage()
+        assert got.convertToFormat(png.format()) == png, n

@@ -32,8 +32,8 @@ def test_a_refused_property_raises(qtbot: QtBot, prop: str, value: str) -> None:
 
 
 def test_the_table_roles_are_qts() -> None:
-    assert tables.DISPLAY_ROLE == Qt.ItemDataRole.DisplayRole
-    assert tables.SORT_ROLE == Qt.ItemDataRole.UserRole
+    assert Qt.ItemDataRole.DisplayRole == tables.DISPLAY_ROLE
+    assert Qt.ItemDataRole.UserRole == tables.SORT_ROLE
 
 
 def test_the_dashboard_has_the_settings_it_had(qtbot: QtBot) -> None:

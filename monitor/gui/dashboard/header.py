@@ -14,7 +14,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from monitor.gui import fmt, icons, texts
+from monitor.gui import fmt, texts
 from monitor.gui.qt_props import set_property
 
 if TYPE_CHECKING:
@@ -134,6 +134,8 @@ class HeaderPanel(QWidget):
         frac = c.fraction if c.fraction is not None else 0.0
         self.cycle_bar.setValue(min(1000, round(frac * 1000)))
         self.cycle_bar.setFormat(fmt.percent(c.fraction))
+        from monitor.gui import icons  # the gauge's colours; not before the first frame
+
         colour = icons.fill_colour(frac).name()
         self.cycle_bar.setStyleSheet(
             f"QProgressBar {{ border: 1px solid palette(mid); border-radius: 3px; "

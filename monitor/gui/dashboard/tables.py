@@ -21,7 +21,7 @@ from PySide6.QtCore import (
     QPersistentModelIndex,
     QSortFilterProxyModel,
 )
-from PySide6.QtGui import QBrush, QColor, QFont
+from PySide6.QtGui import QColor
 
 from monitor.gui import fmt, texts
 from monitor.gui.qt_props import set_property
@@ -84,8 +84,12 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
             align = Qt.AlignmentFlag.AlignRight if col.numeric else Qt.AlignmentFlag.AlignLeft
             return int(align | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and _is_unpriced(row):
+            from PySide6.QtGui import QBrush  # as `Qt`: not on the way to the first frame
+
             return QBrush(UNPRICED_COLOUR)
         if role == Qt.ItemDataRole.FontRole and _is_all_models(row):
+            from PySide6.QtGui import QFont
+
             font = QFont()
             font.setBold(True)
             return font
