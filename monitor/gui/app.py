@@ -26,7 +26,7 @@ from PySide6.QtCore import (
     Signal,
 )
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
 
 from monitor.context import AppContext
 from monitor.core.settings import Settings
@@ -39,14 +39,6 @@ from monitor.gui.poller import Poller, PollResult, ProxyHost
 from monitor.gui.single_instance import SingleInstance
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
-from monitor.gui.welcome import (
-    PATH_ADMIN,
-    PATH_DESKTOP,
-    PATH_PROXY,
-    PATH_TOKENIZER,
-    proxy_lines,
-    welcome_due,
-)
 from monitor.gui.window_state import (
     TOKENIZER_MODEL_PREF,
     load_pref,
@@ -310,6 +302,8 @@ class AppController(QObject):
     def _update_welcome(self, snap: DashboardSnapshot) -> None:
         if not self._welcome_decided:
             self._welcome_decided = True
+            from monitor.gui.welcome import welcome_due  # after the first frame, as its panel
+
             active = welcome_due(snap, has_key=self._has_key(),
                                  dismissed=self.welcome_dismissed)
         else:
@@ -333,6 +327,8 @@ class AppController(QObject):
 
     def follow_welcome_path(self, path: str) -> None:
         """One click from the welcome panel (or the tray's copy of it) to its target."""
+        from monitor.gui.welcome import PATH_ADMIN, PATH_DESKTOP, PATH_PROXY, PATH_TOKENIZER
+
         if path == PATH_ADMIN:
             self.show_dashboard()
             self.open_keys(kind="admin", intro=self.tr(
@@ -353,6 +349,8 @@ class AppController(QObject):
     def _show_welcome_proxy_lines(self, url: str) -> None:
         if not self.welcome_active:
             return
+        from monitor.gui.welcome import proxy_lines
+
         extra = [line for p in self.welcome_line_providers if (line := p(url))]
         self.window.welcome.show_proxy_lines(proxy_lines(url, extra))
 
@@ -586,6 +584,8 @@ class AppController(QObject):
     def make_keys_dialog(self, kind: str | None = None,
                          intro: str | None = None) -> KeysDialog | None:
         """The keys dialog wired to this app (None when the key list cannot be read)."""
+        from PySide6.QtWidgets import QMessageBox  # as dialogs: not before the first frame
+
         from monitor.gui.keys_dialog import KeysDialog
 
         try:
@@ -738,6 +738,8 @@ def _install_excepthook(no_err_windows: bool) -> None:
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         log.critical("uncaught exception:\n%s", text)
         if not no_err_windows and QApplication.instance() is not None:
+            from PySide6.QtWidgets import QMessageBox
+
             QMessageBox.critical(
                 None, "Token Monitor",
                 QApplication.translate("app", "Something went wrong inside Token Monitor. "
