@@ -179,6 +179,10 @@ NOT_BEFORE_THE_FIRST_FRAME = (
     "monitor.gui.dashboard.sources", "monitor.gui.dashboard.charts",
     "monitor.gui.tokenizer.pane", "monitor.services.proxy", "monitor.services.openai_admin",
     "sqlite3", "tiktoken", "aiohttp", "keyring", "PySide6.QtCharts", "PySide6.QtNetwork",
+    # no tray here (offscreen), so neither its module nor the gauge painters; a zone name
+    # is rare in the settings
+    "monitor.gui.tray", "monitor.gui.icons", "monitor.gui.icon_numbers", "zoneinfo",
+    "monitor.gui.welcome",  # the panel shows after the first snapshot, if ever
 )
 
 
