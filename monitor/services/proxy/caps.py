@@ -12,6 +12,9 @@
    `max_completion_tokens` / `max_tokens` / `max_output_tokens`, else `DEFAULT_OUTPUT_TOKENS`.
    A request whose reservation would take spent + reserved past the cap is answered 429
    without calling upstream (`x-should-retry: false`, so the official SDKs do not retry).
+   A request for a model the price table cannot price is refused the same way (code
+   `token_monitor_model_unpriced`): a hard cap fails closed, since reserving $0 for it would
+   let unlimited unpriced spend through. Without a hard cap nothing is refused.
 
 The reservation is held until the request's record is in the store; the record writer then
 calls `settle`, which drops the reservation and adds the real cost, on the writer's thread and
@@ -74,10 +77,17 @@ DEFAULT_OUTPUT_TOKENS = 4096
 REFRESH_S = 5.0
 """How often spend, keys and the hard-cap setting are re-read from the store and settings."""
 BUDGET_CODE = "token_monitor_budget_exceeded"
+UNPRICED_CODE = "token_monitor_model_unpriced"
+"""The code of a hard-cap refusal for a model without a price (the cap cannot hold it)."""
 INLINE_COUNT_CHARS = 32_768
 """Prompts up to this size are counted on the event loop (well under a millisecond); larger
 ones on a worker thread."""
 _NO_OUTPUT = ("/embeddings", "/moderations")
+_FREE = frozenset({"/moderations"})
+"""Endpoints that never cost anything: nothing to reserve, whatever the model."""
+_BILLED = frozenset({"/chat/completions", "/completions", "/responses", "/embeddings"})
+_BILLED_PREFIXES = ("/audio/", "/images/")
+"""Endpoints billed per request by model: one whose model cannot be read cannot be priced."""
 _MAX_KEYS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 _NOT_TEXT = frozenset({"model", "service_tier", "user", "stream", "stream_options",
                        "response_format", "metadata", "store", "reasoning", "modalities",
@@ -183,6 +193,7 @@ class SpendGate:
         self._store: UsageStore | None = None
         self._next_refresh = 0.0
         self._warned: set[tuple[str, str, datetime]] = set()
+        self._unpriced_warned: set[tuple[str, str, str]] = set()
 
     # -- state from the store (the record writer's thread) -------------------------------
 
@@ -352,8 +363,11 @@ class SpendGate:
 
     async def reserve(self, accounts: tuple[_Account, ...], body: bytes | None, endpoint: str,
                       model: str | None) -> Hold | web.Response:
-        """Reserve the request's worst-case cost against `accounts`, or the 429 refusal."""
-        estimate = await self.estimate(body, endpoint, model)
+        """Reserve the request's worst-case cost against `accounts`, or the 429 refusal
+        (also for a model the price table cannot price: a hard cap fails closed)."""
+        name, estimate = await self._estimate(body, endpoint, model)
+        if estimate is None:
+            return self._refuse_unpriced(accounts[0], name)
         now = self._clock()
         with self._lock:
             for acc in accounts:
@@ -396,8 +410,45 @@ class SpendGate:
         return json_error(429, message, BUDGET_CODE, "insufficient_quota",
                           {"x-should-retry": "false"})
 
-    async def estimate(self, body: bytes | None, endpoint: str, model: str | None) -> Decimal:
-        """The most the request should cost (0 when its model has no price)."""
+    def _refuse_unpriced(self, acc: _Account, model: str | None) -> web.Response:
+        """The 429 for a model without a price under a hard cap: reserving $0 for it would let
+        unlimited spend through the cap, so the cap fails closed and says how to fix it."""
+        off = ("turn the hard cap off with `token-monitor budget --hard-cap off`"
+               if acc.scope == CYCLE_SCOPE else
+               f"use a virtual key without --hard instead of {acc.label!r}")
+        if model is None:
+            message = (
+                "Token Monitor refused this request: the proxy cannot tell which model it is "
+                "for (its body is not JSON, names no model, or is over 16 MiB), so its cost "
+                f"cannot be held against {acc.describe()}. Send the model in a JSON body, or "
+                f"{off}."
+            )
+        else:
+            message = (
+                f"Token Monitor refused this request: the price table has no price for model "
+                f"{model!r}, so its cost cannot be held against {acc.describe()}. Add the "
+                "model's price (`token-monitor price import FILE --apply`, or a row in the "
+                f"price override file), or {off}."
+            )
+        key = (UNPRICED_CODE, acc.scope + acc.label, model or "")
+        if key not in self._unpriced_warned:
+            if len(self._unpriced_warned) > 1000:
+                self._unpriced_warned.clear()
+            self._unpriced_warned.add(key)
+            log.warning("hard cap refuses a request it cannot price: %s", message)
+        return json_error(429, message, UNPRICED_CODE, "insufficient_quota",
+                          {"x-should-retry": "false"})
+
+    async def estimate(self, body: bytes | None, endpoint: str,
+                       model: str | None) -> Decimal | None:
+        """The most the request should cost: None when it cannot be priced (its model has no
+        price, or an endpoint billed by model names none; a hard cap refuses it), 0 when
+        there is nothing to price (a free endpoint, or one not billed per request)."""
+        return (await self._estimate(body, endpoint, model))[1]
+
+    async def _estimate(self, body: bytes | None, endpoint: str,
+                        model: str | None) -> tuple[str | None, Decimal | None]:
+        """The request's model name and `estimate`."""
         doc: Any = None
         if body:
             try:
@@ -407,8 +458,12 @@ class SpendGate:
         if not isinstance(doc, dict):
             doc = {}
         name = doc.get("model") if isinstance(doc.get("model"), str) else model
+        route = endpoint.rstrip("/")
+        if route in _FREE:
+            return name, Decimal(0)
         if not name:
-            return Decimal(0)
+            billed = route in _BILLED or route.startswith(_BILLED_PREFIXES)
+            return None, None if billed else Decimal(0)
         texts: list[str] = []
         messages = _texts({k: v for k, v in doc.items() if k != "model"}, texts)
         text = "\n".join(texts)
@@ -431,8 +486,8 @@ class SpendGate:
                                      at=self._clock(), service_tier=tier).usd
         except Exception:
             log.warning("could not price a reservation for model %s", name, exc_info=True)
-            return Decimal(0)
-        return cost or Decimal(0)
+            return name, None
+        return name, cost
 
     def _count(self, model: str, text: str) -> int:
         from monitor.core.tokens import count_tokens, encoding_for_model

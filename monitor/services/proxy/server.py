@@ -286,6 +286,7 @@ class RecordWriter:
         self._done = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="proxy-records", daemon=True)
         self._started = False
+        self._unpriced: set[str] = set()  # models already logged as unpriced (bounded)
         self.keeper = RecordKeeper(self._open_store, RecordSpool(spool_path_for(store_path)))
 
     def _open_store(self) -> UsageStore:
@@ -350,6 +351,8 @@ class RecordWriter:
                                        item.time, item.service_tier)
                 if guess is not None:
                     usage, cost, as_of, estimated = guess.usage, guess.cost, guess.as_of, True
+                    if cost is None:
+                        self._note_unpriced(model)
         elif model is None:
             cost = None
         else:
@@ -363,6 +366,8 @@ class RecordWriter:
                 cost = None
             else:
                 cost, as_of = priced.usd, priced.as_of
+                if cost is None:
+                    self._note_unpriced(model)
         return ProxyRecord(
             time=item.time,
             endpoint=item.endpoint,
@@ -382,6 +387,18 @@ class RecordWriter:
             request_model=item.request_model,
             streamed=item.streamed,
         )
+
+    def _note_unpriced(self, model: str) -> None:
+        """Say once per model (per run) that its requests go through uncounted: no soft cap
+        or monthly-limit alert sees them (a hard cap refuses them, see caps.SpendGate)."""
+        if model in self._unpriced or len(self._unpriced) >= 1000:
+            return
+        self._unpriced.add(model)
+        log.warning(
+            "model %r has no price in the price table: its requests are forwarded and stored "
+            "without a cost, so soft caps and the monthly limit's alerts do not count them (a "
+            "hard cap refuses them). Add its price with `token-monitor price import FILE "
+            "--apply` or in the price override file", model)
 
     def _run(self) -> None:
         try:
