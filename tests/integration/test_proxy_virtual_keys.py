@@ -586,3 +586,29 @@ def test_a_price_in_the_override_lets_the_model_through_the_hard_cap(
     settle(harness, proxy, 1)
     assert len(fake.requests) == 1
     assert harness.records[0].cost_usd is not None and spent(harness.ctx, "capped") > 0
+
+
+def test_one_request_body_serves_the_reservation_and_the_estimate(
+    harness: Harness, fake: FakeUpstream
+) -> None:
+    """A capped request's body (over SMALL_BODY, so read whole only for the cap) is the one
+    copy both the reservation and, when the reply has no usage, the input estimate read."""
+    from monitor.core.chat_tokens import count_chat
+    from monitor.services.proxy.server import SMALL_BODY
+
+    token = harness.add_key("capped", cap_usd=Decimal("100"), per="month", hard=True)
+    proxy, gate = harness.start()
+    words = " ".join(f"word{i}" for i in range(SMALL_BODY // 6))
+    messages = [{"role": "user", "content": words}]
+    reserved = _estimate(gate, messages=messages, max_tokens=5)
+    with sdk(proxy.url, token) as c:
+        c.chat.completions.create(model="gpt-4o", messages=messages,  # type: ignore[arg-type]
+                                  max_tokens=5, extra_headers={"x-fake-scenario": "no-usage"})
+    settle(harness, proxy, 1)
+    [rec] = harness.records
+    assert fake.requests[0].body_bytes > SMALL_BODY
+    assert rec.unmetered == "no_usage_in_response" and rec.estimated
+    assert rec.usage.input_tokens == count_chat({"messages": messages}, "gpt-4o").total
+    assert rec.cost_usd is not None and 0 < rec.cost_usd < reserved
+    figures = {(s, lbl): (sp, r) for s, lbl, _c, sp, r in gate.account_figures()}
+    assert figures[("key", "capped")] == (rec.cost_usd, 0)

@@ -771,7 +771,7 @@ class MeteringProxy:
         assert session is not None
         body, strip = await self._request_body(request, headers, state)
         if state.capped:
-            hold = await self._gate.reserve(state.capped, state.body_head, state.endpoint,
+            hold = await self._gate.reserve(state.capped, state.request_body, state.endpoint,
                                             state.request_model)
             if isinstance(hold, web.Response):
                 state.status = hold.status
@@ -846,11 +846,9 @@ class MeteringProxy:
                             headers[hdrs.ACCEPT_ENCODING] = "identity"
                 else:
                     state.request_model = sniff_model(head[:SMALL_BODY])
-                state.request_body = head  # for an estimate if the response has no usage
+                state.request_body = head  # the one copy: see _RequestState.request_body
                 headers.popall(hdrs.TRANSFER_ENCODING, None)
                 headers[hdrs.CONTENT_LENGTH] = str(len(head))
-                if state.capped:
-                    state.body_head = head
                 if len(head) > _PIECE:  # aiohttp sends large bytes bodies in one blocking write
                     return _pieces(head), strip
                 return head, strip
@@ -1038,7 +1036,7 @@ class _RequestState:
     """Mutable per-request bookkeeping shared by the handler's steps."""
 
     __slots__ = (
-        "body_head", "capped", "clean_end", "client_gone", "cors_origin", "delivered",
+        "capped", "clean_end", "client_gone", "cors_origin", "delivered",
         "endpoint", "headers_at", "hold", "key_label", "meter", "method", "partial",
         "request_body",
         "request_id", "request_model", "started", "status", "t0", "ttfb_ms", "upstream_headers",
@@ -1064,7 +1062,11 @@ class _RequestState:
         self.upstream_headers: CIMultiDictProxy[str] | None = None
         self.headers_at: datetime | None = None
         self.request_body: bytes | None = None
+        """The request body as forwarded, when it was read whole: JSON bodies up to
+        SMALL_BODY, chat and hard-capped ones up to CHAT_BODY_LIMIT (the bound); None when it
+        streamed. Owned by this request: the cap reservation reads it before forwarding, and
+        `_finish` hands it to the record writer only when the response had no usable usage
+        (for the input estimate); it goes when the request's state does."""
         self.cors_origin: str | None = None  # an allowed browser origin (CORS headers)
         self.capped: tuple[Any, ...] = ()  # hard-cap accounts this request reserves against
-        self.body_head: bytes | None = None  # the whole request body, when capped
         self.hold: Hold | None = None
