@@ -566,6 +566,12 @@ class MeteringProxy:
     def addons(self) -> tuple[ProxyAddon, ...]:
         return self._addons
 
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """Why a configured exporter is off while the proxy runs (e.g. OTLP without the
+        `otel` extra): for the app to show next to the proxy's address."""
+        return tuple(p for a in self._addons if isinstance(p := getattr(a, "problem", None), str))
+
     # -- lifecycle ---------------------------------------------------------------------
 
     async def _start(self) -> str:
