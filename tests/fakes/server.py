@@ -92,3 +92,13 @@ def listening_url(proc: subprocess.Popen[str], timeout: float = 30) -> str:
     reader.join(timeout)
     assert line and line[0].startswith("Listening on "), line
     return line[0].removeprefix("Listening on ").strip()
+
+
+def reap(proc: subprocess.Popen[str]) -> None:
+    """A test's `finally:` for a subprocess: kill it if it still runs, close its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+    for f in (proc.stdin, proc.stdout, proc.stderr):
+        if f:
+            f.close()

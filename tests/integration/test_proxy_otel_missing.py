@@ -31,7 +31,7 @@ from monitor.services.proxy.exporters import (
 )
 from monitor.services.settings_file import load_settings, save_settings
 from monitor.services.store import UsageStore
-from tests.fakes.server import ServerThread, listening_url
+from tests.fakes.server import ServerThread, listening_url, reap
 from tests.integration.test_proxy import CLIENT_KEY, MSG, settled
 
 INSTALL = "pip install 'token-monitor[otel]'"
@@ -112,12 +112,7 @@ def test_proxy_command_with_the_setting_meters_and_says_why(
         assert proc.stdout is not None and proc.stderr is not None
         out, err = proc.stdout.read(), proc.stderr.read()
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait(5)
-        for f in (proc.stdout, proc.stderr):
-            if f:
-                f.close()
+        reap(proc)
     assert f"OTLP export to {COLLECTOR} is off" in out  # the exporters' lines on stdout
     assert err.count(INSTALL) == 1 and "Traceback" not in err  # and one warning
     store = UsageStore(paths.db_file)

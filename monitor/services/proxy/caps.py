@@ -100,6 +100,23 @@ def usd(amount: Decimal) -> str:
     return f"${amount:,.2f}" if abs(amount) >= 1 or amount == 0 else f"${amount:.4f}"
 
 
+def _refusal(message: str, code: str) -> web.Response:
+    """A hard cap's 429 in OpenAI's error shape; `x-should-retry: false` keeps the official
+    SDKs from retrying what will be refused again."""
+    return json_error(429, message, code, "insufficient_quota", {"x-should-retry": "false"})
+
+
+def _warn_once(seen: set[tuple[str, str, object]], key: tuple[str, str, object], fmt: str,
+               message: str) -> None:
+    """Log `message` the first time `key` is seen (the set is bounded: cleared past 1,000)."""
+    if key in seen:
+        return
+    if len(seen) > 1000:
+        seen.clear()
+    seen.add(key)
+    log.warning(fmt, message)
+
+
 class _Account:
     """Spend against one hard cap in its current period (mutated under the gate's lock)."""
 
@@ -192,8 +209,7 @@ class SpendGate:
         self._secrets: dict[str, str] = {}
         self._store: UsageStore | None = None
         self._next_refresh = 0.0
-        self._warned: set[tuple[str, str, datetime]] = set()
-        self._unpriced_warned: set[tuple[str, str, str]] = set()
+        self._warned: set[tuple[str, str, object]] = set()  # (scope, label, period or model)
 
     # -- state from the store (the record writer's thread) -------------------------------
 
@@ -402,13 +418,8 @@ class SpendGate:
         self._refusals[name] = CapRefusal(
             acc.scope, acc.label, acc.period, seen.first if seen else now, now,
             (seen.count if seen else 0) + 1, message)
-        if name not in self._warned:
-            if len(self._warned) > 1000:
-                self._warned.clear()
-            self._warned.add(name)
-            log.warning("hard cap reached: %s", message)
-        return json_error(429, message, BUDGET_CODE, "insufficient_quota",
-                          {"x-should-retry": "false"})
+        _warn_once(self._warned, name, "hard cap reached: %s", message)
+        return _refusal(message, BUDGET_CODE)
 
     def _refuse_unpriced(self, acc: _Account, model: str | None) -> web.Response:
         """The 429 for a model without a price under a hard cap: reserving $0 for it would let
@@ -430,14 +441,9 @@ class SpendGate:
                 "model's price (`token-monitor price import FILE --apply`, or a row in the "
                 f"price override file), or {off}."
             )
-        key = (UNPRICED_CODE, acc.scope + acc.label, model or "")
-        if key not in self._unpriced_warned:
-            if len(self._unpriced_warned) > 1000:
-                self._unpriced_warned.clear()
-            self._unpriced_warned.add(key)
-            log.warning("hard cap refuses a request it cannot price: %s", message)
-        return json_error(429, message, UNPRICED_CODE, "insufficient_quota",
-                          {"x-should-retry": "false"})
+        _warn_once(self._warned, (acc.scope, acc.label, model or ""),
+                   "hard cap refuses a request it cannot price: %s", message)
+        return _refusal(message, UNPRICED_CODE)
 
     async def estimate(self, body: bytes | None, endpoint: str,
                        model: str | None) -> Decimal | None:
