@@ -20,20 +20,17 @@ import argparse
 import contextlib
 import errno
 import importlib
-import logging
 import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from monitor import __version__, exit_codes
-from monitor.context import AppContext
-from monitor.core import rank_cache
-from monitor.errors import CannotWriteError, KnownError
-from monitor.log import redact, setup_logging
-from monitor.paths import Paths, resolve_paths
-from monitor.stdout_guard import OutputClosed, OutputError, discard_stdout, guarded_stdout
+
+if TYPE_CHECKING:
+    from monitor.errors import CannotWriteError, KnownError
+    from monitor.paths import Paths
 
 
 class Command(NamedTuple):
@@ -68,7 +65,38 @@ COMMANDS: dict[str, Command] = {
 }
 
 
-class _LazySubcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+def _columns() -> int:
+    """The terminal's width as shutil.get_terminal_size reads it ($COLUMNS, then the
+    terminal, else 80), without importing shutil (and with it bz2 and lzma) on every run."""
+    try:
+        return int(os.environ["COLUMNS"])
+    except (KeyError, ValueError):
+        pass
+    try:
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns if sys.__stdout__ else 80
+    except (OSError, ValueError, AttributeError):
+        return 80
+
+
+class _HelpFormatter(argparse.HelpFormatter):
+    """argparse's own formatter, given the width so it does not import shutil for it."""
+
+    def __init__(self, prog: str, indent_increment: int = 2, max_help_position: int = 24,
+                 width: int | None = None) -> None:
+        super().__init__(prog, indent_increment, max_help_position,
+                         width if width is not None else _columns() - 2)
+
+
+class _Subcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
+    """Subparsers that use _HelpFormatter unless the command asks for another."""
+
+    def add_parser(self, name: str, **kwargs: Any) -> argparse.ArgumentParser:
+        kwargs.setdefault("formatter_class", _HelpFormatter)
+        parser: argparse.ArgumentParser = super().add_parser(name, **kwargs)
+        return parser
+
+
+class _LazySubcommands(_Subcommands):
     """Subparsers that are placeholders until chosen: the chosen command's module is imported
     then, and its own `register` builds the real parser, which replaces the placeholder."""
 
@@ -88,8 +116,8 @@ class _LazySubcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
 def load_command_parser(name: str, prog: str = "token-monitor") -> argparse.ArgumentParser:
     """Import the subcommand's module and return the parser its `register` builds."""
     module = importlib.import_module(COMMANDS[name].module)
-    scratch = argparse.ArgumentParser(prog=prog)
-    sub = scratch.add_subparsers()
+    scratch = argparse.ArgumentParser(prog=prog, formatter_class=_HelpFormatter)
+    sub = scratch.add_subparsers(action=_Subcommands)
     module.register(sub)
     built: argparse.ArgumentParser = sub.choices[name]
     return built
@@ -97,7 +125,7 @@ def load_command_parser(name: str, prog: str = "token-monitor") -> argparse.Argu
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="token-monitor",
+        prog="token-monitor", formatter_class=_HelpFormatter,
         description="See what the OpenAI API costs you, live, against your monthly limit. "
         "With no command, starts the tray app.",
     )
@@ -122,8 +150,25 @@ EXIT_INTERNAL_ERROR = exit_codes.INTERNAL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    arguments = list(sys.argv[1:] if argv is None else argv)
+    if "status" in arguments:  # a status bar's call: from the cache when it can (no imports)
+        from monitor.commands._status_quick import run_quick
+
+        quick = run_quick(arguments)
+        if quick is not None:
+            return quick
+    # Imported here, not above: the cached `status` above never needs them (start-up time).
+    import logging
+
+    from monitor.context import AppContext
+    from monitor.core import rank_cache
+    from monitor.errors import KnownError
+    from monitor.log import setup_logging
+    from monitor.paths import resolve_paths
+    from monitor.stdout_guard import OutputClosed, OutputError, discard_stdout, guarded_stdout
+
     parser = build_parser()
-    args = parser.parse_args(argv)
+    args = parser.parse_args(arguments)
     paths = resolve_paths(args.home)
     try:
         paths.ensure()
@@ -174,6 +219,8 @@ def main(argv: Sequence[str] | None = None) -> int:
 def _write_refused(exc: OSError, paths: Paths) -> CannotWriteError | None:
     """A write to one of our folders that the system refused (permissions, read-only or full
     disk), as a message naming the folder; None for anything else (a bug)."""
+    from monitor.errors import CannotWriteError
+
     if exc.filename is None or not (_is_permission(exc) or exc.errno in _DISK_FULL):
         return None
     target = Path(os.fsdecode(exc.filename))
@@ -193,6 +240,8 @@ def _is_permission(exc: OSError) -> bool:
 
 def _known_error(exc: KnownError) -> int:
     """One `error: …` line on stderr (never a secret: KnownError texts hold none)."""
+    from monitor.log import redact
+
     with contextlib.suppress(OSError):  # stderr itself may be gone
         print(f"error: {redact(exc.text())}", file=sys.stderr)
     return exc.exit_code
@@ -200,6 +249,10 @@ def _known_error(exc: KnownError) -> int:
 
 def _internal_error(exc: BaseException, command: str, log_file: Path) -> int:
     """Log the traceback (redacted) to the log file only; one line on stderr."""
+    import logging
+
+    from monitor.log import redact
+
     logger = logging.getLogger("monitor")
     record = logger.makeRecord(
         logger.name, logging.ERROR, __file__, 0, "internal error in command %r",

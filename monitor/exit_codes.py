@@ -9,7 +9,8 @@ from __future__ import annotations
 OK = 0
 ERROR = 1  # a problem the message explains (network, unknown label, a file given to `count`)
 USAGE = 2  # a flag or value the command cannot take (argparse uses 2 as well)
-# 3-6: `keys test` and `sync` outcomes, see monitor/services/openai_admin.py
+# 3-6: `keys test`, `keys add` (its key test) and `sync` outcomes, see
+# monitor/services/openai_admin.py
 KEY_INVALID = 3  # also `budget --check`: the figures are unknown (no data, stale, unreadable)
 KEY_SCOPE = 4
 NETWORK = 5
@@ -31,11 +32,12 @@ DESCRIPTIONS: dict[int, str] = {
     ERROR: "a problem the message explains (network, unknown label, bad input file, ...); "
            "`budget --check`: spend at or over the threshold",
     USAGE: "a flag or value the command cannot take",
-    KEY_INVALID: "`keys test` / `sync`: the API key is invalid; `budget --check`: no data, "
-                 "stale data or an unreadable store (the figures are unknown)",
-    KEY_SCOPE: "`keys test` / `sync`: the key lacks the needed scope",
-    NETWORK: "`keys test` / `sync`: network error",
-    API_ERROR: "`keys test` / `sync`: other API error (rate limit, quota, server)",
+    KEY_INVALID: "`keys test` / `keys add` / `sync`: the API key is invalid; "
+                 "`budget --check`: no data, stale data or an unreadable store (the figures "
+                 "are unknown)",
+    KEY_SCOPE: "`keys test` / `keys add` / `sync`: the key lacks the needed scope",
+    NETWORK: "`keys test` / `keys add` / `sync`: network error",
+    API_ERROR: "`keys test` / `keys add` / `sync`: other API error (rate limit, quota, server)",
     DATA_REFUSED: "input refused: a secret that is not UTF-8 or ASCII, holds control or "
                   "zero-width characters, or is longer than 1 KB",
     KEYRING_UNUSABLE: "the OS keyring is missing, locked or misconfigured "

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from monitor.commands._actions import action_parser
 from monitor.commands._output import print_json, table, usd
 from monitor.context import AppContext
 from monitor.services.virtual_keys import (
@@ -23,19 +24,13 @@ from monitor.services.virtual_keys import (
 
 def register_virtual(ks: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `keys virtual` and its actions to the `keys` subcommand's actions."""
-    p = ks.add_parser(
-        "virtual", help="per-app virtual keys for the proxy (own label, spend and cap)",
+    vs = action_parser(
+        ks, "virtual", "virtual_command",
+        help="per-app virtual keys for the proxy (own label, spend and cap)",
         description="A virtual key (tm-…) is what an app sends to the local proxy instead of a "
         "real key: the proxy swaps in the stored key it stands for, records the app's spend "
         "under the virtual key's label and enforces its cap (soft: alert; hard: the proxy "
         "answers 429 without calling OpenAI).")  # fmt: skip
-    vs = p.add_subparsers(dest="virtual_command", metavar="ACTION")
-
-    def show_help(_args: argparse.Namespace, _ctx: AppContext) -> int:
-        p.print_help()
-        return 2
-
-    p.set_defaults(func=show_help)
     add = vs.add_parser("add", help="create a virtual key (its token is printed once)")
     add.add_argument("label", help="a name for the app, e.g. notes-bot")
     add.add_argument("--for", dest="for_label", required=True, metavar="KEY_LABEL",

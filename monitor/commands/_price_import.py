@@ -5,7 +5,8 @@ table format, shows the difference against the current table, and with `--apply`
 row per new or changed model into the user's override (`prices.json` in the config dir),
 effective from the import date (the app's clock, UTC): usage before that date keeps the prices
 it had. Rows that are malformed are reported and never applied; the user's other override
-entries are kept as they were. A user override that does not load is never rewritten.
+entries are kept as they were. A user override that does not load is never rewritten; one that
+is replaced is kept first as `prices.json.bak` (as settings.json.bak is), and the output says so.
 """
 
 from __future__ import annotations
@@ -56,6 +57,7 @@ def run_import(args: argparse.Namespace, ctx: AppContext) -> int:
     changes, unchanged = diff(result, table, day)
     override_path = ctx.paths.prices_override
     applied = False
+    backup: Path | None = None
     if args.apply and changes:
         if table.warnings:
             print(f"error: not applied: your price override does not load "
@@ -63,23 +65,41 @@ def run_import(args: argparse.Namespace, ctx: AppContext) -> int:
                   file=sys.stderr)
             return 1
         try:
-            current: dict[str, Any] = (loads_bounded(override_path.read_text(encoding="utf-8"),
+            previous = override_path.read_bytes() if override_path.exists() else None
+            current: dict[str, Any] = (loads_bounded(previous.decode("utf-8"),
                                                      parse_float=Decimal)
-                                       if override_path.exists() else {})
+                                       if previous is not None else {})
             new = apply_to_override(current, result, changes, table, day,
                                     f"import: {path.name} ({result.format})")
         except (OSError, ValueError) as exc:
             print(f"error: not applied: {exc}", file=sys.stderr)
             return 1
-        from monitor.services.atomic import atomic_write_text
-
-        atomic_write_text(override_path, dump_table(new))
+        backup = _replace_keeping_backup(override_path, previous, dump_table(new))
         applied = True
     if args.json:
-        print_json(_json(result, changes, unchanged, day, applied, override_path, path))
+        print_json(_json(result, changes, unchanged, day, applied, override_path, path)
+                   | {"backup": None if backup is None else str(backup)})
     else:
-        print(_text(result, changes, unchanged, day, applied, override_path, path, args.apply))
+        text = _text(result, changes, unchanged, day, applied, override_path, path, args.apply)
+        if backup is not None:
+            text += f"\nThe previous override is kept as {backup}."
+        print(text)
     return 0
+
+
+def _replace_keeping_backup(path: Path, previous: bytes | None, text: str) -> Path | None:
+    """Write `text` to the override; its previous bytes go to `<name>.bak` first, the way
+    settings.json.bak is kept (a symlinked override stays a link: its target is written).
+    Returns the backup's path, or None when there was no previous file."""
+    from monitor.services.atomic import atomic_write_bytes, atomic_write_text
+    from monitor.services.settings_file import BACKUP_SUFFIX
+
+    backup = None
+    if previous is not None:
+        backup = path.with_name(path.name + BACKUP_SUFFIX)
+        atomic_write_bytes(backup, previous)
+    atomic_write_text(path.resolve() if path.is_symlink() else path, text)
+    return backup
 
 
 def _rates_text(rates: dict[str, Decimal | None]) -> str:

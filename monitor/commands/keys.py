@@ -1,8 +1,10 @@
 """`token-monitor keys …`: add, list, remove and test API keys (secrets in the OS keyring only).
 
-Exit codes of `keys test`: 0 valid, 3 invalid key, 4 key lacks the needed scope, 5 network
-error, 6 other API error (rate limit, quota, server); 1 for an unknown label, 65 for a secret
-that cannot be a key, 69 when the keyring is unusable (all codes: monitor/exit_codes.py).
+Exit codes of `keys test`, and of `keys add` (which tests the key the way the GUI's keys
+dialog does before storing it, unless `--no-check`): 0 valid, 3 invalid key, 4 key lacks the
+needed scope, 5 network error, 6 other API error (rate limit, quota, server); 1 for an unknown
+label, 65 for a secret that cannot be a key, 69 when the keyring is unusable (all codes:
+monitor/exit_codes.py). A key that fails the test is not stored.
 """
 
 from __future__ import annotations
@@ -10,12 +12,12 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
-from typing import Any
 
+from monitor.commands._actions import action_parser
 from monitor.commands._keys_virtual import register_virtual
 from monitor.commands._output import print_json, table
 from monitor.context import AppContext
-from monitor.log import mask_secret
+from monitor.log import mask_secret, redact
 from monitor.services.keyvault import (
     KINDS,
     MAX_SECRET_BYTES,
@@ -23,23 +25,30 @@ from monitor.services.keyvault import (
     SecretRefused,
     parse_expiry,
 )
-from monitor.services.openai_admin import AdminClient, RetryPolicy, check_key
+from monitor.services.openai_admin import AdminClient, KeyCheck, RetryPolicy, check_key
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    p = sub.add_parser("keys", help="manage API keys (kept in the OS keyring)",
+    ks = action_parser(sub, "keys", "keys_command",
+                       help="manage API keys (kept in the OS keyring)",
                        description="Manage API keys. Secrets live only in the OS keyring; "
                        "a key is read from stdin or a hidden prompt, never from the command line.")
-    ks = p.add_subparsers(dest="keys_command", metavar="ACTION")
-    p.set_defaults(func=_help(p))
 
-    add = ks.add_parser("add", help="store a key (read from stdin or a hidden prompt)")
+    add = ks.add_parser(
+        "add", help="test a key, then store it (read from stdin or a hidden prompt)",
+        description="Test the key against the API as `keys test` does, then store it. A key "
+        "that fails the test is not stored: exit 3 invalid key, 4 lacks scope, 5 network "
+        "error, 6 other API error. --no-check stores it untested (offline).")
     add.add_argument("--label", required=True, help="a name for the key, e.g. admin or ci")
     add.add_argument("--kind", required=True, choices=KINDS,
                      help="admin (reads usage/costs) or project (model calls)")
     add.add_argument("--expires", metavar="YYYY-MM-DD", help="last day the key works")
     add.add_argument("--project-id", metavar="ID", help="project the key belongs to")
     add.add_argument("--replace", action="store_true", help="overwrite a key with this label")
+    add.add_argument("--no-check", action="store_true",
+                     help="store the key without testing it (offline; test later with "
+                     "`keys test LABEL`)")
+    _check_options(add)
     add.set_defaults(func=run_add)
 
     ls = ks.add_parser("list", help="list stored keys (masked) with their expiry status")
@@ -57,21 +66,35 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
         "error, 6 other API error. Without LABEL, tests the admin key a sync would use "
         "(stored, else $OPENAI_ADMIN_KEY).")
     test.add_argument("label", nargs="?")
-    test.add_argument("--base-url", metavar="URL", help="API base URL (default from settings)")
-    test.add_argument("--timeout", type=float, default=15.0, metavar="S",
-                      help="seconds per request (default 15)")
+    _check_options(test)
     test.add_argument("--json", action="store_true", help="print JSON")
     test.set_defaults(func=run_test)
 
     register_virtual(ks)
 
 
-def _help(parser: argparse.ArgumentParser) -> Any:
-    def show(_args: argparse.Namespace, _ctx: AppContext) -> int:
-        parser.print_help()
-        return 2
+def _check_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--base-url", metavar="URL", help="API base URL (default from settings)")
+    p.add_argument("--timeout", type=float, default=15.0, metavar="S",
+                   help="seconds per request when testing the key (default 15)")
 
-    return show
+
+def _check(secret: str, kind: str, args: argparse.Namespace, ctx: AppContext) -> KeyCheck:
+    """The key tested as the keys dialog tests it (`check_key`), with a quick retry policy:
+    one retry at most, so a dead network answers in seconds."""
+    client = AdminClient(secret, args.base_url or ctx.settings.openai_base_url,
+                         timeout_s=args.timeout,
+                         retry=RetryPolicy(attempts=2, base_delay_s=0.5, total_s=10))
+    return check_key(client, kind)
+
+
+_NOT_STORED_HINT = {
+    "invalid_key": "check that the whole key was copied and that it has not been revoked",
+    "missing_scope": "if it is a project key, add it with --kind project",
+    "network": "offline? store it untested with --no-check, then run `token-monitor keys "
+               "test {label}` later",
+    "error": "try again later, or store it untested with --no-check",
+}
 
 
 def read_secret() -> str:
@@ -99,14 +122,29 @@ def read_secret() -> str:
 def run_add(args: argparse.Namespace, ctx: AppContext) -> int:
     expires = parse_expiry(args.expires)
     secret = read_secret()
-    meta = ctx.keys().add(args.label, args.kind, secret, expires=expires,
-                          project_id=args.project_id, replace=args.replace)
+    keys = ctx.keys()
+    verdict: KeyCheck | None = None
+    if not args.no_check:
+        # what storing would refuse is refused first, with no request sent
+        secret = keys.check_new(args.label, args.kind, secret, replace=args.replace)
+        verdict = _check(secret, args.kind, args, ctx)
+        if verdict.exit_code != 0:
+            hint = _NOT_STORED_HINT.get(verdict.outcome, "").replace("{label}", args.label)
+            print(redact(f"error: not stored: the {args.kind} key {args.label!r} "
+                         f"({mask_secret(secret)}) did not pass the test: {verdict.message}"
+                         + (f"; {hint}" if hint else "")), file=sys.stderr)
+            return verdict.exit_code
+    meta = keys.add(args.label, args.kind, secret, expires=expires,
+                    project_id=args.project_id, replace=args.replace)
+    if verdict is not None:
+        meta = keys.mark_tested(meta.label, True, ctx.now())
     today = ctx.today()
+    tested = redact(f"tested: {verdict.message}") if verdict is not None else \
+        f"not tested (run `token-monitor keys test {meta.label}` to check it)"
     print(f"stored {meta.kind} key {meta.label!r} ({meta.masked}) in the OS keyring; "
-          f"{meta.expiry_text(today)}")
-    if meta.kind == "admin" and not secret.strip().startswith("sk-admin-"):
-        print("note: admin keys usually start with sk-admin-; run `token-monitor keys test "
-              f"{meta.label}` to check it", file=sys.stderr)
+          f"{meta.expiry_text(today)}; {tested}")
+    if verdict is None and meta.kind == "admin" and not secret.strip().startswith("sk-admin-"):
+        print("note: admin keys usually start with sk-admin-", file=sys.stderr)
     return 0
 
 
@@ -144,11 +182,7 @@ def run_test(args: argparse.Namespace, ctx: AppContext) -> int:
         if cred is None:
             raise KeyInputError("no admin key stored and $OPENAI_ADMIN_KEY is not set")
         kind, secret, shown = "admin", cred.secret, cred.describe()
-    base_url = args.base_url or ctx.settings.openai_base_url
-    # a quick check: one retry at most, so a dead network answers in seconds
-    client = AdminClient(secret, base_url, timeout_s=args.timeout,
-                         retry=RetryPolicy(attempts=2, base_delay_s=0.5, total_s=10))
-    result = check_key(client, kind)
+    result = _check(secret, kind, args, ctx)
     if args.json:
         print_json({"label": args.label, "kind": kind, "key": mask_secret(secret),
                     "outcome": result.outcome, "message": result.message,

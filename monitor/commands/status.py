@@ -21,25 +21,35 @@ import sqlite3
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timedelta
-from decimal import Decimal
+from datetime import datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
-from monitor.commands._output import to_json_line, usd
 from monitor.commands.usage import PeriodError, parse_now
 from monitor.context import AppContext
-from monitor.core import money
 from monitor.core.clock import Clock, fixed_clock
 from monitor.errors import KnownError
-from monitor.services.status import STATE_COLOURS, StatusFigures, build_status, next_change
+from monitor.services import status_cache
+from monitor.services.status import (
+    StatusBasis,
+    StatusFigures,
+    build_basis,
+    build_status,
+    figures_at,
+    next_change,
+)
+from monitor.services.status_format import (
+    FORMATS,
+    TEMPLATE_FIELDS,
+    TOOLTIP_MODELS,
+    renderer,
+    template_problem,
+)
 
-FORMATS = ("text", "json", "waybar", "i3blocks", "tmux")
-TEMPLATE_FIELDS = ("today_usd", "cycle_usd", "limit_usd", "pct", "projected_usd",
-                   "today_tokens", "state", "cost_basis")
+__all__ = ["FORMATS", "TEMPLATE_FIELDS", "TOOLTIP_MODELS", "register", "run", "watch"]
+
 WATCH_CHECK_S = 1.0  # the store is checked at most this often
-TOOLTIP_MODELS = 8
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -78,137 +88,19 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     render = renderer(args.format, args.template, watch=args.watch)
     if args.watch:
         return watch(ctx, clock, render, sys.stdout)
-    figures = build_status(ctx.store(), ctx.prices(), ctx.settings, clock())
+    figures = figures_at(_basis(ctx, clock()), clock())
     sys.stdout.write(render(figures) + "\n")
     return 0
 
 
-# --------------------------------------------------------------------------------------------
-# Formats
-# --------------------------------------------------------------------------------------------
-
-
-def whole_usd(amount: Decimal) -> str:
-    """`$120` for whole dollars, `$120.50` otherwise (limits read better without cents)."""
-    return money.usd(amount, whole_if_integral=True)
-
-
-def compact_count(n: int) -> str:
-    """812, 12.3k, 1.2M, 3.4B: token counts in a few characters."""
-    for size, suffix in ((10**9, "B"), (10**6, "M"), (10**3, "k")):
-        if n >= size:
-            value = n / size
-            return f"{value:.1f}{suffix}" if value < 100 else f"{value:.0f}{suffix}"
-    return str(n)
-
-
-def template_fields(f: StatusFigures) -> dict[str, str]:
-    """The `--template` fields as the user reads them."""
-    return {
-        "today_usd": usd(f.today_usd),
-        "cycle_usd": usd(f.cycle_usd),
-        "limit_usd": whole_usd(f.limit_usd) if f.limit_usd > 0 else "no limit",
-        "pct": str(f.percent) if f.used_fraction is not None else "-",
-        "projected_usd": usd(f.projected_usd) if f.projected_usd is not None else "-",
-        "today_tokens": compact_count(f.today_tokens),
-        "state": f.state,
-        "cost_basis": f.cost_basis,
-    }
-
-
-def template_problem(template: str) -> str | None:
-    """Why `template` cannot be used (an unknown field, a stray brace), or None."""
-    sample = {k: "" for k in TEMPLATE_FIELDS}
-    try:
-        template.format_map(sample)
-    except KeyError as exc:
-        return (f"unknown field {{{exc.args[0]}}}; use "
-                + ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS))
-    except (ValueError, IndexError, AttributeError) as exc:
-        return f"{exc} (write a literal brace as {{{{ or }}}})"
-    return None
-
-
-def line(f: StatusFigures, template: str | None = None) -> str:
-    """The one-line summary: `$1.61 today · $13.24 of $120 (11 %)`."""
-    v = template_fields(f)
-    if template is not None:
-        return template.format_map(v)
-    if f.state == "no_data":
-        return "no usage data yet"
-    text = f"{v['today_usd']} today · {v['cycle_usd']}"
-    text += f" of {v['limit_usd']} ({v['pct']} %)" if f.limit_usd > 0 else " this cycle"
-    if f.stale:
-        text += " · stale"
-    return text
-
-
-def short_line(f: StatusFigures) -> str:
-    """The narrow form (i3blocks short_text): `$1.61 · 11 %`."""
-    if f.state == "no_data":
-        return "no data"
-    text = usd(f.today_usd)
-    if f.used_fraction is not None:
-        text += f" · {f.percent} %"
-    return text
-
-
-def _when(dt: datetime | None) -> str:
-    return "never" if dt is None else f"{dt:%Y-%m-%d %H:%M} UTC"
-
-
-def tooltip(f: StatusFigures) -> str:
-    """Several lines: today, the cycle, the projection, spend per model, freshness."""
-    lines = [f"Today: {usd(f.today_usd)} · {compact_count(f.today_tokens)} tokens"]
-    last_day = (f.cycle.end - timedelta(microseconds=1)).date()
-    cycle = f"Cycle {f.cycle.start:%b %d} → {last_day:%b %d}: {usd(f.cycle_usd)}"
-    if f.limit_usd > 0:
-        cycle += f" of {whole_usd(f.limit_usd)} ({f.percent} %)"
-    lines.append(f"{cycle} ({f.cost_basis})")
-    if f.projected_usd is not None:
-        lines.append(f"At this pace: {usd(f.projected_usd)} by the end of the cycle")
-    for m in f.models[:TOOLTIP_MODELS]:
-        cost = usd(m.cost_usd) if m.cost_usd is not None else "price unknown"
-        tokens = f" · {compact_count(m.tokens)} tokens" if m.tokens else ""
-        lines.append(f"  {m.model}: {cost}{tokens}")
-    if len(f.models) > TOOLTIP_MODELS:
-        lines.append(f"  … {len(f.models) - TOOLTIP_MODELS} more")
-    if f.state == "no_data":
-        lines.append("No usage data yet: run `token-monitor sync` or the proxy")
-    else:
-        lines.append(("Stale: no source updated since " if f.stale else "Updated ")
-                     + _when(f.as_of))
-    return "\n".join(lines)
-
-
-def _pango(text: str) -> str:
-    """waybar parses text and tooltip as Pango markup."""
-    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def renderer(fmt: str, template: str | None, *, watch: bool = False,
-             ) -> Callable[[StatusFigures], str]:
-    """A function turning figures into the output of `fmt` (one line, except i3blocks)."""
-    def render(f: StatusFigures) -> str:
-        colour = STATE_COLOURS[f.state]
-        if fmt == "json":
-            return to_json_line(f.to_json())
-        if fmt == "waybar":
-            return to_json_line({"text": _pango(line(f, template)),
-                                 "tooltip": _pango(tooltip(f)), "class": f.state,
-                                 "alt": f.state, "percentage": f.percent})
-        if fmt == "i3blocks":
-            full, short = line(f, template), short_line(f)
-            if watch:  # persistent blocks read one JSON object per line (format=json)
-                return to_json_line({"full_text": full, "short_text": short,
-                                     "color": colour, "urgent": f.state == "over"})
-            return f"{full}\n{short}\n{colour}"
-        if fmt == "tmux":
-            bold = ",bold" if f.state == "over" else ""
-            return f"#[fg={colour.lower()}{bold}]{line(f, template)}#[default]"
-        return line(f, template)
-
-    return render
+def _basis(ctx: AppContext, now: datetime) -> StatusBasis:
+    """The figures' basis at `now`, kept in the status cache for the next run when nothing
+    made this run say a warning (those must show on every run, so they are not cached)."""
+    key = status_cache.cache_key(ctx.paths)  # before reading: a later write is then a miss
+    basis = build_basis(ctx.store(), ctx.prices(), ctx.settings, now)
+    if key is not None and not ctx.warnings and status_cache.cache_key(ctx.paths) == key:
+        status_cache.save(ctx.paths, key, basis)
+    return basis
 
 
 # --------------------------------------------------------------------------------------------

@@ -69,6 +69,16 @@ def plain(amount: Decimal | None, places: int = CENT_PLACES) -> str:
     return f"{round_money(amount, places):f}"
 
 
+JSON_PLACES = 9  # nano-dollars: exact for every per-token price in the table
+
+
+def json_usd(amount: Decimal | None) -> Decimal | None:
+    """A dollar figure for the JSON contracts (`usage`, `status`): half up to JSON_PLACES, the
+    same for every run, so no float noise or trailing digits of a division reach the output."""
+    return None if amount is None else amount.quantize(Decimal(1).scaleb(-JSON_PLACES),
+                                                       rounding=ROUNDING)
+
+
 def json_number(value: Decimal) -> str | None:
     """The exact value as JSON number text in plain notation (`0.0000025`, `1000000`), or
     None when it has no JSON form (NaN, infinity): the caller writes `null`."""

@@ -127,6 +127,32 @@ def notification_for(alert: Alert) -> Notification:
             .replace("%1", alert.param("remaining"))
             .replace("%2", _day(alert.param("date")))
         )
+    elif k == "virtual_key_cap":
+        title = QCoreApplication.translate("alerts", "Virtual key %1 reached its cap").replace(
+            "%1", alert.param("label"))
+        body = _fill(
+            QCoreApplication.translate(
+                "alerts", "%1 spent %2 of its %3 daily cap (a soft cap: requests still go "
+                "through).")
+            if alert.param("per") == "day" else QCoreApplication.translate(
+                "alerts", "%1 spent %2 of its %3 monthly cap (a soft cap: requests still go "
+                "through)."),
+            alert,
+            ("label", "spend", "cap"),
+        )
+    elif k == "hard_cap":
+        title = (
+            QCoreApplication.translate(
+                "alerts", "Hard cap reached: the proxy refuses requests past the monthly limit")
+            if alert.param("scope") == "cycle" else QCoreApplication.translate(
+                "alerts", "Hard cap reached: the proxy refuses requests for virtual key %1")
+            .replace("%1", alert.param("label")))
+        body = _fill(
+            QCoreApplication.translate(
+                "alerts", "Requests get HTTP 429 until the cap resets at %1. Refused so far: %2."),
+            alert,
+            ("resets", "count"),
+        )
     else:
         title, body = alert.title, alert.body
     return Notification(title=title, body=body, urgency=alert.urgency, kind=alert.kind)

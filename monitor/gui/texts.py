@@ -94,15 +94,19 @@ def unpriced_note(snap: DashboardSnapshot) -> str:
     today, cycle = snap.today.unpriced_requests, snap.cycle.unpriced_requests
     if not today and not cycle:
         return ""
-    tr = QCoreApplication.translate
     if today:
-        text = (tr("texts", "1 request not priced today") if today == 1 else
-                tr("texts", "%1 requests not priced today").replace("%1", f"{today:,}"))
+        text = (
+            QCoreApplication.translate("texts", "1 request not priced today") if today == 1
+            else QCoreApplication.translate("texts", "%1 requests not priced today")
+            .replace("%1", f"{today:,}"))
         if cycle > today:
-            text += " · " + tr("texts", "%1 this cycle").replace("%1", f"{cycle:,}")
+            text += " · " + QCoreApplication.translate("texts", "%1 this cycle").replace(
+                "%1", f"{cycle:,}")
         return text
-    return (tr("texts", "1 request not priced this cycle") if cycle == 1 else
-            tr("texts", "%1 requests not priced this cycle").replace("%1", f"{cycle:,}"))
+    return (
+        QCoreApplication.translate("texts", "1 request not priced this cycle") if cycle == 1
+        else QCoreApplication.translate("texts", "%1 requests not priced this cycle")
+        .replace("%1", f"{cycle:,}"))
 
 
 def cycle_line(snap: DashboardSnapshot) -> str:

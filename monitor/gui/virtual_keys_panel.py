@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import Signal
+from PySide6.QtCore import QCoreApplication, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -87,10 +87,12 @@ class VirtualKeyDesk:
         VirtualKeys(self._ctx.store()).remove(label)
 
 
-def _error_text(widget: QWidget, exc: BaseException) -> str:
+def _error_text(exc: BaseException) -> str:
     if isinstance(exc, KnownError):
         return exc.text()
-    return widget.tr("Unexpected error: %1").replace("%1", type(exc).__name__)
+    # a literal context: `widget.tr` would be filed under "widget" and never found at run time
+    return QCoreApplication.translate("VirtualKeysPanel", "Unexpected error: %1").replace(
+        "%1", type(exc).__name__)
 
 
 def _bar_colour(fraction: float) -> str:
@@ -164,7 +166,7 @@ class VirtualKeysPanel(QGroupBox):
         def failed(exc: BaseException) -> None:
             if isValid(self):
                 self.status.setStyleSheet(ERROR_STYLE)
-                self.status.setText(_error_text(self, exc))
+                self.status.setText(_error_text(exc))
 
         self._tasks.run(fn, done, failed)
 
@@ -420,7 +422,7 @@ class NewVirtualKeyDialog(QDialog):
             if not isValid(self):
                 return
             self.create_button.setEnabled(True)
-            self.error.setText(_error_text(self, exc))
+            self.error.setText(_error_text(exc))
 
         self._tasks.run(lambda: desk.create(label, for_label, cap, per, hard), done, failed)
 

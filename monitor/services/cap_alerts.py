@@ -48,6 +48,7 @@ def cap_alerts(store: UsageStore, settings: Settings, now: datetime) -> list[tup
             "hard_cap", f"{refusal.scope}:{refusal.label}",
             f"Hard cap reached: the proxy refuses requests for {what}",
             f"{refusal.message} Requests refused so far: {refusal.count}.", "critical",
-            (("label", refusal.label), ("scope", refusal.scope), ("count", str(refusal.count))),
+            (("label", refusal.label), ("scope", refusal.scope), ("count", str(refusal.count)),
+             ("resets", f"{refusal.period.end:%Y-%m-%d %H:%M} UTC")),
         ), refusal.period.start.date()))  # fmt: skip
     return out

@@ -540,17 +540,7 @@ class KeyStore:
             project_id: str | None = None, *, replace: bool = False,
             today: date | None = None) -> KeyMeta:
         """Store `secret` in the vault and its metadata in the file; returns the metadata."""
-        validate_label(label)
-        if kind not in KINDS:
-            raise KeyInputError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
-        secret = clean_secret(secret)
-        metas = self._load()
-        if any(m.label == label for m in metas) and not replace:
-            raise KeyInputError(f"a key labelled {label!r} already exists; remove it first",
-                                "label")
-        same = self.label_of_secret(secret, metas, except_label=label)
-        if same is not None:
-            raise KeyInputError(f"this key is already stored as {same!r}", "secret")
+        secret, metas = self._check_new(label, kind, secret, replace)
         meta = KeyMeta(label=label, kind=kind, created=today or self._today(), expires=expires,
                        last4=secret[-4:], project_id=project_id or None)
         self.vault.set(label, secret)
@@ -564,6 +554,29 @@ class KeyStore:
             raise
         log.info("stored %s key %r (%s)", kind, label, meta.masked)
         return meta
+
+    def check_new(self, label: str, kind: str, secret: str, *, replace: bool = False) -> str:
+        """Refuse what `add` would refuse, before anything is stored or sent (so a key is
+        tested only when it could be stored); returns the cleaned secret."""
+        return self._check_new(label, kind, secret, replace)[0]
+
+    def _check_new(self, label: str, kind: str, secret: str,
+                   replace: bool) -> tuple[str, builtins.list[KeyMeta]]:
+        validate_label(label)
+        if kind not in KINDS:
+            raise KeyInputError(f"kind must be one of {', '.join(KINDS)}, not {kind!r}")
+        secret = clean_secret(secret)
+        probe = getattr(self.vault, "backend", None)
+        if callable(probe):
+            probe()  # KeyringUnavailable now, before the key is sent anywhere
+        metas = self._load()
+        if any(m.label == label for m in metas) and not replace:
+            raise KeyInputError(f"a key labelled {label!r} already exists; remove it first",
+                                "label")
+        same = self.label_of_secret(secret, metas, except_label=label)
+        if same is not None:
+            raise KeyInputError(f"this key is already stored as {same!r}", "secret")
+        return secret, metas
 
     def remove(self, label: str) -> None:
         metas = self._load()

@@ -10,8 +10,10 @@ verdicts a status bar needs:
   the limit, `critical` from the next-to-last alert threshold, `warn` from the first, `ok`
   below (with the default 50/80/90/100: warn from 50 %, critical from 90 %). With no limit set
   (0) the state is `ok`.
-- `as_of`: when a source last brought news: the latest successful org sync or the newest proxy
-  record, whichever is later; `stale` when that is older than 2 × `poll_interval_s`.
+- `as_of`: when a source last brought news: the latest successful org sync, the running
+  proxy's latest heartbeat (every `PROXY_HEARTBEAT_S`, so an idle proxy is not stale) or the
+  newest proxy record, whichever is later; `stale` when that is older than 2 ×
+  `poll_interval_s`.
 
 Qt-free and network-free; it imports neither tiktoken nor aiohttp, so a status bar can run it
 every few seconds.
@@ -20,11 +22,12 @@ every few seconds.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from monitor.core.budget import Period, billing_cycle, today_period
+from monitor.core.budget import Period, billing_cycle, budget_status, today_period
+from monitor.core.money import json_usd
 
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
@@ -81,15 +84,13 @@ class StatusFigures:
 
     def to_json(self) -> dict[str, Any]:
         """The `status --format json` contract (Decimals become numbers in print_json)."""
-        from monitor.services.usage_report import money  # the same fixed places as `usage`
-
         return {
-            "today_usd": money(self.today_usd),
+            "today_usd": json_usd(self.today_usd),
             "today_tokens": self.today_tokens,
-            "cycle_usd": money(self.cycle_usd),
-            "limit_usd": money(self.limit_usd),
+            "cycle_usd": json_usd(self.cycle_usd),
+            "limit_usd": json_usd(self.limit_usd),
             "used_fraction": self.used_fraction,
-            "projected_usd": money(self.projected_usd),
+            "projected_usd": json_usd(self.projected_usd),
             "cost_basis": self.cost_basis,
             "state": self.state,
             "as_of": self.as_of.isoformat() if self.as_of is not None else None,
@@ -132,13 +133,16 @@ def state_for(
 
 
 def last_update(store: UsageStore) -> datetime | None:
-    """When a source last brought news: the latest successful org sync or proxy record."""
-    from monitor.services.store import ORG_SOURCE
+    """When a source last brought news: the latest successful org sync, proxy heartbeat (a
+    running proxy that saw no request still vouches that none went unmetered) or proxy
+    record."""
+    from monitor.services.store import ORG_SOURCE, PROXY_SOURCE
 
     found: list[datetime] = []
-    state = store.get_sync_state(ORG_SOURCE)
-    if state is not None and state.last_success is not None:
-        found.append(state.last_success)
+    for source in (ORG_SOURCE, PROXY_SOURCE):
+        state = store.get_sync_state(source)
+        if state is not None and state.last_success is not None:
+            found.append(state.last_success)
     latest = store.proxy_records(limit=1)
     if latest:
         found.append(latest[0].time)
@@ -152,20 +156,52 @@ def is_stale(as_of: datetime | None, now: datetime, poll_interval_s: int) -> boo
     return now - as_of > timedelta(seconds=STALE_AFTER_POLLS * poll_interval_s)
 
 
-def build_status(
+@dataclass(frozen=True)
+class StatusBasis:
+    """The part of the figures that only a store write, a settings or price change, or the
+    day, cycle or UTC date turning can change (`figures_at` adds what moves with the clock:
+    the projection, freshness and state). `status` caches it between runs
+    (monitor/services/status_cache.py)."""
+
+    computed_at: datetime
+    today: Period
+    cycle: Period
+    today_usd: Decimal
+    today_tokens: int
+    cycle_usd: Decimal
+    limit_usd: Decimal
+    cost_basis: str
+    as_of: datetime | None
+    has_data: bool
+    data_since: datetime | None  # the first instant the sources watched (for the projection)
+    poll_interval_s: int
+    alert_thresholds_pct: tuple[int, ...]
+    cycle_start_day: int
+    today_timezone: str
+    models: tuple[ModelSpend, ...] = ()
+
+    def holds_at(self, now: datetime) -> bool:
+        """Whether the basis still describes `now`: not before it was computed, on the same
+        UTC date (org days are billed by UTC date), the same "today" and the same cycle."""
+        now = now.astimezone(UTC)
+        return (self.computed_at <= now and now.date() == self.computed_at.date()
+                and today_period(now, self.today_timezone) == self.today
+                and billing_cycle(now, self.cycle_start_day) == self.cycle)
+
+
+def build_basis(
     store: UsageStore, prices: PriceTable, settings: Settings, now: datetime,
-) -> StatusFigures:
-    """The glance figures at `now` (the caller's injected clock), from the usage report."""
+) -> StatusBasis:
+    """The time-free figures at `now` (the caller's injected clock), from the usage report."""
     from monitor.services.usage_report import build_report
 
+    now = now.astimezone(UTC)
     cycle = billing_cycle(now, settings.cycle_start_day)
     cycle_r = build_report(store, prices, settings, cycle, "all", "model", now)
     today = today_period(now, settings.today_timezone)
     today_r = build_report(store, prices, settings, today, "all", None, now,
                            cycle_report=cycle_r)
     as_of = last_update(store)
-    has_data = as_of is not None or store.latest_usage_end() is not None
-    stale = is_stale(as_of, now, settings.poll_interval_s)
     unpriced = {u.model for u in cycle_r.unpriced_models}
     models = tuple(
         ModelSpend(
@@ -176,23 +212,57 @@ def build_status(
         for g in cycle_r.groups
     )
     t = today_r.totals
-    return StatusFigures(
-        now=now,
+    return StatusBasis(
+        computed_at=now,
         today=today,
         cycle=cycle,
         today_usd=t.cost_usd,
         today_tokens=t.input_tokens + t.output_tokens,
         cycle_usd=cycle_r.cycle_cost_usd,
         limit_usd=cycle_r.limit_usd,
-        used_fraction=cycle_r.used_fraction,
-        projected_usd=cycle_r.projected_cost_usd,
         cost_basis=cycle_r.totals.cost_basis,
-        state=state_for(cycle_r.used_fraction, settings.alert_thresholds_pct,
-                        has_data=has_data, stale=stale),
         as_of=as_of,
-        stale=stale,
+        has_data=as_of is not None or store.latest_usage_end() is not None,
+        data_since=store.data_since("all"),
+        poll_interval_s=settings.poll_interval_s,
+        alert_thresholds_pct=settings.alert_thresholds_pct,
+        cycle_start_day=settings.cycle_start_day,
+        today_timezone=settings.today_timezone,
         models=models,
     )
+
+
+def figures_at(basis: StatusBasis, now: datetime) -> StatusFigures:
+    """The figures at `now` (within the basis' day): projection, freshness and state follow
+    the clock; the projection is the usage report's own (`budget_status`)."""
+    now = now.astimezone(UTC)
+    budget = budget_status(basis.cycle_usd, basis.limit_usd, basis.cycle, now,
+                           data_since=basis.data_since)
+    stale = is_stale(basis.as_of, now, basis.poll_interval_s)
+    return StatusFigures(
+        now=now,
+        today=basis.today,
+        cycle=basis.cycle,
+        today_usd=basis.today_usd,
+        today_tokens=basis.today_tokens,
+        cycle_usd=basis.cycle_usd,
+        limit_usd=basis.limit_usd,
+        used_fraction=budget.used_fraction,
+        projected_usd=budget.projected_spend,
+        cost_basis=basis.cost_basis,
+        state=state_for(budget.used_fraction, basis.alert_thresholds_pct,
+                        has_data=basis.has_data, stale=stale),
+        as_of=basis.as_of,
+        stale=stale,
+        models=basis.models,
+    )
+
+
+def build_status(
+    store: UsageStore, prices: PriceTable, settings: Settings, now: datetime,
+) -> StatusFigures:
+    """The glance figures at `now` (the caller's injected clock), from the usage report."""
+    return figures_at(build_basis(store, prices, settings, now), now)
 
 
 def next_change(figures: StatusFigures, poll_interval_s: int) -> datetime:

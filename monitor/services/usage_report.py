@@ -38,7 +38,8 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from monitor.core.budget import Period, billing_cycle, budget_status
-from monitor.core.pricing import PriceTable, Rates, charge, normalize_tier, quantize_usd
+from monitor.core.money import JSON_PLACES, json_usd
+from monitor.core.pricing import PriceTable, Rates, charge, normalize_tier
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.services.record_spool import RecordSpool, spool_path_for
@@ -62,13 +63,11 @@ _DAY = timedelta(days=1)
 # --------------------------------------------------------------------------------------------
 
 
-MONEY_PLACES = 9
+MONEY_PLACES = JSON_PLACES
 """Decimal places of every dollar figure in the JSON (exact sums are rounded half-up once)."""
 
 
-def money(amount: Decimal | None) -> Decimal | None:
-    """A dollar figure for the JSON: fixed places, so no float noise reaches the output."""
-    return None if amount is None else quantize_usd(amount, MONEY_PLACES)
+money = json_usd  # a dollar figure for the JSON (monitor.core.money)
 
 
 BILL_DIFFERENCE_THRESHOLD = Decimal("0.01")

@@ -4,33 +4,38 @@
 <context>
     <name>AppController</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="320"/>
+        <location filename="../../monitor/gui/app.py" line="335"/>
         <source>To read your organization&apos;s usage, add an Admin key. Create one on the OpenAI platform under Organization settings → Admin keys, paste it below and press Add: it is tested first, then the first sync starts.</source>
         <translation>要读取组织的用量，请添加一个管理员密钥。在 OpenAI 平台的“组织设置 → Admin keys”中创建，粘贴到下方并点击“添加”：先测试密钥，然后开始首次同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="346"/>
-        <location filename="../../monitor/gui/app.py" line="350"/>
+        <location filename="../../monitor/gui/app.py" line="361"/>
+        <location filename="../../monitor/gui/app.py" line="365"/>
         <source>Application menu</source>
         <translation>应用程序菜单</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="351"/>
+        <location filename="../../monitor/gui/app.py" line="366"/>
         <source>Token Monitor was added to the application menu (%1).</source>
         <translation>Token Monitor 已添加到应用程序菜单（%1）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="372"/>
+        <location filename="../../monitor/gui/app.py" line="388"/>
         <source>No system tray is available on this desktop (%1), so Token Monitor runs as a normal window; closing it quits the app.</source>
         <translation>此桌面（%1）没有系统托盘，因此 Token Monitor 以普通窗口运行；关闭窗口即退出程序。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="501"/>
+        <location filename="../../monitor/gui/app.py" line="521"/>
+        <source>Settings not saved</source>
+        <translation>设置未保存</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/app.py" line="532"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="518"/>
+        <location filename="../../monitor/gui/app.py" line="549"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
@@ -235,149 +240,149 @@
 <context>
     <name>DashboardWindow</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="122"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="121"/>
         <source>Token Monitor</source>
         <translation>Token Monitor</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="130"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="129"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="134"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="133"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="137"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="136"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="140"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="139"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="141"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="140"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="170"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="169"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="175"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="174"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="188"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="187"/>
         <source>What if everything ran on</source>
-        <translation type="unfinished"></translation>
+        <translation>如果全部改用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="191"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="190"/>
         <source>(choose a model)</source>
-        <translation type="unfinished"></translation>
+        <translation>（选择模型）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="201"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="200"/>
         <source>By model</source>
         <translation>按模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="205"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="204"/>
         <source>Project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="211"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="210"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="218"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="217"/>
         <source>By project and key</source>
         <translation>按项目和密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="223"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="222"/>
         <source>Billed: the Costs API&apos;s dollars for the UTC day. Estimated: tokens × the price table. They differ by cached-input share, service tier, unpriced models and data that arrives late.</source>
         <translation>已计费：Costs API 给出的当日（UTC）金额。估算：token 数 × 价格表。两者的差异来自缓存输入比例、服务层级、未定价的模型以及延迟到达的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="234"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="233"/>
         <source>Billed vs estimated</source>
         <translation>已计费与估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="237"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="236"/>
         <source>Sources</source>
         <translation>数据来源</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="244"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="243"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="308"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="307"/>
         <source>%1 this cycle instead of %2: %3</source>
-        <translation type="unfinished"></translation>
+        <translation>本周期将花费 %1，而不是 %2：%3</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="312"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="311"/>
         <source>long context estimated</source>
-        <translation type="unfinished"></translation>
+        <translation>长上下文部分为估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="327"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="326"/>
         <source>No price known for: %1. Their tokens are counted; their dollars only where the Costs API billed them, never in estimates. Add prices in %2.</source>
-        <translation type="unfinished"></translation>
+        <translation>以下模型没有已知价格：%1。它们的 token 照常统计；金额只计入 Costs API 已计费的部分，不计入估算。可在 %2 中添加价格。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="339"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="338"/>
         <source>Organization sync failing: %1 — last success %2.</source>
         <translation>组织同步失败：%1 — 上次成功于 %2。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="344"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="343"/>
         <source>Organization sync stopped: no admin key is stored any more (add one under API keys…) — last success %1.</source>
         <translation>组织同步已停止：已没有保存的管理员密钥（请在“API 密钥…”中添加）— 上次成功 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="349"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="348"/>
         <source>Proxy: %1</source>
         <translation>代理：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="351"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="350"/>
         <source>The numbers shown are the last ones it had.</source>
         <translation>显示的是最后一次获得的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="397"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="404"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="409"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="396"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="403"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="408"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="397"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="396"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="405"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="404"/>
         <source>Could not write %1: %2</source>
         <translation>无法写入 %1：%2</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="410"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="409"/>
         <source>Saved this billing cycle to %1</source>
         <translation>已将本计费周期保存到 %1</translation>
     </message>
@@ -407,7 +412,7 @@
     <message>
         <location filename="../../monitor/gui/tokenizer/editor_side.py" line="70"/>
         <source>Paste or type text here, or drop a UTF-8 text file. In chat mode, paste a JSON list of messages or {&quot;messages&quot;: […], &quot;tools&quot;: […]}.</source>
-        <translation>在此粘贴或输入文本，或拖入一个 UTF-8 文本文件。对话模式下，请粘贴 JSON 消息列表或 {"messages": […], "tools": […]}。</translation>
+        <translation>在此粘贴或输入文本，或拖入一个 UTF-8 文本文件。对话模式下，请粘贴 JSON 消息列表或 {&quot;messages&quot;: […], &quot;tools&quot;: […]}。</translation>
     </message>
     <message>
         <location filename="../../monitor/gui/tokenizer/editor_side.py" line="109"/>
@@ -891,6 +896,120 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
     </message>
 </context>
 <context>
+    <name>NewVirtualKeyDialog</name>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="280"/>
+        <source>New virtual key</source>
+        <translation>新建虚拟密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="294"/>
+        <source>the app&apos;s name, e.g. notes-bot</source>
+        <translation>应用名称，例如 notes-bot</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="301"/>
+        <source>USD, empty for no cap</source>
+        <translation>美元；留空表示不设上限</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="304"/>
+        <source>per day</source>
+        <translation>每天</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="305"/>
+        <source>per billing cycle (month)</source>
+        <translation>每个计费周期（月）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="306"/>
+        <source>Hard cap: the proxy refuses requests past it (HTTP 429) instead of only alerting</source>
+        <translation>硬上限：超出后代理直接拒绝请求（HTTP 429），而不只是提醒</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="314"/>
+        <source>Add a project key first: a virtual key stands for one.</source>
+        <translation>请先添加一个项目密钥：每个虚拟密钥都对应一个项目密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="315"/>
+        <source>Create</source>
+        <translation>创建</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="320"/>
+        <source>Cancel</source>
+        <translation>取消</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="326"/>
+        <source>Label</source>
+        <translation>标签</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="327"/>
+        <source>Stands for</source>
+        <translation>对应密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="328"/>
+        <source>Cap</source>
+        <translation>上限</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="329"/>
+        <source>Period</source>
+        <translation>周期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="343"/>
+        <source>This is the only time the token is shown: copy it now. Token Monitor keeps only a hash of it.</source>
+        <translation>令牌只显示这一次，请立即复制。Token Monitor 只保存它的哈希值。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="351"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="436"/>
+        <source>Show</source>
+        <translation>显示</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="355"/>
+        <source>Copy token</source>
+        <translation>复制令牌</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="362"/>
+        <source>In the app&apos;s environment (with the proxy running):</source>
+        <translation>在应用的运行环境中设置（代理需在运行）：</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="368"/>
+        <source>Copy both lines</source>
+        <translation>复制这两行</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="371"/>
+        <source>Done</source>
+        <translation>完成</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="401"/>
+        <source>A hard cap needs an amount.</source>
+        <translation>硬上限需要填写金额。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="416"/>
+        <source>Virtual key %1 created for %2</source>
+        <translation>已为 %2 创建虚拟密钥 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="436"/>
+        <source>Hide</source>
+        <translation>隐藏</translation>
+    </message>
+</context>
+<context>
     <name>ResultsPanel</name>
     <message>
         <location filename="../../monitor/gui/tokenizer/results_panel.py" line="82"/>
@@ -997,232 +1116,272 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>SettingsDialog</name>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="91"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="98"/>
         <source>Token Monitor settings</source>
         <translation>Token Monitor 设置</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="102"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="109"/>
         <source>Budget</source>
         <translation>预算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="103"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="110"/>
         <source>Sources</source>
         <translation>数据来源</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="104"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="111"/>
         <source>Metering proxy</source>
         <translation>计量代理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="105"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="112"/>
         <source>Prepaid credit</source>
         <translation>预付额度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="106"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="113"/>
         <source>General</source>
         <translation>常规</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="138"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="145"/>
         <source>The windows switch to the new language when you press Save.</source>
         <translation>点击“保存”后窗口将切换到新语言。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="148"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="155"/>
         <source>Save</source>
         <translation>保存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="149"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="156"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="150"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="157"/>
         <source>Send test notification</source>
         <translation>发送测试通知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="163"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="170"/>
         <source>Monthly limit (USD)</source>
         <translation>每月限额（美元）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="164"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="171"/>
         <source>Billing cycle starts on day</source>
         <translation>计费周期起始日</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="165"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="172"/>
         <source>Alert thresholds (% of limit)</source>
         <translation>提醒阈值（占限额的 %）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="166"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="173"/>
+        <source>Refuse proxy requests past the monthly limit</source>
+        <translation>超出每月限额后由代理拒绝请求</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="174"/>
         <source>Poll interval (seconds)</source>
         <translation>轮询间隔（秒）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="167"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="175"/>
         <source>Time zone of “today”</source>
         <translation>“今日”所用时区</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="168"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="176"/>
         <source>OpenAI API base URL</source>
         <translation>OpenAI API 基础 URL</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="169"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="177"/>
         <source>Run the metering proxy</source>
         <translation>运行计量代理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="170"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="178"/>
         <source>Proxy port</source>
         <translation>代理端口</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="171"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="179"/>
+        <source>Expose metrics</source>
+        <translation>提供监控指标</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="180"/>
+        <source>Metrics port (Prometheus, loopback)</source>
+        <translation>指标端口（Prometheus，仅本机回环）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="181"/>
+        <source>OTLP/HTTP endpoint (empty: off)</source>
+        <translation>OTLP/HTTP 端点（留空即关闭）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="182"/>
         <source>Desktop notifications</source>
         <translation>桌面通知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="172"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="183"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="173"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="184"/>
         <source>Language</source>
         <translation>语言</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="174"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="185"/>
+        <source>Tray icon shows</source>
+        <translation>托盘图标显示</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="186"/>
         <source>Prepaid credit (USD)</source>
         <translation>预付额度（美元）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="175"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="187"/>
         <source>Credit purchased on</source>
         <translation>额度购买日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="176"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="188"/>
         <source>Credit expires on</source>
         <translation>额度过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="199"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="211"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="211"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="220"/>
+        <source>Gauge of the cycle</source>
+        <translation>本周期仪表</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="220"/>
+        <source>Today&apos;s $</source>
+        <translation>今日花费 $</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="221"/>
+        <source>Cycle %</source>
+        <translation>本周期 %</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="232"/>
         <source>&quot;local&quot;, &quot;UTC&quot; or a zone name such as Europe/Paris</source>
         <translation>“local”、“UTC”或时区名称，例如 Asia/Shanghai</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="218"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="239"/>
         <source>YYYY-MM-DD (empty: none)</source>
         <translation>YYYY-MM-DD（留空表示无）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="220"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="241"/>
         <source>empty: no prepaid credit</source>
         <translation>留空表示没有预付额度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="223"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="244"/>
         <source>Percentages of the limit, separated by commas or spaces: 50, 80, 90, 100 or 50 80 90 100</source>
         <translation>限额的百分比，用逗号或空格分隔：50, 80, 90, 100 或 50 80 90 100</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="241"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="262"/>
         <source>0 means no limit: spend is still counted, but the icon shows no gauge and no threshold or projection alerts fire.</source>
         <translation>0 表示不设限额：仍会统计花费，但图标不显示仪表，也不会触发阈值或预测提醒。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="287"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="308"/>
         <source>must be a number</source>
         <translation>必须是数字</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="288"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="309"/>
         <source>%1 is not a number</source>
         <translation>%1 不是数字</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="289"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="310"/>
         <source>must be a finite number</source>
         <translation>必须是有限的数字</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="290"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="311"/>
         <source>must be at least %1</source>
         <translation>不能小于 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="291"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="312"/>
         <source>must be at most %1</source>
         <translation>不能大于 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="292"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="313"/>
         <source>must be a whole number</source>
         <translation>必须是整数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="293"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="314"/>
         <source>%1 is not a whole number</source>
         <translation>%1 不是整数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="295"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="316"/>
         <source>must be between %1 and %2</source>
         <translation>必须在 %1 到 %2 之间</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="296"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="317"/>
         <source>must be true or false</source>
         <translation>必须是 true 或 false</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="298"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="319"/>
         <source>must be percentages separated by commas or spaces, e.g. 50, 80, 90</source>
         <translation>必须是用逗号或空格分隔的百分比，例如 50, 80, 90</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="300"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="321"/>
         <source>needs at least one threshold, e.g. 50, 80, 90, 100</source>
         <translation>至少需要一个阈值，例如 50, 80, 90, 100</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="302"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="323"/>
         <source>must be &quot;local&quot;, &quot;UTC&quot; or a zone name such as Europe/Paris</source>
         <translation>必须是“local”、“UTC”或时区名称，例如 Asia/Shanghai</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="303"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="324"/>
         <source>unknown time zone %1</source>
         <translation>未知时区 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="305"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="326"/>
         <source>must be an http:// or https:// URL</source>
         <translation>必须是 http:// 或 https:// 网址</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="306"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="327"/>
         <source>must be a date as YYYY-MM-DD</source>
         <translation>必须是 YYYY-MM-DD 格式的日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="319"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="340"/>
         <source>Not accepted: %1</source>
         <translation>无效：%1</translation>
     </message>
@@ -1251,7 +1410,7 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
     </message>
     <message>
         <location filename="../../monitor/gui/dashboard/sources.py" line="64"/>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="80"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="85"/>
         <source>Error</source>
         <translation>错误</translation>
     </message>
@@ -1281,74 +1440,99 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
         <translation>今日请求数</translation>
     </message>
     <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="81"/>
+        <source>Without usage</source>
+        <translation>缺少用量数据</translation>
+    </message>
+    <message>
         <location filename="../../monitor/gui/dashboard/sources.py" line="84"/>
+        <source>Waiting to be stored</source>
+        <translation>等待写入</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="89"/>
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="84"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="89"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="84"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="89"/>
         <source>Requests left</source>
         <translation>剩余请求数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="84"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="89"/>
         <source>Tokens left</source>
         <translation>剩余 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="85"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="90"/>
         <source>Resets in</source>
         <translation>重置倒计时</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="90"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="95"/>
         <source>Rate-limit headroom</source>
         <translation>速率限制余量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="112"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="117"/>
         <source>Syncing…</source>
         <translation>正在同步…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="114"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="119"/>
         <source>Failing — showing the last data it had</source>
         <translation>失败 — 显示最后一次获得的数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="116"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="121"/>
         <source>OK</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="119"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="124"/>
         <source>now</source>
         <translation>现在</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="122"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="127"/>
         <source>%1 (at %2)</source>
         <translation>%1（于 %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="129"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="134"/>
         <source>Off (turn it on in Settings)</source>
         <translation>已关闭（可在设置中开启）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="132"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="137"/>
         <source>%1 — set OPENAI_BASE_URL to this</source>
         <translation>%1 — 将 OPENAI_BASE_URL 设置为此地址</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="134"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="139"/>
         <source>starting…</source>
         <translation>正在启动…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="142"/>
+        <source>%1 this cycle (%2 with input estimated from the request)</source>
+        <translation>本周期 %1 次（其中 %2 次按请求内容估算了输入）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="144"/>
+        <source>none this cycle</source>
+        <translation>本周期没有</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="146"/>
+        <source>%1 records in the spool (the database cannot take writes yet)</source>
+        <translation>暂存文件中有 %1 条记录（数据库暂时无法写入）</translation>
     </message>
 </context>
 <context>
@@ -1548,119 +1732,222 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>TrayIcon</name>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="132"/>
+        <location filename="../../monitor/gui/tray.py" line="148"/>
         <source>Token Monitor is not set up yet: click to choose what to see (organization usage, your apps through the proxy, or token counts).</source>
         <translation>Token Monitor 尚未设置：点击选择要查看的内容（组织用量、经代理的应用或 token 计数）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="138"/>
+        <location filename="../../monitor/gui/tray.py" line="154"/>
         <source>Alerts paused until %1</source>
         <translation>提醒已暂停至 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="167"/>
+        <location filename="../../monitor/gui/tray.py" line="197"/>
         <source>Not set up yet — start with:</source>
         <translation>尚未设置 — 从这里开始：</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="168"/>
+        <location filename="../../monitor/gui/tray.py" line="198"/>
         <source>Read my organization&apos;s usage…</source>
         <translation>读取我的组织用量…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="169"/>
+        <location filename="../../monitor/gui/tray.py" line="199"/>
         <source>Meter my apps on this machine…</source>
         <translation>计量本机上的应用…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="170"/>
+        <location filename="../../monitor/gui/tray.py" line="200"/>
         <source>Just count tokens…</source>
         <translation>只计数 token…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="174"/>
+        <location filename="../../monitor/gui/tray.py" line="204"/>
         <source>Loading usage…</source>
         <translation>正在加载用量…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="181"/>
+        <location filename="../../monitor/gui/tray.py" line="211"/>
         <source>    input %1 · cached %2 · output %3 · reasoning %4</source>
         <translation>    输入 %1 · 缓存 %2 · 输出 %3 · 推理 %4</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="192"/>
+        <location filename="../../monitor/gui/tray.py" line="222"/>
         <source>no admin key for the organization sync</source>
         <translation>组织同步没有管理员密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="193"/>
+        <location filename="../../monitor/gui/tray.py" line="223"/>
         <source>⚠ Source failing: %1</source>
         <translation>⚠ 数据来源出错：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="195"/>
+        <location filename="../../monitor/gui/tray.py" line="225"/>
         <source>No usage data yet</source>
         <translation>暂无用量数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="197"/>
+        <location filename="../../monitor/gui/tray.py" line="227"/>
         <source>Open dashboard</source>
         <translation>打开仪表盘</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="198"/>
+        <location filename="../../monitor/gui/tray.py" line="228"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="199"/>
+        <location filename="../../monitor/gui/tray.py" line="229"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="200"/>
+        <location filename="../../monitor/gui/tray.py" line="230"/>
         <source>Pause alerts</source>
         <translation>暂停提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="204"/>
+        <location filename="../../monitor/gui/tray.py" line="234"/>
         <source>Pause alerts (paused)</source>
         <translation>暂停提醒（已暂停）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="206"/>
+        <location filename="../../monitor/gui/tray.py" line="236"/>
         <source>Paused until %1</source>
         <translation>已暂停至 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="210"/>
+        <location filename="../../monitor/gui/tray.py" line="240"/>
         <source>Resume alerts</source>
         <translation>恢复提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="213"/>
+        <location filename="../../monitor/gui/tray.py" line="243"/>
         <source>For 1 hour</source>
         <translation>1 小时</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="216"/>
+        <location filename="../../monitor/gui/tray.py" line="246"/>
         <source>Until tomorrow</source>
         <translation>直到明天</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="220"/>
+        <location filename="../../monitor/gui/tray.py" line="250"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="221"/>
+        <location filename="../../monitor/gui/tray.py" line="251"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="223"/>
+        <location filename="../../monitor/gui/tray.py" line="253"/>
         <source>Quit</source>
         <translation>退出</translation>
+    </message>
+</context>
+<context>
+    <name>VirtualKeysPanel</name>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="94"/>
+        <source>Unexpected error: %1</source>
+        <translation>意外错误：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="113"/>
+        <source>Virtual keys (one per app, through the proxy)</source>
+        <translation>虚拟密钥（每个应用一个，经由代理使用）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="126"/>
+        <source>App (label)</source>
+        <translation>应用（标签）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="126"/>
+        <source>Stands for</source>
+        <translation>对应密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="126"/>
+        <source>Spent of cap</source>
+        <translation>已用 / 上限</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="127"/>
+        <source>Period</source>
+        <translation>周期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="127"/>
+        <source>Cap</source>
+        <translation>上限</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="139"/>
+        <source>New virtual key…</source>
+        <translation>新建虚拟密钥…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="142"/>
+        <source>Remove</source>
+        <translation>删除</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="182"/>
+        <source>today</source>
+        <translation>今天</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="182"/>
+        <source>billing cycle</source>
+        <translation>计费周期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="183"/>
+        <source>hard: refuses past it</source>
+        <translation>硬上限：超出即拒绝</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="183"/>
+        <source>soft: alerts</source>
+        <translation>软上限：仅提醒</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="184"/>
+        <source>none</source>
+        <translation>无</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="198"/>
+        <source>%1 spent · no cap</source>
+        <translation>已花费 %1 · 无上限</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="202"/>
+        <source>%1 of %2 (%3)</source>
+        <translation>%1 / %2（%3）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="241"/>
+        <source>Created %1.</source>
+        <translation>已创建 %1。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="247"/>
+        <source>Remove virtual key</source>
+        <translation>删除虚拟密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="248"/>
+        <source>Remove the virtual key %1? Apps using it get &quot;401 Incorrect API key&quot; from the proxy from then on.</source>
+        <translation>删除虚拟密钥 %1？此后使用它的应用会从代理收到“401 Incorrect API key”。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="260"/>
+        <source>Removed %1.</source>
+        <translation>已删除 %1。</translation>
     </message>
 </context>
 <context>
@@ -1885,12 +2172,42 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
         <translation>%1 的预付额度将于 %2 过期。</translation>
     </message>
     <message>
+        <location filename="../../monitor/gui/alerts.py" line="131"/>
+        <source>Virtual key %1 reached its cap</source>
+        <translation>虚拟密钥 %1 已达到上限</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="134"/>
+        <source>%1 spent %2 of its %3 daily cap (a soft cap: requests still go through).</source>
+        <translation>%1 已花费 %2，达到其每日上限 %3（软上限：请求仍会放行）。</translation>
+    </message>
+    <message>
         <location filename="../../monitor/gui/alerts.py" line="137"/>
+        <source>%1 spent %2 of its %3 monthly cap (a soft cap: requests still go through).</source>
+        <translation>%1 已花费 %2，达到其每月上限 %3（软上限：请求仍会放行）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="145"/>
+        <source>Hard cap reached: the proxy refuses requests past the monthly limit</source>
+        <translation>已达硬上限：代理将拒绝超出每月限额的请求</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="147"/>
+        <source>Hard cap reached: the proxy refuses requests for virtual key %1</source>
+        <translation>已达硬上限：代理将拒绝虚拟密钥 %1 的请求</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="151"/>
+        <source>Requests get HTTP 429 until the cap resets at %1. Refused so far: %2.</source>
+        <translation>在上限于 %1 重置之前，请求都会收到 HTTP 429。目前已拒绝 %2 次。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="163"/>
         <source>Token Monitor test notification</source>
         <translation>Token Monitor 测试通知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="138"/>
+        <location filename="../../monitor/gui/alerts.py" line="164"/>
         <source>Notifications work. Budget alerts will look like this.</source>
         <translation>通知功能正常。预算提醒将以这种形式显示。</translation>
     </message>
@@ -1898,7 +2215,7 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>app</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="660"/>
+        <location filename="../../monitor/gui/app.py" line="696"/>
         <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
         <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
     </message>
@@ -1906,12 +2223,12 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>fmt</name>
     <message>
-        <location filename="../../monitor/gui/fmt.py" line="71"/>
+        <location filename="../../monitor/gui/fmt.py" line="64"/>
         <source>never</source>
         <translation>从未</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/fmt.py" line="77"/>
+        <location filename="../../monitor/gui/fmt.py" line="70"/>
         <source>yesterday %1</source>
         <translation>昨天 %1</translation>
     </message>
@@ -1919,14 +2236,14 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>settings</name>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="53"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="60"/>
         <source>Prices as of %1 (%2 days old).</source>
-        <translation type="unfinished"></translation>
+        <translation>价格日期：%1（%2 天前）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="56"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="63"/>
         <source>The price table is over %1 days old and prices may have changed: update it with `token-monitor price import FILE` (LiteLLM&apos;s model_prices_and_context_window.json).</source>
-        <translation type="unfinished"></translation>
+        <translation>价格表已超过 %1 天，价格可能已有变动：请用 `token-monitor price import FILE` 更新（使用 LiteLLM 的 model_prices_and_context_window.json）。</translation>
     </message>
 </context>
 <context>
@@ -1995,27 +2312,27 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
     <message>
         <location filename="../../monitor/gui/dashboard/tables.py" line="164"/>
         <source>billed by line item; price unknown</source>
-        <translation type="unfinished"></translation>
+        <translation>按计费项计费；价格未知</translation>
     </message>
     <message>
         <location filename="../../monitor/gui/dashboard/tables.py" line="167"/>
         <source>per-model dollars are estimated: no line item names this model</source>
-        <translation type="unfinished"></translation>
+        <translation>按模型的金额为估算：没有计费项写明此模型</translation>
     </message>
     <message>
         <location filename="../../monitor/gui/dashboard/tables.py" line="169"/>
         <source>billed so far: the day is still open</source>
-        <translation type="unfinished"></translation>
+        <translation>截至目前的计费：当日尚未结束</translation>
     </message>
     <message>
         <location filename="../../monitor/gui/dashboard/tables.py" line="172"/>
         <source>billed and tokens x price differ by more than 1 %: a price in the table may be wrong</source>
-        <translation type="unfinished"></translation>
+        <translation>已计费金额与 token × 价格相差超过 1 %：价格表中可能有价格不对</translation>
     </message>
     <message>
         <location filename="../../monitor/gui/dashboard/tables.py" line="176"/>
         <source>billed line item that names no model: its own row, not spread over models</source>
-        <translation type="unfinished"></translation>
+        <translation>未写明模型的计费项：单独成行，不分摊到各模型</translation>
     </message>
     <message>
         <location filename="../../monitor/gui/dashboard/tables.py" line="179"/>
@@ -2161,87 +2478,112 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
         <translation>今日：%1 · %2 个 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="111"/>
+        <location filename="../../monitor/gui/texts.py" line="99"/>
+        <source>1 request not priced today</source>
+        <translation>今日有 1 次请求未定价</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="100"/>
+        <source>%1 requests not priced today</source>
+        <translation>今日有 %1 次请求未定价</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="103"/>
+        <source>%1 this cycle</source>
+        <translation>本周期共 %1 次</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="107"/>
+        <source>1 request not priced this cycle</source>
+        <translation>本周期有 1 次请求未定价</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="108"/>
+        <source>%1 requests not priced this cycle</source>
+        <translation>本周期有 %1 次请求未定价</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/texts.py" line="115"/>
         <source>%1: %2 of %3 (%4)</source>
         <translation>%1：%2 / %3（%4）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="121"/>
+        <location filename="../../monitor/gui/texts.py" line="125"/>
         <source>billed</source>
         <translation>已计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="122"/>
+        <location filename="../../monitor/gui/texts.py" line="126"/>
         <source>estimated</source>
         <translation>估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="123"/>
+        <location filename="../../monitor/gui/texts.py" line="127"/>
         <source>apportioned</source>
-        <translation type="unfinished"></translation>
+        <translation>已分摊</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="124"/>
+        <location filename="../../monitor/gui/texts.py" line="128"/>
         <source>mixed: billed, apportioned, estimated</source>
-        <translation type="unfinished"></translation>
+        <translation>混合：已计费、已分摊、估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="130"/>
+        <location filename="../../monitor/gui/texts.py" line="134"/>
         <source>No admin key: add one in API keys to sync organization usage</source>
         <translation>没有管理员密钥：请在“API 密钥”中添加一个以同步组织用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="134"/>
+        <location filename="../../monitor/gui/texts.py" line="138"/>
         <source>Last sync: %1</source>
         <translation>上次同步：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="139"/>
+        <location filename="../../monitor/gui/texts.py" line="143"/>
         <source>syncing now…</source>
         <translation>正在同步…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="142"/>
+        <location filename="../../monitor/gui/texts.py" line="146"/>
         <source>next: %1</source>
         <translation>下次：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="148"/>
+        <location filename="../../monitor/gui/texts.py" line="152"/>
         <source>failing since %1: %2</source>
         <translation>自 %1 起失败：%2</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="157"/>
+        <location filename="../../monitor/gui/texts.py" line="161"/>
         <source>Organization data: none synced yet</source>
         <translation>组织数据：尚未同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="159"/>
+        <location filename="../../monitor/gui/texts.py" line="163"/>
         <source>Complete through %1 UTC</source>
         <translation>数据完整至 UTC %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="166"/>
+        <location filename="../../monitor/gui/texts.py" line="170"/>
         <source>the current hour is provisional</source>
         <translation>当前小时的数据为暂定值</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="172"/>
+        <location filename="../../monitor/gui/texts.py" line="176"/>
         <source>First sync (two billing cycles)</source>
         <translation>首次同步（两个计费周期）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="173"/>
+        <location filename="../../monitor/gui/texts.py" line="177"/>
         <source>Syncing</source>
         <translation>同步中</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="174"/>
+        <location filename="../../monitor/gui/texts.py" line="178"/>
         <source>%1: %2 of %3 windows · %4 requests · %5</source>
         <translation>%1：%2 / %3 个窗口 · %4 次请求 · %5</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/texts.py" line="179"/>
+        <location filename="../../monitor/gui/texts.py" line="183"/>
         <source>(resumed: %1 already fetched)</source>
         <translation>（已续传：%1 个已获取）</translation>
     </message>

@@ -59,24 +59,19 @@ def serve_fake() -> None:
     from aiohttp import web
 
     from tests.fakes.fake_upstream import FakeUpstream
+    from tests.fakes.server import serve_forever
 
-    async def main() -> None:
-        fake = FakeUpstream(chunk_delay_s=0.005, keep_log=False)
-        app = fake.make_app()
+    def make_app() -> web.Application:
+        app = FakeUpstream(chunk_delay_s=0.005, keep_log=False).make_app()
 
         async def otlp_sink(request: web.Request) -> web.Response:
             await request.read()
             return web.Response(body=b"", content_type="application/x-protobuf")
 
         app.router.add_post("/v1/metrics", otlp_sink)
-        runner = web.AppRunner(app, access_log=None, handle_signals=True)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        print(f"READY {runner.addresses[0][1]}", flush=True)
-        await asyncio.Event().wait()
+        return app
 
-    asyncio.run(main())
+    serve_forever(make_app)
 
 
 # -- measurement helpers ----------------------------------------------------------------------

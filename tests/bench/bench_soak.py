@@ -17,7 +17,6 @@ usage: python tests/bench/bench_soak.py [--minutes 10] [--rate 20] [--json OUT]
 from __future__ import annotations
 
 import argparse
-import asyncio
 import contextlib
 import json
 import os
@@ -53,8 +52,9 @@ def serve_fakes() -> None:
 
     from tests.fakes.fake_org import FakeOrg, generate_events
     from tests.fakes.fake_upstream import FakeUpstream
+    from tests.fakes.server import serve_forever
 
-    async def main() -> None:
+    def make_app() -> web.Application:
         now = datetime.now(UTC)
         org = FakeOrg(events=generate_events(11, now - timedelta(days=40), now, 3000))
         org.log = _Discard()  # type: ignore[assignment]  # a soak must not grow the fake
@@ -67,14 +67,9 @@ def serve_fakes() -> None:
                                      route.handler)
         app = FakeUpstream(chunk_delay_s=0.002, keep_log=False).make_app()
         app.add_subapp("/v1/organization", sub)
-        runner = web.AppRunner(app, access_log=None, handle_signals=True)
-        await runner.setup()
-        site = web.TCPSite(runner, "127.0.0.1", 0)
-        await site.start()
-        print(f"READY {runner.addresses[0][1]}", flush=True)
-        await asyncio.Event().wait()
+        return app
 
-    asyncio.run(main())
+    serve_forever(make_app)
 
 
 class _Discard(list):  # type: ignore[type-arg]

@@ -412,13 +412,14 @@ def test_keys_add_into_an_unwritable_config_folder(paths: Paths, home: Path, tmp
     ring = tmp_path / "keyring.json"
     env = {"PYTHON_KEYRING_BACKEND": "tests.fakes.file_keyring.Keyring",
            "TEST_KEYRING_FILE": str(ring)}
-    proc = _cli(home, "keys", "add", "--label", "first", "--kind", "admin", env=env,
+    proc = _cli(home, "keys", "add", "--label", "first", "--kind", "admin", "--no-check", env=env,
                 stdin=f"sk-admin-{SECRET_TAIL}".encode())
     assert proc.returncode == 0, _err(proc)  # the fake keyring works
     before = paths.keys_file.read_bytes()
     paths.config_dir.chmod(0o500)
     try:
-        proc = _cli(home, "keys", "add", "--label", "second", "--kind", "admin", env=env,
+        proc = _cli(home, "keys", "add", "--label", "second", "--kind", "admin", "--no-check",
+                    env=env,
                     stdin=f"sk-admin-{SECRET_TAIL}2".encode(), preexec_fn=no_root_powers)
         _one_error(proc, exit_codes.CANNOT_WRITE, str(paths.config_dir), "Permission denied")
     finally:

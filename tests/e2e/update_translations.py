@@ -1,9 +1,11 @@
 """Re-extract the GUI strings into resources/i18n/*.ts (keeping translations) and compile .qm.
 
 Runnable, not a test: `python tests/e2e/update_translations.py`. Uses pyside6-lupdate and
-pyside6-lrelease from the same environment. lupdate files strings reached through a local
-alias (`tr = self.tr`) under an empty context; they are moved to the class they belong to
-(TokenizerPane), where `self.tr` looks them up at run time.
+pyside6-lrelease from the same environment. lupdate only sees `self.tr("...")` and
+`QCoreApplication.translate("context", "...")` spelled out: a string reached through an alias
+(`tr = QCoreApplication.translate`) is filed wrongly (its context taken for its text, or under
+an empty context) and never translated, so this script stops with the places to fix instead.
+tests/gui/test_translations.py checks the same rule on the sources and the shipped catalogue.
 """
 
 from __future__ import annotations
@@ -18,7 +20,6 @@ from xml.sax.saxutils import escape as xml_escape
 
 ROOT = Path(__file__).resolve().parents[2]
 I18N = ROOT / "resources" / "i18n"
-ALIAS_CONTEXT = "TokenizerPane"
 
 
 def _tool(name: str) -> str:
@@ -35,27 +36,16 @@ def _known_translations(ts: Path) -> dict[str, str]:
     return known
 
 
-def _refile_contextless(ts: Path, known: dict[str, str]) -> None:
-    tree = ET.parse(ts)
-    root = tree.getroot()
-    contexts = {c.findtext("name"): c for c in root.findall("context")}
-    orphan = contexts[None] if None in contexts else contexts.get("")
-    target = contexts.get(ALIAS_CONTEXT)
-    if orphan is None or target is None:
-        return
-    have = {m.findtext("source") for m in target.findall("message")}
-    for m in orphan.findall("message"):
-        if m.findtext("source") not in have:
-            target.append(m)
-    root.remove(orphan)
-    for m in root.iter("message"):
-        t = m.find("translation")
-        src = m.findtext("source") or ""
-        if t is not None and t.get("type") == "unfinished" and src in known:
-            t.text = known[src]
-            del t.attrib["type"]
-    ET.indent(tree)
-    tree.write(ts, encoding="utf-8", xml_declaration=True)
+def _misfiled(ts: Path) -> list[str]:
+    """Locations of strings lupdate filed under an empty context (reached through an alias)."""
+    found: list[str] = []
+    for c in ET.parse(ts).getroot().findall("context"):
+        if c.findtext("name"):
+            continue
+        for m in c.findall("message"):
+            for loc in m.findall("location"):
+                found.append(f"{loc.get('filename')}:{loc.get('line')}: {m.findtext('source')!r}")
+    return found
 
 
 _UNFINISHED = re.compile(
@@ -87,7 +77,11 @@ def main() -> int:
         extra = ["-pluralonly"] if ts.stem.endswith("_en") else []
         subprocess.run([_tool("pyside6-lupdate"), *sources, "-ts", str(ts), "-no-obsolete",
                         *extra], check=True)
-        _refile_contextless(ts, known)
+        misfiled = _misfiled(ts)
+        if misfiled:
+            print("Strings reached through an alias of tr/translate (call it directly):",
+                  *misfiled, sep="\n  ", file=sys.stderr)
+            return 1
         _fill_moved(ts, known)
         subprocess.run([_tool("pyside6-lrelease"), str(ts), "-qm",
                         str(ts.with_suffix(".qm"))], check=True)

@@ -1,4 +1,5 @@
-"""Run an aiohttp application on 127.0.0.1 in a background thread, for fakes and the proxy."""
+"""Run an aiohttp application on 127.0.0.1 in a background thread, for fakes and the proxy;
+or, in a benchmark's child process, in the foreground until the process is ended."""
 
 from __future__ import annotations
 
@@ -92,6 +93,21 @@ def listening_url(proc: subprocess.Popen[str], timeout: float = 30) -> str:
     reader.join(timeout)
     assert line and line[0].startswith("Listening on "), line
     return line[0].removeprefix("Listening on ").strip()
+
+
+def serve_forever(make_app: Callable[[], web.Application]) -> None:
+    """A benchmark's child process: serve `make_app()` (built inside the event loop) on a free
+    loopback port, print `READY <port>` for the parent, and serve until the parent ends it."""
+
+    async def main() -> None:
+        runner = web.AppRunner(make_app(), access_log=None, handle_signals=True)
+        await runner.setup()
+        site = web.TCPSite(runner, "127.0.0.1", 0)
+        await site.start()
+        print(f"READY {runner.addresses[0][1]}", flush=True)
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
 
 
 def reap(proc: subprocess.Popen[str]) -> None:

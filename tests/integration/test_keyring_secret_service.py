@@ -106,10 +106,11 @@ def test_store_read_list_remove_through_the_cli(secret_service: Any, tmp_path: P
 
     try:
         expires = (date.today() + timedelta(days=5)).isoformat()
+        # tested against the fake API first (as the keys dialog does), then stored
         added = run("keys", "add", "--label", label, "--kind", "admin", "--expires", expires,
-                    stdin=secret + "\n")
+                    "--base-url", url, stdin=secret + "\n")
         assert added.returncode == 0, added.stderr
-        assert f"sk-…{secret[-4:]}" in added.stdout
+        assert f"sk-…{secret[-4:]}" in added.stdout and "tested: valid" in added.stdout
 
         # stored in the Secret Service under service "token-monitor", username = label
         assert secret_service.get_password(SERVICE, label) == secret
@@ -117,8 +118,8 @@ def test_store_read_list_remove_through_the_cli(secret_service: Any, tmp_path: P
         listed = run("keys", "list", "--json")
         assert listed.returncode == 0, listed.stderr
         (entry,) = json.loads(listed.stdout)["keys"]
-        assert (entry["label"], entry["kind"], entry["masked"], entry["expiry_status"]) == (
-            label, "admin", f"sk-…{secret[-4:]}", "expiring")
+        assert (entry["label"], entry["kind"], entry["masked"], entry["expiry_status"],
+                entry["test_ok"]) == (label, "admin", f"sk-…{secret[-4:]}", "expiring", True)
 
         # the CLI reads it back from the keyring: a test call and a sync with the stored key
         tested = run("keys", "test", label, "--base-url", url)
@@ -149,7 +150,8 @@ def test_default_backend_resolution_picks_the_secret_service(secret_service: Any
     secret = "sk-proj-" + secrets.token_urlsafe(30)
     label = "dflt-" + secrets.token_hex(4)
     try:
-        added = _cli(home, "keys", "add", "--label", label, "--kind", "project", stdin=secret)
+        added = _cli(home, "keys", "add", "--label", label, "--kind", "project", "--no-check",
+                     stdin=secret)
         assert added.returncode == 0, added.stderr
         assert secret_service.get_password(SERVICE, label) == secret
         assert _cli(home, "keys", "remove", label).returncode == 0
@@ -179,7 +181,7 @@ def test_locked_collection_gives_a_clear_error(secret_service: Any, tmp_path: Pa
         "echo -n pw | gnome-keyring-daemon --unlock --components=secrets >/dev/null && "
         f"{sys.executable} -c 'import keyring; keyring.set_password(\"x\", \"y\", \"z\")' && "
         f"{sys.executable} -c '{lock}' && "
-        f"echo -n $SECRET | {sys.executable} -m monitor keys add --label l --kind admin"
+        f"echo -n $SECRET | {sys.executable} -m monitor keys add --label l --kind admin --no-check"
     )
     secret = "sk-admin-" + secrets.token_urlsafe(30)
     env = _env(home, HOME=str(user_home), SECRET=secret,

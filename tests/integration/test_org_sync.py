@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -39,18 +39,11 @@ from tests.fakes import fake_org
 from tests.fakes.fake_org import ADMIN_KEY, PROJECT_KEY, Event, FakeOrg
 from tests.fakes.memory_keyring import DictBackend, installed
 from tests.fakes.server import ServerThread
+from tests.integration.conftest import ORG_NOW, Clock
 
-NOW = datetime(2026, 11, 20, 10, 30, 15, tzinfo=UTC)
+NOW = ORG_NOW  # the fake organization API and the sync both read `clock` (conftest)
 BACKFILL = datetime(2026, 10, 1, tzinfo=UTC)  # previous billing cycle (cycle day 1)
 REPO = Path(__file__).resolve().parents[2]
-
-
-class Clock:
-    def __init__(self, now: datetime) -> None:
-        self.now = now
-
-    def __call__(self) -> datetime:
-        return self.now
 
 
 class Sleeps:
@@ -62,41 +55,16 @@ class Sleeps:
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock(NOW)
-
-
-@pytest.fixture
-def fake(clock: Clock) -> FakeOrg:
-    events = fake_org.generate_events(20261120, NOW - timedelta(days=75),
-                                      NOW - timedelta(minutes=1), 2500)
-    return FakeOrg(events=events, now=clock)
-
-
-@pytest.fixture
-def server(fake: FakeOrg) -> Iterator[ServerThread]:
-    with ServerThread(fake.make_app) as srv:
-        yield srv
-
-
-@pytest.fixture
-def store(paths: Paths) -> Iterator[UsageStore]:
-    s = UsageStore(paths.db_file)
-    yield s
-    s.close()
-
-
-@pytest.fixture
 def sleeps() -> Sleeps:
     return Sleeps()
 
 
 @pytest.fixture
-def make_sync(server: ServerThread, store: UsageStore, clock: Clock,
+def make_sync(org_server: ServerThread, store: UsageStore, clock: Clock,
               sleeps: Sleeps) -> Callable[..., OrgSync]:
     def make(key: str = ADMIN_KEY, **client_kw: Any) -> OrgSync:
         client_kw.setdefault("retry", RetryPolicy(attempts=3, base_delay_s=0.01))
-        client = AdminClient(key, server.base_url + "/v1", sleep=sleeps, **client_kw)
+        client = AdminClient(key, org_server.base_url + "/v1", sleep=sleeps, **client_kw)
         return OrgSync(store, client, cycle_start_day=1, now=clock)
 
     return make
@@ -163,11 +131,11 @@ def pick(totals: dict[str, Any]) -> dict[str, Any]:
 
 
 def test_first_sync_matches_the_events(make_sync: Callable[..., OrgSync], store: UsageStore,
-                                       fake: FakeOrg,
+                                       org: FakeOrg,
                                        capsys: pytest.CaptureFixture[str]) -> None:
     result = make_sync().sync_once()
     assert result.first_run
-    assert stored(store, BACKFILL, END) == expected(fake.events, BACKFILL, END)
+    assert stored(store, BACKFILL, END) == expected(org.events, BACKFILL, END)
 
     def cli(args: list[str]) -> str:
         capsys.readouterr()
@@ -177,17 +145,17 @@ def test_first_sync_matches_the_events(make_sync: Callable[..., OrgSync], store:
     # the usage command: closed days are billed (Costs API dollars), so everything matches
     closed = usage_totals(cli, date(2026, 10, 1), date(2026, 11, 19), NOW)
     assert closed["cost_basis"] == "billed"
-    assert pick(closed) == want_usage(fake.events, date(2026, 10, 1), date(2026, 11, 19))
+    assert pick(closed) == want_usage(org.events, date(2026, 10, 1), date(2026, 11, 19))
     # through today: tokens and requests match (today's dollars are an estimate)
     whole = usage_totals(cli, date(2026, 10, 1), date(2026, 11, 20), NOW)
-    want = want_usage(fake.events, date(2026, 10, 1), date(2026, 11, 20))
+    want = want_usage(org.events, date(2026, 10, 1), date(2026, 11, 20))
     assert {k: whole[k] for k in want if k != "cost_usd"} == {
         k: v for k, v in want.items() if k != "cost_usd"}
     # per UTC day too: the 1h days and the 1d days both line up with the events
     for day in (date(2026, 10, 1), date(2026, 11, 2), date(2026, 11, 19), date(2026, 11, 20)):
         start = datetime.combine(day, datetime.min.time(), UTC)
         got = store.totals(start, start + timedelta(days=1), "org")
-        want = fake_org.expected_usage(fake.events, start, start + timedelta(days=1))
+        want = fake_org.expected_usage(org.events, start, start + timedelta(days=1))
         assert (got.usage.input_tokens, got.requests) == (want["input_tokens"],
                                                           want["requests"]), day
     # nothing before the previous billing cycle was fetched
@@ -205,13 +173,13 @@ def test_first_sync_matches_the_events(make_sync: Callable[..., OrgSync], store:
 
 
 def test_requests_follow_the_reference(make_sync: Callable[..., OrgSync],
-                                       fake: FakeOrg) -> None:
+                                       org: FakeOrg) -> None:
     make_sync().sync_once()
-    usage = fake.requests_to("/v1/organization/usage/")
+    usage = org.requests_to("/v1/organization/usage/")
     assert {r.path.rsplit("/", 1)[1] for r in usage} == {
         "completions", "embeddings", "images", "audio_speeches", "audio_transcriptions",
         "moderations"}
-    for r in usage + fake.requests_to("/v1/organization/costs"):
+    for r in usage + org.requests_to("/v1/organization/costs"):
         q = dict(r.query)
         width = q.get("bucket_width", "1d")
         assert int(q["start_time"]) % (3600 if width == "1h" else 86400) == 0
@@ -226,46 +194,46 @@ def test_requests_follow_the_reference(make_sync: Callable[..., OrgSync],
 
 
 def test_second_sync_changes_nothing(make_sync: Callable[..., OrgSync], store: UsageStore,
-                                     fake: FakeOrg) -> None:
+                                     org: FakeOrg) -> None:
     sync = make_sync()
     sync.sync_once()
     before = snapshot(store)
-    fake.log.clear()
+    org.log.clear()
     again = sync.sync_once()
     assert not again.first_run
     assert snapshot(store) == before
-    assert stored(store, BACKFILL, END) == expected(fake.events, BACKFILL, END)
+    assert stored(store, BACKFILL, END) == expected(org.events, BACKFILL, END)
     # only the previous and current UTC day were re-fetched
-    starts = {int(dict(r.query)["start_time"]) for r in fake.requests_to("/v1/organization/u")}
+    starts = {int(dict(r.query)["start_time"]) for r in org.requests_to("/v1/organization/u")}
     assert starts == {int(datetime(2026, 11, 19, tzinfo=UTC).timestamp())}
 
 
 def test_revised_buckets_are_replaced_not_added(make_sync: Callable[..., OrgSync],
-                                                store: UsageStore, fake: FakeOrg,
+                                                store: UsageStore, org: FakeOrg,
                                                 clock: Clock) -> None:
     sync = make_sync()
     sync.sync_once()
-    old = expected(fake.events, BACKFILL, END)
+    old = expected(org.events, BACKFILL, END)
     clock.now = NOW + timedelta(minutes=20)
-    fake.revise(since=NOW - timedelta(hours=3))
-    new = expected(fake.events, BACKFILL, END)
+    org.revise(since=NOW - timedelta(hours=3))
+    new = expected(org.events, BACKFILL, END)
     assert new != old and new["input_tokens"] > old["input_tokens"]
     sync.sync_once()
     assert stored(store, BACKFILL, END) == new
 
 
 def test_days_leaving_the_hourly_range_become_daily(make_sync: Callable[..., OrgSync],
-                                                    store: UsageStore, fake: FakeOrg,
+                                                    store: UsageStore, org: FakeOrg,
                                                     clock: Clock) -> None:
     sync = make_sync()
     sync.sync_once()
     later = NOW + timedelta(days=3)
-    fake.events = sorted(fake.events + fake_org.generate_events(
+    org.events = sorted(org.events + fake_org.generate_events(
         7, NOW, later - timedelta(minutes=1), 300), key=lambda e: e.time)
     clock.now = later
     result = sync.sync_once()
     end = later + timedelta(hours=1)
-    assert stored(store, BACKFILL, end) == expected(fake.events, BACKFILL, end)
+    assert stored(store, BACKFILL, end) == expected(org.events, BACKFILL, end)
     hourly = {b.start.date() for b in store.usage_buckets(BACKFILL, end) if b.width == "1h"}
     # Nov 19 stays hourly (complete when fetched); Nov 20 was re-fetched as 1d; 22-23 hourly
     assert hourly == {date(2026, 11, 19), date(2026, 11, 22), date(2026, 11, 23)}
@@ -279,25 +247,25 @@ def test_days_leaving_the_hourly_range_become_daily(make_sync: Callable[..., Org
 @pytest.mark.parametrize(
     "switch", ["null_ungrouped", "amount_as_string", "result_singular", "projects_page_size"])
 def test_reply_variants_parse_to_the_same_totals(switch: str, make_sync: Callable[..., OrgSync],
-                                                 store: UsageStore, fake: FakeOrg) -> None:
+                                                 store: UsageStore, org: FakeOrg) -> None:
     value = {"null_ungrouped": False, "amount_as_string": True, "result_singular": True,
              "projects_page_size": 1}[switch]
-    setattr(fake, switch, value)
+    setattr(org, switch, value)
     make_sync().sync_once()
-    assert stored(store, BACKFILL, END) == expected(fake.events, BACKFILL, END)
+    assert stored(store, BACKFILL, END) == expected(org.events, BACKFILL, END)
     assert store.names()["proj_gamma"] == "Project Gamma"
 
 
 def test_an_api_without_service_tier_or_cost_key_grouping_still_syncs(
-        make_sync: Callable[..., OrgSync], store: UsageStore, fake: FakeOrg) -> None:
+        make_sync: Callable[..., OrgSync], store: UsageStore, org: FakeOrg) -> None:
     """An older live API answers 400 (param group_by) for the 2026-spec values: the window is
     fetched again without them, once per session, and the figures are still the events'."""
-    fake.refused_group_by = {"service_tier"}
-    fake.refused_costs_group_by = {"api_key_id"}
+    org.refused_group_by = {"service_tier"}
+    org.refused_costs_group_by = {"api_key_id"}
     sync = make_sync(fallbacks=GroupFallbacks())
     result = sync.sync_once()
-    assert stored(store, BACKFILL, END) == expected(fake.events, BACKFILL, END)
-    refused = [r for r in fake.log if ("group_by[]", "service_tier") in r.query
+    assert stored(store, BACKFILL, END) == expected(org.events, BACKFILL, END)
+    refused = [r for r in org.log if ("group_by[]", "service_tier") in r.query
                or (r.path.endswith("/costs") and ("group_by[]", "api_key_id") in r.query)]
     # one refusal each (completions, costs); every later window asked without
     assert [r.path.rsplit("/", 1)[1] for r in refused] == ["completions", "costs"]
@@ -305,60 +273,60 @@ def test_an_api_without_service_tier_or_cost_key_grouping_still_syncs(
                for w in result.warnings)
     assert any("costs: the API refused group_by api_key_id" in w for w in result.warnings)
     assert {b.service_tier for b in store.usage_buckets(BACKFILL, END)} == {None}
-    fake.log.clear()
+    org.log.clear()
     again = sync.sync_once()  # the fallback is remembered: no refused request any more
-    assert not [r for r in fake.log if ("group_by[]", "service_tier") in r.query]
+    assert not [r for r in org.log if ("group_by[]", "service_tier") in r.query]
     assert again.warnings == result.warnings
-    assert stored(store, BACKFILL, END) == expected(fake.events, BACKFILL, END)
+    assert stored(store, BACKFILL, END) == expected(org.events, BACKFILL, END)
 
 
 def test_costs_are_grouped_by_api_key_when_the_api_allows(
-        make_sync: Callable[..., OrgSync], store: UsageStore, fake: FakeOrg) -> None:
+        make_sync: Callable[..., OrgSync], store: UsageStore, org: FakeOrg) -> None:
     make_sync(fallbacks=GroupFallbacks()).sync_once()
     day_ = date(2026, 11, 2)
     by_key = {r.api_key_id: r.amount
               for r in store.cost_rows(day_, day_ + timedelta(days=1), by=("api_key_id",))}
     want: dict[str | None, Decimal] = {}
-    for ev in fake.events:
+    for ev in org.events:
         if ev.time.date() == day_:
             want[ev.api_key_id] = want.get(ev.api_key_id, Decimal(0)) + ev.cost
     assert by_key == want and None not in by_key
 
 
-def test_fake_filters_by_project_key_model_and_user(server: ServerThread,
-                                                   fake: FakeOrg) -> None:
+def test_fake_filters_by_project_key_model_and_user(org_server: ServerThread,
+                                                   org: FakeOrg) -> None:
     import urllib.request
 
     start = datetime(2026, 11, 2, tzinfo=UTC)
     end = start + timedelta(days=3)
-    client = AdminClient(ADMIN_KEY, server.base_url + "/v1", fallbacks=GroupFallbacks())
+    client = AdminClient(ADMIN_KEY, org_server.base_url + "/v1", fallbacks=GroupFallbacks())
     got = client.usage("completions", start, end, "1d", group_by=(),
                        project_ids=["proj_alpha"])
-    want = [e for e in fake.events if start <= e.time < end and e.endpoint == "completions"
+    want = [e for e in org.events if start <= e.time < end and e.endpoint == "completions"
             and e.project_id == "proj_alpha"]
     assert want and sum(r.requests for r in got.rows) == sum(e.requests for e in want)
     query = (f"start_time={int(start.timestamp())}&end_time={int(end.timestamp())}&limit=3"
              "&api_key_ids=key_alpha_ci,key_beta_svc&models[]=gpt-5.4&user_ids=user_ann")
-    req = urllib.request.Request(f"{server.base_url}/v1/organization/usage/completions?{query}",
+    req = urllib.request.Request(f"{org_server.base_url}/v1/organization/usage/completions?{query}",
                                  headers={"Authorization": f"Bearer {ADMIN_KEY}"})
     with urllib.request.urlopen(req, timeout=5) as resp:
         body = json.loads(resp.read())
     requests = sum(r["num_model_requests"] for b in body["data"] for r in b["results"])
     assert requests == sum(
-        e.requests for e in fake.events if start <= e.time < end
+        e.requests for e in org.events if start <= e.time < end
         and e.endpoint == "completions" and e.api_key_id in ("key_alpha_ci", "key_beta_svc")
         and e.model == "gpt-5.4" and e.user_id == "user_ann") > 0
 
 
 def test_no_end_time_in_the_future_is_sent(make_sync: Callable[..., OrgSync],
-                                           store: UsageStore, fake: FakeOrg) -> None:
+                                           store: UsageStore, org: FakeOrg) -> None:
     """A strict API refusing a future end_time still syncs: windows reaching past now (the
     open hour, today's costs) go without end_time; closed windows keep theirs."""
-    fake.reject_future_end_time = True
+    org.reject_future_end_time = True
     make_sync().sync_once()
-    assert stored(store, BACKFILL, END) == expected(fake.events, BACKFILL, END)
+    assert stored(store, BACKFILL, END) == expected(org.events, BACKFILL, END)
     now_ts = int(NOW.timestamp())
-    requests = fake.requests_to("/v1/organization/usage/") + fake.requests_to(
+    requests = org.requests_to("/v1/organization/usage/") + org.requests_to(
         "/v1/organization/costs")
     for r in requests:
         q = dict(r.query)
@@ -366,18 +334,18 @@ def test_no_end_time_in_the_future_is_sent(make_sync: Callable[..., OrgSync],
     hourly = [dict(r.query) for r in requests if dict(r.query).get("bucket_width") == "1h"]
     daily = [dict(r.query) for r in requests
              if dict(r.query).get("bucket_width") == "1d" and "/usage/" in r.path]
-    costs = [dict(r.query) for r in fake.requests_to("/v1/organization/costs")]
+    costs = [dict(r.query) for r in org.requests_to("/v1/organization/costs")]
     assert hourly and all("end_time" not in q for q in hourly)
     assert daily and all("end_time" in q for q in daily)
     assert costs and all("end_time" not in q for q in costs)
 
 
-def test_group_by_array_forms_all_accepted(server: ServerThread, fake: FakeOrg) -> None:
+def test_group_by_array_forms_all_accepted(org_server: ServerThread, org: FakeOrg) -> None:
     """The fake accepts x[]=, repeated and comma forms alike (as the real API does)."""
     import urllib.request
 
     start = int((NOW - timedelta(days=3)).timestamp()) // 86400 * 86400
-    base = f"{server.base_url}/v1/organization/usage/completions?start_time={start}&limit=4"
+    base = f"{org_server.base_url}/v1/organization/usage/completions?start_time={start}&limit=4"
     forms = ["&group_by[]=model&group_by[]=project_id", "&group_by=model&group_by=project_id",
              "&group_by=model,project_id"]
     bodies = []
@@ -392,11 +360,11 @@ def test_group_by_array_forms_all_accepted(server: ServerThread, fake: FakeOrg) 
                         for r in rows)
 
 
-def _get(server: ServerThread, path: str) -> tuple[int, Any]:
+def _get(org_server: ServerThread, path: str) -> tuple[int, Any]:
     import urllib.error
     import urllib.request
 
-    req = urllib.request.Request(f"{server.base_url}/v1/{path}",
+    req = urllib.request.Request(f"{org_server.base_url}/v1/{path}",
                                  headers={"Authorization": f"Bearer {ADMIN_KEY}"})
     try:
         with urllib.request.urlopen(req, timeout=5) as resp:
@@ -406,39 +374,39 @@ def _get(server: ServerThread, path: str) -> tuple[int, Any]:
             return exc.code, json.loads(exc.read())
 
 
-def test_fake_follows_the_reference_on_buckets_and_limits(server: ServerThread) -> None:
+def test_fake_follows_the_reference_on_buckets_and_limits(org_server: ServerThread) -> None:
     day = 86400
     aligned = int(NOW.timestamp()) // day * day - 10 * day
     # start_time is required
-    status, body = _get(server, "organization/usage/completions")
+    status, body = _get(org_server, "organization/usage/completions")
     assert status == 400 and body["error"]["param"] == "start_time"
     # per-width defaults (1d: 7, 1h: 24) and maxima (31 / 168 / costs 180)
-    status, body = _get(server, f"organization/usage/embeddings?start_time={aligned}")
+    status, body = _get(org_server, f"organization/usage/embeddings?start_time={aligned}")
     assert status == 200 and len(body["data"]) == 7 and body["has_more"]
     assert isinstance(body["next_page"], str)
-    status, body = _get(server, f"organization/usage/embeddings?start_time={aligned}"
+    status, body = _get(org_server, f"organization/usage/embeddings?start_time={aligned}"
                                 "&bucket_width=1h")
     assert len(body["data"]) == 24
     for path, limit in [("usage/embeddings?bucket_width=1d", 32),
                         ("usage/embeddings?bucket_width=1h", 169), ("costs?x=1", 181)]:
-        status, body = _get(server, f"organization/{path}&start_time={aligned}&limit={limit}")
+        status, body = _get(org_server, f"organization/{path}&start_time={aligned}&limit={limit}")
         assert status == 400, path
         assert body["error"]["type"] == "invalid_request_error"
         assert body["error"]["param"] == "limit"
-    status, _ = _get(server, f"organization/costs?start_time={aligned}&bucket_width=1h")
+    status, _ = _get(org_server, f"organization/costs?start_time={aligned}&bucket_width=1h")
     assert status == 400
     # a start_time off the UTC grid: the first bucket is truncated, the rest are whole days
     odd = aligned + 3 * 3600 + 17
-    status, body = _get(server, f"organization/usage/completions?start_time={odd}&limit=3")
+    status, body = _get(org_server, f"organization/usage/completions?start_time={odd}&limit=3")
     spans = [(b["start_time"], b["end_time"]) for b in body["data"]]
     assert spans == [(odd, aligned + day), (aligned + day, aligned + 2 * day),
                      (aligned + 2 * day, aligned + 3 * day)]
     # empty buckets are listed with results: []
     long_ago = aligned - 200 * day
-    status, body = _get(server, f"organization/usage/images?start_time={long_ago}&limit=2")
+    status, body = _get(org_server, f"organization/usage/images?start_time={long_ago}&limit=2")
     assert [b["results"] for b in body["data"]] == [[], []]
     # a forged cursor is refused
-    status, body = _get(server, f"organization/usage/images?start_time={long_ago}&page=nope")
+    status, body = _get(org_server, f"organization/usage/images?start_time={long_ago}&page=nope")
     assert status == 400 and body["error"]["param"] == "page"
 
 
@@ -447,12 +415,12 @@ def test_fake_follows_the_reference_on_buckets_and_limits(server: ServerThread) 
 
 @pytest.mark.parametrize("mode", ["repeat", "missing"])
 def test_broken_cursor_is_an_error_not_a_loop(mode: str, make_sync: Callable[..., OrgSync],
-                                              store: UsageStore, fake: FakeOrg) -> None:
-    fake.cursor_fault = mode
+                                              store: UsageStore, org: FakeOrg) -> None:
+    org.cursor_fault = mode
     with pytest.raises(ProtocolError, match="repeated" if mode == "repeat" else "missing"):
         make_sync().sync_once()
     # "missing" fails on the first page; "repeat" on the page after the first cursor
-    assert fake.request_count() == (2 if mode == "repeat" else 1)
+    assert org.request_count() == (2 if mode == "repeat" else 1)
     state = store.get_sync_state("org")
     assert state is not None and state.last_success is None and state.last_error
 
@@ -469,15 +437,15 @@ def test_broken_cursor_is_an_error_not_a_loop(mode: str, make_sync: Callable[...
 )
 def test_failures_keep_data_and_record_the_reason(
         key: str, fault: fake_org.Fault | None, error: type[Exception],
-        make_sync: Callable[..., OrgSync], store: UsageStore, fake: FakeOrg,
+        make_sync: Callable[..., OrgSync], store: UsageStore, org: FakeOrg,
         clock: Clock) -> None:
     make_sync().sync_once()
     good = snapshot(store)
     first = store.get_sync_state("org")
     assert first is not None
     if fault is not None:
-        fake.add_fault(fault)
-    fake.log.clear()
+        org.add_fault(fault)
+    org.log.clear()
     clock.now = NOW + timedelta(minutes=30)
     with pytest.raises(error) as info:
         make_sync(key).sync_once()
@@ -489,44 +457,44 @@ def test_failures_keep_data_and_record_the_reason(
     assert state.last_success == first.last_success
     assert state.settled_through == first.settled_through
     if error in (InvalidKeyError, MissingScopeError, QuotaExceededError):
-        assert fake.request_count() == 1  # not retried
+        assert org.request_count() == 1  # not retried
     else:
-        assert fake.request_count() == 3  # bounded retries
+        assert org.request_count() == 3  # bounded retries
     assert key not in (state.last_error or "")
 
 
 @pytest.mark.parametrize("status", [401, 403])
 def test_project_key_scope_message(status: int, make_sync: Callable[..., OrgSync],
-                                   fake: FakeOrg) -> None:
-    fake.scope_status = status
-    fake.scope_error_as_string = status == 403
+                                   org: FakeOrg) -> None:
+    org.scope_status = status
+    org.scope_error_as_string = status == 403
     with pytest.raises(MissingScopeError,
                        match=r"lacks the api\.usage\.read scope \(needs an Admin key\)"):
         make_sync(PROJECT_KEY).sync_once()
 
 
 def test_rate_limit_and_5xx_are_retried(make_sync: Callable[..., OrgSync], store: UsageStore,
-                                        fake: FakeOrg, sleeps: Sleeps) -> None:
-    fake.add_fault(fake_org.rate_limited(retry_after="2", times=1))
-    fake.add_fault(fake_org.rate_limited(retry_after=None, retry_after_ms="1500", times=1))
-    fake.add_fault(fake_org.server_error(502, times=1))
+                                        org: FakeOrg, sleeps: Sleeps) -> None:
+    org.add_fault(fake_org.rate_limited(retry_after="2", times=1))
+    org.add_fault(fake_org.rate_limited(retry_after=None, retry_after_ms="1500", times=1))
+    org.add_fault(fake_org.server_error(502, times=1))
     make_sync(retry=RetryPolicy(attempts=4, base_delay_s=0.01)).sync_once()
-    assert stored(store, BACKFILL, END) == expected(fake.events, BACKFILL, END)
+    assert stored(store, BACKFILL, END) == expected(org.events, BACKFILL, END)
     assert len(sleeps.calls) == 3
     assert sleeps.calls[0] >= 2.0 and sleeps.calls[1] >= 1.5
 
 
-def test_slow_replies_time_out(make_sync: Callable[..., OrgSync], fake: FakeOrg) -> None:
-    fake.delay_s = 0.6
+def test_slow_replies_time_out(make_sync: Callable[..., OrgSync], org: FakeOrg) -> None:
+    org.delay_s = 0.6
     with pytest.raises(ApiTimeoutError):
         make_sync(timeout_s=0.15, retry=RetryPolicy(attempts=2, base_delay_s=0.01)).sync_once()
-    assert fake.request_count() == 2
+    assert org.request_count() == 2
 
 
 def test_restricted_admin_key_syncs_usage_but_warns_about_names(
-        make_sync: Callable[..., OrgSync], store: UsageStore, fake: FakeOrg) -> None:
+        make_sync: Callable[..., OrgSync], store: UsageStore, org: FakeOrg) -> None:
     result = make_sync(fake_org.RESTRICTED_ADMIN_KEY).sync_once()
-    assert stored(store, BACKFILL, END) == expected(fake.events, BACKFILL, END)
+    assert stored(store, BACKFILL, END) == expected(org.events, BACKFILL, END)
     assert result.names == 0 and store.names() == {}
     assert any("api.management.read" in w for w in result.warnings)
 
@@ -554,9 +522,9 @@ def test_sync_killed_mid_run_then_rerun_gives_the_same_totals(tmp_path: Path) ->
     # all events inside the backfill (the previous cycle starts >= 28 days back)
     events = fake_org.generate_events(5, real_now - timedelta(days=25),
                                       real_now - timedelta(minutes=1), 1500)
-    fake = FakeOrg(events=events, delay_s=0.15)
+    org = FakeOrg(events=events, delay_s=0.15)
     home = tmp_path / "killed"
-    with ServerThread(fake.make_app) as srv:
+    with ServerThread(org.make_app) as srv:
         cmd = [sys.executable, "-m", "monitor", "sync", "--once", "--base-url",
                srv.base_url + "/v1"]
         env = _env(home, OPENAI_ADMIN_KEY=ADMIN_KEY)
@@ -564,7 +532,7 @@ def test_sync_killed_mid_run_then_rerun_gives_the_same_totals(tmp_path: Path) ->
                                 stderr=subprocess.PIPE)
         try:
             # several windows are written by then; the rest are in flight
-            _wait_for(lambda: fake.request_count() >= 9, 60, "the sync to be mid-way")
+            _wait_for(lambda: org.request_count() >= 9, 60, "the sync to be mid-way")
         finally:
             proc.send_signal(signal.SIGKILL)
             proc.communicate(timeout=10)
@@ -581,7 +549,7 @@ def test_sync_killed_mid_run_then_rerun_gives_the_same_totals(tmp_path: Path) ->
                                              half.done_windows("org")}
         finally:
             half.close()
-        fake.delay_s = 0
+        org.delay_s = 0
         rerun = subprocess.run(cmd, env=env, cwd=REPO, capture_output=True, text=True,
                                timeout=120, check=False)
         assert rerun.returncode == 0, rerun.stderr
@@ -619,11 +587,11 @@ def test_sync_killed_mid_run_then_rerun_gives_the_same_totals(tmp_path: Path) ->
             assert ADMIN_KEY.encode() not in path.read_bytes(), path
 
 
-def test_sync_command_once_json_and_exit_codes(server: ServerThread, fake: FakeOrg,
+def test_sync_command_once_json_and_exit_codes(org_server: ServerThread, org: FakeOrg,
                                                monkeypatch: pytest.MonkeyPatch,
                                                capsys: pytest.CaptureFixture[str]) -> None:
-    url = server.base_url + "/v1"
-    fake.now = lambda: datetime.now(UTC)
+    url = org_server.base_url + "/v1"
+    org.now = lambda: datetime.now(UTC)
     assert main(["sync", "--once", "--base-url", url]) == 1
     assert "no admin key" in capsys.readouterr().err
 
@@ -649,9 +617,9 @@ def test_sync_command_once_json_and_exit_codes(server: ServerThread, fake: FakeO
 
 
 def test_sync_loop_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
-    fake = FakeOrg(events=fake_org.generate_events(
+    org = FakeOrg(events=fake_org.generate_events(
         3, datetime.now(UTC) - timedelta(days=2), datetime.now(UTC), 50))
-    with ServerThread(fake.make_app) as srv:
+    with ServerThread(org.make_app) as srv:
         proc = subprocess.Popen(
             [sys.executable, "-m", "monitor", "sync", "--base-url", srv.base_url + "/v1"],
             env=_env(tmp_path / "loop", OPENAI_ADMIN_KEY=ADMIN_KEY), cwd=REPO,
@@ -672,19 +640,19 @@ def test_sync_loop_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
     assert "stopped" in err and "Traceback" not in err
 
 
-def test_keys_test_command_outcomes(server: ServerThread, fake: FakeOrg, paths: Paths,
+def test_keys_test_command_outcomes(org_server: ServerThread, org: FakeOrg, paths: Paths,
                                     monkeypatch: pytest.MonkeyPatch,
                                     capsys: pytest.CaptureFixture[str]) -> None:
-    url = server.base_url + "/v1"
+    url = org_server.base_url + "/v1"
     other_project_key = "sk-proj-fakeOTHERproject000000000dddd"
-    fake.project_keys.add(other_project_key)  # one secret is stored under one label only
+    org.project_keys.add(other_project_key)  # one secret is stored under one label only
     with installed(DictBackend()):
         for label, kind, secret in [("admin", "admin", ADMIN_KEY),
                                     ("proj", "project", PROJECT_KEY),
                                     ("proj-as-admin", "admin", other_project_key),
                                     ("wrong", "admin", "sk-admin-WRONG00000000000000000000beef")]:
             monkeypatch.setattr("sys.stdin", _Pipe(secret))
-            assert main(["keys", "add", "--label", label, "--kind", kind]) == 0
+            assert main(["keys", "add", "--label", label, "--kind", kind, "--no-check"]) == 0
         capsys.readouterr()
         outcomes = {}
         for label in ("admin", "proj", "proj-as-admin", "wrong"):

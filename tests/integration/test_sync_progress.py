@@ -9,44 +9,28 @@ import pty
 import select
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
-from monitor.paths import Paths
 from monitor.services.openai_admin import AdminClient, RetryPolicy
 from monitor.services.org_sync import SOURCE, OrgSync, SyncProgress
 from monitor.services.store import UsageStore
-from tests.fakes import fake_org
 from tests.fakes.fake_org import ADMIN_KEY, FakeOrg
 from tests.fakes.server import ServerThread
+from tests.integration.conftest import ORG_NOW, OrgSeed
 from tests.integration.test_org_sync import _env, expected, stored
 
-NOW = datetime(2026, 11, 20, 10, 30, 15, tzinfo=UTC)
+NOW = ORG_NOW
 REPO = Path(__file__).resolve().parents[2]
 WINDOWS = 6 * 2 + 1  # six usage endpoints × (1d backfill + 1h) + costs
 
 
 @pytest.fixture
-def fake() -> FakeOrg:
-    events = fake_org.generate_events(1611, NOW - timedelta(days=60),
-                                      NOW - timedelta(minutes=1), 3000)
-    return FakeOrg(events=events, now=lambda: NOW)
-
-
-@pytest.fixture
-def server(fake: FakeOrg) -> Iterator[ServerThread]:
-    with ServerThread(fake.make_app) as srv:
-        yield srv
-
-
-@pytest.fixture
-def store(paths: Paths) -> Iterator[UsageStore]:
-    s = UsageStore(paths.db_file)
-    yield s
-    s.close()
+def org_seed() -> OrgSeed:
+    """Other events than test_org_sync's (the fake API, its server and the store: conftest)."""
+    return OrgSeed(seed=1611, days=60, count=3000)
 
 
 class Ticks:
@@ -60,44 +44,44 @@ class Ticks:
         return self.t
 
 
-def _sync(server: ServerThread, store: UsageStore, seen: list[SyncProgress],
+def _sync(org_server: ServerThread, store: UsageStore, seen: list[SyncProgress],
           stop_after: int | None = None) -> OrgSync:
     def on_progress(p: SyncProgress) -> None:
         seen.append(p)
         if stop_after is not None and p.windows_done >= stop_after:
             raise KeyboardInterrupt  # the user quits the app mid-backfill
 
-    client = AdminClient(ADMIN_KEY, server.base_url + "/v1",
+    client = AdminClient(ADMIN_KEY, org_server.base_url + "/v1",
                          retry=RetryPolicy(attempts=2, base_delay_s=0.01))
     return OrgSync(store, client, cycle_start_day=1, now=lambda: NOW, on_progress=on_progress,
                    monotonic=Ticks())
 
 
-def test_progress_after_every_window(server: ServerThread, store: UsageStore,
-                                     fake: FakeOrg) -> None:
+def test_progress_after_every_window(org_server: ServerThread, store: UsageStore,
+                                     org: FakeOrg) -> None:
     seen: list[SyncProgress] = []
-    result = _sync(server, store, seen).sync_once()
+    result = _sync(org_server, store, seen).sync_once()
     # one report before the first window, one after each, one after the name lookups
     assert [p.windows_done for p in seen] == [*range(WINDOWS + 1), WINDOWS]
     assert {p.windows_total for p in seen} == {WINDOWS}
     assert all(p.first_run for p in seen) and seen[0].requests == 0
     requests = [p.requests for p in seen]
     assert requests == sorted(requests) and requests[-1] == result.requests
-    assert result.requests == fake.request_count()
+    assert result.requests == org.request_count()
     elapsed = [p.elapsed_s for p in seen]
     assert elapsed[0] == 0.0 and elapsed == sorted(elapsed) and elapsed[-1] > 0
     assert seen[-1].fraction == 1.0
     # A later pass is routine: not a first run, and no 1d backfill window.
     later: list[SyncProgress] = []
-    _sync(server, store, later).sync_once()
+    _sync(org_server, store, later).sync_once()
     assert not later[-1].first_run and later[-1].windows_total == 6 + 1
 
 
 def test_an_interrupted_backfill_resumes_where_it_stopped(
-        server: ServerThread, store: UsageStore, fake: FakeOrg) -> None:
+        org_server: ServerThread, store: UsageStore, org: FakeOrg) -> None:
     seen: list[SyncProgress] = []
     with pytest.raises(KeyboardInterrupt):
-        _sync(server, store, seen, stop_after=3).sync_once()
+        _sync(org_server, store, seen, stop_after=3).sync_once()
     # completions 1d, completions 1h, embeddings 1d were written; the pass never finished
     state = store.get_sync_state(SOURCE)
     assert state is not None and state.settled_through is None
@@ -105,18 +89,18 @@ def test_an_interrupted_backfill_resumes_where_it_stopped(
     assert {(e, w) for e, w, _s, _e in store.done_windows(SOURCE)} == {
         ("completions", "1d"), ("embeddings", "1d")}
 
-    fake.log.clear()
+    org.log.clear()
     again: list[SyncProgress] = []
-    result = _sync(server, store, again).sync_once()
+    result = _sync(org_server, store, again).sync_once()
     assert again[0].first_run and again[0].resumed == 2 and again[0].windows_done == 2
     assert again[-1].windows_done == WINDOWS
-    daily = {(r.path, dict(r.query).get("bucket_width")) for r in fake.log}
+    daily = {(r.path, dict(r.query).get("bucket_width")) for r in org.log}
     assert ("/v1/organization/usage/completions", "1d") not in daily  # not fetched again
     assert ("/v1/organization/usage/embeddings", "1d") not in daily
     assert ("/v1/organization/usage/images", "1d") in daily
     assert result.first_run and store.done_windows(SOURCE) == set()  # cleared on success
     start, end = datetime(2026, 10, 1, tzinfo=UTC), NOW + timedelta(hours=1)
-    assert stored(store, start, end) == expected(fake.events, start, end)
+    assert stored(store, start, end) == expected(org.events, start, end)
 
 
 def _run_on_pty(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
@@ -143,9 +127,9 @@ def _run_on_pty(cmd: list[str], env: dict[str, str]) -> tuple[int, str]:
     return rc, b"".join(chunks).decode("utf-8", "replace")
 
 
-def test_sync_once_draws_a_bar_on_a_terminal_only(tmp_path: Path, fake: FakeOrg) -> None:
-    fake.now = lambda: datetime.now(UTC)  # the CLI runs on the real clock
-    with ServerThread(fake.make_app) as srv:
+def test_sync_once_draws_a_bar_on_a_terminal_only(tmp_path: Path, org: FakeOrg) -> None:
+    org.now = lambda: datetime.now(UTC)  # the CLI runs on the real clock
+    with ServerThread(org.make_app) as srv:
         cmd = [sys.executable, "-m", "monitor", "sync", "--once", "--base-url",
                srv.base_url + "/v1"]
         rc, tty = _run_on_pty(cmd, _env(tmp_path / "tty", OPENAI_ADMIN_KEY=ADMIN_KEY,

@@ -348,7 +348,8 @@ def test_cli_add_list_remove(memory_keyring: DictBackend, home: Path,
                              capsys: pytest.CaptureFixture[str]) -> None:
     monkeypatch.setattr("sys.stdin", _Stdin(SECRET + "\n"))
     expires = (date.today() + timedelta(days=3)).isoformat()
-    assert main(["keys", "add", "--label", "main", "--kind", "admin", "--expires", expires]) == 0
+    assert main(["keys", "add", "--label", "main", "--kind", "admin", "--expires", expires,
+                 "--no-check"]) == 0
     out = capsys.readouterr().out
     assert "sk-…wxyz" in out and SECRET not in out
     assert memory_keyring.items == {("token-monitor", "main"): SECRET}
@@ -391,7 +392,7 @@ def test_cli_add_uses_hidden_prompt_on_a_tty(memory_keyring: DictBackend,
 
     monkeypatch.setattr("sys.stdin", Tty(""))
     monkeypatch.setattr("getpass.getpass", fake_getpass)
-    assert main(["keys", "add", "--label", "main", "--kind", "admin"]) == 0
+    assert main(["keys", "add", "--label", "main", "--kind", "admin", "--no-check"]) == 0
     assert prompts and "hidden" in prompts[0]
     assert memory_keyring.items[("token-monitor", "main")] == SECRET
 

@@ -89,6 +89,53 @@ def test_apply_writes_dated_rows_and_keeps_history(paths: Paths,
     assert "0 new, 0 changed, 4 unchanged" in out and "Nothing to apply" in out
 
 
+def test_apply_keeps_the_previous_override_as_bak(paths: Paths, tmp_path: Path,
+                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    override = paths.prices_override
+    backup = override.with_name("prices.json.bak")
+    # the first import with no override of the user's: nothing to keep, and no .bak
+    code, out, _ = run(capsys, "import", str(FIXTURE), "--apply")
+    assert code == 0 and "Applied: 2 models" in out
+    assert not backup.exists() and "kept as" not in out
+    first = override.read_bytes()
+    # the user edits the file by hand (their spacing and notes are theirs), then imports again
+    edited = first.replace(b'"models": {', b'"models": {\n  "gpt-4o": {"note": "mine"},', 1)
+    override.write_bytes(edited)
+    newer = tmp_path / "newer.json"
+    newer.write_text(json.dumps({"models": {
+        "o3": {"prices": [{"standard": {"input": 2, "cached_input": 0.5, "output": 10}}]}}}))
+    code, out, err = run(capsys, "import", str(newer), "--apply", "--json")
+    assert code == 0, err
+    got: Any = json.loads(out)
+    assert got["applied"] is True and got["backup"] == str(backup)
+    assert backup.read_bytes() == edited  # byte for byte what was replaced
+    assert backup.stat().st_mode & 0o777 == 0o600
+    assert b"mine" in override.read_bytes() and override.read_bytes() != edited
+    # the text output says where the old file went
+    replaced = override.read_bytes()
+    newer.write_text(json.dumps({"models": {
+        "o3": {"prices": [{"standard": {"input": 2, "cached_input": 0.5, "output": 11}}]}}}))
+    code, out, _ = run(capsys, "import", str(newer), "--apply")
+    assert code == 0 and f"The previous override is kept as {backup}." in out
+    assert backup.read_bytes() == replaced
+    # nothing to apply: nothing is written, the .bak stays as it was
+    code, out, _ = run(capsys, "import", str(newer), "--apply", "--json")
+    assert json.loads(out)["backup"] is None and backup.read_bytes() == replaced
+
+
+def test_apply_to_a_symlinked_override_writes_its_target(paths: Paths, tmp_path: Path,
+                                                        capsys: pytest.CaptureFixture[str]
+                                                        ) -> None:
+    dotfiles = tmp_path / "dotfiles" / "prices.json"
+    dotfiles.parent.mkdir()
+    dotfiles.write_text('{"models": {}}')
+    paths.prices_override.symlink_to(dotfiles)
+    code, out, _ = run(capsys, "import", str(FIXTURE), "--apply")
+    assert code == 0 and "Applied: 2 models" in out
+    assert paths.prices_override.is_symlink() and "o3" in dotfiles.read_text()
+    assert paths.prices_override.with_name("prices.json.bak").read_text() == '{"models": {}}'
+
+
 def test_own_table_format(paths: Paths, capsys: pytest.CaptureFixture[str],
                           tmp_path: Path) -> None:
     mine = tmp_path / "mine.json"

@@ -595,6 +595,10 @@ def test_upgrade_from_v2_keeps_rows_and_adds_the_columns(tmp_path: Path) -> None
     tables = ["usage_buckets", "proxy_records"] + [
         r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND "
                                    "name LIKE '%rollup%'")]
+    for (trigger,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'trigger'"
+                                   ).fetchall():  # undo v7 by hand (the status cache)
+        conn.execute(f"DROP TRIGGER {trigger}")
+    conn.execute("DROP TABLE store_revision")
     conn.execute("DROP INDEX ix_proxy_unmetered")  # undo v6 by hand (issue 11)
     conn.execute("DROP TABLE replayed_spool")
     for col in ("unmetered", "estimated"):
@@ -614,8 +618,38 @@ def test_upgrade_from_v2_keeps_rows_and_adds_the_columns(tmp_path: Path) -> None
     assert (row.requests, row.usage.input_tokens, row.usage.image_input_tokens) == (4, 500, 0)
     [prow] = s.proxy_usage(T0, T0 + DAY, ("model",))
     assert (prow.requests, prow.cost) == (1, Decimal("0.25"))
+    lineage, revision = s.revision()
     s.upsert_usage_buckets([UsageBucket(start=T0 + 5 * H, width="1h", endpoint="completions",
                                         model="gpt-4o", requests=1, usage=V3_USAGE)])
     [row] = s.org_usage(T0, T0 + DAY, ("day",))
     assert row.usage.image_output_tokens == 1500 and row.requests == 5
+    assert s.revision() == (lineage, revision + 1)  # v7's triggers work on an upgraded file
     s.close()
+
+
+def test_a_new_file_opened_while_another_connection_reads_it_waits_for_wal(
+        tmp_path: Path) -> None:
+    """Switching a new file to WAL while another connection holds it gets "database is
+    locked" at once from SQLite (no busy handler): the app's proxy and its first snapshot
+    open the same new file together, so the open must wait as the busy timeout says."""
+    path = tmp_path / "usage.sqlite3"
+    reader = sqlite3.connect(path, isolation_level=None)
+    reader.execute("BEGIN IMMEDIATE")  # as another opener that is still setting the file up
+    reader.execute("CREATE TABLE first_writer (a)")
+    opened: list[object] = []
+
+    def open_store() -> None:
+        try:
+            UsageStore(path, busy_timeout_s=5.0).close()
+            opened.append("ok")
+        except Exception as exc:  # reported below
+            opened.append(exc)
+
+    worker = threading.Thread(target=open_store)
+    worker.start()
+    worker.join(0.3)
+    assert worker.is_alive()  # waiting, not failed
+    reader.execute("COMMIT")
+    reader.close()
+    worker.join(10)
+    assert opened == ["ok"]

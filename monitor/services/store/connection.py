@@ -20,6 +20,7 @@ import contextlib
 import os
 import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self
@@ -34,6 +35,7 @@ from monitor.services.store.schema import (
     _ROLLUP_FILL,
     _V2,
     MIGRATIONS,
+    REVISION_TABLE,
     SCHEMA_VERSION,
     _statements,
 )
@@ -136,7 +138,7 @@ class Database:
                 self.path, timeout=self._busy_timeout_s, isolation_level=None,
                 check_same_thread=False,
             )
-            conn.execute("PRAGMA journal_mode = WAL")
+            self._enter_wal(conn)
             conn.execute("PRAGMA synchronous = NORMAL")
             conn.execute("PRAGMA foreign_keys = ON")
             conn.execute("PRAGMA temp_store = MEMORY")
@@ -152,6 +154,22 @@ class Database:
         conn.create_function("pico", 1, _pico, deterministic=True)
         conn.create_function("pico_rest", 1, _pico_rest, deterministic=True)
         return conn
+
+    def _enter_wal(self, conn: sqlite3.Connection) -> None:
+        """Switch to (or confirm) WAL. On a new file, a connection opened at the same moment by
+        another thread or process may be switching it too: SQLite then answers "database is
+        locked" at once, without its busy handler, so wait here as the busy timeout would."""
+        deadline = time.monotonic() + self._busy_timeout_s
+        pause = 0.005
+        while True:
+            try:
+                conn.execute("PRAGMA journal_mode = WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+            time.sleep(pause)
+            pause = min(pause * 2, 0.1)
 
     def _file_identity(self) -> tuple[int, int] | None:
         try:
@@ -281,6 +299,12 @@ class Database:
             if self._version_conn is None:
                 self._version_conn = self._new_connection()
             return int(self._version_conn.execute("PRAGMA data_version").fetchone()[0])
+
+    def revision(self) -> tuple[str, int]:
+        """(lineage, revision): the revision grows with every committed change to a table of
+        record, from any process; the lineage tells this database from any other (schema v7)."""
+        row = self._query_one(f"SELECT lineage, revision FROM {REVISION_TABLE}")
+        return str(row[0]), int(row[1])
 
     def query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
         """Every row of one read, for modules that own their tables' queries (write through

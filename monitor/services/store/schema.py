@@ -351,8 +351,40 @@ CREATE TABLE replayed_spool (
 ) WITHOUT ROWID;
 """
 
+# v7: a revision number that every write to a table of record bumps (by trigger, so writes
+# from any process or tool count), and a random lineage per database. `status` keys its cache
+# on them (monitor/services/status_cache.py). Roll-ups and usage_extent are derived from the
+# tables of record in the same transaction, so they need no trigger of their own.
+DERIVED_TABLES: tuple[str, ...] = (*(t for t, _ in _ORG_TABLES), *(t for t, _ in _PROXY_TABLES),
+                                   "usage_extent")
+REVISION_TABLE = "store_revision"
+_V7_RECORD_TABLES = ("usage_buckets", "cost_buckets", "proxy_records", "rate_limits",
+                     "fired_alerts", "sync_state", "names", "sync_windows", "virtual_keys",
+                     "cap_refusals", "replayed_spool")
+
+
+def revision_triggers(table: str) -> str:
+    """The three triggers that bump the store revision on any change to `table` (a migration
+    that adds a table of record appends these for it; tests/unit/test_store_revision.py checks
+    that no table is left out)."""
+    return "".join(
+        f"CREATE TRIGGER revision_{table}_{op.lower()} AFTER {op} ON {table} BEGIN\n"
+        f"    UPDATE {REVISION_TABLE} SET revision = revision + 1;\nEND;\n"
+        for op in ("INSERT", "UPDATE", "DELETE")
+    )
+
+
+_V7_REVISION = f"""
+CREATE TABLE {REVISION_TABLE} (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    lineage TEXT NOT NULL,
+    revision INTEGER NOT NULL
+);
+INSERT INTO {REVISION_TABLE} VALUES (1, lower(hex(randomblob(16))), 0);
+""" + "".join(revision_triggers(t) for t in _V7_RECORD_TABLES)
+
 MIGRATIONS: tuple[str, ...] = (_V1, _V2, _V3, _V4_SYNC_WINDOWS, _V5_VIRTUAL_KEYS,
-                               _V6_UNMETERED_SPOOL)
+                               _V6_UNMETERED_SPOOL, _V7_REVISION)
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

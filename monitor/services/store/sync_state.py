@@ -10,6 +10,9 @@ from monitor.services.store.convert import _epoch_us, _from_us
 
 ORG_SOURCE = "org"
 """The sync-state name of the organization usage sync (`set_sync_state(ORG_SOURCE, ...)`)."""
+PROXY_SOURCE = "proxy"
+"""The metering proxy's heartbeat: `last_success` is the last instant a running proxy said it
+was metering, so an idle proxy's figures are known complete (not stale) though no record came."""
 
 
 @dataclass(frozen=True)
