@@ -276,15 +276,15 @@ def token_sample(text: str, encoding: str, limit: int = SHADE_LIMIT_TOKENS) -> T
     )
 
 
-def ensure_encoding(encoding: str, *, spans: bool = False) -> float:
+def ensure_encoding(encoding: str) -> float:
     """Load `encoding` unless it is ready; the seconds that took (0.0 when it was ready).
 
     Includes waiting for another thread that is loading it already, so a count never
     reports load time as counting time."""
-    if encoding_ready(encoding, spans):
+    if encoding_ready(encoding):
         return 0.0
     t0 = time.perf_counter()
-    load_encoding(encoding, spans)
+    load_encoding(encoding)
     return time.perf_counter() - t0
 
 
@@ -302,7 +302,7 @@ def analyze_text(
         Superseded: `cancelled()` turned true between two chunks.
         EncodingError: the encoding is not shipped or its file is broken.
     """
-    load_s = ensure_encoding(encoding, spans=shade_limit > 0)
+    load_s = ensure_encoding(encoding)
     t0 = time.perf_counter()
     tokens = characters = words = 0
     for start, end in chunk_bounds(text, chunk_chars):

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QCoreApplication
 
 from monitor.gui import fmt
-from monitor.services.alerting import Alert
 from monitor.services.desktop_notify import Notification
+
+if TYPE_CHECKING:
+    from monitor.services.alerting import Alert
 
 
 def _fill(template: str, alert: Alert, names: tuple[str, ...]) -> str:

@@ -29,11 +29,9 @@ from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from monitor.context import AppContext
-from monitor.core.records import ProxyRecord
 from monitor.core.settings import Settings
 from monitor.errors import KnownError
 from monitor.gui import i18n
-from monitor.gui.alerts import notification_for, test_notification
 from monitor.gui.dashboard.window import DashboardWindow
 from monitor.gui.ledger import LedgerGuard
 from monitor.gui.notifier import Notifier
@@ -59,14 +57,15 @@ from monitor.gui.window_state import (
     restore_window,
     save_pref,
 )
-from monitor.services.alerting import Alert, pause_until_for
 from monitor.services.desktop_notify import Notification
-from monitor.services.snapshot import DashboardSnapshot
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # loaded on first use, after the first frame
+    from monitor.core.records import ProxyRecord
     from monitor.gui.keys_dialog import KeysDialog
+    from monitor.services.alerting import Alert
     from monitor.services.keyvault import KeyMeta
     from monitor.services.org_sync import SyncProgress
+    from monitor.services.snapshot import DashboardSnapshot
 
 log = logging.getLogger(__name__)
 
@@ -74,6 +73,7 @@ NO_ADMIN_KEY = "no-admin-key"
 RECORD_REFRESH_DELAY_MS = 250  # proxied requests show up well within 2 s
 DASHBOARD_STATE_NAME = "dashboard"
 LISTEN_AFTER_MS = 200  # single-instance socket: after the first frame; a 2nd launch retries
+FIRST_FRAME_AT_THE_LATEST_MS = 500  # sources start then if no paint comes (a covered window)
 WELCOME_DISMISSED_PREF = "welcome_dismissed"
 DASHBOARD_TAB_PREF = "dashboard_tab"
 
@@ -258,7 +258,6 @@ class AppController(QObject):
             t.set_icon_options(IconOptions.from_settings(self.ctx.settings))
             st.snapshot_changed.connect(t.set_snapshot)
             st.paused_changed.connect(t.set_paused_until)
-            t.set_paused_until(st.alerts.paused_until)
             t.dashboard_requested.connect(self.show_dashboard)
             t.tokenizer_requested.connect(lambda: self.window.show_tokenizer())
             t.refresh_requested.connect(self.refresh_now)
@@ -286,8 +285,8 @@ class AppController(QObject):
         w.hidden.connect(self.remember_geometry)
         w.what_if_requested.connect(
             lambda model: self.state.update_runtime(what_if_model=model or None))
-        w.welcome.path_requested.connect(self.follow_welcome_path)
-        w.welcome.dismissed.connect(self.dismiss_welcome)
+        w.welcome_path_requested.connect(self.follow_welcome_path)
+        w.welcome_dismissed.connect(self.dismiss_welcome)
 
     def _on_snapshot(self, snap: DashboardSnapshot) -> None:
         self.window.show_snapshot(snap)
@@ -366,8 +365,15 @@ class AppController(QObject):
             self.tr("Token Monitor was added to the application menu (%1).")
             .replace("%1", str(path))))
 
-    def start(self, *, poll: bool = True) -> None:
-        """Show the tray (or the window), take the first snapshot, start polling and the proxy."""
+    def start(self, *, poll: bool = True, after_first_frame: bool = False) -> None:
+        """Show the tray (or the window), take the first snapshot, start polling and the proxy.
+
+        With `after_first_frame` (run_app) the snapshot, integrity check, poll and proxy start
+        once the event loop runs and a shown dashboard has painted its first frame (at the
+        latest FIRST_FRAME_AT_THE_LATEST_MS later): their imports and queries hold the GIL on
+        the workers, so started earlier they slow the first frame without making the first
+        figures come any sooner (the snapshot took longer than the first frame anyway).
+        """
         if self.tray is not None:
             self.tray.show()
             self.window.hide_on_close = True
@@ -375,6 +381,34 @@ class AppController(QObject):
             self.window.hide_on_close = False
             self._set_no_tray_notice()
             self.window.show()
+        if after_first_frame:
+            QTimer.singleShot(0, self, lambda: self._start_after_frame(poll))
+        else:
+            self._start_sources(poll)
+
+    def _start_after_frame(self, poll: bool) -> None:
+        """Start the sources now, or once a dashboard shown meanwhile has painted."""
+        w = self.window
+        if not w.isVisible() or w.painted_once:
+            self._start_sources(poll)
+            return
+        started = False
+
+        def go() -> None:
+            nonlocal started
+            if not started:
+                started = True
+                self._start_sources(poll)
+
+        # Not inside the paint event: the frame reaches the screen when it returns.
+        w.first_painted.connect(lambda: QTimer.singleShot(0, self, go))
+        QTimer.singleShot(FIRST_FRAME_AT_THE_LATEST_MS, self, go)
+
+    def _start_sources(self, poll: bool) -> None:
+        if self._shut_down:  # quit before the event loop ever ran
+            return
+        if self.tray is not None:  # a pause chosen before a restart still holds
+            self.tray.set_paused_until(self.state.alerts.paused_until)
         self.state.refresh()
         self.ledger.start()
         if poll:
@@ -487,9 +521,13 @@ class AppController(QObject):
         self.state.refresh()
 
     def pause_alerts(self, choice: str) -> None:
+        from monitor.services.alerting import pause_until_for
+
         self.state.pause_alerts(pause_until_for(choice, self.ctx.now()))
 
     def deliver_alerts(self, alerts: tuple[Alert, ...]) -> None:
+        from monitor.gui.alerts import notification_for
+
         for alert in alerts:
             n = notification_for(alert)
             if self.ctx.settings.notifications_enabled:
@@ -498,6 +536,8 @@ class AppController(QObject):
                 self.window.show_banner(n)
 
     def send_test_notification(self) -> None:
+        from monitor.gui.alerts import test_notification
+
         self.notifier.notify(test_notification())
 
     def notify(self, n: Notification) -> None:
@@ -740,7 +780,7 @@ def run_app(ctx: AppContext) -> int:
     previous = signal.signal(signal.SIGINT, lambda *_a: quit_event_loop())
     previous_term = signal.signal(signal.SIGTERM, lambda *_a: quit_event_loop())
 
-    controller.start()
+    controller.start(after_first_frame=True)
     if os.environ.get("MONITOR_SHOW_WINDOW"):
         controller.show_dashboard()
     QTimer.singleShot(LISTEN_AFTER_MS, single.listen)

@@ -16,6 +16,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
@@ -31,8 +32,9 @@ from PySide6.QtGui import (
 )
 
 from monitor.gui import icons
-from monitor.services.snapshot import DashboardSnapshot
-from monitor.services.status import STATE_COLOURS, is_stale, state_for
+
+if TYPE_CHECKING:
+    from monitor.services.snapshot import DashboardSnapshot
 
 DARK_INK = QColor(0x10, 0x10, 0x10)
 LIGHT_INK = QColor(0xFF, 0xFF, 0xFF)
@@ -86,6 +88,8 @@ def state_of(snap: DashboardSnapshot, thresholds_pct: tuple[int, ...],
         seen.append(snap.generated_at)
     as_of: datetime | None = max(seen) if seen else None
     fraction = None if snap.cycle.fraction is None else Decimal(str(snap.cycle.fraction))
+    from monitor.services.status import is_stale, state_for  # not needed before a snapshot
+
     return state_for(fraction, thresholds_pct, has_data=snap.has_data,
                      stale=is_stale(as_of, snap.generated_at, poll_interval_s))
 
@@ -120,6 +124,8 @@ def contrast(a: QColor, b: QColor) -> float:
 
 
 def plate_colour(state: str) -> QColor:
+    from monitor.services.status import STATE_COLOURS
+
     return QColor(STATE_COLOURS[state])
 
 

@@ -13,14 +13,16 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from PySide6.QtCore import QObject, QTimer, Signal
 
 from monitor.core.clock import Clock, system_clock
-from monitor.core.records import ProxyRecord
 from monitor.errors import KnownError
 from monitor.gui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from monitor.core.records import ProxyRecord
 
 log = logging.getLogger(__name__)
 

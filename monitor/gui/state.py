@@ -13,6 +13,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Signal
 
@@ -20,15 +21,19 @@ from monitor.context import AppContext
 from monitor.core.clock import Clock
 from monitor.core.settings import Settings
 from monitor.gui.tasks import TaskRunner
-from monitor.services.alerting import Alert, AlertContext, AlertEngine
-from monitor.services.snapshot import DashboardSnapshot, RuntimeStatus, build_snapshot
+
+if TYPE_CHECKING:  # loaded on first use: after the window's first frame (see AppController)
+    from monitor.services.alerting import Alert, AlertEngine
+    from monitor.services.snapshot import DashboardSnapshot, RuntimeStatus
 
 log = logging.getLogger(__name__)
 
-SnapshotBuilder = Callable[[AppContext, RuntimeStatus, datetime], DashboardSnapshot]
+SnapshotBuilder = Callable[["AppContext", "RuntimeStatus", datetime], "DashboardSnapshot"]
 
 
 def default_builder(ctx: AppContext, runtime: RuntimeStatus, now: datetime) -> DashboardSnapshot:
+    from monitor.services.snapshot import build_snapshot
+
     return build_snapshot(ctx.store(), ctx.prices(), ctx.settings, runtime, now,
                           prices_override=str(ctx.paths.prices_override))
 
@@ -75,8 +80,9 @@ class AppState(QObject):
         self._runner = runner
         self._builder: SnapshotBuilder = builder or default_builder
         self._clock: Clock = clock or ctx.clock
-        self.alerts = alerts or AlertEngine(ctx.store, ctx.paths.state_file)
-        self.runtime = RuntimeStatus(proxy_enabled=ctx.settings.proxy_enabled)
+        self._alerts = alerts
+        self._runtime: RuntimeStatus | None = None
+        self._proxy_enabled_at_start = ctx.settings.proxy_enabled
         self.snapshot: DashboardSnapshot | None = None
         self.sync_error_kind: str | None = None
         # The label of the admin key the latest sync pass used (set by the controller), so a
@@ -91,6 +97,25 @@ class AppState(QObject):
     @property
     def settings(self) -> Settings:
         return self.ctx.settings
+
+    @property
+    def alerts(self) -> AlertEngine:
+        """The alert engine, made on first use (its module and the pause file are not
+        needed for the first frame)."""
+        if self._alerts is None:
+            from monitor.services.alerting import AlertEngine
+
+            self._alerts = AlertEngine(self.ctx.store, self.ctx.paths.state_file)
+        return self._alerts
+
+    @property
+    def runtime(self) -> RuntimeStatus:
+        """What the app knows about its sources (syncing, next sync, proxy)."""
+        if self._runtime is None:
+            from monitor.services.snapshot import RuntimeStatus
+
+            self._runtime = RuntimeStatus(proxy_enabled=self._proxy_enabled_at_start)
+        return self._runtime
 
     @property
     def generation(self) -> int:
@@ -114,6 +139,8 @@ class AppState(QObject):
             if gen != self._generation:
                 log.debug("dropping stale snapshot %d (latest %d)", gen, self._generation)
                 return
+            from monitor.services.snapshot import DashboardSnapshot
+
             assert isinstance(value, DashboardSnapshot)
             self.snapshot = value
             self.snapshot_changed.emit(value)
@@ -127,7 +154,7 @@ class AppState(QObject):
 
     def update_runtime(self, **changes: object) -> None:
         """Change what the app knows about its sources (syncing, next sync, proxy) and refresh."""
-        self.runtime = dataclasses.replace(self.runtime, **changes)  # type: ignore[arg-type]
+        self._runtime = dataclasses.replace(self.runtime, **changes)  # type: ignore[arg-type]
         self.refresh()
 
     def report_failure(self, source: str, message: str, kind: str | None = None) -> None:
@@ -166,6 +193,8 @@ class AppState(QObject):
         used_label = self.sync_key_label
 
         def op() -> list[Alert]:
+            from monitor.services.alerting import AlertContext
+
             sync_label = used_label
             try:
                 store = ctx.keys()

@@ -8,10 +8,10 @@ from typing import TYPE_CHECKING
 from PySide6.QtCore import QCoreApplication
 
 from monitor.gui import fmt
-from monitor.services.snapshot import CycleFigures, DashboardSnapshot, OrgSourceStatus
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the GUI's first frame comes before the first snapshot
     from monitor.services.org_sync import SyncProgress
+    from monitor.services.snapshot import CycleFigures, DashboardSnapshot, OrgSourceStatus
 
 
 def cycle_label(cycle: CycleFigures) -> str:

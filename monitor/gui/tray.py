@@ -18,10 +18,10 @@ from PySide6.QtWidgets import QMenu, QSystemTrayIcon
 from monitor.core.clock import Clock, system_clock
 from monitor.core.settings import Settings
 from monitor.gui import fmt, icon_numbers, icons, texts
-from monitor.services.snapshot import DashboardSnapshot
 
 if TYPE_CHECKING:
     from monitor.services.org_sync import SyncProgress
+    from monitor.services.snapshot import DashboardSnapshot
 
 PAUSE_HOUR = "1h"
 PAUSE_TOMORROW = "tomorrow"

@@ -13,6 +13,7 @@ shows to paste. Other features add lines through `AppController.welcome_line_pro
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
@@ -26,7 +27,8 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from monitor.services.snapshot import DashboardSnapshot
+if TYPE_CHECKING:
+    from monitor.services.snapshot import DashboardSnapshot
 
 PATH_ADMIN = "admin"
 PATH_PROXY = "proxy"

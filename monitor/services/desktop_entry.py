@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -180,6 +179,8 @@ def uninstall(*, platform: str | None = None, base: Path | None = None) -> list[
 
 def _refresh_menu(folder: Path) -> None:
     """Tell menus about the change when the desktop's tool is there (optional)."""
+    import subprocess  # only here: app_icon() imports this module at start-up
+
     tool = shutil.which("update-desktop-database")
     if tool and folder.is_dir():
         subprocess.run([tool, "-q", str(folder)], check=False, timeout=30,
@@ -187,6 +188,8 @@ def _refresh_menu(folder: Path) -> None:
 
 
 def _refresh_icon_cache(theme: Path) -> None:
+    import subprocess  # only here: app_icon() imports this module at start-up
+
     tool = shutil.which("gtk-update-icon-cache")
     if tool and (theme / "index.theme").exists():  # only a full theme has a cache
         subprocess.run([tool, "-q", "-t", str(theme)], check=False, timeout=30,
@@ -226,6 +229,8 @@ def _windows_shortcut() -> Path:  # pragma: no cover - Windows only
 
 
 def _install_windows(launcher: Launcher) -> Path:  # pragma: no cover - untested here
+    import subprocess
+
     lnk = _windows_shortcut()
     exe = launcher.argv[0]
     if exe.lower().endswith("python.exe"):

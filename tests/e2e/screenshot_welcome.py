@@ -93,7 +93,7 @@ def main(argv: list[str]) -> int:
         def on_progress(p: SyncProgress) -> None:
             if not shot and p.windows_done >= 6:
                 shot.append(p)
-                c2.window.tabs.setCurrentWidget(c2.window.sources)
+                c2.window.tabs.setCurrentWidget(c2.window.sources_page)
                 QTimer.singleShot(50, lambda: c2.window.grab().save(
                     str(out / "first_sync_progress.png")))
 

@@ -513,12 +513,11 @@ def test_counted_in_line_says_when_the_count_also_loaded_the_encoding(
     from monitor.core import tokens
 
     monkeypatch.setattr(tokens, "_encodings", {})  # as in a fresh process
-    monkeypatch.setattr(tokens, "_lead_bytes", {})
     pane = TokenizerPane(ctx, runner, limits=PaneLimits())
     qtbot.addWidget(pane)
     pane.show()
     # Opening the pane starts loading the encoding off the GUI thread, before any text.
-    qtbot.waitUntil(lambda: tokens.encoding_ready("o200k_base", spans=True), timeout=WAIT_MS)
+    qtbot.waitUntil(lambda: tokens.encoding_ready("o200k_base"), timeout=WAIT_MS)
     settle(qtbot, pane)
     assert isinstance(pane.result, TextAnalysis) and pane.result.load_s > 0
     assert "loaded the encoding first" in pane.status_label.text()

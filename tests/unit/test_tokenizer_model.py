@@ -218,15 +218,15 @@ def test_load_time_is_reported_apart_from_counting_time(monkeypatch: pytest.Monk
 
     from monitor.core import tokens
 
-    tokens.load_encoding("o200k_base", spans=True)
+    tokens.load_encoding("o200k_base")
     warm = tm.analyze_text("hello there", "o200k_base")
     assert warm.load_s == 0.0
     slow_load = 0.3
 
-    def not_ready(name: str, spans: bool = False) -> bool:
+    def not_ready(name: str) -> bool:
         return False
 
-    def slow(name: str, spans: bool = False) -> None:
+    def slow(name: str) -> None:
         time_module.sleep(slow_load)
 
     monkeypatch.setattr(tm, "encoding_ready", not_ready)

@@ -35,13 +35,12 @@ ALL = ("o200k_base", "cl100k_base")
 @pytest.fixture
 def fresh_cache() -> Iterator[None]:
     """Empty the per-process encoding cache for one test, then put the loaded ones back."""
-    saved = (dict(tk._encodings), dict(tk._ranks), dict(tk._lead_bytes))
+    saved = (dict(tk._encodings), dict(tk._ranks))
     tk._clear_cache()
     yield
     tk._clear_cache()
     tk._encodings.update(saved[0])
     tk._ranks.update(saved[1])
-    tk._lead_bytes.update(saved[2])
 
 
 def _copy_rank_file(tmp_path: Path, base: str) -> Path:

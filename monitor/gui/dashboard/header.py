@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFrame,
@@ -14,7 +16,9 @@ from PySide6.QtWidgets import (
 )
 
 from monitor.gui import fmt, icons, texts
-from monitor.services.snapshot import DashboardSnapshot
+
+if TYPE_CHECKING:
+    from monitor.services.snapshot import DashboardSnapshot
 
 BIG_STYLE = "font-size: 22px; font-weight: 600;"
 SMALL_STYLE = "color: #5f6368;"

@@ -19,10 +19,10 @@ from PySide6.QtWidgets import (
 )
 
 from monitor.gui import fmt, texts
-from monitor.services.snapshot import DashboardSnapshot, RateLimitRow
 
-if TYPE_CHECKING:  # the GUI starts without loading the sync client
+if TYPE_CHECKING:  # the GUI starts without loading the sync client or the snapshot module
     from monitor.services.org_sync import SyncProgress
+    from monitor.services.snapshot import DashboardSnapshot, RateLimitRow
 
 
 def _value(parent: QWidget, name: str) -> QLabel:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from decimal import Decimal
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from PySide6.QtCore import (
     QAbstractTableModel,
@@ -22,7 +22,9 @@ from PySide6.QtCore import (
 from PySide6.QtGui import QBrush, QColor, QFont
 
 from monitor.gui import fmt, texts
-from monitor.services.snapshot import GroupRow, ReconRow
+
+if TYPE_CHECKING:  # loaded by the first snapshot, after the window's first frame
+    from monitor.services.snapshot import GroupRow, ReconRow
 
 R = TypeVar("R")
 SORT_ROLE = Qt.ItemDataRole.UserRole
@@ -78,11 +80,7 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
             return int(align | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and _is_unpriced(row):
             return QBrush(UNPRICED_COLOUR)
-        if (
-            role == Qt.ItemDataRole.FontRole
-            and isinstance(row, ReconRow)
-            and row.item == ALL_MODELS
-        ):
+        if role == Qt.ItemDataRole.FontRole and _is_all_models(row):
             font = QFont()
             font.setBold(True)
             return font
@@ -104,7 +102,15 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
 
 
 def _is_unpriced(row: object) -> bool:
+    from monitor.services.snapshot import GroupRow  # loaded: rows come from a snapshot
+
     return isinstance(row, GroupRow) and row.cost_usd is None
+
+
+def _is_all_models(row: object) -> bool:
+    from monitor.services.snapshot import ReconRow
+
+    return isinstance(row, ReconRow) and row.item == ALL_MODELS
 
 
 def _cost_raw(value: Decimal | None) -> float:

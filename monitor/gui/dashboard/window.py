@@ -10,7 +10,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtCore import QSortFilterProxyModel, QStandardPaths, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -32,7 +32,6 @@ from PySide6.QtWidgets import (
 from monitor.gui import fmt, texts
 from monitor.gui.dashboard.header import HeaderPanel
 from monitor.gui.dashboard.overview import OverviewCharts
-from monitor.gui.dashboard.sources import SourcesPane
 from monitor.gui.dashboard.tables import (
     RowTableModel,
     group_columns,
@@ -41,10 +40,11 @@ from monitor.gui.dashboard.tables import (
 )
 from monitor.gui.welcome import WelcomePanel
 from monitor.services.desktop_notify import Notification
-from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow, snapshot_csv
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # the first frame comes before the first snapshot
     from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
+    from monitor.gui.dashboard.sources import SourcesPane
+    from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow
 
 NOTICE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
 BANNER_STYLE = "background: #fff4e5; color: #5d4037; padding: 6px; border-radius: 4px;"
@@ -80,7 +80,8 @@ class _Banner(QWidget):
         self.show()
 
 
-def _table(parent: QWidget, name: str) -> QTableView:
+def _table(parent: QWidget, name: str, model: QSortFilterProxyModel, column: int) -> QTableView:
+    """A sortable table of `model`, sorted by `column` (largest first, newest first)."""
     view = QTableView(parent)
     view.setObjectName(name)
     view.setSortingEnabled(True)
@@ -89,6 +90,8 @@ def _table(parent: QWidget, name: str) -> QTableView:
     view.verticalHeader().setVisible(False)
     view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     view.horizontalHeader().setStretchLastSection(True)
+    view.setModel(model)
+    view.sortByColumn(column, Qt.SortOrder.DescendingOrder)
     return view
 
 
@@ -109,6 +112,9 @@ class DashboardWindow(QMainWindow):
     close_requested = Signal()
     hidden = Signal()
     what_if_requested = Signal(str)  # a model chosen in "What if everything ran on"; "" = none
+    first_painted = Signal()  # the window's first frame is on screen (once per window)
+    welcome_path_requested = Signal(str)  # the welcome panel's path_requested
+    welcome_dismissed = Signal()  # the welcome panel's dismissed
 
     def __init__(
         self,
@@ -121,6 +127,7 @@ class DashboardWindow(QMainWindow):
         self.setWindowTitle(self.tr("Token Monitor"))
         self.resize(1100, 780)
         self.hide_on_close = True  # tray mode; False: closing quits (no tray to come back to)
+        self.painted_once = False
         self.snapshot: DashboardSnapshot | None = None
         self._export_dir: Path | None = None  # the last export's folder (this session)
         self._tokenizer_factory = tokenizer_factory
@@ -160,9 +167,8 @@ class DashboardWindow(QMainWindow):
         overview = QWidget(self.tabs)
         ov_outer = QVBoxLayout(overview)
         ov_outer.setContentsMargins(0, 0, 0, 0)
-        self.welcome = WelcomePanel(overview)
-        self.welcome.hide()
-        ov_outer.addWidget(self.welcome, 1)
+        self._overview_layout = ov_outer
+        self._welcome: WelcomePanel | None = None  # built when first needed (fresh installs)
         self.charts = OverviewCharts(overview)  # the charts exist only while shown
         ov_outer.addWidget(self.charts, 1)
         self._charts_due = False
@@ -173,15 +179,18 @@ class DashboardWindow(QMainWindow):
         self.model_rows: RowTableModel[GroupRow] = RowTableModel(
             group_columns(self.tr("Model")), self)
         self.model_proxy = sorted_proxy(self.model_rows, self)
-        self.model_view = _table(models, "model-table")
-        self.model_view.setModel(self.model_proxy)
-        self.model_view.sortByColumn(6, Qt.SortOrder.DescendingOrder)
+        # The tables' views are built when their tab is first shown (`_build_page`): the first
+        # frame shows one tab. The row models exist from the start and take every snapshot.
+        self._page_builders: dict[int, Callable[[], None]] = {}
+        self.model_view: QTableView | None = None
+        self.project_view: QTableView | None = None
+        self.key_view: QTableView | None = None
+        self.recon_view: QTableView | None = None
         self.unpriced = QLabel(models)
         self.unpriced.setObjectName("unpriced")
         self.unpriced.setWordWrap(True)
         self.unpriced.setStyleSheet("color: #8a5300;")
         self.unpriced.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        mv.addWidget(self.model_view, 1)
         mv.addWidget(self.unpriced)
         what_if = QHBoxLayout()
         what_if.addWidget(QLabel(self.tr("What if everything ran on"), models))
@@ -197,24 +206,29 @@ class DashboardWindow(QMainWindow):
             Qt.TextInteractionFlag.TextSelectableByMouse)
         what_if.addWidget(self.what_if_result, 1)
         mv.addLayout(what_if)
-        self.tabs.addTab(models, self.tr("By model"))
+
+        def build_models() -> None:
+            self.model_view = _table(models, "model-table", self.model_proxy, 6)
+            mv.insertWidget(0, self.model_view, 1)
+
+        self._page_builders[self.tabs.addTab(models, self.tr("By model"))] = build_models
 
         owners = QSplitter(Qt.Orientation.Vertical, self.tabs)
         self.project_rows: RowTableModel[GroupRow] = RowTableModel(
             group_columns(self.tr("Project")), self)
         self.project_proxy = sorted_proxy(self.project_rows, self)
-        self.project_view = _table(owners, "project-table")
-        self.project_view.setModel(self.project_proxy)
-        self.project_view.sortByColumn(6, Qt.SortOrder.DescendingOrder)
         self.key_rows: RowTableModel[GroupRow] = RowTableModel(
             group_columns(self.tr("API key")), self)
         self.key_proxy = sorted_proxy(self.key_rows, self)
-        self.key_view = _table(owners, "key-table")
-        self.key_view.setModel(self.key_proxy)
-        self.key_view.sortByColumn(6, Qt.SortOrder.DescendingOrder)
-        owners.addWidget(self.project_view)
-        owners.addWidget(self.key_view)
-        self.tabs.addTab(owners, self.tr("By project and key"))
+
+        def build_owners() -> None:
+            self.project_view = _table(owners, "project-table", self.project_proxy, 6)
+            self.key_view = _table(owners, "key-table", self.key_proxy, 6)
+            owners.addWidget(self.project_view)
+            owners.addWidget(self.key_view)
+
+        self._page_builders[self.tabs.addTab(owners, self.tr("By project and key"))] = \
+            build_owners
 
         recon = QWidget(self.tabs)
         rv = QVBoxLayout(recon)
@@ -226,14 +240,20 @@ class DashboardWindow(QMainWindow):
         rv.addWidget(explain)
         self.recon_rows: RowTableModel[ReconRow] = RowTableModel(recon_columns(), self)
         self.recon_proxy = sorted_proxy(self.recon_rows, self)
-        self.recon_view = _table(recon, "recon-table")
-        self.recon_view.setModel(self.recon_proxy)
-        self.recon_view.sortByColumn(0, Qt.SortOrder.DescendingOrder)
-        rv.addWidget(self.recon_view, 1)
-        self.tabs.addTab(recon, self.tr("Billed vs estimated"))
 
-        self.sources = SourcesPane(self.tabs)
-        self.tabs.addTab(self.sources, self.tr("Sources"))
+        def build_recon() -> None:
+            self.recon_view = _table(recon, "recon-table", self.recon_proxy, 0)
+            rv.addWidget(self.recon_view, 1)
+
+        self._page_builders[self.tabs.addTab(recon, self.tr("Billed vs estimated"))] = \
+            build_recon
+        self.tabs.currentChanged.connect(self._build_page)
+
+        self.sources_page = QWidget(self.tabs)  # holds the SourcesPane once it is built
+        self.sources_page.setObjectName("sources-page")
+        QVBoxLayout(self.sources_page).setContentsMargins(0, 0, 0, 0)
+        self._sources: SourcesPane | None = None
+        self.tabs.addTab(self.sources_page, self.tr("Sources"))
 
         self._tokenizer_index = -1
         if tokenizer_factory is not None:
@@ -252,6 +272,27 @@ class DashboardWindow(QMainWindow):
         action.triggered.connect(lambda _checked=False: slot())
         toolbar.addAction(action)
         return action
+
+    @property
+    def sources(self) -> SourcesPane:
+        """The Sources tab's pane, built on first use: the first snapshot (after the first
+        frame), a sync's progress, or the tab shown."""
+        if self._sources is None:
+            from monitor.gui.dashboard.sources import SourcesPane
+
+            self._sources = SourcesPane(self.sources_page)
+            layout = self.sources_page.layout()
+            assert layout is not None
+            layout.addWidget(self._sources)
+        return self._sources
+
+    def _build_page(self, index: int) -> None:
+        """Build a table tab's view the first time the tab is shown."""
+        build = self._page_builders.pop(index, None)
+        if build is not None:
+            build()
+        elif self.tabs.widget(index) is self.sources_page:
+            self.sources.show()
 
     # tokenizer (built when first shown: it loads an encoding) ---------------------------
 
@@ -351,10 +392,25 @@ class DashboardWindow(QMainWindow):
         else:
             self.failing.hide()
 
+    @property
+    def welcome(self) -> WelcomePanel:
+        """The welcome panel (hidden until `set_welcome(True)`), built on first use: most
+        starts never show it, so the first frame does not pay for its widgets."""
+        if self._welcome is None:
+            overview = self._overview_layout.parentWidget()
+            panel = WelcomePanel(overview)
+            panel.hide()
+            panel.path_requested.connect(self.welcome_path_requested)
+            panel.dismissed.connect(self.welcome_dismissed)
+            self._overview_layout.insertWidget(0, panel, 1)
+            self._welcome = panel
+        return self._welcome
+
     def set_welcome(self, active: bool) -> None:
         """Show the welcome panel in place of the (empty) charts and zero counters, or the
         charts and counters again."""
-        self.welcome.setVisible(active)
+        if active or self._welcome is not None:
+            self.welcome.setVisible(active)
         self.charts.setVisible(not active)
         self.header.setVisible(not active)
         self.freshness.setVisible(not active)
@@ -363,7 +419,7 @@ class DashboardWindow(QMainWindow):
 
     @property
     def welcome_active(self) -> bool:
-        return not self.welcome.isHidden()
+        return self._welcome is not None and not self._welcome.isHidden()
 
     def set_notice(self, text: str | None) -> None:
         if text:
@@ -412,6 +468,8 @@ class DashboardWindow(QMainWindow):
         """Write the shown period (the cycle) as CSV to `path`."""
         if self.snapshot is None:
             return
+        from monitor.services.snapshot import snapshot_csv
+
         path.write_text(snapshot_csv(self.snapshot), encoding="utf-8", newline="")
 
     # window chores ----------------------------------------------------------------------
@@ -431,6 +489,9 @@ class DashboardWindow(QMainWindow):
 
     def paintEvent(self, event: QPaintEvent) -> None:
         super().paintEvent(event)
+        if not self.painted_once:
+            self.painted_once = True
+            self.first_painted.emit()
         if self._charts_due:
             self._charts_due = False
             QTimer.singleShot(0, self, self._build_overview)

@@ -13,7 +13,6 @@
 
 from __future__ import annotations
 
-import ctypes
 import sys
 
 _HEADROOM = 1 << 60
@@ -35,8 +34,9 @@ def protect_none() -> bool:
     """Make None effectively immortal if this PySide build leaks it; True if it did anything."""
     if sys.version_info >= (3, 12) or sys.implementation.name != "cpython":
         return False
-    refcount = ctypes.c_ssize_t.from_address(id(None))
-    if refcount.value >= _ALREADY or not leaks_none():
+    if sys.getrefcount(None) >= _ALREADY or not leaks_none():
         return False
-    refcount.value += _HEADROOM
+    import ctypes  # only where the leak is present: it is not needed to start otherwise
+
+    ctypes.c_ssize_t.from_address(id(None)).value += _HEADROOM
     return True
