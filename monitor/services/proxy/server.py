@@ -287,6 +287,7 @@ class RecordWriter:
         self._thread = threading.Thread(target=self._run, name="proxy-records", daemon=True)
         self._started = False
         self._unpriced: set[str] = set()  # models already logged as unpriced (bounded)
+        self._next_beat = 0.0  # monotonic: when the next heartbeat is due (at once at start)
         self.keeper = RecordKeeper(self._open_store, RecordSpool(spool_path_for(store_path)))
 
     def _open_store(self) -> UsageStore:
@@ -412,6 +413,7 @@ class RecordWriter:
                 gate_store = self.keeper.store
                 if self._gate is not None and gate_store is not None:
                     self._gate.tick(gate_store)
+                self._heartbeat()
                 if batch:
                     try:
                         self._write(batch)
@@ -427,6 +429,21 @@ class RecordWriter:
                     self.keeper.replay_now()
         finally:
             self.keeper.close()
+
+    def _heartbeat(self) -> None:
+        """Every PROXY_HEARTBEAT_S, note in the store that this proxy is metering, so `status`
+        knows an idle proxy's figures are complete rather than stale."""
+        from monitor.services.store import PROXY_HEARTBEAT_S, PROXY_SOURCE, SyncState
+
+        due = time.monotonic()
+        store = self.keeper.store
+        if due < self._next_beat or store is None:
+            return
+        self._next_beat = due + PROXY_HEARTBEAT_S
+        try:
+            store.set_sync_state(PROXY_SOURCE, SyncState(last_success=self._clock()))
+        except Exception:  # a busy or failing store: the records' own path reports that
+            log.debug("could not write the proxy heartbeat", exc_info=True)
 
     def _write(self, batch: list[FinishedRequest]) -> None:
         records: list[ProxyRecord] = []
