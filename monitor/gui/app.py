@@ -269,7 +269,7 @@ class AppController(QObject):
         self.proxy.record_added.connect(self._on_proxy_record)
         self.proxy.started.connect(
             lambda url: st.update_runtime(proxy_enabled=True, proxy_address=url,
-                                          proxy_error=None))
+                                          proxy_error=None, proxy_notice=self.proxy.notice))
         self.proxy.started.connect(self._show_welcome_proxy_lines)
         self.proxy.failed.connect(self._on_proxy_failed)
         st.settings_changed.connect(self._on_settings_changed)
@@ -663,7 +663,8 @@ class AppController(QObject):
             self.proxy.start()
         elif running and not new.proxy_enabled:
             self.proxy.stop()
-            self.state.update_runtime(proxy_enabled=False, proxy_address=None, proxy_error=None)
+            self.state.update_runtime(proxy_enabled=False, proxy_address=None, proxy_error=None,
+                                      proxy_notice=None)
         elif running and _proxy_config(new) != self._proxy_config:
             self.proxy.stop(wait=True)
             self.proxy.start()

@@ -241,6 +241,7 @@ class ProxyHost(QObject):
         self._proxy: Any = None
         self.url: str | None = None
         self.error: str | None = None
+        self.notice: str | None = None  # running, but a configured exporter is off (why)
         self._generation = 0
 
     @property
@@ -268,6 +269,7 @@ class ProxyHost(QObject):
             if gen != self._generation:
                 return
             self.url = str(url)
+            self.notice = " ".join(getattr(proxy, "notices", ())) or None
             self.started.emit(self.url)
 
         self._runner.run(proxy.start_in_thread, on_done=done,

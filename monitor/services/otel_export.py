@@ -57,7 +57,8 @@ DEFAULT_INTERVAL_S = 30.0
 EXPORT_TIMEOUT_S = 5.0
 _SDK_EXPORTER_LOGGER = "opentelemetry.exporter.otlp.proto.http.metric_exporter"
 _CAP = 30
-_NO_EXTRA = "OTLP export needs the OpenTelemetry extra: pip install 'token-monitor[otel]'"
+INSTALL_EXTRA = "pip install 'token-monitor[otel]'"
+_NO_EXTRA = f"OTLP export needs the OpenTelemetry extra: {INSTALL_EXTRA}"
 
 
 class OtelError(KnownError):
@@ -76,7 +77,8 @@ def metrics_url(endpoint: str) -> str:
     return str(url.with_path(path))
 
 
-def _sdk_installed() -> bool:
+def sdk_installed() -> bool:
+    """True when the `otel` extra (the OpenTelemetry SDK) can be imported."""
     try:
         return importlib.util.find_spec("opentelemetry.sdk.metrics") is not None
     except ModuleNotFoundError:  # no `opentelemetry` package at all
@@ -111,7 +113,7 @@ class OtlpExport:
         """True while the collector is unreachable (set by the reader thread)."""
         self.failed_exports = 0
 
-        if not _sdk_installed():
+        if not sdk_installed():
             raise OtelError(_NO_EXTRA)
 
     def __repr__(self) -> str:

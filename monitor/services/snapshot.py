@@ -134,6 +134,7 @@ class ProxySourceStatus:
     unmetered_cycle: int = 0  # requests this cycle whose response had no usable usage
     estimated_cycle: int = 0  # of those, input estimated from the request body
     spooled_records: int = 0  # records waiting in the spool for the database
+    notice: str | None = None  # running, but a configured exporter is off (why); not failing
 
 
 @dataclass(frozen=True)
@@ -233,6 +234,7 @@ class RuntimeStatus:
     proxy_enabled: bool = False
     proxy_address: str | None = None
     proxy_error: str | None = None
+    proxy_notice: str | None = None  # MeteringProxy.notices: running with an exporter off
     what_if_model: str | None = None  # the By-model tab's "What if everything ran on" choice
 
 
@@ -355,6 +357,7 @@ def build_snapshot(
         unmetered_cycle=by_model.unmetered_requests,
         estimated_cycle=by_model.estimated_requests,
         spooled_records=by_model.spooled_records,
+        notice=runtime.proxy_notice,
     )
     org = OrgSourceStatus(
         configured=runtime.org_configured,

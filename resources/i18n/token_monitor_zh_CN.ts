@@ -1450,87 +1450,92 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
         <translation>等待写入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="89"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="88"/>
+        <source>Note</source>
+        <translation>提示</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="93"/>
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="89"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="93"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="89"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="93"/>
         <source>Requests left</source>
         <translation>剩余请求数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="89"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="93"/>
         <source>Tokens left</source>
         <translation>剩余 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="90"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="94"/>
         <source>Resets in</source>
         <translation>重置倒计时</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="95"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="99"/>
         <source>Rate-limit headroom</source>
         <translation>速率限制余量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="117"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="121"/>
         <source>Syncing…</source>
         <translation>正在同步…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="119"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="123"/>
         <source>Failing — showing the last data it had</source>
         <translation>失败 — 显示最后一次获得的数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="121"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="125"/>
         <source>OK</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="124"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="128"/>
         <source>now</source>
         <translation>现在</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="127"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="131"/>
         <source>%1 (at %2)</source>
         <translation>%1（于 %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="134"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="138"/>
         <source>Off (turn it on in Settings)</source>
         <translation>已关闭（可在设置中开启）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="137"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="141"/>
         <source>%1 — set OPENAI_BASE_URL to this</source>
         <translation>%1 — 将 OPENAI_BASE_URL 设置为此地址</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="139"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="143"/>
         <source>starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="142"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="146"/>
         <source>%1 this cycle (%2 with input estimated from the request)</source>
         <translation>本周期 %1 次（其中 %2 次按请求内容估算了输入）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="144"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="148"/>
         <source>none this cycle</source>
         <translation>本周期没有</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="146"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="150"/>
         <source>%1 records in the spool (the database cannot take writes yet)</source>
         <translation>暂存文件中有 %1 条记录（数据库暂时无法写入）</translation>
     </message>
@@ -2215,7 +2220,7 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>app</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="696"/>
+        <location filename="../../monitor/gui/app.py" line="697"/>
         <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
         <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
     </message>

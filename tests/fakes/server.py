@@ -108,3 +108,13 @@ def serve_forever(make_app: Callable[[], web.Application]) -> None:
         await asyncio.Event().wait()
 
     asyncio.run(main())
+
+
+def reap(proc: subprocess.Popen[str]) -> None:
+    """A test's `finally:` for a subprocess: kill it if it still runs, close its pipes."""
+    if proc.poll() is None:
+        proc.kill()
+        proc.wait(5)
+    for f in (proc.stdin, proc.stdout, proc.stderr):
+        if f:
+            f.close()

@@ -19,13 +19,13 @@ from monitor.cli import main
 from monitor.context import AppContext
 from monitor.core.budget import billing_cycle
 from monitor.core.clock import ManualClock, system_clock
-from monitor.core.pricing import PriceTable
+from monitor.core.pricing import PriceTable, load_price_table
 from monitor.core.records import ProxyRecord, UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.services.keyvault import KeyStore, MemoryVault
 from monitor.services.proxy import MeteringProxy
-from monitor.services.proxy.caps import BUDGET_CODE, SpendGate
+from monitor.services.proxy.caps import BUDGET_CODE, UNPRICED_CODE, SpendGate
 from monitor.services.store import UsageStore
 from monitor.services.virtual_keys import VirtualKeys, hash_token, key_statuses
 from tests.fakes.fake_upstream import FakeUpstream
@@ -479,3 +479,136 @@ def test_virtual_tokens_reach_no_output_file_log_or_upstream(
         if secret.startswith("tm-"):
             assert secret[3:25] not in upstream_headers  # never sent to another origin
     assert f"Bearer {REAL_KEY}" in upstream_headers
+
+
+# -- a model without a price ---------------------------------------------------------------
+
+UNPRICED = "house-model-7b"  # answered by the fake upstream like any model; not in the table
+
+
+def test_a_hard_cap_refuses_a_model_it_cannot_price(
+    harness: Harness, fake: FakeUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = harness.add_key("capped", cap_usd=Decimal("100"), per="month", hard=True)
+    proxy, gate = harness.start()
+    counting = Counting()
+    with caplog.at_level("WARNING", logger="monitor"), \
+            sdk(proxy.url, token, retries=3, http=counting.client) as c:
+        for stream in (False, True, False):
+            with pytest.raises(openai.RateLimitError) as caught:
+                c.chat.completions.create(model=UNPRICED, messages=MSG, stream=stream)
+        with pytest.raises(openai.RateLimitError):
+            c.embeddings.create(model=UNPRICED, input="hi")
+        # a priced model under the same (generous) cap is served as before
+        assert c.chat.completions.create(model="gpt-4o-mini", messages=MSG).usage is not None
+    err = caught.value
+    assert counting.sent == 5  # no retries: x-should-retry: false
+    assert [r.path for r in fake.requests] == ["/v1/chat/completions"]
+    assert fake.requests[0].json["model"] == "gpt-4o-mini"
+    assert err.status_code == 429 and err.type == "insufficient_quota"
+    assert err.code == UNPRICED_CODE and err.response.headers["x-should-retry"] == "false"
+    body = err.response.json()
+    assert set(body["error"]) == {"message", "type", "param", "code"}
+    message = body["error"]["message"]
+    assert f"no price for model '{UNPRICED}'" in message
+    assert "monthly hard cap of virtual key 'capped'" in message
+    assert "token-monitor price import" in message and "price override file" in message
+    assert "without --hard" in message
+    settle(harness, proxy, 5)
+    figures = {(s, lbl): (sp, r) for s, lbl, _c, sp, r in gate.account_figures()}
+    assert figures[("key", "capped")][1] == 0  # a refusal holds nothing
+    warned = [r.getMessage() for r in caplog.records if UNPRICED in r.getMessage()]
+    assert len(warned) == 1 and "hard cap refuses a request it cannot price" in warned[0]
+
+
+def test_the_cycle_hard_cap_refuses_an_unpriced_model_and_without_it_nothing_changes(
+    harness: Harness, fake: FakeUpstream, caplog: pytest.LogCaptureFixture
+) -> None:
+    harness.settings = Settings(monthly_limit_usd=Decimal(50), hard_cap=True)
+    proxy, gate = harness.start()
+    with sdk(proxy.url, CLIENT_KEY) as c, pytest.raises(openai.RateLimitError) as caught:
+        c.responses.create(model=UNPRICED, input="hi")
+    assert caught.value.code == UNPRICED_CODE and fake.requests == []
+    assert "the monthly limit (hard cap)" in caught.value.message
+    assert "`token-monitor budget --hard-cap off`" in caught.value.message
+    # a soft monthly limit: the request goes through, and the log says so once per model
+    harness.settings = Settings(monthly_limit_usd=Decimal(50), hard_cap=False)
+    gate.refresh_soon()
+    attempts = 1
+    with caplog.at_level("WARNING", logger="monitor"), sdk(proxy.url, CLIENT_KEY) as c:
+        for _ in range(100):
+            attempts += 1
+            try:
+                c.responses.create(model=UNPRICED, input="hi")
+                break
+            except openai.RateLimitError:
+                time.sleep(0.05)
+        c.responses.create(model=UNPRICED, input="hi again")
+        settle(harness, proxy, attempts + 1)
+    assert len(fake.requests) == 2
+    served = [r for r in harness.records if r.status == 200]
+    assert [r.cost_usd for r in served] == [None, None]  # stored, listed as unpriced
+    notes = [r.getMessage() for r in caplog.records
+             if "has no price in the price table" in r.getMessage()]
+    assert len(notes) == 1 and repr(UNPRICED) in notes[0] and "soft caps" in notes[0]
+
+
+def test_a_hard_cap_refuses_a_billed_request_whose_model_it_cannot_read(
+    harness: Harness, fake: FakeUpstream
+) -> None:
+    token = harness.add_key("capped", cap_usd=Decimal("100"), per="month", hard=True)
+    proxy, _ = harness.start()
+    with sdk(proxy.url, token) as c:
+        # multipart: the proxy forwards the body as it streams and never reads its model
+        with pytest.raises(openai.RateLimitError) as caught:
+            c.audio.transcriptions.create(model="gpt-4o-transcribe",
+                                          file=("a.wav", b"RIFF" + bytes(64), "audio/wav"))
+        # a file upload is not billed per request: a hard cap does not stop it
+        assert c.files.create(file=("b.jsonl", b"{}\n" * 10, "application/jsonl"),
+                              purpose="batch").id.startswith("file-")
+    assert caught.value.code == UNPRICED_CODE
+    assert "cannot tell which model" in caught.value.message
+    assert [r.path for r in fake.requests] == ["/v1/files"]
+
+
+def test_a_price_in_the_override_lets_the_model_through_the_hard_cap(
+    harness: Harness, fake: FakeUpstream
+) -> None:
+    override = harness.ctx.paths.prices_override
+    override.parent.mkdir(parents=True, exist_ok=True)
+    override.write_text(json.dumps(
+        {"models": {UNPRICED: {"prices": [{"standard": {"input": 1, "output": 2}}]}}}))
+    harness.prices = load_price_table(override)
+    token = harness.add_key("capped", cap_usd=Decimal("1"), per="month", hard=True)
+    proxy, _ = harness.start()
+    with sdk(proxy.url, token) as c:
+        c.chat.completions.create(model=UNPRICED, messages=MSG, max_tokens=20)
+    settle(harness, proxy, 1)
+    assert len(fake.requests) == 1
+    assert harness.records[0].cost_usd is not None and spent(harness.ctx, "capped") > 0
+
+
+def test_one_request_body_serves_the_reservation_and_the_estimate(
+    harness: Harness, fake: FakeUpstream
+) -> None:
+    """A capped request's body (over SMALL_BODY, so read whole only for the cap) is the one
+    copy both the reservation and, when the reply has no usage, the input estimate read."""
+    from monitor.core.chat_tokens import count_chat
+    from monitor.services.proxy.server import SMALL_BODY
+
+    token = harness.add_key("capped", cap_usd=Decimal("100"), per="month", hard=True)
+    proxy, gate = harness.start()
+    words = " ".join(f"word{i}" for i in range(SMALL_BODY // 6))
+    messages = [{"role": "user", "content": words}]
+    reserved = _estimate(gate, messages=messages, max_tokens=5)
+    with sdk(proxy.url, token) as c:
+        c.chat.completions.create(model="gpt-4o", messages=messages,  # type: ignore[arg-type]
+                                  max_tokens=5, extra_headers={"x-fake-scenario": "no-usage"})
+    settle(harness, proxy, 1)
+    [rec] = harness.records
+    assert fake.requests[0].body_bytes > SMALL_BODY
+    assert rec.unmetered == "no_usage_in_response" and rec.estimated
+    assert rec.usage.input_tokens == count_chat({"messages": messages}, "gpt-4o").total
+    assert rec.cost_usd is not None and 0 < rec.cost_usd < reserved
+    figures = {(s, lbl): (sp, r) for s, lbl, _c, sp, r in gate.account_figures()}
+    assert figures[("key", "capped")] == (rec.cost_usd, 0)

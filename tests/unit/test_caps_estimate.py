@@ -27,7 +27,7 @@ def prices() -> PriceTable:
 
 
 def estimate(prices: PriceTable, doc: dict[str, Any], endpoint: str = "/chat/completions",
-             model: str | None = None) -> Decimal:  # fmt: skip
+             model: str | None = None) -> Decimal | None:  # fmt: skip
     gate = SpendGate(prices=prices, clock=fixed_clock(NOW), settings=Settings)
     return asyncio.run(gate.estimate(json.dumps(doc).encode(), endpoint, model))
 
@@ -65,8 +65,31 @@ def test_inline_images_are_not_counted_as_text(prices: PriceTable) -> None:
                                          1)
 
 
-def test_unknown_model_or_no_body_reserves_nothing(prices: PriceTable) -> None:
-    assert estimate(prices, {"model": "no-such-model-xyz", "messages": []}) == 0
+def test_unknown_model_cannot_be_estimated_and_no_body_reserves_nothing(
+    prices: PriceTable,
+) -> None:
+    # None, never $0: a hard cap refuses what it cannot price (caps.SpendGate.reserve)
+    assert estimate(prices, {"model": "no-such-model-xyz", "messages": []}) is None
     gate = SpendGate(prices=prices, clock=fixed_clock(NOW), settings=Settings)
     assert asyncio.run(gate.estimate(None, "/files", None)) == 0
     assert asyncio.run(gate.estimate(b"not json", "/chat/completions", "gpt-4o")) > 0
+
+
+def test_what_cannot_be_priced_and_what_costs_nothing(prices: PriceTable) -> None:
+    gate = SpendGate(prices=prices, clock=fixed_clock(NOW), settings=Settings)
+
+    def run(body: bytes | None, endpoint: str, model: str | None = None) -> Decimal | None:
+        return asyncio.run(gate.estimate(body, endpoint, model))
+
+    # billed endpoints that name no readable model cannot be priced
+    assert run(None, "/audio/transcriptions") is None
+    assert run(b'{"prompt": "a cat"}', "/images/generations") is None
+    assert run(b'{"messages": []}', "/chat/completions/") is None
+    # ... but a sniffed model (a body too large to read whole) is priced
+    assert run(None, "/chat/completions", "gpt-4o") == cost(prices, "gpt-4o", 3,
+                                                          DEFAULT_OUTPUT_TOKENS)
+    assert run(None, "/audio/speech", "no-such-tts") is None
+    # moderations are free, whatever their model; other endpoints are not billed per request
+    assert run(b'{"model": "omni-moderation-latest", "input": "x"}', "/moderations") == 0
+    assert run(b'{"purpose": "batch"}', "/batches") == 0
+    assert run(None, "/files") == 0

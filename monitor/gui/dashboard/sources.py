@@ -83,6 +83,10 @@ class SourcesPane(QWidget):
         self.proxy_spooled.setStyleSheet("color: #c62828;")
         pform.addRow(self.tr("Waiting to be stored"), self.proxy_spooled)
         pform.addRow(self.tr("Error"), self.proxy_error)
+        self.proxy_notice = _value(proxy, "proxy-notice")  # e.g. OTLP export off: why
+        self.proxy_notice.setStyleSheet("color: #8a5a00;")
+        pform.addRow(self.tr("Note"), self.proxy_notice)
+        self._proxy_form = pform
         self.limits = QTableWidget(0, 5, proxy)
         self.limits.setObjectName("rate-limits")
         self.limits.setHorizontalHeaderLabels([
@@ -146,6 +150,8 @@ class SourcesPane(QWidget):
             self.tr("%1 records in the spool (the database cannot take writes yet)")
             .replace("%1", f"{p.spooled_records:,}") if p.spooled_records else "–")
         self.proxy_error.setText(p.error or "–")
+        self.proxy_notice.setText(p.notice or "")
+        self._proxy_form.setRowVisible(self.proxy_notice, p.notice is not None)
         self._fill_limits(p.rate_limits)
 
     def _fill_limits(self, rows: tuple[RateLimitRow, ...]) -> None:

@@ -3,6 +3,9 @@
 An addon starts with the proxy (on its event loop, after it listens), sees every stored
 record on the record writer's thread (never on the event loop, so it cannot slow a request),
 and stops after the last record is stored. The proxy owns its addons' lifetimes.
+
+An addon that is configured but cannot run (exporters.ExportOff) carries a `problem`
+string; `MeteringProxy.notices` lists them for the app to show.
 """
 
 from __future__ import annotations

@@ -12,6 +12,9 @@
    `max_completion_tokens` / `max_tokens` / `max_output_tokens`, else `DEFAULT_OUTPUT_TOKENS`.
    A request whose reservation would take spent + reserved past the cap is answered 429
    without calling upstream (`x-should-retry: false`, so the official SDKs do not retry).
+   A request for a model the price table cannot price is refused the same way (code
+   `token_monitor_model_unpriced`): a hard cap fails closed, since reserving $0 for it would
+   let unlimited unpriced spend through. Without a hard cap nothing is refused.
 
 The reservation is held until the request's record is in the store; the record writer then
 calls `settle`, which drops the reservation and adds the real cost, on the writer's thread and
@@ -74,10 +77,17 @@ DEFAULT_OUTPUT_TOKENS = 4096
 REFRESH_S = 5.0
 """How often spend, keys and the hard-cap setting are re-read from the store and settings."""
 BUDGET_CODE = "token_monitor_budget_exceeded"
+UNPRICED_CODE = "token_monitor_model_unpriced"
+"""The code of a hard-cap refusal for a model without a price (the cap cannot hold it)."""
 INLINE_COUNT_CHARS = 32_768
 """Prompts up to this size are counted on the event loop (well under a millisecond); larger
 ones on a worker thread."""
 _NO_OUTPUT = ("/embeddings", "/moderations")
+_FREE = frozenset({"/moderations"})
+"""Endpoints that never cost anything: nothing to reserve, whatever the model."""
+_BILLED = frozenset({"/chat/completions", "/completions", "/responses", "/embeddings"})
+_BILLED_PREFIXES = ("/audio/", "/images/")
+"""Endpoints billed per request by model: one whose model cannot be read cannot be priced."""
 _MAX_KEYS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
 _NOT_TEXT = frozenset({"model", "service_tier", "user", "stream", "stream_options",
                        "response_format", "metadata", "store", "reasoning", "modalities",
@@ -88,6 +98,23 @@ _NOT_TEXT = frozenset({"model", "service_tier", "user", "stream", "stream_option
 def usd(amount: Decimal) -> str:
     """Dollars for a refusal message: cents, or four places under a dollar."""
     return f"${amount:,.2f}" if abs(amount) >= 1 or amount == 0 else f"${amount:.4f}"
+
+
+def _refusal(message: str, code: str) -> web.Response:
+    """A hard cap's 429 in OpenAI's error shape; `x-should-retry: false` keeps the official
+    SDKs from retrying what will be refused again."""
+    return json_error(429, message, code, "insufficient_quota", {"x-should-retry": "false"})
+
+
+def _warn_once(seen: set[tuple[str, str, object]], key: tuple[str, str, object], fmt: str,
+               message: str) -> None:
+    """Log `message` the first time `key` is seen (the set is bounded: cleared past 1,000)."""
+    if key in seen:
+        return
+    if len(seen) > 1000:
+        seen.clear()
+    seen.add(key)
+    log.warning(fmt, message)
 
 
 class _Account:
@@ -182,7 +209,7 @@ class SpendGate:
         self._secrets: dict[str, str] = {}
         self._store: UsageStore | None = None
         self._next_refresh = 0.0
-        self._warned: set[tuple[str, str, datetime]] = set()
+        self._warned: set[tuple[str, str, object]] = set()  # (scope, label, period or model)
 
     # -- state from the store (the record writer's thread) -------------------------------
 
@@ -352,8 +379,11 @@ class SpendGate:
 
     async def reserve(self, accounts: tuple[_Account, ...], body: bytes | None, endpoint: str,
                       model: str | None) -> Hold | web.Response:
-        """Reserve the request's worst-case cost against `accounts`, or the 429 refusal."""
-        estimate = await self.estimate(body, endpoint, model)
+        """Reserve the request's worst-case cost against `accounts`, or the 429 refusal
+        (also for a model the price table cannot price: a hard cap fails closed)."""
+        name, estimate = await self._estimate(body, endpoint, model)
+        if estimate is None:
+            return self._refuse_unpriced(accounts[0], name)
         now = self._clock()
         with self._lock:
             for acc in accounts:
@@ -388,16 +418,43 @@ class SpendGate:
         self._refusals[name] = CapRefusal(
             acc.scope, acc.label, acc.period, seen.first if seen else now, now,
             (seen.count if seen else 0) + 1, message)
-        if name not in self._warned:
-            if len(self._warned) > 1000:
-                self._warned.clear()
-            self._warned.add(name)
-            log.warning("hard cap reached: %s", message)
-        return json_error(429, message, BUDGET_CODE, "insufficient_quota",
-                          {"x-should-retry": "false"})
+        _warn_once(self._warned, name, "hard cap reached: %s", message)
+        return _refusal(message, BUDGET_CODE)
 
-    async def estimate(self, body: bytes | None, endpoint: str, model: str | None) -> Decimal:
-        """The most the request should cost (0 when its model has no price)."""
+    def _refuse_unpriced(self, acc: _Account, model: str | None) -> web.Response:
+        """The 429 for a model without a price under a hard cap: reserving $0 for it would let
+        unlimited spend through the cap, so the cap fails closed and says how to fix it."""
+        off = ("turn the hard cap off with `token-monitor budget --hard-cap off`"
+               if acc.scope == CYCLE_SCOPE else
+               f"use a virtual key without --hard instead of {acc.label!r}")
+        if model is None:
+            message = (
+                "Token Monitor refused this request: the proxy cannot tell which model it is "
+                "for (its body is not JSON, names no model, or is over 16 MiB), so its cost "
+                f"cannot be held against {acc.describe()}. Send the model in a JSON body, or "
+                f"{off}."
+            )
+        else:
+            message = (
+                f"Token Monitor refused this request: the price table has no price for model "
+                f"{model!r}, so its cost cannot be held against {acc.describe()}. Add the "
+                "model's price (`token-monitor price import FILE --apply`, or a row in the "
+                f"price override file), or {off}."
+            )
+        _warn_once(self._warned, (acc.scope, acc.label, model or ""),
+                   "hard cap refuses a request it cannot price: %s", message)
+        return _refusal(message, UNPRICED_CODE)
+
+    async def estimate(self, body: bytes | None, endpoint: str,
+                       model: str | None) -> Decimal | None:
+        """The most the request should cost: None when it cannot be priced (its model has no
+        price, or an endpoint billed by model names none; a hard cap refuses it), 0 when
+        there is nothing to price (a free endpoint, or one not billed per request)."""
+        return (await self._estimate(body, endpoint, model))[1]
+
+    async def _estimate(self, body: bytes | None, endpoint: str,
+                        model: str | None) -> tuple[str | None, Decimal | None]:
+        """The request's model name and `estimate`."""
         doc: Any = None
         if body:
             try:
@@ -407,8 +464,12 @@ class SpendGate:
         if not isinstance(doc, dict):
             doc = {}
         name = doc.get("model") if isinstance(doc.get("model"), str) else model
+        route = endpoint.rstrip("/")
+        if route in _FREE:
+            return name, Decimal(0)
         if not name:
-            return Decimal(0)
+            billed = route in _BILLED or route.startswith(_BILLED_PREFIXES)
+            return None, None if billed else Decimal(0)
         texts: list[str] = []
         messages = _texts({k: v for k, v in doc.items() if k != "model"}, texts)
         text = "\n".join(texts)
@@ -431,8 +492,8 @@ class SpendGate:
                                      at=self._clock(), service_tier=tier).usd
         except Exception:
             log.warning("could not price a reservation for model %s", name, exc_info=True)
-            return Decimal(0)
-        return cost or Decimal(0)
+            return name, None
+        return name, cost
 
     def _count(self, model: str, text: str) -> int:
         from monitor.core.tokens import count_tokens, encoding_for_model

@@ -3,10 +3,18 @@
 Shared by `token-monitor proxy` and the app's embedded proxy so both read the settings the
 same way. Building the exporters imports prometheus_client (and, for OTLP, the OpenTelemetry
 SDK) only here, when one is configured.
+
+OTLP without the `otel` extra: an endpoint given on the command line (`--otlp-endpoint`) is
+an explicit request, so a missing extra stops the proxy with an error naming what to install.
+An endpoint from the `otlp_endpoint` setting (the tray app's proxy, or `proxy` without the
+flag) does not stop the proxy: it meters as usual with OTLP export off, and an `ExportOff`
+addon in its place says why (a log warning when the proxy starts, and `describe()`; the app
+shows it as the proxy's note, see `MeteringProxy.notices`).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,7 +25,10 @@ from monitor.core.settings import Settings
 
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
+    from monitor.core.records import ProxyRecord
     from monitor.services.proxy.addons import ProxyAddon
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -27,6 +38,31 @@ class ExportOptions:
     metrics: tuple[str, int] | None = None
     otlp_endpoint: str | None = None
     otlp_interval_s: float = 30.0
+    otlp_explicit: bool = False
+    """The endpoint was given on the command line: a missing `otel` extra is an error."""
+
+
+class ExportOff:
+    """A ProxyAddon standing in for an exporter that is configured but cannot run: the proxy
+    runs without it, and `problem` says why (logged once when the proxy starts)."""
+
+    def __init__(self, problem: str) -> None:
+        self.problem = problem
+
+    def __repr__(self) -> str:
+        return f"ExportOff({self.problem!r})"
+
+    async def start(self) -> None:
+        log.warning("%s", self.problem)
+
+    def observe(self, record: ProxyRecord) -> None:
+        pass
+
+    def describe(self) -> str:
+        return self.problem
+
+    async def stop(self) -> None:
+        pass
 
 
 def export_options(
@@ -66,7 +102,8 @@ def export_options(
     if not otlp_interval_s > 0:
         raise MetricsError(f"--otlp-interval must be more than 0 seconds, got {otlp_interval_s}")
     endpoint = settings.otlp_endpoint if otlp_endpoint is None else otlp_endpoint.strip()
-    return ExportOptions(metrics, endpoint or None, otlp_interval_s), warnings
+    return ExportOptions(metrics, endpoint or None, otlp_interval_s,
+                         otlp_explicit=otlp_endpoint is not None), warnings
 
 
 def build_exporters(
@@ -80,7 +117,8 @@ def build_exporters(
     """The addons to hand to MeteringProxy (started and stopped by it).
 
     Raises:
-        OtelError: an OTLP endpoint that is not an http(s) URL.
+        OtelError: an OTLP endpoint that is not an http(s) URL, or one given on the command
+            line without the `otel` extra installed (from the settings: `ExportOff` instead).
     """
     addons: list[ProxyAddon] = []
     if options.metrics is not None:
@@ -90,7 +128,13 @@ def build_exporters(
         addons.append(MetricsExporter(store_path=store_path, prices=prices, settings=settings,
                                       clock=clock, host=host, port=port))
     if options.otlp_endpoint:
-        from monitor.services.otel_export import OtlpExport
+        from monitor.services.otel_export import INSTALL_EXTRA, OtlpExport, sdk_installed
 
-        addons.append(OtlpExport(options.otlp_endpoint, interval_s=options.otlp_interval_s))
+        if options.otlp_explicit or sdk_installed():
+            addons.append(OtlpExport(options.otlp_endpoint, interval_s=options.otlp_interval_s))
+        else:
+            addons.append(ExportOff(
+                f"OTLP export to {options.otlp_endpoint} is off: the OpenTelemetry extra is "
+                f"not installed ({INSTALL_EXTRA}). The proxy meters as usual; install the "
+                "extra, or clear the otlp_endpoint setting."))
     return addons

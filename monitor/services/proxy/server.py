@@ -286,6 +286,8 @@ class RecordWriter:
         self._done = threading.Condition()
         self._thread = threading.Thread(target=self._run, name="proxy-records", daemon=True)
         self._started = False
+        self._unpriced: set[str] = set()  # models already logged as unpriced (bounded)
+        self._next_beat = 0.0  # monotonic: when the next heartbeat is due (at once at start)
         self.keeper = RecordKeeper(self._open_store, RecordSpool(spool_path_for(store_path)))
 
     def _open_store(self) -> UsageStore:
@@ -350,6 +352,8 @@ class RecordWriter:
                                        item.time, item.service_tier)
                 if guess is not None:
                     usage, cost, as_of, estimated = guess.usage, guess.cost, guess.as_of, True
+                    if cost is None:
+                        self._note_unpriced(model)
         elif model is None:
             cost = None
         else:
@@ -363,6 +367,8 @@ class RecordWriter:
                 cost = None
             else:
                 cost, as_of = priced.usd, priced.as_of
+                if cost is None:
+                    self._note_unpriced(model)
         return ProxyRecord(
             time=item.time,
             endpoint=item.endpoint,
@@ -383,6 +389,18 @@ class RecordWriter:
             streamed=item.streamed,
         )
 
+    def _note_unpriced(self, model: str) -> None:
+        """Say once per model (per run) that its requests go through uncounted: no soft cap
+        or monthly-limit alert sees them (a hard cap refuses them, see caps.SpendGate)."""
+        if model in self._unpriced or len(self._unpriced) >= 1000:
+            return
+        self._unpriced.add(model)
+        log.warning(
+            "model %r has no price in the price table: its requests are forwarded and stored "
+            "without a cost, so soft caps and the monthly limit's alerts do not count them (a "
+            "hard cap refuses them). Add its price with `token-monitor price import FILE "
+            "--apply` or in the price override file", model)
+
     def _run(self) -> None:
         try:
             while True:
@@ -395,6 +413,7 @@ class RecordWriter:
                 gate_store = self.keeper.store
                 if self._gate is not None and gate_store is not None:
                     self._gate.tick(gate_store)
+                self._heartbeat()
                 if batch:
                     try:
                         self._write(batch)
@@ -410,6 +429,21 @@ class RecordWriter:
                     self.keeper.replay_now()
         finally:
             self.keeper.close()
+
+    def _heartbeat(self) -> None:
+        """Every PROXY_HEARTBEAT_S, note in the store that this proxy is metering, so `status`
+        knows an idle proxy's figures are complete rather than stale."""
+        from monitor.services.store import PROXY_HEARTBEAT_S, PROXY_SOURCE, SyncState
+
+        due = time.monotonic()
+        store = self.keeper.store
+        if due < self._next_beat or store is None:
+            return
+        self._next_beat = due + PROXY_HEARTBEAT_S
+        try:
+            store.set_sync_state(PROXY_SOURCE, SyncState(last_success=self._clock()))
+        except Exception:  # a busy or failing store: the records' own path reports that
+            log.debug("could not write the proxy heartbeat", exc_info=True)
 
     def _write(self, batch: list[FinishedRequest]) -> None:
         records: list[ProxyRecord] = []
@@ -548,6 +582,12 @@ class MeteringProxy:
     @property
     def addons(self) -> tuple[ProxyAddon, ...]:
         return self._addons
+
+    @property
+    def notices(self) -> tuple[str, ...]:
+        """Why a configured exporter is off while the proxy runs (e.g. OTLP without the
+        `otel` extra): for the app to show next to the proxy's address."""
+        return tuple(p for a in self._addons if isinstance(p := getattr(a, "problem", None), str))
 
     # -- lifecycle ---------------------------------------------------------------------
 
@@ -754,7 +794,7 @@ class MeteringProxy:
         assert session is not None
         body, strip = await self._request_body(request, headers, state)
         if state.capped:
-            hold = await self._gate.reserve(state.capped, state.body_head, state.endpoint,
+            hold = await self._gate.reserve(state.capped, state.request_body, state.endpoint,
                                             state.request_model)
             if isinstance(hold, web.Response):
                 state.status = hold.status
@@ -829,11 +869,9 @@ class MeteringProxy:
                             headers[hdrs.ACCEPT_ENCODING] = "identity"
                 else:
                     state.request_model = sniff_model(head[:SMALL_BODY])
-                state.request_body = head  # for an estimate if the response has no usage
+                state.request_body = head  # the one copy: see _RequestState.request_body
                 headers.popall(hdrs.TRANSFER_ENCODING, None)
                 headers[hdrs.CONTENT_LENGTH] = str(len(head))
-                if state.capped:
-                    state.body_head = head
                 if len(head) > _PIECE:  # aiohttp sends large bytes bodies in one blocking write
                     return _pieces(head), strip
                 return head, strip
@@ -1021,7 +1059,7 @@ class _RequestState:
     """Mutable per-request bookkeeping shared by the handler's steps."""
 
     __slots__ = (
-        "body_head", "capped", "clean_end", "client_gone", "cors_origin", "delivered",
+        "capped", "clean_end", "client_gone", "cors_origin", "delivered",
         "endpoint", "headers_at", "hold", "key_label", "meter", "method", "partial",
         "request_body",
         "request_id", "request_model", "started", "status", "t0", "ttfb_ms", "upstream_headers",
@@ -1047,7 +1085,11 @@ class _RequestState:
         self.upstream_headers: CIMultiDictProxy[str] | None = None
         self.headers_at: datetime | None = None
         self.request_body: bytes | None = None
+        """The request body as forwarded, when it was read whole: JSON bodies up to
+        SMALL_BODY, chat and hard-capped ones up to CHAT_BODY_LIMIT (the bound); None when it
+        streamed. Owned by this request: the cap reservation reads it before forwarding, and
+        `_finish` hands it to the record writer only when the response had no usable usage
+        (for the input estimate); it goes when the request's state does."""
         self.cors_origin: str | None = None  # an allowed browser origin (CORS headers)
         self.capped: tuple[Any, ...] = ()  # hard-cap accounts this request reserves against
-        self.body_head: bytes | None = None  # the whole request body, when capped
         self.hold: Hold | None = None

@@ -30,7 +30,12 @@ from monitor.services.store.schema import (
     WIDTH_SECONDS,
 )
 from monitor.services.store.source_rule import UsageTotals
-from monitor.services.store.sync_state import ORG_SOURCE, PROXY_SOURCE, SyncState
+from monitor.services.store.sync_state import (
+    ORG_SOURCE,
+    PROXY_HEARTBEAT_S,
+    PROXY_SOURCE,
+    SyncState,
+)
 from monitor.services.store.usage_buckets import ORG_DIMS, OrgUsageRow
 from monitor.services.store.usage_store import UsageStore
 
@@ -41,6 +46,7 @@ __all__ = [
     "ORG_DIMS",
     "ORG_SOURCE",
     "PROXY_DIMS",
+    "PROXY_HEARTBEAT_S",
     "PROXY_SOURCE",
     "SCHEMA_VERSION",
     "SPAN_DAY",

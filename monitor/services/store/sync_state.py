@@ -13,6 +13,9 @@ ORG_SOURCE = "org"
 PROXY_SOURCE = "proxy"
 """The metering proxy's heartbeat: `last_success` is the last instant a running proxy said it
 was metering, so an idle proxy's figures are known complete (not stale) though no record came."""
+PROXY_HEARTBEAT_S = 30.0
+"""How often a running proxy writes its heartbeat: under the shortest staleness window (two
+polls of the minimum 30 s interval)."""
 
 
 @dataclass(frozen=True)
