@@ -4,7 +4,8 @@ PySide6 (6.8+) creates its classes lazily, and the first use of the `Qt` namespa
 every one of its ~100 Python enums at once: 15–20 ms on a 2-core machine, about a sixth of
 what a bare PySide6 window takes to appear. The dashboard's first frame needs a handful of
 values from it (a label's alignment, selectable text, a splitter's orientation), and a few
-setters build it while PySide6 picks an overload (QAction.setShortcut weighs a `Qt.Key`). So
+calls build it while PySide6 picks an overload (`QSplitter(parent)` weighs a `Qt.Orientation`,
+QAction.setShortcut a `Qt.Key`: the dashboard adds its shortcuts after the frame). So
 the modules on the way to it do not import `Qt` at module level (they name it as
 `QtCore.Qt` inside functions that run later) and set those few properties here, through
 Qt's own property system, which converts enum key names in C++.

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QCryptographicHash, QLockFile, QObject, Signal
+from PySide6.QtCore import QLockFile, QObject, Signal
 
 from monitor.paths import Paths
 
@@ -27,7 +27,10 @@ CONNECT_ATTEMPTS = 8  # the first instance may be between taking the lock and li
 def server_name(paths: Paths) -> str:
     """Per user and per data folder (so a `--home` instance is independent)."""
     uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
-    # SHA-256 as hashlib computes it, without loading OpenSSL (_hashlib) on the start path
+    # SHA-256 as hashlib computes it, without loading OpenSSL (_hashlib) on the start path;
+    # the class (and its enums) when the name is first needed, after the first frame
+    from PySide6.QtCore import QCryptographicHash
+
     raw = QCryptographicHash.hash(str(paths.data_dir).encode(),
                                   QCryptographicHash.Algorithm.Sha256)
     digest = bytes(raw.toHex().data()).decode()[:10]
@@ -45,7 +48,8 @@ class SingleInstance(QObject):
 
     def __init__(self, paths: Paths, parent: QObject | None = None) -> None:
         super().__init__(parent)
-        self._name = server_name(paths)
+        self._paths = paths
+        self._name: str | None = None  # hashed when first needed: after the first frame
         self._lock = QLockFile(str(Path(paths.cache_dir) / "instance.lock"))
         self._lock.setStaleLockTime(0)  # stale only when the owning process is gone
         self._server: QLocalServer | None = None
@@ -53,6 +57,8 @@ class SingleInstance(QObject):
 
     @property
     def name(self) -> str:
+        if self._name is None:
+            self._name = server_name(self._paths)
         return self._name
 
     def acquire(self, *, listen: bool = True) -> bool:
@@ -70,11 +76,11 @@ class SingleInstance(QObject):
 
         if self._server is not None or not self._lock.isLocked():
             return
-        QLocalServer.removeServer(self._name)  # a socket left by a crashed instance
+        QLocalServer.removeServer(self.name)  # a socket left by a crashed instance
         server = QLocalServer(self)
         server.setObjectName("single-instance-server")
         server.setSocketOptions(QLocalServer.SocketOption.UserAccessOption)
-        if not server.listen(self._name):
+        if not server.listen(self.name):
             # We hold the lock, so nobody else should be listening; run without the socket.
             return
         server.newConnection.connect(self._on_new_connection)
@@ -86,7 +92,7 @@ class SingleInstance(QObject):
 
         for _ in range(CONNECT_ATTEMPTS):
             sock = QLocalSocket()
-            sock.connectToServer(self._name)
+            sock.connectToServer(self.name)
             if sock.waitForConnected(CONNECT_TIMEOUT_MS):
                 sock.write(SHOW_COMMAND)
                 sock.flush()  # may write everything at once; then there is nothing to wait for

@@ -162,6 +162,9 @@ def painted(self, event):
     if not seen:
         seen["modules"] = sorted(sys.modules)
         seen["qt_namespace_built"] = "Qt" in QtCore.__dict__ if lazy else None
+        from PySide6 import QtGui, QtWidgets
+        seen["qt_classes"] = sorted(name for m in (QtCore, QtGui, QtWidgets)
+                                    for name in m.__dict__) if lazy else None
         QTimer.singleShot(0, app.quit)
 DashboardWindow.paintEvent = painted
 from monitor.context import AppContext
@@ -211,3 +214,20 @@ def test_the_first_frame_does_not_build_the_qt_namespace(first_frame: dict[str, 
     if first_frame["qt_namespace_built"] is None:
         pytest.skip("this PySide6 creates its classes at import")
     assert first_frame["qt_namespace_built"] is False
+
+
+# PySide6 classes (each made with its enums on first use) that only later parts need: the
+# tables' views and fonts, dialogs, the export's file dialog, shortcuts, the instance hash.
+NOT_CREATED_BEFORE_THE_FIRST_FRAME = (
+    "QTableView", "QHeaderView", "QFileDialog", "QMessageBox", "QFont", "QKeySequence",
+    "QCryptographicHash", "QLibraryInfo", "QStandardPaths", "QPainter", "QMenu",
+)
+
+
+def test_the_first_frame_creates_only_the_qt_classes_it_uses(
+        first_frame: dict[str, Any]) -> None:
+    if first_frame["qt_classes"] is None:
+        pytest.skip("this PySide6 creates its classes at import")
+    assert "QMainWindow" in first_frame["qt_classes"]
+    early = set(NOT_CREATED_BEFORE_THE_FIRST_FRAME) & set(first_frame["qt_classes"])
+    assert sorted(early) == []

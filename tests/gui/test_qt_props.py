@@ -39,6 +39,9 @@ def test_the_table_roles_are_qts() -> None:
 def test_the_dashboard_has_the_settings_it_had(qtbot: QtBot) -> None:
     w = DashboardWindow()
     qtbot.addWidget(w)
+    assert w.refresh_action.shortcut().isEmpty()  # added once the window has painted
+    w.show()
+    qtbot.waitUntil(lambda: not w.refresh_action.shortcut().isEmpty(), timeout=5_000)
     assert w.refresh_action.shortcut() == QKeySequence(QKeySequence.StandardKey.Refresh)
     selectable = Qt.TextInteractionFlag.TextSelectableByMouse
     for label in (w.banner.label, w.notice.label, w.unpriced, w.what_if_result,

@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from PySide6 import QtCore
 from PySide6.QtCore import QSortFilterProxyModel, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QKeySequence, QPaintEvent, QShowEvent
+from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -144,8 +144,6 @@ class DashboardWindow(QMainWindow):
         self.addToolBar(toolbar)
         self.refresh_action = self._add_action(toolbar, self.tr("Refresh now"), "refresh",
                                                self.refresh_requested.emit)
-        set_property(self.refresh_action, "shortcut",  # setShortcut would build `Qt`
-                     QKeySequence(QKeySequence.StandardKey.Refresh))
         self.export_action = self._add_action(toolbar, self.tr("Export CSV…"), "export",
                                               self._ask_export)
         toolbar.addSeparator()
@@ -270,6 +268,13 @@ class DashboardWindow(QMainWindow):
             self.tabs.currentChanged.connect(self._maybe_build_tokenizer)
 
         self.setCentralWidget(central)
+
+    def _add_shortcuts(self) -> None:
+        """Keyboard shortcuts, once the window is on screen (no key reaches it before): its
+        first frame does not wait for PySide6's QKeySequence and its ~70 standard keys."""
+        from PySide6.QtGui import QKeySequence
+
+        self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
 
     def _add_action(self, toolbar: QToolBar, text: str, name: str,
                     slot: Callable[[], object]) -> QAction:
@@ -506,6 +511,7 @@ class DashboardWindow(QMainWindow):
         if not self.painted_once:
             self.painted_once = True
             self.first_painted.emit()
+            QTimer.singleShot(0, self, self._add_shortcuts)
         if self._charts_due:
             self._charts_due = False
             QTimer.singleShot(0, self, self._build_overview)
