@@ -18,8 +18,7 @@ from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
 
-from PySide6 import QtCore
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import (
     QBrush,
     QColor,
@@ -183,7 +182,7 @@ def text_box(s: float, failing: bool = False) -> QRectF:
 def _paint(p: QPainter, s: float, look: NumberLook) -> None:
     edge = max(1.0, s / 16.0)
     radius = s * 0.2
-    p.setPen(QtCore.Qt.PenStyle.NoPen)
+    p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(QBrush(EDGE))
     p.drawRoundedRect(QRectF(0, 0, s, s), radius, radius)
     inner = QRectF(edge, edge, s - 2 * edge, s - 2 * edge)
@@ -192,14 +191,14 @@ def _paint(p: QPainter, s: float, look: NumberLook) -> None:
         p.setBrush(QBrush(icons.BADGE))
         p.drawRoundedRect(inner, radius - edge, radius - edge)
         dashes = QPen(EDGE, ring)
-        dashes.setCapStyle(QtCore.Qt.PenCapStyle.FlatCap)  # dash lengths as given, no caps
+        dashes.setCapStyle(Qt.PenCapStyle.FlatCap)  # dash lengths as given, no caps
         dashes.setDashPattern([1.0, 1.5])
         p.setPen(dashes)
-        p.setBrush(QtCore.Qt.BrushStyle.NoBrush)
+        p.setBrush(Qt.BrushStyle.NoBrush)
         half = ring / 2
         p.drawRoundedRect(inner.adjusted(half, half, -half, -half), radius - edge - half,
                           radius - edge - half)
-        p.setPen(QtCore.Qt.PenStyle.NoPen)
+        p.setPen(Qt.PenStyle.NoPen)
         inner = inner.adjusted(ring, ring, -ring, -ring)
     p.setBrush(QBrush(plate_colour(look.state)))
     p.drawRoundedRect(inner, max(0.0, radius - edge), max(0.0, radius - edge))

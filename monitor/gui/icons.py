@@ -11,8 +11,7 @@ import enum
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from PySide6 import QtCore
-from PySide6.QtCore import QPointF, QRectF
+from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 
 ICON_SIZES_PX = (16, 22, 24, 32, 48, 64)
@@ -91,7 +90,7 @@ def square_pixmap(size_px: int, paint: Callable[[QPainter, float], None],
     `paint(painter, side_in_device_pixels)` (every tray icon look draws through this)."""
     real = max(1, round(size_px * device_pixel_ratio))
     pm = QPixmap(real, real)
-    pm.fill(QtCore.Qt.GlobalColor.transparent)
+    pm.fill(Qt.GlobalColor.transparent)
     p = QPainter(pm)
     try:
         p.setRenderHint(QPainter.RenderHint.Antialiasing, True)
@@ -106,7 +105,7 @@ def _paint(p: QPainter, s: float, look: GaugeLook) -> None:
     edge_w = max(1.0, s / 16.0)
     rim_w = max(1.0, s / 16.0)
     # Dark edge, then light rim, then the dial: legible on any panel colour.
-    p.setPen(QtCore.Qt.PenStyle.NoPen)
+    p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(QBrush(EDGE))
     p.drawEllipse(QRectF(0, 0, s, s))
     rim = QRectF(edge_w, edge_w, s - 2 * edge_w, s - 2 * edge_w)
@@ -155,7 +154,7 @@ def _paint_badge(p: QPainter, s: float) -> None:
     p.setBrush(QBrush(BADGE))
     p.drawPath(path)
     # The "!" mark.
-    p.setPen(QtCore.Qt.PenStyle.NoPen)
+    p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(QBrush(BADGE_MARK))
     bar_w = max(1.0, side * 0.14)
     cx = x0 + side / 2
@@ -181,7 +180,7 @@ def _paint_pause_mark(p: QPainter, s: float) -> None:
     p.setPen(QPen(EDGE, max(1.0, s / 24.0)))
     p.setBrush(QBrush(PAUSE_MARK))
     p.drawEllipse(QRectF(0, 0, d, d))
-    p.setPen(QtCore.Qt.PenStyle.NoPen)
+    p.setPen(Qt.PenStyle.NoPen)
     p.setBrush(QBrush(RIM))
     bar_w, bar_h = max(1.0, d * 0.16), d * 0.5
     top = (d - bar_h) / 2

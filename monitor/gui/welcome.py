@@ -15,8 +15,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6 import QtCore
-from PySide6.QtCore import Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -73,7 +72,7 @@ class WelcomePanel(QWidget):
         close.setObjectName("welcome-dismiss")
         close.setToolTip(self.tr("Hide this panel; the dashboard shows zeros until data comes"))
         close.clicked.connect(self.dismissed.emit)
-        top.addWidget(close, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        top.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         outer.addLayout(top)
         intro = QLabel(self.tr(
             "Nothing is set up yet. Pick what you want to see first; each path takes one "
@@ -111,7 +110,7 @@ class WelcomePanel(QWidget):
         card_layout.addWidget(self.lines_hint)
         row = QHBoxLayout()
         row.addWidget(self.lines, 1)
-        row.addWidget(self.copy_button, 0, QtCore.Qt.AlignmentFlag.AlignTop)
+        row.addWidget(self.copy_button, 0, Qt.AlignmentFlag.AlignTop)
         card_layout.addLayout(row)
         outer.addWidget(proxy_card)
         outer.addWidget(self._card(
@@ -148,7 +147,7 @@ class WelcomePanel(QWidget):
         lay.addLayout(head)
         text = QLabel(body, card)
         text.setWordWrap(True)
-        text.setTextFormat(QtCore.Qt.TextFormat.RichText)
+        text.setTextFormat(Qt.TextFormat.RichText)
         lay.addWidget(text)
         self.buttons[path] = button
         return card

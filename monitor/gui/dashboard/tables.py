@@ -30,8 +30,10 @@ if TYPE_CHECKING:  # loaded by the first snapshot, after the window's first fram
     from monitor.services.snapshot import GroupRow, ReconRow
 
 R = TypeVar("R")
-DISPLAY_ROLE = 0  # Qt.ItemDataRole.DisplayRole and UserRole (a test checks them): the
-SORT_ROLE = 0x0100  # proxies take their sort role before the first frame
+# Qt.ItemDataRole.DisplayRole and UserRole as numbers: the proxies take their sort role
+# before the first frame (tests/gui/test_qt_props.py checks the values).
+DISPLAY_ROLE = 0
+SORT_ROLE = 0x0100
 _Index = QModelIndex | QPersistentModelIndex
 UNPRICED_COLOUR = QColor(0xB2, 0x6A, 0x00)
 ALL_MODELS = "(all models)"  # the day-total row of the billed-vs-estimated table
