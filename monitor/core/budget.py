@@ -11,12 +11,10 @@ Conventions:
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-from zoneinfo import ZoneInfo
 
 from monitor.core.money import usd as _money
 
@@ -52,9 +50,21 @@ def _utc(now: datetime) -> datetime:
     return now.astimezone(UTC)
 
 
+def _days_in_month(year: int, month: int) -> int:
+    nxt = date(year + 1, 1, 1) if month == 12 else date(year, month + 1, 1)
+    return (nxt - date(year, month, 1)).days
+
+
 def _cycle_anchor(year: int, month: int, day: int) -> datetime:
-    last = calendar.monthrange(year, month)[1]
-    return datetime(year, month, min(day, last), tzinfo=UTC)
+    return datetime(year, month, min(day, _days_in_month(year, month)), tzinfo=UTC)
+
+
+def _zone(tz: str) -> tzinfo:
+    """The zone of an IANA name ("UTC" included); zoneinfo is imported on first use, as only
+    a named "today" zone needs it (start-up time of `status`)."""
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(tz)
 
 
 def _add_months(year: int, month: int, n: int) -> tuple[int, int]:
@@ -92,7 +102,7 @@ def day_period(day: date, tz: str) -> Period:
     nxt = day + timedelta(days=1)
     if tz == "local":
         return Period(_local_midnight(day), _local_midnight(nxt))
-    zone = ZoneInfo("UTC" if tz == "UTC" else tz)
+    zone = UTC if tz == "UTC" else _zone(tz)
     # fold=0 on a skipped midnight maps to the first instant that exists that day.
     return Period(datetime.combine(day, time(), zone), datetime.combine(nxt, time(), zone))
 
@@ -102,7 +112,7 @@ def local_date(now: datetime, tz: str) -> date:
     now = _utc(now)
     if tz == "local":
         return datetime.fromtimestamp(now.timestamp()).date()
-    return now.astimezone(ZoneInfo("UTC" if tz == "UTC" else tz)).date()
+    return now.astimezone(UTC if tz == "UTC" else _zone(tz)).date()
 
 
 def today_period(now: datetime, tz: str) -> Period:

@@ -44,7 +44,7 @@ def _run(argv: list[str], tmp_path: Path, stdin: str = "") -> dict[str, object]:
     ("argv", "forbidden", "needed"),
     [
         # shutil (and with it bz2 and lzma): argparse imports it for the terminal's width
-        # unless given one (monitor.cli._HelpFormatter). `count` here writes the rank cache
+        # unless given one (monitor.cli_parser._HelpFormatter). `count` here writes the rank cache
         # (tempfile imports shutil), so it is not checked for it.
         (["count", "-", "--json"], ("aiohttp", "PySide6", "monitor.gui"), "tiktoken"),
         (["price", "gpt-4o", "--json"], ("aiohttp", "PySide6", "monitor.gui", "tiktoken",
