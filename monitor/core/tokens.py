@@ -340,7 +340,13 @@ class TokenizerError(KnownError):
 # The same set spelled out (no regex scan of 12k characters at import: that cost ~15 ms).
 _HSPACE_CHARS = ("\t\x0b\x0c \x85\xa0\u1680" + "".join(map(chr, range(0x2000, 0x200B)))
                  + "\u2028\u2029\u202f\u205f\u3000")
-_HSPACE_RUN = re.compile(f"[{_HSPACE}]*")
+
+
+@functools.cache
+def _hspace_run() -> re.Pattern[str]:
+    # Compiled on first use, as are the other character-class patterns below: together they
+    # cost ~7 ms at import, which every `count` of a short text would pay.
+    return re.compile(f"[{_HSPACE}]*")
 
 
 def _has_long_run(text: str, limit: int) -> bool:
@@ -352,7 +358,7 @@ def _has_long_run(text: str, limit: int) -> bool:
     step = max(limit // 2, 1)
     for p in range(step - 1, len(text), step):
         if text[p] in _HSPACE_CHARS:
-            m = _HSPACE_RUN.match(text, p)  # `*`: always matches
+            m = _hspace_run().match(text, p)  # `*`: always matches
             after = (m.end() if m else p) - p
             chunk = text[max(0, p - limit):p]
             before = len(chunk) - len(chunk.rstrip(_HSPACE_CHARS))
@@ -559,10 +565,19 @@ def count_tokens(text: str, encoding: str) -> int:
 
 # Han ideographs and kana are written without spaces, so each one counts as a word; Hangul
 # (written with spaces) and everything else counts by whitespace-separated runs.
-_CJK = re.compile(
-    "[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
-    "\U00020000-\U0002fa1f\U00030000-\U0003134f]"
-)
+_CJK_CLASS = ("[\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+              "\U00020000-\U0002fa1f\U00030000-\U0003134f]")
+
+
+@functools.cache
+def cjk_pattern() -> re.Pattern[str]:
+    """One CJK character (see above)."""
+    return re.compile(_CJK_CLASS)
+
+
+@functools.cache
+def _cjk_run() -> re.Pattern[str]:
+    return re.compile(_CJK_CLASS + "+")
 
 
 @dataclass(frozen=True)
@@ -571,9 +586,6 @@ class TextStats:
 
     characters: int
     words: int
-
-
-_CJK_RUN = re.compile(_CJK.pattern + "+")
 
 
 def _count_words(text: str) -> int:
@@ -588,7 +600,7 @@ def _count_words(text: str) -> int:
         return len(words)
     extra = 0
     for word in itertools.filterfalse(str.isascii, words):
-        parts = _CJK_RUN.split(word)
+        parts = _cjk_run().split(word)
         if len(parts) > 1:
             cjk_chars = len(word) - sum(map(len, parts))
             extra += cjk_chars + len(parts) - parts.count("") - 1
@@ -677,7 +689,9 @@ class TokenSpan:
     end: int
 
 
-_SURROGATE = re.compile("[\ud800-\udfff]")
+@functools.cache
+def _surrogate() -> re.Pattern[str]:
+    return re.compile("[\ud800-\udfff]")
 
 
 def _fixup_with_origins(text: str) -> tuple[str, list[int]]:
@@ -726,7 +740,7 @@ def token_spans(text: str, encoding: str, limit: int | None = None) -> list[Toke
     origin: list[int] | None = None
     for piece in [text] if limit is None else _safe_prefixes(text, limit):
         work, origin = piece, None
-        if _SURROGATE.search(piece):
+        if _surrogate().search(piece):
             work, origin = _fixup_with_origins(piece)
         tokens = _encode_ordinary(enc, work)
         if limit is None or len(tokens) >= limit:
