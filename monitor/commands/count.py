@@ -30,8 +30,8 @@ from monitor.context import AppContext
 from monitor.core.tokens import (
     AVAILABLE_ENCODINGS,
     TokenCounter,
+    check_shipped,
     encoding_for_model,
-    get_encoding,
     text_stats,
 )
 from monitor.core.usage import TokenUsage
@@ -231,7 +231,7 @@ def _model_and_encoding(args: argparse.Namespace, model: str | None,
         return None, args.encoding, False
     model = model or table.default_model
     choice = encoding_for_model(model, table)
-    get_encoding(choice.name)  # a clear error now for encodings we do not ship
+    check_shipped(choice.name)  # a clear error now for encodings we do not ship
     return model, choice.name, choice.assumed
 
 

@@ -596,3 +596,72 @@ def test_buffer_count_equals_encode_ordinary(name: str, text: str) -> None:
     expected = len(tk._encode_ordinary(enc, text))
     assert tk._count_one(enc, text) == expected
     assert count_tokens(text * 3, name) == len(tk._encode_ordinary(enc, text * 3))
+
+
+# ---- short texts: tiktoken's merge in Python over the cached ranks ----------------------------
+
+
+def _parity_corpus() -> list[str]:
+    """Texts that stress the pre-tokenizer: every script class, digits, contractions, runs of
+    spaces and newlines, specials as plain text, lone surrogates' neighbours, emoji ZWJ, plus
+    seeded random strings drawn from all of those."""
+    fixed = [
+        "", " ", "\n", "  \n\n\t ", "Hello, world!", "I'll've y'all's DON'T can't",
+        "1234567890 3.14159 1,000,000 0x1F 2026-12-03T10:00:00Z",
+        "<|endoftext|> and <|fim_prefix|>", "日本語のテキストと中文文本，한국어 텍스트",
+        "Ünïcödé ßtraße façade naïve Æsir", "𝔘𝔫𝔦𝔠𝔬𝔡𝔢 and 👩\u200d👩\u200d👧 👍🏽",
+        "def f(x):\n    return x**2  # comment\n\n\n", "a\r\nb\rc\u2028d\u00a0e\u3000f",
+        "e\u0301 combining \u0627\u0644\u0639\u0631\u0628\u064a\u0629 "
+        "\u05e2\u05d1\u05e8\u05d9\u05ea",
+        "MixedCASEWords camelCase snake_case kebab-case ALLCAPS", "....!!!???---___===",
+        "x" * 200, " " * 40 + "y", "\t" * 10 + "\n" * 5,
+    ]
+    import random
+
+    rng = random.Random(20261203)
+    alphabet = ("abcXYZ019 \n\t.,;:'\"!?-_()[]{}<>|/\\日本語中文한국어ßüéñ€£¥👍🏽👩"
+                "\u200d\u00a0\u3000<|endoftext|>'s've")
+    fixed += ["".join(rng.choice(alphabet) for _ in range(rng.randint(1, 300)))
+              for _ in range(150)]
+    return fixed
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base", "o200k_harmony"])
+def test_short_count_equals_tiktoken(name: str) -> None:
+    enc = get_encoding(name)
+    tk._encodings.pop(name, None)  # as in a fresh `count`: nothing built yet
+    try:
+        for text in _parity_corpus():
+            short = tk.count_short(text, name)
+            expected = len(enc.encode_ordinary(text))
+            if short is None:  # only a long pre-token may decline
+                assert any(len(m.encode()) > tk._SHORT_PIECE_BYTES
+                           for m in tk._pre_tokenizer(tk._SPECS[name][1]).findall(text)), text
+                continue
+            assert short == expected, (name, text)
+    finally:
+        tk._encodings[name] = enc
+
+
+def test_a_short_count_does_not_build_the_encoding(fresh_cache: None,
+                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    built: list[str] = []
+    real = tiktoken.Encoding
+
+    def spy(*a: object, **k: object) -> tiktoken.Encoding:
+        built.append("built")
+        return real(*a, **k)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(tiktoken, "Encoding", spy)
+    text = "The quick brown fox 跳过 the lazy dog.\n"
+    counter = TokenCounter("o200k_base")
+    counter.feed(text)
+    result = counter.finish()
+    assert built == []
+    assert (result.tokens, result.characters, result.words) == (
+        count_tokens(text, "o200k_base"), len(text), text_stats(text).words)
+    assert built == ["built"]  # count_tokens itself builds it: the spy sees a build
+    long = "word " * (tk.SHORT_TEXT_CHARS // 5 + 10)
+    assert tk.count_short(long, "o200k_base") is None  # too long: tiktoken counts it
+    with pytest.raises(EncodingError, match="not shipped"):
+        TokenCounter("p50k_base")
