@@ -92,7 +92,7 @@ def listening_url(proc: subprocess.Popen[str], timeout: float = 30) -> str:
     reader.start()
     reader.join(timeout)
     assert line and line[0].startswith("Listening on "), line
-    return line[0].removeprefix("Listening on ").strip()
+    return line[0].removeprefix("Listening on ").rstrip("\n")
 
 
 def serve_forever(make_app: Callable[[], web.Application]) -> None:

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -38,7 +37,7 @@ from monitor.services.proxy import MeteringProxy, ProxyConfigError
 from monitor.services.proxy.server import endpoint_of, parse_upstream, points_at_self
 from monitor.services.store import UsageStore
 from tests.fakes.fake_upstream import FakeUpstream
-from tests.fakes.server import ServerThread
+from tests.fakes.server import ServerThread, listening_url
 
 CLIENT_KEY = "sk-test-client-0123456789abcdefWXYZ"
 MSG = [{"role": "user", "content": "Say hello"}]
@@ -845,14 +844,8 @@ def test_keys_never_reach_files_or_logs(
 
 def _listening_url(proc: subprocess.Popen[str], timeout: float = 30) -> str:
     """The URL from the command's first stdout line (which must be exactly that line)."""
-    stdout = proc.stdout
-    assert stdout is not None
-    line: list[str] = []
-    reader = threading.Thread(target=lambda: line.append(stdout.readline()), daemon=True)
-    reader.start()
-    reader.join(timeout)
-    assert line and line[0].startswith("Listening on http://127.0.0.1:"), line
-    url = line[0].removeprefix("Listening on ").rstrip("\n")
+    url = listening_url(proc, timeout)
+    assert url.startswith("http://127.0.0.1:"), url
     assert url.endswith("/v1") and not url.endswith(":0/v1") and " " not in url
     return url
 
