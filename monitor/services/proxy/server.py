@@ -433,12 +433,12 @@ class RecordWriter:
     def _heartbeat(self) -> None:
         """Every PROXY_HEARTBEAT_S, note in the store that this proxy is metering, so `status`
         knows an idle proxy's figures are complete rather than stale."""
-        from monitor.services.store import PROXY_HEARTBEAT_S, PROXY_SOURCE, SyncState
-
         due = time.monotonic()
         store = self.keeper.store
-        if due < self._next_beat or store is None:
+        if due < self._next_beat or store is None:  # the usual case: this loop runs 10x a second
             return
+        from monitor.services.store import PROXY_HEARTBEAT_S, PROXY_SOURCE, SyncState
+
         self._next_beat = due + PROXY_HEARTBEAT_S
         try:
             store.set_sync_state(PROXY_SOURCE, SyncState(last_success=self._clock()))
