@@ -22,7 +22,6 @@ import sys
 import time
 from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from types import FrameType
 from typing import Any, TextIO
 
@@ -112,14 +111,6 @@ class _StopError(Exception):
     """SIGTERM/SIGHUP arrived: leave the loop."""
 
 
-def _file_signature(path: Path) -> tuple[int, int, int] | None:
-    try:
-        st = path.stat()
-    except OSError:
-        return None
-    return (st.st_mtime_ns, st.st_size, st.st_ino)
-
-
 def watch(ctx: AppContext, clock: Clock, render: Callable[[StatusFigures], str],
           out: TextIO, *, check_s: float = WATCH_CHECK_S) -> int:
     """Print `render(figures)` now and whenever it changes, until a signal or a closed pipe."""
@@ -138,7 +129,7 @@ def watch(ctx: AppContext, clock: Clock, render: Callable[[StatusFigures], str],
             try:
                 # data_version sees every commit through SQLite (writes, backup-API restores).
                 store = ctx.store()
-                key = (store.data_version(), *(_file_signature(p) for p in files))
+                key = (store.data_version(), *(status_cache.content_tag(p) for p in files))
                 now = clock()
                 if key != seen or (due is not None and now >= due):
                     if seen is not None and key[1:] != seen[1:]:

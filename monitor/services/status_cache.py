@@ -54,9 +54,10 @@ def _signature(path: Path) -> list[int] | None:
     return [st.st_mtime_ns, st.st_size, st.st_ino]
 
 
-def _content_tag(path: Path) -> list[int] | None:
+def content_tag(path: Path) -> list[int] | None:
     """The user's small files: length and CRC-32 of the content, so an edit in place within
-    the file system's timestamp granularity is still seen."""
+    the file system's timestamp granularity is still seen (also what `status --watch` checks
+    each second)."""
     try:
         data = path.read_bytes()
     except OSError:
@@ -100,8 +101,8 @@ def cache_key(paths: Paths) -> dict[str, Any] | None:
         "format": CACHE_FORMAT,
         "version": __version__,
         "db": db,
-        "settings": _content_tag(paths.settings_file),
-        "prices": _content_tag(paths.prices_override),
+        "settings": content_tag(paths.settings_file),
+        "prices": content_tag(paths.prices_override),
         "bundled": _signature(Path(str(resources.path("prices.json")))),
     }
 
