@@ -20,6 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from monitor.core.clock import Clock
+from monitor.services.store.connection import create_private_database
 
 KEEP = 7
 BACKUP_DIR = "backups"
@@ -96,16 +97,18 @@ def damaged_message(db_path: Path, problem: str) -> str:
 
 
 def _write_private_copy(make: Callable[[Path], None], target: Path) -> None:
-    """Build `target` through a temp file in its folder (0600), then rename it into place."""
+    """Build `target` through a temp file in its folder (0600), then rename it into place.
+
+    The temp file is a database: only SQLite opens it (created by `create_private_database`,
+    written by `make` through SQLite, which syncs it at the backup's commit), never
+    `os.open`/`open()`; see store/connection.py for why.
+    """
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     tmp = target.with_name(f".{target.name}.tmp")
     tmp.unlink(missing_ok=True)
     try:
-        fd = os.open(tmp, os.O_RDWR | os.O_CREAT | os.O_EXCL, 0o600)
-        os.close(fd)
+        create_private_database(tmp)
         make(tmp)
-        with open(tmp, "rb+") as fh:
-            os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         tmp.unlink(missing_ok=True)
@@ -160,6 +163,7 @@ def _copy_db(src_path: Path, dst_path: Path) -> None:
     src = sqlite3.connect(f"file:{src_path}?mode=ro", uri=True, timeout=10.0)
     dst = sqlite3.connect(dst_path)
     try:
+        dst.execute("PRAGMA synchronous = FULL")  # the commit syncs the copy to disk
         src.backup(dst)
     finally:
         dst.close()

@@ -54,6 +54,31 @@ def is_damage(exc: BaseException) -> bool:
     return type(exc) is sqlite3.DatabaseError
 
 
+_umask_lock = threading.Lock()
+
+
+def create_private_database(path: Path) -> None:
+    """Create the SQLite file at `path` owner-only (0600) if it is missing; never opens it
+    outside SQLite (see `Database._create_private_file` for why).
+
+    SQLite creates the file on connect with 0644 less the umask, so the connect runs under a
+    0077 umask: no moment exists where another user could open it. The umask is process-wide,
+    hence the lock (ours are the only umask changes) and a window of one connect; a file
+    another thread creates meanwhile is at worst owner-only too. SQLite gives -wal/-shm the
+    main file's mode. An existing file is only chmod-ed.
+    """
+    if os.name == "posix" and not path.exists():
+        with _umask_lock:
+            previous = os.umask(0o077)
+            try:
+                conn = sqlite3.connect(path)  # opens (creates) the file now
+            finally:
+                os.umask(previous)
+        conn.close()
+    if os.name == "posix":
+        os.chmod(path, 0o600)
+
+
 class _Held(threading.local):
     conn: sqlite3.Connection | None = None
     depth = 0
@@ -108,15 +133,25 @@ class Database:
     # ---- connection handling ---------------------------------------------------------------
 
     def _create_private_file(self) -> None:
+        """Make sure the database file exists, owner-only, without opening it ourselves.
+
+        SQLite's locks are POSIX advisory locks, owned by a process and an inode, and closing
+        *any* descriptor of the file drops *all* of the process's locks on it ("How To Corrupt
+        An SQLite Database File", 2.2). An `os.open` + `os.close` here, while another store of
+        this process (the app has several) held connections, left the process with connections
+        but no locks: the next CLI process to close its connection then thought it was the
+        last one, checkpointed and unlinked -wal/-shm under the app, and records vanished.
+        Only SQLite may open or close the database files (it defers a close while its own
+        connections hold locks), so the file is created by `create_private_database` and
+        its mode is set by path (chmod opens nothing).
+        """
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
+            create_private_database(self.path)
+        except (OSError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else exc
             raise StoreError(
-                f"cannot open the usage database {self.path}: {exc.strerror or exc}"
+                f"cannot open the usage database {self.path}: {reason or exc}"
             ) from None
-        os.close(fd)
-        if os.name == "posix":
-            os.chmod(self.path, 0o600)
 
     def _tighten_companions(self) -> None:
         # SQLite creates -wal/-shm with the main file's mode; make sure of it anyway (until
