@@ -31,6 +31,7 @@ _OPEN_FUNCS = {"os.open", "open", "io.open", "builtins.open", "os.fdopen", "os.t
                "shutil.copy", "shutil.copy2", "shutil.copyfile", "shutil.move",
                "atomic_write_text", "atomic_write_bytes"}
 _DB_CLASS = re.compile(r"Database|Store")
+_STORE_NAME = re.compile(r"(^|[._])(store|db|database|usage_store)$", re.IGNORECASE)
 
 
 def _dotted(node: ast.AST) -> str | None:
@@ -40,6 +41,13 @@ def _dotted(node: ast.AST) -> str | None:
         base = _dotted(node.value)
         return None if base is None else f"{base}.{node.attr}"
     return None
+
+
+def _receiver(node: ast.AST) -> str:
+    """The dotted name of what `.path` is read on (a call stands for its function)."""
+    if isinstance(node, ast.Call):
+        node = node.func
+    return _dotted(node) or ""
 
 
 class _Function:
@@ -90,6 +98,8 @@ class _Function:
                 return True
             if node.attr == "path" and self.in_db_class and _dotted(node.value) == "self":
                 return True
+            if node.attr == "path" and _STORE_NAME.search(_receiver(node.value)):
+                return True  # store.path, self._store.path, ctx.store().path
             return node.attr in ("name", "stem") and self.is_db(node.value)
         if isinstance(node, ast.Call):
             func = node.func
@@ -276,10 +286,15 @@ def test_the_check_catches_companions_identity_reads_and_helpers() -> None:
     def backup_tmp(target):
         tmp = target.with_name(f".{target.name}.sqlite3.tmp")
         fd = os.open(tmp, os.O_CREAT)
+
+    class Guard:
+        def size(self):
+            return len(self.ctx.store().path.read_bytes()) + len(open(self._store.path).read())
     """
     found = offenders(_snippet(code))
     assert [f.split(": ", 1)[0] for f in found] == [
-        "snippet.py:14", "snippet.py:17", "snippet.py:21", "snippet.py:4", "snippet.py:8"]
+        "snippet.py:14", "snippet.py:17", "snippet.py:21", "snippet.py:25", "snippet.py:25",
+        "snippet.py:4", "snippet.py:8"]
 
 
 def test_the_check_lets_sqlite_stat_and_neighbour_files_be() -> None:
