@@ -143,7 +143,9 @@ class Database:
         last one, checkpointed and unlinked -wal/-shm under the app, and records vanished.
         Only SQLite may open or close the database files (it defers a close while its own
         connections hold locks), so the file is created by `create_private_database` and
-        its mode is set by path (chmod opens nothing).
+        its mode is set by path (chmod opens nothing). That bookkeeping is per SQLite library:
+        the process must use only Python's sqlite3 on these files (no second SQLite such as
+        QtSql's). tests/unit/test_db_file_opens.py keeps monitor/ to this.
         """
         try:
             create_private_database(self.path)
