@@ -26,6 +26,7 @@ from monitor.core.budget import (
     today_period,
     yesterday_period,
 )
+from monitor.core.limit_share import percent_text
 from monitor.core.settings import Settings
 from monitor.services.usage_report import GROUPINGS, SOURCES, Figures, UsageReport, build_report
 
@@ -170,7 +171,7 @@ def render_reprice(r: Reprice) -> str:
 
 
 def _pct(fraction: Decimal | None) -> str:
-    return "n/a" if fraction is None else f"{float(fraction) * 100:.1f} %"
+    return percent_text(fraction, none="n/a")
 
 
 def days_text(days: Decimal | None) -> str:

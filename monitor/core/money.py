@@ -79,12 +79,15 @@ def json_usd(amount: Decimal | None) -> Decimal | None:
                                                        rounding=ROUNDING)
 
 
-def json_number(value: Decimal) -> str | None:
-    """The exact value as JSON number text in plain notation (`0.0000025`, `1000000`), or
-    None when it has no JSON form (NaN, infinity): the caller writes `null`."""
+def json_number(value: Decimal, places: int | None = None) -> str | None:
+    """The value as JSON number text in plain notation (`0.0000025`, `1000000`), rounded half
+    up to `places` decimals when given (else exact), or None when it has no JSON form (NaN,
+    infinity): the caller writes `null`."""
     if not value.is_finite():
         return None
+    if places is not None:
+        value = _quantize(value, places)
     text = f"{value:f}"  # plain notation at full precision (no context rounding)
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return text
+    return "0" if text == "-0" else text
