@@ -54,6 +54,22 @@ def usd(amount: Decimal | None, *, places: int = CENT_PLACES, unknown: str = "?"
     return f"{sign}${round_money(a, places):,f}"
 
 
+def is_nil_difference(difference: Decimal) -> bool:
+    """A difference that rounds to $0.00 (under half a cent): "matches", never `-$0.000000075`."""
+    return _quantize(difference, CENT_PLACES) == 0
+
+
+def signed_usd(difference: Decimal | None, *, minus: str = "-", unknown: str = "?") -> str:
+    """A difference in whole cents with its sign: `+$1.20`, `-$35.76`; `$0.00` under half a
+    cent (float noise and rounding never show as a tiny non-zero difference)."""
+    if difference is None or not difference.is_finite():
+        return unknown
+    if is_nil_difference(difference):
+        return "$0.00"
+    sign = "+" if difference > 0 else minus
+    return f"{sign}${_quantize(abs(difference), CENT_PLACES):,f}"
+
+
 def usd_whole(amount: Decimal | None, *, unknown: str = "?") -> str:
     """Whole dollars, same rounding (projections: `$131`)."""
     if amount is None or not amount.is_finite():

@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from monitor.core.money import is_nil_difference
 from monitor.core.money import plain as money
 from monitor.core.usage import TokenUsage
 
@@ -595,7 +596,7 @@ def _recon(store: UsageStore, prices: PriceTable, report: UsageReport, cycle: Pe
                            "not billed yet: today's costs are still open"
                            if d.day >= today else
                            "not billed yet: the Costs API reports days late")
-        elif diff is not None and abs(diff) < Decimal("0.01"):
+        elif diff is not None and is_nil_difference(diff):
             reasons.append("matches")
         else:
             if unpriced:

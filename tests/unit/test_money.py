@@ -83,3 +83,14 @@ def test_a_string_cannot_forge_a_number() -> None:
     # Whatever a string holds, it stays a string (the placeholders are unguessable).
     tricky = {"model": '@0@', "cost": D("1.5"), "other": "\"@0@\""}
     assert json.loads(to_json(tricky)) == {"model": "@0@", "cost": 1.5, "other": "\"@0@\""}
+
+
+def test_a_difference_under_half_a_cent_is_zero() -> None:
+    assert money.signed_usd(D("-0.000000075")) == "$0.00"
+    assert money.signed_usd(D("0.00000010")) == "$0.00"
+    assert money.signed_usd(D("0.0049")) == "$0.00"
+    assert money.signed_usd(D("0.005")) == "+$0.01"  # half up, as every amount
+    assert money.signed_usd(D("-35.755")) == "-$35.76"
+    assert money.signed_usd(D("-2"), minus="−") == "−$2.00"
+    assert money.signed_usd(None) == "?"
+    assert money.is_nil_difference(D("-0.0049")) and not money.is_nil_difference(D("0.005"))
