@@ -613,7 +613,9 @@ def count_short(text: str, encoding: str) -> int | None:
         return None
     base, pat_str, _specials = _SPECS[encoding]
     ranks = _load_ranks(base)
-    pieces = [m.encode("utf-8", "surrogatepass") for m in _pre_tokenizer(pat_str).findall(text)]
+    if _surrogate().search(text):  # as tiktoken: pairs joined, lone ones U+FFFD (module doc)
+        text = _utf16_fixup(text)
+    pieces = [m.encode("utf-8") for m in _pre_tokenizer(pat_str).findall(text)]
     if any(len(p) > _SHORT_PIECE_BYTES for p in pieces):
         return None
     return sum(_merged_count(p, ranks) for p in pieces)

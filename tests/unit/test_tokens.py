@@ -626,6 +626,61 @@ def _parity_corpus() -> list[str]:
     return fixed
 
 
+FUZZ_TEXTS = 20_000
+_FUZZ_ALPHABET = (
+    "abcXYZ019 \n\r\t.,;:'\"!?-_()[]{}<>|/\\^`~@#$%&*+=日本語中文한국어ßüéñ€£¥"
+    "\u0301\u0627\u05e2\u0e01\u0915\u1100𝔘👍🏽👩\u200d\u00a0\u3000\u2028\u0085\x0b\x00"
+    "\ud800\udbff\udc00\udfff\ud83d\ude00"  # lone surrogates and the halves of 😀
+)
+_FUZZ_WORDS = ("<|endoftext|>", "<|fim_prefix|>", "<|endofprompt|>", "<|start|>", "'s", "'ve",
+               "'LL", "\ud83d\ude00", "  ", "\n\n", "1234567", "    \n")
+
+
+def _fuzz_texts(seed: int) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(FUZZ_TEXTS):
+        parts = []
+        for _ in range(rng.randint(0, 24)):
+            if rng.random() < 0.15:
+                parts.append(rng.choice(_FUZZ_WORDS))
+            else:
+                parts.append(rng.choice(_FUZZ_ALPHABET))
+        texts.append("".join(parts))
+    return texts
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base", "o200k_harmony"])
+def test_short_count_equals_tiktoken_on_seeded_random_texts(name: str) -> None:
+    # Surrogates (lone and paired), specials as text, every script class, digits and runs of
+    # whitespace: the Python merge must say what tiktoken says, text for text.
+    enc = get_encoding(name)
+    tk._encodings.pop(name, None)
+    try:
+        wrong = []
+        for text in _fuzz_texts(20261208):
+            short = tk.count_short(text, name)
+            assert short is not None, text
+            expected = len(enc.encode_ordinary(text))
+            if short != expected:
+                wrong.append((text, short, expected))
+        assert not wrong, (len(wrong), wrong[:5])
+    finally:
+        tk._encodings[name] = enc
+
+
+def test_short_count_handles_surrogates_as_tiktoken() -> None:
+    enc = get_encoding("o200k_base")
+    tk._encodings.pop("o200k_base", None)
+    try:
+        for text in ("a\ud800b", "\ud83d\ude00 hi", "\udfff", "x\ud83d"):
+            assert tk.count_short(text, "o200k_base") == len(enc.encode_ordinary(text)), text
+    finally:
+        tk._encodings["o200k_base"] = enc
+
+
 @pytest.mark.parametrize("name", ["o200k_base", "cl100k_base", "o200k_harmony"])
 def test_short_count_equals_tiktoken(name: str) -> None:
     enc = get_encoding(name)
