@@ -492,8 +492,24 @@ class _ForwardSearch:
         return self._hit
 
 
-def _chunks(text: str, target: int = CHUNK_CHARS) -> Iterator[str]:
-    """Consecutive pieces of about `target` characters, split only at safe cuts."""
+def safe_cut_after(text: str, pos: int) -> int:
+    """The first safe cut at or after `pos` (see `_cut_at_or_before`), else len(text)."""
+    return _cut_after(text, pos, _ForwardSearch(_SAFE_NEWLINE, text),
+                      _ForwardSearch(_SAFE_SPACE, text))
+
+
+def _cut_after(text: str, pos: int, newline: _ForwardSearch, space: _ForwardSearch) -> int:
+    after = [m.start() for m in (space.search(pos),) if m is not None]
+    m = newline.search(max(0, pos - 1))
+    if m is not None:
+        after.append(m.end())
+    return min(after, default=len(text))
+
+
+def chunk_bounds(text: str, target: int = CHUNK_CHARS) -> Iterator[tuple[int, int]]:
+    """(start, end) ranges covering `text`, of about `target` characters, cut only at safe
+    cuts: the one chunker of `count_tokens`, the CLI counter and the tokenizer pane. A text
+    without safe cuts (one huge run of spaces, say) comes back as one range."""
     n = len(text)
     newline = _ForwardSearch(_SAFE_NEWLINE, text)
     space = _ForwardSearch(_SAFE_SPACE, text)
@@ -504,13 +520,15 @@ def _chunks(text: str, target: int = CHUNK_CHARS) -> Iterator[str]:
         else:
             cut = _cut_at_or_before(text, start + target // 2, start + target)
             if not cut:  # none near the target: the nearest safe cut after it, else the end
-                after = [m.start() for m in (space.search(start + target),) if m is not None]
-                m = newline.search(start + target)
-                if m is not None:
-                    after.append(m.end())
-                cut = min(after, default=n)
-        yield text[start:cut]
+                cut = _cut_after(text, start + target, newline, space)
+        yield start, cut
         start = cut
+
+
+def _chunks(text: str, target: int = CHUNK_CHARS) -> Iterator[str]:
+    """Consecutive pieces of about `target` characters, split only at safe cuts."""
+    for start, end in chunk_bounds(text, target):
+        yield text[start:end]
 
 
 def _count_one(enc: tiktoken.Encoding, chunk: str) -> int:
