@@ -20,8 +20,8 @@ key; it is written owner-only.
 
 from __future__ import annotations
 
-import json
 import contextlib
+import json
 import os
 import sqlite3
 import zlib
