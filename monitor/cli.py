@@ -3,8 +3,9 @@
 argparse (stdlib) is enough: subcommands, typed flags and --help cover what we need, and it
 keeps start-up fast for scripts. Subcommands are listed in the static table `COMMANDS`
 (monitor/command_table.py: name → module, one-line help), so `--help` and dispatch import no
-subcommand module; only the module of the command actually run is imported (its `register(sub)` then adds its real parser). `count`
-therefore never pays for aiohttp, nor `usage` for tiktoken (tests/unit/test_cli_imports.py).
+subcommand module; only the module of the command actually run is imported (its
+`register(sub)` then adds its real parser). `count` therefore never pays for aiohttp, nor
+`usage` for tiktoken (tests/unit/test_cli_imports.py).
 GUI modules are imported only when the GUI starts. The parser itself (argparse) lives in
 monitor/cli_parser.py, imported after `main` has tried the cached `status` that a status bar
 runs every few seconds (monitor/commands/_status_quick.py), which needs none of it.
