@@ -23,6 +23,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.chat_tokens import ChatCount, count_chat
+from monitor.core.token_spans import token_spans
 from monitor.core.tokens import (
     DEFAULT_ENCODING,
     EncodingError,
@@ -35,7 +36,6 @@ from monitor.core.tokens import (
     load_encoding,
     safe_cut_after,
     text_stats,
-    token_spans,
 )
 from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
