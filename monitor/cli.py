@@ -1,15 +1,16 @@
 """The `token-monitor` command: global flags, then one subcommand module from monitor.commands.
 
 argparse (stdlib) is enough: subcommands, typed flags and --help cover what we need, and it
-keeps start-up fast for scripts. Subcommands are listed in the static table `COMMANDS` (name →
-module, one-line help), so `--help` and dispatch import no subcommand module; only the module of
-the command actually run is imported (its `register(sub)` then adds its real parser). `count`
-therefore never pays for aiohttp, nor `usage` for tiktoken (tests/unit/test_cli_imports.py).
+keeps start-up fast for scripts. Subcommands are listed in the static table `COMMANDS`
+(monitor/command_table.py: name → module, one-line help), so `--help` and dispatch import no
+subcommand module; only the module of the command actually run is imported (its
+`register(sub)` then adds its real parser). `count` therefore never pays for aiohttp, nor
+`usage` for tiktoken (tests/unit/test_cli_imports.py).
 GUI modules are imported only when the GUI starts. The parser itself (argparse) lives in
 monitor/cli_parser.py, imported after `main` has tried the cached `status` that a status bar
 runs every few seconds (monitor/commands/_status_quick.py), which needs none of it.
 
-Adding a subcommand is one line here plus its module:
+Adding a subcommand is one line in monitor/command_table.py plus its module:
   1. write `monitor/commands/NAME.py` with `register(sub)` calling `sub.add_parser("NAME",
      help=...)` and `set_defaults(func=run)`, and `run(args, ctx) -> int`;
   2. add `"NAME": Command("monitor.commands.NAME", "the same one-line help"),` to COMMANDS
@@ -24,7 +25,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from monitor import exit_codes
 
@@ -33,38 +34,6 @@ if TYPE_CHECKING:
 
     from monitor.errors import CannotWriteError, KnownError
     from monitor.paths import Paths
-
-
-class Command(NamedTuple):
-    """Where a subcommand lives and the help line `token-monitor --help` shows for it."""
-
-    module: str
-    help: str
-
-
-# The one list of subcommands (see the module docstring to add one). Sorted by name.
-COMMANDS: dict[str, Command] = {
-    "budget": Command("monitor.commands.budget",
-                      "show or set the monthly limit and alert thresholds"),
-    "count": Command("monitor.commands.count",
-                     "count the tokens of a text file or stdin (offline) and what they would "
-                     "cost"),
-    "db": Command("monitor.commands.db", "check, back up or restore the usage database"),
-    "desktop": Command("monitor.commands.desktop",
-                       "add Token Monitor to (or remove it from) the application menu"),
-    "keys": Command("monitor.commands.keys", "manage API keys (kept in the OS keyring)"),
-    "price": Command("monitor.commands.price",
-                     "show the price table or one model's prices (USD per 1M tokens)"),
-    "proxy": Command("monitor.commands.proxy",
-                     "run the local metering proxy (live per-request usage and cost)"),
-    "status": Command("monitor.commands.status",
-                      "today's and this cycle's spend in one line (status bars, scripts)"),
-    "sync": Command("monitor.commands.sync",
-                    "fetch organization usage and costs (needs an Admin key)"),
-    "tokenizer": Command("monitor.commands.tokenizer",
-                         "open the tokenizer window (tokens, ids, cost of a text)"),
-    "usage": Command("monitor.commands.usage", "requests, tokens and dollars for a period"),
-}
 
 
 def load_command_parser(name: str, prog: str = "token-monitor") -> argparse.ArgumentParser:

@@ -10,7 +10,7 @@ import sys
 from typing import Any
 
 from monitor import __version__
-from monitor.cli import COMMANDS
+from monitor.command_table import COMMANDS
 
 
 def _columns() -> int:

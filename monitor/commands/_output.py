@@ -1,56 +1,17 @@
-"""Shared output helpers for commands: the JSON contract encoder and aligned human tables."""
+"""Shared output helpers for commands: JSON printing (encoder: monitor.core.json_text) and
+aligned human tables."""
 
 from __future__ import annotations
 
-import json
-import os
-import re
 import sys
 from collections.abc import Sequence
-from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
 from monitor.core import money
-from monitor.core.money import json_number
+from monitor.core.json_text import to_json, to_json_line
 
-
-def _plain(value: Any, numbers: list[str], mark: str) -> Any:
-    """`value` with every Decimal and float replaced by a placeholder string holding the index
-    of its plain-notation text in `numbers` (None for NaN/infinity, written as `null`)."""
-    if isinstance(value, bool) or value is None or isinstance(value, int | str):
-        return value
-    if isinstance(value, float | Decimal):
-        text = json_number(Decimal(repr(value)) if isinstance(value, float) else value)
-        if text is None:
-            return None
-        numbers.append(text)
-        return f"{mark}{len(numbers) - 1}{mark}"
-    if isinstance(value, dict):
-        return {k: _plain(v, numbers, mark) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(v, numbers, mark) for v in value]
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(f"not JSON serialisable: {type(value).__name__}")
-
-
-def to_json(obj: Any, *, one_line: bool = False) -> str:
-    """The JSON contract: money and prices are exact numbers in plain notation (`0.0000025`,
-    never `2.5e-06`, `Infinity` or `NaN`; a non-finite value is `null`), dates ISO 8601.
-    `one_line`: compact, for readers that take a line per update (status bars, `--watch`)."""
-    numbers: list[str] = []
-    # unguessable: no string in `obj` can forge one. os.urandom is what secrets.token_hex
-    # reads, without importing secrets (hmac, hashlib: start-up time of `status`).
-    mark = f"@{os.urandom(8).hex()}@"
-    layout: dict[str, Any] = {"separators": (",", ":")} if one_line else {"indent": 2}
-    text = json.dumps(_plain(obj, numbers, mark), ensure_ascii=False, **layout)
-    return re.sub(f'"{mark}([0-9]+){mark}"', lambda m: numbers[int(m.group(1))], text)
-
-
-def to_json_line(obj: Any) -> str:
-    """The same encoding on one line (status bars and `--watch` read a line per update)."""
-    return to_json(obj, one_line=True)
+__all__ = ["num", "print_json", "table", "to_json", "to_json_line", "usd"]
 
 
 def print_json(obj: Any) -> None:

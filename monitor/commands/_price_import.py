@@ -91,7 +91,7 @@ def _replace_keeping_backup(path: Path, previous: bytes | None, text: str) -> Pa
     """Write `text` to the override; its previous bytes go to `<name>.bak` first, the way
     settings.json.bak is kept (a symlinked override stays a link: its target is written).
     Returns the backup's path, or None when there was no previous file."""
-    from monitor.services.atomic import atomic_write_bytes, atomic_write_text
+    from monitor.atomic import atomic_write_bytes, atomic_write_text
     from monitor.services.settings_file import BACKUP_SUFFIX
 
     backup = None

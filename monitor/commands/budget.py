@@ -17,6 +17,7 @@ from monitor.commands._output import print_json, usd
 from monitor.commands.usage import PeriodError, days_text, parse_now
 from monitor.context import AppContext
 from monitor.core.budget import BudgetStatus, billing_cycle, budget_status
+from monitor.core.limit_share import percent_text
 from monitor.core.settings import SettingError
 from monitor.services.usage_report import build_report
 
@@ -135,7 +136,7 @@ def render(status: BudgetStatus, thresholds: tuple[int, ...], cycle_day: int,
         rows.append(("Remaining", usd(status.remaining) if status.remaining >= 0
                      else f"{usd(-status.remaining)} over the limit"))
         assert status.used_fraction is not None
-        rows.append(("Used", f"{float(status.used_fraction) * 100:.1f} %"))
+        rows.append(("Used", percent_text(status.used_fraction)))
     if status.projected_spend is None:
         rows.append(("Projection", "not yet (needs a few hours of this cycle)"))
     else:

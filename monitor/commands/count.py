@@ -27,6 +27,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from monitor.commands._output import num, print_json, usd
 from monitor.context import AppContext
+from monitor.core.tokenizer_model import text_costs
 from monitor.core.tokens import (
     AVAILABLE_ENCODINGS,
     TokenCounter,
@@ -34,7 +35,6 @@ from monitor.core.tokens import (
     encoding_for_model,
     text_stats,
 )
-from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
 
 if TYPE_CHECKING:
@@ -277,11 +277,12 @@ def _priced(model: str | None, enc: str, assumed: bool, tokens: int, characters:
     window = None
     if model is not None:
         info = table.resolve(model).info
-        if info is not None:
+        if info is not None:  # priced as the tokenizer pane prices a text: one cost function
+            costs = text_costs(table, model, tokens)
             resolved = info.name
             window = info.context_window
-            input_cost = table.cost(model, TokenUsage(input_tokens=tokens)).usd
-            output_cost = table.cost(model, TokenUsage(output_tokens=tokens)).usd
+            input_cost = costs.input.usd if costs.input is not None else None
+            output_cost = costs.output.usd if costs.output is not None else None
     return _Result(
         model=model, resolved=resolved, encoding=enc, encoding_assumed=assumed, tokens=tokens,
         characters=characters, words=words, input_cost=input_cost, output_cost=output_cost,
@@ -319,11 +320,8 @@ def _as_json(r: _Result) -> dict[str, Any]:
 
 
 def _money(amount: Decimal | None) -> str:
-    if amount is None:
-        return "unknown (no price for this model)"
-    if amount == 0 or abs(amount) >= 100:
-        return usd(amount)
-    return usd(amount, 4 if abs(amount) >= Decimal("0.01") else 6)
+    """By the one money rule, as the GUI shows it (`$1.39`, `$0.0042`)."""
+    return "unknown (no price for this model)" if amount is None else usd(amount)
 
 
 def _as_text(r: _Result, name: str) -> str:

@@ -6,8 +6,9 @@ fields), `json` (the contract in `StatusFigures.to_json`), `waybar` (custom-modu
 `i3blocks` (full text, short text, colour lines; one JSON object per line with `--watch`, for
 `format=json` persistent blocks) and `tmux` (text wrapped in `#[fg=…]`).
 
-`--watch` prints a new line whenever the output changes: it checks the store's data_version and
-the settings and price files at most once a second (a sleeping loop, no busy polling), and
+`--watch` prints a new line whenever the output changes: it checks the store revision (the status
+cache's change token, `status_cache.read_revision`) and the settings and price files at most
+once a second (a sleeping loop, no busy polling), and
 recomputes at the instants the figures change by themselves (midnight of "today", the cycle's
 end, the data turning stale). It exits 0 on SIGTERM/SIGHUP and quietly with 141 when the reader
 goes away (EPIPE, as every command does). The hidden `--now` flag pins the clock.
@@ -127,9 +128,11 @@ def watch(ctx: AppContext, clock: Clock, render: Callable[[StatusFigures], str],
         while True:
             text: str | None = None
             try:
-                # data_version sees every commit through SQLite (writes, backup-API restores).
+                # The status cache's own change token: file identity + store revision (every
+                # commit to a table of record, from any process), then the files' contents.
                 store = ctx.store()
-                key = (store.data_version(), *(status_cache.content_tag(p) for p in files))
+                key = (status_cache.read_revision(ctx.paths.db_file),
+                       *(status_cache.content_tag(p) for p in files))
                 now = clock()
                 if key != seen or (due is not None and now >= due):
                     if seen is not None and key[1:] != seen[1:]:

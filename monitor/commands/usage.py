@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from monitor.commands._output import num, print_json, table, usd
 from monitor.context import AppContext
+from monitor.core import money
 from monitor.core.budget import (
     Period,
     billing_cycle,
@@ -26,6 +27,7 @@ from monitor.core.budget import (
     today_period,
     yesterday_period,
 )
+from monitor.core.limit_share import percent_text
 from monitor.core.settings import Settings
 from monitor.services.usage_report import GROUPINGS, SOURCES, Figures, UsageReport, build_report
 
@@ -152,8 +154,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
 
 def render_reprice(r: Reprice) -> str:
     """`On gpt-5-mini: $12.34 (actual $48.10, -$35.76)` and one line per group."""
-    def signed(d: Decimal) -> str:
-        return ("+" if d > 0 else "-" if d < 0 else "") + usd(abs(d))
+    signed = money.signed_usd
 
     name = r.model if r.model == r.resolved else f"{r.model} ({r.resolved})"
     lines = ["", f"On {name}: {usd(r.cost_usd)} (actual {usd(r.actual_cost_usd)}, "
@@ -170,7 +171,7 @@ def render_reprice(r: Reprice) -> str:
 
 
 def _pct(fraction: Decimal | None) -> str:
-    return "n/a" if fraction is None else f"{float(fraction) * 100:.1f} %"
+    return percent_text(fraction, none="n/a")
 
 
 def days_text(days: Decimal | None) -> str:

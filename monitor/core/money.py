@@ -54,6 +54,22 @@ def usd(amount: Decimal | None, *, places: int = CENT_PLACES, unknown: str = "?"
     return f"{sign}${round_money(a, places):,f}"
 
 
+def is_nil_difference(difference: Decimal) -> bool:
+    """A difference that rounds to $0.00 (under half a cent): "matches", never `-$0.000000075`."""
+    return _quantize(difference, CENT_PLACES) == 0
+
+
+def signed_usd(difference: Decimal | None, *, minus: str = "-", unknown: str = "?") -> str:
+    """A difference in whole cents with its sign: `+$1.20`, `-$35.76`; `$0.00` under half a
+    cent (float noise and rounding never show as a tiny non-zero difference)."""
+    if difference is None or not difference.is_finite():
+        return unknown
+    if is_nil_difference(difference):
+        return "$0.00"
+    sign = "+" if difference > 0 else minus
+    return f"{sign}${_quantize(abs(difference), CENT_PLACES):,f}"
+
+
 def usd_whole(amount: Decimal | None, *, unknown: str = "?") -> str:
     """Whole dollars, same rounding (projections: `$131`)."""
     if amount is None or not amount.is_finite():
@@ -79,12 +95,15 @@ def json_usd(amount: Decimal | None) -> Decimal | None:
                                                        rounding=ROUNDING)
 
 
-def json_number(value: Decimal) -> str | None:
-    """The exact value as JSON number text in plain notation (`0.0000025`, `1000000`), or
-    None when it has no JSON form (NaN, infinity): the caller writes `null`."""
+def json_number(value: Decimal, places: int | None = None) -> str | None:
+    """The value as JSON number text in plain notation (`0.0000025`, `1000000`), rounded half
+    up to `places` decimals when given (else exact), or None when it has no JSON form (NaN,
+    infinity): the caller writes `null`."""
     if not value.is_finite():
         return None
+    if places is not None:
+        value = _quantize(value, places)
     text = f"{value:f}"  # plain notation at full precision (no context rounding)
     if "." in text:
         text = text.rstrip("0").rstrip(".")
-    return text
+    return "0" if text == "-0" else text

@@ -127,7 +127,7 @@ def store(base: str, source_sha256: str, ranks: dict[bytes, int],
     folder is not ours (never raises: a cache that cannot be written is only slower)."""
     import hashlib
 
-    from monitor.services.atomic import atomic_write_bytes  # stdlib-only helper, on a miss
+    from monitor.atomic import atomic_write_bytes  # stdlib-only helper, on a miss
 
     folder = folder or _directory
     if folder is None:
@@ -140,7 +140,7 @@ def store(base: str, source_sha256: str, ranks: dict[bytes, int],
         if not _private(os.lstat(folder), folder=True):
             log.warning("not writing the encoding cache: %s is not a private folder", folder)
             return None
-        atomic_write_bytes(path, data, mode=0o600)
+        atomic_write_bytes(path, data, mode=0o600, durable=False)  # a cache
     except OSError as exc:
         log.warning("could not write the encoding cache %s: %s", path, exc.strerror or exc)
         return None

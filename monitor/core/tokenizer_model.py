@@ -23,17 +23,19 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.chat_tokens import ChatCount, count_chat
+from monitor.core.token_spans import token_spans
 from monitor.core.tokens import (
     DEFAULT_ENCODING,
     EncodingError,
+    chunk_bounds,
     count_tokens,
     encode,
     encoding_for_model,
     encoding_ready,
     get_encoding,
     load_encoding,
+    safe_cut_after,
     text_stats,
-    token_spans,
 )
 from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
@@ -47,8 +49,6 @@ CHUNK_CHARS = 200_000
 SHADE_LIMIT_TOKENS = 20_000
 # Characters of prefix handed to token_spans per wanted token (generous: ~4 chars/token is usual).
 _PREFIX_CHARS_PER_TOKEN = 10
-# How far past a wanted cut position to look for a safe one before giving up on that cut.
-_CUT_SEARCH_CHARS = 64 * 1024
 
 SERVICE_TIERS = ("standard", "batch", "flex", "priority")
 DAYS_PER_MONTH = 30
@@ -89,53 +89,11 @@ class Generation:
         return lambda: generation != self._value
 
 
-# --------------------------------------------------------------------------------------------
-# Safe cuts: positions where both shipped encodings must start a new pre-tokenizer piece, so
-# tokens never cross them and per-chunk counts add up to exactly the single-call count.
-# - after "\n" when the next character is an ASCII letter or a CJK ideograph: no pattern of
-#   o200k_base or cl100k_base continues a piece from a newline into a letter (letter pieces may
-#   only start with a non-newline character; newline runs and punctuation tails stop at letters);
-# - before a space that sits between two ASCII letters: the word before ends at the space and
-#   " word" starts there.
-# Both encodings' patterns have no look-behind, so matching from a cut sees the same pieces.
-
-_NEWLINE_CUT = re.compile("\n(?=[A-Za-z\u4e00-\u9fff])")
-_SPACE_CUT = re.compile("(?<=[A-Za-z]) (?=[A-Za-z])")
-
-
-def _cut_after(text: str, pos: int) -> int:
-    """The first safe cut at or after `pos` (searching a bounded window), else len(text)."""
-    n = len(text)
-    while pos < n:
-        end = min(n, pos + _CUT_SEARCH_CHARS)
-        m = _NEWLINE_CUT.search(text, pos, end)
-        if m is not None:
-            return m.end()
-        s = _SPACE_CUT.search(text, pos, end)
-        if s is not None:
-            return s.start()
-        pos = end  # no cut in this window (e.g. a very long line): look further
-    return n
-
-
-def chunk_bounds(text: str, chunk_chars: int = CHUNK_CHARS) -> Iterator[tuple[int, int]]:
-    """(start, end) ranges covering `text`, cut only at safe positions, about `chunk_chars` long.
-
-    A text without safe cuts (one huge run of spaces, say) comes back as one range.
-    """
-    n = len(text)
-    start = 0
-    while start < n:
-        end = n if n - start <= chunk_chars else _cut_after(text, start + chunk_chars)
-        yield start, end
-        start = end
-
-
 def safe_prefix_end(text: str, min_chars: int) -> int:
     """A safe cut at or after `min_chars` (or len(text)): tokens of text[:p] are a prefix."""
     if len(text) <= min_chars:
         return len(text)
-    return _cut_after(text, min_chars)
+    return safe_cut_after(text, min_chars)
 
 
 _STATS_PIECE_CHARS = 40_000

@@ -8,6 +8,7 @@ from decimal import Decimal
 from PySide6.QtCore import QCoreApplication, QLocale
 
 from monitor.core import money
+from monitor.core.limit_share import percent_text
 
 
 def usd(amount: Decimal | None, *, whole_if_integral: bool = False) -> str:
@@ -29,10 +30,8 @@ def tokens(n: int) -> str:
 
 
 def percent(fraction: float | None) -> str:
-    """`40 %` (a space before %, as the tray tooltip is specified)."""
-    if fraction is None:
-        return "–"
-    return f"{round(fraction * 100)} %"
+    """`40 %`, by the one percent rule (monitor.core.limit_share: whole, rounded down)."""
+    return percent_text(fraction)
 
 
 def _locale() -> QLocale:

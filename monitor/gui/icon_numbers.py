@@ -73,8 +73,10 @@ def compact_usd(amount: Decimal) -> str:
 
 
 def compact_pct(fraction: float) -> str:
-    """The used share in whole percent, rounded down, at most 999."""
-    return str(min(999, max(0, int(fraction * 100))))
+    """The used share by the one percent rule, at most 999 (what fits on the plate)."""
+    from monitor.core.limit_share import whole_percent
+
+    return str(min(999, whole_percent(fraction) or 0))
 
 
 def state_of(snap: DashboardSnapshot, thresholds_pct: tuple[int, ...],
@@ -124,7 +126,7 @@ def contrast(a: QColor, b: QColor) -> float:
 
 
 def plate_colour(state: str) -> QColor:
-    from monitor.services.status import STATE_COLOURS
+    from monitor.core.limit_share import STATE_COLOURS
 
     return QColor(STATE_COLOURS[state])
 

@@ -14,15 +14,16 @@ from dataclasses import dataclass
 from PySide6.QtCore import QPointF, QRectF, Qt
 from PySide6.QtGui import QBrush, QColor, QIcon, QPainter, QPainterPath, QPen, QPixmap, QPolygonF
 
+from monitor.core.limit_share import STATE_COLOURS
+
 ICON_SIZES_PX = (16, 22, 24, 32, 48, 64)
 
-AMBER_FROM = 0.5  # fraction of the limit where the gauge turns amber
-RED_FROM = 0.9  # … and red
-
-# Colours are part of the contract with the tests (they sample pixels).
-GREEN = QColor(0x2E, 0xA0, 0x43)
-AMBER = QColor(0xF2, 0xA9, 0x00)
-RED = QColor(0xE0, 0x2E, 0x24)
+# The fill is the state's colour (monitor.core.limit_share.STATE_COLOURS: the user's alert
+# thresholds decide the state, as for `status` and the number icon). Tests sample these pixels.
+GREEN = QColor(STATE_COLOURS["ok"])
+AMBER = QColor(STATE_COLOURS["warn"])
+RED = QColor(STATE_COLOURS["critical"])
+OVER_RED = QColor(STATE_COLOURS["over"])
 TRACK = QColor(0x3A, 0x3F, 0x44)  # the unfilled part of the gauge
 RIM = QColor(0xF4, 0xF4, 0xF4)  # light rim: contrast on dark panels
 EDGE = QColor(0x10, 0x10, 0x10)  # dark outer edge: contrast on light panels
@@ -34,9 +35,10 @@ BADGE_MARK = QColor(0x10, 0x10, 0x10)
 class GaugeLevel(enum.Enum):
     """What the tray icon says at a glance."""
 
-    OK = "ok"  # below 50 % of the limit
-    WARN = "warn"  # 50 % to 90 %
-    OVER = "over"  # beyond 90 %
+    OK = "ok"  # below the first alert threshold
+    WARN = "warn"  # from the first threshold
+    CRITICAL = "critical"  # from the next-to-last threshold
+    OVER = "over"  # at or past the limit
     NO_DATA = "no_data"  # nothing synced or proxied yet
     FAILING = "failing"  # the last attempt to read a source failed
 
@@ -53,30 +55,24 @@ class GaugeLook:
     level: GaugeLevel
     fraction: float = 0.0
     has_data: bool = True
+    state: str = "ok"  # the limit state that colours the fill (kept under FAILING too)
 
 
-def level_for(fraction: float) -> GaugeLevel:
-    if fraction >= RED_FROM:
-        return GaugeLevel.OVER
-    if fraction >= AMBER_FROM:
-        return GaugeLevel.WARN
-    return GaugeLevel.OK
-
-
-def look_for(fraction: float | None, *, has_data: bool, failing: bool) -> GaugeLook:
-    """The look for a cycle fraction; `fraction` None (no limit) draws an empty gauge."""
+def look_for(fraction: float | None, *, state: str, has_data: bool,
+             failing: bool) -> GaugeLook:
+    """The look for a cycle fraction in limit state `state` (`limit_state` of the fraction
+    with the user's thresholds); `fraction` None (no limit) draws an empty gauge."""
     value = max(0.0, fraction) if fraction is not None else 0.0
     if failing:
-        return GaugeLook(GaugeLevel.FAILING, value, has_data)
+        return GaugeLook(GaugeLevel.FAILING, value, has_data, state)
     if not has_data:
-        return GaugeLook(GaugeLevel.NO_DATA, 0.0, False)
-    return GaugeLook(level_for(value), value, True)
+        return GaugeLook(GaugeLevel.NO_DATA, 0.0, False, state)
+    return GaugeLook(GaugeLevel(state), value, True, state)
 
 
-def fill_colour(fraction: float) -> QColor:
-    return {GaugeLevel.OK: GREEN, GaugeLevel.WARN: AMBER, GaugeLevel.OVER: RED}[
-        level_for(fraction)
-    ]
+def fill_colour(state: str) -> QColor:
+    """The gauge's (and the dashboard's cycle bar's) fill for a limit state."""
+    return QColor(STATE_COLOURS[state])
 
 
 def draw_gauge(size_px: int, look: GaugeLook, device_pixel_ratio: float = 1.0) -> QPixmap:
@@ -120,7 +116,7 @@ def _paint(p: QPainter, s: float, look: GaugeLook) -> None:
         p.drawEllipse(dial)
         fraction = max(0.0, min(1.0, look.fraction))
         if fraction > 0:
-            p.setBrush(QBrush(fill_colour(look.fraction)))
+            p.setBrush(QBrush(fill_colour(look.state)))
             if fraction >= 0.999:
                 p.drawEllipse(dial)
             else:

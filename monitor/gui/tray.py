@@ -43,8 +43,9 @@ class IconOptions:
 
 def look_of(snap: DashboardSnapshot | None) -> icons.GaugeLook:
     if snap is None:
-        return icons.look_for(None, has_data=False, failing=False)
-    return icons.look_for(snap.cycle.fraction, has_data=snap.has_data, failing=snap.failing)
+        return icons.look_for(None, state="ok", has_data=False, failing=False)
+    return icons.look_for(snap.cycle.fraction, state=snap.cycle.state, has_data=snap.has_data,
+                          failing=snap.failing)
 
 
 class TrayIcon(QObject):

@@ -27,6 +27,7 @@ from pathlib import Path
 from typing import Protocol
 
 from monitor.core.budget import BudgetStatus, due_alerts
+from monitor.core.limit_share import whole_percent
 from monitor.core.money import usd as _usd
 from monitor.services import ui_state
 from monitor.services.snapshot import DashboardSnapshot
@@ -146,10 +147,13 @@ class AlertEngine:
         for e in due_alerts(ctx.status, ctx.thresholds_pct, fired):
             if e.kind == "threshold":
                 urgency = "critical" if int(e.threshold) >= 100 else "normal"
+                # The title states the actual share (929 %), not the threshold crossed (100 %).
+                used = whole_percent(ctx.status.used_fraction)
+                pct = str(used) if used is not None else e.threshold
                 candidates.append((Alert(
-                    "threshold", e.threshold, f"{e.threshold} % of your monthly limit used",
+                    "threshold", e.threshold, f"{pct} % of your monthly limit used",
                     e.message, urgency,
-                    (("pct", e.threshold), ("spend", _usd(ctx.status.spend)),
+                    (("pct", pct), ("spend", _usd(ctx.status.spend)),
                      ("limit", _usd(ctx.status.limit))),
                 ), cycle))  # fmt: skip
             else:

@@ -13,8 +13,8 @@ import plistlib
 import sys
 from pathlib import Path
 
+from monitor.atomic import atomic_write_text
 from monitor.errors import KnownError
-from monitor.services.atomic import atomic_write_text
 from monitor.services.desktop_entry import (
     Launcher,
     application_entry,

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from monitor import resources
+from monitor.atomic import atomic_write_text
 from monitor.errors import KnownError
-from monitor.services.atomic import atomic_write_text
 
 APP_ID = "token-monitor"  # file name, icon name and QGuiApplication.desktopFileName()
 WM_CLASS = "token-monitor"  # X11 WM_CLASS: run_app's QApplication argv[0]

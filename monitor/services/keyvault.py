@@ -24,11 +24,11 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from monitor import exit_codes
+from monitor.atomic import atomic_write_text
 from monitor.core.clock import system_clock
 from monitor.core.json_limits import JsonTooDeep, loads_bounded
 from monitor.errors import ConfigError, KnownError
 from monitor.log import mask_secret, redact
-from monitor.services.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from monitor.atomic import atomic_write_bytes, atomic_write_text
 from monitor.core.clock import system_clock
 from monitor.core.json_limits import loads_bounded
 from monitor.core.settings import Settings, settings_from_dict, settings_to_dict
 from monitor.errors import CannotWriteError, ConfigError
-from monitor.services.atomic import atomic_write_bytes, atomic_write_text
 
 log = logging.getLogger(__name__)
 

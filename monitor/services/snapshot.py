@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from monitor.core.money import is_nil_difference
 from monitor.core.money import plain as money
 from monitor.core.usage import TokenUsage
 
@@ -171,6 +172,7 @@ class CycleFigures:
     estimated_usd: Decimal = Decimal(0)
     cached_savings_usd: Decimal = Decimal(0)
     unpriced_requests: int = 0  # requests whose dollars the cycle's figure leaves out
+    state: str = "ok"  # limit_state of the share with the user's thresholds: every colour
 
     @property
     def last_day(self) -> date:
@@ -300,6 +302,7 @@ def build_snapshot(
 ) -> DashboardSnapshot:
     """Every figure of the dashboard at `now` (blocking: run it off the GUI thread)."""
     from monitor.core.budget import billing_cycle, budget_status, local_date, today_period
+    from monitor.core.limit_share import limit_state
     from monitor.services.store import ORG_SOURCE
     from monitor.services.usage_report import build_report
 
@@ -337,6 +340,7 @@ def build_snapshot(
         estimated_usd=totals.estimated_usd,
         cached_savings_usd=by_model.cached_savings_usd,
         unpriced_requests=totals.unpriced_requests,
+        state=limit_state(status.used_fraction, settings.alert_thresholds_pct),
     )
 
     proxy_today = store.proxy_usage(today_p.start, today_p.end)
@@ -592,7 +596,7 @@ def _recon(store: UsageStore, prices: PriceTable, report: UsageReport, cycle: Pe
                            "not billed yet: today's costs are still open"
                            if d.day >= today else
                            "not billed yet: the Costs API reports days late")
-        elif diff is not None and abs(diff) < Decimal("0.01"):
+        elif diff is not None and is_nil_difference(diff):
             reasons.append("matches")
         else:
             if unpriced:

@@ -27,6 +27,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from monitor.core.budget import Period, billing_cycle, budget_status, today_period
+from monitor.core.limit_share import limit_state, whole_percent
 from monitor.core.money import json_usd
 
 if TYPE_CHECKING:
@@ -35,16 +36,6 @@ if TYPE_CHECKING:
     from monitor.services.store import UsageStore
 
 STALE_AFTER_POLLS = 2
-
-STATE_COLOURS: dict[str, str] = {
-    # Every state, with its colour in the status-bar formats and the tray's number icon.
-    "ok": "#2EA043",
-    "warn": "#F2A900",
-    "critical": "#E02E24",
-    "over": "#FF1744",
-    "no_data": "#8A8F94",
-    "stale": "#8A8F94",
-}
 
 
 @dataclass(frozen=True)
@@ -77,10 +68,8 @@ class StatusFigures:
 
     @property
     def percent(self) -> int:
-        """Used share of the limit in whole percent, rounded down (0 with no limit)."""
-        if self.used_fraction is None:
-            return 0
-        return max(0, int(self.used_fraction * 100))
+        """Used share of the limit in whole percent, by the one rule (0 with no limit)."""
+        return whole_percent(self.used_fraction) or 0
 
     def to_json(self) -> dict[str, Any]:
         """The `status --format json` contract (Decimals become numbers in print_json)."""
@@ -98,15 +87,6 @@ class StatusFigures:
         }
 
 
-def alert_levels(thresholds_pct: tuple[int, ...]) -> tuple[int, int]:
-    """(warn, critical) percentages: the first and the next-to-last alert threshold (one
-    threshold only: it is both)."""
-    ordered = sorted(thresholds_pct) or [100]
-    warn = ordered[0]
-    critical = ordered[-2] if len(ordered) >= 2 else ordered[0]
-    return warn, critical
-
-
 def state_for(
     used_fraction: Decimal | None,
     thresholds_pct: tuple[int, ...],
@@ -119,17 +99,7 @@ def state_for(
         return "no_data"
     if stale:
         return "stale"
-    if used_fraction is None:
-        return "ok"
-    warn, critical = alert_levels(thresholds_pct)
-    pct = used_fraction * 100
-    if pct >= 100:
-        return "over"
-    if pct >= critical:
-        return "critical"
-    if pct >= warn:
-        return "warn"
-    return "ok"
+    return limit_state(used_fraction, thresholds_pct)
 
 
 def last_update(store: UsageStore) -> datetime | None:

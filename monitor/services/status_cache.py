@@ -20,6 +20,7 @@ key; it is written owner-only.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import sqlite3
@@ -171,16 +172,11 @@ def from_json(data: dict[str, Any]) -> StatusBasis:
 def save(paths: Paths, key: dict[str, Any], basis: StatusBasis) -> None:
     """Keep `basis` for the next run (best effort: a cache that cannot be written is no error;
     the temp file + rename means a reader sees the old entry or the new one, never half)."""
-    target = cache_file(paths)
-    tmp = target.with_name(f".{target.name}.{os.getpid()}.tmp")
+    from monitor.atomic import atomic_write_text
+
     text = json.dumps({"key": key, "basis": to_json(basis)}, separators=(",", ":"))
-    try:
-        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.replace(tmp, target)
-    except OSError:
-        tmp.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):  # a cache: best effort, and no fsync
+        atomic_write_text(cache_file(paths), text, durable=False)
 
 
 def load(paths: Paths, key: dict[str, Any]) -> StatusBasis | None:

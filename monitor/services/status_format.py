@@ -10,9 +10,11 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from monitor.commands._output import to_json_line, usd
 from monitor.core import money
-from monitor.services.status import STATE_COLOURS, StatusFigures
+from monitor.core.json_text import to_json_line
+from monitor.core.limit_share import STATE_COLOURS
+from monitor.core.money import usd
+from monitor.services.status import StatusFigures
 
 FORMATS = ("text", "json", "waybar", "i3blocks", "tmux")
 TEMPLATE_FIELDS = ("today_usd", "cycle_usd", "limit_usd", "pct", "projected_usd",

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from monitor.services.atomic import atomic_write_text
+from monitor.atomic import atomic_write_text
 
 log = logging.getLogger(__name__)
 

@@ -144,7 +144,7 @@ LOAD_SCRIPT = (
 def encoding_load(repeat: int, encoding: str = "o200k_base") -> None:
     """Seconds to build the encoding in a fresh process: tiktoken's own loader (parses the
     file), ours without the ranks cache, ours with it; interleaved, medians."""
-    from monitor.core.tokens import _rank_file
+    from monitor.core.encodings import _rank_file
 
     with tempfile.TemporaryDirectory(prefix="bench-load-") as tmp:
         work = Path(tmp)
@@ -173,7 +173,7 @@ def encoding_load(repeat: int, encoding: str = "o200k_base") -> None:
 
 def whole_process(repeat: int, encoding: str = "o200k_base", mb: float = 8.0) -> None:
     """`token-monitor count FILE` vs a bare tiktoken script, whole processes, interleaved."""
-    from monitor.core.tokens import _rank_file
+    from monitor.core.encodings import _rank_file
 
     work = Path(tempfile.mkdtemp(prefix="bench-count-"))
     try:

@@ -180,12 +180,13 @@ STANDALONE = PROBE + r"""
 T0 = time.perf_counter()
 sys.path.insert(0, os.environ["TM_ROOT"])  # this checkout's code, whatever the cwd
 app = QApplication(["token-monitor"])  # the command reuses it
+from monitor.core import encodings
 from monitor.core import tokens
 from monitor.gui.tokenizer.window import TokenizerWindow
 load = {}
 _build = tokens.get_encoding
 def get_encoding(name):  # the encoding's real load time, whichever thread does it
-    if name in tokens._encodings:
+    if name in encodings._encodings:
         return _build(name)
     load.setdefault("start", time.perf_counter())
     try:

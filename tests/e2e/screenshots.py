@@ -239,7 +239,13 @@ def _icon_sheet(out: Path) -> None:
     from PySide6.QtCore import QRect, Qt
     from PySide6.QtGui import QColor, QFont, QPainter, QPixmap
 
-    from monitor.gui.icons import draw_gauge, look_for
+    from monitor.core.limit_share import limit_state
+    from monitor.gui.icons import GaugeLook, draw_gauge
+    from monitor.gui.icons import look_for as gauge_look
+
+    def look_for(fraction: float | None, *, has_data: bool, failing: bool) -> GaugeLook:
+        return gauge_look(fraction, state=limit_state(fraction, (50, 80, 90, 100)),
+                          has_data=has_data, failing=failing)
 
     looks = [("ok", look_for(0.32, has_data=True, failing=False)),
              ("amber", look_for(0.71, has_data=True, failing=False)),

@@ -42,7 +42,7 @@ def test_threshold_alert_fires_once_across_a_restart(qtbot: QtBot, utc_ctx: AppC
     assert utc_ctx.store().fired_alerts(NOW.date().replace(day=1)) >= {
         ("threshold", "50"), ("threshold", "80")}
     n = notification_for(next(a for a in alerts if a.kind == "threshold"))
-    assert n.title == "80 % of your monthly limit used"
+    assert n.title == "83 % of your monthly limit used"  # the actual share, not 80
     assert n.body == "Spent $100.00 of $120.00 this cycle."
     _evaluated_without_alerts(qtbot, first)  # same state, nothing new
 
@@ -90,7 +90,7 @@ def test_pause_menu_choice_and_banner_delivery(qtbot: QtBot, utc_ctx: AppContext
             c.pause_alerts("off")
         delivery = blocker.args[0]
         assert delivery.channel == BANNER  # offscreen: no bus, no tray → in-window banner
-        assert delivery.notification.title == "50 % of your monthly limit used"
-        assert "50 % of your monthly limit used" in c.window.banner.label.text()
+        assert delivery.notification.title == "54 % of your monthly limit used"
+        assert "54 % of your monthly limit used" in c.window.banner.label.text()
     finally:
         c.shutdown()

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import QSystemTrayIcon
 from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
-from monitor.core import tokens
+from monitor.core import encodings, tokens
 from monitor.gui.app import DASHBOARD_STATE_NAME, AppController
 from monitor.gui.tokenizer.pane import TokenizerPane
 from monitor.gui.window_state import WINDOWS_KEY, load_geometry, save_geometry
@@ -26,7 +26,7 @@ from monitor.services.desktop_notify import Notification
 def test_no_encoding_at_start_it_loads_off_the_gui_thread_when_the_tokenizer_opens(
         qtbot: QtBot, monkeypatch: pytest.MonkeyPatch,
         make_app: Callable[..., AppController]) -> None:
-    monkeypatch.setattr(tokens, "_encodings", {})  # as in a fresh process
+    monkeypatch.setattr(encodings, "_encodings", {})  # as in a fresh process
     built_on: list[threading.Thread] = []
     real = tokens.get_encoding
 
@@ -35,17 +35,18 @@ def test_no_encoding_at_start_it_loads_off_the_gui_thread_when_the_tokenizer_ope
         return real(name)
 
     monkeypatch.setattr(tokens, "get_encoding", spy)
+    monkeypatch.setattr(encodings, "get_encoding", spy)
     c = make_app(with_tokenizer=True)
     c.start(poll=False)
     qtbot.wait(1000)  # the old preload fired after 300 ms: nothing may load by itself
     qtbot.waitUntil(lambda: c.runner.active == 0, timeout=10_000)
-    assert tokens._encodings == {} and built_on == []
+    assert encodings._encodings == {} and built_on == []
     assert c.window.tokenizer is None
     c.window.show_tokenizer()
     pane = c.window.tokenizer
     assert isinstance(pane, TokenizerPane)
     pane.set_text("hello tokens")
-    qtbot.waitUntil(lambda: "o200k_base" in tokens._encodings, timeout=20_000)
+    qtbot.waitUntil(lambda: "o200k_base" in encodings._encodings, timeout=20_000)
     assert built_on and all(t is not threading.main_thread() for t in built_on)
 
 

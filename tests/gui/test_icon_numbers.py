@@ -11,6 +11,7 @@ from PySide6.QtGui import QColor, QImage, QPainter, QPixmap
 from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
+from monitor.core.limit_share import STATE_COLOURS
 from monitor.gui import icon_numbers, icons
 from monitor.gui.icon_numbers import (
     NumberLook,
@@ -24,7 +25,6 @@ from monitor.gui.icon_numbers import (
 )
 from monitor.gui.tasks import TaskRunner
 from monitor.gui.tray import IconOptions, TrayIcon
-from monitor.services.status import STATE_COLOURS
 from tests.gui.conftest import seed_spend
 from tests.gui.test_tray import _tray_with
 

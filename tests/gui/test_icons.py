@@ -6,8 +6,18 @@ import pytest
 from PySide6.QtGui import QColor, QImage
 from pytestqt.qtbot import QtBot
 
+from monitor.core.limit_share import limit_state
 from monitor.gui import icons
-from monitor.gui.icons import GaugeLevel, draw_gauge, look_for
+from monitor.gui.icons import GaugeLevel, draw_gauge
+from monitor.gui.icons import look_for as _look_for
+
+DEFAULT_THRESHOLDS = (50, 80, 90, 100)
+
+
+def look_for(fraction: float | None, *, has_data: bool, failing: bool,
+             thresholds: tuple[int, ...] = DEFAULT_THRESHOLDS) -> icons.GaugeLook:
+    return _look_for(fraction, state=limit_state(fraction, thresholds), has_data=has_data,
+                     failing=failing)
 
 
 def _image(size: int, look: icons.GaugeLook) -> QImage:
@@ -26,7 +36,7 @@ def _close(a: QColor, b: QColor, tol: int = 24) -> bool:
 @pytest.mark.parametrize("size", [16, 22, 32])
 @pytest.mark.parametrize(("fraction", "colour"), [
     (0.40, icons.GREEN), (0.60, icons.AMBER), (0.89, icons.AMBER), (0.95, icons.RED),
-    (1.40, icons.RED),
+    (1.40, icons.OVER_RED),
 ])
 def test_gauge_fill_colour_by_level(qtbot: QtBot, size: int, fraction: float,
                                     colour: QColor) -> None:
@@ -37,7 +47,18 @@ def test_gauge_fill_colour_by_level(qtbot: QtBot, size: int, fraction: float,
         # 9 o'clock (75 % round the dial) is still the dark track.
         assert _close(_at(img, 0.30, 0.50), icons.TRACK)
     if fraction >= 1:
-        assert _close(_at(img, 0.30, 0.50), icons.RED)
+        assert _close(_at(img, 0.30, 0.50), icons.OVER_RED)
+
+
+@pytest.mark.parametrize(("fraction", "colour"), [
+    (0.60, icons.GREEN), (0.69, icons.GREEN), (0.70, icons.AMBER), (0.94, icons.AMBER),
+    (0.95, icons.RED), (1.0, icons.OVER_RED),
+])
+def test_gauge_follows_the_users_thresholds(qtbot: QtBot, fraction: float,
+                                            colour: QColor) -> None:
+    # Thresholds 70/95/100: amber from 70 %, red from 95 %, as `status` says warn/critical.
+    img = _image(22, look_for(fraction, has_data=True, failing=False, thresholds=(70, 95, 100)))
+    assert _close(_at(img, 0.62, 0.30), colour), _at(img, 0.62, 0.30).name()
 
 
 @pytest.mark.parametrize("size", [16, 22, 32])

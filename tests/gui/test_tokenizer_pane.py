@@ -510,9 +510,9 @@ def test_tokenizer_command_window(qtbot: QtBot, ctx: AppContext, tmp_path: Path)
 def test_counted_in_line_says_when_the_count_also_loaded_the_encoding(
     qtbot: QtBot, ctx: AppContext, runner: TaskRunner, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from monitor.core import tokens
+    from monitor.core import encodings, tokens
 
-    monkeypatch.setattr(tokens, "_encodings", {})  # as in a fresh process
+    monkeypatch.setattr(encodings, "_encodings", {})  # as in a fresh process
     pane = TokenizerPane(ctx, runner, limits=PaneLimits())
     qtbot.addWidget(pane)
     pane.show()

@@ -49,7 +49,8 @@ def test_tooltip_and_green_gauge_from_seeded_store(qtbot: QtBot, utc_ctx: AppCon
 
 @pytest.mark.parametrize(("earlier", "level", "colour"), [
     ("70", icons.GaugeLevel.WARN, icons.AMBER),
-    ("115", icons.GaugeLevel.OVER, icons.RED),
+    ("115", icons.GaugeLevel.CRITICAL, icons.RED),  # 97.5 %: critical from 90 %
+    ("130", icons.GaugeLevel.OVER, icons.OVER_RED),
 ])
 def test_gauge_turns_amber_then_red(qtbot: QtBot, utc_ctx: AppContext, runner: TaskRunner,
                                     earlier: str, level: icons.GaugeLevel,
@@ -88,7 +89,7 @@ def test_failing_source_look_keeps_numbers(qtbot: QtBot, utc_ctx: AppContext,
         assert snap.failing
         assert tray.look.level is icons.GaugeLevel.FAILING
         lines = tray.icon.toolTip().splitlines()
-        assert lines[0] == "Today $1.00 · Nov $21.00 of $120 (18 %)"
+        assert lines[0] == "Today $1.00 · Nov $21.00 of $120 (17 %)"
         assert lines[1] == "Sync failing: invalid API key (401)"
         img = tray.current_icon().pixmap(32, 32).toImage()
         assert img.pixelColor(26, 28).name() in (icons.BADGE.name(), icons.BADGE_MARK.name())

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 import monitor
-from monitor.cli import COMMANDS, build_parser
+from monitor.cli import build_parser
+from monitor.command_table import COMMANDS
 
 HEAVY = ("tiktoken", "aiohttp", "PySide6", "monitor.gui", "openai", "shutil")
 
@@ -110,7 +111,7 @@ def test_table_lists_every_command_module_with_its_own_help() -> None:
     assert sorted(COMMANDS) == on_disk
     code = (
         "import argparse, importlib, json\n"
-        "from monitor.cli import COMMANDS, load_command_parser\n"
+        "from monitor.cli import load_command_parser\nfrom monitor.command_table import COMMANDS\n"
         "out = {}\n"
         "for name, command in COMMANDS.items():\n"
         "    sub = argparse.ArgumentParser().add_subparsers()\n"

@@ -296,3 +296,27 @@ def test_chat_mode_human_output_lists_the_parts(capsys: pytest.CaptureFixture[st
     assert code == 0
     assert "101 (estimate)" in out and "tools" in out and "reply priming" in out
     assert "note:" in out
+
+
+def test_costs_are_the_tokenizer_panes_in_the_one_money_format(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`count` prices a text with the pane's cost function and writes dollars as the GUI does
+    (`$1.39`, never `$1.3910`)."""
+    from monitor.core import money
+    from monitor.core.tokenizer_model import text_costs
+
+    f = tmp_path / "a.txt"
+    text = SAMPLE * 4000 + "odd " * 7  # a count whose dollars have more than cents
+    f.write_text(text, encoding="utf-8")
+    code, out, _ = _run(["count", str(f), "--model", "gpt-4o"], capsys)
+    assert code == 0
+    lines = {k: v.split()[-1] for k, v in (line.split(None, 1) for line in out.splitlines()
+                                            if " cost " in line)}
+    costs = text_costs(load_price_table(), "gpt-4o", count_tokens(text, "o200k_base"))
+    assert costs.input is not None and costs.output is not None
+    assert lines["input"] == money.usd(costs.input.usd)
+    assert lines["output"] == money.usd(costs.output.usd)
+    assert costs.output.usd is not None and costs.output.usd != costs.output.usd.quantize(
+        Decimal("0.01"))  # more than cents: the old format showed four places
+    assert len(lines["output"].split(".")[1]) == 2

@@ -60,11 +60,37 @@ def test_json_money_is_plain_never_exponent_nan_or_infinity() -> None:
     assert back["big"] == 10**15 and back["float_big"] == 10**16
     assert back["nan"] is None and back["inf"] is None
     assert back["neg"] == -2.5 and back["exact"] == 48.105
-    assert back["nested"] == [0.1, {"x": 1e-10}] and back["text"] == doc["text"]
+    assert back["nested"] == [0.1, {"x": 0}] and back["text"] == doc["text"]
     assert back["int"] == 3 and back["flag"] is True and back["none"] is None
+
+
+def test_json_numbers_carry_at_most_nine_decimals() -> None:
+    # A Decimal division (a projection, a used fraction) has 28 digits; the contract has nine,
+    # rounded half up, and never writes "-0".
+    doc = {"projected": D("206.0122190457684356809247204"), "fraction": D(2) / D(3),
+           "float": 0.1 + 0.2, "half": D("0.0000000005"), "neg_tiny": D("-0.0000000001"),
+           "big": D("123456789012345678901234567890.123456789012")}
+    text = to_json(doc, one_line=True)
+    assert '"projected":206.012219046' in text
+    assert '"fraction":0.666666667' in text
+    assert '"float":0.3,' in text
+    assert '"half":0.000000001' in text
+    assert '"neg_tiny":0,' in text
+    assert '"big":123456789012345678901234567890.123456789}' in text
 
 
 def test_a_string_cannot_forge_a_number() -> None:
     # Whatever a string holds, it stays a string (the placeholders are unguessable).
     tricky = {"model": '@0@', "cost": D("1.5"), "other": "\"@0@\""}
     assert json.loads(to_json(tricky)) == {"model": "@0@", "cost": 1.5, "other": "\"@0@\""}
+
+
+def test_a_difference_under_half_a_cent_is_zero() -> None:
+    assert money.signed_usd(D("-0.000000075")) == "$0.00"
+    assert money.signed_usd(D("0.00000010")) == "$0.00"
+    assert money.signed_usd(D("0.0049")) == "$0.00"
+    assert money.signed_usd(D("0.005")) == "+$0.01"  # half up, as every amount
+    assert money.signed_usd(D("-35.755")) == "-$35.76"
+    assert money.signed_usd(D("-2"), minus="−") == "−$2.00"
+    assert money.signed_usd(None) == "?"
+    assert money.is_nil_difference(D("-0.0049")) and not money.is_nil_difference(D("0.005"))

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.core import rank_cache
+from monitor.core import encodings, rank_cache
 from monitor.core import tokens as tk
 
 BASE = "cl100k_base"
@@ -20,38 +20,38 @@ TEXT = "Token Monitor counts tokens offline: 世界, <|endoftext|>, 12345."
 
 @pytest.fixture
 def cache(tmp_path: Path) -> Iterator[Path]:
-    tk._clear_cache()
+    encodings._clear_cache()
     rank_cache.use_directory(tmp_path / "cache")
     try:
         yield tmp_path / "cache" / "encodings"
     finally:
         rank_cache.use_directory(None)
-        tk._clear_cache()
+        encodings._clear_cache()
 
 
 def _sha() -> str:
-    return hashlib.sha256(tk._rank_file(BASE).read_bytes()).hexdigest()
+    return hashlib.sha256(encodings._rank_file(BASE).read_bytes()).hexdigest()
 
 
 def _parses(monkeypatch: pytest.MonkeyPatch) -> list[int]:
     """Counts calls of the base64 parser (a cache hit makes none)."""
     calls: list[int] = []
-    real = tk._parse_ranks
+    real = encodings._parse_ranks
 
     def counting(*args: object) -> dict[bytes, int]:
         calls.append(1)
         return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(tk, "_parse_ranks", counting)
+    monkeypatch.setattr(encodings, "_parse_ranks", counting)
     return calls
 
 
 def _fresh_count() -> int:
-    tk._clear_cache()
+    encodings._clear_cache()
     return tk.count_tokens(TEXT, BASE)
 
 
-_REAL_PARSE = tk._parse_ranks
+_REAL_PARSE = encodings._parse_ranks
 
 
 @functools.cache
@@ -59,8 +59,8 @@ def _expected() -> int:
     """The count from an encoding built here from the shipped file, bypassing any cache."""
     import tiktoken
 
-    ranks = _REAL_PARSE(tk._rank_file(BASE).read_bytes(), tk._rank_file(BASE), "")
-    _, pat, specials = tk._SPECS[BASE]
+    ranks = _REAL_PARSE(encodings._rank_file(BASE).read_bytes(), encodings._rank_file(BASE), "")
+    _, pat, specials = encodings._SPECS[BASE]
     enc = tiktoken.Encoding("check", pat_str=pat, mergeable_ranks=ranks, special_tokens=specials)
     return len(enc.encode_ordinary(TEXT))
 
@@ -79,7 +79,7 @@ def test_first_load_writes_a_private_cache_and_the_next_load_uses_it(
     assert len(parses) == 1  # read back from the cache, not parsed again
     assert first == second == _expected()
     assert rank_cache.load(BASE, _sha()) == _REAL_PARSE(
-        tk._rank_file(BASE).read_bytes(), tk._rank_file(BASE), "")
+        encodings._rank_file(BASE).read_bytes(), encodings._rank_file(BASE), "")
 
 
 @pytest.mark.parametrize("where", ["payload", "payload-hash", "magic", "truncated", "empty"])
@@ -165,14 +165,14 @@ def test_a_cache_another_user_could_write_is_never_trusted(
 
 def test_no_directory_means_no_cache(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     rank_cache.use_directory(None)
-    tk._clear_cache()
+    encodings._clear_cache()
     parses = _parses(monkeypatch)
     try:
         assert tk.count_tokens(TEXT, BASE) == _expected()
-        tk._clear_cache()
+        encodings._clear_cache()
         tk.count_tokens(TEXT, BASE)
     finally:
-        tk._clear_cache()
+        encodings._clear_cache()
     assert len(parses) == 2
     assert rank_cache.store(BASE, "00" * 32, {b"a": 0}) is None
 

@@ -6,6 +6,7 @@ the cached path is `run_quick` with a pinned clock. Every instant derives from N
 
 from __future__ import annotations
 
+import argparse
 import io
 import json
 import os
@@ -102,6 +103,7 @@ def test_a_write_by_another_tool_is_a_miss(month: Paths,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     """The revision is kept by triggers: even plain SQL from the sqlite3 shell counts."""
     full(capsys)
+    assert quick() is not None  # a hit first, so the miss below is the write's doing
     conn = sqlite3.connect(month.db_file)
     conn.execute("DELETE FROM proxy_records WHERE rowid = (SELECT MAX(rowid) FROM "
                  "proxy_records)")
@@ -126,6 +128,7 @@ def test_settings_edit_in_place_is_a_miss(month: Paths,
 def test_price_override_is_part_of_the_key(month: Paths,
                                            capsys: pytest.CaptureFixture[str]) -> None:
     full(capsys)
+    assert quick() is not None
     month.prices_override.write_text('{"models": {}}\n')
     assert quick() is None
 
@@ -147,6 +150,7 @@ def test_a_restored_database_is_a_miss(month: Paths, capsys: pytest.CaptureFixtu
     """A backup has the same lineage and maybe the same revision: the file identity differs."""
     copy = backup_now(month.db_file, fixed_clock(NOW))
     full(capsys)
+    assert quick() is not None
     restore(month.db_file, copy, fixed_clock(NOW))
     assert quick() is None
 
@@ -156,6 +160,7 @@ def test_an_untrusted_or_damaged_cache_is_ignored(
     month: Paths, capsys: pytest.CaptureFixture[str], damage: str
 ) -> None:
     full(capsys)
+    assert quick() is not None
     target = status_cache.cache_file(month)
     assert target.stat().st_mode & 0o777 == 0o600
     if damage == "garbage":
@@ -191,6 +196,21 @@ def test_other_forms_take_the_full_path(month: Paths, capsys: pytest.CaptureFixt
     assert run_quick(["--home", str(month.config_dir.parent), "status"],
                      clock=fixed_clock(LATER), out=out) == 0
     assert out.getvalue() == full(capsys, now=LATER)
+
+
+def test_the_quick_path_serves_exactly_the_value_flags_argparse_defines() -> None:
+    """The quick path's flag tables are the parsers' own: every global and `status` option
+    that takes one value and is documented (not `--now`), nothing else."""
+    from monitor.cli import build_parser, load_command_parser
+    from monitor.commands import _status_quick
+
+    def value_flags(parser: Any) -> set[str]:
+        return {opt for a in parser._actions if a.nargs is None and a.option_strings
+                and a.help != argparse.SUPPRESS and a.const is None
+                and type(a).__name__ == "_StoreAction" for opt in a.option_strings}
+
+    assert value_flags(build_parser()) == set(_status_quick._GLOBAL_FLAGS)
+    assert value_flags(load_command_parser("status")) == set(_status_quick._STATUS_FLAGS)
 
 
 def test_every_table_of_record_bumps_the_revision(paths: Paths) -> None:

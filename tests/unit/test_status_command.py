@@ -15,10 +15,11 @@ import pytest
 
 from monitor.cli import main
 from monitor.commands.status import TOOLTIP_MODELS
+from monitor.core.limit_share import STATE_COLOURS, alert_levels
 from monitor.core.settings import Settings
 from monitor.paths import Paths
 from monitor.services.settings_file import save_settings
-from monitor.services.status import STATE_COLOURS, alert_levels, state_for
+from monitor.services.status import state_for
 from monitor.services.store import ORG_SOURCE, SyncState, UsageStore
 from tests.e2e.seed import seed_month, seed_proxy_spend
 

@@ -16,7 +16,10 @@ import pytest
 import tiktoken
 import tiktoken.load
 
+from monitor.core import encodings
+from monitor.core import token_spans as token_spans_mod
 from monitor.core import tokens as tk
+from monitor.core.token_spans import token_spans
 from monitor.core.tokens import (
     EncodingError,
     TokenCounter,
@@ -25,7 +28,6 @@ from monitor.core.tokens import (
     encoding_for_model,
     get_encoding,
     text_stats,
-    token_spans,
 )
 from monitor.errors import KnownError
 
@@ -35,17 +37,17 @@ ALL = ("o200k_base", "cl100k_base")
 @pytest.fixture
 def fresh_cache() -> Iterator[None]:
     """Empty the per-process encoding cache for one test, then put the loaded ones back."""
-    saved = (dict(tk._encodings), dict(tk._ranks))
-    tk._clear_cache()
+    saved = (dict(encodings._encodings), dict(encodings._ranks))
+    encodings._clear_cache()
     yield
-    tk._clear_cache()
-    tk._encodings.update(saved[0])
-    tk._ranks.update(saved[1])
+    encodings._clear_cache()
+    encodings._encodings.update(saved[0])
+    encodings._ranks.update(saved[1])
 
 
 def _copy_rank_file(tmp_path: Path, base: str) -> Path:
     dst = tmp_path / f"{base}.tiktoken"
-    shutil.copyfile(tk._rank_file(base), dst)
+    shutil.copyfile(encodings._rank_file(base), dst)
     return dst
 
 
@@ -53,8 +55,8 @@ def _copy_rank_file(tmp_path: Path, base: str) -> Path:
 
 
 def test_shipped_files_match_the_published_hashes() -> None:
-    for base, digest in tk._SHA256.items():
-        assert hashlib.sha256(tk._rank_file(base).read_bytes()).hexdigest() == digest
+    for base, digest in encodings._SHA256.items():
+        assert hashlib.sha256(encodings._rank_file(base).read_bytes()).hexdigest() == digest
 
 
 def test_encodings_are_identical_to_tiktokens_own_constructors(
@@ -67,7 +69,7 @@ def test_encodings_are_identical_to_tiktokens_own_constructors(
     cache.mkdir()
     for base in ALL:
         url = f"https://openaipublic.blob.core.windows.net/encodings/{base}.tiktoken"
-        shutil.copyfile(tk._rank_file(base), cache / hashlib.sha1(url.encode()).hexdigest())
+        shutil.copyfile(encodings._rank_file(base), cache / hashlib.sha1(url.encode()).hexdigest())
     monkeypatch.setenv("TIKTOKEN_CACHE_DIR", str(cache))
     for name, ctor in (
         ("o200k_base", openai_public.o200k_base),
@@ -138,7 +140,7 @@ def test_missing_file_is_a_clear_known_error(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache: None
 ) -> None:
     gone = tmp_path / "nowhere" / "o200k_base.tiktoken"
-    monkeypatch.setattr(tk, "_rank_file", lambda _base: gone)
+    monkeypatch.setattr(encodings, "_rank_file", lambda _base: gone)
     with pytest.raises(EncodingError) as info:
         get_encoding("o200k_base")
     assert isinstance(info.value, KnownError)
@@ -159,18 +161,18 @@ def test_corrupt_file_is_a_clear_known_error(
     else:
         data.clear()
     path.write_bytes(bytes(data))
-    monkeypatch.setattr(tk, "_rank_file", lambda _base: path)
+    monkeypatch.setattr(encodings, "_rank_file", lambda _base: path)
     with pytest.raises(EncodingError, match="corrupt") as info:
         count_tokens("x", "cl100k_base")
     assert str(path) in info.value.text()
-    assert tk._SHA256["cl100k_base"][:16] in info.value.text()
+    assert encodings._SHA256["cl100k_base"][:16] in info.value.text()
 
 
 def test_a_good_copy_loads_from_a_custom_location(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fresh_cache: None
 ) -> None:
     path = _copy_rank_file(tmp_path, "cl100k_base")
-    monkeypatch.setattr(tk, "_rank_file", lambda _base: path)
+    monkeypatch.setattr(encodings, "_rank_file", lambda _base: path)
     assert encode("tiktoken is great!", "cl100k_base") == [83, 1609, 5963, 374, 2294, 0]
 
 
@@ -185,13 +187,13 @@ def test_cache_is_shared_and_built_once_across_threads(
     monkeypatch: pytest.MonkeyPatch, fresh_cache: None
 ) -> None:
     reads: list[str] = []
-    real = tk._read_rank_file
+    real = encodings._read_rank_file
 
     def counting(base: str, path: Path) -> dict[bytes, int]:
         reads.append(base)
         return real(base, path)
 
-    monkeypatch.setattr(tk, "_read_rank_file", counting)
+    monkeypatch.setattr(encodings, "_read_rank_file", counting)
     barrier = threading.Barrier(6)
     got: list[tiktoken.Encoding] = []
     errors: list[BaseException] = []
@@ -326,7 +328,7 @@ def test_surrogate_fixup_with_origins_is_tiktokens_fixup() -> None:
     alphabet = ["a", " ", "\n", "é", "世", "😀", "\ud800", "\udbff", "\udc00", "\udfff"]
     for _ in range(300):
         text = "".join(rng.choice(alphabet) for _ in range(rng.randint(0, 12)))
-        fixed, origin = tk._fixup_with_origins(text)
+        fixed, origin = token_spans_mod._fixup_with_origins(text)
         assert fixed == tk._utf16_fixup(text)
         assert len(origin) == len(fixed) + 1 and origin[-1] == len(text)
 
@@ -390,7 +392,7 @@ def test_cuts_are_only_made_where_they_are_safe() -> None:
     cuts = set()
     for lo in range(len(text)):
         for hi in range(lo, len(text) + 1):
-            cut = tk._cut_at_or_before(text, lo, hi)
+            cut = tk.cut_at_or_before(text, lo, hi)
             if cut:
                 assert lo < cut <= hi
                 cuts.add(cut)
@@ -483,7 +485,7 @@ def test_empty_text() -> None:
 # --- spans ---------------------------------------------------------------------------------------
 
 
-def _assert_tiles(spans: list[tk.TokenSpan], text: str) -> None:
+def _assert_tiles(spans: list[token_spans_mod.TokenSpan], text: str) -> None:
     pos = 0
     for s in spans:
         assert s.start == pos and s.end >= s.start
@@ -593,9 +595,9 @@ def test_hspace_chars_spell_out_the_regex_class() -> None:
 )
 def test_buffer_count_equals_encode_ordinary(name: str, text: str) -> None:
     enc = get_encoding(name)
-    expected = len(tk._encode_ordinary(enc, text))
+    expected = len(tk.encode_ordinary_exact(enc, text))
     assert tk._count_one(enc, text) == expected
-    assert count_tokens(text * 3, name) == len(tk._encode_ordinary(enc, text * 3))
+    assert count_tokens(text * 3, name) == len(tk.encode_ordinary_exact(enc, text * 3))
 
 
 # ---- short texts: tiktoken's merge in Python over the cached ranks ----------------------------
@@ -626,21 +628,77 @@ def _parity_corpus() -> list[str]:
     return fixed
 
 
+FUZZ_TEXTS = 20_000
+_FUZZ_ALPHABET = (
+    "abcXYZ019 \n\r\t.,;:'\"!?-_()[]{}<>|/\\^`~@#$%&*+=日本語中文한국어ßüéñ€£¥"
+    "\u0301\u0627\u05e2\u0e01\u0915\u1100𝔘👍🏽👩\u200d\u00a0\u3000\u2028\u0085\x0b\x00"
+    "\ud800\udbff\udc00\udfff\ud83d\ude00"  # lone surrogates and the halves of 😀
+)
+_FUZZ_WORDS = ("<|endoftext|>", "<|fim_prefix|>", "<|endofprompt|>", "<|start|>", "'s", "'ve",
+               "'LL", "\ud83d\ude00", "  ", "\n\n", "1234567", "    \n")
+
+
+def _fuzz_texts(seed: int) -> list[str]:
+    import random
+
+    rng = random.Random(seed)
+    texts = []
+    for _ in range(FUZZ_TEXTS):
+        parts = []
+        for _ in range(rng.randint(0, 24)):
+            if rng.random() < 0.15:
+                parts.append(rng.choice(_FUZZ_WORDS))
+            else:
+                parts.append(rng.choice(_FUZZ_ALPHABET))
+        texts.append("".join(parts))
+    return texts
+
+
+@pytest.mark.parametrize("name", ["o200k_base", "cl100k_base", "o200k_harmony"])
+def test_short_count_equals_tiktoken_on_seeded_random_texts(name: str) -> None:
+    # Surrogates (lone and paired), specials as text, every script class, digits and runs of
+    # whitespace: the Python merge must say what tiktoken says, text for text.
+    enc = get_encoding(name)
+    encodings._encodings.pop(name, None)
+    try:
+        wrong = []
+        for text in _fuzz_texts(20261208):
+            short = tk.count_short(text, name)
+            assert short is not None, text
+            expected = len(enc.encode_ordinary(text))
+            if short != expected:
+                wrong.append((text, short, expected))
+        assert not wrong, (len(wrong), wrong[:5])
+    finally:
+        encodings._encodings[name] = enc
+
+
+def test_short_count_handles_surrogates_as_tiktoken() -> None:
+    enc = get_encoding("o200k_base")
+    encodings._encodings.pop("o200k_base", None)
+    try:
+        for text in ("a\ud800b", "\ud83d\ude00 hi", "\udfff", "x\ud83d"):
+            assert tk.count_short(text, "o200k_base") == len(enc.encode_ordinary(text)), text
+    finally:
+        encodings._encodings["o200k_base"] = enc
+
+
 @pytest.mark.parametrize("name", ["o200k_base", "cl100k_base", "o200k_harmony"])
 def test_short_count_equals_tiktoken(name: str) -> None:
     enc = get_encoding(name)
-    tk._encodings.pop(name, None)  # as in a fresh `count`: nothing built yet
+    encodings._encodings.pop(name, None)  # as in a fresh `count`: nothing built yet
     try:
         for text in _parity_corpus():
             short = tk.count_short(text, name)
             expected = len(enc.encode_ordinary(text))
             if short is None:  # only a long pre-token may decline
+                pattern = encodings._SPECS[name][1]
                 assert any(len(m.encode()) > tk._SHORT_PIECE_BYTES
-                           for m in tk._pre_tokenizer(tk._SPECS[name][1]).findall(text)), text
+                           for m in tk._pre_tokenizer(pattern).findall(text)), text
                 continue
             assert short == expected, (name, text)
     finally:
-        tk._encodings[name] = enc
+        encodings._encodings[name] = enc
 
 
 def test_a_short_count_does_not_build_the_encoding(fresh_cache: None,

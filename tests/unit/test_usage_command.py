@@ -159,7 +159,7 @@ def test_budget_human(seeded: Paths, capsys: pytest.CaptureFixture[str]) -> None
     assert main(["budget", "--now", NOW]) == 0
     text = capsys.readouterr().out
     assert "Monthly limit  $20.00" in text
-    assert "Remaining" in text and "$15.64" in text and "21.8 %" in text
+    assert "Remaining" in text and "$15.64" in text and "Used           21 %" in text
     assert "based on 15.5 days" in text
 
 

@@ -136,7 +136,7 @@ class HeaderPanel(QWidget):
         self.cycle_bar.setFormat(fmt.percent(c.fraction))
         from monitor.gui import icons  # the gauge's colours; not before the first frame
 
-        colour = icons.fill_colour(frac).name()
+        colour = icons.fill_colour(c.state).name()
         self.cycle_bar.setStyleSheet(
             f"QProgressBar {{ border: 1px solid palette(mid); border-radius: 3px; "
             f"text-align: center; }} QProgressBar::chunk {{ background: {colour}; }}")

@@ -23,6 +23,7 @@ from PySide6.QtCore import (
 )
 from PySide6.QtGui import QColor
 
+from monitor.core import money
 from monitor.gui import fmt, texts
 from monitor.gui.qt_props import set_property
 
@@ -242,10 +243,7 @@ def explanation_text(explanation: str) -> str:
 
 def recon_columns() -> list[_Column[ReconRow]]:
     def diff(r: ReconRow) -> str:
-        d = r.difference_usd
-        if d is None:
-            return "–"
-        return ("+" if d > 0 else "") + fmt.usd(d)
+        return money.signed_usd(r.difference_usd, unknown="–")
 
     return [
         _Column(
