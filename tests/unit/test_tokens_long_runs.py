@@ -7,6 +7,7 @@ import random
 import pytest
 
 from monitor.core import tokens
+from monitor.core.token_spans import token_spans
 from monitor.core.tokens import (
     LONG_RUN_CHARS,
     TokenCounter,
@@ -14,7 +15,6 @@ from monitor.core.tokens import (
     count_tokens,
     get_encoding,
 )
-from monitor.core.token_spans import token_spans
 
 ENCODINGS = ("o200k_base", "cl100k_base")
 # Unicode White_Space other than \r\n, as the pre-tokenizers' `\s` sees it.
