@@ -114,7 +114,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     except BaseException as exc:  # a bug (or a Rust panic, which is no Exception)
         sqlite3 = sys.modules.get("sqlite3")  # not imported: not an SQLite error (no cost)
         if sqlite3 is not None and isinstance(exc, sqlite3.DatabaseError):
-            from monitor.services.db_errors import is_database_failure, store_error
+            from monitor.services.store.errors import is_database_failure, store_error
 
             if is_database_failure(exc):  # damaged pages, a lock, a full disk: not a bug
                 return _known_error(store_error(exc, paths.db_file))

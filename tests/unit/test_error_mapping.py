@@ -13,7 +13,7 @@ import pytest
 from monitor import exit_codes
 from monitor.core.json_limits import MAX_DEPTH, JsonTooDeep, loads_bounded
 from monitor.log import PrivateRotatingFileHandler
-from monitor.services.db_errors import is_database_failure, store_error
+from monitor.services.store.errors import is_database_failure, store_error
 
 
 def _raised(run: object) -> sqlite3.DatabaseError:

@@ -16,8 +16,8 @@ are maintained on every write and keep every query in milliseconds with a year o
 and a million proxy records; only a period's ragged edges are read from raw rows.
 """
 
-from monitor.services.store.connection import StoreError
 from monitor.services.store.costs import COST_DIMS, CostRow
+from monitor.services.store.errors import StoreError
 from monitor.services.store.proxy_records import PROXY_DIMS, ProxyOutcomeRow, ProxyUsageRow
 from monitor.services.store.schema import (
     DAY_S,

@@ -20,7 +20,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from monitor.core.clock import Clock
-from monitor.services.store.connection import create_private_database
+from monitor.services.store.private_file import create_private_database
 
 KEEP = 7
 BACKUP_DIR = "backups"

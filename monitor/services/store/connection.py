@@ -25,10 +25,11 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any, Self
 
-from monitor import exit_codes
 from monitor.core.clock import Clock, system_clock
-from monitor.errors import KnownError
+from monitor.services.store.backup import damaged_message
 from monitor.services.store.convert import _decimal_add, _DecimalSum, _pico, _pico_rest
+from monitor.services.store.errors import DatabaseDamaged, StoreError
+from monitor.services.store.private_file import create_private_database
 from monitor.services.store.schema import (
     _ORG_TABLES,
     _PROXY_TABLES,
@@ -43,40 +44,9 @@ from monitor.services.store.schema import (
 DEFAULT_MAX_CONNECTIONS = 4
 
 
-class StoreError(KnownError):
-    """The database cannot be used (newer schema, corrupt file, closed store)."""
-
-    exit_code = exit_codes.DATABASE_UNUSABLE
-
-
 def is_damage(exc: BaseException) -> bool:
     """SQLITE_CORRUPT / SQLITE_NOTADB: Python raises plain DatabaseError for exactly these."""
     return type(exc) is sqlite3.DatabaseError
-
-
-_umask_lock = threading.Lock()
-
-
-def create_private_database(path: Path) -> None:
-    """Create the SQLite file at `path` owner-only (0600) if it is missing; never opens it
-    outside SQLite (see `Database._create_private_file` for why).
-
-    SQLite creates the file on connect with 0644 less the umask, so the connect runs under a
-    0077 umask: no moment exists where another user could open it. The umask is process-wide,
-    hence the lock (ours are the only umask changes) and a window of one connect; a file
-    another thread creates meanwhile is at worst owner-only too. SQLite gives -wal/-shm the
-    main file's mode. An existing file is only chmod-ed.
-    """
-    if os.name == "posix" and not path.exists():
-        with _umask_lock:
-            previous = os.umask(0o077)
-            try:
-                conn = sqlite3.connect(path)  # opens (creates) the file now
-            finally:
-                os.umask(previous)
-        conn.close()
-    if os.name == "posix":
-        os.chmod(path, 0o600)
 
 
 class _Held(threading.local):
@@ -112,8 +82,6 @@ class Database:
         self._born: dict[int, int] = {}  # id(connection) -> generation
         self._closed = False
         self._companions_private = False
-        self._version_lock = threading.Lock()
-        self._version_conn: sqlite3.Connection | None = None  # see data_version
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -300,11 +268,8 @@ class Database:
             self._release(conn)
 
     def _damaged(self, exc: BaseException) -> StoreError:
-        """SQLITE_CORRUPT/NOTADB as db_errors.DatabaseDamaged: the message names the file and
-        the newest good backup (`token-monitor db restore`)."""
-        from monitor.services.db_errors import DatabaseDamaged
-        from monitor.services.store.backup import damaged_message
-
+        """SQLITE_CORRUPT/NOTADB as DatabaseDamaged: the message names the file and the newest
+        good backup (`token-monitor db restore`)."""
         return DatabaseDamaged(damaged_message(self.path, str(exc)))
 
     def _query(self, sql: str, params: Sequence[Any] = ()) -> list[Any]:
@@ -322,20 +287,6 @@ class Database:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-    def data_version(self) -> int:
-        """A number that changes when any other connection commits to the store (SQLite's
-        `PRAGMA data_version`): a cheap "did anything change?" poll for `status --watch`.
-
-        The pragma is per connection, so it is read on one dedicated connection (pooled ones
-        would give unrelated numbers); it is opened on first use and closed by `close()`.
-        """
-        with self._version_lock:
-            if self._closed:
-                raise StoreError("the usage store is closed")
-            if self._version_conn is None:
-                self._version_conn = self._new_connection()
-            return int(self._version_conn.execute("PRAGMA data_version").fetchone()[0])
 
     def revision(self) -> tuple[str, int]:
         """(lineage, revision): the revision grows with every committed change to a table of
@@ -394,10 +345,6 @@ class Database:
             with contextlib.suppress(sqlite3.Error):
                 conn.execute("PRAGMA optimize")
             conn.close()
-        with self._version_lock:
-            version, self._version_conn = self._version_conn, None
-        if version is not None:
-            version.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

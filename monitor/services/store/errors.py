@@ -1,4 +1,4 @@
-"""What an SQLite failure in the middle of a command means for the user, naming the file.
+"""The store's errors, and what an SQLite failure mid-command means for the user (naming the file).
 
 The store raises StoreError for what it checks on opening; a damaged page, a lock held too
 long or a full disk only shows when a query reaches it, as a bare sqlite3 error. This turns
@@ -11,8 +11,14 @@ import sqlite3
 from pathlib import Path
 
 from monitor import exit_codes
+from monitor.errors import KnownError
 from monitor.services.store.backup import damaged_message
-from monitor.services.store.connection import StoreError
+
+
+class StoreError(KnownError):
+    """The database cannot be used (newer schema, corrupt file, closed store)."""
+
+    exit_code = exit_codes.DATABASE_UNUSABLE
 
 
 class DatabaseBusy(StoreError):  # noqa: N818 - reads better at call sites
