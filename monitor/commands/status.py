@@ -30,6 +30,7 @@ from monitor.context import AppContext
 from monitor.core.clock import Clock, fixed_clock
 from monitor.errors import KnownError
 from monitor.services import status_cache
+from monitor.services.file_tag import content_tag
 from monitor.services.status import (
     StatusBasis,
     StatusFigures,
@@ -129,7 +130,7 @@ def watch(ctx: AppContext, clock: Clock, render: Callable[[StatusFigures], str],
             try:
                 # data_version sees every commit through SQLite (writes, backup-API restores).
                 store = ctx.store()
-                key = (store.data_version(), *(status_cache.content_tag(p) for p in files))
+                key = (store.data_version(), *(content_tag(p) for p in files))
                 now = clock()
                 if key != seen or (due is not None and now >= due):
                     if seen is not None and key[1:] != seen[1:]:

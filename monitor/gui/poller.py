@@ -133,6 +133,10 @@ class Poller(QObject):
         self.next_poll_at = None
 
     def set_interval(self, interval_s: int) -> None:
+        """A new interval counts from now; the same one changes nothing (settings that
+        changed elsewhere, or another field, must not push the next poll back)."""
+        if interval_s * 1000 == self._interval_ms:
+            return
         self._interval_ms = interval_s * 1000
         if not self._stopped and not self._running:
             self._schedule(self._interval_ms)
