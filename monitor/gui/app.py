@@ -660,6 +660,7 @@ class AppController(QObject):
         if language != self.language:
             self.set_language(language)
         self.poller.set_interval(new.poll_interval_s)
+        self.proxy.settings_changed()
         if self.tray is not None:
             from monitor.gui.tray import IconOptions
 

@@ -252,6 +252,14 @@ class ProxyHost(QObject):
     def active(self) -> bool:
         return self._proxy is not None
 
+    def settings_changed(self) -> None:
+        """The settings in force changed: the running proxy's caps re-read them at once
+        (not at their next refresh; its /metrics reads them per scrape)."""
+        gate = getattr(self._proxy, "gate", None)
+        refresh = getattr(gate, "refresh_soon", None)
+        if callable(refresh):
+            refresh()
+
     def _on_record(self, rec: ProxyRecord) -> None:
         # Called on the proxy's writer thread: emitting crosses to the GUI thread (queued).
         self.record_added.emit(rec)
