@@ -26,7 +26,7 @@ from monitor.gui.settings_dialog import SettingsDialog
 from monitor.services.snapshot import DashboardSnapshot
 from tests.fakes.fake_upstream import FakeUpstream
 from tests.fakes.server import ServerThread
-from tests.gui.conftest import seed_spend
+from tests.gui.conftest import CYCLE_START, seed_spend
 from tests.integration.test_proxy_metrics import free_port
 
 FOLLOW_MS = 5000  # the promise: a change reaches the running app within 5 s
@@ -104,6 +104,20 @@ def test_budget_limit_from_the_cli_reaches_tray_dashboard_and_state(
     assert utc_ctx.settings.monthly_limit_usd == Decimal(90)
     assert "of $90 (53 %)" in app.tray.icon.toolTip()
     assert app.window.header.cycle_cost.text() == "$48.10 of $90"
+
+
+def test_a_lower_limit_from_the_cli_fires_its_threshold_alerts(
+        make_app: Callable[..., AppController], utc_ctx: AppContext, qtbot: QtBot,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    seed_spend(utc_ctx, today_usd="1.23", earlier_usd="46.87")  # $48.10: 40 % of $120
+    app = _started(make_app(tray=True), qtbot)
+    qtbot.waitUntil(lambda: app.state.alerts_evaluated >= 1 and not app.state.busy,
+                    timeout=10_000)
+    assert utc_ctx.store().fired_alerts(CYCLE_START) == set()
+
+    with qtbot.waitSignal(app.state.alerts_fired, timeout=FOLLOW_MS) as fired:
+        assert main(["budget", "--limit", "60"]) == 0  # $48.10 is 80 % of $60
+    assert sorted(a.key for a in fired.args[0] if a.kind == "threshold") == ["80"]
 
 
 def test_an_editors_rename_and_an_in_place_write_are_both_followed(
