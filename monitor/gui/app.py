@@ -648,7 +648,8 @@ class AppController(QObject):
                                   next_sync=self.poller.next_poll_at)
 
     def _on_proxy_record(self, _rec: ProxyRecord) -> None:
-        if not self._record_timer.isActive():
+        # A record queued by the proxy's writer while it stopped arrives after shutdown.
+        if not self._shut_down and not self._record_timer.isActive():
             self._record_timer.start()
 
     def _on_proxy_failed(self, message: str) -> None:

@@ -15,12 +15,13 @@ from typing import Any
 
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
-from PySide6.QtCore import QTimer
+from PySide6.QtCore import QFileSystemWatcher, QTimer
 from PySide6.QtWidgets import QApplication, QLineEdit
 from pytestqt.qtbot import QtBot
 
 from monitor.cli import main
 from monitor.context import AppContext
+from monitor.gui import i18n
 from monitor.gui.app import AppController
 from monitor.gui.settings_dialog import SettingsDialog
 from monitor.services.snapshot import DashboardSnapshot
@@ -30,6 +31,7 @@ from tests.gui.conftest import CYCLE_START, seed_spend
 from tests.integration.test_proxy_metrics import free_port
 
 FOLLOW_MS = 5000  # the promise: a change reaches the running app within 5 s
+FIRST_CAP_MS = 20_000  # a first hard cap loads the tokenizer (its reservations count tokens)
 
 
 def _limit(app: AppController) -> Decimal | None:
@@ -154,6 +156,34 @@ def test_a_half_written_file_is_left_alone_and_the_finished_one_is_followed(
     qtbot.waitUntil(lambda: _limit(app) == Decimal(50), timeout=FOLLOW_MS)
 
 
+def test_where_the_folder_cannot_be_watched_a_slow_timer_checks_instead(
+        make_app: Callable[..., AppController], utc_ctx: AppContext, qtbot: QtBot,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    # As with no inotify watch left: every path is refused.
+    monkeypatch.setattr(QFileSystemWatcher, "addPaths", lambda _self, paths: list(paths))
+    app = _started(make_app(tray=True), qtbot)
+    assert not app.settings_watch.watching
+    _editor_save(utc_ctx.paths.settings_file, monthly_limit_usd=55)
+    qtbot.waitUntil(lambda: _limit(app) == Decimal(55), timeout=FOLLOW_MS)
+
+
+def test_a_language_set_in_the_file_switches_the_windows(
+        make_app: Callable[..., AppController], utc_ctx: AppContext, qtbot: QtBot) -> None:
+    app = _started(make_app(tray=True), qtbot)
+    assert app.language == "en"
+    old_window = app.window
+    _editor_save(utc_ctx.paths.settings_file, language="zh_CN")
+    try:
+        qtbot.waitUntil(lambda: app.language == "zh_CN", timeout=FOLLOW_MS)
+        assert app.translators, "the zh_CN catalogue must be installed"
+        assert app.window is not old_window  # rebuilt in the new language
+    finally:  # the next tests run in English
+        qapp = QApplication.instance()
+        assert qapp is not None
+        i18n.remove(qapp, app.translators)
+        app.translators = []
+
+
 def test_refresh_now_and_the_dialog_read_the_file_at_once(
         make_app: Callable[..., AppController], utc_ctx: AppContext, qtbot: QtBot,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -261,8 +291,11 @@ def test_the_embedded_proxys_metrics_and_hard_cap_follow_the_file(
     qtbot.waitUntil(lambda: _gauge(metrics, "token_monitor_cycle_limit_usd") == 90,
                     timeout=FOLLOW_MS)
 
-    # Under this cycle's spend, with the hard cap on: the proxy refuses within the 5 s.
+    # Under this cycle's spend, with the hard cap on: the proxy refuses. The settings reach
+    # it at once (the caps re-read them when the app notices); the first hard cap then loads
+    # the tokenizer for its reservations, which takes seconds on a loaded machine.
     assert main(["budget", "--limit", "10", "--hard-cap", "on"]) == 0
-    qtbot.waitUntil(lambda: _chat(proxy_url) == 429, timeout=FOLLOW_MS)
-    assert _gauge(metrics, "token_monitor_cycle_limit_usd") == 10
+    qtbot.waitUntil(lambda: _gauge(metrics, "token_monitor_cycle_limit_usd") == 10,
+                    timeout=FOLLOW_MS)
+    qtbot.waitUntil(lambda: _chat(proxy_url) == 429, timeout=FIRST_CAP_MS)
     assert app.proxy.active  # followed in place: a limit is no reason to restart the proxy
