@@ -7,6 +7,7 @@ ask for them at the same moment on two pool threads.
 
 from __future__ import annotations
 
+import logging
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -15,13 +16,17 @@ from typing import TYPE_CHECKING
 
 from monitor.core.clock import Clock, system_clock
 from monitor.core.settings import Settings
+from monitor.errors import ConfigError
 from monitor.paths import Paths
-from monitor.services.settings_file import load_settings, save_settings
+from monitor.services.file_tag import FileTag, content_tag
+from monitor.services.settings_file import load_settings, reread_settings, save_settings
 
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
     from monitor.services.keyvault import KeyStore
     from monitor.services.store import UsageStore
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -31,6 +36,8 @@ class AppContext:
     paths: Paths
     clock: Clock = system_clock
     _settings: Settings | None = None
+    _settings_tag: FileTag | None = None  # the content `_settings` came from (or wrote)
+    _refused: tuple[FileTag | None, ...] = ()  # (tag,) of content not taken (logged once)
     _prices: PriceTable | None = None
     _store: UsageStore | None = None
     _keys: KeyStore | None = None
@@ -57,20 +64,55 @@ class AppContext:
                     loaded = load_settings(self.paths.settings_file)
                     for w in loaded.warnings:
                         self.warn(w)
-                    self._settings = loaded.settings
+                    self._settings, self._settings_tag = loaded.settings, loaded.tag
         return self._settings
 
-    def save_settings(self, settings: Settings) -> None:
-        """Write what changed since the settings were loaded, merged into the file as it is
-        now (monitor/services/settings_file.py); raises ConfigError / CannotWriteError."""
-        save_settings(self.paths.settings_file, settings, before=self.settings)
-        self._settings = settings
+    def save_settings(self, settings: Settings, *, before: Settings | None = None) -> Settings:
+        """Write the fields where `settings` differs from `before` (default: the settings in
+        use), merged onto the file as it is now (monitor/services/settings_file.py), and
+        return the settings now in force: the file's, so a change made meanwhile by another
+        process to another field is kept, not reverted. Raises ConfigError / CannotWriteError
+        (then nothing changed)."""
+        with self._build_lock:
+            saved = save_settings(self.paths.settings_file, settings,
+                                  before=self.settings if before is None else before)
+            self._settings, self._settings_tag = saved.settings, saved.tag
+        return saved.settings
+
+    def reload_settings_if_changed(self) -> Settings | None:
+        """Re-read settings.json when its content differs from what the settings in use came
+        from; the new settings when they differ, else None.
+
+        The one check of "did the settings file change" for a running process (content, not
+        mtime: `file_tag`). A file that is not valid settings now (an editor's write caught
+        halfway, a typo) is left in place and the settings in use are kept, with one log line
+        per such content; the next change is read again.
+        """
+        path = self.paths.settings_file
+        tag = content_tag(path)
+        with self._build_lock:
+            if self._settings is not None and tag == self._settings_tag:
+                return None
+            if self._refused == (tag,):
+                return None
+            old = self._settings
+            try:
+                loaded = reread_settings(path)
+            except ConfigError as exc:
+                self._refused = (tag,)
+                log.warning("%s", exc.text())
+                return None
+            self._settings, self._settings_tag = loaded.settings, loaded.tag
+        for w in loaded.warnings:
+            self.warn(w)
+        return None if loaded.settings == old else loaded.settings
 
     def reload_files(self) -> None:
         """Forget the loaded settings and price table: the next use re-reads the files
         (a long-running command noticed they changed)."""
-        self._settings = None
-        self._prices = None
+        with self._build_lock:
+            self._settings = self._settings_tag = None
+            self._prices = None
 
     def prices(self) -> PriceTable:
         if self._prices is None:

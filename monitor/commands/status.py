@@ -31,6 +31,7 @@ from monitor.context import AppContext
 from monitor.core.clock import Clock, fixed_clock
 from monitor.errors import KnownError
 from monitor.services import status_cache
+from monitor.services.file_tag import content_tag
 from monitor.services.status import (
     StatusBasis,
     StatusFigures,
@@ -132,7 +133,7 @@ def watch(ctx: AppContext, clock: Clock, render: Callable[[StatusFigures], str],
                 # commit to a table of record, from any process), then the files' contents.
                 store = ctx.store()
                 key = (status_cache.read_revision(ctx.paths.db_file),
-                       *(status_cache.content_tag(p) for p in files))
+                       *(content_tag(p) for p in files))
                 now = clock()
                 if key != seen or (due is not None and now >= due):
                     if seen is not None and key[1:] != seen[1:]:

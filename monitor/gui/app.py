@@ -36,6 +36,7 @@ from monitor.gui.dashboard.window import DashboardWindow
 from monitor.gui.ledger import LedgerGuard
 from monitor.gui.notifier import Notifier
 from monitor.gui.poller import Poller, PollResult, ProxyHost
+from monitor.gui.settings_watch import SettingsWatch
 from monitor.gui.single_instance import SingleInstance
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
@@ -196,6 +197,7 @@ class AppController(QObject):
         self.ctx = ctx
         self.runner = TaskRunner(self)
         self.state = AppState(ctx, self.runner, self, clock=ctx.clock)
+        self.settings_watch = SettingsWatch(self.state, self)  # follows settings.json
         self.has_tray = QSystemTrayIcon.isSystemTrayAvailable() if tray is None else tray
         self.window = DashboardWindow(
             tokenizer_factory=make_tokenizer_factory(ctx, self.runner) if with_tokenizer
@@ -413,6 +415,7 @@ class AppController(QObject):
         if self.tray is not None:  # a pause chosen before a restart still holds
             self.tray.set_paused_until(self.state.alerts.paused_until)
         self.state.refresh()
+        self.settings_watch.start()
         self.ledger.start()
         if poll:
             self.poller.start(poll_at_once=True)
@@ -496,6 +499,7 @@ class AppController(QObject):
 
     def shutdown(self) -> None:
         self._shut_down = True
+        self.settings_watch.stop()
         self.poller.stop()
         self.ledger.stop()
         self._record_timer.stop()
@@ -520,6 +524,7 @@ class AppController(QObject):
         self.window.bring_forward()
 
     def refresh_now(self) -> None:
+        self.settings_watch.check()
         self.poller.poll_now("manual")
         self.state.refresh()
 
@@ -549,28 +554,27 @@ class AppController(QObject):
     def open_settings(self) -> None:
         from monitor.gui.settings_dialog import SettingsDialog
 
-        new = SettingsDialog.ask(self.ctx.settings, self.window if self.window.isVisible()
+        self.settings_watch.check()  # the dialog opens on the file as it is now
+        shown = self.ctx.settings
+        new = SettingsDialog.ask(shown, self.window if self.window.isVisible()
                                  else None, on_test_notification=self.send_test_notification,
                                  prices_as_of=self.ctx.prices().as_of,
                                  today=self.ctx.now().date())
-        if new is not None and new != self.ctx.settings:
-            self.apply_settings(new)
+        if new is not None and new != shown:
+            self.apply_settings(new, before=shown)  # only what the user changed there
 
-    def apply_settings(self, new: Settings) -> None:
+    def apply_settings(self, new: Settings, *, before: Settings | None = None) -> None:
         old = self.ctx.settings
         try:
-            self.state.apply_settings(new)
+            self.state.apply_settings(new, before=before)
         except KnownError as exc:  # the file cannot be read or written: it is left as it is
             self.window.show_banner(Notification(self.tr("Settings not saved"), exc.text()))
             return
-        language = i18n.pick_language(new.language)
-        if language != self.language:
-            self.set_language(language)
-        if new.start_at_login != old.start_at_login:
+        if self.ctx.settings.start_at_login != old.start_at_login:
             from monitor.services.autostart import AutostartError, set_autostart
 
             try:
-                set_autostart(new.start_at_login)
+                set_autostart(self.ctx.settings.start_at_login)
             except AutostartError as exc:
                 self.window.show_banner(Notification(self.tr("Start at login"), exc.text()))
 
@@ -644,7 +648,8 @@ class AppController(QObject):
                                   next_sync=self.poller.next_poll_at)
 
     def _on_proxy_record(self, _rec: ProxyRecord) -> None:
-        if not self._record_timer.isActive():
+        # A record queued by the proxy's writer while it stopped arrives after shutdown.
+        if not self._shut_down and not self._record_timer.isActive():
             self._record_timer.start()
 
     def _on_proxy_failed(self, message: str) -> None:
@@ -652,7 +657,11 @@ class AppController(QObject):
         self.state.update_runtime(proxy_error=message, proxy_address=None)
 
     def _on_settings_changed(self, new: Settings) -> None:
+        language = i18n.pick_language(new.language)
+        if language != self.language:
+            self.set_language(language)
         self.poller.set_interval(new.poll_interval_s)
+        self.proxy.settings_changed()
         if self.tray is not None:
             from monitor.gui.tray import IconOptions
 

@@ -133,6 +133,10 @@ class Poller(QObject):
         self.next_poll_at = None
 
     def set_interval(self, interval_s: int) -> None:
+        """A new interval counts from now; the same one changes nothing (settings that
+        changed elsewhere, or another field, must not push the next poll back)."""
+        if interval_s * 1000 == self._interval_ms:
+            return
         self._interval_ms = interval_s * 1000
         if not self._stopped and not self._running:
             self._schedule(self._interval_ms)
@@ -247,6 +251,14 @@ class ProxyHost(QObject):
     @property
     def active(self) -> bool:
         return self._proxy is not None
+
+    def settings_changed(self) -> None:
+        """The settings in force changed: the running proxy's caps re-read them at once
+        (not at their next refresh; its /metrics reads them per scrape)."""
+        gate = getattr(self._proxy, "gate", None)
+        refresh = getattr(gate, "refresh_soon", None)
+        if callable(refresh):
+            refresh()
 
     def _on_record(self, rec: ProxyRecord) -> None:
         # Called on the proxy's writer thread: emitting crosses to the GUI thread (queued).

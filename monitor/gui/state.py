@@ -53,7 +53,7 @@ class AppState(QObject):
     Signals:
         snapshot_changed(DashboardSnapshot): a newer snapshot is ready.
         source_failed(SourceFailure): the org sync or the proxy failed.
-        settings_changed(Settings): new settings were saved.
+        settings_changed(Settings): new settings are in force (saved, or the file changed).
         alerts_fired(tuple[Alert, ...]): alerts to deliver (already recorded as fired).
         paused_changed(object): alerts paused until a datetime, or None when resumed.
     """
@@ -164,9 +164,15 @@ class AppState(QObject):
 
     # settings ---------------------------------------------------------------------------
 
-    def apply_settings(self, new: Settings) -> None:
-        """Save `new` (the caller runs this on the GUI thread: a small atomic file write)."""
-        self.ctx.save_settings(new)
+    def apply_settings(self, new: Settings, *, before: Settings | None = None) -> None:
+        """Save the fields where `new` differs from `before` (what the user was shown;
+        default: the settings in use) onto the file as it is now, and run on the result
+        (the caller runs this on the GUI thread: a small atomic file write)."""
+        self.settings_reloaded(self.ctx.save_settings(new, before=before))
+
+    def settings_reloaded(self, new: Settings) -> None:
+        """`new` is in force now (saved here, or read back from a changed file): tell the
+        views and the sources, and show figures made with it."""
         self.settings_changed.emit(new)
         self.refresh()
 

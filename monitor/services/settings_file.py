@@ -9,6 +9,11 @@ unknown keys, and values the app could not use but did not change, stay as they 
 previous file is kept as `settings.json.bak`. A file that cannot be read or parsed is never
 overwritten: saving raises ConfigError instead (and CannotWriteError when the folder or disk
 refuses the write).
+
+A running process (the tray app, the proxy's caps) re-reads the file with `reread_settings`,
+which never moves anything aside: an editor may be halfway through writing it, and the next
+change is read again. Every read and save says which content it saw (`file_tag.tag_of`), so
+the owner of the loaded settings can tell whether the file changed since.
 """
 
 from __future__ import annotations
@@ -24,6 +29,7 @@ from monitor.core.clock import system_clock
 from monitor.core.json_limits import loads_bounded
 from monitor.core.settings import Settings, settings_from_dict, settings_to_dict
 from monitor.errors import CannotWriteError, ConfigError
+from monitor.services.file_tag import FileTag, tag_of
 
 log = logging.getLogger(__name__)
 
@@ -32,10 +38,12 @@ BACKUP_SUFFIX = ".bak"
 
 @dataclass(frozen=True)
 class LoadedSettings:
-    """Settings plus what went wrong reading them (each message names the file)."""
+    """Settings plus what went wrong reading them (each message names the file), and the
+    tag of the content they came from (None: no file, or one that could not be read)."""
 
     settings: Settings
     warnings: list[str] = field(default_factory=list)
+    tag: FileTag | None = None
 
 
 def _parse(data: bytes) -> dict[str, Any]:
@@ -72,13 +80,24 @@ def load_settings(path: Path) -> LoadedSettings:
         log.info(msg)  # into the log file; the caller shows the returned warning once
         return LoadedSettings(Settings(), [msg])
     settings, problems = settings_from_dict(raw)
-    return LoadedSettings(settings, [f"{path}: {p}" for p in problems])
+    return LoadedSettings(settings, [f"{path}: {p}" for p in problems], tag_of(data))
 
 
-def _read_for_update(path: Path) -> tuple[bytes | None, dict[str, Any]]:
+def reread_settings(path: Path) -> LoadedSettings:
+    """The file as it is now, for a process already running on its settings: a missing file
+    gives defaults; one that cannot be read or parsed raises ConfigError and is left where it
+    is (unlike `load_settings`: it may be an editor's write caught halfway)."""
+    data, raw = _read_for_update(
+        path, "the settings in use were kept and the file was left as it is")
+    settings, problems = settings_from_dict(raw)
+    return LoadedSettings(settings, [f"{path}: {p}" for p in problems],
+                          None if data is None else tag_of(data))
+
+
+def _read_for_update(path: Path, keep: str = "settings were not saved and the file was left "
+                     "as it is") -> tuple[bytes | None, dict[str, Any]]:
     """The file's bytes (None when absent) and its object; ConfigError when it cannot be
     read or parsed, so that nothing overwrites it."""
-    keep = "settings were not saved and the file was left as it is"
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -96,11 +115,14 @@ def _read_for_update(path: Path) -> tuple[bytes | None, dict[str, Any]]:
                           "and try again") from None
 
 
-def save_settings(path: Path, settings: Settings, *, before: Settings | None = None) -> None:
-    """Write the settings that differ from `before` into the file at `path`.
+def save_settings(path: Path, settings: Settings, *,
+                  before: Settings | None = None) -> LoadedSettings:
+    """Write the settings that differ from `before` into the file at `path`, as it is now.
 
-    `before` is what the caller loaded (so a change made meanwhile by another process to
-    another setting survives); without it, what the file holds now is compared.
+    `before` is what the caller showed or loaded (so a change made meanwhile by another
+    process to another setting survives); without it, what the file holds now is compared.
+    Returns the settings the file holds afterwards (the caller's changes merged onto the
+    file's current content) and the tag of that content.
 
     Raises:
         ConfigError: the file cannot be read or parsed; it is not touched.
@@ -113,16 +135,23 @@ def save_settings(path: Path, settings: Settings, *, before: Settings | None = N
     old_values = settings_to_dict(before)
     changed = {k: v for k, v in new_values.items() if old_values[k] != v}
     if not changed:
-        return
+        return _in_file(path, raw, None if data is None else tag_of(data))
     merged = {**raw, **changed}  # keeps the file's order and every key we do not own
+    text = json.dumps(merged, indent=2, ensure_ascii=False) + "\n"
     # A symlinked settings.json (a dotfiles repository) stays a link: write its target.
     target = path.resolve() if path.is_symlink() else path
     try:
         if data is not None:
             atomic_write_bytes(path.with_name(path.name + BACKUP_SUFFIX), data)
-        atomic_write_text(target, json.dumps(merged, indent=2, ensure_ascii=False) + "\n")
+        atomic_write_text(target, text)
     except OSError as exc:
         raise CannotWriteError(f"cannot save the settings to {path} ({exc.strerror or exc}; "
                                f"its folder must be writable); the file was left as it "
                                "was") from None
     log.info("settings saved (%s)", ", ".join(sorted(changed)))
+    return _in_file(path, merged, tag_of(text.encode("utf-8")))
+
+
+def _in_file(path: Path, raw: dict[str, Any], tag: FileTag | None) -> LoadedSettings:
+    settings, problems = settings_from_dict(raw)
+    return LoadedSettings(settings, [f"{path}: {p}" for p in problems], tag)

@@ -7,7 +7,8 @@ last one left it. So a run that computed the figures keeps their `StatusBasis` i
 - the usage database: its file identity (a restore puts another file in place) and its
   `(lineage, revision)` (schema v7: triggers bump the revision on every committed change to a
   table of record, from any process or tool);
-- the settings file and the user's price override (length and CRC-32 of their content) and
+- the settings file and the user's price override (`file_tag.content_tag`: length and CRC-32
+  of their content) and
   the bundled price table (mtime, size, inode);
 - the package version and this file's format.
 
@@ -24,7 +25,6 @@ import contextlib
 import json
 import os
 import sqlite3
-import zlib
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING, Any
 
 from monitor import __version__
 from monitor.core.budget import Period
+from monitor.services.file_tag import content_tag
 from monitor.services.status import ModelSpend, StatusBasis
 
 if TYPE_CHECKING:
@@ -53,17 +54,6 @@ def _signature(path: Path) -> list[int] | None:
     except OSError:
         return None
     return [st.st_mtime_ns, st.st_size, st.st_ino]
-
-
-def content_tag(path: Path) -> list[int] | None:
-    """The user's small files: length and CRC-32 of the content, so an edit in place within
-    the file system's timestamp granularity is still seen (also what `status --watch` checks
-    each second)."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    return [len(data), zlib.crc32(data)]
 
 
 def _uri(path: Path) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from PySide6.QtWidgets import QSystemTrayIcon
@@ -102,6 +102,21 @@ def test_without_a_key_nothing_runs(qtbot: QtBot, runner: TaskRunner) -> None:
     with qtbot.assertNotEmitted(p.poll_started):
         p.start()
     assert p.next_poll_at is not None
+    p.stop()
+
+
+def test_the_same_interval_again_keeps_the_next_poll(qtbot: QtBot, runner: TaskRunner) -> None:
+    """Settings that changed elsewhere (or another field) must not push the next poll back."""
+    clock = ManualClock(datetime(2026, 11, 20, 15, tzinfo=UTC))
+    p = Poller(runner, lambda: pytest.fail("must not sync"), lambda: False, 300, clock=clock)
+    p.start()
+    first = p.next_poll_at
+    assert first is not None
+    clock.advance(seconds=120)
+    p.set_interval(300)
+    assert p.next_poll_at == first
+    p.set_interval(600)  # a new interval counts from now
+    assert p.next_poll_at == clock() + timedelta(seconds=600)
     p.stop()
 
 

@@ -529,15 +529,14 @@ class SpendGate:
 
 
 def gate_for(ctx: AppContext) -> SpendGate:
-    """The gate of a proxy run by the CLI or the app: real keys from the key vault, settings
-    re-read from the settings file on every refresh, the context's clock."""
-    from monitor.services.settings_file import load_settings
-
-    settings_file = ctx.paths.settings_file
+    """The gate of a proxy run by the CLI or the app: real keys from the key vault, the
+    context's settings brought up to date with the file on every refresh (the context owns
+    that check: a half-written file is not taken, nor moved aside), the context's clock."""
     cache: dict[str, tuple[tuple[object, ...], str]] = {}
 
     def settings() -> Settings:
-        return load_settings(settings_file).settings
+        ctx.reload_settings_if_changed()
+        return ctx.settings
 
     def secret_for(label: str) -> str:
         """The keyring is read once per stored key (and again when the key is replaced):

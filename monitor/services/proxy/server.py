@@ -584,6 +584,11 @@ class MeteringProxy:
         return self._addons
 
     @property
+    def gate(self) -> SpendGate:
+        """The virtual keys and hard caps (the app asks it to re-read a changed setting)."""
+        return self._gate
+
+    @property
     def notices(self) -> tuple[str, ...]:
         """Why a configured exporter is off while the proxy runs (e.g. OTLP without the
         `otel` extra): for the app to show next to the proxy's address."""
