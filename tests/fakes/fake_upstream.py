@@ -17,7 +17,8 @@ waits after its first event until `release_gate()`), `linger` (the body stays op
 after [DONE]), `incomplete` / `failed` (Responses), `usage-huge` / `usage-nan` /
 `no-usage` (a JSON chat reply whose usage has `prompt_tokens: 1e30`, `NaN`, or is missing).
 A key starting `sk-invalid` gets 401 invalid_api_key; no Authorization gets 401 too.
-`x-fake-chunk-delay-ms` sets the gap between stream events.
+`x-fake-chunk-delay-ms` sets the gap between stream events; `x-fake-model` is the model a
+chat reply names (a gateway's `openai/gpt-4o` for `gpt-4o`).
 
 Run it with `tests.fakes.server.ServerThread(fake.make_app)`.
 """
@@ -330,7 +331,7 @@ class FakeUpstream:
             return opened
         seq, doc, scenario = opened
         model_in = str(doc.get("model", ""))
-        model = SNAPSHOTS.get(model_in, model_in)
+        model = request.headers.get("x-fake-model") or SNAPSHOTS.get(model_in, model_in)
         text = json.dumps(doc.get("messages"), sort_keys=True)
         prompt, cached, cache_write, output, reasoning = self._numbers(text)
         audio_in = prompt // 3 if "audio" in model else 0
