@@ -205,7 +205,8 @@ def refusal_message(acc: _Account, est: Estimate) -> str:
             text += (f": it uses input the proxy cannot see ({est.unseen}), reserved at "
                      f"{est.input_tokens:,} input tokens (the model's context window)")
         if est.output_tokens:
-            text += (f" at {est.output_tokens:,} output tokens; set max_tokens / "
+            tokens = "token" if est.output_tokens == 1 else "tokens"
+            text += (f" at {est.output_tokens:,} output {tokens}; set max_tokens / "
                      "max_output_tokens to lower that")
     return f"{text}. The cap resets at {acc.period.end:%Y-%m-%d %H:%M} UTC."
 
