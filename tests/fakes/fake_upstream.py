@@ -127,6 +127,7 @@ class FakeUpstream:
         app.router.add_post("/v1/responses", self._responses)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/moderations", self._moderations)
         app.router.add_post("/v1/files", self._upload)
         app.router.add_get("/v1/fake/download", self._download)
         return app
@@ -512,6 +513,17 @@ class FakeUpstream:
             Reported("/embeddings", model, None, TokenUsage(input_tokens=prompt),
                      headers["x-request-id"]),
         )  # fmt: skip
+
+    async def _moderations(self, request: web.Request) -> web.StreamResponse:
+        """A moderation result in the published shape (free: no usage)."""
+        opened = await self._open(request)
+        if isinstance(opened, web.Response):
+            return opened
+        seq, doc, _ = opened
+        result = {"flagged": False, "categories": {"harassment": False},
+                  "category_scores": {"harassment": 0.0001}}
+        return web.json_response({"id": f"modr-{seq}", "model": str(doc.get("model", "")),
+                                  "results": [result]}, headers=self._headers(seq))
 
     async def _models(self, request: web.Request) -> web.StreamResponse:
         seq, _, _ = await self._log(request)

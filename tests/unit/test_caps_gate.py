@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import re
 import logging
+import re
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import replace
