@@ -8,22 +8,29 @@
    OpenAI-shaped 401 and is never forwarded. Any other key passes through untouched.
 2. `reserve(...)`: where a hard cap applies (the virtual key's own, and the whole billing
    cycle when `hard_cap` is on), the request's worst-case cost is reserved before it is
-   forwarded: input tokens counted by the tokenizer, output at the request's
-   `max_completion_tokens` / `max_tokens` / `max_output_tokens`, else `DEFAULT_OUTPUT_TOKENS`.
-   A request whose reservation would take spent + reserved past the cap is answered 429
-   without calling upstream (`x-should-retry: false`, so the official SDKs do not retry).
-   A request for a model the price table cannot price is refused the same way (code
+   forwarded: everything billable in its body (reservation.worst_case: every text, token-id
+   array and image part; output at its `max_completion_tokens` / `max_tokens` /
+   `max_output_tokens`, else `DEFAULT_OUTPUT_TOKENS`, times `n` / `best_of`; input the proxy
+   cannot see at the model's context window). A request whose reservation would take spent +
+   reserved past the cap is answered 429 without calling upstream (`x-should-retry: false`,
+   so the official SDKs do not retry); the message (cap_texts) says when the worst case is
+   why. A request for a model the price table cannot price is refused the same way (code
    `token_monitor_model_unpriced`): a hard cap fails closed, since reserving $0 for it would
-   let unlimited unpriced spend through. Without a hard cap nothing is refused.
+   let unlimited unpriced spend through. What costs nothing (moderations, endpoints not
+   billed per request) is never refused. Without a hard cap nothing is refused.
 
-The reservation is held until the request's record is in the store; the record writer then
-calls `settle`, which drops the reservation and adds the real cost, on the writer's thread and
-after the commit. `tick` (same thread) re-reads spend from the store every `REFRESH_S`, so
-spend from other processes, removed or new keys and a changed `hard_cap` setting take effect
-without a restart; because settle and refresh run on one thread after the commit, a request is
-never counted twice nor missed. Admission reads two Decimals under a lock, so 50 concurrent
-requests at the edge can overshoot a cap by at most what a request's real cost exceeds its
-reservation (nothing, when the request names its max tokens).
+The reservation is held until the request's record is kept; the record writer gives a record
+whose cost is unknown its reservation (`charge`: an unpriced model, malformed usage), then
+calls `settle`, which drops the reservation and adds the cost, on the writer's thread. `tick`
+(same thread) re-reads spend from the store every `REFRESH_S`, so spend from other processes,
+removed or new keys and a changed `hard_cap` setting take effect without a restart; spend of
+records that went to the spool instead of the database is added on top of the database
+figure until nothing waits in the spool, so a request is never counted twice nor missed.
+Refusals are stored in batches; a batch the store cannot take is put back and counted once
+when it can; a store that cannot be read or written is logged once, and once when it
+recovers. Admission reads two Decimals under a lock, so 50 concurrent requests at the edge
+can overshoot a cap by at most what a request's real cost exceeds its reservation (nothing,
+when the request names its max tokens).
 
 Every period boundary (the virtual key's day or month, the billing cycle) comes from the
 injected clock.
@@ -46,11 +53,11 @@ from aiohttp import web
 
 from monitor.core.budget import Period
 from monitor.core.clock import Clock
-from monitor.core.money import usd
 from monitor.core.records import MALFORMED_USAGE
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.log import mask_secret
+from monitor.services.proxy.cap_texts import Estimate, refusal_message, unpriced_message
 from monitor.services.proxy.replies import json_error
 from monitor.services.proxy.reservation import (
     DEFAULT_OUTPUT_TOKENS as DEFAULT_OUTPUT_TOKENS,  # re-exported: tests, the bench
@@ -168,47 +175,6 @@ class Hold:
     amount: Decimal
     periods: tuple[datetime, ...]
     finished: bool = False
-
-
-@dataclass(frozen=True)
-class Estimate:
-    """A request's worst-case cost and what it is made of (for the refusal's wording)."""
-
-    model: str | None
-    usd: Decimal | None  # None: cannot be priced (a hard cap refuses it)
-    input_tokens: int = 0
-    output_tokens: int = 0
-    output_named: bool = False
-    unseen: str = ""  # input the proxy cannot see, reserved at the context window
-    free: bool = False  # nothing to hold: moderations, endpoints not billed per request
-
-
-def refusal_message(acc: _Account, est: Estimate) -> str:
-    """Why a hard cap refuses a request, in figures (money in the one money format).
-
-    When the worst-case reservation is the reason (the cap is not reached yet), it says what
-    the reservation is made of and how to lower it; reservations of requests still running
-    and of finished ones waiting to be recorded are named apart."""
-    reached = acc.spent >= acc.cap
-    head = (f"{acc.describe()} is reached" if reached
-            else f"this request could take spend past {acc.describe()}")
-    text = (f"Token Monitor refused this request: {head}. Spent {usd(acc.spent)} of "
-            f"{usd(acc.cap)} this {'day' if acc.per == 'day' else 'period'}")
-    running = acc.reserved - acc.recording
-    if running > 0:
-        text += f"; {usd(running)} more is reserved by requests in progress"
-    if acc.recording > 0:
-        text += f"; {usd(acc.recording)} by finished requests not yet recorded"
-    if not reached and est.usd is not None:
-        text += f"; this request could cost up to {usd(est.usd)}"
-        if est.unseen:
-            text += (f": it uses input the proxy cannot see ({est.unseen}), reserved at "
-                     f"{est.input_tokens:,} input tokens (the model's context window)")
-        if est.output_tokens:
-            tokens = "token" if est.output_tokens == 1 else "tokens"
-            text += (f" at {est.output_tokens:,} output {tokens}; set max_tokens / "
-                     "max_output_tokens to lower that")
-    return f"{text}. The cap resets at {acc.period.end:%Y-%m-%d %H:%M} UTC."
 
 
 class SpendGate:
@@ -492,23 +458,7 @@ class SpendGate:
     def _refuse_unpriced(self, acc: _Account, model: str | None) -> web.Response:
         """The 429 for a model without a price under a hard cap: reserving $0 for it would let
         unlimited spend through the cap, so the cap fails closed and says how to fix it."""
-        off = ("turn the hard cap off with `token-monitor budget --hard-cap off`"
-               if acc.scope == CYCLE_SCOPE else
-               f"use a virtual key without --hard instead of {acc.label!r}")
-        if model is None:
-            message = (
-                "Token Monitor refused this request: the proxy cannot tell which model it is "
-                "for (its body is not JSON, names no model, or is over 16 MiB), so its cost "
-                f"cannot be held against {acc.describe()}. Send the model in a JSON body, or "
-                f"{off}."
-            )
-        else:
-            message = (
-                f"Token Monitor refused this request: the price table has no price for model "
-                f"{model!r}, so its cost cannot be held against {acc.describe()}. Add the "
-                "model's price (`token-monitor price import FILE --apply`, or a row in the "
-                f"price override file), or {off}."
-            )
+        message = unpriced_message(acc, model)
         _warn_once(self._warned, (acc.scope, acc.label, model or ""),
                    "hard cap refuses a request it cannot price: %s", message)
         return _refusal(message, UNPRICED_CODE)
