@@ -8,6 +8,8 @@ database locked under traffic. In each, spend stays within one request of the ca
 
 from __future__ import annotations
 
+import asyncio
+import json
 import logging
 import sqlite3
 import threading
@@ -18,6 +20,7 @@ from decimal import Decimal
 import openai
 import pytest
 
+from monitor.core.money import usd
 from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
 from monitor.services.proxy import caps
@@ -230,3 +233,28 @@ def test_a_locked_database_neither_forgets_spend_nor_refusals(
             and not r.getMessage().startswith("hard cap reached")]
     assert all(r.exc_info is None for r in loud)  # was: a traceback every few seconds
     assert len(loud) <= 2, [r.getMessage() for r in loud]  # one line, one recovery line
+
+
+def test_the_refusal_says_the_worst_case_is_why_and_a_finished_request_is_not_in_progress(
+    harness: Harness, fake: FakeUpstream
+) -> None:
+    """Issue 25's run: a $0.01 daily hard cap refused the second request with "Spent $0.00 of
+    $0.0100" and the first (finished) request's reservation "in progress"."""
+    token = harness.add_key("daily", cap_usd=CAP, per="day", hard=True)
+    proxy, gate = harness.start()
+    with sdk(proxy.url, token) as c:
+        c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
+                                  max_tokens=500)
+        with pytest.raises(openai.RateLimitError) as caught:
+            c.chat.completions.create(model="gpt-4o",
+                                      messages=[{"role": "user", "content": "hi"}])
+    message = caught.value.message
+    worst = asyncio.run(gate.estimate(
+        json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]}).encode(),
+        "/chat/completions", None))
+    assert worst is not None
+    assert (f"this request could cost up to {usd(worst)} at 4,096 output tokens; set "
+            "max_tokens / max_output_tokens to lower that") in message
+    assert "of $0.01 this day" in message and "$0.0100" not in message
+    assert "in progress" not in message
+    assert len(fake.requests) == 1

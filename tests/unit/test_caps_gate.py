@@ -192,6 +192,9 @@ def test_an_unknown_cost_settles_at_the_reservation_never_zero(
     assert malformed.cost_usd == hold.amount and malformed.estimated
     known = record("bot", Decimal("0.0004"))
     assert gate.charge(hold, known) is known
+    no_output = gate.charge(hold, record("bot", Decimal("0.00001"), estimated=True,
+                                         unmetered="client_disconnected"))
+    assert no_output.cost_usd == hold.amount  # only its input was counted
     gate.settle(hold, record("bot", None))
     assert figures(gate)["bot"] == (hold.amount, 0)
 

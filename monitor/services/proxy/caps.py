@@ -534,11 +534,14 @@ class SpendGate:
 
     def charge(self, hold: Hold, record: ProxyRecord) -> ProxyRecord:
         """The record as it is stored under a hard cap: one whose cost is unknown (its model
-        unpriced, its usage malformed) costs its reservation, flagged `estimated`, never $0,
-        so the figure survives the next refresh and a restart."""
+        unpriced, its usage malformed or missing: at most its input was counted) costs its
+        reservation, flagged `estimated`, never $0, so the figure survives the next refresh
+        and a restart."""
         if not hold.accounts or hold.amount <= 0:
             return record
-        if record.cost_usd is not None and record.unmetered != MALFORMED_USAGE:
+        known = record.cost_usd
+        if known is not None and (record.unmetered is None or (
+                record.unmetered != MALFORMED_USAGE and known >= hold.amount)):
             return record
         return replace(record, cost_usd=hold.amount, estimated=True)
 
