@@ -138,8 +138,11 @@ def test_what_cannot_be_priced_and_what_costs_nothing(prices: PriceTable) -> Non
     assert run(None, "/audio/transcriptions") is None
     assert run(b'{"prompt": "a cat"}', "/images/generations") is None
     assert run(b'{"messages": []}', "/chat/completions/") is None
-    # ... but a sniffed model (a body too large to read whole) is priced
-    assert run(None, "/chat/completions", "gpt-4o") == cost(prices, "gpt-4o", 3,
+    # ... but a sniffed model (a body too large to read whole) is priced, its unseen
+    # input at the model's context window
+    window = prices.resolve("gpt-4o").info.context_window  # type: ignore[union-attr]
+    assert window
+    assert run(None, "/chat/completions", "gpt-4o") == cost(prices, "gpt-4o", window,
                                                           DEFAULT_OUTPUT_TOKENS)
     assert run(None, "/audio/speech", "no-such-tts") is None
     # moderations are free, whatever their model; other endpoints are not billed per request

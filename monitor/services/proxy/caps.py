@@ -490,6 +490,8 @@ class SpendGate:
             return Estimate(None, None) if billed else Estimate(None, Decimal(0), free=True)
         worst = worst_case({k: v for k, v in doc.items() if k != "model"}, route,
                            with_output=not route.startswith(_NO_OUTPUT))
+        if body is None and route in _BILLED:  # over 16 MiB: streamed, never read whole
+            worst = replace(worst, unseen="a request body too large to read")
         if len(worst.text) > INLINE_COUNT_CHARS:
             loop = asyncio.get_running_loop()
             tokens = await loop.run_in_executor(None, self._count, name, worst.text)
