@@ -264,3 +264,29 @@ def test_a_refused_flush_merges_with_newer_refusals(prices: PriceTable, store: U
     gate.tick(store)
     [found] = VirtualKeys(store).refusals_at(NOW)
     assert found.count == 2 and replace(found, count=0).message.startswith("Token Monitor")
+
+
+def test_a_new_key_while_the_store_cannot_be_read_is_a_503_not_unknown(
+    prices: PriceTable, store: UsageStore, monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    gate = gate_for(prices, store)
+    auth = key(store, "late", "1")  # created after the gate loaded its keys
+
+    def locked(*_a: object) -> None:
+        raise sqlite3.OperationalError("database is locked")
+
+    monkeypatch.setattr(VirtualKeys, "by_hash", locked)
+
+    async def run() -> tuple[int, str]:
+        admission = await gate.authorize(auth)
+        assert admission.refusal is not None and admission.refusal.text is not None
+        return admission.refusal.status, admission.refusal.text
+
+    with caplog.at_level(logging.WARNING, logger="monitor"):
+        for _ in range(3):
+            status, text = asyncio.run(run())
+            assert status == 503 and "cannot read its virtual keys now" in text
+    assert len(caplog.records) == 1 and caplog.records[0].exc_info is None
+    monkeypatch.undo()
+    assert asyncio.run(gate.authorize(auth)).refusal is None

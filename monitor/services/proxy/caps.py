@@ -47,7 +47,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
@@ -81,9 +81,10 @@ from monitor.services.virtual_keys import (
 )
 
 if TYPE_CHECKING:
-    from monitor.context import AppContext
     from monitor.core.pricing import PriceTable
     from monitor.core.records import ProxyRecord
+    from monitor.paths import Paths
+    from monitor.services.keyvault import KeyStore
     from monitor.services.store import UsageStore
 
 log = logging.getLogger(__name__)
@@ -368,7 +369,14 @@ class SpendGate:
         digest = hash_token(token)
         known = self._by_hash.get(digest)
         if known is None:
-            known = await self._look_up(digest)
+            try:
+                known = await self._look_up(digest)
+            except Exception as exc:  # locked, damaged: not "unknown key", and no traceback
+                self._store_failed("read", exc)
+                return Admission(json_error(
+                    503, "The Token Monitor proxy cannot read its virtual keys now (the usage "
+                    "database does not answer); try again in a few seconds.",
+                    "virtual_key_unavailable"))
         if known is None:
             log.warning("refused an unknown virtual key %s", mask_secret(token))
             return Admission(json_error(
@@ -573,7 +581,22 @@ class SpendGate:
                     for a in self._accounts.values()]
 
 
-def gate_for(ctx: AppContext) -> SpendGate:
+class GateContext(Protocol):
+    """What `gate_for` reads of the composition root (AppContext satisfies it; services do
+    not import the context, whose arrows point down at them)."""
+
+    @property
+    def paths(self) -> Paths: ...
+
+    @property
+    def clock(self) -> Clock: ...
+
+    def prices(self) -> PriceTable: ...
+
+    def keys(self) -> KeyStore: ...
+
+
+def gate_for(ctx: GateContext) -> SpendGate:
     """The gate of a proxy run by the CLI or the app: real keys from the key vault, settings
     re-read from the settings file on every refresh, the context's clock."""
     from monitor.services.settings_file import load_settings
