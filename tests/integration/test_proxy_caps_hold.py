@@ -258,3 +258,22 @@ def test_the_refusal_says_the_worst_case_is_why_and_a_finished_request_is_not_in
     assert "of $0.01 this day" in message and "$0.0100" not in message
     assert "in progress" not in message
     assert len(fake.requests) == 1
+
+
+def test_a_gateway_model_name_is_priced_by_the_requested_model_without_a_cap(
+    harness: Harness, fake: FakeUpstream
+) -> None:
+    token = harness.add_key("open")  # no cap: the price is the requested model's, not a hold
+    proxy, _ = harness.start()
+    with sdk(proxy.url, token) as c:
+        c.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "hi"}],
+                                  extra_headers={"x-fake-model": "openai/gpt-4o"})
+        c.chat.completions.create(model="house-model-7b",
+                                  messages=[{"role": "user", "content": "hi"}],
+                                  extra_headers={"x-fake-model": "openai/house-model-7b"})
+    settle(harness, proxy, 2)
+    gateway, unpriced = harness.records
+    assert gateway.model == "openai/gpt-4o" and gateway.estimated
+    expected = harness.prices.cost("gpt-4o", gateway.usage, at=gateway.time).usd
+    assert expected is not None and gateway.cost_usd == expected  # was: None ($0 spent)
+    assert unpriced.cost_usd is None and not unpriced.estimated  # neither name is priced
