@@ -55,8 +55,10 @@ class ProxyRecord:
     """One request that went through the local metering proxy. Never holds a key or a body.
 
     `unmetered` says why the response gave no usable usage (one of `UNMETERED_REASONS`, None
-    when it did); `estimated` is True when the input tokens were counted from the request body
-    with the tokenizer instead (then `cost_usd` is an estimate of the input only).
+    when it did); `estimated` is True when `cost_usd` is an estimate: the input tokens counted
+    from the request body with the tokenizer (then it covers the input only), the requested
+    model's price for a response naming a model the table lacks, or, under a hard cap, the
+    reservation of a request whose cost could not be known (unpriced, malformed usage).
     """
 
     time: datetime

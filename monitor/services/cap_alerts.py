@@ -11,19 +11,13 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import TYPE_CHECKING
 
+from monitor.core.money import usd
 from monitor.services.alerting import Alert
 from monitor.services.virtual_keys import CYCLE_SCOPE, VirtualKeys, key_statuses
 
 if TYPE_CHECKING:
     from monitor.core.settings import Settings
     from monitor.services.store import UsageStore
-
-
-def _usd(amount: object) -> str:
-    from decimal import Decimal
-
-    assert isinstance(amount, Decimal)
-    return f"${amount:,.2f}" if abs(amount) >= 1 or amount == 0 else f"${amount:.4f}"
 
 
 def cap_alerts(store: UsageStore, settings: Settings, now: datetime) -> list[tuple[Alert, date]]:
@@ -36,10 +30,10 @@ def cap_alerts(store: UsageStore, settings: Settings, now: datetime) -> list[tup
         per = "daily" if key.per == "day" else "monthly"
         out.append((Alert(
             "virtual_key_cap", key.label, f"Virtual key {key.label} reached its cap",
-            f"{key.label} spent {_usd(status.spent_usd)} of its {_usd(key.cap_usd)} {per} cap "
+            f"{key.label} spent {usd(status.spent_usd)} of its {usd(key.cap_usd)} {per} cap "
             "(a soft cap: requests still go through).", "normal",
-            (("label", key.label), ("spend", _usd(status.spent_usd)),
-             ("cap", _usd(key.cap_usd)), ("per", key.per)),
+            (("label", key.label), ("spend", usd(status.spent_usd)),
+             ("cap", usd(key.cap_usd)), ("per", key.per)),
         ), status.period.start.date()))  # fmt: skip
     for refusal in VirtualKeys(store).refusals_at(now):
         what = ("the monthly limit" if refusal.scope == CYCLE_SCOPE

@@ -17,7 +17,8 @@ waits after its first event until `release_gate()`), `linger` (the body stays op
 after [DONE]), `incomplete` / `failed` (Responses), `usage-huge` / `usage-nan` /
 `no-usage` (a JSON chat reply whose usage has `prompt_tokens: 1e30`, `NaN`, or is missing).
 A key starting `sk-invalid` gets 401 invalid_api_key; no Authorization gets 401 too.
-`x-fake-chunk-delay-ms` sets the gap between stream events.
+`x-fake-chunk-delay-ms` sets the gap between stream events; `x-fake-model` is the model a
+chat reply names (a gateway's `openai/gpt-4o` for `gpt-4o`).
 
 Run it with `tests.fakes.server.ServerThread(fake.make_app)`.
 """
@@ -126,6 +127,7 @@ class FakeUpstream:
         app.router.add_post("/v1/responses", self._responses)
         app.router.add_post("/v1/embeddings", self._embeddings)
         app.router.add_get("/v1/models", self._models)
+        app.router.add_post("/v1/moderations", self._moderations)
         app.router.add_post("/v1/files", self._upload)
         app.router.add_get("/v1/fake/download", self._download)
         return app
@@ -330,7 +332,7 @@ class FakeUpstream:
             return opened
         seq, doc, scenario = opened
         model_in = str(doc.get("model", ""))
-        model = SNAPSHOTS.get(model_in, model_in)
+        model = request.headers.get("x-fake-model") or SNAPSHOTS.get(model_in, model_in)
         text = json.dumps(doc.get("messages"), sort_keys=True)
         prompt, cached, cache_write, output, reasoning = self._numbers(text)
         audio_in = prompt // 3 if "audio" in model else 0
@@ -511,6 +513,17 @@ class FakeUpstream:
             Reported("/embeddings", model, None, TokenUsage(input_tokens=prompt),
                      headers["x-request-id"]),
         )  # fmt: skip
+
+    async def _moderations(self, request: web.Request) -> web.StreamResponse:
+        """A moderation result in the published shape (free: no usage)."""
+        opened = await self._open(request)
+        if isinstance(opened, web.Response):
+            return opened
+        seq, doc, _ = opened
+        result = {"flagged": False, "categories": {"harassment": False},
+                  "category_scores": {"harassment": 0.0001}}
+        return web.json_response({"id": f"modr-{seq}", "model": str(doc.get("model", "")),
+                                  "results": [result]}, headers=self._headers(seq))
 
     async def _models(self, request: web.Request) -> web.StreamResponse:
         seq, _, _ = await self._log(request)

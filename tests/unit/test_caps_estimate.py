@@ -16,6 +16,7 @@ from monitor.core.settings import Settings
 from monitor.core.tokens import count_tokens
 from monitor.core.usage import TokenUsage
 from monitor.services.proxy.caps import DEFAULT_OUTPUT_TOKENS, SpendGate
+from monitor.services.proxy.reservation import IMAGE_TOKENS
 
 NOW = datetime(2026, 11, 20, 12, tzinfo=UTC)
 TEXT = "Summarise the plot of Hamlet in one sentence, please."
@@ -57,12 +58,64 @@ def test_responses_and_embeddings(prices: PriceTable) -> None:
     assert emb == cost(prices, "text-embedding-3-small", tokens, 0)
 
 
-def test_inline_images_are_not_counted_as_text(prices: PriceTable) -> None:
-    image = "data:image/png;base64," + "A" * 50_000
-    doc = {"model": "gpt-4o", "max_tokens": 1, "messages": [{"role": "user", "content": [
-        {"type": "text", "text": TEXT}, {"type": "image_url", "image_url": {"url": image}}]}]}
-    assert estimate(prices, doc) == cost(prices, "gpt-4o", count_tokens(TEXT, "o200k_base") + 6,
-                                         1)
+def test_an_image_part_is_one_image_whatever_its_data_url(prices: PriceTable) -> None:
+    small = "data:image/png;base64," + "A" * 100
+    large = "data:image/png;base64," + "A" * 50_000
+
+    def doc(url: str) -> dict[str, Any]:
+        return {"model": "gpt-4o", "max_tokens": 1, "messages": [{"role": "user", "content": [
+            {"type": "text", "text": TEXT}, {"type": "image_url", "image_url": {"url": url}}]}]}
+
+    expected = cost(prices, "gpt-4o", count_tokens(TEXT, "o200k_base") + 6 + IMAGE_TOKENS, 1)
+    assert estimate(prices, doc(small)) == estimate(prices, doc(large)) == expected
+
+
+def test_a_text_that_starts_with_data_is_text(prices: PriceTable) -> None:
+    """The issue's case: `"data:" + "hello " * 1000` is ~1,000 billed tokens, not an image."""
+    text = "data:" + "hello " * 1000
+    doc = {"model": "gpt-4o", "max_tokens": 16, "messages": [{"role": "user", "content": text}]}
+    tokens = count_tokens(text, "o200k_base")
+    assert tokens > 1000
+    assert estimate(prices, doc) == cost(prices, "gpt-4o", tokens + 6, 16)
+    responses = {"model": "gpt-4o", "input": text, "max_output_tokens": 16}
+    assert estimate(prices, responses, "/responses") == cost(prices, "gpt-4o", tokens + 3, 16)
+
+
+def test_token_id_arrays_are_tokens(prices: PriceTable) -> None:
+    ids = list(range(1000, 1500))
+    emb = estimate(prices, {"model": "text-embedding-3-small", "input": [ids, ids]},
+                   "/embeddings")
+    assert emb == cost(prices, "text-embedding-3-small", 1000 + 3, 0)
+    flat = estimate(prices, {"model": "text-embedding-3-small", "input": ids}, "/embeddings")
+    assert flat == cost(prices, "text-embedding-3-small", 500 + 3, 0)
+    done = estimate(prices, {"model": "gpt-3.5-turbo-instruct", "prompt": ids,
+                             "max_tokens": 5}, "/completions")
+    assert done == cost(prices, "gpt-3.5-turbo-instruct", 500 + 3, 5)
+
+
+def test_best_of_and_n_multiply_the_output(prices: PriceTable) -> None:
+    base = {"model": "gpt-3.5-turbo-instruct", "prompt": TEXT, "max_tokens": 10}
+    tokens = count_tokens(TEXT, "cl100k_base") + 3
+    model = "gpt-3.5-turbo-instruct"
+    assert estimate(prices, base, "/completions") == cost(prices, model, tokens, 10)
+    assert estimate(prices, {**base, "best_of": 20}, "/completions") == cost(
+        prices, model, tokens, 200)
+    assert estimate(prices, {**base, "best_of": 3, "n": 2}, "/completions") == cost(
+        prices, model, tokens, 30)
+
+
+def test_input_the_proxy_cannot_see_reserves_the_context_window(prices: PriceTable) -> None:
+    window = prices.resolve("gpt-4o").info.context_window  # type: ignore[union-attr]
+    assert window and window > 100_000
+    plain = {"model": "gpt-4o", "input": "and then?", "max_output_tokens": 10}
+    for extra in ({"previous_response_id": "resp_123"}, {"conversation": "conv_1"},
+                  {"prompt": {"id": "pmpt_1", "version": "2"}}):
+        got = estimate(prices, {**plain, **extra}, "/responses")
+        assert got == cost(prices, "gpt-4o", window, 10), extra
+    assert estimate(prices, plain, "/responses") < cost(prices, "gpt-4o", 1000, 10)
+    file_part = {"model": "gpt-4o", "max_tokens": 10, "messages": [{"role": "user", "content": [
+        {"type": "file", "file": {"file_id": "file-1"}}]}]}
+    assert estimate(prices, file_part) == cost(prices, "gpt-4o", window, 10)
 
 
 def test_unknown_model_cannot_be_estimated_and_no_body_reserves_nothing(
@@ -85,8 +138,11 @@ def test_what_cannot_be_priced_and_what_costs_nothing(prices: PriceTable) -> Non
     assert run(None, "/audio/transcriptions") is None
     assert run(b'{"prompt": "a cat"}', "/images/generations") is None
     assert run(b'{"messages": []}', "/chat/completions/") is None
-    # ... but a sniffed model (a body too large to read whole) is priced
-    assert run(None, "/chat/completions", "gpt-4o") == cost(prices, "gpt-4o", 3,
+    # ... but a sniffed model (a body too large to read whole) is priced, its unseen
+    # input at the model's context window
+    window = prices.resolve("gpt-4o").info.context_window  # type: ignore[union-attr]
+    assert window
+    assert run(None, "/chat/completions", "gpt-4o") == cost(prices, "gpt-4o", window,
                                                           DEFAULT_OUTPUT_TOKENS)
     assert run(None, "/audio/speech", "no-such-tts") is None
     # moderations are free, whatever their model; other endpoints are not billed per request

@@ -8,22 +8,29 @@
    OpenAI-shaped 401 and is never forwarded. Any other key passes through untouched.
 2. `reserve(...)`: where a hard cap applies (the virtual key's own, and the whole billing
    cycle when `hard_cap` is on), the request's worst-case cost is reserved before it is
-   forwarded: input tokens counted by the tokenizer, output at the request's
-   `max_completion_tokens` / `max_tokens` / `max_output_tokens`, else `DEFAULT_OUTPUT_TOKENS`.
-   A request whose reservation would take spent + reserved past the cap is answered 429
-   without calling upstream (`x-should-retry: false`, so the official SDKs do not retry).
-   A request for a model the price table cannot price is refused the same way (code
+   forwarded: everything billable in its body (reservation.worst_case: every text, token-id
+   array and image part; output at its `max_completion_tokens` / `max_tokens` /
+   `max_output_tokens`, else `DEFAULT_OUTPUT_TOKENS`, times `n` / `best_of`; input the proxy
+   cannot see at the model's context window). A request whose reservation would take spent +
+   reserved past the cap is answered 429 without calling upstream (`x-should-retry: false`,
+   so the official SDKs do not retry); the message (cap_texts) says when the worst case is
+   why. A request for a model the price table cannot price is refused the same way (code
    `token_monitor_model_unpriced`): a hard cap fails closed, since reserving $0 for it would
-   let unlimited unpriced spend through. Without a hard cap nothing is refused.
+   let unlimited unpriced spend through. What costs nothing (moderations, endpoints not
+   billed per request) is never refused. Without a hard cap nothing is refused.
 
-The reservation is held until the request's record is in the store; the record writer then
-calls `settle`, which drops the reservation and adds the real cost, on the writer's thread and
-after the commit. `tick` (same thread) re-reads spend from the store every `REFRESH_S`, so
-spend from other processes, removed or new keys and a changed `hard_cap` setting take effect
-without a restart; because settle and refresh run on one thread after the commit, a request is
-never counted twice nor missed. Admission reads two Decimals under a lock, so 50 concurrent
-requests at the edge can overshoot a cap by at most what a request's real cost exceeds its
-reservation (nothing, when the request names its max tokens).
+The reservation is held until the request's record is kept; the record writer gives a record
+whose cost is unknown its reservation (`charge`: an unpriced model, malformed usage), then
+calls `settle`, which drops the reservation and adds the cost, on the writer's thread. `tick`
+(same thread) re-reads spend from the store every `REFRESH_S`, so spend from other processes,
+removed or new keys and a changed `hard_cap` setting take effect without a restart; spend of
+records that went to the spool instead of the database is added on top of the database
+figure until nothing waits in the spool, so a request is never counted twice nor missed.
+Refusals are stored in batches; a batch the store cannot take is put back and counted once
+when it can; a store that cannot be read or written is logged once, and once when it
+recovers. Admission reads two Decimals under a lock, so 50 concurrent requests at the edge
+can overshoot a cap by at most what a request's real cost exceeds its reservation (nothing,
+when the request names its max tokens).
 
 Every period boundary (the virtual key's day or month, the billing cycle) comes from the
 injected clock.
@@ -37,19 +44,28 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aiohttp import web
 
 from monitor.core.budget import Period
 from monitor.core.clock import Clock
+from monitor.core.records import MALFORMED_USAGE
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.log import mask_secret
+from monitor.services.proxy.cap_texts import Estimate, refusal_message, unpriced_message
 from monitor.services.proxy.replies import json_error
+from monitor.services.proxy.reservation import (
+    DEFAULT_OUTPUT_TOKENS as DEFAULT_OUTPUT_TOKENS,  # re-exported: tests, the bench
+)
+from monitor.services.proxy.reservation import (
+    UNSEEN_INPUT_TOKENS,
+    worst_case,
+)
 from monitor.services.virtual_keys import (
     CYCLE_SCOPE,
     KEY_SCOPE,
@@ -65,17 +81,17 @@ from monitor.services.virtual_keys import (
 )
 
 if TYPE_CHECKING:
-    from monitor.context import AppContext
     from monitor.core.pricing import PriceTable
     from monitor.core.records import ProxyRecord
+    from monitor.services.keyvault import KeyStore
     from monitor.services.store import UsageStore
 
 log = logging.getLogger(__name__)
 
-DEFAULT_OUTPUT_TOKENS = 4096
-"""Output tokens reserved for a request that does not name its maximum."""
 REFRESH_S = 5.0
 """How often spend, keys and the hard-cap setting are re-read from the store and settings."""
+FLUSH_RETRY_S = 2.0
+"""How soon refusals are offered to the store again after it could not take them."""
 BUDGET_CODE = "token_monitor_budget_exceeded"
 UNPRICED_CODE = "token_monitor_model_unpriced"
 """The code of a hard-cap refusal for a model without a price (the cap cannot hold it)."""
@@ -88,16 +104,6 @@ _FREE = frozenset({"/moderations"})
 _BILLED = frozenset({"/chat/completions", "/completions", "/responses", "/embeddings"})
 _BILLED_PREFIXES = ("/audio/", "/images/")
 """Endpoints billed per request by model: one whose model cannot be read cannot be priced."""
-_MAX_KEYS = ("max_completion_tokens", "max_tokens", "max_output_tokens")
-_NOT_TEXT = frozenset({"model", "service_tier", "user", "stream", "stream_options",
-                       "response_format", "metadata", "store", "reasoning", "modalities",
-                       "encoding_format", "tool_choice", "role", "type", "id", "detail",
-                       "previous_response_id"})
-
-
-def usd(amount: Decimal) -> str:
-    """Dollars for a refusal message: cents, or four places under a dollar."""
-    return f"${amount:,.2f}" if abs(amount) >= 1 or amount == 0 else f"${amount:.4f}"
 
 
 def _refusal(message: str, code: str) -> web.Response:
@@ -120,7 +126,8 @@ def _warn_once(seen: set[tuple[str, str, object]], key: tuple[str, str, object],
 class _Account:
     """Spend against one hard cap in its current period (mutated under the gate's lock)."""
 
-    __slots__ = ("cap", "label", "per", "period", "reserved", "scope", "spent")
+    __slots__ = ("cap", "label", "per", "period", "recording", "reserved", "scope", "spent",
+                 "unstored")
 
     def __init__(self, scope: str, label: str, cap: Decimal, per: str, period: Period) -> None:
         self.scope = scope
@@ -129,7 +136,9 @@ class _Account:
         self.per = per
         self.period = period
         self.spent = Decimal(0)
-        self.reserved = Decimal(0)
+        self.reserved = Decimal(0)  # holds of requests not yet settled
+        self.recording = Decimal(0)  # ... of which the request has finished (being recorded)
+        self.unstored = Decimal(0)  # settled spend still in the spool (not in the database)
 
     def describe(self) -> str:
         if self.scope == CYCLE_SCOPE:
@@ -157,32 +166,15 @@ class Admission:
     accounts: tuple[_Account, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass
 class Hold:
     """A reservation against `accounts` (in the periods starting `periods`), released by
-    `SpendGate.settle`."""
+    `SpendGate.settle`. `finished` is set when the request has ended (`SpendGate.finished`)."""
 
     accounts: tuple[_Account, ...]
     amount: Decimal
     periods: tuple[datetime, ...]
-
-
-def _texts(doc: Any, out: list[str]) -> int:
-    """Collect the prompt strings of a request document; returns the number of messages."""
-    messages = 0
-    stack: list[Any] = [doc]
-    while stack:
-        item = stack.pop()
-        if isinstance(item, str):
-            if not item.startswith("data:"):  # inline images/audio are not text tokens
-                out.append(item)
-        elif isinstance(item, dict):
-            if "role" in item:
-                messages += 1
-            stack.extend(v for k, v in item.items() if k not in _NOT_TEXT)
-        elif isinstance(item, list):
-            stack.extend(item)
-    return messages
+    finished: bool = False
 
 
 class SpendGate:
@@ -210,6 +202,8 @@ class SpendGate:
         self._store: UsageStore | None = None
         self._next_refresh = 0.0
         self._warned: set[tuple[str, str, object]] = set()  # (scope, label, period or model)
+        self._down: set[str] = set()  # "read", "write": what the store refuses (logged once)
+        self._flush_at = 0.0  # monotonic: when to try storing refusals again after a failure
 
     # -- state from the store (the record writer's thread) -------------------------------
 
@@ -218,18 +212,45 @@ class SpendGate:
         self._store = store
         self._refresh(store)
 
-    def tick(self, store: UsageStore) -> None:
+    def tick(self, store: UsageStore, waiting: bool = False) -> None:
         """Called by the record writer between batches: store refusals, refresh when due.
 
+        `waiting` says whether records still wait in the spool or in memory; once none do,
+        the spend they carried is in the database and no longer added on top of it.
         Never raises: a failed refresh keeps the last figures and is tried again later, and
-        the writer thread (which also stores the records) carries on.
+        the writer thread (which also stores the records) carries on; a store that cannot
+        be read or written is logged once, and once more when it answers again.
         """
+        if not waiting:
+            with self._lock:
+                for acc in self._accounts.values():
+                    acc.unstored = Decimal(0)
         self._flush_refusals(store)
         if time.monotonic() >= self._next_refresh:
             try:
                 self._refresh(store)
-            except Exception:
-                log.exception("could not re-read virtual keys and spend for the caps")
+            except Exception as exc:
+                self._store_failed("read", exc)
+            else:
+                self._store_ok("read")
+
+    def _store_failed(self, what: str, exc: BaseException) -> None:
+        if what in self._down:
+            log.debug("the usage database still cannot be %s for the caps: %s",
+                      "read" if what == "read" else "written", exc)
+            return
+        self._down.add(what)
+        verb = ("read (spend, keys)" if what == "read"
+                else "written (hard-cap refusals)")
+        log.warning("the usage database cannot be %s now (%s: %s); the hard caps keep the "
+                    "spend they know, including records waiting in the spool, and try again "
+                    "every few seconds", verb, type(exc).__name__, exc)
+
+    def _store_ok(self, what: str) -> None:
+        if what in self._down:
+            self._down.discard(what)
+            log.warning("the usage database can be %s again for the hard caps",
+                        "read" if what == "read" else "written")
 
     def refresh_soon(self) -> None:
         """Re-read keys, caps and spend at the record writer's next tick (within 0.1 s)."""
@@ -272,7 +293,10 @@ class SpendGate:
                 acc = self._accounts.get(name)
                 if acc is None:
                     acc = _Account(name[0], name[1], cap, per, period)
-                acc.cap, acc.per, acc.period, acc.spent = cap, per, period, spent
+                if acc.period.start != period.start:
+                    acc.unstored = Decimal(0)
+                acc.cap, acc.per, acc.period = cap, per, period
+                acc.spent = spent + acc.unstored  # the database leaves out the spool
                 accounts[name] = acc
             self._accounts = accounts  # in-flight holds keep their own references
             self._by_hash = known
@@ -309,14 +333,26 @@ class SpendGate:
             log.warning("could not load the tokenizer for cap reservations", exc_info=True)
 
     def _flush_refusals(self, store: UsageStore) -> None:
-        if not self._refusals:
+        """Store the refusals counted since the last flush; if the store cannot take them,
+        they are put back and counted once when it can (never dropped, never twice: the
+        failed transaction stored none of them)."""
+        if not self._refusals or time.monotonic() < self._flush_at:
             return
         with self._lock:
             pending, self._refusals = list(self._refusals.values()), {}
         try:
             VirtualKeys(store).note_refusals(pending)
-        except Exception:
-            log.exception("could not store %d hard-cap refusals", len(pending))
+        except Exception as exc:
+            self._flush_at = time.monotonic() + FLUSH_RETRY_S
+            with self._lock:
+                for old in pending:
+                    name = (old.scope, old.label, old.period.start)
+                    new = self._refusals.get(name)
+                    self._refusals[name] = old if new is None else replace(
+                        new, first=min(old.first, new.first), count=old.count + new.count)
+            self._store_failed("write", exc)
+        else:
+            self._store_ok("write")
 
     # -- the request path (event loop) -----------------------------------------------------
 
@@ -332,7 +368,14 @@ class SpendGate:
         digest = hash_token(token)
         known = self._by_hash.get(digest)
         if known is None:
-            known = await self._look_up(digest)
+            try:
+                known = await self._look_up(digest)
+            except Exception as exc:  # locked, damaged: not "unknown key", and no traceback
+                self._store_failed("read", exc)
+                return Admission(json_error(
+                    503, "The Token Monitor proxy cannot read its virtual keys now (the usage "
+                    "database does not answer); try again in a few seconds.",
+                    "virtual_key_unavailable"))
         if known is None:
             log.warning("refused an unknown virtual key %s", mask_secret(token))
             return Admission(json_error(
@@ -380,10 +423,14 @@ class SpendGate:
     async def reserve(self, accounts: tuple[_Account, ...], body: bytes | None, endpoint: str,
                       model: str | None) -> Hold | web.Response:
         """Reserve the request's worst-case cost against `accounts`, or the 429 refusal
-        (also for a model the price table cannot price: a hard cap fails closed)."""
-        name, estimate = await self._estimate(body, endpoint, model)
-        if estimate is None:
-            return self._refuse_unpriced(accounts[0], name)
+        (also for a model the price table cannot price: a hard cap fails closed). What costs
+        nothing (moderations, endpoints not billed per request) is never refused."""
+        est = await self._estimate(body, endpoint, model)
+        if est.usd is None:
+            return self._refuse_unpriced(accounts[0], est.model)
+        if est.free or est.usd <= 0:
+            return Hold((), Decimal(0), ())
+        estimate = est.usd
         now = self._clock()
         with self._lock:
             for acc in accounts:
@@ -391,7 +438,7 @@ class SpendGate:
                     self._roll(acc, now)
             for acc in accounts:
                 if acc.spent + acc.reserved + estimate > acc.cap or acc.spent >= acc.cap:
-                    return self._refuse(acc, estimate, now)
+                    return self._refuse(acc, est, now)
             for acc in accounts:
                 acc.reserved += estimate
             periods = tuple(acc.period.start for acc in accounts)
@@ -402,17 +449,11 @@ class SpendGate:
         acc.period = (cycle_period(now, self._settings) if acc.scope == CYCLE_SCOPE
                       else cap_period(acc.per, now, self._settings))
         acc.spent = Decimal(0)
+        acc.unstored = Decimal(0)
         self._next_refresh = 0.0
 
-    def _refuse(self, acc: _Account, estimate: Decimal, now: datetime) -> web.Response:
-        in_flight = f"; {usd(acc.reserved)} more is reserved by requests in progress" \
-            if acc.reserved > 0 else ""
-        message = (
-            f"Token Monitor refused this request: {acc.describe()} is reached. Spent "
-            f"{usd(acc.spent)} of {usd(acc.cap)} this {'day' if acc.per == 'day' else 'period'}"
-            f"{in_flight}; this request could cost up to {usd(estimate)}. The cap resets at "
-            f"{acc.period.end:%Y-%m-%d %H:%M} UTC."
-        )
+    def _refuse(self, acc: _Account, est: Estimate, now: datetime) -> web.Response:
+        message = refusal_message(acc, est)
         name = (acc.scope, acc.label, acc.period.start)
         seen = self._refusals.get(name)
         self._refusals[name] = CapRefusal(
@@ -424,23 +465,7 @@ class SpendGate:
     def _refuse_unpriced(self, acc: _Account, model: str | None) -> web.Response:
         """The 429 for a model without a price under a hard cap: reserving $0 for it would let
         unlimited spend through the cap, so the cap fails closed and says how to fix it."""
-        off = ("turn the hard cap off with `token-monitor budget --hard-cap off`"
-               if acc.scope == CYCLE_SCOPE else
-               f"use a virtual key without --hard instead of {acc.label!r}")
-        if model is None:
-            message = (
-                "Token Monitor refused this request: the proxy cannot tell which model it is "
-                "for (its body is not JSON, names no model, or is over 16 MiB), so its cost "
-                f"cannot be held against {acc.describe()}. Send the model in a JSON body, or "
-                f"{off}."
-            )
-        else:
-            message = (
-                f"Token Monitor refused this request: the price table has no price for model "
-                f"{model!r}, so its cost cannot be held against {acc.describe()}. Add the "
-                "model's price (`token-monitor price import FILE --apply`, or a row in the "
-                f"price override file), or {off}."
-            )
+        message = unpriced_message(acc, model)
         _warn_once(self._warned, (acc.scope, acc.label, model or ""),
                    "hard cap refuses a request it cannot price: %s", message)
         return _refusal(message, UNPRICED_CODE)
@@ -450,50 +475,49 @@ class SpendGate:
         """The most the request should cost: None when it cannot be priced (its model has no
         price, or an endpoint billed by model names none; a hard cap refuses it), 0 when
         there is nothing to price (a free endpoint, or one not billed per request)."""
-        return (await self._estimate(body, endpoint, model))[1]
+        return (await self._estimate(body, endpoint, model)).usd
 
     async def _estimate(self, body: bytes | None, endpoint: str,
-                        model: str | None) -> tuple[str | None, Decimal | None]:
-        """The request's model name and `estimate`."""
+                        model: str | None) -> Estimate:
+        """The request's model name and worst case (reservation.worst_case, priced)."""
         doc: Any = None
         if body:
             try:
                 doc = json.loads(body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 doc = None
         if not isinstance(doc, dict):
             doc = {}
         name = doc.get("model") if isinstance(doc.get("model"), str) else model
         route = endpoint.rstrip("/")
         if route in _FREE:
-            return name, Decimal(0)
+            return Estimate(name, Decimal(0), free=True)
         if not name:
             billed = route in _BILLED or route.startswith(_BILLED_PREFIXES)
-            return None, None if billed else Decimal(0)
-        texts: list[str] = []
-        messages = _texts({k: v for k, v in doc.items() if k != "model"}, texts)
-        text = "\n".join(texts)
-        if len(text) > INLINE_COUNT_CHARS:
+            return Estimate(None, None) if billed else Estimate(None, Decimal(0), free=True)
+        worst = worst_case({k: v for k, v in doc.items() if k != "model"}, route,
+                           with_output=not route.startswith(_NO_OUTPUT))
+        if body is None and route in _BILLED:  # over 16 MiB: streamed, never read whole
+            worst = replace(worst, unseen="a request body too large to read")
+        if len(worst.text) > INLINE_COUNT_CHARS:
             loop = asyncio.get_running_loop()
-            tokens = await loop.run_in_executor(None, self._count, name, text)
+            tokens = await loop.run_in_executor(None, self._count, name, worst.text)
         else:
-            tokens = self._count(name, text)
-        tokens += 3 * messages + 3
-        output = 0
-        if not endpoint.startswith(_NO_OUTPUT):
-            output = next((int(v) for k in _MAX_KEYS if isinstance(v := doc.get(k), int)
-                           and not isinstance(v, bool) and v > 0), DEFAULT_OUTPUT_TOKENS)
-            n = doc.get("n")
-            if isinstance(n, int) and not isinstance(n, bool) and n > 1:
-                output *= n
+            tokens = self._count(name, worst.text)
+        tokens += worst.fixed_tokens()
+        if worst.unseen:
+            info = self._prices.resolve(name).info
+            window = info.context_window if info is not None else None
+            tokens = max(tokens, window or UNSEEN_INPUT_TOKENS)
         tier = doc.get("service_tier") if isinstance(doc.get("service_tier"), str) else None
+        usage = TokenUsage(input_tokens=tokens, output_tokens=worst.output_tokens)
         try:
-            cost = self._prices.cost(name, TokenUsage(input_tokens=tokens, output_tokens=output),
-                                     at=self._clock(), service_tier=tier).usd
+            cost = self._prices.cost(name, usage, at=self._clock(), service_tier=tier).usd
         except Exception:
             log.warning("could not price a reservation for model %s", name, exc_info=True)
-            return name, None
-        return name, cost
+            return Estimate(name, None)
+        return Estimate(name, cost, tokens, worst.output_tokens, worst.output_named,
+                        worst.unseen)
 
     def _count(self, model: str, text: str) -> int:
         from monitor.core.tokens import count_tokens, encoding_for_model
@@ -507,17 +531,45 @@ class SpendGate:
 
     # -- settling (the record writer's thread, after the commit) ---------------------------
 
-    def settle(self, hold: Hold, record: ProxyRecord | None) -> None:
-        """Release `hold` and count the request's real cost (its reservation if unknown)."""
-        cost: Decimal | None = hold.amount
-        if record is not None:
-            cost = record.cost_usd if record.cost_usd is not None else (
-                hold.amount if record.partial else None)
+    def finished(self, hold: Hold) -> None:
+        """The request of `hold` has ended (called on the event loop): from now on a refusal
+        says its reservation waits to be recorded, not that it is in progress."""
+        with self._lock:
+            if hold.finished:
+                return
+            hold.finished = True
+            for acc in hold.accounts:
+                acc.recording += hold.amount
+
+    def charge(self, hold: Hold, record: ProxyRecord) -> ProxyRecord:
+        """The record as it is stored under a hard cap: one whose cost is unknown (its model
+        unpriced, its usage malformed or missing: at most its input was counted) costs its
+        reservation, flagged `estimated`, never $0, so the figure survives the next refresh
+        and a restart."""
+        if not hold.accounts or hold.amount <= 0:
+            return record
+        known = record.cost_usd
+        if known is not None and (record.unmetered is None or (
+                record.unmetered != MALFORMED_USAGE and known >= hold.amount)):
+            return record
+        return replace(record, cost_usd=hold.amount, estimated=True)
+
+    def settle(self, hold: Hold, record: ProxyRecord | None, *, stored: bool = True) -> None:
+        """Release `hold` and count the request's real cost (its reservation if unknown).
+        `stored` False: the record went to the spool, so the next refresh, which reads the
+        database, adds it until the spool is empty (`tick(..., waiting=False)`)."""
+        cost = hold.amount
+        if record is not None and record.cost_usd is not None:
+            cost = record.cost_usd
         with self._lock:
             for acc, start in zip(hold.accounts, hold.periods, strict=True):
                 acc.reserved -= hold.amount
+                if hold.finished:
+                    acc.recording -= hold.amount
                 if cost and acc.period.start == start:  # not if its period has ended since
                     acc.spent += cost
+                    if not stored:
+                        acc.unstored += cost
 
     # -- for tests and the benchmark -------------------------------------------------------
 
@@ -528,7 +580,24 @@ class SpendGate:
                     for a in self._accounts.values()]
 
 
-def gate_for(ctx: AppContext) -> SpendGate:
+class GateContext(Protocol):
+    """What `gate_for` reads of the composition root (AppContext satisfies it; services do
+    not import the context, whose arrows point down at them)."""
+
+    @property
+    def clock(self) -> Clock: ...
+
+    @property
+    def settings(self) -> Settings: ...
+
+    def reload_settings_if_changed(self) -> Settings | None: ...
+
+    def prices(self) -> PriceTable: ...
+
+    def keys(self) -> KeyStore: ...
+
+
+def gate_for(ctx: GateContext) -> SpendGate:
     """The gate of a proxy run by the CLI or the app: real keys from the key vault, the
     context's settings brought up to date with the file on every refresh (the context owns
     that check: a half-written file is not taken, nor moved aside), the context's clock."""

@@ -189,6 +189,10 @@ class RecordKeeper:
             log.exception("replaying the record spool %s failed", self.spool.path)
         return True
 
+    def waiting(self) -> bool:
+        """True while records wait in memory or in the spool, not yet in the database."""
+        return bool(self._backlog) or self.spool.has_pending()
+
     def replay_now(self) -> None:
         """Try the spool now if the store is due for another try (the writer calls it when idle)."""
         store = self._available_store()

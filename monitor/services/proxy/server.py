@@ -342,6 +342,8 @@ class RecordWriter:
                                   item.usage is not None, item.usage_malformed,
                                   item.client_disconnected)
         estimated = False
+        if item.usage_malformed:  # absurd counts (1e30, NaN, negative) are no spend to price
+            usage = None
         if reason is None and item.status >= 400:
             usage, cost = TokenUsage(), Decimal(0)
         elif usage is None:
@@ -367,6 +369,13 @@ class RecordWriter:
                 cost = None
             else:
                 cost, as_of = priced.usd, priced.as_of
+                if cost is None and item.request_model and item.request_model != model:
+                    # a gateway's name for the model (`openai/gpt-4o` for `gpt-4o`): priced
+                    # by the model asked for, flagged as an estimate
+                    asked = self._prices.cost(item.request_model, usage, at=item.time,
+                                              service_tier=item.service_tier)
+                    if asked.usd is not None:
+                        cost, as_of, estimated = asked.usd, asked.as_of, True
                 if cost is None:
                     self._note_unpriced(model)
         return ProxyRecord(
@@ -412,7 +421,7 @@ class RecordWriter:
                     batch.append(self._items.popleft())
                 gate_store = self.keeper.store
                 if self._gate is not None and gate_store is not None:
-                    self._gate.tick(gate_store)
+                    self._gate.tick(gate_store, self.keeper.waiting())
                 self._heartbeat()
                 if batch:
                     try:
@@ -454,13 +463,11 @@ class RecordWriter:
                 rec = self.to_record(item)
             except Exception:
                 log.exception("could not price a proxy record for %s", item.endpoint)
-                records.append(fallback_record(item))  # counted, never dropped
-                if item.hold is not None:
-                    held.append((item.hold, None))
-            else:
-                records.append(rec)
-                if item.hold is not None:
-                    held.append((item.hold, rec))
+                rec = fallback_record(item)  # counted, never dropped
+            if item.hold is not None and self._gate is not None:
+                rec = self._gate.charge(item.hold, rec)  # unknown cost: its reservation
+                held.append((item.hold, rec))
+            records.append(rec)
             rl_model = item.request_model or item.model
             if item.rate_limit_headers and rl_model:
                 snap = parse_rate_limits(
@@ -469,12 +476,13 @@ class RecordWriter:
                 )  # fmt: skip
                 if snap is not None:
                     snapshots.append(snap)
+        kept: set[int] = set()
         try:
-            self.keeper.keep(records, snapshots)
+            kept = {id(rec) for rec in self.keeper.keep(records, snapshots)}
         finally:
             if self._gate is not None:
                 for hold, settled in held:
-                    self._gate.settle(hold, settled)
+                    self._gate.settle(hold, settled, stored=id(settled) in kept)
         for rec in records:
             if log.isEnabledFor(logging.DEBUG):
                 log.debug(
@@ -997,6 +1005,8 @@ class MeteringProxy:
                 name: value for name in RATE_LIMIT_HEADERS
                 if (value := up_headers.get(name)) is not None
             }  # fmt: skip
+        if state.hold is not None:
+            self._gate.finished(state.hold)
         self._writer.submit(
             FinishedRequest(
                 time=state.started,

@@ -4,10 +4,12 @@ A request is *unmetered* when the upstream may have billed it but its response d
 how much: the client hung up before the usage arrived (`client_disconnected`), the response
 ended without a usage object (`no_usage_in_response`), or the usage was there but unusable
 (`malformed_usage`: not an object, or counts that are negative, NaN, infinite or absurdly
-large; those are clamped, see metering.MAX_TOKENS). Such records are stored with their
-reason, never as a silent $0. When the request body was read (JSON bodies the proxy buffers),
-its input tokens are counted with the model's tokenizer and priced as input: an estimate
-(`ProxyRecord.estimated`), since the output is unknown.
+large, see metering.MAX_TOKENS: such counts are not priced, since 1e30 tokens would be
+phantom spend). Such records are stored with their reason, never as a silent $0 (under a
+hard cap they cost their reservation, caps.SpendGate.charge). When the request body
+was read (JSON bodies the proxy buffers), its input tokens are counted with the model's
+tokenizer and priced as input: an estimate (`ProxyRecord.estimated`), since the output is
+unknown.
 
 Runs on the record writer's thread, never on the event loop (tokenizing can take a while).
 """
