@@ -135,6 +135,7 @@ class ProxySourceStatus:
     estimated_cycle: int = 0  # of those, input estimated from the request body
     spooled_records: int = 0  # records waiting in the spool for the database
     notice: str | None = None  # running, but a configured exporter is off (why); not failing
+    metrics_url: str | None = None  # where the running proxy serves /metrics ("Expose metrics")
 
 
 @dataclass(frozen=True)
@@ -358,6 +359,11 @@ def build_snapshot(
         estimated_cycle=by_model.estimated_requests,
         spooled_records=by_model.spooled_records,
         notice=runtime.proxy_notice,
+        # The embedded proxy serves /metrics on loopback at the setting's port while it runs
+        # (services/proxy/exporters.py: export_options without command-line overrides).
+        metrics_url=f"http://127.0.0.1:{settings.metrics_port}/metrics"
+        if runtime.proxy_enabled and runtime.proxy_address and settings.metrics_enabled
+        else None,
     )
     org = OrgSourceStatus(
         configured=runtime.org_configured,
