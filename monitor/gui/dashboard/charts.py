@@ -33,7 +33,7 @@ CUMULATIVE_COLOUR = QColor(0x2E, 0xA0, 0x43)
 PROJECTION_COLOUR = QColor(0x88, 0x88, 0x88)
 
 
-COMPACT_BELOW_PX = 380  # a chart view shorter than this drops its title (tooltip instead)
+COMPACT_BELOW_PX = 380  # a chart view shorter than this has a smaller title
 LABEL_GAP_PX = 8  # free space between two day labels
 RIGHT_SLACK_PX = 10  # the last label may reach this far past the plot's right edge
 QT_LABEL_PADDING_PX = 6  # Qt Charts' padding on each side of an axis label (5, and a margin)
@@ -113,7 +113,7 @@ class _CycleChart(QChartView):
         super().__init__(parent)
         self.setObjectName(name)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setMinimumHeight(200)
+        self.setMinimumHeight(140)
         self.setChart(QChart())
         self.chart().setMargins(QMargins(4, 4, 4, 4))
         self.snapshot: DashboardSnapshot | None = None
@@ -133,11 +133,15 @@ class _CycleChart(QChartView):
         chart = QChart()
         chart.setMargins(QMargins(2, 2, 2, 2))
         chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
-        if self.height() >= COMPACT_BELOW_PX:
-            chart.setTitle(title)
-            self.setToolTip("")
-        else:  # small window: the plot gets the title's height, the title becomes a tooltip
-            self.setToolTip(title)
+        chart.setTitle(title)  # always: a chart without its title is a guess (issue 25)
+        if self.height() < COMPACT_BELOW_PX:  # small window: a smaller title, more plot
+            font = chart.titleFont()
+            font.setPointSizeF(max(7.0, chart.font().pointSizeF() - 0.5))
+            font.setBold(True)
+            chart.setTitleFont(font)
+            chart.layout().setContentsMargins(0, 0, 0, 0)
+            chart.legend().setContentsMargins(0, 0, 0, 0)
+        self.setToolTip(title)
         return chart
 
     def plot_width(self) -> float:

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
 
 NOTICE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
 BANNER_STYLE = "background: #fff4e5; color: #5d4037; padding: 6px; border-radius: 4px;"
+GROUP_TEXT_COLUMNS = (0, 7)  # group_columns: the name and the basis
 CHARTS_AT_THE_LATEST_MS = 500  # if no paint event comes (e.g. a fully covered window)
 FAILING_STYLE = "background: #fdecea; color: #8a1c1c; padding: 6px; border-radius: 4px;"
 
@@ -83,8 +84,11 @@ class _Banner(QWidget):
         self.show()
 
 
-def _table(parent: QWidget, name: str, model: QSortFilterProxyModel, column: int) -> QTableView:
-    """A sortable table of `model`, sorted by `column` (largest first, newest first)."""
+def _table(parent: QWidget, name: str, model: QSortFilterProxyModel, column: int,
+           stretch: tuple[int, ...] = ()) -> QTableView:
+    """A sortable table of `model`, sorted by `column` (largest first, newest first);
+    `stretch`: the text columns that share the width and elide (else the last one fills
+    it)."""
     from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
     view = QTableView(parent)
@@ -93,9 +97,14 @@ def _table(parent: QWidget, name: str, model: QSortFilterProxyModel, column: int
     view.setAlternatingRowColors(True)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.verticalHeader().setVisible(False)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
-    view.setModel(model)
+    view.setModel(model)  # before the per-section modes: they need the columns
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(not stretch)
+    for c in stretch:  # they share what is left and elide: no horizontal scrollbar at 800 px
+        header.setSectionResizeMode(c, QHeaderView.ResizeMode.Stretch)
+    if stretch:
+        set_property(view, "textElideMode", "ElideMiddle")
     view.sortByColumn(column, QtCore.Qt.SortOrder.DescendingOrder)
     return view
 
@@ -211,7 +220,8 @@ class DashboardWindow(QMainWindow):
         mv.addLayout(what_if)
 
         def build_models() -> None:
-            self.model_view = _table(models, "model-table", self.model_proxy, 6)
+            self.model_view = _table(models, "model-table", self.model_proxy, 6,
+                                     GROUP_TEXT_COLUMNS)
             mv.insertWidget(0, self.model_view, 1)
 
         self._page_builders[self.tabs.addTab(models, self.tr("By model"))] = build_models
@@ -226,8 +236,9 @@ class DashboardWindow(QMainWindow):
         self.key_proxy = sorted_proxy(self.key_rows, self)
 
         def build_owners() -> None:
-            self.project_view = _table(owners, "project-table", self.project_proxy, 6)
-            self.key_view = _table(owners, "key-table", self.key_proxy, 6)
+            self.project_view = _table(owners, "project-table", self.project_proxy, 6,
+                                       GROUP_TEXT_COLUMNS)
+            self.key_view = _table(owners, "key-table", self.key_proxy, 6, GROUP_TEXT_COLUMNS)
             owners.addWidget(self.project_view)
             owners.addWidget(self.key_view)
 
@@ -289,12 +300,22 @@ class DashboardWindow(QMainWindow):
         """The Sources tab's pane, built on first use: the first snapshot (after the first
         frame), a sync's progress, or the tab shown."""
         if self._sources is None:
+            from PySide6.QtWidgets import QFrame, QScrollArea
+
             from monitor.gui.dashboard.sources import SourcesPane
 
-            self._sources = SourcesPane(self.sources_page)
+            # In a vertical scroll area: its forms must not set the window's minimum height
+            # (issue 25: the window could not be made 800×500).
+            scroll = QScrollArea(self.sources_page)
+            scroll.setObjectName("sources-scroll")
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            set_property(scroll, "horizontalScrollBarPolicy", "ScrollBarAlwaysOff")
+            self._sources = SourcesPane(scroll)
+            scroll.setWidget(self._sources)
             layout = self.sources_page.layout()
             assert layout is not None
-            layout.addWidget(self._sources)
+            layout.addWidget(scroll)
         return self._sources
 
     def _build_page(self, index: int) -> None:
