@@ -4,38 +4,38 @@
 <context>
     <name>AppController</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="335"/>
+        <location filename="../../monitor/gui/app.py" line="336"/>
         <source>To read your organization&apos;s usage, add an Admin key. Create one on the OpenAI platform under Organization settings → Admin keys, paste it below and press Add: it is tested first, then the first sync starts.</source>
         <translation>要读取组织的用量，请添加一个管理员密钥。在 OpenAI 平台的“组织设置 → Admin keys”中创建，粘贴到下方并点击“添加”：先测试密钥，然后开始首次同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="363"/>
-        <location filename="../../monitor/gui/app.py" line="367"/>
+        <location filename="../../monitor/gui/app.py" line="364"/>
+        <location filename="../../monitor/gui/app.py" line="368"/>
         <source>Application menu</source>
         <translation>应用程序菜单</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="368"/>
+        <location filename="../../monitor/gui/app.py" line="369"/>
         <source>Token Monitor was added to the application menu (%1).</source>
         <translation>Token Monitor 已添加到应用程序菜单（%1）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="425"/>
+        <location filename="../../monitor/gui/app.py" line="426"/>
         <source>No system tray is available on this desktop (%1), so Token Monitor runs as a normal window; closing it quits the app.</source>
         <translation>此桌面（%1）没有系统托盘，因此 Token Monitor 以普通窗口运行；关闭窗口即退出程序。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="564"/>
+        <location filename="../../monitor/gui/app.py" line="565"/>
         <source>Settings not saved</source>
         <translation>设置未保存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="575"/>
+        <location filename="../../monitor/gui/app.py" line="576"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="594"/>
+        <location filename="../../monitor/gui/app.py" line="595"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
@@ -199,22 +199,22 @@
 <context>
     <name>CumulativeChart</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="213"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="217"/>
         <source>Cumulative spend against the limit</source>
         <translation>累计花费与限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="218"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="222"/>
         <source>Spent</source>
         <translation>已花费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="231"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="235"/>
         <source>Limit</source>
         <translation>限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="244"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="248"/>
         <source>Projection (%1 by %2)</source>
         <translation>预测（%2 前 %1）</translation>
     </message>
@@ -222,17 +222,17 @@
 <context>
     <name>DailySpendChart</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="162"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="166"/>
         <source>Daily spend this cycle (UTC days)</source>
         <translation>本周期每日花费（按 UTC 日）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="165"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="169"/>
         <source>Spend</source>
         <translation>花费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="177"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="181"/>
         <source>Daily pace of the limit (%1/day)</source>
         <translation>限额的每日节奏（%1/天）</translation>
     </message>
@@ -240,127 +240,117 @@
 <context>
     <name>DashboardWindow</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="132"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="144"/>
         <source>Token Monitor</source>
         <translation>Token Monitor</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="141"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="153"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="145"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="157"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="147"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="159"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="150"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="162"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="151"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="163"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="179"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="167"/>
+        <source>The period of the tables, the what-if and the CSV export (the header and the charts show the billing cycle)</source>
+        <translation>表格、假设计算和 CSV 导出所用的时段（顶部数字和图表显示计费周期）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="198"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="184"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="203"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="200"/>
-        <source>What if everything ran on</source>
-        <translation>如果全部改用</translation>
+        <location filename="../../monitor/gui/dashboard/window.py" line="482"/>
+        <source>Saved %1 – %2 to %3</source>
+        <translation>已将 %1 – %2 保存到 %3</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="203"/>
-        <source>(choose a model)</source>
-        <translation>（选择模型）</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="217"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="229"/>
         <source>By model</source>
         <translation>按模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="222"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="234"/>
         <source>Project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="225"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="237"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="234"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="247"/>
         <source>By project and key</source>
         <translation>按项目和密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="240"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="253"/>
         <source>Billed: the Costs API&apos;s dollars for the UTC day. Estimated: tokens × the price table. They differ by cached-input share, service tier, unpriced models and data that arrives late.</source>
         <translation>已计费：Costs API 给出的当日（UTC）金额。估算：token 数 × 价格表。两者的差异来自缓存输入比例、服务层级、未定价的模型以及延迟到达的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="252"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="265"/>
         <source>Billed vs estimated</source>
         <translation>已计费与估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="260"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="273"/>
         <source>Sources</source>
         <translation>数据来源</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="267"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="280"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="359"/>
-        <source>%1 this cycle instead of %2: %3</source>
-        <translation>本周期将花费 %1，而不是 %2：%3</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="363"/>
-        <source>long context estimated</source>
-        <translation>长上下文部分为估算</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="378"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="375"/>
         <source>No price known for: %1. Their tokens are counted; their dollars only where the Costs API billed them, never in estimates. Add prices in %2.</source>
         <translation>以下模型没有已知价格：%1。它们的 token 照常统计；金额只计入 Costs API 已计费的部分，不计入估算。可在 %2 中添加价格。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="390"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="387"/>
         <source>Organization sync failing: %1 — last success %2.</source>
         <translation>组织同步失败：%1 — 上次成功于 %2。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="395"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="392"/>
         <source>Organization sync stopped: no admin key is stored any more (add one under API keys…) — last success %1.</source>
         <translation>组织同步已停止：已没有保存的管理员密钥（请在“API 密钥…”中添加）— 上次成功 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="400"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="397"/>
         <source>Proxy: %1</source>
         <translation>代理：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="402"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="399"/>
         <source>The numbers shown are the last ones it had.</source>
         <translation>显示的是最后一次获得的数据。</translation>
     </message>
@@ -380,11 +370,6 @@
         <location filename="../../monitor/gui/dashboard/window.py" line="477"/>
         <source>Could not write %1: %2</source>
         <translation>无法写入 %1：%2</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="482"/>
-        <source>Saved this billing cycle to %1</source>
-        <translation>已将本计费周期保存到 %1</translation>
     </message>
 </context>
 <context>
@@ -489,114 +474,114 @@
 <context>
     <name>HeaderPanel</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="57"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="71"/>
         <source>Today</source>
         <translation>今日</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="63"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="77"/>
         <source>Input</source>
         <translation>输入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="63"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="77"/>
         <source>Cached</source>
         <translation>缓存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="64"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="78"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="64"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="78"/>
         <source>Reasoning</source>
         <translation>推理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="81"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="95"/>
         <source>This cycle</source>
         <translation>本周期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="99"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="118"/>
         <source>Prepaid credit</source>
         <translation>预付额度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="115"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="134"/>
         <source>Today (%1)</source>
         <translation>今日（%1）</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="118"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="137"/>
         <source>%n request(s) · %1 tokens</source>
         <translation>
             <numerusform>%n 次请求 · %1 个 token</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="129"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="148"/>
         <source>This cycle (%1 – %2)</source>
         <translation>本周期（%1 – %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="132"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="151"/>
         <source>%1 of %2</source>
         <translation>%1 / %2</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="145"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="164"/>
         <source>Remaining: %1</source>
         <translation>剩余：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="148"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="167"/>
         <source>Over the limit by %1</source>
         <translation>超出限额 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="151"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="170"/>
         <source>Billed %1 + estimated %2 (days the Costs API has not billed yet)</source>
         <translation>已计费 %1 + 估算 %2（Costs API 尚未计费的日期）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="154"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="173"/>
         <source>All billed (Costs API)</source>
         <translation>全部已计费（Costs API）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="156"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="175"/>
         <source>Estimated from tokens × price (nothing billed yet)</source>
         <translation>按 token × 价格估算（尚未计费）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="159"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="178"/>
         <source>Caching saved %1 this cycle</source>
         <translation>本周期缓存节省了 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="166"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="185"/>
         <source>Used up</source>
         <translation>已用完</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="167"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="186"/>
         <source>%1 over the %2 credit (spent %3 since %4)</source>
         <translation>超出 %2 额度 %1（自 %4 起已花费 %3）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="173"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="192"/>
         <source>of %1 (spent %2 since %3)</source>
         <translation>共 %1（自 %3 起已花费 %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="179"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="198"/>
         <source>expired</source>
         <translation>已过期</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="181"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="200"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>%n 天后过期</numerusform>
@@ -1007,6 +992,44 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
         <location filename="../../monitor/gui/virtual_keys_panel.py" line="436"/>
         <source>Hide</source>
         <translation>隐藏</translation>
+    </message>
+</context>
+<context>
+    <name>PeriodPicker</name>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="57"/>
+        <source>Period</source>
+        <translation>时段</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="60"/>
+        <source>This cycle</source>
+        <translation>本周期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="60"/>
+        <source>Today</source>
+        <translation>今日</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="61"/>
+        <source>Yesterday</source>
+        <translation>昨日</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="62"/>
+        <source>Last cycle</source>
+        <translation>上个周期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="66"/>
+        <source>Date range…</source>
+        <translation>日期范围…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="140"/>
+        <source>%1 – %2</source>
+        <translation>%1 – %2</translation>
     </message>
 </context>
 <context>
@@ -2069,6 +2092,54 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
     </message>
 </context>
 <context>
+    <name>WhatIfPanel</name>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="46"/>
+        <source>What if everything ran on</source>
+        <translation>如果全部改用</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="49"/>
+        <source>Filter models…</source>
+        <translation>筛选模型…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="56"/>
+        <source>(choose a model)</source>
+        <translation>（选择模型）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="99"/>
+        <source>%1 instead of %2: %3</source>
+        <translation>%1，而不是 %2：%3</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="103"/>
+        <source>long context estimated</source>
+        <translation>长上下文部分为估算</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="125"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="125"/>
+        <source>Actual</source>
+        <translation>实际</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="125"/>
+        <source>On %1</source>
+        <translation>改用 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="126"/>
+        <source>Difference</source>
+        <translation>差额</translation>
+    </message>
+</context>
+<context>
     <name>alerts</name>
     <message>
         <location filename="../../monitor/gui/alerts.py" line="36"/>
@@ -2230,7 +2301,7 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>app</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="746"/>
+        <location filename="../../monitor/gui/app.py" line="747"/>
         <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
         <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
     </message>
@@ -2238,12 +2309,12 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>fmt</name>
     <message>
-        <location filename="../../monitor/gui/fmt.py" line="64"/>
+        <location filename="../../monitor/gui/fmt.py" line="71"/>
         <source>never</source>
         <translation>从未</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/fmt.py" line="70"/>
+        <location filename="../../monitor/gui/fmt.py" line="77"/>
         <source>yesterday %1</source>
         <translation>昨天 %1</translation>
     </message>
@@ -2264,163 +2335,163 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>tables</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="139"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="141"/>
         <source>Requests</source>
         <translation>请求数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="140"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="142"/>
         <source>Input</source>
         <translation>输入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="142"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="144"/>
         <source>Cached</source>
         <translation>缓存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="144"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="146"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="146"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="148"/>
         <source>Reasoning</source>
         <translation>推理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="149"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="151"/>
         <source>Cost</source>
         <translation>费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="153"/>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="179"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="155"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="181"/>
         <source>price unknown</source>
         <translation>价格未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="158"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="160"/>
         <source>Basis</source>
         <translation>依据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="161"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="163"/>
         <source>unpriced</source>
         <translation>未定价</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="169"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="171"/>
         <source>(all models)</source>
         <translation>（全部模型）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="178"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="180"/>
         <source>matches</source>
         <translation>一致</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="180"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="182"/>
         <source>billed by line item</source>
         <translation>按计费项计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="181"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="183"/>
         <source>billed by line item; price unknown</source>
         <translation>按计费项计费；价格未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="184"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="186"/>
         <source>per-model dollars are estimated: no line item names this model</source>
         <translation>按模型的金额为估算：没有计费项写明此模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="186"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="188"/>
         <source>billed so far: the day is still open</source>
         <translation>截至目前的计费：当日尚未结束</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="189"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="191"/>
         <source>billed and tokens x price differ by more than 1 %: a price in the table may be wrong</source>
         <translation>已计费金额与 token × 价格相差超过 1 %：价格表中可能有价格不对</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="193"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="195"/>
         <source>billed line item that names no model: its own row, not spread over models</source>
         <translation>未写明模型的计费项：单独成行，不分摊到各模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="196"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="198"/>
         <source>not billed yet: today&apos;s costs are still open</source>
         <translation>尚未计费：今日费用仍在累计</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="198"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="200"/>
         <source>not billed yet: the Costs API reports days late</source>
         <translation>尚未计费：Costs API 延迟数日报告</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="200"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="202"/>
         <source>per-model dollars are estimated: the Costs API has no model breakdown</source>
         <translation>按模型的金额为估算：Costs API 不提供模型明细</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="202"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="204"/>
         <source>billed includes items without token usage (tools, storage, images) or usage not yet synced</source>
         <translation>已计费金额包含无 token 用量的项目（工具、存储、图像）或尚未同步的用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="205"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="207"/>
         <source>usage revised or billed at lower rates than the price table</source>
         <translation>用量已修订，或按低于价格表的费率计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="211"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="213"/>
         <source>unpriced models not in the estimate: %1</source>
         <translation>估算未包含未定价模型：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="215"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="217"/>
         <source>service tiers used: %1</source>
         <translation>使用的服务层级：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="219"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="221"/>
         <source>cached input %1 % of input</source>
         <translation>缓存输入占输入的 %1 %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="239"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="241"/>
         <source>; </source>
         <translation>；</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="252"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="254"/>
         <source>Day</source>
         <translation>日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="258"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="260"/>
         <source>Model / line item</source>
         <translation>模型 / 计费项</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="264"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="266"/>
         <source>Billed</source>
         <translation>已计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="269"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="271"/>
         <source>Estimated</source>
         <translation>估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="274"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="276"/>
         <source>Difference</source>
         <translation>差额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="279"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="281"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>
