@@ -32,6 +32,7 @@ from monitor.core.tokens import (
     encoding_ready,
     get_encoding,
     load_encoding,
+    special_tokens_in,
     text_stats,
     token_spans,
 )
@@ -218,6 +219,7 @@ class TextAnalysis:
     sample: TokenSample
     elapsed_s: float  # counting only
     load_s: float = 0.0  # loading the encoding first (0 when it was ready)
+    special_tokens: tuple[str, ...] = ()  # special-token strings in it, counted as text
 
     @property
     def tokens_per_word(self) -> float | None:
@@ -248,6 +250,7 @@ class ChatAnalysis:
     words: int
     elapsed_s: float  # counting only
     load_s: float = 0.0  # loading the encoding first (0 when it was ready)
+    special_tokens: tuple[str, ...] = ()  # special-token strings in it, counted as text
 
     @property
     def tokens(self) -> int:
@@ -318,6 +321,7 @@ def analyze_text(
     return TextAnalysis(
         encoding=encoding, tokens=tokens, characters=characters, words=words, sample=sample,
         elapsed_s=time.perf_counter() - t0, load_s=load_s,
+        special_tokens=special_tokens_in(text, encoding),
     )
 
 
@@ -366,6 +370,7 @@ def analyze_chat(
     return ChatAnalysis(
         chat=chat, rows=_message_rows(payload, chat.per_message), characters=stats.characters,
         words=stats.words, elapsed_s=time.perf_counter() - t0, load_s=load_s,
+        special_tokens=special_tokens_in(text, chat.encoding),
     )
 
 

@@ -570,6 +570,22 @@ build takes 0.12-0.2 s holding the GIL, the Python count of 1 KB about 1 ms."""
 _SHORT_PIECE_BYTES = 128  # merging is quadratic in a piece: a longer one goes to tiktoken
 
 
+@functools.cache
+def _special_shape() -> re.Pattern[str]:
+    return re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>")
+
+
+def special_tokens_in(text: str, encoding: str) -> tuple[str, ...]:
+    """The distinct special-token strings of `encoding` (`<|endoftext|>`, ...) that `text`
+    contains, in order of first appearance. They are counted as plain text, as the API
+    counts them in a request's text (see `encode`); the tokenizer pane says so."""
+    if "<|" not in text or encoding not in _SPECS:
+        return ()
+    specials = _SPECS[encoding][2]
+    found = dict.fromkeys(m[0] for m in _special_shape().finditer(text) if m[0] in specials)
+    return tuple(found)
+
+
 def check_shipped(encoding: str) -> None:
     """Raise EncodingError now for an encoding the app does not ship (nothing is loaded)."""
     if encoding not in _SPECS:

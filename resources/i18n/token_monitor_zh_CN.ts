@@ -240,134 +240,134 @@
 <context>
     <name>DashboardWindow</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="144"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="145"/>
         <source>Token Monitor</source>
         <translation>Token Monitor</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="153"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="154"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="157"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="158"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="159"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="160"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="162"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="163"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="163"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="164"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="167"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="168"/>
         <source>The period of the tables, the what-if and the CSV export (the header and the charts show the billing cycle)</source>
         <translation>表格、假设计算和 CSV 导出所用的时段（顶部数字和图表显示计费周期）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="198"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="199"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="203"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="204"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="482"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="483"/>
         <source>Saved %1 – %2 to %3</source>
         <translation>已将 %1 – %2 保存到 %3</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="229"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="230"/>
         <source>By model</source>
         <translation>按模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="234"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="235"/>
         <source>Project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="237"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="238"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="247"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="248"/>
         <source>By project and key</source>
         <translation>按项目和密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="253"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="254"/>
         <source>Billed: the Costs API&apos;s dollars for the UTC day. Estimated: tokens × the price table. They differ by cached-input share, service tier, unpriced models and data that arrives late.</source>
         <translation>已计费：Costs API 给出的当日（UTC）金额。估算：token 数 × 价格表。两者的差异来自缓存输入比例、服务层级、未定价的模型以及延迟到达的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="265"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="266"/>
         <source>Billed vs estimated</source>
         <translation>已计费与估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="273"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="274"/>
         <source>Sources</source>
         <translation>数据来源</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="280"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="281"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="375"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="376"/>
         <source>No price known for: %1. Their tokens are counted; their dollars only where the Costs API billed them, never in estimates. Add prices in %2.</source>
         <translation>以下模型没有已知价格：%1。它们的 token 照常统计；金额只计入 Costs API 已计费的部分，不计入估算。可在 %2 中添加价格。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="387"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="388"/>
         <source>Organization sync failing: %1 — last success %2.</source>
         <translation>组织同步失败：%1 — 上次成功于 %2。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="392"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="393"/>
         <source>Organization sync stopped: no admin key is stored any more (add one under API keys…) — last success %1.</source>
         <translation>组织同步已停止：已没有保存的管理员密钥（请在“API 密钥…”中添加）— 上次成功 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="397"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="398"/>
         <source>Proxy: %1</source>
         <translation>代理：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="399"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="400"/>
         <source>The numbers shown are the last ones it had.</source>
         <translation>显示的是最后一次获得的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="469"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="476"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="481"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="470"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="477"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="482"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="469"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="470"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="477"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="478"/>
         <source>Could not write %1: %2</source>
         <translation>无法写入 %1：%2</translation>
     </message>
@@ -1035,103 +1035,108 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>ResultsPanel</name>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="82"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="83"/>
         <source>Model and encoding</source>
         <translation>模型与编码</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="95"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="96"/>
         <source>Model&apos;s encoding</source>
         <translation>模型的编码</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="98"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="99"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="99"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="100"/>
         <source>Encoding</source>
         <translation>编码</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="100"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="101"/>
         <source>Count with</source>
         <translation>计数方式</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="104"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="105"/>
         <source>This text</source>
         <translation>这段文本</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="114"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="115"/>
         <source>Copy count</source>
         <translation>复制计数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="124"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="130"/>
         <source>Characters</source>
         <translation>字符数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="125"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="131"/>
         <source>Words</source>
         <translation>词数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="126"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="132"/>
         <source>Tokens per word</source>
         <translation>每词 token 数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="137"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="144"/>
         <source>Context window</source>
         <translation>上下文窗口</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="151"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="158"/>
         <source>(no price table)</source>
         <translation>（无价格表）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="157"/>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="179"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="164"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="186"/>
         <source>(assumed)</source>
         <translation>（推定）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="182"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="189"/>
         <source>Assumed: no source names the encoding of {model}.</source>
         <translation>推定：没有资料说明 {model} 的编码。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="183"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="190"/>
         <source>From {source}.</source>
         <translation>来源：{source}。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="192"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="199"/>
         <source>{n} tokens</source>
         <translation>{n} 个 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="213"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="217"/>
+        <source>Contains special-token strings ({names}): counted as plain text, as the API does with the text of a request (they never act as control tokens).</source>
+        <translation>包含特殊令牌字符串（{names}）：按普通文本计数，与 API 对请求文本的处理相同（它们不会被当作控制令牌）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="234"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="214"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="235"/>
         <source>Context window unknown for this model.</source>
         <translation>该模型的上下文窗口未知。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="224"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="245"/>
         <source>{n} of {window} tokens: {extra} over the context window</source>
         <translation>{n} / {window} 个 token：超出上下文窗口 {extra}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="230"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="251"/>
         <source>{n} of {window} tokens</source>
         <translation>{n} / {window} 个 token</translation>
     </message>
@@ -2094,47 +2099,47 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>WhatIfPanel</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="46"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="52"/>
         <source>What if everything ran on</source>
         <translation>如果全部改用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="49"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="55"/>
         <source>Filter models…</source>
         <translation>筛选模型…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="56"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="62"/>
         <source>(choose a model)</source>
         <translation>（选择模型）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="99"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="105"/>
         <source>%1 instead of %2: %3</source>
         <translation>%1，而不是 %2：%3</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="103"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="109"/>
         <source>long context estimated</source>
         <translation>长上下文部分为估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="125"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="132"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="125"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="132"/>
         <source>Actual</source>
         <translation>实际</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="125"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="132"/>
         <source>On %1</source>
         <translation>改用 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="126"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="133"/>
         <source>Difference</source>
         <translation>差额</translation>
     </message>
