@@ -1,5 +1,6 @@
 """Charts fit their window (issue 16): day labels never elided at 800×500 or in Chinese,
-round money steps, and a projection far above the limit does not flatten the lines."""
+round money steps; and the cumulative axis reaches the projection, whose line ends inside the
+plot (issue 25)."""
 
 from __future__ import annotations
 

@@ -7,7 +7,7 @@ the CSV file the user asked for.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -460,8 +460,11 @@ class DashboardWindow(QMainWindow):
         if self.snapshot is None:
             return
         period = self.snapshot.tables.period
-        label = period.name.replace("..", "_to_") if period.name[:1].isdigit() \
-            else period.first_day.isoformat()  # a month or range, else its first day
+        today = self.snapshot.today.day  # the user's day, as the header's "Today"
+        label = {"today": today.isoformat(),
+                 "yesterday": (today - timedelta(days=1)).isoformat()}.get(
+            period.name, period.name.replace("..", "_to_") if period.name[:1].isdigit()
+            else period.first_day.isoformat())  # a month or range; else a cycle's first day
         name = f"token-monitor-{label}.csv"
         default = self.export_folder() / name
         from PySide6.QtWidgets import QFileDialog
