@@ -1,9 +1,11 @@
-"""Re-make resources/screenshots/dashboard_800x500.png and dashboard_period.png, under Xvfb.
+"""Re-make resources/screenshots/dashboard_800x500.png, dashboard_period.png and
+dashboard_what_if.png, under Xvfb.
 
 Runnable, not a pytest test: `python tests/e2e/screenshot_dashboard_small.py [OUT_DIR]`
 (default resources/screenshots). The dashboard at 800×500 with a seeded month (issue 25: the
 header, labels and chart titles fit), and the By-model tab at that size with last month
-picked in the period picker and a what-if model chosen. Starts its own Xvfb (stopped before
+picked in the period picker and a what-if model chosen; then that tab at 1100×780 on this
+cycle. Starts its own Xvfb (stopped before
 it exits) unless DISPLAY is set and QT_QPA_PLATFORM=xcb.
 """
 
@@ -77,6 +79,10 @@ def _shoot(out: Path) -> None:
         combo.setCurrentIndex(combo.findData("gpt-4o-mini"))
         pump(1200)
         save("dashboard_period.png")
+        w.resize(1100, 780)  # the what-if per model at the default size, this cycle
+        w.period_picker.choose("cycle")
+        pump(1500)
+        save("dashboard_what_if.png")
         c.shutdown()
         ctx.close()
     del app
