@@ -14,11 +14,12 @@ from typing import Any
 
 from monitor.commands._budget_check import EXIT_CODES_HELP, run_check
 from monitor.commands._output import print_json, usd
-from monitor.commands.usage import PeriodError, days_text, parse_now
+from monitor.commands.usage import days_text, parse_now
 from monitor.context import AppContext
 from monitor.core.budget import BudgetStatus, billing_cycle, budget_status
 from monitor.core.limit_share import percent_text
 from monitor.core.settings import SettingError
+from monitor.services.periods import PeriodError
 from monitor.services.usage_report import build_report
 
 

@@ -26,12 +26,13 @@ from datetime import datetime
 from types import FrameType
 from typing import Any, TextIO
 
-from monitor.commands.usage import PeriodError, parse_now
+from monitor.commands.usage import parse_now
 from monitor.context import AppContext
 from monitor.core.clock import Clock, fixed_clock
 from monitor.errors import KnownError
 from monitor.services import status_cache
 from monitor.services.file_tag import content_tag
+from monitor.services.periods import PeriodError
 from monitor.services.status import (
     StatusBasis,
     StatusFigures,

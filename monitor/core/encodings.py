@@ -10,7 +10,9 @@ has been called (the CLI does); without it every load parses the file.
 from __future__ import annotations
 
 import binascii
+import functools
 import hashlib
+import re
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -229,6 +231,22 @@ def check_shipped(encoding: str) -> None:
     """Raise EncodingError now for an encoding the app does not ship (nothing is loaded)."""
     if encoding not in _SPECS:
         raise EncodingError(_not_shipped(encoding))
+
+
+@functools.cache
+def _special_shape() -> re.Pattern[str]:
+    return re.compile(r"<\|[A-Za-z0-9_]{1,40}\|>")
+
+
+def special_tokens_in(text: str, encoding: str) -> tuple[str, ...]:
+    """The distinct special-token strings of `encoding` (`<|endoftext|>`, ...) that `text`
+    contains, in order of first appearance. They are counted as plain text, as the API
+    counts them in a request's text (see `tokens.encode`); the tokenizer pane says so."""
+    if "<|" not in text or encoding not in _SPECS:
+        return ()
+    specials = _SPECS[encoding][2]
+    found = dict.fromkeys(m[0] for m in _special_shape().finditer(text) if m[0] in specials)
+    return tuple(found)
 
 
 def ranks_and_pattern(encoding: str) -> tuple[dict[bytes, int], str]:

@@ -35,6 +35,7 @@ from monitor.core.tokens import (
     get_encoding,
     load_encoding,
     safe_cut_after,
+    special_tokens_in,
     text_stats,
 )
 from monitor.core.usage import TokenUsage
@@ -176,6 +177,7 @@ class TextAnalysis:
     sample: TokenSample
     elapsed_s: float  # counting only
     load_s: float = 0.0  # loading the encoding first (0 when it was ready)
+    special_tokens: tuple[str, ...] = ()  # special-token strings in it, counted as text
 
     @property
     def tokens_per_word(self) -> float | None:
@@ -206,6 +208,7 @@ class ChatAnalysis:
     words: int
     elapsed_s: float  # counting only
     load_s: float = 0.0  # loading the encoding first (0 when it was ready)
+    special_tokens: tuple[str, ...] = ()  # special-token strings in it, counted as text
 
     @property
     def tokens(self) -> int:
@@ -276,6 +279,7 @@ def analyze_text(
     return TextAnalysis(
         encoding=encoding, tokens=tokens, characters=characters, words=words, sample=sample,
         elapsed_s=time.perf_counter() - t0, load_s=load_s,
+        special_tokens=special_tokens_in(text, encoding),
     )
 
 
@@ -324,6 +328,7 @@ def analyze_chat(
     return ChatAnalysis(
         chat=chat, rows=_message_rows(payload, chat.per_message), characters=stats.characters,
         words=stats.words, elapsed_s=time.perf_counter() - t0, load_s=load_s,
+        special_tokens=special_tokens_in(text, chat.encoding),
     )
 
 

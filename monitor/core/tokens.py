@@ -46,6 +46,7 @@ from monitor.core.encodings import (
     get_encoding,
     load_encoding,
     ranks_and_pattern,
+    special_tokens_in,
     uses_o200k_pattern,
 )
 from monitor.core.text_stats import TextStats, cjk_pattern, count_words, text_stats
@@ -79,6 +80,7 @@ __all__ = [  # re-exported: most callers want one import for "tokens"
     "has_surrogate",
     "load_encoding",
     "safe_cut_after",
+    "special_tokens_in",
     "text_stats",
 ]
 

@@ -284,6 +284,7 @@ class AppController(QObject):
         w.hidden.connect(self.remember_geometry)
         w.what_if_requested.connect(
             lambda model: self.state.update_runtime(what_if_model=model or None))
+        w.period_requested.connect(lambda name: self.state.update_runtime(period=name))
         w.welcome_path_requested.connect(self.follow_welcome_path)
         w.welcome_dismissed.connect(self.dismiss_welcome)
 

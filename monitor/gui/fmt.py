@@ -51,6 +51,13 @@ def short_date(day: date) -> str:
     return f"{month_abbrev(day)} {day.day}"
 
 
+def month_year(day: date) -> str:
+    """`Nov 2026` in English, `2026年11月` in Chinese (the period picker's months)."""
+    if _locale().language() == QLocale.Language.Chinese:
+        return f"{day.year}年{day.month}月"
+    return f"{month_abbrev(day)} {day.year}"
+
+
 def time_hm(when: datetime) -> str:
     """`14:05` in the local zone of `when` (aware datetimes are converted to local time)."""
     local = when.astimezone() if when.tzinfo is not None else when

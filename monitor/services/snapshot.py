@@ -21,8 +21,9 @@ if TYPE_CHECKING:  # the builder imports these itself: the GUI loads this module
     from monitor.core.budget import BudgetStatus, Period
     from monitor.core.pricing import PriceTable
     from monitor.core.settings import Settings
+    from monitor.services.reprice import RepriceGroup
     from monitor.services.store import UsageStore
-    from monitor.services.usage_report import Group, UsageReport
+    from monitor.services.usage_report import DaySpend, Group, UsageReport
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,41 @@ class DayPoint:
     cost_usd: Decimal  # what the dashboard counts: billed where billed, else estimated
     billed_usd: Decimal | None = None
     estimated_usd: Decimal | None = None
+    requests: int = 0
+    usage: TokenUsage = field(default_factory=TokenUsage)
+
+
+@dataclass(frozen=True)
+class ShownPeriod:
+    """The period of the tables, the what-if and the CSV export: a `usage --period` name
+    resolved by services/periods.py (the period picker, issue 25)."""
+
+    name: str  # "cycle", "today", "yesterday", "previous-cycle", "2026-11", "a..b"
+    start: datetime  # UTC instants, end exclusive
+    end: datetime
+    error: str | None = None  # the name asked for could not be read: the cycle is shown
+
+    @property
+    def first_day(self) -> date:
+        return self.start.astimezone(UTC).date()
+
+    @property
+    def last_day(self) -> date:
+        return (self.end.astimezone(UTC) - timedelta(microseconds=1)).date()
+
+
+@dataclass(frozen=True)
+class PeriodTables:
+    """The shown period's figures: totals, UTC days (with tokens and requests) and groups."""
+
+    period: ShownPeriod
+    total: GroupRow
+    days: tuple[DayPoint, ...] = ()
+    by_model: tuple[GroupRow, ...] = ()
+    by_project: tuple[GroupRow, ...] = ()
+    by_key: tuple[GroupRow, ...] = ()
+    billed_usd: Decimal = Decimal(0)  # of the total: the Costs API's own dollars
+    estimated_usd: Decimal = Decimal(0)  # of the total: tokens × price
 
 
 @dataclass(frozen=True)
@@ -136,6 +172,7 @@ class ProxySourceStatus:
     estimated_cycle: int = 0  # of those, input estimated from the request body
     spooled_records: int = 0  # records waiting in the spool for the database
     notice: str | None = None  # running, but a configured exporter is off (why); not failing
+    metrics_url: str | None = None  # where the running proxy serves /metrics ("Expose metrics")
 
 
 @dataclass(frozen=True)
@@ -219,7 +256,19 @@ class DashboardSnapshot:
     budget: BudgetStatus | None = None  # what threshold/projection alerts are computed from
     warnings: tuple[str, ...] = ()
     price_models: tuple[str, ...] = ()  # the price table's models (the what-if choices)
-    what_if: WhatIf | None = None
+    what_if: WhatIf | None = None  # on the shown period's usage
+    shown: PeriodTables | None = None  # the picked period (None: only in hand-made snapshots)
+
+    @property
+    def tables(self) -> PeriodTables:
+        """The shown period's tables; the cycle's when none was built."""
+        if self.shown is not None:
+            return self.shown
+        cycle = ShownPeriod("cycle", datetime.combine(self.cycle.start, time(), UTC),
+                            datetime.combine(self.cycle.end, time(), UTC))
+        total = GroupRow("", "cycle", 0, TokenUsage(), self.cycle.cost_usd, self.cycle.basis)
+        return PeriodTables(cycle, total, self.daily, self.by_model, self.by_project,
+                            self.by_key, self.cycle.billed_usd, self.cycle.estimated_usd)
 
     @property
     def failing(self) -> bool:
@@ -238,6 +287,7 @@ class RuntimeStatus:
     proxy_error: str | None = None
     proxy_notice: str | None = None  # MeteringProxy.notices: running with an exporter off
     what_if_model: str | None = None  # the By-model tab's "What if everything ran on" choice
+    period: str = "cycle"  # the period picker's choice, a `usage --period` name
 
 
 @dataclass(frozen=True)
@@ -249,6 +299,7 @@ class WhatIf:
     cost_usd: Decimal
     actual_cost_usd: Decimal
     long_context_estimated: bool = False
+    by_model: tuple[RepriceGroup, ...] = ()  # per model, as `usage --reprice MODEL --by model`
 
     @property
     def difference_usd(self) -> Decimal:
@@ -304,7 +355,7 @@ def build_snapshot(
     from monitor.core.budget import billing_cycle, budget_status, local_date, today_period
     from monitor.core.limit_share import limit_state
     from monitor.services.store import ORG_SOURCE
-    from monitor.services.usage_report import build_report
+    from monitor.services.usage_report import Group, build_report
 
     now = now.astimezone(UTC)
     cycle = billing_cycle(now, settings.cycle_start_day)
@@ -362,6 +413,11 @@ def build_snapshot(
         estimated_cycle=by_model.estimated_requests,
         spooled_records=by_model.spooled_records,
         notice=runtime.proxy_notice,
+        # The embedded proxy serves /metrics on loopback at the setting's port while it runs
+        # (services/proxy/exporters.py: export_options without command-line overrides).
+        metrics_url=f"http://127.0.0.1:{settings.metrics_port}/metrics"
+        if runtime.proxy_enabled and runtime.proxy_address and settings.metrics_enabled
+        else None,
     )
     org = OrgSourceStatus(
         configured=runtime.org_configured,
@@ -399,6 +455,8 @@ def build_snapshot(
           and state.last_success - history_start >= timedelta(0)) or history.days else ()
 
     unpriced = tuple(dict.fromkeys(u.model or "(no model)" for u in by_model.unpriced_models))
+    shown, (shown_model, shown_project, shown_key) = _shown_reports(
+        store, prices, settings, runtime.period, now, cycle, (by_model, by_project, by_key))
     return DashboardSnapshot(
         generated_at=now,
         has_data=has_data,
@@ -416,8 +474,7 @@ def build_snapshot(
         by_model=tuple(_row(g, frozenset(unpriced)) for g in by_model.groups),
         by_project=tuple(_row(g) for g in by_project.groups),
         by_key=_mark_virtual_keys(store, tuple(_row(g) for g in by_key.groups)),
-        daily=tuple(DayPoint(d.day, d.cost_usd, d.billed_usd, d.estimated_usd)
-                    for d in by_model.days),
+        daily=_day_points(by_model.days),
         recon=_recon(store, prices, by_model, cycle, now),
         unpriced_models=unpriced,
         org=org,
@@ -432,8 +489,48 @@ def build_snapshot(
         rejected_keys=_rejected_keys(store, now),
         budget=status,
         price_models=tuple(prices.models),
-        what_if=_what_if(store, prices, by_model, runtime.what_if_model),
+        what_if=_what_if(store, prices, shown_model, runtime.what_if_model),
+        shown=PeriodTables(
+            shown,
+            _row(Group(None, shown.name, shown_model.totals)),
+            _day_points(shown_model.days),
+            tuple(_row(g, frozenset(u.model or "(no model)"
+                                    for u in shown_model.unpriced_models))
+                  for g in shown_model.groups),
+            tuple(_row(g) for g in shown_project.groups),
+            _mark_virtual_keys(store, tuple(_row(g) for g in shown_key.groups)),
+            shown_model.totals.billed_usd,
+            shown_model.totals.estimated_usd,
+        ),
     )
+
+
+def _shown_reports(store: UsageStore, prices: PriceTable, settings: Settings, name: str,
+                   now: datetime, cycle: Period,
+                   cycle_reports: tuple[UsageReport, UsageReport, UsageReport],
+                   ) -> tuple[ShownPeriod, tuple[UsageReport, UsageReport, UsageReport]]:
+    """The picked period and its by-model, by-project and by-key reports (the cycle's own
+    when it is the cycle); a name that cannot be read shows the cycle and says why."""
+    from monitor.services.periods import PeriodError, parse_period
+    from monitor.services.usage_report import build_report
+
+    error = None
+    try:
+        period = parse_period(name, now, settings)
+    except PeriodError as exc:
+        period, error, name = cycle, str(exc), "cycle"
+    shown = ShownPeriod(name, period.start, period.end, error)
+    if period == cycle:
+        return shown, cycle_reports
+    model, project, key = (build_report(store, prices, settings, period, "all", by, now,
+                                        cycle_report=cycle_reports[0])
+                           for by in ("model", "project", "key"))
+    return shown, (model, project, key)
+
+
+def _day_points(days: tuple[DaySpend, ...]) -> tuple[DayPoint, ...]:
+    return tuple(DayPoint(d.day, d.cost_usd, d.billed_usd, d.estimated_usd, d.requests, d.usage)
+                 for d in days)
 
 
 def _what_if(store: UsageStore, prices: PriceTable, report: UsageReport,
@@ -447,7 +544,7 @@ def _what_if(store: UsageStore, prices: PriceTable, report: UsageReport,
     except UnknownModelError:
         return None
     return WhatIf(r.model, r.resolved, r.cost_usd, r.actual_cost_usd,
-                  r.long_context == "estimated")
+                  r.long_context == "estimated", r.groups)
 
 
 def _hourly_spend(store: UsageStore, prices: PriceTable, now: datetime) -> tuple[HourPoint, ...]:
@@ -645,27 +742,33 @@ LINE_ITEM_ONLY = "billed line item that names no model: its own row, not spread 
 
 
 def snapshot_csv(snap: DashboardSnapshot) -> str:
-    """The shown period (the billing cycle) as CSV: one row per day, model, project and key."""
+    """The shown period (the period picker's) as CSV: its total, then one row per UTC day
+    (requests and tokens too), model, project and key."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["section", "period_start", "period_end", "key", "name", "requests",
                 "input_tokens", "cached_input_tokens", "output_tokens", "reasoning_tokens",
                 "cost_usd", "basis", "billed_usd", "estimated_usd"])
-    start, end = snap.cycle.start.isoformat(), snap.cycle.last_day.isoformat()
+    t = snap.tables
+    start, end = t.period.first_day.isoformat(), t.period.last_day.isoformat()
 
-    w.writerow(["total", start, end, "", "cycle", "", "", "", "", "",
-                money(snap.cycle.cost_usd), snap.cycle.basis, money(snap.cycle.billed_usd),
-                money(snap.cycle.estimated_usd)])
-    for p in snap.daily:
-        w.writerow(["day", start, end, p.day.isoformat(), p.day.isoformat(), "", "", "", "",
-                    "", money(p.cost_usd), "billed" if p.billed_usd is not None else "estimated",
+    def counts(requests: int, u: TokenUsage) -> list[object]:
+        return [requests, u.input_tokens, u.cached_input_tokens, u.output_tokens,
+                u.reasoning_tokens]
+
+    total = t.total
+    w.writerow(["total", start, end, "", t.period.name, *counts(total.requests, total.usage),
+                money(total.cost_usd), total.basis, money(t.billed_usd),
+                money(t.estimated_usd)])
+    for p in t.days:
+        w.writerow(["day", start, end, p.day.isoformat(), p.day.isoformat(),
+                    *counts(p.requests, p.usage), money(p.cost_usd),
+                    "billed" if p.billed_usd is not None else "estimated",
                     money(p.billed_usd), money(p.estimated_usd)])
-    for section, rows in (("model", snap.by_model), ("project", snap.by_project),
-                          ("key", snap.by_key)):
+    for section, rows in (("model", t.by_model), ("project", t.by_project),
+                          ("key", t.by_key)):
         for r in rows:
-            u = r.usage
-            w.writerow([section, start, end, r.key, r.name, r.requests, u.input_tokens,
-                        u.cached_input_tokens, u.output_tokens, u.reasoning_tokens,
+            w.writerow([section, start, end, r.key, r.name, *counts(r.requests, r.usage),
                         money(r.cost_usd), r.basis if r.cost_usd is not None else "unpriced",
                         "", ""])
     return buf.getvalue()

@@ -236,6 +236,8 @@ class DaySpend:
     basis: str  # "billed" | "estimated"
     billed_usd: Decimal | None  # None: the Costs API has not billed this (whole, closed) day
     estimated_usd: Decimal  # tokens × price (org) + recorded proxy costs, priced requests only
+    requests: int = 0
+    usage: TokenUsage = field(default_factory=TokenUsage)  # its tokens, same source rule
 
 
 @dataclass(frozen=True)
@@ -890,6 +892,10 @@ def build_report(
                 "mixed" if a.has_billed else "estimated"),
             billed_usd=a.billed if a.has_billed else None,
             estimated_usd=estimates.get(d, _ZERO),
+            requests=a.requests,
+            usage=TokenUsage(input_tokens=a.input_tokens,
+                             cached_input_tokens=a.cached_input_tokens,
+                             output_tokens=a.output_tokens, reasoning_tokens=a.reasoning_tokens),
         )
         for d, a in sorted(days.items())
     )

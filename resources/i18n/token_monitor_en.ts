@@ -4,7 +4,7 @@
 <context>
     <name>HeaderPanel</name>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="114"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="137"/>
         <source>%n request(s) · %1 tokens</source>
         <translation>
             <numerusform>%n request · %1 tokens</numerusform>
@@ -12,7 +12,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="175"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="200"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>expires in %n day</numerusform>

@@ -4,38 +4,38 @@
 <context>
     <name>AppController</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="335"/>
+        <location filename="../../monitor/gui/app.py" line="336"/>
         <source>To read your organization&apos;s usage, add an Admin key. Create one on the OpenAI platform under Organization settings → Admin keys, paste it below and press Add: it is tested first, then the first sync starts.</source>
         <translation>要读取组织的用量，请添加一个管理员密钥。在 OpenAI 平台的“组织设置 → Admin keys”中创建，粘贴到下方并点击“添加”：先测试密钥，然后开始首次同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="361"/>
-        <location filename="../../monitor/gui/app.py" line="365"/>
+        <location filename="../../monitor/gui/app.py" line="364"/>
+        <location filename="../../monitor/gui/app.py" line="368"/>
         <source>Application menu</source>
         <translation>应用程序菜单</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="366"/>
+        <location filename="../../monitor/gui/app.py" line="369"/>
         <source>Token Monitor was added to the application menu (%1).</source>
         <translation>Token Monitor 已添加到应用程序菜单（%1）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="388"/>
+        <location filename="../../monitor/gui/app.py" line="426"/>
         <source>No system tray is available on this desktop (%1), so Token Monitor runs as a normal window; closing it quits the app.</source>
         <translation>此桌面（%1）没有系统托盘，因此 Token Monitor 以普通窗口运行；关闭窗口即退出程序。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="521"/>
+        <location filename="../../monitor/gui/app.py" line="565"/>
         <source>Settings not saved</source>
         <translation>设置未保存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="532"/>
+        <location filename="../../monitor/gui/app.py" line="576"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="549"/>
+        <location filename="../../monitor/gui/app.py" line="595"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
@@ -199,22 +199,22 @@
 <context>
     <name>CumulativeChart</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="216"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="217"/>
         <source>Cumulative spend against the limit</source>
         <translation>累计花费与限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="221"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="222"/>
         <source>Spent</source>
         <translation>已花费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="234"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="235"/>
         <source>Limit</source>
         <translation>限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="251"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="248"/>
         <source>Projection (%1 by %2)</source>
         <translation>预测（%2 前 %1）</translation>
     </message>
@@ -222,17 +222,17 @@
 <context>
     <name>DailySpendChart</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="163"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="166"/>
         <source>Daily spend this cycle (UTC days)</source>
         <translation>本周期每日花费（按 UTC 日）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="166"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="169"/>
         <source>Spend</source>
         <translation>花费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/charts.py" line="178"/>
+        <location filename="../../monitor/gui/dashboard/charts.py" line="181"/>
         <source>Daily pace of the limit (%1/day)</source>
         <translation>限额的每日节奏（%1/天）</translation>
     </message>
@@ -240,151 +240,136 @@
 <context>
     <name>DashboardWindow</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="121"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="145"/>
         <source>Token Monitor</source>
         <translation>Token Monitor</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="129"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="154"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="133"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="158"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="136"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="160"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="139"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="163"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="140"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="164"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="169"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="168"/>
+        <source>The period of the tables, the what-if and the CSV export (the header and the charts show the billing cycle)</source>
+        <translation>表格、假设计算和 CSV 导出所用的时段（顶部数字和图表显示计费周期）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/window.py" line="199"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="174"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="204"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="187"/>
-        <source>What if everything ran on</source>
-        <translation>如果全部改用</translation>
+        <location filename="../../monitor/gui/dashboard/window.py" line="483"/>
+        <source>Saved %1 – %2 to %3</source>
+        <translation>已将 %1 – %2 保存到 %3</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="190"/>
-        <source>(choose a model)</source>
-        <translation>（选择模型）</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="200"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="230"/>
         <source>By model</source>
         <translation>按模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="204"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="235"/>
         <source>Project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="210"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="238"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="217"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="248"/>
         <source>By project and key</source>
         <translation>按项目和密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="222"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="254"/>
         <source>Billed: the Costs API&apos;s dollars for the UTC day. Estimated: tokens × the price table. They differ by cached-input share, service tier, unpriced models and data that arrives late.</source>
         <translation>已计费：Costs API 给出的当日（UTC）金额。估算：token 数 × 价格表。两者的差异来自缓存输入比例、服务层级、未定价的模型以及延迟到达的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="233"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="266"/>
         <source>Billed vs estimated</source>
         <translation>已计费与估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="236"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="274"/>
         <source>Sources</source>
         <translation>数据来源</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="243"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="281"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="307"/>
-        <source>%1 this cycle instead of %2: %3</source>
-        <translation>本周期将花费 %1，而不是 %2：%3</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="311"/>
-        <source>long context estimated</source>
-        <translation>长上下文部分为估算</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="326"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="376"/>
         <source>No price known for: %1. Their tokens are counted; their dollars only where the Costs API billed them, never in estimates. Add prices in %2.</source>
         <translation>以下模型没有已知价格：%1。它们的 token 照常统计；金额只计入 Costs API 已计费的部分，不计入估算。可在 %2 中添加价格。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="338"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="388"/>
         <source>Organization sync failing: %1 — last success %2.</source>
         <translation>组织同步失败：%1 — 上次成功于 %2。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="343"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="393"/>
         <source>Organization sync stopped: no admin key is stored any more (add one under API keys…) — last success %1.</source>
         <translation>组织同步已停止：已没有保存的管理员密钥（请在“API 密钥…”中添加）— 上次成功 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="348"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="398"/>
         <source>Proxy: %1</source>
         <translation>代理：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="350"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="400"/>
         <source>The numbers shown are the last ones it had.</source>
         <translation>显示的是最后一次获得的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="396"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="403"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="408"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="470"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="477"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="482"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="396"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="470"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="404"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="478"/>
         <source>Could not write %1: %2</source>
         <translation>无法写入 %1：%2</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="409"/>
-        <source>Saved this billing cycle to %1</source>
-        <translation>已将本计费周期保存到 %1</translation>
     </message>
 </context>
 <context>
@@ -489,114 +474,114 @@
 <context>
     <name>HeaderPanel</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="53"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="71"/>
         <source>Today</source>
         <translation>今日</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="59"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="77"/>
         <source>Input</source>
         <translation>输入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="59"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="77"/>
         <source>Cached</source>
         <translation>缓存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="60"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="78"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="60"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="78"/>
         <source>Reasoning</source>
         <translation>推理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="77"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="95"/>
         <source>This cycle</source>
         <translation>本周期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="95"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="118"/>
         <source>Prepaid credit</source>
         <translation>预付额度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="111"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="134"/>
         <source>Today (%1)</source>
         <translation>今日（%1）</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="114"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="137"/>
         <source>%n request(s) · %1 tokens</source>
         <translation>
             <numerusform>%n 次请求 · %1 个 token</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="125"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="148"/>
         <source>This cycle (%1 – %2)</source>
         <translation>本周期（%1 – %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="128"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="151"/>
         <source>%1 of %2</source>
         <translation>%1 / %2</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="139"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="164"/>
         <source>Remaining: %1</source>
         <translation>剩余：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="142"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="167"/>
         <source>Over the limit by %1</source>
         <translation>超出限额 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="145"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="170"/>
         <source>Billed %1 + estimated %2 (days the Costs API has not billed yet)</source>
         <translation>已计费 %1 + 估算 %2（Costs API 尚未计费的日期）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="148"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="173"/>
         <source>All billed (Costs API)</source>
         <translation>全部已计费（Costs API）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="150"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="175"/>
         <source>Estimated from tokens × price (nothing billed yet)</source>
         <translation>按 token × 价格估算（尚未计费）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="153"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="178"/>
         <source>Caching saved %1 this cycle</source>
         <translation>本周期缓存节省了 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="160"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="185"/>
         <source>Used up</source>
         <translation>已用完</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="161"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="186"/>
         <source>%1 over the %2 credit (spent %3 since %4)</source>
         <translation>超出 %2 额度 %1（自 %4 起已花费 %3）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="167"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="192"/>
         <source>of %1 (spent %2 since %3)</source>
         <translation>共 %1（自 %3 起已花费 %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/header.py" line="173"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="198"/>
         <source>expired</source>
         <translation>已过期</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="175"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="200"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>%n 天后过期</numerusform>
@@ -1010,105 +995,148 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
     </message>
 </context>
 <context>
+    <name>PeriodPicker</name>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="57"/>
+        <source>Period</source>
+        <translation>时段</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="60"/>
+        <source>This cycle</source>
+        <translation>本周期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="60"/>
+        <source>Today</source>
+        <translation>今日</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="61"/>
+        <source>Yesterday</source>
+        <translation>昨日</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="62"/>
+        <source>Last cycle</source>
+        <translation>上个周期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="66"/>
+        <source>Date range…</source>
+        <translation>日期范围…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/period.py" line="140"/>
+        <source>%1 – %2</source>
+        <translation>%1 – %2</translation>
+    </message>
+</context>
+<context>
     <name>ResultsPanel</name>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="82"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="83"/>
         <source>Model and encoding</source>
         <translation>模型与编码</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="95"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="96"/>
         <source>Model&apos;s encoding</source>
         <translation>模型的编码</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="98"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="99"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="99"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="100"/>
         <source>Encoding</source>
         <translation>编码</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="100"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="101"/>
         <source>Count with</source>
         <translation>计数方式</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="104"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="105"/>
         <source>This text</source>
         <translation>这段文本</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="114"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="115"/>
         <source>Copy count</source>
         <translation>复制计数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="124"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="130"/>
         <source>Characters</source>
         <translation>字符数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="125"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="131"/>
         <source>Words</source>
         <translation>词数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="126"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="132"/>
         <source>Tokens per word</source>
         <translation>每词 token 数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="137"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="144"/>
         <source>Context window</source>
         <translation>上下文窗口</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="151"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="158"/>
         <source>(no price table)</source>
         <translation>（无价格表）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="157"/>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="179"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="164"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="186"/>
         <source>(assumed)</source>
         <translation>（推定）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="182"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="189"/>
         <source>Assumed: no source names the encoding of {model}.</source>
         <translation>推定：没有资料说明 {model} 的编码。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="183"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="190"/>
         <source>From {source}.</source>
         <translation>来源：{source}。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="192"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="199"/>
         <source>{n} tokens</source>
         <translation>{n} 个 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="213"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="217"/>
+        <source>Contains special-token strings ({names}): counted as plain text, as the API does with the text of a request (they never act as control tokens).</source>
+        <translation>包含特殊令牌字符串（{names}）：按普通文本计数，与 API 对请求文本的处理相同（它们不会被当作控制令牌）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="234"/>
         <source>unknown</source>
         <translation>未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="214"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="235"/>
         <source>Context window unknown for this model.</source>
         <translation>该模型的上下文窗口未知。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="224"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="245"/>
         <source>{n} of {window} tokens: {extra} over the context window</source>
         <translation>{n} / {window} 个 token：超出上下文窗口 {extra}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="230"/>
+        <location filename="../../monitor/gui/tokenizer/results_panel.py" line="251"/>
         <source>{n} of {window} tokens</source>
         <translation>{n} / {window} 个 token</translation>
     </message>
@@ -1389,155 +1417,165 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>SourcesPane</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="44"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="48"/>
         <source>Organization usage (Usage and Costs APIs)</source>
         <translation>组织用量（Usage 与 Costs API）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="61"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="64"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="62"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="65"/>
         <source>Last sync</source>
         <translation>上次同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="63"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="66"/>
         <source>Next sync</source>
         <translation>下次同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="64"/>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="85"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="67"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="88"/>
         <source>Error</source>
         <translation>错误</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="65"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="68"/>
         <source>Freshness</source>
         <translation>数据新鲜度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="66"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="69"/>
         <source>Progress</source>
         <translation>进度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="72"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="75"/>
         <source>Metering proxy</source>
         <translation>计量代理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="78"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="80"/>
         <source>Address</source>
         <translation>地址</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="79"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="82"/>
+        <source>Metrics</source>
+        <translation>指标</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="83"/>
         <source>Requests today</source>
         <translation>今日请求数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="81"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="85"/>
         <source>Without usage</source>
         <translation>缺少用量数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="84"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="87"/>
         <source>Waiting to be stored</source>
         <translation>等待写入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="88"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="91"/>
         <source>Note</source>
         <translation>提示</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="93"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="96"/>
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="93"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="96"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="93"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="96"/>
         <source>Requests left</source>
         <translation>剩余请求数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="93"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="96"/>
         <source>Tokens left</source>
         <translation>剩余 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="94"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="97"/>
         <source>Resets in</source>
         <translation>重置倒计时</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="99"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="102"/>
         <source>Rate-limit headroom</source>
         <translation>速率限制余量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="121"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="124"/>
         <source>Syncing…</source>
         <translation>正在同步…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="123"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="126"/>
         <source>Failing — showing the last data it had</source>
         <translation>失败 — 显示最后一次获得的数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="125"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="128"/>
         <source>OK</source>
         <translation>正常</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="128"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="131"/>
         <source>now</source>
         <translation>现在</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="131"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="134"/>
         <source>%1 (at %2)</source>
         <translation>%1（于 %2）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="138"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="141"/>
         <source>Off (turn it on in Settings)</source>
         <translation>已关闭（可在设置中开启）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="141"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="144"/>
         <source>%1 — set OPENAI_BASE_URL to this</source>
         <translation>%1 — 将 OPENAI_BASE_URL 设置为此地址</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="143"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="146"/>
         <source>starting…</source>
         <translation>正在启动…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="146"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="149"/>
         <source>%1 this cycle (%2 with input estimated from the request)</source>
         <translation>本周期 %1 次（其中 %2 次按请求内容估算了输入）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="148"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="151"/>
         <source>none this cycle</source>
         <translation>本周期没有</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="150"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="153"/>
         <source>%1 records in the spool (the database cannot take writes yet)</source>
         <translation>暂存文件中有 %1 条记录（数据库暂时无法写入）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="165"/>
+        <source>none</source>
+        <translation>无</translation>
     </message>
 </context>
 <context>
@@ -1737,117 +1775,117 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>TrayIcon</name>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="148"/>
+        <location filename="../../monitor/gui/tray.py" line="143"/>
         <source>Token Monitor is not set up yet: click to choose what to see (organization usage, your apps through the proxy, or token counts).</source>
         <translation>Token Monitor 尚未设置：点击选择要查看的内容（组织用量、经代理的应用或 token 计数）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="154"/>
+        <location filename="../../monitor/gui/tray.py" line="149"/>
         <source>Alerts paused until %1</source>
         <translation>提醒已暂停至 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="197"/>
+        <location filename="../../monitor/gui/tray.py" line="192"/>
         <source>Not set up yet — start with:</source>
         <translation>尚未设置 — 从这里开始：</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="198"/>
+        <location filename="../../monitor/gui/tray.py" line="193"/>
         <source>Read my organization&apos;s usage…</source>
         <translation>读取我的组织用量…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="199"/>
+        <location filename="../../monitor/gui/tray.py" line="194"/>
         <source>Meter my apps on this machine…</source>
         <translation>计量本机上的应用…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="200"/>
+        <location filename="../../monitor/gui/tray.py" line="195"/>
         <source>Just count tokens…</source>
         <translation>只计数 token…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="204"/>
+        <location filename="../../monitor/gui/tray.py" line="199"/>
         <source>Loading usage…</source>
         <translation>正在加载用量…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="211"/>
+        <location filename="../../monitor/gui/tray.py" line="206"/>
         <source>    input %1 · cached %2 · output %3 · reasoning %4</source>
         <translation>    输入 %1 · 缓存 %2 · 输出 %3 · 推理 %4</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="222"/>
+        <location filename="../../monitor/gui/tray.py" line="217"/>
         <source>no admin key for the organization sync</source>
         <translation>组织同步没有管理员密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="223"/>
+        <location filename="../../monitor/gui/tray.py" line="218"/>
         <source>⚠ Source failing: %1</source>
         <translation>⚠ 数据来源出错：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="225"/>
+        <location filename="../../monitor/gui/tray.py" line="220"/>
         <source>No usage data yet</source>
         <translation>暂无用量数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="227"/>
+        <location filename="../../monitor/gui/tray.py" line="222"/>
         <source>Open dashboard</source>
         <translation>打开仪表盘</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="228"/>
+        <location filename="../../monitor/gui/tray.py" line="223"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="229"/>
+        <location filename="../../monitor/gui/tray.py" line="224"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="230"/>
+        <location filename="../../monitor/gui/tray.py" line="225"/>
         <source>Pause alerts</source>
         <translation>暂停提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="234"/>
+        <location filename="../../monitor/gui/tray.py" line="229"/>
         <source>Pause alerts (paused)</source>
         <translation>暂停提醒（已暂停）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="236"/>
+        <location filename="../../monitor/gui/tray.py" line="231"/>
         <source>Paused until %1</source>
         <translation>已暂停至 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="240"/>
+        <location filename="../../monitor/gui/tray.py" line="235"/>
         <source>Resume alerts</source>
         <translation>恢复提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="243"/>
+        <location filename="../../monitor/gui/tray.py" line="238"/>
         <source>For 1 hour</source>
         <translation>1 小时</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="246"/>
+        <location filename="../../monitor/gui/tray.py" line="241"/>
         <source>Until tomorrow</source>
         <translation>直到明天</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="250"/>
+        <location filename="../../monitor/gui/tray.py" line="245"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="251"/>
+        <location filename="../../monitor/gui/tray.py" line="246"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="253"/>
+        <location filename="../../monitor/gui/tray.py" line="248"/>
         <source>Quit</source>
         <translation>退出</translation>
     </message>
@@ -1958,261 +1996,309 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>WelcomePanel</name>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="66"/>
+        <location filename="../../monitor/gui/welcome.py" line="68"/>
         <source>Welcome to Token Monitor</source>
         <translation>欢迎使用 Token Monitor</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="69"/>
+        <location filename="../../monitor/gui/welcome.py" line="71"/>
         <source>Dismiss</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="71"/>
+        <location filename="../../monitor/gui/welcome.py" line="73"/>
         <source>Hide this panel; the dashboard shows zeros until data comes</source>
         <translation>隐藏此面板；在有数据之前仪表板显示为零</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="76"/>
+        <location filename="../../monitor/gui/welcome.py" line="78"/>
         <source>Nothing is set up yet. Pick what you want to see first; each path takes one click and you can add the others later.</source>
         <translation>还没有任何设置。先选择想看的内容；每条路径只需一次点击，其他的可以稍后再加。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="83"/>
+        <location filename="../../monitor/gui/welcome.py" line="85"/>
         <source>Read my organization&apos;s usage</source>
         <translation>读取我的组织用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="84"/>
+        <location filename="../../monitor/gui/welcome.py" line="86"/>
         <source>Needs an &lt;b&gt;Admin key&lt;/b&gt;: create one on the OpenAI platform under &lt;i&gt;Organization settings → Admin keys&lt;/i&gt;. Token Monitor tests it, keeps it in the system keyring and fetches this and last billing cycle.</source>
         <translation>需要一个&lt;b&gt;管理员密钥&lt;/b&gt;：在 OpenAI 平台的&lt;i&gt;组织设置 → Admin keys&lt;/i&gt;中创建。Token Monitor 会测试它、将其保存在系统密钥环中，并获取本期和上期计费周期的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="87"/>
+        <location filename="../../monitor/gui/welcome.py" line="89"/>
         <source>Add an admin key…</source>
         <translation>添加管理员密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="89"/>
+        <location filename="../../monitor/gui/welcome.py" line="91"/>
         <source>Meter my apps on this machine</source>
         <translation>计量本机上的应用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="90"/>
+        <location filename="../../monitor/gui/welcome.py" line="92"/>
         <source>Turns on the local metering proxy. Apps that send their requests through it are counted request by request, with no admin key.</source>
         <translation>开启本地计量代理。经由它发送请求的应用会被逐个请求计量，无需管理员密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="92"/>
+        <location filename="../../monitor/gui/welcome.py" line="94"/>
         <source>Turn on the proxy</source>
         <translation>开启代理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="98"/>
+        <location filename="../../monitor/gui/welcome.py" line="100"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="102"/>
+        <location filename="../../monitor/gui/welcome.py" line="104"/>
         <source>Paste these lines into the shell (or the app&apos;s environment) before starting your app:</source>
         <translation>启动应用前，把这几行粘贴到终端（或应用的环境变量）中：</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="115"/>
+        <location filename="../../monitor/gui/welcome.py" line="117"/>
         <source>Just count tokens</source>
         <translation>只计数 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="116"/>
+        <location filename="../../monitor/gui/welcome.py" line="118"/>
         <source>Opens the tokenizer: paste text, see tokens and cost for any model. Works offline, no account needed.</source>
         <translation>打开分词器：粘贴文本，查看任意模型的 token 数和费用。离线可用，无需账户。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="118"/>
+        <location filename="../../monitor/gui/welcome.py" line="120"/>
         <source>Open the tokenizer</source>
         <translation>打开分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="122"/>
+        <location filename="../../monitor/gui/welcome.py" line="124"/>
         <source>Find Token Monitor again after a restart: add it to the application menu.</source>
         <translation>重启后也能找到 Token Monitor：把它添加到应用程序菜单。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="125"/>
+        <location filename="../../monitor/gui/welcome.py" line="127"/>
         <source>Add to application menu</source>
         <translation>添加到应用程序菜单</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="159"/>
+        <location filename="../../monitor/gui/welcome.py" line="161"/>
         <source>The proxy is on</source>
         <translation>代理已开启</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="164"/>
+        <location filename="../../monitor/gui/welcome.py" line="166"/>
         <source>Copied</source>
         <translation>已复制</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="170"/>
+        <location filename="../../monitor/gui/welcome.py" line="172"/>
         <source>Token Monitor is in the application menu.</source>
         <translation>Token Monitor 已在应用程序菜单中。</translation>
     </message>
 </context>
 <context>
+    <name>WhatIfPanel</name>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="52"/>
+        <source>What if everything ran on</source>
+        <translation>如果全部改用</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="55"/>
+        <source>Filter models…</source>
+        <translation>筛选模型…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="62"/>
+        <source>(choose a model)</source>
+        <translation>（选择模型）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="105"/>
+        <source>%1 instead of %2: %3</source>
+        <translation>%1，而不是 %2：%3</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="109"/>
+        <source>long context estimated</source>
+        <translation>长上下文部分为估算</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="132"/>
+        <source>Model</source>
+        <translation>模型</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="132"/>
+        <source>Actual</source>
+        <translation>实际</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="132"/>
+        <source>On %1</source>
+        <translation>改用 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="133"/>
+        <source>Difference</source>
+        <translation>差额</translation>
+    </message>
+</context>
+<context>
     <name>alerts</name>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="33"/>
+        <location filename="../../monitor/gui/alerts.py" line="36"/>
         <source>%1 % of your monthly limit used</source>
         <translation>已用掉每月限额的 %1 %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="36"/>
+        <location filename="../../monitor/gui/alerts.py" line="39"/>
         <source>Spent %1 of %2 this cycle.</source>
         <translation>本周期已花费 %1（限额 %2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="41"/>
+        <location filename="../../monitor/gui/alerts.py" line="44"/>
         <source>On pace to exceed your monthly limit</source>
         <translation>按当前速度将超出每月限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="43"/>
+        <location filename="../../monitor/gui/alerts.py" line="46"/>
         <source>At this pace the cycle ends at %1, over the %2 limit.</source>
         <translation>按当前速度，本周期结束时将达到 %1，超出 %2 的限额。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="50"/>
+        <location filename="../../monitor/gui/alerts.py" line="53"/>
         <source>Crossing around %1.</source>
         <translation>预计在 %1 前后超出。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="54"/>
+        <location filename="../../monitor/gui/alerts.py" line="57"/>
         <source>Spending spike today</source>
         <translation>今日花费激增</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="56"/>
+        <location filename="../../monitor/gui/alerts.py" line="59"/>
         <source>Today&apos;s spend %1 is %2× your usual day (%3).</source>
         <translation>今日花费 %1，是平常一天（%3）的 %2 倍。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="61"/>
+        <location filename="../../monitor/gui/alerts.py" line="64"/>
         <source>Spending spike this hour</source>
         <translation>本小时花费激增</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="63"/>
+        <location filename="../../monitor/gui/alerts.py" line="66"/>
         <source>This hour&apos;s spend %1 is %2× your usual hour (%3).</source>
         <translation>本小时花费 %1，是您平常每小时（%3）的 %2 倍。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="72"/>
+        <location filename="../../monitor/gui/alerts.py" line="75"/>
         <source>OpenAI rejected the key %1 (401) on %2 request(s) through the proxy; requests with it fail. Replace the key in API keys.</source>
         <translation>OpenAI 通过代理拒绝了密钥 %1（401），共 %2 次请求；使用该密钥的请求会失败。请在“API 密钥”中更换该密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="81"/>
+        <location filename="../../monitor/gui/alerts.py" line="84"/>
         <source>A new API key started spending</source>
         <translation>新的 API 密钥开始产生费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="83"/>
+        <location filename="../../monitor/gui/alerts.py" line="86"/>
         <source>%1 made %2 requests this cycle and had not been seen before.</source>
         <translation>%1 本周期发出了 %2 次请求，此前从未出现过。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="91"/>
+        <location filename="../../monitor/gui/alerts.py" line="94"/>
         <source>API key expiring</source>
         <translation>API 密钥即将过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="93"/>
+        <location filename="../../monitor/gui/alerts.py" line="96"/>
         <source>The key %1 expired on %2.</source>
         <translation>密钥 %1 已于 %2 过期。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="97"/>
+        <location filename="../../monitor/gui/alerts.py" line="100"/>
         <source>The key %1 expires on %2.</source>
         <translation>密钥 %1 将于 %2 过期。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="70"/>
-        <location filename="../../monitor/gui/alerts.py" line="102"/>
+        <location filename="../../monitor/gui/alerts.py" line="73"/>
+        <location filename="../../monitor/gui/alerts.py" line="105"/>
         <source>API key rejected</source>
         <translation>API 密钥被拒绝</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="104"/>
+        <location filename="../../monitor/gui/alerts.py" line="107"/>
         <source>OpenAI rejected the admin key %1 (401). Organization usage is not syncing; replace the key in API keys.</source>
         <translation>OpenAI 拒绝了管理员密钥 %1（401）。组织用量已停止同步；请在“API 密钥”中更换密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="113"/>
+        <location filename="../../monitor/gui/alerts.py" line="116"/>
         <source>Prepaid credit used up</source>
         <translation>预付额度已用完</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="114"/>
+        <location filename="../../monitor/gui/alerts.py" line="117"/>
         <source>The %1 prepaid credit is used up, %2 over.</source>
         <translation>%1 的预付额度已用完，超出 %2。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="117"/>
+        <location filename="../../monitor/gui/alerts.py" line="120"/>
         <source>Prepaid credit running low</source>
         <translation>预付额度即将用完</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="119"/>
+        <location filename="../../monitor/gui/alerts.py" line="122"/>
         <source>%1 of %2 prepaid credit left.</source>
         <translation>预付额度剩余 %1（共 %2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="124"/>
+        <location filename="../../monitor/gui/alerts.py" line="127"/>
         <source>Prepaid credit about to expire</source>
         <translation>预付额度即将过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="126"/>
+        <location filename="../../monitor/gui/alerts.py" line="129"/>
         <source>%1 of prepaid credit expires on %2.</source>
         <translation>%1 的预付额度将于 %2 过期。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="131"/>
+        <location filename="../../monitor/gui/alerts.py" line="134"/>
         <source>Virtual key %1 reached its cap</source>
         <translation>虚拟密钥 %1 已达到上限</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="134"/>
+        <location filename="../../monitor/gui/alerts.py" line="137"/>
         <source>%1 spent %2 of its %3 daily cap (a soft cap: requests still go through).</source>
         <translation>%1 已花费 %2，达到其每日上限 %3（软上限：请求仍会放行）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="137"/>
+        <location filename="../../monitor/gui/alerts.py" line="140"/>
         <source>%1 spent %2 of its %3 monthly cap (a soft cap: requests still go through).</source>
         <translation>%1 已花费 %2，达到其每月上限 %3（软上限：请求仍会放行）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="145"/>
+        <location filename="../../monitor/gui/alerts.py" line="148"/>
         <source>Hard cap reached: the proxy refuses requests past the monthly limit</source>
         <translation>已达硬上限：代理将拒绝超出每月限额的请求</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="147"/>
+        <location filename="../../monitor/gui/alerts.py" line="150"/>
         <source>Hard cap reached: the proxy refuses requests for virtual key %1</source>
         <translation>已达硬上限：代理将拒绝虚拟密钥 %1 的请求</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="151"/>
+        <location filename="../../monitor/gui/alerts.py" line="154"/>
         <source>Requests get HTTP 429 until the cap resets at %1. Refused so far: %2.</source>
         <translation>在上限于 %1 重置之前，请求都会收到 HTTP 429。目前已拒绝 %2 次。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="163"/>
+        <location filename="../../monitor/gui/alerts.py" line="166"/>
         <source>Token Monitor test notification</source>
         <translation>Token Monitor 测试通知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="164"/>
+        <location filename="../../monitor/gui/alerts.py" line="167"/>
         <source>Notifications work. Budget alerts will look like this.</source>
         <translation>通知功能正常。预算提醒将以这种形式显示。</translation>
     </message>
@@ -2220,7 +2306,7 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>app</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="697"/>
+        <location filename="../../monitor/gui/app.py" line="747"/>
         <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
         <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
     </message>
@@ -2228,12 +2314,12 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>fmt</name>
     <message>
-        <location filename="../../monitor/gui/fmt.py" line="64"/>
+        <location filename="../../monitor/gui/fmt.py" line="71"/>
         <source>never</source>
         <translation>从未</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/fmt.py" line="70"/>
+        <location filename="../../monitor/gui/fmt.py" line="77"/>
         <source>yesterday %1</source>
         <translation>昨天 %1</translation>
     </message>
@@ -2254,163 +2340,163 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>tables</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="122"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="141"/>
         <source>Requests</source>
         <translation>请求数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="123"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="142"/>
         <source>Input</source>
         <translation>输入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="125"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="144"/>
         <source>Cached</source>
         <translation>缓存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="127"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="146"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="129"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="148"/>
         <source>Reasoning</source>
         <translation>推理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="132"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="151"/>
         <source>Cost</source>
         <translation>费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="136"/>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="162"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="155"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="181"/>
         <source>price unknown</source>
         <translation>价格未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="141"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="160"/>
         <source>Basis</source>
         <translation>依据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="144"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="163"/>
         <source>unpriced</source>
         <translation>未定价</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="152"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="171"/>
         <source>(all models)</source>
         <translation>（全部模型）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="161"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="180"/>
         <source>matches</source>
         <translation>一致</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="163"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="182"/>
         <source>billed by line item</source>
         <translation>按计费项计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="164"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="183"/>
         <source>billed by line item; price unknown</source>
         <translation>按计费项计费；价格未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="167"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="186"/>
         <source>per-model dollars are estimated: no line item names this model</source>
         <translation>按模型的金额为估算：没有计费项写明此模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="169"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="188"/>
         <source>billed so far: the day is still open</source>
         <translation>截至目前的计费：当日尚未结束</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="172"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="191"/>
         <source>billed and tokens x price differ by more than 1 %: a price in the table may be wrong</source>
         <translation>已计费金额与 token × 价格相差超过 1 %：价格表中可能有价格不对</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="176"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="195"/>
         <source>billed line item that names no model: its own row, not spread over models</source>
         <translation>未写明模型的计费项：单独成行，不分摊到各模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="179"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="198"/>
         <source>not billed yet: today&apos;s costs are still open</source>
         <translation>尚未计费：今日费用仍在累计</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="181"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="200"/>
         <source>not billed yet: the Costs API reports days late</source>
         <translation>尚未计费：Costs API 延迟数日报告</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="183"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="202"/>
         <source>per-model dollars are estimated: the Costs API has no model breakdown</source>
         <translation>按模型的金额为估算：Costs API 不提供模型明细</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="185"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="204"/>
         <source>billed includes items without token usage (tools, storage, images) or usage not yet synced</source>
         <translation>已计费金额包含无 token 用量的项目（工具、存储、图像）或尚未同步的用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="188"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="207"/>
         <source>usage revised or billed at lower rates than the price table</source>
         <translation>用量已修订，或按低于价格表的费率计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="194"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="213"/>
         <source>unpriced models not in the estimate: %1</source>
         <translation>估算未包含未定价模型：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="198"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="217"/>
         <source>service tiers used: %1</source>
         <translation>使用的服务层级：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="202"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="221"/>
         <source>cached input %1 % of input</source>
         <translation>缓存输入占输入的 %1 %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="222"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="241"/>
         <source>; </source>
         <translation>；</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="235"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="254"/>
         <source>Day</source>
         <translation>日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="241"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="260"/>
         <source>Model / line item</source>
         <translation>模型 / 计费项</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="247"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="266"/>
         <source>Billed</source>
         <translation>已计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="252"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="271"/>
         <source>Estimated</source>
         <translation>估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="257"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="276"/>
         <source>Difference</source>
         <translation>差额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="262"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="281"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>

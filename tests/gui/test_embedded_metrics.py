@@ -47,6 +47,9 @@ def test_expose_metrics_setting_serves_and_withdraws_metrics(
             c.start(poll=False)
         proxy_url = started.args[0]
         assert _requests_total(metrics_url) == 0
+        sources = c.window.sources  # the Sources tab says where (issue 25)
+        qtbot.waitUntil(lambda: sources.proxy_metrics.text() == metrics_url, timeout=5000)
+        assert sources._proxy_form.isRowVisible(sources.proxy_metrics)
         body = json.dumps({"model": "gpt-4o", "messages": [{"role": "user", "content": "hi"}]})
         req = urllib.request.Request(proxy_url + "/chat/completions", data=body.encode(),
                                      headers={"Authorization": "Bearer sk-test-0123456789abcd",
@@ -59,6 +62,8 @@ def test_expose_metrics_setting_serves_and_withdraws_metrics(
             c.state.apply_settings(ctx.settings.replace(metrics_enabled=False))
         with pytest.raises(urllib.error.URLError):
             urllib.request.urlopen(metrics_url, timeout=5)
+        qtbot.waitUntil(lambda: not sources._proxy_form.isRowVisible(sources.proxy_metrics),
+                        timeout=5000)
     finally:
         c.shutdown()
         c.window.deleteLater()

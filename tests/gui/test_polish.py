@@ -100,7 +100,7 @@ def test_export_csv_confirms_with_the_path_and_starts_in_a_sensible_folder(
     assert start.parent != tmp_path and start.parent.is_dir()  # not the start-up folder
     assert out.read_text(encoding="utf-8").startswith("section,")
     assert not w.banner.isHidden()
-    assert f"Saved this billing cycle to {out}" in w.banner.label.text()
+    assert f"Saved Nov 1 – Nov 30 to {out}" in w.banner.label.text()  # the shown period
     w.export_action.trigger()
     assert Path(asked[1]).parent == out.parent  # the next export starts where the last went
 

@@ -539,3 +539,21 @@ def test_a_paste_counts_without_the_typing_debounce(
     qtbot.keyClicks(pane.editor, "x")
     qtbot.wait(300)
     assert pane._debounce.isActive()  # a keystroke waits for the (long) debounce
+
+
+def test_special_token_strings_get_a_note(qtbot: QtBot, ctx: AppContext,
+                                          runner: TaskRunner) -> None:
+    """Issue 25: `<|endoftext|>` in the text is counted as plain text (as the API counts it in
+    a request), and the pane says so; a string special only in another encoding is not."""
+    pane = make_pane(qtbot, ctx, runner)
+    note = pane.results.special_note
+    pane.editor.setPlainText("a <|fim_prefix|> b <|endoftext|> c <|endofprompt|> <|endoftext|>")
+    settle(qtbot, pane)
+    assert isinstance(pane.result, TextAnalysis) and pane.result.encoding == "o200k_base"
+    assert pane.result.tokens == n_tokens(pane.editor.toPlainText())  # as plain text
+    assert not note.isHidden()
+    assert "<|endoftext|>, <|endofprompt|>" in note.text() and "fim_prefix" not in note.text()
+    assert "plain text" in note.text() and "API" in note.text()
+    pane.editor.setPlainText("no special tokens <| here |>")
+    settle(qtbot, pane)
+    assert note.isHidden()

@@ -36,5 +36,32 @@ def test_what_if_line_reprices_the_cycle(qtbot: QtBot, utc_ctx: AppContext,
     assert w is not None and (w.model, w.cost_usd) == ("gpt-4o-mini", Decimal("0.00042"))
     assert w.actual_cost_usd == Decimal("48.10")
     # under a cent: two significant digits (the one money rule, monitor.core.money)
-    assert window.what_if_result.text() == \
-        "$0.00042 this cycle instead of $48.10: −$48.10 (−100 %)"
+    assert window.what_if_result.text() == "$0.00042 instead of $48.10: −$48.10 (−100 %)"
+    # Per model, as `usage --reprice gpt-4o-mini --by model` gives it (issue 25).
+    table = window.what_if.table
+    assert table is not None and not table.isHidden() and table.rowCount() == 1
+    assert [table.item(0, c).text() for c in range(4)] == [
+        "gpt-4o", "$48.10", "$0.00042", "−$48.10 (−100 %)"]
+    assert table.horizontalHeaderItem(2).text() == "On gpt-4o-mini"
+
+
+def test_the_model_list_filters_by_what_is_typed(qtbot: QtBot, utc_ctx: AppContext,
+                                                 runner: TaskRunner) -> None:
+    seed_spend(utc_ctx, today_usd="1.23", earlier_usd="0")
+    snap = snapshot_of(qtbot, make_state(utc_ctx, runner))
+    assert isinstance(snap, DashboardSnapshot) and len(snap.price_models) > 40
+    window = DashboardWindow()
+    qtbot.addWidget(window)
+    window.show_snapshot(snap)
+    combo = window.what_if_model
+    everything = [combo.itemData(i) for i in range(1, combo.count())]
+    assert everything == list(snap.price_models)
+    window.what_if.filter.setText("MINI")  # any case
+    shown = [combo.itemData(i) for i in range(1, combo.count())]
+    assert shown == [m for m in snap.price_models if "mini" in m.lower()]
+    assert "gpt-4o-mini" in shown and "gpt-4o" not in shown
+    combo.setCurrentIndex(combo.findData("gpt-4o-mini"))
+    window.what_if.filter.setText("o1")  # the chosen model stays in the list
+    assert combo.currentData() == "gpt-4o-mini"
+    window.what_if.filter.clear()
+    assert combo.count() - 1 == len(snap.price_models) and combo.currentData() == "gpt-4o-mini"

@@ -221,6 +221,9 @@ def test_csv_has_every_section(store: UsageStore, prices: PriceTable) -> None:
     days = [r for r in rows if r["section"] == "day"]
     assert sum(Decimal(r["cost_usd"]) for r in days) == pytest.approx(
         snap.cycle.cost_usd, abs=Decimal("0.005") * len(days))
+    # Day rows carry requests and tokens, which add up to the total's (issue 25).
+    for column in ("requests", "input_tokens", "cached_input_tokens", "output_tokens"):
+        assert sum(int(r[column]) for r in days) == int(total[column]) > 0, column
     ft = [r for r in rows if r["name"] == "acme-ft-summarizer"]
     assert ft and ft[0]["cost_usd"] == "" and ft[0]["basis"] == "unpriced"
     period = Period(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))

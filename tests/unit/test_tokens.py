@@ -27,6 +27,7 @@ from monitor.core.tokens import (
     encode,
     encoding_for_model,
     get_encoding,
+    special_tokens_in,
     text_stats,
 )
 from monitor.errors import KnownError
@@ -723,3 +724,11 @@ def test_a_short_count_does_not_build_the_encoding(fresh_cache: None,
     assert tk.count_short(long, "o200k_base") is None  # too long: tiktoken counts it
     with pytest.raises(EncodingError, match="not shipped"):
         TokenCounter("p50k_base")
+
+
+def test_special_tokens_in_names_the_encodings_own_special_strings() -> None:
+    text = "<|fim_prefix|> x <|endoftext|> <|endoftext|> <|reserved_200100|> <|nope|>"
+    assert special_tokens_in(text, "cl100k_base") == ("<|fim_prefix|>", "<|endoftext|>")
+    assert special_tokens_in(text, "o200k_base") == ("<|endoftext|>",)
+    assert special_tokens_in(text, "o200k_harmony") == ("<|endoftext|>", "<|reserved_200100|>")
+    assert special_tokens_in("plain <| text |>", "o200k_base") == ()

@@ -33,12 +33,11 @@ CUMULATIVE_COLOUR = QColor(0x2E, 0xA0, 0x43)
 PROJECTION_COLOUR = QColor(0x88, 0x88, 0x88)
 
 
-COMPACT_BELOW_PX = 380  # a chart view shorter than this drops its title (tooltip instead)
+COMPACT_BELOW_PX = 380  # a chart view shorter than this has a smaller title
 LABEL_GAP_PX = 8  # free space between two day labels
 RIGHT_SLACK_PX = 10  # the last label may reach this far past the plot's right edge
 QT_LABEL_PADDING_PX = 6  # Qt Charts' padding on each side of an axis label (5, and a margin)
 Y_AXIS_ALLOWANCE_PX = 64  # the view's width minus this is about the plot's width
-PROJECTION_HEADROOM = 1.4  # the cumulative axis stops here × max(limit, spent)
 
 
 def _days(start: date, end: date) -> list[date]:
@@ -114,7 +113,7 @@ class _CycleChart(QChartView):
         super().__init__(parent)
         self.setObjectName(name)
         self.setRenderHint(QPainter.RenderHint.Antialiasing)
-        self.setMinimumHeight(200)
+        self.setMinimumHeight(140)
         self.setChart(QChart())
         self.chart().setMargins(QMargins(4, 4, 4, 4))
         self.snapshot: DashboardSnapshot | None = None
@@ -134,11 +133,15 @@ class _CycleChart(QChartView):
         chart = QChart()
         chart.setMargins(QMargins(2, 2, 2, 2))
         chart.legend().setAlignment(Qt.AlignmentFlag.AlignBottom)
-        if self.height() >= COMPACT_BELOW_PX:
-            chart.setTitle(title)
-            self.setToolTip("")
-        else:  # small window: the plot gets the title's height, the title becomes a tooltip
-            self.setToolTip(title)
+        chart.setTitle(title)  # always: a chart without its title is a guess (issue 25)
+        if self.height() < COMPACT_BELOW_PX:  # small window: a smaller title, more plot
+            font = chart.titleFont()
+            font.setPointSizeF(max(7.0, chart.font().pointSizeF() - 0.5))
+            font.setBold(True)
+            chart.setTitleFont(font)
+            chart.layout().setContentsMargins(0, 0, 0, 0)
+            chart.legend().setContentsMargins(0, 0, 0, 0)
+        self.setToolTip(title)
         return chart
 
     def plot_width(self) -> float:
@@ -201,16 +204,14 @@ class DailySpendChart(_CycleChart):
 class CumulativeChart(_CycleChart):
     """Cumulative spend through the cycle, the limit, and the projection to cycle end.
 
-    The value axis stops at PROJECTION_HEADROOM × max(limit, spent): a projection far above
-    the limit is drawn up to the top edge (its value is in the legend) instead of squashing
-    the spent and limit lines into the bottom of the plot.
+    The value axis reaches the largest value drawn (limit, spent, projection): a line that
+    left the plot through its top edge read as a projection that stops mid-cycle (issue 25).
     """
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__("cumulative-chart", parent)
         self.cumulative: list[float] = []
         self.axis_top = 0.0
-        self.projection_clipped = False
 
     def _build(self, snap: DashboardSnapshot) -> QChart:
         chart = self._new_chart(self.tr("Cumulative spend against the limit"))
@@ -238,15 +239,11 @@ class CumulativeChart(_CycleChart):
         limit_v = float(snap.cycle.limit_usd)
         limit.append(0.0, limit_v)
         limit.append(float(n - 1), limit_v)
-        top, ticks, label_format = nice_scale(max(limit_v, running))
         series: list[QLineSeries] = [actual, limit]
+        drawn = [limit_v, running]
         projected = snap.cycle.projected_usd
-        self.projection_clipped = False
         if projected is not None and self.cumulative:
             proj_v = float(projected)
-            cap = PROJECTION_HEADROOM * max(limit_v, running)
-            if proj_v > top:
-                top, ticks, label_format = nice_scale(min(proj_v, cap))
             proj = QLineSeries()
             proj.setName(self.tr("Projection (%1 by %2)").replace("%1", fmt.usd_round(
                 projected)).replace("%2", fmt.short_date(snap.cycle.last_day)))
@@ -254,15 +251,11 @@ class CumulativeChart(_CycleChart):
             ppen.setWidthF(2.0)
             ppen.setStyle(Qt.PenStyle.DotLine)
             proj.setPen(ppen)
-            start_x = float(len(self.cumulative) - 1)
-            end_x = float(n - 1)
-            proj.append(start_x, running)
-            if proj_v > top and proj_v > running:  # leaves through the top edge
-                self.projection_clipped = True
-                end_x = start_x + (end_x - start_x) * (top - running) / (proj_v - running)
-                proj_v = top
-            proj.append(end_x, proj_v)
+            proj.append(float(len(self.cumulative) - 1), running)
+            proj.append(float(n - 1), proj_v)
             series.append(proj)
+            drawn.append(proj_v)
+        top, ticks, label_format = nice_scale(max(drawn))
         self.axis_top = top
         for s in series:
             chart.addSeries(s)

@@ -39,14 +39,28 @@ class _Card(QFrame):
         super().__init__(parent)
         self.setFrameShape(QFrame.Shape.StyledPanel)
         self.layout_ = QVBoxLayout(self)
-        self.layout_.setSpacing(3)
+        self.layout_.setContentsMargins(8, 5, 8, 5)
+        self.layout_.setSpacing(2)
         self.title = QLabel(title, self)
         self.title.setStyleSheet("font-weight: 600;")
         self.layout_.addWidget(self.title)
 
 
+def _beside(card: _Card, big: QWidget, other: QWidget) -> None:
+    """The big figure with `other` to its right: one row, not two (issue 25: at 800×500
+    the header took half the window)."""
+    row = QHBoxLayout()
+    row.setSpacing(10)
+    row.addWidget(big)
+    row.addWidget(other, 1)
+    card.layout_.addLayout(row)
+
+
 class HeaderPanel(QWidget):
-    """Counters at the top of the dashboard. `show_snapshot` fills every label."""
+    """Counters at the top of the dashboard. `show_snapshot` fills every label.
+
+    Kept to a strip: each card's big figure shares its row, the cycle's remaining and
+    projection share a line, and so do the basis and the caching savings."""
 
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -72,8 +86,8 @@ class HeaderPanel(QWidget):
                 caption.setContentsMargins(14, 0, 0, 0)
             self.today_tokens.addWidget(caption, i // 2, (i % 2) * 2)
             self.today_tokens.addWidget(value, i // 2, (i % 2) * 2 + 1)
-        today.layout_.addWidget(self.today_cost)
-        today.layout_.addWidget(self.today_requests)
+        self.today_requests.setWordWrap(True)
+        _beside(today, self.today_cost, self.today_requests)
         today.layout_.addLayout(self.today_tokens)
         today.layout_.addStretch(1)
         self.today_card = today
@@ -86,13 +100,18 @@ class HeaderPanel(QWidget):
         self.cycle_bar.setObjectName("cycle-bar")
         self.cycle_bar.setRange(0, 1000)
         self.cycle_bar.setTextVisible(True)
-        self.cycle_remaining = _label(cycle, "cycle-remaining")
+        self.cycle_remaining = _label(cycle, "cycle-remaining", wrap=True)
         self.cycle_projection = _label(cycle, "cycle-projection", wrap=True)
         self.cycle_basis = _label(cycle, "cycle-basis", SMALL_STYLE, wrap=True)
-        self.cycle_savings = _label(cycle, "cycle-savings", SMALL_STYLE)
-        for w in (self.cycle_cost, self.cycle_bar, self.cycle_remaining, self.cycle_projection,
-                  self.cycle_basis, self.cycle_savings):
-            cycle.layout_.addWidget(w)
+        self.cycle_savings = _label(cycle, "cycle-savings", SMALL_STYLE, wrap=True)
+        _beside(cycle, self.cycle_cost, self.cycle_bar)
+        for left, right, share in ((self.cycle_remaining, self.cycle_projection, (2, 3)),
+                                   (self.cycle_basis, self.cycle_savings, (3, 2))):
+            line = QHBoxLayout()
+            line.setSpacing(10)
+            line.addWidget(left, share[0])
+            line.addWidget(right, share[1])
+            cycle.layout_.addLayout(line)
         cycle.layout_.addStretch(1)
         self.cycle_card = cycle
 

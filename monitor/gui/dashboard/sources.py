@@ -25,6 +25,10 @@ if TYPE_CHECKING:  # the GUI starts without loading the sync client or the snaps
     from monitor.services.snapshot import DashboardSnapshot, RateLimitRow
 
 
+ERROR_STYLE = "color: #c62828;"
+NONE_STYLE = "color: #5f6368;"  # a neutral "none": no error is not an alarm
+
+
 def _value(parent: QWidget, name: str) -> QLabel:
     label = QLabel(parent)
     label.setObjectName(name)
@@ -47,7 +51,6 @@ class SourcesPane(QWidget):
         self.org_last = _value(org, "org-last-sync")
         self.org_next = _value(org, "org-next-sync")
         self.org_error = _value(org, "org-error")
-        self.org_error.setStyleSheet("color: #c62828;")
         self.org_fresh = _value(org, "org-freshness")
         self.progress_box = QWidget(org)
         prow = QVBoxLayout(self.progress_box)
@@ -74,13 +77,13 @@ class SourcesPane(QWidget):
         self.proxy_address = _value(proxy, "proxy-address")
         self.proxy_requests = _value(proxy, "proxy-requests")
         self.proxy_error = _value(proxy, "proxy-error")
-        self.proxy_error.setStyleSheet("color: #c62828;")
         pform.addRow(self.tr("Address"), self.proxy_address)
+        self.proxy_metrics = _value(proxy, "proxy-metrics")
+        pform.addRow(self.tr("Metrics"), self.proxy_metrics)
         pform.addRow(self.tr("Requests today"), self.proxy_requests)
         self.proxy_unmetered = _value(proxy, "proxy-unmetered")
         pform.addRow(self.tr("Without usage"), self.proxy_unmetered)
         self.proxy_spooled = _value(proxy, "proxy-spooled")
-        self.proxy_spooled.setStyleSheet("color: #c62828;")
         pform.addRow(self.tr("Waiting to be stored"), self.proxy_spooled)
         pform.addRow(self.tr("Error"), self.proxy_error)
         self.proxy_notice = _value(proxy, "proxy-notice")  # e.g. OTLP export off: why
@@ -127,10 +130,10 @@ class SourcesPane(QWidget):
         self.org_next.setText(
             self.tr("now") if org.syncing else fmt.when_text(org.next_sync, now)
             if org.next_sync else "–")
-        self.org_error.setText(
-            self.tr("%1 (at %2)").replace("%1", org.last_error or "")
-            .replace("%2", fmt.when_text(org.last_error_at, now))
-            if org.failing else "–")
+        self._problem(self.org_error,
+                      self.tr("%1 (at %2)").replace("%1", org.last_error or "")
+                      .replace("%2", fmt.when_text(org.last_error_at, now))
+                      if org.failing else None)
         self.org_fresh.setText(texts.complete_through(snap))
 
         p = snap.proxy
@@ -146,13 +149,21 @@ class SourcesPane(QWidget):
             self.tr("%1 this cycle (%2 with input estimated from the request)")
             .replace("%1", f"{p.unmetered_cycle:,}").replace("%2", f"{p.estimated_cycle:,}")
             if p.unmetered_cycle else self.tr("none this cycle"))
-        self.proxy_spooled.setText(
-            self.tr("%1 records in the spool (the database cannot take writes yet)")
-            .replace("%1", f"{p.spooled_records:,}") if p.spooled_records else "–")
-        self.proxy_error.setText(p.error or "–")
+        self._problem(self.proxy_spooled,
+                      self.tr("%1 records in the spool (the database cannot take writes yet)")
+                      .replace("%1", f"{p.spooled_records:,}") if p.spooled_records else None)
+        self._problem(self.proxy_error, p.error)
+        self.proxy_metrics.setText(p.metrics_url or "")
+        self._proxy_form.setRowVisible(self.proxy_metrics, p.metrics_url is not None)
         self.proxy_notice.setText(p.notice or "")
         self._proxy_form.setRowVisible(self.proxy_notice, p.notice is not None)
         self._fill_limits(p.rate_limits)
+
+    def _problem(self, label: QLabel, text: str | None) -> None:
+        """Show `text` in red, or a grey "none" when there is nothing wrong (a red "–" read
+        as an error)."""
+        label.setText(text or self.tr("none"))
+        label.setStyleSheet(ERROR_STYLE if text else NONE_STYLE)
 
     def _fill_limits(self, rows: tuple[RateLimitRow, ...]) -> None:
         self.limits.setRowCount(len(rows))

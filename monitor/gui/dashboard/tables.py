@@ -81,6 +81,8 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
         row = self._rows[index.row()]
         if role == Qt.ItemDataRole.DisplayRole:
             return col.display(row)
+        if role == Qt.ItemDataRole.ToolTipRole and not col.numeric:
+            return col.display(row)  # the whole text of a cell elided in a narrow window
         if role == SORT_ROLE:
             return col.raw(row)
         if role == Qt.ItemDataRole.TextAlignmentRole:

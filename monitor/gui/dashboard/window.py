@@ -7,6 +7,7 @@ the CSV file the user asked for.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -14,7 +15,6 @@ from PySide6 import QtCore
 from PySide6.QtCore import QSortFilterProxyModel, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QPaintEvent, QShowEvent
 from PySide6.QtWidgets import (
-    QComboBox,
     QHBoxLayout,
     QLabel,
     QMainWindow,
@@ -29,12 +29,14 @@ from PySide6.QtWidgets import (
 from monitor.gui import fmt, texts
 from monitor.gui.dashboard.header import HeaderPanel
 from monitor.gui.dashboard.overview import OverviewCharts
+from monitor.gui.dashboard.period import PeriodPicker
 from monitor.gui.dashboard.tables import (
     RowTableModel,
     group_columns,
     recon_columns,
     sorted_proxy,
 )
+from monitor.gui.dashboard.what_if import WhatIfPanel, compact_rows
 from monitor.gui.qt_props import set_property
 from monitor.services.desktop_notify import Notification
 
@@ -51,6 +53,7 @@ if TYPE_CHECKING:
 
 NOTICE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
 BANNER_STYLE = "background: #fff4e5; color: #5d4037; padding: 6px; border-radius: 4px;"
+GROUP_TEXT_COLUMNS = (0, 7)  # group_columns: the name and the basis
 CHARTS_AT_THE_LATEST_MS = 500  # if no paint event comes (e.g. a fully covered window)
 FAILING_STYLE = "background: #fdecea; color: #8a1c1c; padding: 6px; border-radius: 4px;"
 
@@ -83,8 +86,11 @@ class _Banner(QWidget):
         self.show()
 
 
-def _table(parent: QWidget, name: str, model: QSortFilterProxyModel, column: int) -> QTableView:
-    """A sortable table of `model`, sorted by `column` (largest first, newest first)."""
+def _table(parent: QWidget, name: str, model: QSortFilterProxyModel, column: int,
+           stretch: tuple[int, ...] = ()) -> QTableView:
+    """A sortable table of `model`, sorted by `column` (largest first, newest first);
+    `stretch`: the text columns that share the width and elide (else the last one fills
+    it)."""
     from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
 
     view = QTableView(parent)
@@ -93,9 +99,15 @@ def _table(parent: QWidget, name: str, model: QSortFilterProxyModel, column: int
     view.setAlternatingRowColors(True)
     view.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
     view.verticalHeader().setVisible(False)
-    view.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
-    view.horizontalHeader().setStretchLastSection(True)
-    view.setModel(model)
+    compact_rows(view)
+    view.setModel(model)  # before the per-section modes: they need the columns
+    header = view.horizontalHeader()
+    header.setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
+    header.setStretchLastSection(not stretch)
+    for c in stretch:  # they share what is left and elide: no horizontal scrollbar at 800 px
+        header.setSectionResizeMode(c, QHeaderView.ResizeMode.Stretch)
+    if stretch:
+        set_property(view, "textElideMode", "ElideMiddle")
     view.sortByColumn(column, QtCore.Qt.SortOrder.DescendingOrder)
     return view
 
@@ -117,6 +129,7 @@ class DashboardWindow(QMainWindow):
     close_requested = Signal()
     hidden = Signal()
     what_if_requested = Signal(str)  # a model chosen in "What if everything ran on"; "" = none
+    period_requested = Signal(str)  # the period picker's choice, a `usage --period` name
     first_painted = Signal()  # the window's first frame is on screen (once per window)
     welcome_path_requested = Signal(str)  # the welcome panel's path_requested
     welcome_dismissed = Signal()  # the welcome panel's dismissed
@@ -149,6 +162,13 @@ class DashboardWindow(QMainWindow):
         toolbar.addSeparator()
         self._add_action(toolbar, self.tr("Settings…"), "settings", self.settings_requested.emit)
         self._add_action(toolbar, self.tr("API keys…"), "keys", self.keys_requested.emit)
+        toolbar.addSeparator()
+        self.period_picker = PeriodPicker(toolbar)  # the tables, what-if and CSV export
+        self.period_picker.setToolTip(self.tr(
+            "The period of the tables, the what-if and the CSV export (the header and the "
+            "charts show the billing cycle)"))
+        self.period_picker.period_requested.connect(self.period_requested)
+        toolbar.addWidget(self.period_picker)
 
         central = QWidget(self)
         layout = QVBoxLayout(central)
@@ -196,23 +216,16 @@ class DashboardWindow(QMainWindow):
         self.unpriced.setStyleSheet("color: #8a5300;")
         set_property(self.unpriced, "textInteractionFlags", "TextSelectableByMouse")
         mv.addWidget(self.unpriced)
-        what_if = QHBoxLayout()
-        what_if.addWidget(QLabel(self.tr("What if everything ran on"), models))
-        self.what_if_model = QComboBox(models)
-        self.what_if_model.setObjectName("what-if-model")
-        self.what_if_model.addItem(self.tr("(choose a model)"), "")
-        self.what_if_model.currentIndexChanged.connect(
-            lambda _=0: self.what_if_requested.emit(self.what_if_model.currentData() or ""))
-        what_if.addWidget(self.what_if_model)
-        self.what_if_result = QLabel(models)
-        self.what_if_result.setObjectName("what-if-result")
-        set_property(self.what_if_result, "textInteractionFlags", "TextSelectableByMouse")
-        what_if.addWidget(self.what_if_result, 1)
-        mv.addLayout(what_if)
+        self.what_if = WhatIfPanel(models)
+        self.what_if.what_if_requested.connect(self.what_if_requested)
+        self.what_if_model = self.what_if.model  # the model choice (tests, screenshots)
+        self.what_if_result = self.what_if.result
+        mv.addWidget(self.what_if)
 
         def build_models() -> None:
-            self.model_view = _table(models, "model-table", self.model_proxy, 6)
-            mv.insertWidget(0, self.model_view, 1)
+            self.model_view = _table(models, "model-table", self.model_proxy, 6,
+                                     GROUP_TEXT_COLUMNS)
+            mv.insertWidget(0, self.model_view, 3)
 
         self._page_builders[self.tabs.addTab(models, self.tr("By model"))] = build_models
 
@@ -226,8 +239,9 @@ class DashboardWindow(QMainWindow):
         self.key_proxy = sorted_proxy(self.key_rows, self)
 
         def build_owners() -> None:
-            self.project_view = _table(owners, "project-table", self.project_proxy, 6)
-            self.key_view = _table(owners, "key-table", self.key_proxy, 6)
+            self.project_view = _table(owners, "project-table", self.project_proxy, 6,
+                                       GROUP_TEXT_COLUMNS)
+            self.key_view = _table(owners, "key-table", self.key_proxy, 6, GROUP_TEXT_COLUMNS)
             owners.addWidget(self.project_view)
             owners.addWidget(self.key_view)
 
@@ -289,12 +303,22 @@ class DashboardWindow(QMainWindow):
         """The Sources tab's pane, built on first use: the first snapshot (after the first
         frame), a sync's progress, or the tab shown."""
         if self._sources is None:
+            from PySide6.QtWidgets import QFrame, QScrollArea
+
             from monitor.gui.dashboard.sources import SourcesPane
 
-            self._sources = SourcesPane(self.sources_page)
+            # In a vertical scroll area: its forms must not set the window's minimum height
+            # (issue 25: the window could not be made 800×500).
+            scroll = QScrollArea(self.sources_page)
+            scroll.setObjectName("sources-scroll")
+            scroll.setWidgetResizable(True)
+            scroll.setFrameShape(QFrame.Shape.NoFrame)
+            set_property(scroll, "horizontalScrollBarPolicy", "ScrollBarAlwaysOff")
+            self._sources = SourcesPane(scroll)
+            scroll.setWidget(self._sources)
             layout = self.sources_page.layout()
             assert layout is not None
-            layout.addWidget(self._sources)
+            layout.addWidget(scroll)
         return self._sources
 
     def _build_page(self, index: int) -> None:
@@ -333,46 +357,20 @@ class DashboardWindow(QMainWindow):
 
     # data -------------------------------------------------------------------------------
 
-    def _show_what_if(self, snap: DashboardSnapshot) -> None:
-        combo = self.what_if_model
-        if combo.count() - 1 != len(snap.price_models):
-            chosen = combo.currentData()
-            combo.blockSignals(True)
-            while combo.count() > 1:
-                combo.removeItem(1)
-            for name in snap.price_models:
-                combo.addItem(name, name)
-            combo.setCurrentIndex(max(0, combo.findData(chosen)))
-            combo.blockSignals(False)
-        w = snap.what_if
-        if w is not None and not combo.currentData():  # a new window: keep the choice
-            combo.blockSignals(True)
-            combo.setCurrentIndex(max(0, combo.findData(w.model)))
-            combo.blockSignals(False)
-        if w is None or w.model != combo.currentData():
-            self.what_if_result.setText("")
-            return
-        diff = w.difference_usd
-        sign = "+" if diff > 0 else "−" if diff < 0 else ""
-        pct = (f" ({sign}{abs(diff) / w.actual_cost_usd * 100:.0f} %)" if w.actual_cost_usd
-               else "")
-        text = (self.tr("%1 this cycle instead of %2: %3")
-                .replace("%1", fmt.usd(w.cost_usd)).replace("%2", fmt.usd(w.actual_cost_usd))
-                .replace("%3", sign + fmt.usd(abs(diff)) + pct))
-        if w.long_context_estimated:
-            text += " · " + self.tr("long context estimated")
-        self.what_if_result.setText(text)
-
     def show_snapshot(self, snap: DashboardSnapshot) -> None:
         self.snapshot = snap
         self.header.show_snapshot(snap)
         self.freshness.setText(texts.complete_through(snap))
         self.charts.show_snapshot(snap)
-        self.model_rows.set_rows(snap.by_model)
-        self.project_rows.set_rows(snap.by_project)
-        self.key_rows.set_rows(snap.by_key)
+        tables = snap.tables
+        self.period_picker.set_today(snap.generated_at.astimezone(UTC).date())
+        self.period_picker.adopt(tables.period.name)  # a new window: keep the period
+        self.period_picker.show_period(tables.period)
+        self.model_rows.set_rows(tables.by_model)
+        self.project_rows.set_rows(tables.by_project)
+        self.key_rows.set_rows(tables.by_key)
         self.recon_rows.set_rows(snap.recon)
-        self._show_what_if(snap)
+        self.what_if.show_snapshot(snap)
         if snap.unpriced_models:
             self.unpriced.setText(
                 self.tr("No price known for: %1. Their tokens are counted; their dollars "
@@ -461,7 +459,13 @@ class DashboardWindow(QMainWindow):
     def _ask_export(self) -> None:
         if self.snapshot is None:
             return
-        name = f"token-monitor-{self.snapshot.cycle.start.isoformat()}.csv"
+        period = self.snapshot.tables.period
+        today = self.snapshot.today.day  # the user's day, as the header's "Today"
+        label = {"today": today.isoformat(),
+                 "yesterday": (today - timedelta(days=1)).isoformat()}.get(
+            period.name, period.name.replace("..", "_to_") if period.name[:1].isdigit()
+            else period.first_day.isoformat())  # a month or range; else a cycle's first day
+        name = f"token-monitor-{label}.csv"
         default = self.export_folder() / name
         from PySide6.QtWidgets import QFileDialog
 
@@ -479,10 +483,11 @@ class DashboardWindow(QMainWindow):
             return
         self._export_dir = target.parent
         self.show_banner(Notification(self.tr("Export CSV"), self.tr(
-            "Saved this billing cycle to %1").replace("%1", str(target))))
+            "Saved %1 – %2 to %3").replace("%1", fmt.short_date(period.first_day))
+            .replace("%2", fmt.short_date(period.last_day)).replace("%3", str(target))))
 
     def export_csv(self, path: Path) -> None:
-        """Write the shown period (the cycle) as CSV to `path`."""
+        """Write the shown period (the period picker's) as CSV to `path`."""
         if self.snapshot is None:
             return
         from monitor.services.snapshot import snapshot_csv

@@ -28,6 +28,7 @@ from monitor.core.tokens import ENCODING_NAMES, encoding_for_model
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
 
+SPECIALS_NAMED = 3  # special-token strings named in the note; more read as "…"
 CONTEXT_BAR_SCALE = 1000  # the bar counts in per-mille: token counts may pass 2**31
 _BAR_STYLE = (
     "QProgressBar {{ border: 1px solid palette(mid); border-radius: 3px; text-align: center;"
@@ -117,6 +118,11 @@ class ResultsPanel(QWidget):
         self.status_label = QLabel(figures)
         self.status_label.setObjectName("tokenizer-status")
         self.status_label.setWordWrap(True)
+        self.special_note = QLabel(figures)
+        self.special_note.setObjectName("tokenizer-special-note")
+        self.special_note.setWordWrap(True)
+        self.special_note.setStyleSheet("color: #8a5a00;")
+        self.special_note.hide()
         stats = QFormLayout()
         self.characters_label = QLabel("–", figures)
         self.words_label = QLabel("–", figures)
@@ -133,6 +139,7 @@ class ResultsPanel(QWidget):
         self.context_label.setWordWrap(True)
         fv.addLayout(count_row)
         fv.addWidget(self.status_label)
+        fv.addWidget(self.special_note)
         fv.addLayout(stats)
         fv.addWidget(QLabel(self.tr("Context window"), figures))
         fv.addWidget(self.context_bar)
@@ -197,6 +204,19 @@ class ResultsPanel(QWidget):
         else:
             per_word = result.tokens / result.words if result.words else None
         self.per_word_label.setText("–" if per_word is None else f"{per_word:.2f}")
+        self._show_specials(result.special_tokens)
+
+    def _show_specials(self, found: tuple[str, ...]) -> None:
+        """Say that special-token strings (`<|endoftext|>`) count as plain text (issue 25)."""
+        self.special_note.setVisible(bool(found))
+        if not found:
+            return
+        names = ", ".join(found[:SPECIALS_NAMED]) + (" …" if len(found) > SPECIALS_NAMED
+                                                       else "")
+        self.special_note.setText(self.tr(
+            "Contains special-token strings ({names}): counted as plain text, as the API "
+            "does with the text of a request (they never act as control tokens).")
+            .format(names=names))
 
     def show_unknown(self) -> None:
         for label in (self.tokens_label, self.characters_label, self.words_label,
@@ -205,6 +225,7 @@ class ResultsPanel(QWidget):
         self.context_bar.setValue(0)
         self.context_bar.setFormat("")
         self.context_label.setText("")
+        self._show_specials(())
 
     def show_context(self, tokens: int | None, window: int | None) -> None:
         """How much of the model's context window `tokens` fills (None: no count shown)."""
