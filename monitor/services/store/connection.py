@@ -17,6 +17,7 @@ and one writer thread would serialise readers that WAL lets run in parallel.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import threading
@@ -47,6 +48,19 @@ class StoreError(KnownError):
     """The database cannot be used (newer schema, corrupt file, closed store)."""
 
     exit_code = exit_codes.DATABASE_UNUSABLE
+
+
+class StoreReadOnly(StoreError):  # noqa: N818 - reads better at call sites
+    """The database (or its folder, or its disk) is read-only: sound, but it cannot be
+    written, so not "damaged"."""
+
+    exit_code = exit_codes.CANNOT_WRITE
+
+
+def read_only_error(path: Path, detail: str) -> StoreReadOnly:
+    return StoreReadOnly(f"the usage database {path} is read-only ({detail}); Token Monitor "
+                         "writes to it: check the permissions of the file and its folder, "
+                         "and that the disk is not mounted read-only")
 
 
 def is_damage(exc: BaseException) -> bool:
@@ -111,6 +125,8 @@ class Database:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
+            if isinstance(exc, PermissionError) or exc.errno == errno.EROFS:
+                raise read_only_error(self.path, exc.strerror or str(exc)) from None
             raise StoreError(
                 f"cannot open the usage database {self.path}: {exc.strerror or exc}"
             ) from None
@@ -147,6 +163,8 @@ class Database:
                 conn.close()
             if is_damage(exc):
                 raise self._damaged(exc) from None
+            if "readonly" in str(exc).lower():
+                raise read_only_error(self.path, str(exc)) from None
             raise StoreError(f"cannot open the usage database {self.path}: {exc}") from None
         # typeshed's aggregate protocol is typed for step(int) only; ours takes TEXT/NULL.
         conn.create_aggregate("dsum", 1, _DecimalSum)  # type: ignore[arg-type]
