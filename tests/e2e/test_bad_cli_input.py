@@ -1,0 +1,125 @@
+"""Hostile values on the command line and in imported files: a clear refusal, nothing written,
+nothing raw on the terminal, no gigabyte of output."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from monitor import exit_codes
+from monitor.cli import main
+from monitor.core.price_import import MAX_IMPORT_MODELS
+from monitor.paths import Paths
+from monitor.services.status_format import MAX_TEMPLATE_WIDTH
+
+pytestmark = pytest.mark.e2e
+
+Run = Callable[..., tuple[int, str, str]]
+
+
+@pytest.fixture
+def run(capsys: pytest.CaptureFixture[str]) -> Run:
+    def go(*argv: str) -> tuple[int, str, str]:
+        code = main(list(argv))
+        out = capsys.readouterr()
+        return code, out.out, out.err
+
+    return go
+
+
+def _one_error(err: str, *needles: str) -> str:
+    assert "Traceback" not in err
+    [line] = [ln for ln in err.splitlines() if ln.startswith("error: ")]
+    for needle in needles:
+        assert needle in line, line
+    return line
+
+
+# --- status --template: bounded widths -------------------------------------------------------
+
+
+@pytest.mark.parametrize("template", ["{today_usd:>999999999}", "{today_usd:9999999999999999}",
+                                      "{pct:.999999999}", "{state:x^2147483648}",
+                                      "{today_usd!r:>1000}", "{today_usd:>{pct}}"])
+def test_status_template_refuses_huge_widths(run: Run, paths: Paths, template: str) -> None:
+    code, out, err = run("status", "--template", template)
+    assert code == exit_codes.USAGE and out == ""
+    _one_error(err, "--template")
+
+
+def test_status_template_takes_a_sane_width(run: Run, paths: Paths) -> None:
+    code, out, err = run("status", "--template", f"[{{state:>{MAX_TEMPLATE_WIDTH}}}]")
+    assert code == 0 and err == "", err
+    assert out == "[" + "no_data".rjust(MAX_TEMPLATE_WIDTH) + "]\n"
+
+
+# --- budget --limit: plain decimals only -----------------------------------------------------
+
+
+@pytest.mark.parametrize("value", ["12,5", "1,00", "5e-324", "1e3", "inf", "nan", "0x10",
+                                   "0.0000001", "１２", "12.5.1", "-5", ""])
+def test_budget_limit_refuses_what_is_not_a_plain_amount(run: Run, paths: Paths,
+                                                         value: str) -> None:
+    code, out, err = run("budget", "--limit", value)
+    assert code == exit_codes.USAGE, (code, out, err)
+    assert len(err) < 400
+    _one_error(err, "--limit")
+    assert not paths.settings_file.exists()  # nothing saved
+
+
+@pytest.mark.parametrize(("value", "saved"), [("12.5", "12.5"), ("$1,000", "1000"),
+                                              ("1,234.56", "1234.56"), ("0", "0")])
+def test_budget_limit_takes_plain_amounts(run: Run, paths: Paths, value: str,
+                                          saved: str) -> None:
+    code, _, err = run("budget", "--limit", value)
+    assert code == 0, err
+    stored = json.loads(paths.settings_file.read_text())["monthly_limit_usd"]
+    assert Decimal(str(stored)) == Decimal(saved)
+
+
+def test_a_tiny_limit_in_settings_json_is_refused_with_a_warning(run: Run, paths: Paths) -> None:
+    paths.settings_file.write_text('{"monthly_limit_usd": 5e-324}')
+    code, out, err = run("budget", "--json")
+    assert code == 0
+    assert json.loads(out)["limit_usd"] == 120  # the default, not a 330-digit figure
+    assert "monthly_limit_usd" in err and "decimal places" in err
+
+
+# --- price import: names and sizes -----------------------------------------------------------
+
+
+def _litellm(names: list[str]) -> str:
+    return json.dumps({name: {"litellm_provider": "openai", "input_cost_per_token": 1e-06,
+                              "output_cost_per_token": 2e-06} for name in names})
+
+
+def test_price_import_refuses_model_names_with_control_characters(
+        run: Run, paths: Paths, tmp_path: Path) -> None:
+    source = tmp_path / "prices.json"
+    source.write_text(_litellm(["gpt-ok-1", "gpt-bad\n2", "gpt-\x1b[31mred", "gpt-\u200bzw"]))
+    code, out, err = run("price", "import", str(source), "--apply")
+    assert code == 0, err
+    for raw in ("\x1b", "gpt-bad\n2", "\u200b"):
+        assert raw not in out and raw not in err
+    assert "gpt-\\x1b[31mred" in out and "gpt-bad\\x0a2" in out and "gpt-\\u200bzw" in out
+    assert out.count("control or invisible characters") == 3
+    written = json.loads(paths.prices_override.read_text())["models"]
+    assert list(written) == ["gpt-ok-1"]
+
+
+def test_price_import_refuses_more_than_the_bound(run: Run, paths: Paths,
+                                                  tmp_path: Path) -> None:
+    source = tmp_path / "many.json"
+    source.write_text(_litellm([f"gpt-many-{i}" for i in range(MAX_IMPORT_MODELS + 1)]))
+    code, out, err = run("price", "import", str(source), "--apply")
+    assert code == exit_codes.ERROR and out == ""
+    _one_error(err, f"{MAX_IMPORT_MODELS:,}", "nothing was imported")
+    assert not paths.prices_override.exists()
+    ok = tmp_path / "enough.json"
+    ok.write_text(_litellm([f"gpt-many-{i}" for i in range(MAX_IMPORT_MODELS)]))
+    code, out, err = run("price", "import", str(ok))
+    assert code == 0, err
