@@ -4,9 +4,16 @@ nothing raw on the terminal, no gigabyte of output."""
 from __future__ import annotations
 
 import json
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -15,6 +22,7 @@ from monitor.cli import main
 from monitor.core.price_import import MAX_IMPORT_MODELS
 from monitor.paths import Paths
 from monitor.services.status_format import MAX_TEMPLATE_WIDTH
+from monitor.services.store import UsageStore
 
 pytestmark = pytest.mark.e2e
 
@@ -123,3 +131,106 @@ def test_price_import_refuses_more_than_the_bound(run: Run, paths: Paths,
     ok.write_text(_litellm([f"gpt-many-{i}" for i in range(MAX_IMPORT_MODELS)]))
     code, out, err = run("price", "import", str(ok))
     assert code == 0, err
+
+
+# --- the real command in a subprocess: secrets, signals, pipes, full devices -----------------
+
+REPO = Path(__file__).resolve().parents[2]
+SECRET = "sk-proj-" + "QWERTYUIOPASDFGHJKLZ9876" * 2
+
+
+def _env(home: Path, **extra: str) -> dict[str, str]:
+    return {**os.environ, "MONITOR_HOME": str(home),
+            "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring", **extra}
+
+
+def _cli(home: Path, *argv: str, **kwargs: Any) -> subprocess.CompletedProcess[str]:
+    kwargs.setdefault("stdout", subprocess.PIPE)
+    return subprocess.run([sys.executable, "-m", "monitor", *argv], cwd=REPO, env=_env(home),
+                          stderr=subprocess.PIPE, text=True, timeout=60, check=False, **kwargs)
+
+
+@pytest.mark.parametrize("argv", [["keys", "list", SECRET], ["status", "--format", SECRET],
+                                  [SECRET], ["usage", "--source", SECRET],
+                                  ["budget", "--limit", "5", SECRET]])
+def test_a_secret_typed_on_the_command_line_is_never_echoed(home: Path,
+                                                            argv: list[str]) -> None:
+    proc = _cli(home, *argv)
+    assert proc.returncode == exit_codes.USAGE, proc.stderr
+    assert SECRET not in proc.stderr + proc.stdout and SECRET[8:24] not in proc.stderr
+    assert "sk-…9876" in proc.stderr  # argparse named it: masked, as the log masks keys
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["--version"], ["budget", "--help"]])
+def test_help_and_version_to_a_full_device_fail(home: Path, argv: list[str]) -> None:
+    with open("/dev/full", "w") as full:
+        proc = _cli(home, *argv, stdout=full)
+    assert proc.returncode == exit_codes.OUTPUT_FAILED, proc.stderr
+    assert proc.stderr.count("error: cannot write the output") == 1, proc.stderr
+    assert "Traceback" not in proc.stderr and "Exception ignored" not in proc.stderr
+
+
+def _log_file_full(limit: int) -> Callable[[], None]:
+    def preexec() -> None:  # the child's files may not grow past `limit` (EFBIG, as full)
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+    return preexec
+
+
+def test_a_full_disk_under_the_log_file_is_said_once(paths: Paths, home: Path) -> None:
+    limit = 512 * 1024
+    UsageStore(paths.db_file).close()
+    assert paths.db_file.stat().st_size < limit
+    paths.log_file.write_bytes(b"x" * (limit + 1))  # every append now fails
+    paths.settings_file.write_text("{")  # corrupt: each run logs that it moved it aside
+    paths.keys_file.write_text("{")
+    proc = _cli(home, "--log-level", "DEBUG", "keys", "list",
+                preexec_fn=_log_file_full(limit))
+    assert proc.returncode == 0, proc.stderr
+    assert "Logging error" not in proc.stderr and "Traceback" not in proc.stderr
+    [said] = [ln for ln in proc.stderr.splitlines() if "cannot write the log" in ln]
+    assert str(paths.log_file) in said
+
+
+def _silent_server() -> socket.socket:
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    server.settimeout(30)
+    return server
+
+
+def test_ctrl_c_during_sync_once_json_exits_130_promptly(home: Path) -> None:
+    server = _silent_server()
+    port = server.getsockname()[1]
+    env = _env(home, OPENAI_ADMIN_KEY=SECRET.replace("proj", "admin"))
+    child = subprocess.Popen(
+        [sys.executable, "-m", "monitor", "sync", "--once", "--json", "--base-url",
+         f"http://127.0.0.1:{port}/v1"], cwd=REPO, env=env, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE, text=True)
+    try:
+        conn, _ = server.accept()  # the sync waits for its first answer now
+        child.send_signal(signal.SIGINT)
+        _, err = child.communicate(timeout=5)  # promptly, not after the request's timeout
+    finally:
+        child.kill()
+        server.close()
+    conn.close()
+    assert child.returncode == exit_codes.INTERRUPTED, err
+    assert "Traceback" not in err
+
+
+def test_status_watch_ends_when_its_reader_goes_away(paths: Paths, home: Path) -> None:
+    UsageStore(paths.db_file).close()
+    child = subprocess.Popen([sys.executable, "-m", "monitor", "status", "--watch"], cwd=REPO,
+                             env=_env(home), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert child.stdout is not None and child.stderr is not None
+    try:
+        assert child.stdout.read(1)  # `| head -c1`: one byte, then the reader is gone
+        child.stdout.close()
+        code = child.wait(timeout=10)  # nothing changes: no write would tell it
+        err = child.stderr.read()
+    finally:
+        child.kill()
+        child.stderr.close()
+    assert code == exit_codes.PIPE_CLOSED
+    assert err == b""
