@@ -53,7 +53,8 @@ DESCRIPTIONS: dict[int, str] = {
     CONFIG_UNUSABLE: "a config file (settings.json, keys.json) cannot be read or set aside "
                      "(permissions, a directory, a FIFO or device, larger than 16 MB); it is "
                      "left untouched",
-    INTERRUPTED: "interrupted (Ctrl+C)",
+    INTERRUPTED: "interrupted (Ctrl+C), including `sync` (once or looped: what a pass "
+                 "stored is kept)",
     PIPE_CLOSED: "the program reading the output closed it (piped into `head`, `grep -q`); "
                  "no message",
 }
