@@ -234,3 +234,15 @@ def test_status_watch_ends_when_its_reader_goes_away(paths: Paths, home: Path) -
         child.stderr.close()
     assert code == exit_codes.PIPE_CLOSED
     assert err == b""
+
+
+def test_ctrl_c_while_the_command_starts_is_130_without_a_traceback(
+        monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    import monitor.cli
+
+    def interrupted() -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(monitor.cli, "build_parser", interrupted)  # start-up: before the try
+    assert main(["usage"]) == exit_codes.INTERRUPTED
+    assert capsys.readouterr().err == ""
