@@ -7,7 +7,6 @@ without importing the command's machinery (monitor/commands/status_quick.py).
 from __future__ import annotations
 
 import re
-import string
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -58,6 +57,8 @@ def template_fields(f: StatusFigures) -> dict[str, str]:
 
 def template_problem(template: str) -> str | None:
     """Why `template` cannot be used (an unknown field, a stray brace), or None."""
+    import string  # only a --template pays for it (status bars start often)
+
     sample = {k: "" for k in TEMPLATE_FIELDS}
     try:
         for _, field_name, spec, _ in string.Formatter().parse(template):
