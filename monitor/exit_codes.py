@@ -54,7 +54,7 @@ DESCRIPTIONS: dict[int, str] = {
                      "(permissions, a directory, a FIFO or device, larger than 16 MB); it is "
                      "left untouched",
     INTERRUPTED: "interrupted (Ctrl+C), including `sync` (once or looped: what a pass "
-                 "stored is kept)",
+                 "stored is kept) and `proxy` (SIGTERM stops it with 0)",
     PIPE_CLOSED: "the program reading the output closed it (piped into `head`, `grep -q`); "
                  "no message",
 }
