@@ -43,6 +43,9 @@ _PER_TOKEN_TO_PER_1M = Decimal(1_000_000)
 MAX_IMPORT_MODELS = 2_000
 """More OpenAI models than this in one file is refused: LiteLLM's whole table has a few
 hundred, and every model added to the override costs every later `status` time."""
+MAX_OVERRIDE_MODELS = 5_000
+"""An import that would leave the user's override with more models than this is not applied
+(repeated imports of new names would otherwise grow it without bound)."""
 MAX_MODEL_NAME = 200
 LITELLM_RATES: dict[str, str] = {
     "input_cost_per_token": "input",
@@ -369,6 +372,9 @@ def apply_to_override(override: dict[str, Any], result: ImportResult, changes: l
                 have.setdefault(key, value)
         else:
             models[model.name] = entry
+    if len(models) > MAX_OVERRIDE_MODELS:
+        raise ValueError(f"the override would hold {len(models):,} models, more than the "
+                         f"{MAX_OVERRIDE_MODELS:,} accepted; remove models it no longer needs")
     merged_table(out)  # raises ValueError if anything would not load
     return out
 

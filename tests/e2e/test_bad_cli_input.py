@@ -246,3 +246,23 @@ def test_ctrl_c_while_the_command_starts_is_130_without_a_traceback(
     monkeypatch.setattr(monitor.cli, "build_parser", interrupted)  # start-up: before the try
     assert main(["usage"]) == exit_codes.INTERRUPTED
     assert capsys.readouterr().err == ""
+
+
+def test_price_import_never_grows_the_override_past_its_bound(run: Run, paths: Paths,
+                                                              tmp_path: Path) -> None:
+    from monitor.core.price_import import MAX_OVERRIDE_MODELS, dump_table
+
+    row = {"effective_from": "2020-01-01", "standard": {"input": 1, "output": 2}}
+    existing = {"models": {f"gpt-old-{i}": {"prices": [row]}
+                           for i in range(MAX_OVERRIDE_MODELS - 1)}}
+    paths.prices_override.write_text(dump_table(existing))
+    before = paths.prices_override.read_bytes()
+    source = tmp_path / "two.json"
+    source.write_text(_litellm(["gpt-new-1", "gpt-new-2"]))
+    code, out, err = run("price", "import", str(source), "--apply")
+    assert code == exit_codes.ERROR, (out, err)
+    _one_error(err, "not applied", f"{MAX_OVERRIDE_MODELS:,}")
+    assert paths.prices_override.read_bytes() == before
+    source.write_text(_litellm(["gpt-new-1"]))  # exactly at the bound: applied
+    code, out, err = run("price", "import", str(source), "--apply")
+    assert code == 0, err
