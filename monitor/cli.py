@@ -57,6 +57,14 @@ EXIT_INTERNAL_ERROR = exit_codes.INTERNAL
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    """Run one `token-monitor` command; its exit code (monitor/exit_codes.py)."""
+    try:
+        return _main(argv)
+    except KeyboardInterrupt:  # Ctrl+C at any point (start-up imports too): 130, no traceback
+        return exit_codes.INTERRUPTED
+
+
+def _main(argv: Sequence[str] | None) -> int:
     arguments = list(sys.argv[1:] if argv is None else argv)
     if "status" in arguments:  # a status bar's call: from the cache when it can (no imports)
         from monitor.commands._status_quick import run_quick

@@ -4,12 +4,13 @@ becomes the command's own parser only when that command is chosen (see monitor.c
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import os
 import sys
 from typing import Any
 
-from monitor import __version__
+from monitor import __version__, exit_codes
 from monitor.command_table import COMMANDS
 
 
@@ -33,6 +34,42 @@ class _HelpFormatter(argparse.HelpFormatter):
                  width: int | None = None) -> None:
         super().__init__(prog, indent_increment, max_help_position,
                          width if width is not None else _columns() - 2)
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser with two changes to what it prints (usage errors, --help, --version):
+
+    - a key typed on the command line is masked (`sk-…abcd`, monitor.log.redact), so
+      "unrecognized arguments: sk-proj-…" never echoes a secret in full;
+    - a write that fails is reported: argparse swallows the OSError and exits 0, so
+      `--help > /dev/full` looked like a success. Now: one line and exit 74 (141, quietly,
+      when the reader went away), as for any other output.
+    """
+
+    def _print_message(self, message: str, file: Any = None) -> None:
+        if not message:
+            return
+        from monitor.log import redact
+
+        stream = file if file is not None else sys.stderr
+        if stream is None:
+            return
+        try:
+            stream.write(redact(message))
+            stream.flush()
+        except BrokenPipeError:
+            from monitor.stdout_guard import discard_stdout
+
+            discard_stdout()
+            raise SystemExit(exit_codes.PIPE_CLOSED) from None
+        except OSError as exc:
+            if stream is sys.stdout:
+                from monitor.stdout_guard import discard_stdout
+
+                discard_stdout()
+            with contextlib.suppress(OSError):
+                sys.stderr.write(f"error: cannot write the output: {exc.strerror or exc}\n")
+            raise SystemExit(exit_codes.OUTPUT_FAILED) from None
 
 
 class _Subcommands(argparse._SubParsersAction):  # type: ignore[type-arg]
@@ -64,7 +101,7 @@ class _LazySubcommands(_Subcommands):
 def load_command_parser(name: str, prog: str = "token-monitor") -> argparse.ArgumentParser:
     """Import the subcommand's module and return the parser its `register` builds."""
     module = importlib.import_module(COMMANDS[name].module)
-    scratch = argparse.ArgumentParser(prog=prog, formatter_class=_HelpFormatter)
+    scratch = _Parser(prog=prog, formatter_class=_HelpFormatter)
     sub = scratch.add_subparsers(action=_Subcommands)
     module.register(sub)
     built: argparse.ArgumentParser = sub.choices[name]
@@ -72,7 +109,7 @@ def load_command_parser(name: str, prog: str = "token-monitor") -> argparse.Argu
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="token-monitor", formatter_class=_HelpFormatter,
         description="See what the OpenAI API costs you, live, against your monthly limit. "
         "With no command, starts the tray app.",

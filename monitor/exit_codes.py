@@ -29,7 +29,9 @@ PIPE_CLOSED = 141  # the reader of stdout went away (128 + SIGPIPE, as `cat` wou
 
 DESCRIPTIONS: dict[int, str] = {
     OK: "success",
-    ERROR: "a problem the message explains (network, unknown label, bad input file, ...); "
+    ERROR: "a problem the message explains (network, unknown label, bad input file — e.g. a "
+           "`price import` or `db restore` file that is a FIFO, a device, too large or not "
+           "ours, ...); "
            "`budget --check`: spend at or over the threshold",
     USAGE: "a flag or value the command cannot take",
     KEY_INVALID: "`keys test` / `keys add` / `sync`: the API key is invalid; "
@@ -43,13 +45,16 @@ DESCRIPTIONS: dict[int, str] = {
     KEYRING_UNUSABLE: "the OS keyring is missing, locked or misconfigured "
                       "(e.g. a bad PYTHON_KEYRING_BACKEND)",
     INTERNAL: "internal error (a bug); the traceback is in the log file",
-    CANNOT_WRITE: "a file or folder of ours cannot be written (e.g. the config folder)",
+    CANNOT_WRITE: "a file or folder of ours cannot be written (e.g. the config folder, a "
+                  "read-only usage database)",
     OUTPUT_FAILED: "stdout cannot be written (disk full, /dev/full)",
     DATABASE_BUSY: "the usage database is locked by another process; try again",
     DATABASE_UNUSABLE: "the usage database is damaged, from a newer version or not a database",
     CONFIG_UNUSABLE: "a config file (settings.json, keys.json) cannot be read or set aside "
-                     "(permissions, a directory); it is left untouched",
-    INTERRUPTED: "interrupted (Ctrl+C)",
+                     "(permissions, a directory, a FIFO or device, larger than 16 MB); it is "
+                     "left untouched",
+    INTERRUPTED: "interrupted (Ctrl+C), including `sync` (once or looped: what a pass "
+                 "stored is kept) and `proxy` (SIGTERM stops it with 0)",
     PIPE_CLOSED: "the program reading the output closed it (piped into `head`, `grep -q`); "
                  "no message",
 }

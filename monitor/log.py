@@ -7,6 +7,8 @@ import io
 import logging
 import os
 import re
+import stat
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -53,24 +55,54 @@ def _open_private(filename: str, mode: str, encoding: str | None,
     """Open the log file for appending as 0600, whatever the umask (a file made by an older
     version may be 0644)."""
     fd = os.open(filename, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-    if os.name == "posix":
+    if os.name == "posix" and stat.S_ISREG(os.fstat(fd).st_mode):  # never chmod a device
         os.fchmod(fd, 0o600)
     stream = open(fd, mode, encoding=encoding, errors=errors)  # noqa: SIM115
     return cast(io.TextIOWrapper, stream)
+
+
+class _ReportsOnce:
+    """A handler's failure to write (a full disk, a closed stderr) said once, in one line.
+
+    logging's default prints "--- Logging error ---" and a traceback for every record: on a
+    full disk that floods stderr (184 in 20 s). The first failure of each handler gives one
+    line on stderr; later ones are dropped (the records could not be kept anyway).
+    """
+
+    _reported = False
+
+    def handleError(self, record: logging.LogRecord) -> None:  # noqa: ARG002 - logging calls it so
+        if self._reported:
+            return
+        self._reported = True
+        exc = sys.exc_info()[1]
+        detail = (exc.strerror if isinstance(exc, OSError) and exc.strerror else
+                  f"{type(exc).__name__}: {redact(str(exc))}")
+        where = getattr(self, "baseFilename", None) or "stderr"
+        try:
+            sys.stderr.write(f"warning: cannot write the log to {where} ({detail}); "
+                             "further log records are dropped\n")
+            sys.stderr.flush()
+        except (OSError, ValueError, AttributeError):
+            pass
+
+
+class _ConsoleHandler(_ReportsOnce, logging.StreamHandler):  # type: ignore[type-arg]
+    """Warnings on stderr; a stderr that cannot be written is no reason to fail."""
 
 
 @functools.cache
 def _rotating_class() -> type[logging.handlers.RotatingFileHandler]:
     import logging.handlers
 
-    class _PrivateRotating(logging.handlers.RotatingFileHandler):
+    class _PrivateRotating(_ReportsOnce, logging.handlers.RotatingFileHandler):
         def _open(self) -> io.TextIOWrapper:
             return _open_private(self.baseFilename, self.mode, self.encoding, self.errors)
 
     return _PrivateRotating
 
 
-class PrivateRotatingFileHandler(logging.FileHandler):
+class PrivateRotatingFileHandler(_ReportsOnce, logging.FileHandler):
     """A rotating log file that only its owner can read (0600), whatever the umask: it may
     name labels, paths and masked keys. Rotated files keep the mode (rename).
 
@@ -124,7 +156,7 @@ def setup_logging(log_file: Path | None, level: int = logging.INFO) -> None:
         logger.removeHandler(handler)
         handler.close()
     redactor = RedactingFilter()
-    console = logging.StreamHandler()
+    console = _ConsoleHandler()
     console.setLevel(logging.WARNING)
     console.setFormatter(logging.Formatter("%(levelname)s: %(message)s"))
     console.addFilter(redactor)

@@ -69,6 +69,26 @@ def guarded_stdout() -> Iterator[None]:
         sys.stdout = real
 
 
+def reader_gone(stream: Any) -> bool:
+    """True when `stream` is a pipe (or terminal) whose reader has closed it, found without
+    writing: a loop that prints only on change (`status --watch | head -c1`) would otherwise
+    never notice and run forever. POSIX poll() reports POLLERR/POLLHUP for that; elsewhere,
+    or for a stream with no descriptor, False (the next write tells)."""
+    try:
+        import select
+
+        fd = stream.fileno()
+        poller = select.poll()
+    except (OSError, ValueError, AttributeError):  # no fd (tests), no poll (Windows)
+        return False
+    poller.register(fd, 0)  # POLLERR, POLLHUP and POLLNVAL are always reported
+    try:
+        events = poller.poll(0)
+    except OSError:
+        return False
+    return any(mask & (select.POLLERR | select.POLLHUP) for _, mask in events)
+
+
 def discard_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's last flush of what is still buffered
     cannot fail again (the remedy the Python docs give for SIGPIPE)."""

@@ -21,6 +21,7 @@ from typing import Any
 from monitor.commands._output import print_json
 from monitor.context import AppContext
 from monitor.core.json_limits import loads_bounded
+from monitor.core.local_files import decode_text, read_local_file, read_local_text
 from monitor.core.price_import import (
     Change,
     ImportResult,
@@ -42,7 +43,7 @@ def _import_day(args: argparse.Namespace, ctx: AppContext) -> date:
 def run_import(args: argparse.Namespace, ctx: AppContext) -> int:
     path = Path(args.file)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = read_local_text(path)  # a regular file of a sane size: no FIFO, no /dev/zero
     except (OSError, UnicodeDecodeError) as exc:
         print(f"error: cannot read {path}: {getattr(exc, 'strerror', None) or exc}",
               file=sys.stderr)
@@ -65,8 +66,8 @@ def run_import(args: argparse.Namespace, ctx: AppContext) -> int:
                   file=sys.stderr)
             return 1
         try:
-            previous = override_path.read_bytes() if override_path.exists() else None
-            current: dict[str, Any] = (loads_bounded(previous.decode("utf-8"),
+            previous = read_local_file(override_path) if override_path.exists() else None
+            current: dict[str, Any] = (loads_bounded(decode_text(previous),
                                                      parse_float=Decimal)
                                        if previous is not None else {})
             new = apply_to_override(current, result, changes, table, day,

@@ -8,6 +8,7 @@ schema and saved before the status is shown. The hidden `--now` flag pins the cl
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from datetime import timedelta
 from typing import Any
@@ -50,10 +51,28 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p.set_defaults(func=run)
 
 
+_AMOUNT = re.compile(r"\d{1,3}(?:,\d{3})+(?:\.\d+)?|\d+(?:\.\d+)?|\.\d+", re.ASCII)
+
+
+def _limit_text(text: str) -> str | None:
+    """`--limit` as a plain decimal ("$1,000.50" -> "1000.50"), or None when it is not one:
+    a comma is only a thousands separator, so `12,5` is refused, never read as 125; an
+    exponent (`5e-324`), `inf` or `nan` is refused too."""
+    value = text.strip().removeprefix("$").strip()
+    if _AMOUNT.fullmatch(value) is None:
+        return None
+    return value.replace(",", "")
+
+
 def run(args: argparse.Namespace, ctx: AppContext) -> int:
     changes: dict[str, Any] = {}
     if args.limit is not None:
-        changes["monthly_limit_usd"] = args.limit.strip().lstrip("$").replace(",", "")
+        limit = _limit_text(args.limit)
+        if limit is None:
+            print(f"error: --limit {args.limit!r} is not an amount in US dollars: write "
+                  "digits with a dot for cents (e.g. 12.50 or 1,000)", file=sys.stderr)
+            return 2
+        changes["monthly_limit_usd"] = limit
     if args.cycle_day is not None:
         changes["cycle_start_day"] = args.cycle_day.strip()
     if args.thresholds is not None:

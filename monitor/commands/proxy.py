@@ -9,6 +9,7 @@ import signal
 import sys
 from typing import TYPE_CHECKING
 
+from monitor import exit_codes
 from monitor.context import AppContext
 from monitor.services.proxy import MeteringProxy
 from monitor.services.proxy.caps import gate_for
@@ -162,14 +163,23 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
             print(addon.describe(), flush=True)
         print("Press Ctrl+C to stop.", file=sys.stderr, flush=True)
 
+    stopped_by: list[int] = []
+
+    def stop(sig: int) -> None:
+        stopped_by.append(sig)
+        proxy.stop()
+
     async def main() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGINT, signal.SIGTERM):
             # Not available on Windows: Ctrl+C then arrives as KeyboardInterrupt below.
             with contextlib.suppress(NotImplementedError, RuntimeError, ValueError):
-                loop.add_signal_handler(sig, proxy.stop)
+                loop.add_signal_handler(sig, stop, sig)
         await proxy.serve(ready)
 
-    with contextlib.suppress(KeyboardInterrupt):
+    try:
         asyncio.run(main())
-    return 0
+    except KeyboardInterrupt:
+        stopped_by.append(signal.SIGINT)
+    # Ctrl+C is 130, as for every command (README, Exit codes); SIGTERM is a normal stop: 0
+    return exit_codes.INTERRUPTED if signal.SIGINT in stopped_by else 0

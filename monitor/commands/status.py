@@ -48,6 +48,7 @@ from monitor.services.status_format import (
     renderer,
     template_problem,
 )
+from monitor.stdout_guard import OutputClosed, reader_gone
 
 __all__ = ["FORMATS", "TEMPLATE_FIELDS", "TOOLTIP_MODELS", "register", "run", "watch"]
 
@@ -153,6 +154,8 @@ def watch(ctx: AppContext, clock: Clock, render: Callable[[StatusFigures], str],
                 out.write(text + "\n")
                 out.flush()
                 shown = text
+            if reader_gone(out):  # `| head -c1` went away while nothing changed
+                raise OutputClosed
             time.sleep(check_s)
     except _StopError:
         return 0

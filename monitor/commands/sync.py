@@ -3,7 +3,7 @@
 Exit codes: 0 ok, 3 invalid admin key, 4 key lacks the api.usage.read scope, 5 network error,
 6 other API error, 1 no admin key; local problems have their own (monitor/exit_codes.py).
 In loop mode only auth failures stop the loop; other failures are printed and retried at the
-next interval. Ctrl+C stops cleanly.
+next interval. Ctrl+C stops cleanly, with exit code 130 (what a pass stored is kept).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import threading
 from datetime import datetime
 from urllib.parse import urlsplit
 
+from monitor import exit_codes
 from monitor.commands._output import num, print_json, table, to_json
 from monitor.commands._progress import TerminalBar
 from monitor.context import AppContext
@@ -146,10 +147,10 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
             if not args.json:
                 print(f"next sync in {settings.poll_interval_s} s (Ctrl+C stops)", flush=True)
             stop.wait(settings.poll_interval_s)
-    except KeyboardInterrupt:
+    except KeyboardInterrupt:  # what a pass stored is kept; 130 says it was cut short
         if not args.json:
             print("\nstopped", file=sys.stderr)
-        return 0
+        return exit_codes.INTERRUPTED
 
 
 def _report_error(exc: KnownError, as_json: bool, at: datetime) -> None:

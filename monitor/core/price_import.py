@@ -40,6 +40,13 @@ __all__ = ["Change", "ImportResult", "ImportedModel", "apply_to_override", "diff
            "dump_table", "read_import"]
 
 _PER_TOKEN_TO_PER_1M = Decimal(1_000_000)
+MAX_IMPORT_MODELS = 2_000
+"""More OpenAI models than this in one file is refused: LiteLLM's whole table has a few
+hundred, and every model added to the override costs every later `status` time."""
+MAX_OVERRIDE_MODELS = 5_000
+"""An import that would leave the user's override with more models than this is not applied
+(repeated imports of new names would otherwise grow it without bound)."""
+MAX_MODEL_NAME = 200
 LITELLM_RATES: dict[str, str] = {
     "input_cost_per_token": "input",
     "cache_read_input_token_cost": "cached_input",
@@ -115,6 +122,10 @@ def read_import(text: str, name: str) -> ImportResult:
         raise ValueError(f"{name}: expected a JSON object (LiteLLM's model map or a price "
                          "table)")
     result = _read_table(doc) if isinstance(doc.get("models"), dict) else _read_litellm(doc)
+    rows = len(result.models) + len(result.problems)
+    if rows > MAX_IMPORT_MODELS:
+        raise ValueError(f"{name}: {rows:,} models to import, more than the "
+                         f"{MAX_IMPORT_MODELS:,} accepted; nothing was imported")
     if not result.models and not result.problems:
         raise ValueError(f"{name}: no OpenAI prices found (expected LiteLLM's "
                          "model_prices_and_context_window.json or this app's price table)")
@@ -122,11 +133,28 @@ def read_import(text: str, name: str) -> ImportResult:
     for model in result.models:
         problem = _check(model)
         if problem:
-            result.problems.append(f"{model.name}: {problem}")
+            result.problems.append(f"{model.name}: {shown(problem)}")
         else:
             good.append(model)
     result.models = good
     return result
+
+
+def shown(text: str) -> str:
+    """`text` safe to print: control and other invisible characters (a newline, ESC) as
+    `\\x1b`-style escapes, so a file cannot write to the terminal through a model name."""
+    return "".join(c if c.isprintable() else
+                   (f"\\x{ord(c):02x}" if ord(c) < 0x100 else f"\\u{ord(c):04x}")
+                   for c in text)
+
+
+def _name_problem(key: str) -> str:
+    """Why `key` cannot be a model name, or ""."""
+    if not key.isprintable():
+        return "the model name holds control or invisible characters: not imported"
+    if len(key) > MAX_MODEL_NAME:
+        return f"the model name is longer than {MAX_MODEL_NAME} characters: not imported"
+    return ""
 
 
 def _check(model: ImportedModel) -> str:
@@ -147,10 +175,14 @@ def _read_litellm(doc: dict[str, Any]) -> ImportResult:
         if key == "sample_spec":
             continue
         if not isinstance(row, dict):
-            result.problems.append(f"{key}: expected an object, got {type(row).__name__}")
+            result.problems.append(f"{shown(key)}: expected an object, got "
+                                   f"{type(row).__name__}")
             continue
         if row.get("litellm_provider") != "openai" or "/" in key:
             result.skipped += 1
+            continue
+        if bad_name := _name_problem(key):
+            result.problems.append(f"{shown(key)}: {bad_name}")
             continue
         tiers: dict[str, dict[str, Decimal | None]] = {}
         bad = ""
@@ -169,7 +201,7 @@ def _read_litellm(doc: dict[str, Any]) -> ImportResult:
             if bad:
                 break
         if bad:
-            result.problems.append(f"{key}: {bad}")
+            result.problems.append(f"{key}: {shown(bad)}")
             continue
         std = tiers.get("standard", {})
         if std.get("input") is None or std.get("output") is None:
@@ -192,6 +224,9 @@ def _tokens(value: Any) -> int | None:
 def _read_table(doc: dict[str, Any]) -> ImportResult:
     result = ImportResult("table")
     for key, entry in doc["models"].items():
+        if bad_name := _name_problem(key):
+            result.problems.append(f"{shown(key)}: {bad_name}")
+            continue
         rows = entry.get("prices") if isinstance(entry, dict) else None
         if not isinstance(rows, list) or not rows or not all(isinstance(r, dict) for r in rows):
             result.problems.append(f"{key}: expected an entry with a list of price rows")
@@ -337,6 +372,9 @@ def apply_to_override(override: dict[str, Any], result: ImportResult, changes: l
                 have.setdefault(key, value)
         else:
             models[model.name] = entry
+    if len(models) > MAX_OVERRIDE_MODELS:
+        raise ValueError(f"the override would hold {len(models):,} models, more than the "
+                         f"{MAX_OVERRIDE_MODELS:,} accepted; remove models it no longer needs")
     merged_table(out)  # raises ValueError if anything would not load
     return out
 

@@ -64,6 +64,7 @@ from typing import Any, NamedTuple
 
 from monitor.core.clock import Clock, system_clock
 from monitor.core.json_limits import JsonTooDeep, loads_bounded
+from monitor.core.local_files import read_local_text
 from monitor.core.money import MAX_PRICE_PER_M
 from monitor.core.usage import TokenUsage
 from monitor.errors import BugError
@@ -1014,7 +1015,7 @@ def _load_table(override: Path | None, bundled: Path | None) -> PriceTable:
     if override is None or not override.exists():
         return table
     try:
-        over_text = override.read_text(encoding="utf-8")
+        over_text = read_local_text(override)  # no FIFO, device or huge file
     except (OSError, UnicodeDecodeError) as exc:
         table.warnings.append(f"price override {override} could not be read ({exc}); "
                               "using the bundled prices")

@@ -96,7 +96,9 @@ def load(base: str, source_sha256: str, folder: Path | None = None) -> dict[byte
         if not _private(os.lstat(folder), folder=True):
             log.warning("ignoring the encoding cache in %s: the folder is not private", folder)
             return None
-        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0))
+        # O_NONBLOCK: a FIFO planted there must not block the open (fstat then refuses it)
+        fd = os.open(path, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0)
+                     | getattr(os, "O_NONBLOCK", 0))
     except FileNotFoundError:
         return None
     except OSError as exc:  # e.g. ELOOP for a symlink

@@ -13,6 +13,7 @@ from typing import Any
 LANGUAGES = ("system", "en", "zh_CN")
 TRAY_ICON_SHOWS = ("gauge", "today_usd", "cycle_pct")  # the gauge, today's $, the cycle's %
 MAX_USD = Decimal(10_000_000)  # far above any API bill; keeps `1e999` out of the budget maths
+USD_PLACES = 6  # a millionth of a dollar: finer than any price; `5e-324` would print 330 digits
 
 
 class SettingError(ValueError):
@@ -32,6 +33,9 @@ def _decimal(value: Any, *, minimum: Decimal = Decimal(0)) -> Decimal:
         raise SettingError(f"must be at least {minimum}")
     if d > MAX_USD:
         raise SettingError(f"must be at most {MAX_USD:,}")
+    exponent = d.normalize().as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -USD_PLACES:
+        raise SettingError(f"{value!r} has more than {USD_PLACES} decimal places")
     return d
 
 

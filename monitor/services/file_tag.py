@@ -10,6 +10,8 @@ from __future__ import annotations
 import zlib
 from pathlib import Path
 
+from monitor.core.local_files import read_local_file
+
 FileTag = list[int]
 """[length, CRC-32] of a file's bytes (a list: it is stored in JSON as it is)."""
 
@@ -22,7 +24,7 @@ def tag_of(data: bytes) -> FileTag:
 def content_tag(path: Path) -> FileTag | None:
     """The tag of the file at `path` now; None when it is missing or cannot be read."""
     try:
-        data = path.read_bytes()
+        data = read_local_file(path)  # a FIFO or a device is "unknown", never a hang
     except OSError:
         return None
     return tag_of(data)

@@ -27,6 +27,7 @@ from monitor import exit_codes
 from monitor.atomic import atomic_write_text
 from monitor.core.clock import system_clock
 from monitor.core.json_limits import JsonTooDeep, loads_bounded
+from monitor.core.local_files import decode_text, read_local_file
 from monitor.errors import ConfigError, KnownError
 from monitor.log import mask_secret, redact
 
@@ -470,14 +471,14 @@ class KeyStore:
 
     def _load(self) -> list[KeyMeta]:
         try:
-            data = self.meta_path.read_bytes()
+            data = read_local_file(self.meta_path)  # no FIFO, device or huge file
         except FileNotFoundError:
             return []
         except OSError as exc:
             raise ConfigError(f"cannot read {self.meta_path}: {exc.strerror}") from None
         try:
             try:
-                parsed = loads_bounded(data.decode("utf-8"))
+                parsed = loads_bounded(decode_text(data))
             except UnicodeDecodeError:
                 raise ConfigError(f"{self.meta_path} is not UTF-8 text") from None
             except json.JSONDecodeError as exc:

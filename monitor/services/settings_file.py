@@ -27,6 +27,7 @@ from typing import Any
 from monitor.atomic import atomic_write_bytes, atomic_write_text
 from monitor.core.clock import system_clock
 from monitor.core.json_limits import loads_bounded
+from monitor.core.local_files import decode_text, read_local_file
 from monitor.core.settings import Settings, settings_from_dict, settings_to_dict
 from monitor.errors import CannotWriteError, ConfigError
 from monitor.services.file_tag import FileTag, tag_of
@@ -47,7 +48,7 @@ class LoadedSettings:
 
 
 def _parse(data: bytes) -> dict[str, Any]:
-    raw = loads_bounded(data.decode("utf-8"))  # UnicodeDecodeError is a ValueError
+    raw = loads_bounded(decode_text(data))  # UnicodeDecodeError is a ValueError
     if not isinstance(raw, dict):
         raise ValueError("the file must hold a JSON object")
     return raw
@@ -56,7 +57,7 @@ def _parse(data: bytes) -> dict[str, Any]:
 def load_settings(path: Path) -> LoadedSettings:
     """Read `path`; missing file → defaults; unreadable JSON → moved aside, defaults."""
     try:
-        data = path.read_bytes()
+        data = read_local_file(path)  # never a FIFO, a device or a huge file
     except FileNotFoundError:
         return LoadedSettings(Settings())
     except OSError as exc:
@@ -99,7 +100,7 @@ def _read_for_update(path: Path, keep: str = "settings were not saved and the fi
     """The file's bytes (None when absent) and its object; ConfigError when it cannot be
     read or parsed, so that nothing overwrites it."""
     try:
-        data = path.read_bytes()
+        data = read_local_file(path)  # never a FIFO, a device or a huge file
     except FileNotFoundError:
         return None, {}
     except IsADirectoryError:

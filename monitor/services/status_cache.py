@@ -32,6 +32,8 @@ from typing import TYPE_CHECKING, Any
 
 from monitor import __version__
 from monitor.core.budget import Period
+from monitor.core.json_limits import loads_bounded
+from monitor.core.local_files import read_local_file_stat
 from monitor.services.file_tag import content_tag
 from monitor.services.status import ModelSpend, StatusBasis
 
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 
 CACHE_FORMAT = 1
 CACHE_NAME = "status.json"
+MAX_CACHE_BYTES = 1024 * 1024  # an entry is a few hundred bytes per model
 _BUSY_MS = 200  # a writer holds the lock only for a commit; then it is a miss, not a wait
 
 
@@ -174,11 +177,11 @@ def load(paths: Paths, key: dict[str, Any]) -> StatusBasis | None:
     user's own, or that others may write, is ignored (as the rank cache does)."""
     target = cache_file(paths)
     try:
-        with open(target, encoding="utf-8") as fh:
-            st = os.fstat(fh.fileno())
-            if st.st_uid != os.getuid() or st.st_mode & 0o022:
-                return None
-            data = json.loads(fh.read())
+        raw, st = read_local_file_stat(target, max_bytes=MAX_CACHE_BYTES)
+        if st.st_uid != os.getuid() or st.st_mode & 0o022:
+            return None
+        # Bounded: `[` * 100k is a miss (then rewritten by the full run), no RecursionError.
+        data = loads_bounded(raw.decode("utf-8"))
         if not isinstance(data, dict) or data.get("key") != key:
             return None
         return from_json(data["basis"])

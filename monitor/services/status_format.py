@@ -6,6 +6,7 @@ without importing the command's machinery (monitor/commands/status_quick.py).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -20,6 +21,11 @@ FORMATS = ("text", "json", "waybar", "i3blocks", "tmux")
 TEMPLATE_FIELDS = ("today_usd", "cycle_usd", "limit_usd", "pct", "projected_usd",
                    "today_tokens", "state", "cost_basis")
 TOOLTIP_MODELS = 8
+MAX_TEMPLATE_WIDTH = 200
+"""The widest field (or precision) a template may ask for: a status bar line is short, and
+`{today_usd:>999999999}` would print a gigabyte."""
+_SPEC = re.compile(r"(?:.?[<>=^])?[-+ ]?z?#?0?(?P<width>\d*)[,_]?(?:\.(?P<precision>\d*))?"
+                   r"[a-zA-Z%]?")
 
 
 
@@ -53,14 +59,37 @@ def template_fields(f: StatusFigures) -> dict[str, str]:
 
 def template_problem(template: str) -> str | None:
     """Why `template` cannot be used (an unknown field, a stray brace), or None."""
+    import string  # only a --template pays for it (status bars start often)
+
     sample = {k: "" for k in TEMPLATE_FIELDS}
     try:
+        for _, field_name, spec, _ in string.Formatter().parse(template):
+            if field_name is not None and spec:
+                problem = _spec_problem(field_name, spec)
+                if problem:
+                    return problem
         template.format_map(sample)
     except KeyError as exc:
         return (f"unknown field {{{exc.args[0]}}}; use "
                 + ", ".join("{" + f + "}" for f in TEMPLATE_FIELDS))
     except (ValueError, IndexError, AttributeError) as exc:
         return f"{exc} (write a literal brace as {{{{ or }}}})"
+    return None
+
+
+def _spec_problem(field_name: str, spec: str) -> str | None:
+    """Why the format spec of one field cannot be used (nested, too wide), or None."""
+    if "{" in spec or "}" in spec:
+        return f"{{{field_name}:…}}: a field inside a format spec is not supported"
+    m = _SPEC.fullmatch(spec)
+    if m is None:
+        return None  # format_map reports an invalid spec in its own words
+    for part in ("width", "precision"):
+        value = m.group(part)
+        # compared as text first: a 10,000-digit width is refused without int() on it
+        if value and (len(value) > 6 or int(value) > MAX_TEMPLATE_WIDTH):
+            return (f"{{{field_name}:{spec[:20]}}}: a {part} of at most "
+                    f"{MAX_TEMPLATE_WIDTH} is accepted")
     return None
 
 

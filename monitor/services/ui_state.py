@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Any
 
 from monitor.atomic import atomic_write_text
+from monitor.core.json_limits import loads_bounded
+from monitor.core.local_files import read_local_text
 
 log = logging.getLogger(__name__)
 
@@ -32,7 +34,7 @@ def _lock_for(path: Path) -> threading.Lock:
 
 def _read(path: Path) -> dict[str, Any]:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = loads_bounded(read_local_text(path))
     except FileNotFoundError:
         return {}
     except (OSError, ValueError, RecursionError) as exc:

@@ -636,7 +636,7 @@ def test_sync_loop_stops_cleanly_on_ctrl_c(tmp_path: Path) -> None:
         finally:
             if proc.poll() is None:
                 proc.kill()
-    assert proc.returncode == 0, err
+    assert proc.returncode == 130, err  # Ctrl+C, as README's exit codes say
     assert "stopped" in err and "Traceback" not in err
 
 

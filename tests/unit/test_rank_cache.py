@@ -195,3 +195,19 @@ def test_count_command_writes_the_cache_under_home(tmp_path: Path) -> None:
         assert f'"tokens": {_expected()}' in out.stdout
     cached = list((home / "cache" / "encodings").glob(f"{BASE}-*.ranks"))
     assert [p.name for p in cached] == [f"{BASE}-{_sha()}.ranks"]
+
+
+def test_a_fifo_in_place_of_the_cache_is_ignored_without_blocking(cache: Path) -> None:
+    import threading
+
+    path = rank_cache.cache_path(cache, BASE, _sha())
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.unlink(missing_ok=True)
+    os.mkfifo(path, 0o600)
+    result: list[object] = []
+    reader = threading.Thread(target=lambda: result.append(rank_cache.load(BASE, _sha())),
+                              daemon=True)
+    reader.start()
+    reader.join(5)
+    assert not reader.is_alive(), "rank_cache.load blocked on a FIFO"
+    assert result == [None]

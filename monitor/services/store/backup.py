@@ -137,9 +137,11 @@ def backup_if_due(db_path: Path, clock: Clock) -> Path | None:
 def restore(db_path: Path, backup: Path, clock: Clock) -> Path:
     """Put `backup` in place of `db_path`; returns where the replaced file was moved.
 
-    Raises ValueError when the backup itself is not sound.
+    Raises ValueError when the backup itself is not sound or not a Token Monitor database.
     """
-    problem = quick_check(backup)
+    from monitor.services.store.ledger_check import ledger_problem
+
+    problem = ledger_problem(backup) or quick_check(backup)
     if problem is not None:
         raise ValueError(f"the backup {backup} is not usable ({problem})")
     stamp = clock().strftime("%Y%m%dT%H%M%SZ")

@@ -17,6 +17,7 @@ and one writer thread would serialise readers that WAL lets run in parallel.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import threading
@@ -28,7 +29,7 @@ from typing import Any, Self
 from monitor.core.clock import Clock, system_clock
 from monitor.services.store.backup import damaged_message
 from monitor.services.store.convert import _decimal_add, _DecimalSum, _pico, _pico_rest
-from monitor.services.store.errors import DatabaseDamaged, StoreError
+from monitor.services.store.errors import DatabaseDamaged, StoreError, read_only_error
 from monitor.services.store.private_file import create_private_database
 from monitor.services.store.schema import (
     _ORG_TABLES,
@@ -118,6 +119,9 @@ class Database:
         try:
             create_private_database(self.path)
         except (OSError, sqlite3.Error) as exc:
+            if isinstance(exc, PermissionError) or (
+                    isinstance(exc, OSError) and exc.errno == errno.EROFS):
+                raise read_only_error(self.path, exc.strerror or str(exc)) from None
             reason = exc.strerror if isinstance(exc, OSError) else exc
             raise StoreError(
                 f"cannot open the usage database {self.path}: {reason or exc}"
@@ -152,6 +156,8 @@ class Database:
                 conn.close()
             if is_damage(exc):
                 raise self._damaged(exc) from None
+            if "readonly" in str(exc).lower():
+                raise read_only_error(self.path, str(exc)) from None
             raise StoreError(f"cannot open the usage database {self.path}: {exc}") from None
         # typeshed's aggregate protocol is typed for step(int) only; ours takes TEXT/NULL.
         conn.create_aggregate("dsum", 1, _DecimalSum)  # type: ignore[arg-type]

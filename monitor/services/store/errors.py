@@ -21,6 +21,19 @@ class StoreError(KnownError):
     exit_code = exit_codes.DATABASE_UNUSABLE
 
 
+class StoreReadOnly(StoreError):  # noqa: N818 - reads better at call sites
+    """The database (or its folder, or its disk) is read-only: sound, but it cannot be
+    written, so not "damaged"."""
+
+    exit_code = exit_codes.CANNOT_WRITE
+
+
+def read_only_error(path: Path, detail: str) -> StoreReadOnly:
+    return StoreReadOnly(f"the usage database {path} is read-only ({detail}); Token Monitor "
+                         "writes to it: check the permissions of the file and its folder, "
+                         "and that the disk is not mounted read-only")
+
+
 class DatabaseBusy(StoreError):  # noqa: N818 - reads better at call sites
     """Another process holds the database's write lock for longer than the busy timeout."""
 
