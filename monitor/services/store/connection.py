@@ -126,6 +126,8 @@ class Database:
             raise StoreError(
                 f"cannot open the usage database {self.path}: {reason or exc}"
             ) from None
+        if not os.access(self.path, os.W_OK):  # asks the kernel; opens nothing
+            raise read_only_error(self.path, "the file is not writable")
 
     def _tighten_companions(self) -> None:
         # SQLite creates -wal/-shm with the main file's mode; make sure of it anyway (until

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import stat
 import threading
 from pathlib import Path
 
@@ -24,7 +25,7 @@ def create_private_database(path: Path) -> None:
     0077 umask: no moment exists where another user could open it. The umask is process-wide,
     hence the lock (ours are the only umask changes) and a window of one connect; a file
     another thread creates meanwhile is at worst owner-only too. SQLite gives -wal/-shm the
-    main file's mode. An existing file is only chmod-ed.
+    main file's mode. An existing file only loses its group and other bits.
     """
     if os.name == "posix" and not path.exists():
         with _umask_lock:
@@ -35,4 +36,8 @@ def create_private_database(path: Path) -> None:
                 os.umask(previous)
         conn.close()
     if os.name == "posix":
-        os.chmod(path, 0o600)
+        # Others lose every bit; the owner's own bits stay as they are (a file the user made
+        # read-only stays read-only and is reported so, never quietly made writable).
+        mode = stat.S_IMODE(os.stat(path).st_mode)
+        if mode & 0o077:
+            os.chmod(path, mode & 0o700)
