@@ -85,6 +85,10 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
             print(f"error: {message}", file=sys.stderr)
             return 2
         ctx.save_settings(settings)
+        if "monthly_limit_usd" in changes:  # the user chose it: budget alerts may fire
+            from monitor.services.limit_choice import mark_limit_chosen
+
+            mark_limit_chosen(ctx.paths.state_file)
 
     cycle = billing_cycle(now, settings.cycle_start_day)
     report = build_report(ctx.store(), ctx.prices(), settings, cycle, "all", "day", now)

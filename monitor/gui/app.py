@@ -53,6 +53,7 @@ from monitor.services.desktop_notify import Notification
 if TYPE_CHECKING:  # loaded on first use, after the first frame
     from monitor.core.records import ProxyRecord
     from monitor.gui.keys_dialog import KeysDialog
+    from monitor.gui.limit_prompt import LimitPrompt
     from monitor.gui.tray import TrayIcon
     from monitor.services.alerting import Alert
     from monitor.services.keyvault import KeyMeta
@@ -71,7 +72,10 @@ DASHBOARD_TAB_PREF = "dashboard_tab"
 
 
 class KeyTestFailed(KnownError):  # noqa: N818 - reads as a verdict
-    """`Test` on a key did not come back valid; the text says why."""
+    """`Test` on a key did not come back valid; the text says why. `conclusive` is False for
+    a network or server problem: that says nothing about the key (it is not marked)."""
+
+    conclusive = True
 
 
 class OrgSyncPass:
@@ -90,7 +94,7 @@ class OrgSyncPass:
         self.key_label: str | None = None
 
     def __call__(self) -> object:
-        from monitor.services.openai_admin import AdminClient
+        from monitor.services.openai_admin import AdminClient, InvalidKeyError
         from monitor.services.org_sync import OrgSync
 
         ctx = self.ctx
@@ -103,9 +107,15 @@ class OrgSyncPass:
             return NO_ADMIN_KEY
         settings = ctx.settings
         client = AdminClient(cred.secret, settings.openai_base_url, timeout_s=30.0)
-        return OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
-                       now=ctx.clock, on_progress=self.on_progress,
-                       key_name=cred.describe()).sync_once()
+        try:
+            return OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
+                           now=ctx.clock, on_progress=self.on_progress,
+                           key_name=cred.describe()).sync_once()
+        except InvalidKeyError:  # refused (401): marked, so sync moves to a usable key
+            if cred.source == "stored" and cred.label:
+                with contextlib.suppress(KnownError):
+                    ctx.keys().mark_tested(cred.label, False, ctx.now())
+            raise
 
 
 def make_sync(ctx: AppContext) -> Callable[[], object]:
@@ -125,7 +135,11 @@ def make_key_tester(ctx: AppContext) -> Callable[[KeyMeta, str], str]:
         result = check_key(AdminClient(secret, ctx.settings.openai_base_url, timeout_s=15.0),
                            meta.kind)
         if result.outcome != "valid":
-            raise KeyTestFailed(result.message)
+            from monitor.services.keyvault import CONCLUSIVE_OUTCOMES
+
+            failed = KeyTestFailed(result.message)
+            failed.conclusive = result.outcome in CONCLUSIVE_OUTCOMES
+            raise failed
         return result.message
 
     return test
@@ -238,6 +252,7 @@ class AppController(QObject):
         # Hook for other features (e.g. virtual keys): given the proxy's base URL, each
         # provider may return one more line for the welcome panel's "paste these" box.
         self.welcome_line_providers: list[Callable[[str], str | None]] = []
+        self.limit_prompt: LimitPrompt | None = None  # made on the first snapshot with data
         self._wire()
 
     # wiring -----------------------------------------------------------------------------
@@ -288,6 +303,12 @@ class AppController(QObject):
     def _on_snapshot(self, snap: DashboardSnapshot) -> None:
         self.window.show_snapshot(snap)
         self._update_welcome(snap)
+        if snap.has_data and self.limit_prompt is None:  # asks once for the monthly limit
+            from monitor.gui.limit_prompt import LimitPrompt
+
+            self.limit_prompt = LimitPrompt(self.ctx, self.runner, lambda: self.window,
+                                            self.apply_settings, self.state.refresh, self)
+            self.limit_prompt.on_snapshot(snap)
 
     # welcome ----------------------------------------------------------------------------
 
@@ -594,7 +615,8 @@ class AppController(QObject):
             QMessageBox.warning(self.window, self.tr("API keys"), exc.text())
             return None
         dialog = KeysDialog(keys, self.runner, self.window if self.window.isVisible() else None,
-                            tester=make_key_tester(self.ctx), clock=self.ctx.clock)
+                            tester=make_key_tester(self.ctx), clock=self.ctx.clock,
+                            renew_days=self.ctx.settings.key_renew_days)
         if kind is not None:
             dialog.prepare_add(kind, intro)
         dialog.keys_changed.connect(lambda: self.poller.poll_now("keys"))

@@ -183,6 +183,7 @@ class SettingsDialog(QDialog):
             "start_at_login": self.tr("Start at login"),
             "language": self.tr("Language"),
             "tray_icon_shows": self.tr("Tray icon shows"),
+            "key_renew_days": self.tr("Remind to renew API keys after (days, 0: never)"),
             "prepaid_credit_usd": self.tr("Prepaid credit (USD)"),
             "prepaid_purchased": self.tr("Credit purchased on"),
             "prepaid_expires": self.tr("Credit expires on"),

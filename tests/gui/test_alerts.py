@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
@@ -13,7 +14,15 @@ from monitor.gui.notifier import BANNER
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
 from monitor.services.alerting import Alert
+from monitor.services.limit_choice import mark_limit_chosen
 from tests.gui.conftest import NOW, fresh_ctx, make_state, seed_spend
+
+
+@pytest.fixture(autouse=True)
+def _limit_chosen(utc_ctx: AppContext) -> None:
+    """These users answered the limit question with $120 (tests/gui/test_limit_prompt.py
+    covers the question itself)."""
+    mark_limit_chosen(utc_ctx.paths.state_file)
 
 
 def _fired(qtbot: QtBot, state: AppState) -> tuple[Alert, ...]:

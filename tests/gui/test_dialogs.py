@@ -155,9 +155,10 @@ def test_keys_dialog_add_test_remove(qtbot: QtBot, keys: KeyStore, runner: TaskR
     with qtbot.waitSignal(d.keys_changed, timeout=5000):
         d.add_button.click()
     assert d.labels() == ["org-admin"]
-    row = [d.table.item(0, c).text() for c in range(5)]
+    row = [d.table.item(0, c).text() for c in range(6)]
     assert row[:3] == ["org-admin", "admin", "sk-…WXYZ"]
-    assert row[4] == "expires in 5 day(s)"
+    assert row[4] == "0 day(s)"  # its age
+    assert row[5] == "expires in 5 day(s)"
     assert d.secret_edit.text() == ""  # the secret does not linger in the field
     assert SECRET not in (tmp_path / "keys.json").read_text()
     assert keys.vault.get("org-admin") == SECRET
