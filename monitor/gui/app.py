@@ -327,10 +327,14 @@ class AppController(QObject):
 
             active = welcome_due(snap, has_key=self._has_key(),
                                  dismissed=self.welcome_dismissed)
-        else:
-            active = self.welcome_active and not snap.has_data
+            if active and self.tray is not None:  # a first start: not only a grey icon
+                self.show_dashboard()
+        else:  # it stays until dismissed or its lines are copied, not until data comes
+            active = self.welcome_active and not self.window.welcome.done(snap)
         if active != self.welcome_active:
             self._set_welcome(active)
+        if active:
+            self.window.welcome.show_setup(snap, has_key=self._has_key())
 
     def _set_welcome(self, active: bool) -> None:
         self.welcome_active = active
@@ -812,6 +816,10 @@ def run_app(ctx: AppContext) -> int:
     previous_term = signal.signal(signal.SIGTERM, lambda *_a: quit_event_loop())
 
     controller.start(after_first_frame=True)
+    if controller.tray is not None:  # where the app went, for whoever started it
+        from monitor.gui.first_start import TRAY_LINE
+
+        print(TRAY_LINE, file=sys.stderr, flush=True)
     if os.environ.get("MONITOR_SHOW_WINDOW"):
         controller.show_dashboard()
     QTimer.singleShot(LISTEN_AFTER_MS, single.listen)

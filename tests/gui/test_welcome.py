@@ -46,13 +46,15 @@ def _start(qtbot: QtBot, c: AppController, poll: bool = False) -> DashboardSnaps
     return snap
 
 
-def test_shown_on_an_empty_home_and_gone_once_a_source_has_data(
+def test_shown_on_an_empty_home_and_stays_until_its_lines_are_copied_and_data_came(
         qtbot: QtBot, ctx: AppContext, make_app: Callable[..., AppController]) -> None:
     c = make_app()
     snap = _start(qtbot, c)
     assert not snap.has_data
     assert c.welcome_active
     w = c.window
+    assert w.isVisible()  # a first start with a tray opens the dashboard on the panel
+    assert w.welcome.intro.text().startswith("Nothing is set up yet")
     assert not w.welcome.isHidden() and w.charts.isHidden()  # no empty charts meanwhile
     assert w.header.isHidden()  # nor zero counters
     assert c.tray is not None
@@ -66,6 +68,11 @@ def test_shown_on_an_empty_home_and_gone_once_a_source_has_data(
     with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000) as blocker:
         c.state.refresh()
     assert blocker.args[0].has_data
+    assert c.welcome_active and not w.welcome.isHidden()  # the lines not copied yet: stays
+    assert "first figures in" in w.welcome.intro.text()
+    w.welcome.copy_lines()
+    with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000):
+        c.state.refresh()
     assert not c.welcome_active
     assert w.welcome.isHidden() and not w.charts.isHidden()
     assert not w.header.isHidden()
@@ -161,6 +168,24 @@ def test_proxy_path_turns_the_proxy_on_and_shows_lines_to_paste(
         c.window.welcome.copy_button.click()
         assert QGuiApplication.clipboard().text() == "\n".join(lines)
         assert c.welcome_active  # still up: nothing was metered yet
+        # It says what is set up, not "Nothing is set up yet".
+        qtbot.waitUntil(lambda: f"Proxy on at {url}" in c.window.welcome.intro.text(),
+                        timeout=10_000)
+        assert c.window.welcome.intro.text().startswith("Set up so far:")
+
+
+def test_the_admin_keys_page_is_a_link(qtbot: QtBot,
+                                       make_app: Callable[..., AppController]) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    from monitor.gui.welcome import ADMIN_KEYS_URL
+
+    c = make_app()
+    _start(qtbot, c)
+    text = c.window.welcome.findChild(QLabel, "welcome-admin-text")
+    assert isinstance(text, QLabel)
+    assert f'<a href="{ADMIN_KEYS_URL}">' in text.text() and text.openExternalLinks()
+    assert ADMIN_KEYS_URL.startswith("https://platform.openai.com/")
 
 
 def test_tokenizer_path_opens_the_tokenizer(qtbot: QtBot,
