@@ -16,7 +16,7 @@ from monitor.commands._budget_check import EXIT_CODES_HELP, run_check
 from monitor.commands._output import print_json, usd
 from monitor.commands.usage import PeriodError, days_text, parse_now
 from monitor.context import AppContext
-from monitor.core.budget import BudgetStatus, billing_cycle, budget_status
+from monitor.core.budget import BudgetStatus, billing_cycle, budget_status, crossing_phrase
 from monitor.core.settings import SettingError
 from monitor.services.usage_report import build_report
 
@@ -136,8 +136,8 @@ def render(status: BudgetStatus, thresholds: tuple[int, ...], cycle_day: int,
         ("Spend", f"{usd(status.spend)} ({basis})"),
     ]
     if limit > 0:
-        rows.append(("Remaining", usd(status.remaining) if status.remaining >= 0
-                     else f"{usd(-status.remaining)} over the limit"))
+        rows.append(("Remaining", usd(status.remaining)) if status.remaining >= 0
+                    else ("Over the limit by", usd(-status.remaining)))
         assert status.used_fraction is not None
         rows.append(("Used", f"{float(status.used_fraction) * 100:.1f} %"))
     if status.projected_spend is None:
@@ -147,8 +147,7 @@ def render(status: BudgetStatus, thresholds: tuple[int, ...], cycle_day: int,
         text = (f"{usd(status.projected_spend)} by the end of {last_day:%b %d} "
                 f"(based on {days_text(status.projection_basis_days)} days)")
         if status.crossing_date is not None:
-            verb = "crossed the limit on" if status.over_limit else "over the limit around"
-            text += f" — {verb} {status.crossing_date:%b %d}"
+            text += f" — {crossing_phrase(status.crossing_date, status.over_limit)}"
         rows.append(("Projection", text))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)

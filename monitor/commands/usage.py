@@ -20,6 +20,7 @@ from monitor.context import AppContext
 from monitor.core.budget import (
     Period,
     billing_cycle,
+    crossing_phrase,
     days_period,
     month_period,
     previous_cycle,
@@ -221,7 +222,8 @@ def render(report: UsageReport, label: str) -> str:
         cycle_line += (f" · at this pace {usd(report.projected_cost_usd)} "
                        f"(based on {days_text(report.projection_basis_days)} days)")
     if report.limit_crossed_on is not None:
-        cycle_line += f" · limit crossed {report.limit_crossed_on:%b %d}"
+        over = limit > 0 and report.cycle_cost_usd >= limit
+        cycle_line += f" · {crossing_phrase(report.limit_crossed_on, over)}"
     lines.append(cycle_line)
     t = report.totals
     if t.long_context == "estimated":

@@ -327,9 +327,10 @@ class AlertEngine:
             if meta.expires is not None and meta.expires < today:
                 continue  # the expired alert says more
             yield Alert("key_age", key, "Time to renew an API key",
-                        f"The key {meta.label!r} is {age} days old (added "
-                        f"{meta.created.isoformat()}). Create a new key, add it in API keys "
-                        "and keep the old one as a backup until it works.", "normal",
+                        f"The key {meta.label!r} was added on {meta.created.isoformat()} "
+                        f"({age} day{'s' if age != 1 else ''} ago) and is due for renewal. "
+                        "Create a new key, add it in API keys and keep the old one as a "
+                        "backup until the new one works.", "normal",
                         (("label", meta.label), ("days", str(age)),
                          ("date", meta.created.isoformat())))
 

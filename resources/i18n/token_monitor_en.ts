@@ -4,7 +4,7 @@
 <context>
     <name>HeaderPanel</name>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="114"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="118"/>
         <source>%n request(s) · %1 tokens</source>
         <translation>
             <numerusform>%n request · %1 tokens</numerusform>
@@ -12,7 +12,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/dashboard/header.py" line="175"/>
+        <location filename="../../monitor/gui/dashboard/header.py" line="181"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>expires in %n day</numerusform>
@@ -23,7 +23,23 @@
 <context>
     <name>KeysDialog</name>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="337"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="343"/>
+        <source>%1 is %n day(s) old: time to renew it. Create a new key on the OpenAI platform, add it here and keep %1 as a backup until the new one works.</source>
+        <translation>
+            <numerusform>%1 is %n day old: time to renew it. Create a new key on the OpenAI platform, add it here and keep %1 as a backup until the new one works.</numerusform>
+            <numerusform>%1 is %n days old: time to renew it. Create a new key on the OpenAI platform, add it here and keep %1 as a backup until the new one works.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../monitor/gui/keys_dialog.py" line="349"/>
+        <source>%n day(s)</source>
+        <translation>
+            <numerusform>%n day</numerusform>
+            <numerusform>%n days</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../monitor/gui/keys_dialog.py" line="390"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>expires in %n day</numerusform>

@@ -236,3 +236,21 @@ def test_settings_show_the_price_table_date_and_warn_when_old(qtbot: QtBot,
     plain = SettingsDialog(ctx.settings)
     qtbot.addWidget(plain)
     assert plain.prices_note.isHidden()
+
+
+def test_the_local_time_zone_reads_in_chinese_and_is_saved_as_local(
+        qtbot: QtBot, ctx: AppContext, qapp: object) -> None:
+    from monitor.gui import i18n
+
+    translators = i18n.install(qapp, "zh_CN")  # type: ignore[arg-type]
+    try:
+        d = SettingsDialog(ctx.settings)  # today_timezone is "local" by default
+        qtbot.addWidget(d)
+        tz = d.field("today_timezone")
+        assert isinstance(tz, QComboBox) and tz.currentText() == "本地"
+        assert "local" not in [tz.itemText(i) for i in range(tz.count())]
+        d.accept()
+        result = d.result_settings()
+        assert result is not None and result.today_timezone == "local"
+    finally:
+        i18n.remove(qapp, translators)  # type: ignore[arg-type]
