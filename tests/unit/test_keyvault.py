@@ -443,3 +443,18 @@ def test_cli_list_shows_age_last_test_and_that_no_admin_key_is_usable(
     listed = json.loads(capsys.readouterr().out)["keys"][0]
     assert listed["used_for_sync"] is False and listed["last_test"].startswith("invalid")
     assert "failed its last test" in listed["sync_refusal"]
+
+
+def test_cli_sync_refuses_an_expired_or_invalid_key_and_says_why(
+        memory_keyring: DictBackend, home: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("OPENAI_ADMIN_KEY", raising=False)
+    monkeypatch.setattr("sys.stdin", _Stdin(SECRET + "\n"))
+    assert main(["keys", "add", "--label", "old-admin", "--kind", "admin", "--expires",
+                 "2020-12-01", "--no-check"]) == 0
+    capsys.readouterr()
+    # No request is sent with an expired key: the base URL would refuse the connection.
+    assert main(["sync", "--once", "--base-url", "http://127.0.0.1:9/v1"]) == 1
+    err = capsys.readouterr().err
+    assert "no usable admin key ('old-admin' expired on 2020-12-01)" in err
+    assert "syncing" not in err
