@@ -327,14 +327,16 @@ class AppController(QObject):
 
             active = welcome_due(snap, has_key=self._has_key(),
                                  dismissed=self.welcome_dismissed)
-            if active and self.tray is not None:  # a first start: not only a grey icon
-                self.show_dashboard()
+            first_start = active and self.tray is not None
         else:  # it stays until dismissed or its lines are copied, not until data comes
             active = self.welcome_active and not self.window.welcome.done(snap)
+            first_start = False
         if active != self.welcome_active:
             self._set_welcome(active)
         if active:
             self.window.welcome.show_setup(snap, has_key=self._has_key())
+        if first_start:  # not only a grey icon: the window opens on the welcome panel
+            self.show_dashboard()
 
     def _set_welcome(self, active: bool) -> None:
         self.welcome_active = active
