@@ -3,7 +3,8 @@
 Three one-click paths (read the organization's usage with an admin key, meter apps on this
 machine through the proxy, just count tokens) and an offer to add Token Monitor to the
 desktop's application menu. The panel only emits requests; AppController decides what they
-do; the panel stays until the user dismisses it, or has copied its lines and data came.
+do; the panel stays until the user dismisses it, or data came and its lines to paste
+(if shown) were copied.
 
 `welcome_due` is the rule for showing it at start-up; `ProxyLines` are the lines path 2
 shows to paste. Other features add lines through `AppController.welcome_line_providers`
@@ -173,9 +174,9 @@ class WelcomePanel(QWidget):
         self.copied = True
 
     def done(self, snap: DashboardSnapshot) -> bool:
-        """Whether the panel has served its purpose: its lines were copied and data came.
-        Until then it stays (the `OPENAI_BASE_URL` line never vanishes un-copied)."""
-        return self.copied and snap.has_data
+        """Whether the panel has served its purpose: data came, and the lines to paste (once
+        shown) were copied. A shown `OPENAI_BASE_URL` line never vanishes un-copied."""
+        return snap.has_data and (self.copied or self.lines.isHidden())
 
     def _nothing_yet(self) -> str:
         return self.tr("Nothing is set up yet. Pick what you want to see first; each path "

@@ -64,6 +64,7 @@ def test_shown_on_an_empty_home_and_stays_until_its_lines_are_copied_and_data_ca
     assert "Read my organization's usage…" in texts and "Just count tokens…" in texts
     assert c.tray.find_action("welcome-proxy") is not None
 
+    w.welcome.show_proxy_lines(["export OPENAI_BASE_URL=http://127.0.0.1:8787/v1"])
     ctx.store().add_proxy_record(proxy_record(datetime.now(UTC), Decimal("0.50")))
     with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000) as blocker:
         c.state.refresh()
@@ -79,6 +80,17 @@ def test_shown_on_an_empty_home_and_stays_until_its_lines_are_copied_and_data_ca
     assert not c.tray.icon.toolTip().startswith("Token Monitor is not set up yet")
     c.tray.rebuild_menu()
     assert c.tray.find_action("welcome-proxy") is None
+
+
+def test_without_lines_to_paste_it_goes_once_data_comes(
+        qtbot: QtBot, ctx: AppContext, make_app: Callable[..., AppController]) -> None:
+    c = make_app()  # e.g. the admin-key path: nothing to copy, the first sync brings data
+    _start(qtbot, c)
+    assert c.welcome_active
+    ctx.store().add_proxy_record(proxy_record(datetime.now(UTC), Decimal("0.50")))
+    with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000):
+        c.state.refresh()
+    assert not c.welcome_active and not c.window.charts.isHidden()
 
 
 def test_not_shown_when_data_or_a_key_exists(qtbot: QtBot, ctx: AppContext,
