@@ -357,11 +357,13 @@ class AppController(QObject):
         from monitor.gui.welcome import PATH_ADMIN, PATH_DESKTOP, PATH_PROXY, PATH_TOKENIZER
 
         if path == PATH_ADMIN:
+            from monitor.gui.welcome import admin_keys_link
+
             self.show_dashboard()
             self.open_keys(kind="admin", intro=self.tr(
                 "To read your organization's usage, add an Admin key. Create one on the "
-                "OpenAI platform under Organization settings → Admin keys, paste it below "
-                "and press Add: it is tested first, then the first sync starts."))
+                "OpenAI platform under %1, paste it below and press Add: it is tested first, "
+                "then the first sync starts.").replace("%1", admin_keys_link()))
         elif path == PATH_PROXY:
             self.show_dashboard()
             if self.proxy.url:

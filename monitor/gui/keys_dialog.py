@@ -115,6 +115,8 @@ class KeysDialog(QDialog):
         self.intro.setObjectName("keys-intro")
         self.intro.setWordWrap(True)
         self.intro.setStyleSheet(INTRO_STYLE)
+        self.intro.setTextFormat(Qt.TextFormat.RichText)
+        self.intro.setOpenExternalLinks(True)  # e.g. the OpenAI page where Admin keys are made
         self.intro.hide()
         layout.addWidget(self.intro)
         self.keyring_notice = QLabel(self)

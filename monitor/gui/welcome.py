@@ -47,6 +47,14 @@ def welcome_due(snap: DashboardSnapshot, *, has_key: bool, dismissed: bool) -> b
     return not (dismissed or has_key or snap.has_data or snap.proxy.enabled)
 
 
+def admin_keys_link() -> str:
+    """The OpenAI page where Admin keys are made, as a rich-text link (welcome, keys intro)."""
+    from PySide6.QtCore import QCoreApplication
+
+    text = QCoreApplication.translate("WelcomePanel", "Organization settings → Admin keys")
+    return f'<a href="{ADMIN_KEYS_URL}">{text}</a>'
+
+
 def proxy_lines(base_url: str, extra: Sequence[str] = ()) -> list[str]:
     """The shell lines an app needs to go through the proxy (extra: e.g. a virtual key)."""
     return [f"export OPENAI_BASE_URL={base_url}", *extra]
@@ -88,9 +96,7 @@ class WelcomePanel(QWidget):
             PATH_ADMIN, self.tr("Read my organization's usage"),
             self.tr("Needs an <b>Admin key</b>: create one on the OpenAI platform under "
                     "%1. Token Monitor tests it, keeps it in the system keyring and fetches "
-                    "this and last billing cycle.").replace(
-                "%1", f'<a href="{ADMIN_KEYS_URL}">'
-                + self.tr("Organization settings → Admin keys") + "</a>"),
+                    "this and last billing cycle.").replace("%1", admin_keys_link()),
             self.tr("Add an admin key…")))
         proxy_card = self._card(
             PATH_PROXY, self.tr("Meter my apps on this machine"),

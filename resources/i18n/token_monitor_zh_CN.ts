@@ -4,38 +4,38 @@
 <context>
     <name>AppController</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="360"/>
-        <source>To read your organization&apos;s usage, add an Admin key. Create one on the OpenAI platform under Organization settings → Admin keys, paste it below and press Add: it is tested first, then the first sync starts.</source>
-        <translation>要读取组织的用量，请添加一个管理员密钥。在 OpenAI 平台的“组织设置 → Admin keys”中创建，粘贴到下方并点击“添加”：先测试密钥，然后开始首次同步。</translation>
+        <location filename="../../monitor/gui/app.py" line="364"/>
+        <source>To read your organization&apos;s usage, add an Admin key. Create one on the OpenAI platform under %1, paste it below and press Add: it is tested first, then the first sync starts.</source>
+        <translation>要读取组织的用量，请添加一个管理员密钥。在 OpenAI 平台的 %1 中创建，粘贴到下方并点击“添加”：先测试密钥，然后开始首次同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="388"/>
         <location filename="../../monitor/gui/app.py" line="392"/>
+        <location filename="../../monitor/gui/app.py" line="396"/>
         <source>Application menu</source>
         <translation>应用程序菜单</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="393"/>
+        <location filename="../../monitor/gui/app.py" line="397"/>
         <source>Token Monitor was added to the application menu (%1).</source>
         <translation>Token Monitor 已添加到应用程序菜单（%1）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="450"/>
+        <location filename="../../monitor/gui/app.py" line="454"/>
         <source>No system tray is available on this desktop (%1), so Token Monitor runs as a normal window; closing it quits the app.</source>
         <translation>此桌面（%1）没有系统托盘，因此 Token Monitor 以普通窗口运行；关闭窗口即退出程序。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="589"/>
+        <location filename="../../monitor/gui/app.py" line="593"/>
         <source>Settings not saved</source>
         <translation>设置未保存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="600"/>
+        <location filename="../../monitor/gui/app.py" line="604"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="619"/>
+        <location filename="../../monitor/gui/app.py" line="623"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
@@ -365,24 +365,24 @@
         <translation>显示的是最后一次获得的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="469"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="476"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="481"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="471"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="478"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="483"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="469"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="471"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="477"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="479"/>
         <source>Could not write %1: %2</source>
         <translation>无法写入 %1：%2</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="482"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="484"/>
         <source>Saved this billing cycle to %1</source>
         <translation>已将本计费周期保存到 %1</translation>
     </message>
@@ -611,188 +611,188 @@
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="133"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="199"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="201"/>
         <source>Label</source>
         <translation>标签</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="133"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="200"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="202"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="133"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="133"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
         <source>Added</source>
         <translation>添加日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="134"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
         <source>Expiry</source>
         <translation>过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="134"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="134"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
         <source>Age</source>
         <translation>使用时长</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="157"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="159"/>
         <source>Test</source>
         <translation>测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="160"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="162"/>
         <source>Remove</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="163"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="165"/>
         <source>Use for sync</source>
         <translation>用于同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="165"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="167"/>
         <source>Organization usage is read with this admin key</source>
         <translation>用此管理员密钥读取组织用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="178"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="180"/>
         <source>Add a key</source>
         <translation>添加密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="183"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="185"/>
         <source>e.g. org-admin</source>
         <translation>例如 org-admin</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="186"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="188"/>
         <source>Admin key (reads organization usage)</source>
         <translation>管理员密钥（读取组织用量）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="187"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="189"/>
         <source>Project key (for the proxy)</source>
         <translation>项目密钥（供代理使用）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="191"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="193"/>
         <source>paste the key; it is not shown</source>
         <translation>粘贴密钥；不会显示</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="194"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="196"/>
         <source>YYYY-MM-DD (optional)</source>
         <translation>YYYY-MM-DD（可选）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="195"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="197"/>
         <source>Add</source>
         <translation>添加</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="201"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="203"/>
         <source>Secret</source>
         <translation>密钥内容</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="202"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="204"/>
         <source>Expires</source>
         <translation>过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="219"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="221"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="246"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="248"/>
         <source>This key is already stored as %1; one key needs only one label.</source>
         <translation>此密钥已保存为 %1；一个密钥只需一个标签。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="254"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="256"/>
         <source>Unexpected error: %1</source>
         <translation>意外错误：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="282"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="284"/>
         <source>The system keyring cannot be used, so keys cannot be added or read. Token Monitor never stores keys in a plain file.</source>
         <translation>无法使用系统密钥环，因此不能添加或读取密钥。Token Monitor 从不把密钥保存在明文文件中。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="303"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="305"/>
         <source>admin</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="303"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="305"/>
         <source>project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="323"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="325"/>
         <source>No usable admin key is left: every stored admin key has expired or failed its last test, so organization usage is not synced. Add a new admin key (or test a fixed one again).</source>
         <translation>没有可用的管理员密钥了：所有已保存的管理员密钥都已过期或上次测试未通过，因此不会同步组织用量。请添加新的管理员密钥（或修复后重新测试）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="328"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="330"/>
         <source>No admin key: organization usage is not synced (the proxy still meters your apps).</source>
         <translation>没有管理员密钥：不同步组织用量（代理仍会计量你的应用）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="332"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="334"/>
         <source>Organization sync uses %1 (%2).</source>
         <translation>组织同步使用 %1（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="335"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="337"/>
         <source>Chosen automatically: the newest admin key that has not expired or failed its last test. Select another and press “Use for sync” to choose.</source>
         <translation>自动选择：最新的、未过期且上次测试未失败的管理员密钥。选中其他密钥并点击“用于同步”即可更换。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="343"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="345"/>
         <source>%1 is %n day(s) old: time to renew it. Create a new key on the OpenAI platform, add it here and keep %1 as a backup until the new one works.</source>
         <translation>
             <numerusform>%1 已使用 %n 天：该更换了。请在 OpenAI 平台创建新密钥并在此添加，在新密钥可用之前保留 %1 作为备用。</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="349"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="351"/>
         <source>%n day(s)</source>
         <translation>
             <numerusform>%n 天</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="354"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="356"/>
         <source>%1 is a project key; only an admin key can sync.</source>
         <translation>%1 是项目密钥；只有管理员密钥可以同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="357"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="359"/>
         <source>%1 expired on %2; an expired key is not used for sync.</source>
         <translation>%1 已于 %2 过期；过期的密钥不会用于同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="360"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="362"/>
         <source>%1 failed its last test; press Test once it is fixed, or add a new key.</source>
         <translation>%1 上次测试未通过；修复后点击“测试”，或添加新密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="513"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="515"/>
         <source>Testing %1 failed: %2
 
 Keep it anyway? It is stored marked invalid, and sync does not use it until a test passes.</source>
@@ -801,150 +801,150 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 仍要保留吗？它会被标记为无效保存，在测试通过之前不会用于同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="367"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="369"/>
         <source>used for sync</source>
         <translation>用于同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="369"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="371"/>
         <source>not used for sync</source>
         <translation>不用于同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="371"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="373"/>
         <source>expired</source>
         <translation>已过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="373"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="375"/>
         <source>valid (tested %1)</source>
         <translation>有效（%1 测试）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="376"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="378"/>
         <source>invalid when tested</source>
         <translation>测试时无效</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="378"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="380"/>
         <source>not tested</source>
         <translation>未测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="384"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="386"/>
         <source>no expiry set</source>
         <translation>未设置过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="386"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="388"/>
         <source>expired on %1</source>
         <translation>已于 %1 过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="388"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="390"/>
         <source>expires today</source>
         <translation>今天过期</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="390"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="392"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>%n 天后过期</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="441"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="443"/>
         <source>Give the key a name, for example org-admin.</source>
         <translation>给密钥起个名字，例如 org-admin。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="447"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="449"/>
         <source>Use letters, digits and . _ - @ + only (no spaces), up to 64 characters, starting with a letter or digit.</source>
         <translation>只能使用字母、数字和 . _ - @ +（不含空格），最多 64 个字符，并以字母或数字开头。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="451"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="453"/>
         <source>A key named %1 already exists. Pick another name, or remove that key first.</source>
         <translation>已有名为 %1 的密钥。请换一个名字，或先删除那个密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="455"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="457"/>
         <source>Paste the key here.</source>
         <translation>请在此粘贴密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="457"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="459"/>
         <source>The key has spaces or line breaks in it; paste only the key.</source>
         <translation>密钥中含有空格或换行；请只粘贴密钥本身。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="460"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="462"/>
         <source>That is too short to be an API key.</source>
         <translation>太短了，不像是 API 密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="465"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="467"/>
         <source>Write the date as YYYY-MM-DD, for example 2027-03-01, or leave it empty.</source>
         <translation>日期请写成 YYYY-MM-DD，例如 2027-03-01，或留空。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="512"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="514"/>
         <source>The key did not pass the test</source>
         <translation>密钥未通过测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="516"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="518"/>
         <source>Not added: %1 failed the test (%2).</source>
         <translation>未添加：%1 未通过测试（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="542"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="544"/>
         <source>Added %1 (%2).</source>
         <translation>已添加 %1（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="547"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="549"/>
         <source>Test: %1</source>
         <translation>测试：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="550"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="552"/>
         <source>Marked invalid: %1</source>
         <translation>已标记为无效：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="567"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="569"/>
         <source>Not used for sync: %1</source>
         <translation>未用于同步：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="571"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="573"/>
         <source>Organization sync now uses %1.</source>
         <translation>组织同步现在使用 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="582"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="584"/>
         <source>Remove the key %1 (%2)? Its secret is deleted from the system keyring.</source>
         <translation>删除密钥 %1（%2）吗？其密文将从系统密钥环中删除。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="585"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="587"/>
         <source>It is the only admin key: organization usage stops syncing until you add another.</source>
         <translation>这是唯一的管理员密钥：在添加新密钥之前，组织用量将停止同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="587"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="589"/>
         <source>Remove key</source>
         <translation>删除密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="591"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="593"/>
         <source>Removed %1.</source>
         <translation>已删除 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="522"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="604"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="524"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="606"/>
         <source>Testing %1…</source>
         <translation>正在测试 %1…</translation>
     </message>
@@ -2080,132 +2080,132 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 <context>
     <name>WelcomePanel</name>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="70"/>
+        <location filename="../../monitor/gui/welcome.py" line="79"/>
         <source>Welcome to Token Monitor</source>
         <translation>欢迎使用 Token Monitor</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="73"/>
+        <location filename="../../monitor/gui/welcome.py" line="82"/>
         <source>Dismiss</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="75"/>
+        <location filename="../../monitor/gui/welcome.py" line="84"/>
         <source>Hide this panel; the dashboard shows zeros until data comes</source>
         <translation>隐藏此面板；在有数据之前仪表板显示为零</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="88"/>
+        <location filename="../../monitor/gui/welcome.py" line="97"/>
         <source>Needs an &lt;b&gt;Admin key&lt;/b&gt;: create one on the OpenAI platform under %1. Token Monitor tests it, keeps it in the system keyring and fetches this and last billing cycle.</source>
         <translation>需要一个&lt;b&gt;管理员密钥&lt;/b&gt;：在 OpenAI 平台的 %1 中创建。Token Monitor 会先测试它，保存在系统密钥环中，并获取本计费周期和上一个计费周期的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="92"/>
+        <location filename="../../monitor/gui/welcome.py" line="54"/>
         <source>Organization settings → Admin keys</source>
         <translation>组织设置 → 管理员密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="181"/>
+        <location filename="../../monitor/gui/welcome.py" line="188"/>
         <source>Nothing is set up yet. Pick what you want to see first; each path takes one click and you can add the others later.</source>
         <translation>还没有任何设置。先选择想看的内容；每条路径只需一次点击，其他的可以稍后再加。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="87"/>
+        <location filename="../../monitor/gui/welcome.py" line="96"/>
         <source>Read my organization&apos;s usage</source>
         <translation>读取我的组织用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="93"/>
+        <location filename="../../monitor/gui/welcome.py" line="100"/>
         <source>Add an admin key…</source>
         <translation>添加管理员密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="95"/>
+        <location filename="../../monitor/gui/welcome.py" line="102"/>
         <source>Meter my apps on this machine</source>
         <translation>计量本机上的应用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="96"/>
+        <location filename="../../monitor/gui/welcome.py" line="103"/>
         <source>Turns on the local metering proxy. Apps that send their requests through it are counted request by request, with no admin key.</source>
         <translation>开启本地计量代理。经由它发送请求的应用会被逐个请求计量，无需管理员密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="98"/>
+        <location filename="../../monitor/gui/welcome.py" line="105"/>
         <source>Turn on the proxy</source>
         <translation>开启代理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="104"/>
+        <location filename="../../monitor/gui/welcome.py" line="111"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="108"/>
+        <location filename="../../monitor/gui/welcome.py" line="115"/>
         <source>Paste these lines into the shell (or the app&apos;s environment) before starting your app:</source>
         <translation>启动应用前，把这几行粘贴到终端（或应用的环境变量）中：</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="121"/>
+        <location filename="../../monitor/gui/welcome.py" line="128"/>
         <source>Just count tokens</source>
         <translation>只计数 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="122"/>
+        <location filename="../../monitor/gui/welcome.py" line="129"/>
         <source>Opens the tokenizer: paste text, see tokens and cost for any model. Works offline, no account needed.</source>
         <translation>打开分词器：粘贴文本，查看任意模型的 token 数和费用。离线可用，无需账户。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="124"/>
+        <location filename="../../monitor/gui/welcome.py" line="131"/>
         <source>Open the tokenizer</source>
         <translation>打开分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="128"/>
+        <location filename="../../monitor/gui/welcome.py" line="135"/>
         <source>Find Token Monitor again after a restart: add it to the application menu.</source>
         <translation>重启后也能找到 Token Monitor：把它添加到应用程序菜单。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="131"/>
+        <location filename="../../monitor/gui/welcome.py" line="138"/>
         <source>Add to application menu</source>
         <translation>添加到应用程序菜单</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="167"/>
+        <location filename="../../monitor/gui/welcome.py" line="174"/>
         <source>The proxy is on</source>
         <translation>代理已开启</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="172"/>
+        <location filename="../../monitor/gui/welcome.py" line="179"/>
         <source>Copied</source>
         <translation>已复制</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="188"/>
+        <location filename="../../monitor/gui/welcome.py" line="195"/>
         <source>Proxy on at %1</source>
         <translation>代理已开启，地址 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="190"/>
+        <location filename="../../monitor/gui/welcome.py" line="197"/>
         <source>Proxy starting</source>
         <translation>代理正在启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="192"/>
+        <location filename="../../monitor/gui/welcome.py" line="199"/>
         <source>admin key stored</source>
         <translation>已保存管理员密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="194"/>
+        <location filename="../../monitor/gui/welcome.py" line="201"/>
         <source>first figures in</source>
         <translation>已有首批数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="198"/>
+        <location filename="../../monitor/gui/welcome.py" line="205"/>
         <source>Set up so far: %1. Pick what else you want to see, or press Dismiss to go to the dashboard.</source>
         <translation>目前已设置：%1。选择还想查看的内容，或点击“关闭”进入仪表板。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="206"/>
+        <location filename="../../monitor/gui/welcome.py" line="213"/>
         <source>Token Monitor is in the application menu.</source>
         <translation>Token Monitor 已在应用程序菜单中。</translation>
     </message>
@@ -2392,7 +2392,7 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 <context>
     <name>app</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="772"/>
+        <location filename="../../monitor/gui/app.py" line="776"/>
         <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
         <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
     </message>

@@ -19,7 +19,13 @@ from monitor.context import AppContext
 from monitor.core.records import ProxyRecord
 from monitor.gui.app import NO_ADMIN_KEY, AppController
 from monitor.gui.keys_dialog import KeysDialog
-from monitor.gui.welcome import PATH_ADMIN, PATH_DESKTOP, PATH_PROXY, PATH_TOKENIZER
+from monitor.gui.welcome import (
+    ADMIN_KEYS_URL,
+    PATH_ADMIN,
+    PATH_DESKTOP,
+    PATH_PROXY,
+    PATH_TOKENIZER,
+)
 from monitor.services.keyvault import KeyMeta, KeyStore, MemoryVault
 from monitor.services.snapshot import DashboardSnapshot
 from tests.e2e.seed import proxy_record
@@ -149,6 +155,7 @@ def test_admin_path_opens_the_add_form_tests_the_key_then_syncs(
     assert len(opened) == 1
     d = opened[0]
     assert "Admin keys" in d.intro.text() and not d.intro.isHidden()
+    assert f'<a href="{ADMIN_KEYS_URL}">' in d.intro.text() and d.intro.openExternalLinks()
     assert tested == ["org-admin"]  # tested before it was stored
     qtbot.waitUntil(lambda: len(syncs) > first, timeout=5000)  # the first sync started
     assert ctx.keys().admin_credential() is not None
@@ -189,8 +196,6 @@ def test_proxy_path_turns_the_proxy_on_and_shows_lines_to_paste(
 def test_the_admin_keys_page_is_a_link(qtbot: QtBot,
                                        make_app: Callable[..., AppController]) -> None:
     from PySide6.QtWidgets import QLabel
-
-    from monitor.gui.welcome import ADMIN_KEYS_URL
 
     c = make_app()
     _start(qtbot, c)
