@@ -54,7 +54,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _check_options(add)
     add.set_defaults(func=run_add)
 
-    ls = ks.add_parser("list", help="list stored keys (masked) with their expiry status")
+    ls = ks.add_parser("list", help="list stored keys (masked): age, expiry, last test and "
+                       "which admin key sync uses")
     ls.add_argument("--json", action="store_true", help="print JSON")
     ls.set_defaults(func=run_list)
 
