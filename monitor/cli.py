@@ -97,6 +97,12 @@ def _main(argv: Sequence[str] | None) -> int:
     ctx = AppContext(paths)
     try:
         if args.command is None:
+            from monitor.display import missing_display, no_display_message
+
+            no_display = missing_display()
+            if no_display is not None:  # before Qt, which would abort with a core dump
+                print(no_display_message(no_display), file=sys.stderr)
+                return exit_codes.NO_DISPLAY
             from monitor.gui.app import run_app
 
             return run_app(ctx)

@@ -15,6 +15,7 @@ KEY_INVALID = 3  # also `budget --check`: the figures are unknown (no data, stal
 KEY_SCOPE = 4
 NETWORK = 5
 API_ERROR = 6
+NO_DISPLAY = 7  # the tray app (no subcommand) found no display: no $DISPLAY / $WAYLAND_DISPLAY
 DATA_REFUSED = 65  # EX_DATAERR: input refused (a secret not UTF-8, with invisible characters,
 #                    longer than 1 KB)
 KEYRING_UNUSABLE = 69  # EX_UNAVAILABLE: the OS keyring is missing, locked or misconfigured
@@ -40,6 +41,8 @@ DESCRIPTIONS: dict[int, str] = {
     KEY_SCOPE: "`keys test` / `keys add` / `sync`: the key lacks the needed scope",
     NETWORK: "`keys test` / `keys add` / `sync`: network error",
     API_ERROR: "`keys test` / `keys add` / `sync`: other API error (rate limit, quota, server)",
+    NO_DISPLAY: "the tray app (`token-monitor` with no command) found no display "
+                "($DISPLAY / $WAYLAND_DISPLAY unset); the CLI commands still work",
     DATA_REFUSED: "input refused: a secret that is not UTF-8 or ASCII, holds control or "
                   "zero-width characters, or is longer than 1 KB",
     KEYRING_UNUSABLE: "the OS keyring is missing, locked or misconfigured "

@@ -17,7 +17,7 @@ from monitor.commands._budget_check import EXIT_CODES_HELP, run_check
 from monitor.commands._output import print_json, usd
 from monitor.commands.usage import days_text, parse_now
 from monitor.context import AppContext
-from monitor.core.budget import BudgetStatus, billing_cycle, budget_status
+from monitor.core.budget import BudgetStatus, billing_cycle, budget_status, crossing_phrase
 from monitor.core.limit_share import percent_text
 from monitor.core.settings import SettingError
 from monitor.services.periods import PeriodError
@@ -106,6 +106,10 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
             print(f"error: {message}", file=sys.stderr)
             return 2
         ctx.save_settings(settings)
+        if "monthly_limit_usd" in changes:  # the user chose it: budget alerts may fire
+            from monitor.services.limit_choice import mark_limit_chosen
+
+            mark_limit_chosen(ctx.paths.state_file)
 
     cycle = billing_cycle(now, settings.cycle_start_day)
     report = build_report(ctx.store(), ctx.prices(), settings, cycle, "all", "day", now)
@@ -153,8 +157,8 @@ def render(status: BudgetStatus, thresholds: tuple[int, ...], cycle_day: int,
         ("Spend", f"{usd(status.spend)} ({basis})"),
     ]
     if limit > 0:
-        rows.append(("Remaining", usd(status.remaining) if status.remaining >= 0
-                     else f"{usd(-status.remaining)} over the limit"))
+        rows.append(("Remaining", usd(status.remaining)) if status.remaining >= 0
+                    else ("Over the limit by", usd(-status.remaining)))
         assert status.used_fraction is not None
         rows.append(("Used", percent_text(status.used_fraction)))
     if status.projected_spend is None:
@@ -164,8 +168,7 @@ def render(status: BudgetStatus, thresholds: tuple[int, ...], cycle_day: int,
         text = (f"{usd(status.projected_spend)} by the end of {last_day:%b %d} "
                 f"(based on {days_text(status.projection_basis_days)} days)")
         if status.crossing_date is not None:
-            verb = "crossed the limit on" if status.over_limit else "over the limit around"
-            text += f" — {verb} {status.crossing_date:%b %d}"
+            text += f" — {crossing_phrase(status.crossing_date, status.over_limit)}"
         rows.append(("Projection", text))
     width = max(len(k) for k, _ in rows)
     return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)

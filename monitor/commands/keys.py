@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+from datetime import date
 
 from monitor.commands._actions import action_parser
 from monitor.commands._keys_virtual import register_virtual
@@ -19,9 +20,11 @@ from monitor.commands._output import print_json, table
 from monitor.context import AppContext
 from monitor.log import mask_secret, redact
 from monitor.services.keyvault import (
+    CONCLUSIVE_OUTCOMES,
     KINDS,
     MAX_SECRET_BYTES,
     KeyInputError,
+    KeyMeta,
     SecretRefused,
     parse_expiry,
 )
@@ -51,7 +54,8 @@ def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     _check_options(add)
     add.set_defaults(func=run_add)
 
-    ls = ks.add_parser("list", help="list stored keys (masked) with their expiry status")
+    ls = ks.add_parser("list", help="list stored keys (masked): age, expiry, last test and "
+                       "which admin key sync uses")
     ls.add_argument("--json", action="store_true", help="print JSON")
     ls.set_defaults(func=run_list)
 
@@ -150,20 +154,39 @@ def run_add(args: argparse.Namespace, ctx: AppContext) -> int:
 
 def run_list(args: argparse.Namespace, ctx: AppContext) -> int:
     today = ctx.today()
-    metas = ctx.keys().list()
+    keys = ctx.keys()
+    metas = keys.list()
+    renew = ctx.settings.key_renew_days
+    chosen = keys.sync_admin(today)
     if args.json:
         print_json({"keys": [
             {**m.to_json(), "masked": m.masked, "expiry_status": m.expiry_status(today),
-             "days_left": m.days_left(today)} for m in metas]})
+             "days_left": m.days_left(today), "age_days": m.age_days(today),
+             "renewal_due": m.renewal_due(today, renew), "last_test": m.test_text(),
+             "used_for_sync": chosen is not None and m.label == chosen.label,
+             "sync_refusal": m.sync_refusal(today) if m.kind == "admin" else None}
+            for m in metas]})
         return 0
     if not metas:
         print("no keys stored (add one with `token-monitor keys add --label L --kind admin`)")
         return 0
-    rows = [[m.label, m.kind, m.masked, m.created.isoformat(), m.expiry_text(today),
-             m.project_id or ""] for m in metas]
-    print(table(["LABEL", "KIND", "KEY", "ADDED", "EXPIRY", "PROJECT"], rows,
-                [False] * 6))
+    rows = [[m.label, m.kind, m.masked, m.created.isoformat(), _age_text(m, today, renew),
+             m.expiry_text(today), m.test_text(), m.project_id or ""] for m in metas]
+    print(table(["LABEL", "KIND", "KEY", "ADDED", "AGE", "EXPIRY", "LAST TEST", "PROJECT"],
+                rows, [False] * 8))
+    admins = [m for m in metas if m.kind == "admin"]
+    if chosen is not None:
+        print(f"sync uses {chosen.label!r}")
+    elif admins:
+        print("no usable admin key: " + "; ".join(
+            r for m in admins if (r := m.sync_refusal(today))))
     return 0
+
+
+def _age_text(meta: KeyMeta, today: date, renew_days: int) -> str:
+    days = meta.age_days(today)
+    text = f"{days} day{'s' if days != 1 else ''}"
+    return text + " (renew)" if meta.renewal_due(today, renew_days) else text
 
 
 def run_remove(args: argparse.Namespace, ctx: AppContext) -> int:
@@ -183,6 +206,8 @@ def run_test(args: argparse.Namespace, ctx: AppContext) -> int:
             raise KeyInputError("no admin key stored and $OPENAI_ADMIN_KEY is not set")
         kind, secret, shown = "admin", cred.secret, cred.describe()
     result = _check(secret, kind, args, ctx)
+    if args.label and result.outcome in CONCLUSIVE_OUTCOMES:  # not a network hiccup
+        keys.mark_tested(args.label, result.outcome == "valid", ctx.now())
     if args.json:
         print_json({"label": args.label, "kind": kind, "key": mask_secret(secret),
                     "outcome": result.outcome, "message": result.message,

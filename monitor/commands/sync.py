@@ -12,7 +12,8 @@ import argparse
 import math
 import sys
 import threading
-from datetime import datetime
+from datetime import date, datetime
+from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from monitor import exit_codes
@@ -29,8 +30,20 @@ from monitor.services.openai_admin import (
 from monitor.services.org_sync import OrgSync, SyncResult, WindowResult
 from monitor.stdout_guard import OutputClosed, OutputError
 
+if TYPE_CHECKING:
+    from monitor.services.keyvault import KeyMeta
+
 NO_KEY = ("no admin key: store one with `token-monitor keys add --label admin --kind admin` "
           "(the key is read from stdin or a hidden prompt), or set OPENAI_ADMIN_KEY")
+
+
+def no_key_text(unusable: list[KeyMeta], today: date) -> str:
+    """Why there is nothing to sync with: no admin key, or none usable (and why not)."""
+    if not unusable:
+        return NO_KEY
+    reasons = "; ".join(r for m in unusable if (r := m.sync_refusal(today)))
+    return (f"no usable admin key ({reasons}): add a new one with `token-monitor keys add "
+            "--label L --kind admin`, or set OPENAI_ADMIN_KEY")
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -77,7 +90,8 @@ def _print_result(result: SyncResult) -> None:
             for endpoint, v in result.per_endpoint().items()]
     print(table(["ENDPOINT", "BUCKETS", "ROWS", "PAGES"], rows, [False, True, True, True]))
     print(f"{'first sync (backfilled two billing cycles)' if result.first_run else 'synced'}: "
-          f"{result.requests} requests, {result.names} project/key names, complete through "
+          f"{num(result.requests)} API call{'s' if result.requests != 1 else ''}, "
+          f"{result.names} project/key names, complete through "
           f"{result.settled_through:%Y-%m-%d %H:%M} UTC")
     for w in result.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -104,9 +118,10 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     if problem is not None:
         print(f"error: {problem}", file=sys.stderr)
         return 2
-    cred = ctx.keys().admin_credential()
+    keys = ctx.keys()
+    cred = keys.admin_credential(ctx.today())
     if cred is None:
-        raise KnownError(NO_KEY)
+        raise KnownError(no_key_text(keys.unusable_admins(ctx.today()), ctx.today()))
     settings = ctx.settings
     base_url = args.base_url or settings.openai_base_url
     client = AdminClient(cred.secret, base_url, timeout_s=args.timeout)

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 from monitor.commands._output import num, print_json, table, usd
 from monitor.context import AppContext
 from monitor.core import money
+from monitor.core.budget import crossing_phrase
 from monitor.core.limit_share import percent_text
 from monitor.services.periods import PERIOD_HELP, PeriodError, parse_period
 from monitor.services.usage_report import GROUPINGS, SOURCES, Figures, UsageReport, build_report
@@ -157,7 +158,8 @@ def render(report: UsageReport, label: str) -> str:
         cycle_line += (f" · at this pace {usd(report.projected_cost_usd)} "
                        f"(based on {days_text(report.projection_basis_days)} days)")
     if report.limit_crossed_on is not None:
-        cycle_line += f" · limit crossed {report.limit_crossed_on:%b %d}"
+        over = limit > 0 and report.cycle_cost_usd >= limit
+        cycle_line += f" · {crossing_phrase(report.limit_crossed_on, over)}"
     lines.append(cycle_line)
     t = report.totals
     if t.long_context == "estimated":

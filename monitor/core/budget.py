@@ -250,6 +250,14 @@ class AlertEvent:
     message: str
 
 
+def crossing_phrase(day: date, over_limit: bool) -> str:
+    """The CLI's words for `BudgetStatus.crossing_date`: past when the limit is already
+    crossed, future (a projection) otherwise: `limit crossed Dec 19` / `will cross the limit
+    around Dec 19`."""
+    return f"limit crossed {day:%b %d}" if over_limit else \
+        f"will cross the limit around {day:%b %d}"
+
+
 def due_alerts(
     status: BudgetStatus,
     thresholds_pct: Sequence[int],

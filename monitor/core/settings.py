@@ -155,6 +155,8 @@ SCHEMA: tuple[SettingSpec, ...] = (
     SettingSpec("start_at_login", "Start at login", "general", _bool),
     SettingSpec("language", "Language", "general", _language),
     SettingSpec("tray_icon_shows", "Tray icon shows", "general", _tray_icon_shows),
+    SettingSpec("key_renew_days", "Remind to renew API keys after (days, 0: never)", "general",
+                lambda v: _int(v, 0, 3650)),
     SettingSpec("prepaid_credit_usd", "Prepaid credit (USD)", "credit", _optional_decimal),
     SettingSpec("prepaid_purchased", "Credit purchased on", "credit", _optional_date),
     SettingSpec("prepaid_expires", "Credit expires on", "credit", _optional_date),
@@ -181,6 +183,7 @@ class Settings:
     start_at_login: bool = False
     language: str = "system"
     tray_icon_shows: str = "gauge"
+    key_renew_days: int = 90  # a key this many days old (from its added date) is due renewal
     prepaid_credit_usd: Decimal | None = None
     prepaid_purchased: date | None = None
     prepaid_expires: date | None = None

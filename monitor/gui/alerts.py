@@ -82,25 +82,30 @@ def notification_for(alert: Alert) -> Notification:
         )
     elif k == "new_key":
         title = QCoreApplication.translate("alerts", "A new API key started spending")
-        body = _fill(
+        count = int(alert.param("count") or alert.param("requests").replace(",", "") or 0)
+        body = (
             QCoreApplication.translate(
-                "alerts", "%1 made %2 requests this cycle and had not been seen before."
-            ),
-            alert,
-            ("name", "requests"),
-        )
+                "alerts", "%1 made 1 request this cycle and had not been seen before.")
+            if count == 1 else QCoreApplication.translate(
+                "alerts", "%1 made %2 requests this cycle and had not been seen before.")
+        ).replace("%1", alert.param("name")).replace("%2", alert.param("requests"))
     elif k == "key_expiring":
-        days = int(alert.param("days") or 0)
         title = QCoreApplication.translate("alerts", "API key expiring")
-        if days < 0:
-            body = QCoreApplication.translate("alerts", "The key %1 expired on %2.").replace(
-                "%1", alert.param("label")
-            )
-        else:
-            body = QCoreApplication.translate("alerts", "The key %1 expires on %2.").replace(
-                "%1", alert.param("label")
-            )
-        body = body.replace("%2", _day(alert.param("date")))
+        body = QCoreApplication.translate("alerts", "The key %1 expires on %2.").replace(
+            "%1", alert.param("label")).replace("%2", _day(alert.param("date")))
+    elif k == "key_expired":
+        title = QCoreApplication.translate("alerts", "API key expired")
+        body = QCoreApplication.translate(
+            "alerts", "The key %1 expired on %2; sync no longer uses it. Add a new key in "
+            "API keys.").replace("%1", alert.param("label")).replace(
+            "%2", _day(alert.param("date")))
+    elif k == "key_age":
+        title = QCoreApplication.translate("alerts", "Time to renew an API key")
+        body = (
+            QCoreApplication.translate(
+                "alerts", "The key %1 was added on %2 and is due for renewal. Create a new key, "
+                "add it in API keys and keep the old one as a backup until the new one works.")
+            .replace("%1", alert.param("label")).replace("%2", _day(alert.param("date"))))
     elif k == "key_rejected":
         title = QCoreApplication.translate("alerts", "API key rejected")
         body = _fill(

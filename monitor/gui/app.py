@@ -54,6 +54,7 @@ from monitor.services.desktop_notify import Notification
 if TYPE_CHECKING:  # loaded on first use, after the first frame
     from monitor.core.records import ProxyRecord
     from monitor.gui.keys_dialog import KeysDialog
+    from monitor.gui.limit_prompt import LimitPrompt
     from monitor.gui.tray import TrayIcon
     from monitor.services.alerting import Alert
     from monitor.services.keyvault import KeyMeta
@@ -72,7 +73,10 @@ DASHBOARD_TAB_PREF = "dashboard_tab"
 
 
 class KeyTestFailed(KnownError):  # noqa: N818 - reads as a verdict
-    """`Test` on a key did not come back valid; the text says why."""
+    """`Test` on a key did not come back valid; the text says why. `conclusive` is False for
+    a network or server problem: that says nothing about the key (it is not marked)."""
+
+    conclusive = True
 
 
 class OrgSyncPass:
@@ -91,7 +95,7 @@ class OrgSyncPass:
         self.key_label: str | None = None
 
     def __call__(self) -> object:
-        from monitor.services.openai_admin import AdminClient
+        from monitor.services.openai_admin import AdminClient, InvalidKeyError
         from monitor.services.org_sync import OrgSync
 
         ctx = self.ctx
@@ -104,9 +108,15 @@ class OrgSyncPass:
             return NO_ADMIN_KEY
         settings = ctx.settings
         client = AdminClient(cred.secret, settings.openai_base_url, timeout_s=30.0)
-        return OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
-                       now=ctx.clock, on_progress=self.on_progress,
-                       key_name=cred.describe()).sync_once()
+        try:
+            return OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
+                           now=ctx.clock, on_progress=self.on_progress,
+                           key_name=cred.describe()).sync_once()
+        except InvalidKeyError:  # refused (401): marked, so sync moves to a usable key
+            if cred.source == "stored" and cred.label:
+                with contextlib.suppress(KnownError):
+                    ctx.keys().mark_tested(cred.label, False, ctx.now())
+            raise
 
 
 def make_sync(ctx: AppContext) -> Callable[[], object]:
@@ -126,7 +136,11 @@ def make_key_tester(ctx: AppContext) -> Callable[[KeyMeta, str], str]:
         result = check_key(AdminClient(secret, ctx.settings.openai_base_url, timeout_s=15.0),
                            meta.kind)
         if result.outcome != "valid":
-            raise KeyTestFailed(result.message)
+            from monitor.services.keyvault import CONCLUSIVE_OUTCOMES
+
+            failed = KeyTestFailed(result.message)
+            failed.conclusive = result.outcome in CONCLUSIVE_OUTCOMES
+            raise failed
         return result.message
 
     return test
@@ -240,6 +254,7 @@ class AppController(QObject):
         # Hook for other features (e.g. virtual keys): given the proxy's base URL, each
         # provider may return one more line for the welcome panel's "paste these" box.
         self.welcome_line_providers: list[Callable[[str], str | None]] = []
+        self.limit_prompt: LimitPrompt | None = None  # made on the first snapshot with data
         self._wire()
 
     # wiring -----------------------------------------------------------------------------
@@ -291,6 +306,12 @@ class AppController(QObject):
     def _on_snapshot(self, snap: DashboardSnapshot) -> None:
         self.window.show_snapshot(snap)
         self._update_welcome(snap)
+        if snap.has_data and self.limit_prompt is None:  # asks once for the monthly limit
+            from monitor.gui.limit_prompt import LimitPrompt
+
+            self.limit_prompt = LimitPrompt(self.ctx, self.runner, lambda: self.window,
+                                            self.apply_settings, self.state.refresh, self)
+            self.limit_prompt.on_snapshot(snap)
 
     # welcome ----------------------------------------------------------------------------
 
@@ -309,10 +330,16 @@ class AppController(QObject):
 
             active = welcome_due(snap, has_key=self._has_key(),
                                  dismissed=self.welcome_dismissed)
-        else:
-            active = self.welcome_active and not snap.has_data
+            first_start = active and self.tray is not None
+        else:  # it stays until dismissed or its lines are copied, not until data comes
+            active = self.welcome_active and not self.window.welcome.done(snap)
+            first_start = False
         if active != self.welcome_active:
             self._set_welcome(active)
+        if active:
+            self.window.welcome.show_setup(snap, has_key=self._has_key())
+        if first_start:  # not only a grey icon: the window opens on the welcome panel
+            self.show_dashboard()
 
     def _set_welcome(self, active: bool) -> None:
         self.welcome_active = active
@@ -333,11 +360,13 @@ class AppController(QObject):
         from monitor.gui.welcome import PATH_ADMIN, PATH_DESKTOP, PATH_PROXY, PATH_TOKENIZER
 
         if path == PATH_ADMIN:
+            from monitor.gui.welcome import admin_keys_link
+
             self.show_dashboard()
             self.open_keys(kind="admin", intro=self.tr(
                 "To read your organization's usage, add an Admin key. Create one on the "
-                "OpenAI platform under Organization settings → Admin keys, paste it below "
-                "and press Add: it is tested first, then the first sync starts."))
+                "OpenAI platform under %1, paste it below and press Add: it is tested first, "
+                "then the first sync starts.").replace("%1", admin_keys_link()))
         elif path == PATH_PROXY:
             self.show_dashboard()
             if self.proxy.url:
@@ -599,7 +628,8 @@ class AppController(QObject):
             QMessageBox.warning(self.window, self.tr("API keys"), exc.text())
             return None
         dialog = KeysDialog(keys, self.runner, self.window if self.window.isVisible() else None,
-                            tester=make_key_tester(self.ctx), clock=self.ctx.clock)
+                            tester=make_key_tester(self.ctx), clock=self.ctx.clock,
+                            renew_days=self.ctx.settings.key_renew_days)
         if kind is not None:
             dialog.prepare_add(kind, intro)
         dialog.keys_changed.connect(lambda: self.poller.poll_now("keys"))
@@ -800,6 +830,10 @@ def run_app(ctx: AppContext) -> int:
     previous_term = signal.signal(signal.SIGTERM, lambda *_a: quit_event_loop())
 
     controller.start(after_first_frame=True)
+    if controller.tray is not None:  # where the app went, for whoever started it
+        from monitor.gui.first_start import TRAY_LINE
+
+        print(TRAY_LINE, file=sys.stderr, flush=True)
     if os.environ.get("MONITOR_SHOW_WINDOW"):
         controller.show_dashboard()
     QTimer.singleShot(LISTEN_AFTER_MS, single.listen)

@@ -48,8 +48,8 @@ class GaugeLook:
     """Everything the painter needs.
 
     `fraction` is cycle spend / limit (0..1 drawn, beyond 1 is a full red disc);
-    `has_data` False draws the grey "nothing yet" dial. FAILING draws the last known
-    gauge (or the grey dial) with a warning badge.
+    `has_data` False draws the grey "nothing yet" dial (an empty gauge). FAILING draws the
+    last known gauge (or the grey dial) with a warning badge.
     """
 
     level: GaugeLevel
@@ -128,14 +128,23 @@ def _paint(p: QPainter, s: float, look: GaugeLook) -> None:
 
 
 def _paint_no_data(p: QPainter, dial: QRectF) -> None:
+    """An empty gauge: a grey dial, its hand at zero (12 o'clock) and ticks at 3, 6 and 9.
+
+    Not a disc with a bar across it: that reads as a "no entry" sign (issue 25)."""
     p.setBrush(QBrush(NO_DATA))
     p.drawEllipse(dial)
-    # A light dash across the middle: "nothing yet".
-    h = max(1.5, dial.height() * 0.18)
-    w = dial.width() * 0.6
     c = dial.center()
+    r = dial.width() / 2
+    hand_w = max(1.5, r * 0.22)
     p.setBrush(QBrush(RIM))
-    p.drawRect(QRectF(c.x() - w / 2, c.y() - h / 2, w, h))
+    p.drawRect(QRectF(c.x() - hand_w / 2, c.y() - r * 0.78, hand_w, r * 0.78))
+    hub = max(1.5, r * 0.24)
+    p.drawEllipse(QRectF(c.x() - hub, c.y() - hub, 2 * hub, 2 * hub))
+    tick_w, tick_l = max(1.0, r * 0.16), r * 0.3
+    for dx, dy in ((1, 0), (0, 1), (-1, 0)):  # 3, 6 and 9 o'clock, at the dial's edge
+        cx, cy = c.x() + dx * (r - tick_l / 2), c.y() + dy * (r - tick_l / 2)
+        w, h = (tick_l, tick_w) if dx else (tick_w, tick_l)
+        p.drawRect(QRectF(cx - w / 2, cy - h / 2, w, h))
 
 
 def _paint_badge(p: QPainter, s: float) -> None:

@@ -40,14 +40,20 @@ from PySide6.QtWidgets import (
 from monitor.core.clock import Clock, system_clock
 from monitor.errors import KnownError
 from monitor.gui.tasks import TaskRunner
-from monitor.services.keyvault import KeyInputError, KeyMeta, KeyStore, validate_label
+from monitor.services.keyvault import (
+    KEY_RENEW_DAYS,
+    KeyInputError,
+    KeyMeta,
+    KeyStore,
+    validate_label,
+)
 
 # (meta, secret) -> a one-line verdict for the user; raises KnownError on failure.
 KeyTester = Callable[[KeyMeta, str], str]
 # (title, question) -> whether the user said yes.
 Confirm = Callable[[str, str], bool]
 
-COLUMNS = 6  # label, kind, key, added, expiry, status
+COLUMNS = 7  # label, kind, key, added, age, expiry, status
 
 ERROR_STYLE = "color: #c62828;"
 OK_STYLE = "color: #2e7d32;"
@@ -87,6 +93,7 @@ class KeysDialog(QDialog):
         today: Callable[[], date] | None = None,
         clock: Clock | None = None,
         confirm: Confirm | None = None,
+        renew_days: int = KEY_RENEW_DAYS,
     ) -> None:
         super().__init__(parent)
         self.setObjectName("keys-dialog")
@@ -100,6 +107,7 @@ class KeysDialog(QDialog):
         self._confirm = confirm or self._ask
         self._metas: list[KeyMeta] = []
         self._sync_label: str | None = None
+        self._renew_days = renew_days
         self.busy = 0  # operations in flight (tests wait for 0)
 
         layout = QVBoxLayout(self)
@@ -107,6 +115,8 @@ class KeysDialog(QDialog):
         self.intro.setObjectName("keys-intro")
         self.intro.setWordWrap(True)
         self.intro.setStyleSheet(INTRO_STYLE)
+        self.intro.setTextFormat(Qt.TextFormat.RichText)
+        self.intro.setOpenExternalLinks(True)  # e.g. the OpenAI page where Admin keys are made
         self.intro.hide()
         layout.addWidget(self.intro)
         self.keyring_notice = QLabel(self)
@@ -123,7 +133,7 @@ class KeysDialog(QDialog):
         self.table.setObjectName("keys-table")
         self.table.setHorizontalHeaderLabels(
             [self.tr("Label"), self.tr("Kind"), self.tr("Key"), self.tr("Added"),
-             self.tr("Expiry"), self.tr("Status")]
+             self.tr("Age"), self.tr("Expiry"), self.tr("Status")]
         )
         self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
         self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
@@ -138,6 +148,12 @@ class KeysDialog(QDialog):
         self.sync_note.setObjectName("sync-key-note")
         self.sync_note.setWordWrap(True)
         layout.addWidget(self.sync_note)
+        self.renew_note = QLabel(self)
+        self.renew_note.setObjectName("renew-note")
+        self.renew_note.setWordWrap(True)
+        self.renew_note.setStyleSheet(INTRO_STYLE)
+        self.renew_note.hide()
+        layout.addWidget(self.renew_note)
 
         row = QHBoxLayout()
         self.test_button = QPushButton(self.tr("Test"), self)
@@ -290,16 +306,26 @@ class KeysDialog(QDialog):
         for r, meta in enumerate(self._metas):
             status = meta.expiry_status(today)
             expiry = self._expiry_text(meta, today)
+            due = meta.renewal_due(today, self._renew_days)
             cells = [meta.label, kinds.get(meta.kind, meta.kind), meta.masked,
-                     meta.created.isoformat(), expiry, self._status_text(meta)]
+                     meta.created.isoformat(), self._age_text(meta, today),
+                     expiry, self._status_text(meta, today)]
             for c, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                if c == 4 and status in ("expiring", "expired"):
+                if (c == 5 and status in ("expiring", "expired")) or (c == 4 and due):
                     item.setForeground(Qt.GlobalColor.red)
-                if c == 5 and meta.test_ok is False:
+                if c == 6 and (meta.test_ok is False or status == "expired"):
                     item.setForeground(Qt.GlobalColor.red)
                 self.table.setItem(r, c, item)
-        if chosen is None:
+        self.sync_note.setStyleSheet("")
+        admins = [m for m in self._metas if m.kind == "admin"]
+        if chosen is None and admins:
+            self.sync_note.setStyleSheet(ERROR_STYLE)
+            self.sync_note.setText(self.tr(
+                "No usable admin key is left: every stored admin key has expired or failed "
+                "its last test, so organization usage is not synced. Add a new admin key "
+                "(or test a fixed one again)."))
+        elif chosen is None:
             self.sync_note.setText(self.tr(
                 "No admin key: organization usage is not synced (the proxy still meters "
                 "your apps)."))
@@ -308,14 +334,43 @@ class KeysDialog(QDialog):
                 self.tr("Organization sync uses %1 (%2).").replace("%1", chosen.label)
                 .replace("%2", chosen.masked)
                 + ("" if chosen.sync else " " + self.tr(
-                    "Chosen automatically: the newest admin key that is not expired or marked "
-                    "invalid. Select another and press “Use for sync” to choose.")))
+                    "Chosen automatically: the newest admin key that has not expired or "
+                    "failed its last test. Select another and press “Use for sync” to "
+                    "choose.")))
+        due_keys = [m for m in self._metas if m.renewal_due(today, self._renew_days)
+                    and m.expiry_status(today) != "expired"]
+        self.renew_note.setVisible(bool(due_keys))
+        if due_keys:
+            self.renew_note.setText(" ".join(self.tr(
+                "%1 is %n day(s) old: time to renew it. Create a new key on the OpenAI "
+                "platform, add it here and keep %1 as a backup until the new one works.", "",
+                m.age_days(today)).replace("%1", m.label) for m in due_keys))
         self._update_buttons()
 
-    def _status_text(self, meta: KeyMeta) -> str:
+    def _age_text(self, meta: KeyMeta, today: date) -> str:
+        return self.tr("%n day(s)", "", meta.age_days(today))
+
+    def refusal_text(self, meta: KeyMeta, today: date) -> str | None:
+        """Why `meta` cannot be used for sync, in the UI's language (None: it can)."""
+        if meta.kind != "admin":
+            return self.tr("%1 is a project key; only an admin key can sync.").replace(
+                "%1", meta.label)
+        if meta.expiry_status(today) == "expired" and meta.expires is not None:
+            return self.tr("%1 expired on %2; an expired key is not used for sync.").replace(
+                "%1", meta.label).replace("%2", meta.expires.isoformat())
+        if meta.test_ok is False:
+            return self.tr("%1 failed its last test; press Test once it is fixed, or add a "
+                           "new key.").replace("%1", meta.label)
+        return None
+
+    def _status_text(self, meta: KeyMeta, today: date) -> str:
         parts = []
         if meta.label == self._sync_label:
             parts.append(self.tr("used for sync"))
+        elif meta.kind == "admin" and meta.sync_refusal(today) is not None:
+            parts.append(self.tr("not used for sync"))
+        if meta.expiry_status(today) == "expired":
+            parts.append(self.tr("expired"))
         if meta.test_ok is True and meta.tested_at is not None:
             parts.append(self.tr("valid (tested %1)").replace(
                 "%1", meta.tested_at.astimezone().date().isoformat()))
@@ -458,7 +513,7 @@ class KeysDialog(QDialog):
             if verdict is not None and not verdict.ok and not self._confirm(
                     self.tr("The key did not pass the test"),
                     self.tr("Testing %1 failed: %2\n\nKeep it anyway? It is stored marked "
-                            "invalid, and sync does not use it while another admin key works.")
+                            "invalid, and sync does not use it until a test passes.")
                     .replace("%1", label).replace("%2", verdict.text)):
                 self._show_error_text(self.tr("Not added: %1 failed the test (%2).")
                                       .replace("%1", label).replace("%2", verdict.text))
@@ -508,14 +563,18 @@ class KeysDialog(QDialog):
         meta = self._selected()
         if meta is None:
             return
-        keys, label = self._keys, meta.label
+        keys, label, today = self._keys, meta.label, self._today()
+        refused = self.refusal_text(meta, today)
+        if refused is not None:  # an expired or invalid key is never accepted for sync
+            self._show_error_text(self.tr("Not used for sync: %1").replace("%1", refused))
+            return
 
         def done(_value: Any) -> None:
             self._show_ok(self.tr("Organization sync now uses %1.").replace("%1", label))
             self.reload()
             self.keys_changed.emit()
 
-        self._run(lambda: keys.use_for_sync(label), done)
+        self._run(lambda: keys.use_for_sync(label, today), done)
 
     def _remove_selected(self) -> None:
         meta = self._selected()
@@ -554,6 +613,8 @@ class KeysDialog(QDialog):
                 verdict = _Verdict(True, tester(meta, secret))
             except KnownError as exc:
                 verdict = _Verdict(False, exc.text())
+                if not getattr(exc, "conclusive", True):  # a network error: nothing learnt
+                    return verdict
             keys.mark_tested(meta.label, verdict.ok, at)
             return verdict
 

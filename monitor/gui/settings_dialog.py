@@ -183,6 +183,7 @@ class SettingsDialog(QDialog):
             "start_at_login": self.tr("Start at login"),
             "language": self.tr("Language"),
             "tray_icon_shows": self.tr("Tray icon shows"),
+            "key_renew_days": self.tr("Remind to renew API keys after (days, 0: never)"),
             "prepaid_credit_usd": self.tr("Prepaid credit (USD)"),
             "prepaid_purchased": self.tr("Credit purchased on"),
             "prepaid_expires": self.tr("Credit expires on"),
@@ -227,11 +228,18 @@ class SettingsDialog(QDialog):
         elif spec.key == "today_timezone":
             combo = QComboBox(self)
             combo.setEditable(True)
-            combo.addItems(list(COMMON_TIMEZONES))
-            combo.setCurrentText(str(value))
+            # "local" is a value, shown in the UI's language (本地) and saved as "local".
+            local = self.tr("local")
+            combo.addItems([local if z == "local" else z for z in COMMON_TIMEZONES])
+            combo.setCurrentText(local if value == "local" else str(value))
             combo.setToolTip(self.tr('"local", "UTC" or a zone name such as Europe/Paris'))
             combo.editTextChanged.connect(lambda _="", k=spec.key: self._validate(k))
-            widget, read = combo, combo.currentText
+
+            def read_zone(combo: QComboBox = combo, local: str = local) -> str:
+                text = combo.currentText().strip()
+                return "local" if text == local else text
+
+            widget, read = combo, read_zone
         else:
             edit = QLineEdit(self)
             edit.setText(_to_text(value))

@@ -218,9 +218,13 @@ class AppState(QObject):
             except Exception:  # a cap problem must not stop budget alerts
                 log.warning("cannot evaluate the spending-cap alerts", exc_info=True)
                 caps = []
+            from monitor.services.limit_choice import limit_chosen
+
             return engine.evaluate(snap, AlertContext(
                 status=budget, thresholds_pct=settings.alert_thresholds_pct, keys=keys,
                 sync_error_kind=error_kind, sync_key_label=sync_label, extra=caps,
+                renew_days=settings.key_renew_days,
+                budget_alerts=limit_chosen(ctx.paths.state_file, settings),
             ), now)  # fmt: skip
 
         def done(value: object) -> None:

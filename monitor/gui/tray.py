@@ -219,6 +219,8 @@ class TrayIcon(QObject):
                 self._info(self.tr("⚠ Source failing: %1").replace("%1", reason or "?"))
             elif not snap.has_data:
                 self._info(self.tr("No usage data yet"))
+        if snap is not None:
+            self._info(self.proxy_text(snap)).setObjectName("proxy-state")
         m.addSeparator()
         self._action(self.tr("Open dashboard"), "open-dashboard", self.dashboard_requested.emit)
         self._action(self.tr("Tokenizer"), "tokenizer", self.tokenizer_requested.emit)
@@ -248,10 +250,22 @@ class TrayIcon(QObject):
         m.addSeparator()
         self._action(self.tr("Quit"), "quit", self.quit_requested.emit)
 
-    def _info(self, text: str) -> None:
+    def proxy_text(self, snap: DashboardSnapshot) -> str:
+        """Whether the metering proxy is on, and where (the menu's proxy line)."""
+        p = snap.proxy
+        if p.error:
+            return self.tr("Proxy: not running (%1)").replace("%1", p.error)
+        if p.enabled and p.address:
+            return self.tr("Proxy: on at %1").replace("%1", p.address)
+        if p.enabled:
+            return self.tr("Proxy: starting…")
+        return self.tr("Proxy: off")
+
+    def _info(self, text: str) -> QAction:
         # Enabled (readable, not greyed out); clicking a figure opens the dashboard.
         a = self.menu.addAction(text)
         a.triggered.connect(self.dashboard_requested.emit)
+        return a
 
     def _action(self, text: str, name: str, slot: object) -> QAction:
         a = self.menu.addAction(text)

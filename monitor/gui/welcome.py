@@ -3,7 +3,8 @@
 Three one-click paths (read the organization's usage with an admin key, meter apps on this
 machine through the proxy, just count tokens) and an offer to add Token Monitor to the
 desktop's application menu. The panel only emits requests; AppController decides what they
-do and hides the panel once any source has data or the user dismisses it.
+do; the panel stays until the user dismisses it, or data came and its lines to paste
+(if shown) were copied.
 
 `welcome_due` is the rule for showing it at start-up; `ProxyLines` are the lines path 2
 shows to paste. Other features add lines through `AppController.welcome_line_providers`
@@ -35,6 +36,8 @@ PATH_PROXY = "proxy"
 PATH_TOKENIZER = "tokenizer"
 PATH_DESKTOP = "desktop"
 
+ADMIN_KEYS_URL = "https://platform.openai.com/settings/organization/admin-keys"
+
 CARD_STYLE = ("QFrame#welcome-card { background: palette(base); border: 1px solid #c8d1dc; "
               "border-radius: 6px; }")
 
@@ -42,6 +45,14 @@ CARD_STYLE = ("QFrame#welcome-card { background: palette(base); border: 1px soli
 def welcome_due(snap: DashboardSnapshot, *, has_key: bool, dismissed: bool) -> bool:
     """Whether to open the welcome panel: nothing set up and nothing to show yet."""
     return not (dismissed or has_key or snap.has_data or snap.proxy.enabled)
+
+
+def admin_keys_link() -> str:
+    """The OpenAI page where Admin keys are made, as a rich-text link (welcome, keys intro)."""
+    from PySide6.QtCore import QCoreApplication
+
+    text = QCoreApplication.translate("WelcomePanel", "Organization settings → Admin keys")
+    return f'<a href="{ADMIN_KEYS_URL}">{text}</a>'
 
 
 def proxy_lines(base_url: str, extra: Sequence[str] = ()) -> list[str]:
@@ -74,18 +85,18 @@ class WelcomePanel(QWidget):
         close.clicked.connect(self.dismissed.emit)
         top.addWidget(close, 0, Qt.AlignmentFlag.AlignTop)
         outer.addLayout(top)
-        intro = QLabel(self.tr(
-            "Nothing is set up yet. Pick what you want to see first; each path takes one "
-            "click and you can add the others later."), self)
-        intro.setWordWrap(True)
-        outer.addWidget(intro)
+        self.intro = QLabel(self._nothing_yet(), self)
+        self.intro.setObjectName("welcome-intro")
+        self.intro.setWordWrap(True)
+        outer.addWidget(self.intro)
+        self.copied = False  # the proxy lines were copied: the panel may go once data comes
 
         self.buttons: dict[str, QPushButton] = {}
         outer.addWidget(self._card(
             PATH_ADMIN, self.tr("Read my organization's usage"),
             self.tr("Needs an <b>Admin key</b>: create one on the OpenAI platform under "
-                    "<i>Organization settings → Admin keys</i>. Token Monitor tests it, keeps "
-                    "it in the system keyring and fetches this and last billing cycle."),
+                    "%1. Token Monitor tests it, keeps it in the system keyring and fetches "
+                    "this and last billing cycle.").replace("%1", admin_keys_link()),
             self.tr("Add an admin key…")))
         proxy_card = self._card(
             PATH_PROXY, self.tr("Meter my apps on this machine"),
@@ -148,6 +159,8 @@ class WelcomePanel(QWidget):
         text = QLabel(body, card)
         text.setWordWrap(True)
         text.setTextFormat(Qt.TextFormat.RichText)
+        text.setOpenExternalLinks(True)  # the Admin keys page opens in the browser
+        text.setObjectName(f"welcome-{path}-text")
         lay.addWidget(text)
         self.buttons[path] = button
         return card
@@ -164,6 +177,34 @@ class WelcomePanel(QWidget):
     def copy_lines(self) -> None:
         QGuiApplication.clipboard().setText(self.lines.toPlainText())
         self.copy_button.setText(self.tr("Copied"))
+        self.copied = True
+
+    def done(self, snap: DashboardSnapshot) -> bool:
+        """Whether the panel has served its purpose: data came, and the lines to paste (once
+        shown) were copied. A shown `OPENAI_BASE_URL` line never vanishes un-copied."""
+        return snap.has_data and (self.copied or self.lines.isHidden())
+
+    def _nothing_yet(self) -> str:
+        return self.tr("Nothing is set up yet. Pick what you want to see first; each path "
+                       "takes one click and you can add the others later.")
+
+    def show_setup(self, snap: DashboardSnapshot, *, has_key: bool) -> None:
+        """Say what is set up already (the proxy, an admin key, data), not "nothing"."""
+        done: list[str] = []
+        if snap.proxy.enabled and snap.proxy.address:
+            done.append(self.tr("Proxy on at %1").replace("%1", snap.proxy.address))
+        elif snap.proxy.enabled:
+            done.append(self.tr("Proxy starting"))
+        if has_key:
+            done.append(self.tr("admin key stored"))
+        if snap.has_data:
+            done.append(self.tr("first figures in"))
+        if not done:
+            self.intro.setText(self._nothing_yet())
+            return
+        self.intro.setText(self.tr("Set up so far: %1. Pick what else you want to see, or "
+                                   "press Dismiss to go to the dashboard.")
+                           .replace("%1", "; ".join(done)))
 
     def set_desktop_installed(self, installed: bool) -> None:
         button = self.buttons[PATH_DESKTOP]

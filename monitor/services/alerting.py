@@ -61,12 +61,16 @@ class KeyInfo(Protocol):
     @property
     def expires(self) -> date | None: ...
 
+    @property
+    def created(self) -> date: ...
+
 
 @dataclass(frozen=True)
 class Alert:
     """One alert to show. `params` fill the translated text; `title`/`body` are English."""
 
     kind: str  # threshold | projection | spike | spike_hour | new_key | key_expiring |
+    #            key_expired | key_age |
     #            key_rejected | proxy_key_rejected | credit_low | credit_expiring | test
     key: str  # what makes it unique within its cycle (e.g. "80", a key id)
     title: str
@@ -88,6 +92,10 @@ class AlertContext:
     sync_error_kind: str | None = None  # class name of the last sync failure, if failing
     sync_key_label: str | None = None  # the key the sync used
     extra: Sequence[tuple[Alert, date]] = ()  # (alert, its period's first day): spending caps
+    renew_days: int = 0  # a key this many days old is due renewal (0: no reminder)
+    # False until the user chose a monthly limit: no threshold/projection alert from a
+    # default they never picked (the app asks once, after the first data).
+    budget_alerts: bool = True
 
 
 class AlertEngine:
@@ -144,7 +152,7 @@ class AlertEngine:
         cycle = ctx.status.cycle_start
         candidates: list[tuple[Alert, date]] = []
         fired = self._store.fired_alerts(cycle)
-        for e in due_alerts(ctx.status, ctx.thresholds_pct, fired):
+        for e in due_alerts(ctx.status, ctx.thresholds_pct, fired) if ctx.budget_alerts else ():
             if e.kind == "threshold":
                 urgency = "critical" if int(e.threshold) >= 100 else "normal"
                 # The title states the actual share (929 %), not the threshold crossed (100 %).
@@ -170,6 +178,7 @@ class AlertEngine:
         candidates.extend((a, cycle) for a in self._rejected_proxy_keys(snap, fired))
         candidates.extend(self._new_keys(snap))
         candidates.extend((a, cycle) for a in self._keys(ctx, now, fired))
+        candidates.extend((a, EVER) for a in self._key_age(ctx, now))
         candidates.extend((a, cycle) for a in self._credit(snap, fired))
         candidates.extend(ctx.extra)
 
@@ -269,10 +278,11 @@ class AlertEngine:
                 continue
             out.append((Alert(
                 "new_key", row.key, "A new API key started spending",
-                f"{row.name} made {row.requests:,} requests"
+                f"{row.name} made {row.requests:,} request{'s' if row.requests != 1 else ''}"
                 + (f" ({_usd(row.cost_usd)})" if row.cost_usd is not None else "")
                 + " this cycle; it had not been seen before.",
-                "normal", (("name", row.name), ("requests", f"{row.requests:,}")),
+                "normal", (("name", row.name), ("requests", f"{row.requests:,}"),
+                           ("count", str(row.requests))),
             ), EVER))  # fmt: skip
         return out
 
@@ -285,14 +295,18 @@ class AlertEngine:
             left = (meta.expires - today).days
             if 0 <= left <= KEY_EXPIRY_DAYS or left < 0:
                 key = f"{meta.label}:{meta.expires.isoformat()}"
-                if ("key_expiring", key) in fired:
+                kind = "key_expired" if left < 0 else "key_expiring"
+                if (kind, key) in fired:
                     continue
-                body = (f"The key {meta.label!r} expired on {meta.expires.isoformat()}."
-                        if left < 0 else
-                        f"The key {meta.label!r} expires in {left} day(s) "
-                        f"({meta.expires.isoformat()}).")
-                yield Alert("key_expiring", key, "API key expiring", body,
-                            "critical" if left <= 1 else "normal",
+                if left < 0:
+                    title = "API key expired"
+                    body = (f"The key {meta.label!r} expired on {meta.expires.isoformat()}; "
+                            "sync no longer uses it. Add a new key in API keys.")
+                else:
+                    title = "API key expiring"
+                    body = (f"The key {meta.label!r} expires in {left} day(s) "
+                            f"({meta.expires.isoformat()}).")
+                yield Alert(kind, key, title, body, "critical" if left <= 1 else "normal",
                             (("label", meta.label), ("days", str(left)),
                              ("date", meta.expires.isoformat())))
         if ctx.sync_error_kind == "InvalidKeyError":
@@ -302,6 +316,27 @@ class AlertEngine:
                             f"OpenAI rejected the admin key {label!r} (401). Organization "
                             "usage is not syncing; replace the key in API keys.",
                             "critical", (("label", label),))
+
+    def _key_age(self, ctx: AlertContext, now: datetime) -> Iterable[Alert]:
+        """Keys `renew_days` old or older: a reminder to renew, once per key (ever)."""
+        if ctx.renew_days <= 0:
+            return
+        today = now.astimezone().date()
+        fired = self._store.fired_alerts(EVER)
+        for meta in ctx.keys:
+            age = (today - meta.created).days
+            key = f"{meta.label}:{meta.created.isoformat()}"
+            if age < ctx.renew_days or ("key_age", key) in fired:
+                continue
+            if meta.expires is not None and meta.expires < today:
+                continue  # the expired alert says more
+            yield Alert("key_age", key, "Time to renew an API key",
+                        f"The key {meta.label!r} was added on {meta.created.isoformat()} "
+                        f"({age} day{'s' if age != 1 else ''} ago) and is due for renewal. "
+                        "Create a new key, add it in API keys and keep the old one as a "
+                        "backup until the new one works.", "normal",
+                        (("label", meta.label), ("days", str(age)),
+                         ("date", meta.created.isoformat())))
 
     def _credit(self, snap: DashboardSnapshot, fired: set[tuple[str, str]]) -> Iterable[Alert]:
         cr = snap.credit

@@ -37,6 +37,9 @@ SERVICE_NAME = "token-monitor"
 ADMIN_ENV = "OPENAI_ADMIN_KEY"
 KINDS = ("admin", "project")
 EXPIRY_WARNING_DAYS = 7
+# check_key outcomes that say something about the key itself (a network error does not)
+CONCLUSIVE_OUTCOMES = ("valid", "invalid_key", "missing_scope")
+KEY_RENEW_DAYS = 90  # default age (days from `created`) at which a key is due for renewal
 _LABEL_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._@+-]{0,63}$")
 _FILE_VERSION = 1
 MAX_SECRET_BYTES = 1024  # API keys are 50-200 characters; more is a paste of something else
@@ -308,6 +311,32 @@ class KeyMeta:
         if left <= EXPIRY_WARNING_DAYS:
             return f"expires in {left} day{'s' if left != 1 else ''}"
         return f"expires {self.expires.isoformat()}"
+
+    def age_days(self, today: date) -> int:
+        """Days since the key was added (its `created` date)."""
+        return max(0, (today - self.created).days)
+
+    def renewal_due(self, today: date, renew_days: int = KEY_RENEW_DAYS) -> bool:
+        """Whether the key is `renew_days` old or older (0 turns the reminder off)."""
+        return renew_days > 0 and self.age_days(today) >= renew_days
+
+    def test_text(self) -> str:
+        """The last test's verdict in words: `valid (tested 2026-12-01)`, `invalid …`."""
+        if self.test_ok is None or self.tested_at is None:
+            return "not tested"
+        day = self.tested_at.astimezone().date().isoformat()
+        return f"valid (tested {day})" if self.test_ok else f"invalid (tested {day})"
+
+    def sync_refusal(self, today: date) -> str | None:
+        """Why this key may not be used to sync (None: it may). The one rule every surface
+        (the chosen key, `Use for sync`, the keys dialog, `keys list`) calls."""
+        if self.kind != "admin":
+            return f"{self.label!r} is a project key; only an admin key can sync"
+        if self.expiry_status(today) == "expired" and self.expires is not None:
+            return f"{self.label!r} expired on {self.expires.isoformat()}"
+        if self.test_ok is False:
+            return f"{self.label!r} failed its last test; test it again once it is fixed"
+        return None
 
     def to_json(self) -> dict[str, Any]:
         out: dict[str, Any] = {
@@ -629,24 +658,31 @@ class KeyStore:
 
         return self._update(label, lambda m: replace(m, tested_at=at, test_ok=ok))
 
-    def use_for_sync(self, label: str) -> None:
-        """Make `label` (an admin key) the one syncing uses, whatever the others are."""
+    def use_for_sync(self, label: str, today: date | None = None) -> None:
+        """Make `label` the key syncing uses; refused (KeyInputError) for a project key, an
+        expired key or one whose last test failed."""
         from dataclasses import replace
 
         meta = self.get_meta(label)
-        if meta.kind != "admin":
-            raise KeyInputError(f"{label!r} is a project key; only an admin key can sync",
-                                "kind")
+        why = meta.sync_refusal(today or self._today())
+        if why is not None:
+            raise KeyInputError(f"not used for sync: {why}",
+                                "kind" if meta.kind != "admin" else None)
         self._save([replace(m, sync=m.label == label) for m in self._load()])
 
     def sync_admin(self, today: date | None = None) -> KeyMeta | None:
-        """The stored admin key syncing uses: the one the user chose, else unexpired, not
-        marked invalid and newest first."""
+        """The stored admin key syncing uses: the one the user chose if it is still usable,
+        else the newest usable one (`KeyMeta.sync_refusal`); None when no usable admin key
+        is stored (an expired or invalid key is never chosen)."""
         day = today or self._today()
-        admins = [m for m in self._load() if m.kind == "admin"]
-        admins.sort(key=lambda m: (not m.sync, m.expiry_status(day) == "expired",
-                                   m.test_ok is False, -m.created.toordinal(), m.label))
-        return admins[0] if admins else None
+        usable = [m for m in self._load() if m.sync_refusal(day) is None]
+        usable.sort(key=lambda m: (not m.sync, -m.created.toordinal(), m.label))
+        return usable[0] if usable else None
+
+    def unusable_admins(self, today: date | None = None) -> builtins.list[KeyMeta]:
+        """Stored admin keys that sync will not use (expired or failed their last test)."""
+        day = today or self._today()
+        return [m for m in self._load() if m.kind == "admin" and m.sync_refusal(day)]
 
     def admin_credential(self, today: date | None = None) -> AdminCredential | None:
         """The stored admin key (`sync_admin`), else $OPENAI_ADMIN_KEY, else None.

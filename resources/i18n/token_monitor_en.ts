@@ -23,7 +23,23 @@
 <context>
     <name>KeysDialog</name>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="337"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="345"/>
+        <source>%1 is %n day(s) old: time to renew it. Create a new key on the OpenAI platform, add it here and keep %1 as a backup until the new one works.</source>
+        <translation>
+            <numerusform>%1 is %n day old: time to renew it. Create a new key on the OpenAI platform, add it here and keep %1 as a backup until the new one works.</numerusform>
+            <numerusform>%1 is %n days old: time to renew it. Create a new key on the OpenAI platform, add it here and keep %1 as a backup until the new one works.</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../monitor/gui/keys_dialog.py" line="351"/>
+        <source>%n day(s)</source>
+        <translation>
+            <numerusform>%n day</numerusform>
+            <numerusform>%n days</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../monitor/gui/keys_dialog.py" line="392"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>expires in %n day</numerusform>

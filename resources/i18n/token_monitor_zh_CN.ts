@@ -4,38 +4,38 @@
 <context>
     <name>AppController</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="336"/>
-        <source>To read your organization&apos;s usage, add an Admin key. Create one on the OpenAI platform under Organization settings → Admin keys, paste it below and press Add: it is tested first, then the first sync starts.</source>
-        <translation>要读取组织的用量，请添加一个管理员密钥。在 OpenAI 平台的“组织设置 → Admin keys”中创建，粘贴到下方并点击“添加”：先测试密钥，然后开始首次同步。</translation>
+        <location filename="../../monitor/gui/app.py" line="367"/>
+        <source>To read your organization&apos;s usage, add an Admin key. Create one on the OpenAI platform under %1, paste it below and press Add: it is tested first, then the first sync starts.</source>
+        <translation>要读取组织的用量，请添加一个管理员密钥。在 OpenAI 平台的 %1 中创建，粘贴到下方并点击“添加”：先测试密钥，然后开始首次同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="364"/>
-        <location filename="../../monitor/gui/app.py" line="368"/>
+        <location filename="../../monitor/gui/app.py" line="395"/>
+        <location filename="../../monitor/gui/app.py" line="399"/>
         <source>Application menu</source>
         <translation>应用程序菜单</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="369"/>
+        <location filename="../../monitor/gui/app.py" line="400"/>
         <source>Token Monitor was added to the application menu (%1).</source>
         <translation>Token Monitor 已添加到应用程序菜单（%1）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="426"/>
+        <location filename="../../monitor/gui/app.py" line="458"/>
         <source>No system tray is available on this desktop (%1), so Token Monitor runs as a normal window; closing it quits the app.</source>
         <translation>此桌面（%1）没有系统托盘，因此 Token Monitor 以普通窗口运行；关闭窗口即退出程序。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="565"/>
+        <location filename="../../monitor/gui/app.py" line="601"/>
         <source>Settings not saved</source>
         <translation>设置未保存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="576"/>
+        <location filename="../../monitor/gui/app.py" line="609"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="595"/>
+        <location filename="../../monitor/gui/app.py" line="628"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
@@ -285,7 +285,7 @@
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="483"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="488"/>
         <source>Saved %1 – %2 to %3</source>
         <translation>已将 %1 – %2 保存到 %3</translation>
     </message>
@@ -355,19 +355,19 @@
         <translation>显示的是最后一次获得的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="470"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="477"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="475"/>
         <location filename="../../monitor/gui/dashboard/window.py" line="482"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="487"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="470"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="475"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="478"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="483"/>
         <source>Could not write %1: %2</source>
         <translation>无法写入 %1：%2</translation>
     </message>
@@ -591,293 +591,385 @@
 <context>
     <name>KeysDialog</name>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="93"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="100"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="125"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="185"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="201"/>
         <source>Label</source>
         <translation>标签</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="125"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="186"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="202"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="125"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="125"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
         <source>Added</source>
         <translation>添加日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="126"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
         <source>Expiry</source>
         <translation>过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="126"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="143"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
+        <source>Age</source>
+        <translation>使用时长</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="159"/>
         <source>Test</source>
         <translation>测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="146"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="162"/>
         <source>Remove</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="149"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="165"/>
         <source>Use for sync</source>
         <translation>用于同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="151"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="167"/>
         <source>Organization usage is read with this admin key</source>
         <translation>用此管理员密钥读取组织用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="164"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="180"/>
         <source>Add a key</source>
         <translation>添加密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="169"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="185"/>
         <source>e.g. org-admin</source>
         <translation>例如 org-admin</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="172"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="188"/>
         <source>Admin key (reads organization usage)</source>
         <translation>管理员密钥（读取组织用量）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="173"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="189"/>
         <source>Project key (for the proxy)</source>
         <translation>项目密钥（供代理使用）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="177"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="193"/>
         <source>paste the key; it is not shown</source>
         <translation>粘贴密钥；不会显示</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="180"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="196"/>
         <source>YYYY-MM-DD (optional)</source>
         <translation>YYYY-MM-DD（可选）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="181"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="197"/>
         <source>Add</source>
         <translation>添加</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="187"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="203"/>
         <source>Secret</source>
         <translation>密钥内容</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="188"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="204"/>
         <source>Expires</source>
         <translation>过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="205"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="221"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="232"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="248"/>
         <source>This key is already stored as %1; one key needs only one label.</source>
         <translation>此密钥已保存为 %1；一个密钥只需一个标签。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="240"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="256"/>
         <source>Unexpected error: %1</source>
         <translation>意外错误：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="268"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="284"/>
         <source>The system keyring cannot be used, so keys cannot be added or read. Token Monitor never stores keys in a plain file.</source>
         <translation>无法使用系统密钥环，因此不能添加或读取密钥。Token Monitor 从不把密钥保存在明文文件中。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="289"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="305"/>
         <source>admin</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="289"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="305"/>
         <source>project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="304"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="325"/>
+        <source>No usable admin key is left: every stored admin key has expired or failed its last test, so organization usage is not synced. Add a new admin key (or test a fixed one again).</source>
+        <translation>没有可用的管理员密钥了：所有已保存的管理员密钥都已过期或上次测试未通过，因此不会同步组织用量。请添加新的管理员密钥（或修复后重新测试）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="330"/>
         <source>No admin key: organization usage is not synced (the proxy still meters your apps).</source>
         <translation>没有管理员密钥：不同步组织用量（代理仍会计量你的应用）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="308"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="334"/>
         <source>Organization sync uses %1 (%2).</source>
         <translation>组织同步使用 %1（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="311"/>
-        <source>Chosen automatically: the newest admin key that is not expired or marked invalid. Select another and press “Use for sync” to choose.</source>
-        <translation>自动选择：最新的、未过期且未标记为无效的管理员密钥。选择另一个并点击“用于同步”即可更换。</translation>
+        <location filename="../../monitor/gui/keys_dialog.py" line="337"/>
+        <source>Chosen automatically: the newest admin key that has not expired or failed its last test. Select another and press “Use for sync” to choose.</source>
+        <translation>自动选择：最新的、未过期且上次测试未失败的管理员密钥。选中其他密钥并点击“用于同步”即可更换。</translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../monitor/gui/keys_dialog.py" line="345"/>
+        <source>%1 is %n day(s) old: time to renew it. Create a new key on the OpenAI platform, add it here and keep %1 as a backup until the new one works.</source>
+        <translation>
+            <numerusform>%1 已使用 %n 天：该更换了。请在 OpenAI 平台创建新密钥并在此添加，在新密钥可用之前保留 %1 作为备用。</numerusform>
+        </translation>
+    </message>
+    <message numerus="yes">
+        <location filename="../../monitor/gui/keys_dialog.py" line="351"/>
+        <source>%n day(s)</source>
+        <translation>
+            <numerusform>%n 天</numerusform>
+        </translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="318"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="356"/>
+        <source>%1 is a project key; only an admin key can sync.</source>
+        <translation>%1 是项目密钥；只有管理员密钥可以同步。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="359"/>
+        <source>%1 expired on %2; an expired key is not used for sync.</source>
+        <translation>%1 已于 %2 过期；过期的密钥不会用于同步。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="362"/>
+        <source>%1 failed its last test; press Test once it is fixed, or add a new key.</source>
+        <translation>%1 上次测试未通过；修复后点击“测试”，或添加新密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="515"/>
+        <source>Testing %1 failed: %2
+
+Keep it anyway? It is stored marked invalid, and sync does not use it until a test passes.</source>
+        <translation>测试 %1 失败：%2
+
+仍要保留吗？它会被标记为无效保存，在测试通过之前不会用于同步。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="369"/>
         <source>used for sync</source>
         <translation>用于同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="320"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="371"/>
+        <source>not used for sync</source>
+        <translation>不用于同步</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="373"/>
+        <source>expired</source>
+        <translation>已过期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="375"/>
         <source>valid (tested %1)</source>
         <translation>有效（%1 测试）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="323"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="378"/>
         <source>invalid when tested</source>
         <translation>测试时无效</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="325"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="380"/>
         <source>not tested</source>
         <translation>未测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="331"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="386"/>
         <source>no expiry set</source>
         <translation>未设置过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="333"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="388"/>
         <source>expired on %1</source>
         <translation>已于 %1 过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="335"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="390"/>
         <source>expires today</source>
         <translation>今天过期</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="337"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="392"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>%n 天后过期</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="388"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="443"/>
         <source>Give the key a name, for example org-admin.</source>
         <translation>给密钥起个名字，例如 org-admin。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="394"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="449"/>
         <source>Use letters, digits and . _ - @ + only (no spaces), up to 64 characters, starting with a letter or digit.</source>
         <translation>只能使用字母、数字和 . _ - @ +（不含空格），最多 64 个字符，并以字母或数字开头。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="398"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="453"/>
         <source>A key named %1 already exists. Pick another name, or remove that key first.</source>
         <translation>已有名为 %1 的密钥。请换一个名字，或先删除那个密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="402"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="457"/>
         <source>Paste the key here.</source>
         <translation>请在此粘贴密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="404"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="459"/>
         <source>The key has spaces or line breaks in it; paste only the key.</source>
         <translation>密钥中含有空格或换行；请只粘贴密钥本身。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="407"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="462"/>
         <source>That is too short to be an API key.</source>
         <translation>太短了，不像是 API 密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="412"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="467"/>
         <source>Write the date as YYYY-MM-DD, for example 2027-03-01, or leave it empty.</source>
         <translation>日期请写成 YYYY-MM-DD，例如 2027-03-01，或留空。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="459"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="514"/>
         <source>The key did not pass the test</source>
         <translation>密钥未通过测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="460"/>
-        <source>Testing %1 failed: %2
-
-Keep it anyway? It is stored marked invalid, and sync does not use it while another admin key works.</source>
-        <translation>测试 %1 失败：%2
-
-仍要保留吗？它会被标记为无效保存；只要另有可用的管理员密钥，同步就不会使用它。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="463"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="518"/>
         <source>Not added: %1 failed the test (%2).</source>
         <translation>未添加：%1 未通过测试（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="489"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="544"/>
         <source>Added %1 (%2).</source>
         <translation>已添加 %1（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="494"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="549"/>
         <source>Test: %1</source>
         <translation>测试：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="497"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="552"/>
         <source>Marked invalid: %1</source>
         <translation>已标记为无效：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="514"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="569"/>
+        <source>Not used for sync: %1</source>
+        <translation>未用于同步：%1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/keys_dialog.py" line="573"/>
         <source>Organization sync now uses %1.</source>
         <translation>组织同步现在使用 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="525"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="584"/>
         <source>Remove the key %1 (%2)? Its secret is deleted from the system keyring.</source>
         <translation>删除密钥 %1（%2）吗？其密文将从系统密钥环中删除。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="528"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="587"/>
         <source>It is the only admin key: organization usage stops syncing until you add another.</source>
         <translation>这是唯一的管理员密钥：在添加新密钥之前，组织用量将停止同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="530"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="589"/>
         <source>Remove key</source>
         <translation>删除密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="534"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="593"/>
         <source>Removed %1.</source>
         <translation>已删除 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="469"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="547"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="524"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="606"/>
         <source>Testing %1…</source>
         <translation>正在测试 %1…</translation>
+    </message>
+</context>
+<context>
+    <name>LimitDialog</name>
+    <message>
+        <location filename="../../monitor/gui/limit_prompt.py" line="47"/>
+        <source>Monthly limit</source>
+        <translation>每月限额</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/limit_prompt.py" line="50"/>
+        <source>Which monthly limit should Token Monitor compare your spend against? Budget alerts (50 %, 80 %, … of the limit, and the projection) start once you choose.</source>
+        <translation>Token Monitor 应该用哪个每月限额来比较你的支出？选定之后才会开始预算提醒（限额的 50 %、80 %……以及预测）。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/limit_prompt.py" line="59"/>
+        <source>Last cycle&apos;s spend is not known yet.</source>
+        <translation>上个周期的支出暂时未知。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/limit_prompt.py" line="61"/>
+        <source>Last billing cycle you spent %1.</source>
+        <translation>上个计费周期你花费了 %1。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/limit_prompt.py" line="71"/>
+        <source>0 means no limit: no budget alerts</source>
+        <translation>0 表示不设限额：没有预算提醒</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/limit_prompt.py" line="72"/>
+        <source>Monthly limit (USD)</source>
+        <translation>每月限额（美元）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/limit_prompt.py" line="76"/>
+        <source>Use this limit</source>
+        <translation>使用此限额</translation>
     </message>
 </context>
 <context>
@@ -999,7 +1091,7 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
     <message>
         <location filename="../../monitor/gui/dashboard/period.py" line="57"/>
         <source>Period</source>
-        <translation>时段</translation>
+        <translation>周期</translation>
     </message>
     <message>
         <location filename="../../monitor/gui/dashboard/period.py" line="60"/>
@@ -1275,141 +1367,151 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
     </message>
     <message>
         <location filename="../../monitor/gui/settings_dialog.py" line="186"/>
+        <source>Remind to renew API keys after (days, 0: never)</source>
+        <translation>提醒更换 API 密钥的天数（0：从不）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="187"/>
         <source>Prepaid credit (USD)</source>
         <translation>预付额度（美元）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="187"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="188"/>
         <source>Credit purchased on</source>
         <translation>额度购买日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="188"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="189"/>
         <source>Credit expires on</source>
         <translation>额度过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="211"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="212"/>
         <source>System language</source>
         <translation>跟随系统</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="220"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="221"/>
         <source>Gauge of the cycle</source>
         <translation>本周期仪表</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="220"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="221"/>
         <source>Today&apos;s $</source>
         <translation>今日花费 $</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="221"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="222"/>
         <source>Cycle %</source>
         <translation>本周期 %</translation>
     </message>
     <message>
         <location filename="../../monitor/gui/settings_dialog.py" line="232"/>
+        <source>local</source>
+        <translation>本地</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/settings_dialog.py" line="235"/>
         <source>&quot;local&quot;, &quot;UTC&quot; or a zone name such as Europe/Paris</source>
         <translation>“local”、“UTC”或时区名称，例如 Asia/Shanghai</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="239"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="247"/>
         <source>YYYY-MM-DD (empty: none)</source>
         <translation>YYYY-MM-DD（留空表示无）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="241"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="249"/>
         <source>empty: no prepaid credit</source>
         <translation>留空表示没有预付额度</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="244"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="252"/>
         <source>Percentages of the limit, separated by commas or spaces: 50, 80, 90, 100 or 50 80 90 100</source>
         <translation>限额的百分比，用逗号或空格分隔：50, 80, 90, 100 或 50 80 90 100</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="262"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="270"/>
         <source>0 means no limit: spend is still counted, but the icon shows no gauge and no threshold or projection alerts fire.</source>
         <translation>0 表示不设限额：仍会统计花费，但图标不显示仪表，也不会触发阈值或预测提醒。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="308"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="316"/>
         <source>must be a number</source>
         <translation>必须是数字</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="309"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="317"/>
         <source>%1 is not a number</source>
         <translation>%1 不是数字</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="310"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="318"/>
         <source>must be a finite number</source>
         <translation>必须是有限的数字</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="311"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="319"/>
         <source>must be at least %1</source>
         <translation>不能小于 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="312"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="320"/>
         <source>must be at most %1</source>
         <translation>不能大于 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="313"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="321"/>
         <source>must be a whole number</source>
         <translation>必须是整数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="314"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="322"/>
         <source>%1 is not a whole number</source>
         <translation>%1 不是整数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="316"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="324"/>
         <source>must be between %1 and %2</source>
         <translation>必须在 %1 到 %2 之间</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="317"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="325"/>
         <source>must be true or false</source>
         <translation>必须是 true 或 false</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="319"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="327"/>
         <source>must be percentages separated by commas or spaces, e.g. 50, 80, 90</source>
         <translation>必须是用逗号或空格分隔的百分比，例如 50, 80, 90</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="321"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="329"/>
         <source>needs at least one threshold, e.g. 50, 80, 90, 100</source>
         <translation>至少需要一个阈值，例如 50, 80, 90, 100</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="323"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="331"/>
         <source>must be &quot;local&quot;, &quot;UTC&quot; or a zone name such as Europe/Paris</source>
         <translation>必须是“local”、“UTC”或时区名称，例如 Asia/Shanghai</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="324"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="332"/>
         <source>unknown time zone %1</source>
         <translation>未知时区 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="326"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="334"/>
         <source>must be an http:// or https:// URL</source>
         <translation>必须是 http:// 或 https:// 网址</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="327"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="335"/>
         <source>must be a date as YYYY-MM-DD</source>
         <translation>必须是 YYYY-MM-DD 格式的日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/settings_dialog.py" line="340"/>
+        <location filename="../../monitor/gui/settings_dialog.py" line="348"/>
         <source>Not accepted: %1</source>
         <translation>无效：%1</translation>
     </message>
@@ -1775,119 +1877,139 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>TrayIcon</name>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="143"/>
+        <location filename="../../monitor/gui/tray.py" line="144"/>
         <source>Token Monitor is not set up yet: click to choose what to see (organization usage, your apps through the proxy, or token counts).</source>
         <translation>Token Monitor 尚未设置：点击选择要查看的内容（组织用量、经代理的应用或 token 计数）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="149"/>
+        <location filename="../../monitor/gui/tray.py" line="150"/>
         <source>Alerts paused until %1</source>
         <translation>提醒已暂停至 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="192"/>
+        <location filename="../../monitor/gui/tray.py" line="193"/>
         <source>Not set up yet — start with:</source>
         <translation>尚未设置 — 从这里开始：</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="193"/>
+        <location filename="../../monitor/gui/tray.py" line="194"/>
         <source>Read my organization&apos;s usage…</source>
         <translation>读取我的组织用量…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="194"/>
+        <location filename="../../monitor/gui/tray.py" line="195"/>
         <source>Meter my apps on this machine…</source>
         <translation>计量本机上的应用…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="195"/>
+        <location filename="../../monitor/gui/tray.py" line="196"/>
         <source>Just count tokens…</source>
         <translation>只计数 token…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="199"/>
+        <location filename="../../monitor/gui/tray.py" line="200"/>
         <source>Loading usage…</source>
         <translation>正在加载用量…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="206"/>
+        <location filename="../../monitor/gui/tray.py" line="207"/>
         <source>    input %1 · cached %2 · output %3 · reasoning %4</source>
         <translation>    输入 %1 · 缓存 %2 · 输出 %3 · 推理 %4</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="217"/>
+        <location filename="../../monitor/gui/tray.py" line="218"/>
         <source>no admin key for the organization sync</source>
         <translation>组织同步没有管理员密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="218"/>
+        <location filename="../../monitor/gui/tray.py" line="219"/>
         <source>⚠ Source failing: %1</source>
         <translation>⚠ 数据来源出错：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="220"/>
+        <location filename="../../monitor/gui/tray.py" line="221"/>
         <source>No usage data yet</source>
         <translation>暂无用量数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="222"/>
+        <location filename="../../monitor/gui/tray.py" line="225"/>
         <source>Open dashboard</source>
         <translation>打开仪表盘</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="223"/>
+        <location filename="../../monitor/gui/tray.py" line="226"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="224"/>
+        <location filename="../../monitor/gui/tray.py" line="227"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="225"/>
+        <location filename="../../monitor/gui/tray.py" line="228"/>
         <source>Pause alerts</source>
         <translation>暂停提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="229"/>
+        <location filename="../../monitor/gui/tray.py" line="232"/>
         <source>Pause alerts (paused)</source>
         <translation>暂停提醒（已暂停）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="231"/>
+        <location filename="../../monitor/gui/tray.py" line="234"/>
         <source>Paused until %1</source>
         <translation>已暂停至 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="235"/>
+        <location filename="../../monitor/gui/tray.py" line="238"/>
         <source>Resume alerts</source>
         <translation>恢复提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="238"/>
+        <location filename="../../monitor/gui/tray.py" line="241"/>
         <source>For 1 hour</source>
         <translation>1 小时</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="241"/>
+        <location filename="../../monitor/gui/tray.py" line="244"/>
         <source>Until tomorrow</source>
         <translation>直到明天</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="245"/>
+        <location filename="../../monitor/gui/tray.py" line="248"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="246"/>
+        <location filename="../../monitor/gui/tray.py" line="249"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tray.py" line="248"/>
+        <location filename="../../monitor/gui/tray.py" line="251"/>
         <source>Quit</source>
         <translation>退出</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="257"/>
+        <source>Proxy: not running (%1)</source>
+        <translation>代理：未运行（%1）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="259"/>
+        <source>Proxy: on at %1</source>
+        <translation>代理：已开启，地址 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="261"/>
+        <source>Proxy: starting…</source>
+        <translation>代理：正在启动…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tray.py" line="262"/>
+        <source>Proxy: off</source>
+        <translation>代理：已关闭</translation>
     </message>
 </context>
 <context>
@@ -1996,102 +2118,132 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>WelcomePanel</name>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="68"/>
+        <location filename="../../monitor/gui/welcome.py" line="79"/>
         <source>Welcome to Token Monitor</source>
         <translation>欢迎使用 Token Monitor</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="71"/>
+        <location filename="../../monitor/gui/welcome.py" line="82"/>
         <source>Dismiss</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="73"/>
+        <location filename="../../monitor/gui/welcome.py" line="84"/>
         <source>Hide this panel; the dashboard shows zeros until data comes</source>
         <translation>隐藏此面板；在有数据之前仪表板显示为零</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="78"/>
+        <location filename="../../monitor/gui/welcome.py" line="97"/>
+        <source>Needs an &lt;b&gt;Admin key&lt;/b&gt;: create one on the OpenAI platform under %1. Token Monitor tests it, keeps it in the system keyring and fetches this and last billing cycle.</source>
+        <translation>需要一个&lt;b&gt;管理员密钥&lt;/b&gt;：在 OpenAI 平台的 %1 中创建。Token Monitor 会先测试它，保存在系统密钥环中，并获取本计费周期和上一个计费周期的数据。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="54"/>
+        <source>Organization settings → Admin keys</source>
+        <translation>组织设置 → 管理员密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="188"/>
         <source>Nothing is set up yet. Pick what you want to see first; each path takes one click and you can add the others later.</source>
         <translation>还没有任何设置。先选择想看的内容；每条路径只需一次点击，其他的可以稍后再加。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="85"/>
+        <location filename="../../monitor/gui/welcome.py" line="96"/>
         <source>Read my organization&apos;s usage</source>
         <translation>读取我的组织用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="86"/>
-        <source>Needs an &lt;b&gt;Admin key&lt;/b&gt;: create one on the OpenAI platform under &lt;i&gt;Organization settings → Admin keys&lt;/i&gt;. Token Monitor tests it, keeps it in the system keyring and fetches this and last billing cycle.</source>
-        <translation>需要一个&lt;b&gt;管理员密钥&lt;/b&gt;：在 OpenAI 平台的&lt;i&gt;组织设置 → Admin keys&lt;/i&gt;中创建。Token Monitor 会测试它、将其保存在系统密钥环中，并获取本期和上期计费周期的数据。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/welcome.py" line="89"/>
+        <location filename="../../monitor/gui/welcome.py" line="100"/>
         <source>Add an admin key…</source>
         <translation>添加管理员密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="91"/>
+        <location filename="../../monitor/gui/welcome.py" line="102"/>
         <source>Meter my apps on this machine</source>
         <translation>计量本机上的应用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="92"/>
+        <location filename="../../monitor/gui/welcome.py" line="103"/>
         <source>Turns on the local metering proxy. Apps that send their requests through it are counted request by request, with no admin key.</source>
         <translation>开启本地计量代理。经由它发送请求的应用会被逐个请求计量，无需管理员密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="94"/>
+        <location filename="../../monitor/gui/welcome.py" line="105"/>
         <source>Turn on the proxy</source>
         <translation>开启代理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="100"/>
+        <location filename="../../monitor/gui/welcome.py" line="111"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="104"/>
+        <location filename="../../monitor/gui/welcome.py" line="115"/>
         <source>Paste these lines into the shell (or the app&apos;s environment) before starting your app:</source>
         <translation>启动应用前，把这几行粘贴到终端（或应用的环境变量）中：</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="117"/>
+        <location filename="../../monitor/gui/welcome.py" line="128"/>
         <source>Just count tokens</source>
         <translation>只计数 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="118"/>
+        <location filename="../../monitor/gui/welcome.py" line="129"/>
         <source>Opens the tokenizer: paste text, see tokens and cost for any model. Works offline, no account needed.</source>
         <translation>打开分词器：粘贴文本，查看任意模型的 token 数和费用。离线可用，无需账户。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="120"/>
+        <location filename="../../monitor/gui/welcome.py" line="131"/>
         <source>Open the tokenizer</source>
         <translation>打开分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="124"/>
+        <location filename="../../monitor/gui/welcome.py" line="135"/>
         <source>Find Token Monitor again after a restart: add it to the application menu.</source>
         <translation>重启后也能找到 Token Monitor：把它添加到应用程序菜单。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="127"/>
+        <location filename="../../monitor/gui/welcome.py" line="138"/>
         <source>Add to application menu</source>
         <translation>添加到应用程序菜单</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="161"/>
+        <location filename="../../monitor/gui/welcome.py" line="174"/>
         <source>The proxy is on</source>
         <translation>代理已开启</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="166"/>
+        <location filename="../../monitor/gui/welcome.py" line="179"/>
         <source>Copied</source>
         <translation>已复制</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="172"/>
+        <location filename="../../monitor/gui/welcome.py" line="195"/>
+        <source>Proxy on at %1</source>
+        <translation>代理已开启，地址 %1</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="197"/>
+        <source>Proxy starting</source>
+        <translation>代理正在启动</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="199"/>
+        <source>admin key stored</source>
+        <translation>已保存管理员密钥</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="201"/>
+        <source>first figures in</source>
+        <translation>已有首批数据</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="205"/>
+        <source>Set up so far: %1. Pick what else you want to see, or press Dismiss to go to the dashboard.</source>
+        <translation>目前已设置：%1。选择还想查看的内容，或点击“关闭”进入仪表板。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome.py" line="213"/>
         <source>Token Monitor is in the application menu.</source>
         <translation>Token Monitor 已在应用程序菜单中。</translation>
     </message>
@@ -2202,103 +2354,123 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
         <translation>新的 API 密钥开始产生费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="86"/>
+        <location filename="../../monitor/gui/alerts.py" line="87"/>
+        <source>%1 made 1 request this cycle and had not been seen before.</source>
+        <translation>%1 本周期发出了 1 次请求，此前从未出现过。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="89"/>
         <source>%1 made %2 requests this cycle and had not been seen before.</source>
         <translation>%1 本周期发出了 %2 次请求，此前从未出现过。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="94"/>
+        <location filename="../../monitor/gui/alerts.py" line="93"/>
         <source>API key expiring</source>
         <translation>API 密钥即将过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="96"/>
-        <source>The key %1 expired on %2.</source>
-        <translation>密钥 %1 已于 %2 过期。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/alerts.py" line="100"/>
+        <location filename="../../monitor/gui/alerts.py" line="94"/>
         <source>The key %1 expires on %2.</source>
         <translation>密钥 %1 将于 %2 过期。</translation>
     </message>
     <message>
         <location filename="../../monitor/gui/alerts.py" line="73"/>
-        <location filename="../../monitor/gui/alerts.py" line="105"/>
+        <location filename="../../monitor/gui/alerts.py" line="110"/>
         <source>API key rejected</source>
         <translation>API 密钥被拒绝</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="107"/>
+        <location filename="../../monitor/gui/alerts.py" line="97"/>
+        <source>API key expired</source>
+        <translation>API 密钥已过期</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="98"/>
+        <source>The key %1 expired on %2; sync no longer uses it. Add a new key in API keys.</source>
+        <translation>密钥 %1 已于 %2 过期；同步不再使用它。请在 API 密钥中添加新密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="103"/>
+        <source>Time to renew an API key</source>
+        <translation>该更换 API 密钥了</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="105"/>
+        <source>The key %1 was added on %2 and is due for renewal. Create a new key, add it in API keys and keep the old one as a backup until the new one works.</source>
+        <translation>密钥 %1 添加于 %2，已到更换时间。请创建新密钥并在 API 密钥中添加，在新密钥可用之前保留旧密钥作为备用。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/alerts.py" line="112"/>
         <source>OpenAI rejected the admin key %1 (401). Organization usage is not syncing; replace the key in API keys.</source>
         <translation>OpenAI 拒绝了管理员密钥 %1（401）。组织用量已停止同步；请在“API 密钥”中更换密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="116"/>
+        <location filename="../../monitor/gui/alerts.py" line="121"/>
         <source>Prepaid credit used up</source>
         <translation>预付额度已用完</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="117"/>
+        <location filename="../../monitor/gui/alerts.py" line="122"/>
         <source>The %1 prepaid credit is used up, %2 over.</source>
         <translation>%1 的预付额度已用完，超出 %2。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="120"/>
+        <location filename="../../monitor/gui/alerts.py" line="125"/>
         <source>Prepaid credit running low</source>
         <translation>预付额度即将用完</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="122"/>
+        <location filename="../../monitor/gui/alerts.py" line="127"/>
         <source>%1 of %2 prepaid credit left.</source>
         <translation>预付额度剩余 %1（共 %2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="127"/>
+        <location filename="../../monitor/gui/alerts.py" line="132"/>
         <source>Prepaid credit about to expire</source>
         <translation>预付额度即将过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="129"/>
+        <location filename="../../monitor/gui/alerts.py" line="134"/>
         <source>%1 of prepaid credit expires on %2.</source>
         <translation>%1 的预付额度将于 %2 过期。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="134"/>
+        <location filename="../../monitor/gui/alerts.py" line="139"/>
         <source>Virtual key %1 reached its cap</source>
         <translation>虚拟密钥 %1 已达到上限</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="137"/>
+        <location filename="../../monitor/gui/alerts.py" line="142"/>
         <source>%1 spent %2 of its %3 daily cap (a soft cap: requests still go through).</source>
         <translation>%1 已花费 %2，达到其每日上限 %3（软上限：请求仍会放行）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="140"/>
+        <location filename="../../monitor/gui/alerts.py" line="145"/>
         <source>%1 spent %2 of its %3 monthly cap (a soft cap: requests still go through).</source>
         <translation>%1 已花费 %2，达到其每月上限 %3（软上限：请求仍会放行）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="148"/>
+        <location filename="../../monitor/gui/alerts.py" line="153"/>
         <source>Hard cap reached: the proxy refuses requests past the monthly limit</source>
         <translation>已达硬上限：代理将拒绝超出每月限额的请求</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="150"/>
+        <location filename="../../monitor/gui/alerts.py" line="155"/>
         <source>Hard cap reached: the proxy refuses requests for virtual key %1</source>
         <translation>已达硬上限：代理将拒绝虚拟密钥 %1 的请求</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="154"/>
+        <location filename="../../monitor/gui/alerts.py" line="159"/>
         <source>Requests get HTTP 429 until the cap resets at %1. Refused so far: %2.</source>
         <translation>在上限于 %1 重置之前，请求都会收到 HTTP 429。目前已拒绝 %2 次。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="166"/>
+        <location filename="../../monitor/gui/alerts.py" line="171"/>
         <source>Token Monitor test notification</source>
         <translation>Token Monitor 测试通知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="167"/>
+        <location filename="../../monitor/gui/alerts.py" line="172"/>
         <source>Notifications work. Budget alerts will look like this.</source>
         <translation>通知功能正常。预算提醒将以这种形式显示。</translation>
     </message>
@@ -2306,7 +2478,7 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>app</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="747"/>
+        <location filename="../../monitor/gui/app.py" line="786"/>
         <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
         <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
     </message>
@@ -2314,12 +2486,12 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>fmt</name>
     <message>
-        <location filename="../../monitor/gui/fmt.py" line="71"/>
+        <location filename="../../monitor/gui/fmt.py" line="70"/>
         <source>never</source>
         <translation>从未</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/fmt.py" line="77"/>
+        <location filename="../../monitor/gui/fmt.py" line="76"/>
         <source>yesterday %1</source>
         <translation>昨天 %1</translation>
     </message>
@@ -2340,163 +2512,163 @@ Keep it anyway? It is stored marked invalid, and sync does not use it while anot
 <context>
     <name>tables</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="141"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="142"/>
         <source>Requests</source>
         <translation>请求数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="142"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="143"/>
         <source>Input</source>
         <translation>输入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="144"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="145"/>
         <source>Cached</source>
         <translation>缓存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="146"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="147"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="148"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="149"/>
         <source>Reasoning</source>
         <translation>推理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="151"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="152"/>
         <source>Cost</source>
         <translation>费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="155"/>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="181"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="156"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="182"/>
         <source>price unknown</source>
         <translation>价格未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="160"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="161"/>
         <source>Basis</source>
         <translation>依据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="163"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="164"/>
         <source>unpriced</source>
         <translation>未定价</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="171"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="172"/>
         <source>(all models)</source>
         <translation>（全部模型）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="180"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="181"/>
         <source>matches</source>
         <translation>一致</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="182"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="183"/>
         <source>billed by line item</source>
         <translation>按计费项计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="183"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="184"/>
         <source>billed by line item; price unknown</source>
         <translation>按计费项计费；价格未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="186"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="187"/>
         <source>per-model dollars are estimated: no line item names this model</source>
         <translation>按模型的金额为估算：没有计费项写明此模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="188"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="189"/>
         <source>billed so far: the day is still open</source>
         <translation>截至目前的计费：当日尚未结束</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="191"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="192"/>
         <source>billed and tokens x price differ by more than 1 %: a price in the table may be wrong</source>
         <translation>已计费金额与 token × 价格相差超过 1 %：价格表中可能有价格不对</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="195"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="196"/>
         <source>billed line item that names no model: its own row, not spread over models</source>
         <translation>未写明模型的计费项：单独成行，不分摊到各模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="198"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="199"/>
         <source>not billed yet: today&apos;s costs are still open</source>
         <translation>尚未计费：今日费用仍在累计</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="200"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="201"/>
         <source>not billed yet: the Costs API reports days late</source>
         <translation>尚未计费：Costs API 延迟数日报告</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="202"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="203"/>
         <source>per-model dollars are estimated: the Costs API has no model breakdown</source>
         <translation>按模型的金额为估算：Costs API 不提供模型明细</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="204"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="205"/>
         <source>billed includes items without token usage (tools, storage, images) or usage not yet synced</source>
         <translation>已计费金额包含无 token 用量的项目（工具、存储、图像）或尚未同步的用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="207"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="208"/>
         <source>usage revised or billed at lower rates than the price table</source>
         <translation>用量已修订，或按低于价格表的费率计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="213"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="214"/>
         <source>unpriced models not in the estimate: %1</source>
         <translation>估算未包含未定价模型：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="217"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="218"/>
         <source>service tiers used: %1</source>
         <translation>使用的服务层级：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="221"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="222"/>
         <source>cached input %1 % of input</source>
         <translation>缓存输入占输入的 %1 %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="241"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="242"/>
         <source>; </source>
         <translation>；</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="254"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="252"/>
         <source>Day</source>
         <translation>日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="260"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="258"/>
         <source>Model / line item</source>
         <translation>模型 / 计费项</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="266"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="264"/>
         <source>Billed</source>
         <translation>已计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="271"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="269"/>
         <source>Estimated</source>
         <translation>估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="276"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="274"/>
         <source>Difference</source>
         <translation>差额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="281"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="279"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
@@ -13,7 +14,15 @@ from monitor.gui.notifier import BANNER
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
 from monitor.services.alerting import Alert
+from monitor.services.limit_choice import mark_limit_chosen
 from tests.gui.conftest import NOW, fresh_ctx, make_state, seed_spend
+
+
+@pytest.fixture(autouse=True)
+def _limit_chosen(utc_ctx: AppContext) -> None:
+    """These users answered the limit question with $120 (tests/gui/test_limit_prompt.py
+    covers the question itself)."""
+    mark_limit_chosen(utc_ctx.paths.state_file)
 
 
 def _fired(qtbot: QtBot, state: AppState) -> tuple[Alert, ...]:
@@ -94,3 +103,18 @@ def test_pause_menu_choice_and_banner_delivery(qtbot: QtBot, utc_ctx: AppContext
         assert "54 % of your monthly limit used" in c.window.banner.label.text()
     finally:
         c.shutdown()
+
+
+def test_notification_texts_one_request_and_an_expired_key() -> None:
+    one = Alert("new_key", "k1", "", "", params=(("name", "laptop"), ("requests", "1"),
+                                                 ("count", "1")))
+    assert notification_for(one).body == ("laptop made 1 request this cycle and had not been "
+                                          "seen before.")
+    many = Alert("new_key", "k2", "", "", params=(("name", "ci"), ("requests", "1,204"),
+                                                  ("count", "1204")))
+    assert notification_for(many).body.startswith("ci made 1,204 requests this cycle")
+    expired = Alert("key_expired", "old:2026-11-01", "", "",
+                    params=(("label", "old"), ("days", "-19"), ("date", "2026-11-01")))
+    n = notification_for(expired)
+    assert n.title == "API key expired" and "expiring" not in n.title
+    assert n.body.startswith("The key old expired on ")

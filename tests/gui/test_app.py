@@ -58,9 +58,14 @@ def test_no_tray_opens_window_with_notice(qtbot: QtBot, make_app: Callable[..., 
 
 
 def test_tray_path_hides_window_and_click_opens_it(
-        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch,
+        qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, ctx: AppContext,
         make_app: Callable[..., AppController]) -> None:
+    from monitor.gui.app import WELCOME_DISMISSED_PREF
+    from monitor.gui.window_state import save_pref
+
     monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))
+    # Not a first start (that opens the welcome panel: tests/gui/test_welcome.py).
+    save_pref(ctx.paths.state_file, WELCOME_DISMISSED_PREF, True)
     c = make_app()
     assert c.has_tray and c.tray is not None
     _first_snapshot(qtbot, c)

@@ -155,9 +155,10 @@ def test_keys_dialog_add_test_remove(qtbot: QtBot, keys: KeyStore, runner: TaskR
     with qtbot.waitSignal(d.keys_changed, timeout=5000):
         d.add_button.click()
     assert d.labels() == ["org-admin"]
-    row = [d.table.item(0, c).text() for c in range(5)]
+    row = [d.table.item(0, c).text() for c in range(6)]
     assert row[:3] == ["org-admin", "admin", "sk-…WXYZ"]
-    assert row[4] == "expires in 5 day(s)"
+    assert row[4] == "0 day(s)"  # its age
+    assert row[5] == "expires in 5 day(s)"
     assert d.secret_edit.text() == ""  # the secret does not linger in the field
     assert SECRET not in (tmp_path / "keys.json").read_text()
     assert keys.vault.get("org-admin") == SECRET
@@ -235,3 +236,21 @@ def test_settings_show_the_price_table_date_and_warn_when_old(qtbot: QtBot,
     plain = SettingsDialog(ctx.settings)
     qtbot.addWidget(plain)
     assert plain.prices_note.isHidden()
+
+
+def test_the_local_time_zone_reads_in_chinese_and_is_saved_as_local(
+        qtbot: QtBot, ctx: AppContext, qapp: object) -> None:
+    from monitor.gui import i18n
+
+    translators = i18n.install(qapp, "zh_CN")  # type: ignore[arg-type]
+    try:
+        d = SettingsDialog(ctx.settings)  # today_timezone is "local" by default
+        qtbot.addWidget(d)
+        tz = d.field("today_timezone")
+        assert isinstance(tz, QComboBox) and tz.currentText() == "本地"
+        assert "local" not in [tz.itemText(i) for i in range(tz.count())]
+        d.accept()
+        result = d.result_settings()
+        assert result is not None and result.today_timezone == "local"
+    finally:
+        i18n.remove(qapp, translators)  # type: ignore[arg-type]

@@ -79,9 +79,13 @@ def test_no_data_and_failing_looks_are_distinct(qtbot: QtBot, size: int) -> None
     ok = _image(size, look_for(0.4, has_data=True, failing=False))
     assert look_for(None, has_data=False, failing=False).level is GaugeLevel.NO_DATA
     assert look_for(0.4, has_data=True, failing=True).level is GaugeLevel.FAILING
-    # No data: grey dial with a light dash, no green anywhere.
+    # No data: an empty gauge (grey dial, a light hand at zero), no green anywhere; not a
+    # "no entry" sign (a bar across the middle).
     assert _close(_at(no_data, 0.30, 0.30), icons.NO_DATA)
-    assert _at(no_data, 0.5, 0.5).lightness() > 200
+    assert _at(no_data, 0.5, 0.5).lightness() > 200  # the hub
+    assert _at(no_data, 0.5, 0.30).lightness() > 200  # the hand points up, to zero
+    assert _close(_at(no_data, 0.32, 0.5), icons.NO_DATA)  # no bar across
+    assert _close(_at(no_data, 0.68, 0.5), icons.NO_DATA)
     assert not any(_close(no_data.pixelColor(x, y), icons.GREEN)
                    for x in range(size) for y in range(size))
     # Failing: the last gauge stays visible, with a yellow warning badge bottom-right.

@@ -80,7 +80,7 @@ def test_a_valid_key_is_tested_on_add_and_marked(qtbot: QtBot, keys: KeyStore,
     assert tester.calls == ["org-admin"] and asked == []
     meta = keys.get_meta("org-admin")
     assert meta.test_ok is True and meta.tested_at == TESTED_AT  # the injected clock
-    assert _row(d, "org-admin")[5] == "used for sync · valid (tested 2026-11-20)"
+    assert _row(d, "org-admin")[6] == "used for sync · valid (tested 2026-11-20)"
     assert "Organization sync uses org-admin (sk-…1111)" in d.sync_note.text()
 
 
@@ -98,7 +98,7 @@ def test_an_invalid_key_is_kept_only_when_the_user_says_so(qtbot: QtBot, keys: K
     with qtbot.waitSignal(d2.keys_changed, timeout=5000):
         d2.add_button.click()
     assert keys.get_meta("typo").test_ok is False
-    assert _row(d2, "typo")[5].endswith("invalid when tested")
+    assert _row(d2, "typo")[6].endswith("invalid when tested")
     assert "Marked invalid" in d2.status.text()
 
 
@@ -123,7 +123,7 @@ def test_sync_prefers_a_working_key_and_the_user_can_choose(qtbot: QtBot, keys: 
     cred = keys.admin_credential(date(2026, 11, 20))
     assert cred is not None and cred.label == "a-good" and cred.secret == GOOD
     assert d.sync_note.text() == "Organization sync uses a-good (sk-…1111)."
-    assert _row(d, "a-good")[5].startswith("used for sync")
+    assert _row(d, "a-good")[6].startswith("used for sync")
 
 
 def test_same_secret_twice_and_form_errors_next_to_their_field(
@@ -215,3 +215,80 @@ def test_losing_the_only_admin_key_shows_the_failing_banner(
     assert snap is not None and snap.org.key_lost and snap.failing
     assert not c.window.failing.isHidden()
     assert "no admin key is stored any more" in c.window.failing.label.text()
+
+
+# --- issue 25: an invalid or expired key is never chosen or accepted for sync ----------------
+
+
+def test_only_a_wrong_key_left_is_not_used_and_the_dialog_says_so(
+        qtbot: QtBot, keys: KeyStore, runner: TaskRunner) -> None:
+    keys.add("wrong", "admin", BAD, today=date(2026, 11, 1))
+    keys.mark_tested("wrong", False, TESTED_AT)
+    d, _ = _dialog(qtbot, keys, runner)
+    assert keys.sync_admin(date(2026, 11, 20)) is None
+    assert keys.admin_credential(date(2026, 11, 20)) is None  # no env key either
+    assert _row(d, "wrong")[6] == "not used for sync · invalid when tested"
+    assert d.sync_note.text().startswith("No usable admin key is left")
+    d.select("wrong")
+    d.sync_button.click()
+    assert d.busy == 0
+    assert d.status.text() == ("Not used for sync: wrong failed its last test; press Test "
+                               "once it is fixed, or add a new key.")
+    assert keys.get_meta("wrong").sync is False
+
+
+def test_use_for_sync_refuses_an_expired_key(qtbot: QtBot, keys: KeyStore,
+                                             runner: TaskRunner) -> None:
+    keys.add("current", "admin", GOOD, today=date(2026, 10, 1))
+    keys.add("old-admin", "admin", BAD, expires=date(2026, 11, 1), today=date(2026, 11, 2))
+    d, _ = _dialog(qtbot, keys, runner)
+    # Newer, but expired: never chosen automatically.
+    assert keys.sync_admin(date(2026, 11, 20)).label == "current"  # type: ignore[union-attr]
+    assert _row(d, "old-admin")[6] == "not used for sync · expired · not tested"
+    d.select("old-admin")
+    d.sync_button.click()
+    assert "expired on 2026-11-01; an expired key is not used for sync" in d.status.text()
+    assert "now uses" not in d.status.text()
+    assert d.sync_note.text().startswith("Organization sync uses current")
+    with pytest.raises(KnownError, match="expired on 2026-11-01"):
+        keys.use_for_sync("old-admin", date(2026, 11, 20))
+    # A chosen key that later fails its test is no longer used: the other one is.
+    keys.use_for_sync("current", date(2026, 11, 20))
+    keys.add("backup", "admin", "sk-admin-backupBACKUP0000000000004444", today=date(2026, 9, 1))
+    keys.mark_tested("current", False, TESTED_AT)
+    assert keys.sync_admin(date(2026, 11, 20)).label == "backup"  # type: ignore[union-attr]
+
+
+def test_a_network_failure_while_testing_does_not_mark_the_key(
+        qtbot: QtBot, keys: KeyStore, runner: TaskRunner) -> None:
+    from monitor.gui.app import KeyTestFailed
+
+    keys.add("org-admin", "admin", GOOD)
+
+    def offline(meta: KeyMeta, secret: str) -> str:
+        exc = KeyTestFailed("cannot reach api.openai.com")
+        exc.conclusive = False
+        raise exc
+
+    d = KeysDialog(keys, runner, tester=offline, clock=fixed_clock(TESTED_AT),
+                   today=lambda: date(2026, 11, 20))
+    qtbot.addWidget(d)
+    d.select("org-admin")
+    d.test_button.click()
+    qtbot.waitUntil(lambda: d.busy == 0 and "cannot reach" in d.status.text(), timeout=5000)
+    assert keys.get_meta("org-admin").test_ok is None  # still usable for sync
+    assert keys.sync_admin(date(2026, 11, 20)) is not None
+
+
+def test_key_age_is_shown_and_an_old_key_is_due_for_renewal(
+        qtbot: QtBot, keys: KeyStore, runner: TaskRunner) -> None:
+    keys.add("old", "admin", GOOD, today=date(2026, 8, 1))  # 111 days on Nov 20
+    keys.add("fresh", "admin", "sk-admin-freshFRESH0000000000005555", today=date(2026, 11, 1))
+    d, _ = _dialog(qtbot, keys, runner)
+    assert _row(d, "old")[4] == "111 day(s)" and _row(d, "fresh")[4] == "19 day(s)"
+    assert not d.renew_note.isHidden()
+    assert d.renew_note.text().startswith("old is 111 day(s) old: time to renew it.")
+    assert "fresh" not in d.renew_note.text()
+    later = KeysDialog(keys, runner, today=lambda: date(2026, 11, 20), renew_days=0)
+    qtbot.addWidget(later)
+    assert later.renew_note.isHidden()  # the reminder turned off in settings

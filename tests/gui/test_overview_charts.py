@@ -11,6 +11,10 @@ from monitor.gui.dashboard.charts import daily_values
 
 def test_charts_are_built_when_shown_dropped_when_closed_and_rebuilt_with_the_data(
         qtbot: QtBot, ctx: AppContext) -> None:
+    from monitor.gui.app import WELCOME_DISMISSED_PREF
+    from monitor.gui.window_state import save_pref
+
+    save_pref(ctx.paths.state_file, WELCOME_DISMISSED_PREF, True)  # not a first start
     c = AppController(ctx, tray=True, sync=lambda: NO_ADMIN_KEY, use_freedesktop=False,
                       with_tokenizer=False)
     c.quit_requested = lambda: None

@@ -177,3 +177,28 @@ def test_unpriced_requests_are_said_where_the_money_is(qtbot: QtBot, utc_ctx: Ap
     qtbot.addWidget(header)
     header.show_snapshot(snap)
     assert header.today_requests.text().endswith("\n1 request not priced today")
+
+
+def test_the_menu_says_whether_the_proxy_is_on(qtbot: QtBot, utc_ctx: AppContext,
+                                               runner: TaskRunner) -> None:
+    import dataclasses
+
+    from monitor.services.snapshot import ProxySourceStatus
+
+    tray, snap = _tray_with(qtbot, utc_ctx, runner)
+    try:
+        tray.rebuild_menu()
+        action = tray.find_action("proxy-state")
+        assert action is not None and action.text() == "Proxy: off"
+        on = dataclasses.replace(snap, proxy=ProxySourceStatus(
+            True, address="http://127.0.0.1:8787/v1"))
+        tray.set_snapshot(on)
+        tray.rebuild_menu()
+        assert "Proxy: on at http://127.0.0.1:8787/v1" in tray.menu_texts()
+        failed = dataclasses.replace(snap, proxy=ProxySourceStatus(
+            True, error="port 8787 is in use"))
+        tray.set_snapshot(failed)
+        tray.rebuild_menu()
+        assert "Proxy: not running (port 8787 is in use)" in tray.menu_texts()
+    finally:
+        tray.dispose()

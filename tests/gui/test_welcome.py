@@ -19,7 +19,13 @@ from monitor.context import AppContext
 from monitor.core.records import ProxyRecord
 from monitor.gui.app import NO_ADMIN_KEY, AppController
 from monitor.gui.keys_dialog import KeysDialog
-from monitor.gui.welcome import PATH_ADMIN, PATH_DESKTOP, PATH_PROXY, PATH_TOKENIZER
+from monitor.gui.welcome import (
+    ADMIN_KEYS_URL,
+    PATH_ADMIN,
+    PATH_DESKTOP,
+    PATH_PROXY,
+    PATH_TOKENIZER,
+)
 from monitor.services.keyvault import KeyMeta, KeyStore, MemoryVault
 from monitor.services.snapshot import DashboardSnapshot
 from tests.e2e.seed import proxy_record
@@ -46,13 +52,15 @@ def _start(qtbot: QtBot, c: AppController, poll: bool = False) -> DashboardSnaps
     return snap
 
 
-def test_shown_on_an_empty_home_and_gone_once_a_source_has_data(
+def test_shown_on_an_empty_home_and_stays_until_its_lines_are_copied_and_data_came(
         qtbot: QtBot, ctx: AppContext, make_app: Callable[..., AppController]) -> None:
     c = make_app()
     snap = _start(qtbot, c)
     assert not snap.has_data
     assert c.welcome_active
     w = c.window
+    assert w.isVisible()  # a first start with a tray opens the dashboard on the panel
+    assert w.welcome.intro.text().startswith("Nothing is set up yet")
     assert not w.welcome.isHidden() and w.charts.isHidden()  # no empty charts meanwhile
     assert w.header.isHidden()  # nor zero counters
     assert c.tray is not None
@@ -62,16 +70,33 @@ def test_shown_on_an_empty_home_and_gone_once_a_source_has_data(
     assert "Read my organization's usage…" in texts and "Just count tokens…" in texts
     assert c.tray.find_action("welcome-proxy") is not None
 
+    w.welcome.show_proxy_lines(["export OPENAI_BASE_URL=http://127.0.0.1:8787/v1"])
     ctx.store().add_proxy_record(proxy_record(datetime.now(UTC), Decimal("0.50")))
     with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000) as blocker:
         c.state.refresh()
     assert blocker.args[0].has_data
+    assert c.welcome_active and not w.welcome.isHidden()  # the lines not copied yet: stays
+    assert "first figures in" in w.welcome.intro.text()
+    w.welcome.copy_lines()
+    with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000):
+        c.state.refresh()
     assert not c.welcome_active
     assert w.welcome.isHidden() and not w.charts.isHidden()
     assert not w.header.isHidden()
     assert not c.tray.icon.toolTip().startswith("Token Monitor is not set up yet")
     c.tray.rebuild_menu()
     assert c.tray.find_action("welcome-proxy") is None
+
+
+def test_without_lines_to_paste_it_goes_once_data_comes(
+        qtbot: QtBot, ctx: AppContext, make_app: Callable[..., AppController]) -> None:
+    c = make_app()  # e.g. the admin-key path: nothing to copy, the first sync brings data
+    _start(qtbot, c)
+    assert c.welcome_active
+    ctx.store().add_proxy_record(proxy_record(datetime.now(UTC), Decimal("0.50")))
+    with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000):
+        c.state.refresh()
+    assert not c.welcome_active and not c.window.charts.isHidden()
 
 
 def test_not_shown_when_data_or_a_key_exists(qtbot: QtBot, ctx: AppContext,
@@ -130,6 +155,7 @@ def test_admin_path_opens_the_add_form_tests_the_key_then_syncs(
     assert len(opened) == 1
     d = opened[0]
     assert "Admin keys" in d.intro.text() and not d.intro.isHidden()
+    assert f'<a href="{ADMIN_KEYS_URL}">' in d.intro.text() and d.intro.openExternalLinks()
     assert tested == ["org-admin"]  # tested before it was stored
     qtbot.waitUntil(lambda: len(syncs) > first, timeout=5000)  # the first sync started
     assert ctx.keys().admin_credential() is not None
@@ -161,6 +187,22 @@ def test_proxy_path_turns_the_proxy_on_and_shows_lines_to_paste(
         c.window.welcome.copy_button.click()
         assert QGuiApplication.clipboard().text() == "\n".join(lines)
         assert c.welcome_active  # still up: nothing was metered yet
+        # It says what is set up, not "Nothing is set up yet".
+        qtbot.waitUntil(lambda: f"Proxy on at {url}" in c.window.welcome.intro.text(),
+                        timeout=10_000)
+        assert c.window.welcome.intro.text().startswith("Set up so far:")
+
+
+def test_the_admin_keys_page_is_a_link(qtbot: QtBot,
+                                       make_app: Callable[..., AppController]) -> None:
+    from PySide6.QtWidgets import QLabel
+
+    c = make_app()
+    _start(qtbot, c)
+    text = c.window.welcome.findChild(QLabel, "welcome-admin-text")
+    assert isinstance(text, QLabel)
+    assert f'<a href="{ADMIN_KEYS_URL}">' in text.text() and text.openExternalLinks()
+    assert ADMIN_KEYS_URL.startswith("https://platform.openai.com/")
 
 
 def test_tokenizer_path_opens_the_tokenizer(qtbot: QtBot,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -606,6 +607,9 @@ def test_sync_command_once_json_and_exit_codes(org_server: ServerThread, org: Fa
     text = capsys.readouterr().out
     assert "completions" in text and "1h" in text and ADMIN_KEY not in text
     assert "$OPENAI_ADMIN_KEY (sk-…aaaa)" in text
+    # HTTP calls to the Admin API, not model requests: named "API calls" (issue 25)
+    assert re.search(r"synced: [\d,]+ API calls?, ", text), text
+    assert " requests, " not in text
 
     monkeypatch.setenv("OPENAI_ADMIN_KEY", "sk-admin-WRONGkey0000000000000000000dead")
     assert main(["sync", "--once", "--base-url", url]) == 3

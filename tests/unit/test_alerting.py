@@ -186,8 +186,10 @@ def test_key_expiry_and_rejection(store: UsageStore) -> None:
     keys = [_meta("soon", date(2026, 11, 23)), _meta("later", date(2027, 1, 1)),
             _meta("gone", date(2026, 11, 1)), _meta("never", None)]
     alerts = engine.evaluate(snap(), ctx(keys=keys), NOW)
-    assert sorted(kinds(alerts)) == [("key_expiring", "gone:2026-11-01"),
+    assert sorted(kinds(alerts)) == [("key_expired", "gone:2026-11-01"),
                                      ("key_expiring", "soon:2026-11-23")]
+    expired = next(a for a in alerts if a.kind == "key_expired")
+    assert expired.title == "API key expired" and "expired on 2026-11-01" in expired.body
     assert engine.evaluate(snap(), ctx(keys=keys), NOW) == []
     alerts = engine.evaluate(snap(), ctx(sync_error_kind="InvalidKeyError",
                                          sync_key_label="org-admin"), NOW)
@@ -261,3 +263,32 @@ def test_overspent_prepaid_credit_says_used_up_and_by_how_much(store: UsageStore
     assert alert.title == "Prepaid credit used up" and alert.urgency == "critical"
     assert alert.body == "The $100.00 prepaid credit is used up, $123.12 over."
     assert alert.param("over") == "$123.12" and "$0.00" not in alert.body
+
+
+def test_new_key_with_one_request_is_singular(store: UsageStore) -> None:
+    engine = AlertEngine(store)
+    engine.evaluate(snap(keys=[("key_a", 5)]), ctx(), NOW)
+    alerts = engine.evaluate(snap(keys=[("key_a", 5), ("key_b", 1)]), ctx(), NOW)
+    assert "key_b made 1 request ($1.00)" in alerts[0].body
+
+
+def test_key_age_reminder_once_per_key(store: UsageStore) -> None:
+    engine = AlertEngine(store)
+    old = KeyMeta("old", "admin", date(2026, 8, 1), None, "abcd")  # 111 days on Nov 20
+    young = KeyMeta("young", "admin", date(2026, 10, 1), None, "efgh")  # 50 days
+    gone = KeyMeta("gone", "admin", date(2026, 1, 1), date(2026, 11, 1), "ijkl")
+    keys = [old, young, gone]
+    assert engine.evaluate(snap(), ctx(keys=keys), NOW) != []  # gone: expired alert
+    assert kinds(engine.evaluate(snap(), ctx(keys=keys, renew_days=90), NOW)) == [
+        ("key_age", "old:2026-08-01")]  # not "gone": expired says more
+    assert engine.evaluate(snap(), ctx(keys=keys, renew_days=90), NOW) == []
+    next_cycle = NOW + timedelta(days=40)  # once per key, not once per cycle
+    assert [k for k in kinds(engine.evaluate(snap(), ctx(keys=keys, renew_days=90),
+                                            next_cycle)) if k[0] == "key_age"] == [
+        ("key_age", "young:2026-10-01")]
+
+
+def test_budget_alerts_wait_for_a_chosen_limit(store: UsageStore) -> None:
+    engine = AlertEngine(store)
+    assert engine.evaluate(snap(), ctx("100", budget_alerts=False), NOW) == []
+    assert ("threshold", "80") in kinds(engine.evaluate(snap(), ctx("100"), NOW))

@@ -6,7 +6,7 @@ import io
 import json
 import stat
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import keyring
@@ -358,7 +358,9 @@ def test_cli_add_list_remove(memory_keyring: DictBackend, home: Path,
     listed = json.loads(capsys.readouterr().out)["keys"]
     assert listed == [{"label": "main", "kind": "admin", "created": date.today().isoformat(),
                        "expires": expires, "last4": "wxyz", "project_id": None,
-                       "masked": "sk-…wxyz", "expiry_status": "expiring", "days_left": 3}]
+                       "masked": "sk-…wxyz", "expiry_status": "expiring", "days_left": 3,
+                       "age_days": 0, "renewal_due": False, "last_test": "not tested",
+                       "used_for_sync": True, "sync_refusal": None}]
     assert main(["keys", "list"]) == 0
     table = capsys.readouterr().out
     assert "expires in 3 days" in table and SECRET not in table
@@ -416,3 +418,43 @@ def test_backend_error_text_holding_the_secret_is_scrubbed() -> None:
     with pytest.raises(KeyringUnavailable) as info:
         vault.set("main", SECRET)
     assert SECRET not in info.value.text() and "sk-…wxyz" in info.value.text()
+
+
+def test_cli_list_shows_age_last_test_and_that_no_admin_key_is_usable(
+        memory_keyring: DictBackend, home: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setattr("sys.stdin", _Stdin(SECRET + "\n"))
+    assert main(["keys", "add", "--label", "main", "--kind", "admin", "--no-check"]) == 0
+    capsys.readouterr()
+    from monitor.context import AppContext
+    from monitor.paths import resolve_paths
+
+    ctx = AppContext(resolve_paths(str(home)))
+    try:
+        ctx.keys().mark_tested("main", False, datetime(2026, 11, 20, 9, tzinfo=UTC))
+    finally:
+        ctx.close()
+    assert main(["keys", "list"]) == 0
+    out = capsys.readouterr().out
+    assert "LAST TEST" in out and "invalid (tested 2026-11-2" in out
+    assert "0 days" in out
+    assert "no usable admin key: 'main' failed its last test" in out
+    assert main(["keys", "list", "--json"]) == 0
+    listed = json.loads(capsys.readouterr().out)["keys"][0]
+    assert listed["used_for_sync"] is False and listed["last_test"].startswith("invalid")
+    assert "failed its last test" in listed["sync_refusal"]
+
+
+def test_cli_sync_refuses_an_expired_or_invalid_key_and_says_why(
+        memory_keyring: DictBackend, home: Path, monkeypatch: pytest.MonkeyPatch,
+        capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.delenv("OPENAI_ADMIN_KEY", raising=False)
+    monkeypatch.setattr("sys.stdin", _Stdin(SECRET + "\n"))
+    assert main(["keys", "add", "--label", "old-admin", "--kind", "admin", "--expires",
+                 "2020-12-01", "--no-check"]) == 0
+    capsys.readouterr()
+    # No request is sent with an expired key: the base URL would refuse the connection.
+    assert main(["sync", "--once", "--base-url", "http://127.0.0.1:9/v1"]) == 1
+    err = capsys.readouterr().err
+    assert "no usable admin key ('old-admin' expired on 2020-12-01)" in err
+    assert "syncing" not in err

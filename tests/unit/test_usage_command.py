@@ -256,3 +256,23 @@ def test_usage_human_says_estimates_and_bill_differences(
     # m-std billed 2.50 against 1M x 2 = 2.00 estimated
     assert ("Billed vs tokens × price differ for m-std: billed $2.50, estimated $2.00 "
             "(+$0.50)") in out
+
+
+def test_the_crossing_reads_as_future_or_past_and_over_the_limit_is_named(
+        seeded: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    # $5 from Nov 15: $1.256 in 1.5 days, so the pace crosses $5 later this cycle.
+    assert main(["budget", "--limit", "5", "--cycle-day", "15"]) == 0
+    capsys.readouterr()
+    assert main(["usage", "--now", NOW]) == 0
+    text = capsys.readouterr().out
+    assert "will cross the limit around " in text and "limit crossed" not in text
+    assert main(["budget", "--now", NOW]) == 0
+    text = capsys.readouterr().out
+    assert "Remaining" in text and "Over the limit" not in text
+    # $1: already crossed, and what is left is named as being over.
+    assert main(["budget", "--limit", "1", "--now", NOW]) == 0
+    text = capsys.readouterr().out
+    assert "Over the limit by  $0.26" in text and "Remaining" not in text
+    assert "limit crossed " in text and "will cross" not in text
+    assert main(["usage", "--now", NOW]) == 0
+    assert "limit crossed " in capsys.readouterr().out

@@ -427,6 +427,8 @@ class DashboardWindow(QMainWindow):
         self.freshness.setVisible(not active)
         if active:
             self.tabs.setCurrentIndex(self._overview_index)
+        else:
+            self._build_overview()  # not built while the welcome panel stood in their place
 
     @property
     def welcome_active(self) -> bool:
@@ -535,7 +537,7 @@ class DashboardWindow(QMainWindow):
         return self.charts.cumulative_chart
 
     def _build_overview(self) -> None:
-        if self.isVisible():
+        if self.isVisible() and not self.welcome_active:  # the welcome panel hides them
             self.charts.build()
 
     def hideEvent(self, event: QHideEvent) -> None:
