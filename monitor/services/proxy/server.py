@@ -428,7 +428,22 @@ class RecordWriter:
                 else:
                     self.keeper.replay_now()
         finally:
+            self._last_words()
             self.keeper.close()
+
+    def _last_words(self) -> None:
+        """On stop: one more try for records waiting in memory, then say how many are lost."""
+        self.keeper.flush_backlog()
+        lost = self.unkept
+        if lost:
+            log.error("%d proxy records could not be kept: neither the usage database nor "
+                      "the spool %s could take them (is the disk full?); they are lost",
+                      lost, self.keeper.spool.path)
+
+    @property
+    def unkept(self) -> int:
+        """Records submitted but neither stored nor spooled (waiting in memory or the queue)."""
+        return self.keeper.unkept + len(self._items)
 
     def _heartbeat(self) -> None:
         """Every PROXY_HEARTBEAT_S, note in the store that this proxy is metering, so `status`
