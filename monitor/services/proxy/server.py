@@ -50,6 +50,7 @@ from monitor.services.proxy.guard import (
     GuardedServer,
     RequestGuard,
     cors_headers,
+    local_addresses,
     route_library_logs,
 )
 from monitor.services.proxy.metering import (
@@ -127,6 +128,45 @@ def key_fingerprint(authorization: str | None) -> str:
     return mask_secret(token)
 
 
+_KEY_HEADERS = ("x-api-key", "api-key")
+"""Other headers a client may put a key in (Anthropic's, Azure OpenAI's)."""
+_DECODED_ENCODINGS = frozenset({"gzip", "deflate", "br", "zstd"})
+"""Request `Content-Encoding`s aiohttp's server decodes before the handler reads the body."""
+
+
+def _is_virtual(token: str) -> bool:
+    return token[:3].lower() == "tm-"
+
+
+def virtual_authorization(
+    headers: CIMultiDictProxy[str],
+) -> tuple[str | None, web.Response | None]:
+    """The client's Authorization as the gate reads it, or the refusal of a `tm-` token the
+    proxy must not forward as it is.
+
+    A virtual token in any spelling of Authorization (no `Bearer`, lower case, extra or tab
+    spaces) becomes `Bearer tm-…` so the gate swaps or refuses it; one in `x-api-key` or
+    `api-key`, or among several Authorization headers, is refused (401/400): passed through
+    it would reach the upstream unswapped and unmetered.
+    """
+    values = headers.getall(hdrs.AUTHORIZATION, [])
+    words = [v.split() for v in values]
+    virtual = [w for w in words if w and _is_virtual(w[-1])]
+    for name in _KEY_HEADERS:
+        if any(_is_virtual(v.strip().split()[-1]) for v in headers.getall(name, []) if v.strip()):
+            return None, _json_error(
+                401, f"The Token Monitor proxy takes virtual keys (tm-…) in the Authorization "
+                f"header only (Authorization: Bearer tm-…), not in {name}.", "invalid_api_key",
+                "invalid_request_error")
+    if not virtual:
+        return (values[0] if values else None), None
+    if len(values) > 1:
+        return None, _json_error(400, "The request has more than one Authorization header; "
+                                 "send one (Authorization: Bearer tm-…).", "invalid_api_key",
+                                 "invalid_request_error")
+    return f"Bearer {virtual[0][-1]}", None
+
+
 _ID_SEGMENT = re.compile(r"^(?=.*\d)(?:[A-Za-z0-9]+[-_:.][-_:.A-Za-z0-9]{5,}|[A-Za-z0-9]{24,})$")
 
 
@@ -161,12 +201,7 @@ def is_loopback_host(host: str) -> bool:
     return _host_kind(host) == "loopback"
 
 
-def _local_addresses() -> set[str]:
-    found: set[str] = set()
-    with contextlib.suppress(OSError):
-        for info in socket.getaddrinfo(socket.gethostname(), None):
-            found.add(str(info[4][0]))
-    return found
+_local_addresses = local_addresses
 
 
 def points_at_self(upstream: URL, host: str, port: int) -> bool:
@@ -748,6 +783,12 @@ class MeteringProxy:
             out.add(name, value)
         if hdrs.TRANSFER_ENCODING in raw:
             out.popall(hdrs.CONTENT_LENGTH, None)  # RFC 9112 §6.3: TE overrides CL
+        encoding = raw.get(hdrs.CONTENT_ENCODING, "")
+        if encoding.isascii() and encoding.lower() in _DECODED_ENCODINGS:
+            # aiohttp hands us the body decoded: forward it as such (a whole body gets its
+            # new Content-Length in _request_body, a streamed one goes chunked)
+            out.popall(hdrs.CONTENT_ENCODING, None)
+            out.popall(hdrs.CONTENT_LENGTH, None)
         accept = out.get(hdrs.ACCEPT_ENCODING)
         if accept is not None:
             out[hdrs.ACCEPT_ENCODING] = decodable_accept_encoding(accept)
@@ -781,12 +822,19 @@ class MeteringProxy:
         rest = verdict.rest
         endpoint = endpoint_of(rest.split("?", 1)[0])
         method = request.method
-        admission = await self._gate.authorize(request.headers.get(hdrs.AUTHORIZATION))
+        authorization, refusal = virtual_authorization(request.headers)
+        if refusal is not None:
+            return refusal
+        admission = await self._gate.authorize(authorization)
         if admission.refusal is not None:
             return admission.refusal
         headers = self._upstream_headers(request)
         if admission.authorization is not None:
             headers[hdrs.AUTHORIZATION] = admission.authorization
+        elif authorization is not None and _is_virtual(authorization.split()[-1]):
+            # a gate that let a virtual token through unswapped: never forward it
+            return _json_error(401, "The Token Monitor proxy could not swap this virtual key.",
+                               "invalid_api_key", "invalid_request_error")
         label = admission.label or self._label_for(request.headers.get(hdrs.AUTHORIZATION))
         state = _RequestState(started, method, endpoint, label, t0)
         state.cors_origin = verdict.cors_origin
