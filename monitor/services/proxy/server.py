@@ -95,6 +95,10 @@ everything else streams."""
 WRITER_BUSY_TIMEOUT_S = 2.0
 """How long the record writer waits for a locked database before spooling the batch."""
 
+PROMPT_WRITE_S = 0.02
+"""How long after a request ends the record writer waits to batch its neighbours before
+writing: the window in which an answered request's record lives only in memory."""
+
 SHUTDOWN_GRACE_S = 3.0
 """On stop, requests still running get this long to finish before they are cut (partial)."""
 
@@ -290,9 +294,13 @@ class FinishedRequest:
 class RecordWriter:
     """A daemon thread that prices finished requests and writes them to the UsageStore.
 
-    The event loop only appends to a deque (no lock, no thread wake-up); the thread takes
-    what has accumulated every `interval` seconds and writes it in one transaction. Waking
-    per record would hand the GIL to this thread on every request and stall the loop.
+    The event loop appends to a deque and wakes the thread only when it is not already
+    awake (an `Event` flag read, so one wake-up per batch, never per record); the thread
+    then waits PROMPT_WRITE_S for the requests finishing alongside and writes them in one
+    transaction. So a record is in the database (or the spool) about PROMPT_WRITE_S after
+    its response went out, and a proxy killed outright (SIGKILL) loses only the records of
+    that last moment; at most 1/PROMPT_WRITE_S batches a second, whatever the traffic.
+    Idle, the thread looks every `interval` seconds (heartbeat, cap refresh, spool replay).
     `on_record` is called on this thread after each batch is kept. No record is dropped:
     `RecordKeeper` isolates a bad record and spools batches the database cannot take.
     """
@@ -344,6 +352,8 @@ class RecordWriter:
     def submit(self, item: FinishedRequest) -> None:
         self._submitted += 1
         self._items.append(item)
+        if not self._wake.is_set():  # one wake-up per batch: later submits find it set
+            self._wake.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every request submitted so far is stored; False on timeout."""
@@ -439,7 +449,8 @@ class RecordWriter:
     def _run(self) -> None:
         try:
             while True:
-                self._wake.wait(self._interval)
+                if self._wake.wait(self._interval) and not self._stopping:
+                    time.sleep(PROMPT_WRITE_S)  # gather the requests ending with this one
                 self._wake.clear()
                 stopping = self._stopping
                 batch: list[FinishedRequest] = []
