@@ -375,6 +375,10 @@ class RecordWriter:
         self._wake.set()
         if self._started and self._thread.is_alive():
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("the proxy stopped with %d records not yet stored or spooled (the "
+                          "records thread is still writing; a stuck database?)",
+                          self._submitted - self._written)
 
     def to_record(self, item: FinishedRequest) -> ProxyRecord:
         """Price one finished request (errors cost 0; missing usage is counted with a reason
