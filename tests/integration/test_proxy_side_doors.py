@@ -89,6 +89,18 @@ def test_a_virtual_key_in_any_spelling_of_authorization_is_swapped(
     assert token not in json.dumps(seen.headers)
 
 
+@pytest.mark.parametrize("value", ["", "   ", "Bearer", "Bearer sk-own-key-0123456789"])
+def test_other_authorization_values_pass_as_they_were(
+    virtual: tuple[MeteringProxy, str], fake: FakeUpstream, value: str
+) -> None:
+    proxy, _ = virtual
+    status, _, _ = send(proxy.port, "GET", "/v1/fake/echo",
+                        {**host(proxy), "Authorization": value, "x-api-key": ""})
+    assert status == 200
+    [seen] = fake.requests
+    assert seen.headers["authorization"] == value.strip()
+
+
 @pytest.mark.parametrize("name", ["x-api-key", "api-key", "X-Api-Key"])
 def test_a_virtual_key_in_another_key_header_is_refused_not_forwarded(
     virtual: tuple[MeteringProxy, str], fake: FakeUpstream, name: str

@@ -142,6 +142,12 @@ def _is_virtual(token: str) -> bool:
     return token[:3].lower() == "tm-"
 
 
+def _names_virtual(value: str) -> bool:
+    """True when a key header's value ends in a `tm-` token, however it is spelled."""
+    words = value.split()
+    return bool(words) and _is_virtual(words[-1])
+
+
 def virtual_authorization(
     headers: CIMultiDictProxy[str],
 ) -> tuple[str | None, web.Response | None]:
@@ -154,10 +160,9 @@ def virtual_authorization(
     it would reach the upstream unswapped and unmetered.
     """
     values = headers.getall(hdrs.AUTHORIZATION, [])
-    words = [v.split() for v in values]
-    virtual = [w for w in words if w and _is_virtual(w[-1])]
+    virtual = [v.split()[-1] for v in values if _names_virtual(v)]
     for name in _KEY_HEADERS:
-        if any(_is_virtual(v.strip().split()[-1]) for v in headers.getall(name, []) if v.strip()):
+        if any(_names_virtual(v) for v in headers.getall(name, [])):
             return None, _json_error(
                 401, f"The Token Monitor proxy takes virtual keys (tm-…) in the Authorization "
                 f"header only (Authorization: Bearer tm-…), not in {name}.", "invalid_api_key",
@@ -168,7 +173,7 @@ def virtual_authorization(
         return None, _json_error(400, "The request has more than one Authorization header; "
                                  "send one (Authorization: Bearer tm-…).", "invalid_api_key",
                                  "invalid_request_error")
-    return f"Bearer {virtual[0][-1]}", None
+    return f"Bearer {virtual[0]}", None
 
 
 _ID_SEGMENT = re.compile(r"^(?=.*\d)(?:[A-Za-z0-9]+[-_:.][-_:.A-Za-z0-9]{5,}|[A-Za-z0-9]{24,})$")
@@ -846,7 +851,7 @@ class MeteringProxy:
         headers = self._upstream_headers(request)
         if admission.authorization is not None:
             headers[hdrs.AUTHORIZATION] = admission.authorization
-        elif authorization is not None and _is_virtual(authorization.split()[-1]):
+        elif authorization is not None and _names_virtual(authorization):
             # a gate that let a virtual token through unswapped: never forward it
             return _json_error(401, "The Token Monitor proxy could not swap this virtual key.",
                                "invalid_api_key", "invalid_request_error")
