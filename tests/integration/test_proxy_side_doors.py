@@ -198,6 +198,19 @@ def test_a_gzip_streamed_upload_is_forwarded_decoded(
     assert fake.uploads[0].bytes == len(data)
 
 
+@pytest.mark.parametrize(("path", "ctype"), [("/v1/chat/completions", "application/json"),
+                                              ("/v1/files", "application/octet-stream")])
+def test_a_body_that_is_not_the_gzip_it_claims_gets_a_clear_400(
+    lending: MeteringProxy, path: str, ctype: str
+) -> None:
+    status, _, body = send(lending.port, "POST", path,
+                           {**host(lending), "Content-Type": ctype, "Content-Encoding": "gzip"},
+                           b"this is not gzip data" * 100)
+    assert status == 400, body
+    error = json.loads(body)["error"]
+    assert error["code"] == "invalid_request_body" and "gzip" in error["message"]
+
+
 # -- /metrics and DNS rebinding ----------------------------------------------------------------
 
 

@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -568,6 +570,21 @@ class _ClientGoneError(Exception):
     """The client closed its connection while we were writing to it."""
 
 
+_UNDECODABLE = (HttpProcessingError, RequestPayloadError)
+"""What aiohttp raises from a request body it cannot decode."""
+
+
+class _BadBodyError(Exception):
+    """The client's request body could not be decoded (a broken gzip/deflate body)."""
+
+
+def _bad_body(request: web.BaseRequest) -> web.Response:
+    encoding = request.headers.get(hdrs.CONTENT_ENCODING, "")[:40]
+    return _json_error(400, f"The request body could not be decoded (Content-Encoding: "
+                       f"{encoding}): it is not valid {encoding} data.", "invalid_request_body",
+                       "invalid_request_error")
+
+
 class MeteringProxy:
     """Forward /v1/... to `upstream`, streaming both ways, and record every request.
 
@@ -875,7 +892,11 @@ class MeteringProxy:
     ) -> web.StreamResponse:
         session = self._session
         assert session is not None
-        body, strip = await self._request_body(request, headers, state)
+        try:
+            body, strip = await self._request_body(request, headers, state)
+        except _BadBodyError:
+            state.status = 400
+            return _bad_body(request)
         if state.capped:
             hold = await self._gate.reserve(state.capped, state.request_body, state.endpoint,
                                             state.request_model)
@@ -899,6 +920,9 @@ class MeteringProxy:
             if state.client_gone:
                 state.partial = True
                 return web.Response(status=499)
+            if state.bad_body:
+                state.status = 400
+                return _bad_body(request)
             reason = redact(str(exc) or type(exc).__name__)
             log.warning("upstream %s unreachable: %s", self._upstream_host, reason)
             state.status = 502
@@ -935,7 +959,10 @@ class MeteringProxy:
         if limit and (chunked or (length is not None and length <= limit)):
             buf = bytearray()
             while len(buf) <= limit:
-                chunk = await content.read(limit + 1 - len(buf))
+                try:
+                    chunk = await content.read(limit + 1 - len(buf))
+                except _UNDECODABLE as exc:
+                    raise _BadBodyError from exc
                 if not chunk:
                     break
                 buf += chunk
@@ -981,6 +1008,9 @@ class MeteringProxy:
         except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
             state.client_gone = True
             raise _ClientGoneError from exc
+        except _UNDECODABLE as exc:  # a broken gzip/deflate body, found mid-stream
+            state.bad_body = True
+            raise _BadBodyError from exc
 
     async def _relay(
         self,
@@ -1142,7 +1172,7 @@ class _RequestState:
     """Mutable per-request bookkeeping shared by the handler's steps."""
 
     __slots__ = (
-        "capped", "clean_end", "client_gone", "cors_origin", "delivered",
+        "bad_body", "capped", "clean_end", "client_gone", "cors_origin", "delivered",
         "endpoint", "headers_at", "hold", "key_label", "meter", "method", "partial",
         "request_body",
         "request_id", "request_model", "started", "status", "t0", "ttfb_ms", "upstream_headers",
@@ -1162,6 +1192,7 @@ class _RequestState:
         self.ttfb_ms: float | None = None
         self.partial = False
         self.client_gone = False
+        self.bad_body = False
         self.clean_end = False
         self.delivered = False
         self.meter: UsageChunkStripper | Observer | None = None
