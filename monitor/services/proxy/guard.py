@@ -27,6 +27,7 @@ included, and with no handler configured Python would print that to stderr unred
 from __future__ import annotations
 
 import contextlib
+import ipaddress
 import logging
 import re
 import socket
@@ -173,6 +174,7 @@ class RequestGuard:
     def __init__(self, allow_origins: Iterable[str] = ()) -> None:
         self._origins = {_origin_key(o): o.strip().rstrip("/") for o in allow_origins if o.strip()}
         self._hosts: frozenset[str] = frozenset()
+        self._ip_port: str | None = None
         self.refused = 0
         self._reported: set[str] = set()
 
@@ -197,9 +199,12 @@ class RequestGuard:
     def allowed_origins(self) -> tuple[str, ...]:
         return tuple(self._origins.values())
 
-    def bind(self, host: str, port: int, extra_hosts: Iterable[str] = ()) -> None:
+    def bind(self, host: str, port: int, extra_hosts: Iterable[str] = (), *,
+             ip_literals: bool = False) -> None:
         """Accept `Host` values naming this proxy: the loopback names, the listen address and
-        `extra_hosts` (the machine's own addresses when listening on a wildcard)."""
+        `extra_hosts` (the machine's own addresses when listening on a wildcard); with
+        `ip_literals`, also any IP address with this port (a scraper on another machine may
+        know this one by an address not listed: an IP literal is never a rebound name)."""
         h = host.strip().lower()
         listen = f"[{h.strip('[]')}]" if ":" in h else h
         names = {*_LOOPBACK_NAMES, "localhost.localdomain", listen}
@@ -210,17 +215,29 @@ class RequestGuard:
         if port == 80:
             allowed.update(names)
         self._hosts = frozenset(allowed)
+        self._ip_port = f":{port}" if ip_literals else None
 
     def host_refusal(self, request: web.BaseRequest) -> web.Response | None:
         """The 421 for a request whose `Host` does not name this server (DNS rebinding)."""
         host = request.headers.get(hdrs.HOST, "").strip().lower()
-        if host in self._hosts:
+        if host in self._hosts or self._is_ip_literal(host):
             return None
         self.refused += 1
         self._report("host", host)
         return json_error(421, "The metering proxy only answers requests addressed to its own "
                           "loopback address (127.0.0.1, localhost or [::1] with its port).",
                           "misdirected_request", "invalid_request_error")
+
+    def _is_ip_literal(self, host: str) -> bool:
+        if self._ip_port is None or not host.endswith(self._ip_port):
+            return False
+        name = host[: -len(self._ip_port)]
+        try:
+            ipaddress.ip_address(name[1:-1] if name.startswith("[") and name.endswith("]")
+                                 else name)
+        except ValueError:
+            return False
+        return ":" not in name or name.startswith("[")
 
     def check(self, request: web.BaseRequest) -> Verdict:
         """The verdict for one request (cheap: a few set lookups and one split)."""

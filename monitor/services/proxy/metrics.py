@@ -334,7 +334,7 @@ class MetricsExporter:
     connection the gauges read), so a slow query never stalls a proxied request. Started
     and stopped by the MeteringProxy it is given to. Its `Host` check is the proxy's (a
     rebound name gets 421), so a web page cannot read the figures by DNS rebinding; bound
-    to another address it also accepts this machine's names and addresses.
+    to another address it also accepts this machine's names and any IP address.
     """
 
     def __init__(
@@ -397,7 +397,8 @@ class MetricsExporter:
             raise
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else self.port
-        self._guard.bind(self.host, self.port, self._own_names())
+        own = self._own_names()
+        self._guard.bind(self.host, self.port, own, ip_literals=bool(own))
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{host}:{self.port}/metrics"
         log.info("metrics on %s", self.url)
