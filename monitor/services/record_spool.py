@@ -7,6 +7,13 @@ owner-only (0600), next to the database (`proxy-spool.jsonl` in the data dir); e
 carries a random id, and the store remembers the ids it replayed (`replayed_spool`), so a
 crash between committing a replay and emptying the file never stores a record twice.
 
+Exactly once, also on a full disk: each line is `#<crc32> <json>`, so a line cut short or
+garbled is recognised (older lines without the checksum are still read). An append is all
+or nothing: when the disk refuses part of it, the file is cut back to where it stood, and
+the caller keeps the records with the *same* ids (`append_entries`) for its next try; if
+even the cut fails, the complete lines already written carry those ids and the replay
+stores each id once.
+
 Appends and replays take an exclusive `flock` on the file, so two processes (the tray app's
 proxy and a `token-monitor proxy`) never interleave half lines or replay the same entries
 at once. A line that cannot be parsed (a torn write from a crash) is moved to
@@ -21,11 +28,12 @@ import json
 import logging
 import os
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import IO, Any, Protocol
+from zlib import crc32
 
 from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
@@ -39,6 +47,38 @@ log = logging.getLogger(__name__)
 
 SPOOL_NAME = "proxy-spool.jsonl"
 REPLAY_CHUNK = 500
+
+Writer = Callable[[int, memoryview], int]
+"""How the spool writes bytes to its file descriptor (`os.write`; tests inject a full disk)."""
+
+
+def new_spool_id() -> str:
+    """A random id for a record entering the spool (kept across retries of its append)."""
+    import secrets  # here: `status` imports this module but never appends (start-up time)
+
+    return secrets.token_hex(12)
+
+
+def encode_line(spool_id: str, rec: ProxyRecord) -> bytes:
+    """One spool line: `#<crc32 of the JSON, 8 hex digits> <JSON>\\n`."""
+    payload = json.dumps({"id": spool_id, "record": record_to_json(rec)},
+                         separators=(",", ":")).encode("utf-8")
+    return b"#%08x %s\n" % (crc32(payload), payload)
+
+
+def decode_line(line: str) -> tuple[str, ProxyRecord]:
+    """The (id, record) of one spool line; raises ValueError for a torn or garbled one."""
+    if line.startswith("#"):
+        check, _, payload = line.rstrip("\n").partition(" ")
+        if not line.endswith("\n") or f"#{crc32(payload.encode('utf-8')):08x}" != check:
+            raise ValueError("checksum mismatch (a torn or garbled line)")
+    else:
+        payload = line  # written before the checksum was added
+    try:
+        doc = json.loads(payload)
+        return str(doc["id"]), record_from_json(doc["record"])
+    except (KeyError, TypeError) as exc:
+        raise ValueError(f"not a spooled record ({exc!r})") from None
 
 
 _counts_lock = threading.Lock()
@@ -86,8 +126,9 @@ def record_from_json(d: dict[str, Any]) -> ProxyRecord:
 class RecordSpool:
     """The append-only spool file of one database (see the module docstring)."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, write: Writer = os.write) -> None:
         self.path = Path(path)
+        self._write = write
         self._lock = threading.Lock()  # flock is per open file; this orders our own threads
 
     @contextlib.contextmanager
@@ -103,25 +144,42 @@ class RecordSpool:
                     fcntl.flock(fh.fileno(), fcntl.LOCK_UN)
 
     def append(self, records: Iterable[ProxyRecord]) -> int:
-        """Append records durably (fsync); returns how many. Raises OSError if the disk
-        refuses too (the caller keeps them in memory and tries again)."""
-        import secrets  # here: `status` imports this module but never appends (start-up time)
+        """Append records under new ids; see `append_entries`."""
+        return self.append_entries([(new_spool_id(), r) for r in records])
 
-        lines = [json.dumps({"id": secrets.token_hex(12), "record": record_to_json(r)},
-                            separators=(",", ":")) + "\n" for r in records]
-        if not lines:
+    def append_entries(self, entries: Sequence[tuple[str, ProxyRecord]]) -> int:
+        """Append (id, record) entries durably (fsync), all or none; returns how many.
+
+        Raises OSError if the disk refuses (the caller keeps them, with these ids, and tries
+        again). The file is then cut back to its length before the append, so no line of a
+        failed append is ever replayed next to its retry.
+        """
+        if not entries:
             return 0
+        data = b"".join(encode_line(i, r) for i, r in entries)
         with self._locked("a+") as fh:
-            end = fh.seek(0, os.SEEK_END)
-            if end > 0:  # after a torn write (a crash mid-line), start on a line of our own
-                with open(self.path, "rb") as raw:
-                    raw.seek(end - 1)
-                    if raw.read(1) != b"\n":
-                        lines.insert(0, "\n")
-            fh.write("".join(lines))
-            fh.flush()
-            os.fsync(fh.fileno())
-        return len(lines) - (lines[0] == "\n")
+            fd = fh.fileno()
+            end = os.lseek(fd, 0, os.SEEK_END)
+            if end > 0 and os.pread(fd, 1, end - 1) != b"\n":
+                data = b"\n" + data  # after a torn write (a crash mid-line): our own line
+            try:
+                view = memoryview(data)
+                while view:
+                    view = view[self._write(fd, view):]
+                os.fsync(fd)
+            except OSError:
+                self._cut_back(fd, end)
+                raise
+        return len(entries)
+
+    def _cut_back(self, fd: int, end: int) -> None:
+        """Undo a failed append (truncating frees blocks, so it works on a full disk)."""
+        try:
+            os.ftruncate(fd, end)
+            os.fsync(fd)
+        except OSError as exc:  # the ids make a retry harmless: each is replayed once
+            log.warning("could not cut the spool %s back after a failed write (%s); the "
+                        "complete lines stay and are replayed once each", self.path.name, exc)
 
     def pending(self) -> int:
         """How many records wait in the spool (0 when there is no spool file).
@@ -171,13 +229,14 @@ class RecordSpool:
                 if not line.strip():
                     continue
                 try:
-                    doc = json.loads(line)
-                    entry = (str(doc["id"]), record_from_json(doc["record"]))
-                except (ValueError, KeyError, TypeError) as exc:
+                    entry = decode_line(line)
+                except ValueError as exc:
                     log.warning("unreadable spool line kept aside in %s.bad: %s",
                                 self.path.name, exc)
                     bad.append(line if line.endswith("\n") else line + "\n")
                     continue
+                if entry[0] in raw_by_id:
+                    continue  # the same entry twice (a retried append): stored once
                 entries.append(entry)
                 raw_by_id[entry[0]] = line
             stored = 0

@@ -130,6 +130,7 @@ class FakeUpstream:
         app.router.add_post("/v1/moderations", self._moderations)
         app.router.add_post("/v1/files", self._upload)
         app.router.add_get("/v1/fake/download", self._download)
+        app.router.add_route("*", "/v1/fake/echo", self._echo)
         return app
 
     # -- plumbing ----------------------------------------------------------------------------
@@ -537,6 +538,14 @@ class FakeUpstream:
             headers.update({"Connection": "keep-alive, X-Upstream-Hop", "X-Upstream-Hop": "1",
                             "Keep-Alive": "timeout=5", "X-Kept": "1"})  # fmt: skip
         return web.json_response({"object": "list", "data": data}, headers=headers)
+
+    async def _echo(self, request: web.Request) -> web.StreamResponse:
+        """Any method: the request's headers back in the body, as a TRACE-answering server
+        (or a debugging gateway) would: whatever key the proxy sent, the caller reads."""
+        seq, _, raw = await self._log(request)
+        return web.json_response(
+            {"method": request.method, "headers": dict(request.headers), "body_bytes": len(raw)},
+            headers={"x-request-id": f"req_{seq:032x}"})
 
     # -- streaming bodies --------------------------------------------------------------------
 

@@ -6,7 +6,6 @@ a real SQLite file (locked by another connection, replaced by a damaged file, re
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import sqlite3
@@ -25,7 +24,7 @@ from monitor.paths import Paths
 from monitor.services.proxy import MeteringProxy
 from monitor.services.proxy.metering import MAX_TOKENS
 from monitor.services.proxy.record_keeper import RecordKeeper
-from monitor.services.record_spool import RecordSpool, spool_path_for
+from monitor.services.record_spool import RecordSpool, decode_line, spool_path_for
 from monitor.services.store import UsageStore
 from tests.integration.test_proxy import MSG, client, proxy, records, wait_until
 
@@ -65,8 +64,8 @@ def test_a_poisoned_record_among_60_never_takes_the_batch_down(tmp_path: Path) -
     kept = keeper.keep(batch)
     assert len(kept) == 60 and stored(db) == 60
     assert keeper.spool.pending() == 1  # the poisoned one is kept, not dropped
-    [line] = spool_path_for(db).read_text().splitlines()
-    assert json.loads(line)["record"]["request_id"] == "req_30"
+    [line] = spool_path_for(db).read_text().splitlines(keepends=True)
+    assert decode_line(line)[1].request_id == "req_30"
     assert spool_path_for(db).stat().st_mode & 0o777 == 0o600
     keeper.close()
     store.close()

@@ -9,8 +9,13 @@ else runs and whatever the mode:
 - `Host` must name the proxy's own loopback address and port (`127.0.0.1:P`, `localhost:P`,
   `[::1]:P`, or the address it listens on): a rebound name gets 421 Misdirected Request.
 - A request carrying `Origin` comes from a browser page: 403 unless that origin was allowed
-  (`--allow-origin`). Allowed origins get CORS headers; nothing else does.
+  (`--allow-origin`). Allowed origins get CORS headers; nothing else does. So does one a
+  browser marks `Sec-Fetch-Site: cross-site` or `same-site` without an `Origin` (a link, an
+  image, a form GET): a page, not a program on this machine.
 - `OPTIONS` (a CORS preflight) is answered here and never forwarded, so it never carries a key.
+- Only the methods the OpenAI and Anthropic APIs use (GET, POST, DELETE) are forwarded; any
+  other (`TRACE`, `PUT`, `CONNECT`, …) gets 405, so an echoing upstream never hands a caller
+  the key the proxy swapped in.
 - The path is normalised (RFC 3986 dot segments, `%2e` included); anything that resolves
   outside `/v1/`, or hides a separator in a segment (`%2f`, `\\`), is refused.
 
@@ -21,8 +26,11 @@ included, and with no handler configured Python would print that to stderr unred
 
 from __future__ import annotations
 
+import contextlib
+import ipaddress
 import logging
 import re
+import socket
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -42,10 +50,22 @@ AIOHTTP_LOGGERS = (
 """Loggers that can carry request bytes: each gets the redaction filter at the logger itself,
 so a record is masked before any handler (even Python's last-resort stderr one) sees it."""
 
+FORWARDED_METHODS = frozenset({"GET", "POST", "DELETE"})
+"""The methods the OpenAI and Anthropic APIs use; anything else is never forwarded."""
 _ALLOW_METHODS = "GET, POST, DELETE, OPTIONS"
+_FOREIGN_SITES = frozenset({"cross-site", "same-site"})
 _LOOPBACK_NAMES = ("127.0.0.1", "localhost", "[::1]")
 _DOT = re.compile(r"%2e", re.IGNORECASE)
 _HIDDEN_SEPARATOR = re.compile(r"%2f|%5c|\\", re.IGNORECASE)
+
+
+def local_addresses() -> set[str]:
+    """This machine's own addresses (for a server listening on a wildcard address)."""
+    found: set[str] = set()
+    with contextlib.suppress(OSError):
+        for info in socket.getaddrinfo(socket.gethostname(), None):
+            found.add(str(info[4][0]))
+    return found
 
 
 def route_library_logs() -> None:
@@ -154,6 +174,7 @@ class RequestGuard:
     def __init__(self, allow_origins: Iterable[str] = ()) -> None:
         self._origins = {_origin_key(o): o.strip().rstrip("/") for o in allow_origins if o.strip()}
         self._hosts: frozenset[str] = frozenset()
+        self._ip_port: str | None = None
         self.refused = 0
         self._reported: set[str] = set()
 
@@ -178,9 +199,12 @@ class RequestGuard:
     def allowed_origins(self) -> tuple[str, ...]:
         return tuple(self._origins.values())
 
-    def bind(self, host: str, port: int, extra_hosts: Iterable[str] = ()) -> None:
+    def bind(self, host: str, port: int, extra_hosts: Iterable[str] = (), *,
+             ip_literals: bool = False) -> None:
         """Accept `Host` values naming this proxy: the loopback names, the listen address and
-        `extra_hosts` (the machine's own addresses when listening on a wildcard)."""
+        `extra_hosts` (the machine's own addresses when listening on a wildcard); with
+        `ip_literals`, also any IP address with this port (a scraper on another machine may
+        know this one by an address not listed: an IP literal is never a rebound name)."""
         h = host.strip().lower()
         listen = f"[{h.strip('[]')}]" if ":" in h else h
         names = {*_LOOPBACK_NAMES, "localhost.localdomain", listen}
@@ -191,29 +215,55 @@ class RequestGuard:
         if port == 80:
             allowed.update(names)
         self._hosts = frozenset(allowed)
+        self._ip_port = f":{port}" if ip_literals else None
+
+    def host_refusal(self, request: web.BaseRequest) -> web.Response | None:
+        """The 421 for a request whose `Host` does not name this server (DNS rebinding)."""
+        host = request.headers.get(hdrs.HOST, "").strip().lower()
+        if host in self._hosts or self._is_ip_literal(host):
+            return None
+        self.refused += 1
+        self._report("host", host)
+        return json_error(421, "The metering proxy only answers requests addressed to its own "
+                          "loopback address (127.0.0.1, localhost or [::1] with its port).",
+                          "misdirected_request", "invalid_request_error")
+
+    def _is_ip_literal(self, host: str) -> bool:
+        if self._ip_port is None or not host.endswith(self._ip_port):
+            return False
+        name = host[: -len(self._ip_port)]
+        try:
+            ipaddress.ip_address(name[1:-1] if name.startswith("[") and name.endswith("]")
+                                 else name)
+        except ValueError:
+            return False
+        return ":" not in name or name.startswith("[")
 
     def check(self, request: web.BaseRequest) -> Verdict:
         """The verdict for one request (cheap: a few set lookups and one split)."""
+        refusal = self.host_refusal(request)
+        if refusal is not None:
+            return Verdict(refusal)
         headers = request.headers
-        host = headers.get(hdrs.HOST, "").strip().lower()
-        if host not in self._hosts:
-            self.refused += 1
-            self._report("host", host)
-            return _refuse(421, "The metering proxy only answers requests addressed to its own "
-                           "loopback address (127.0.0.1, localhost or [::1] with its port).",
-                           "misdirected_request")
         origin = headers.get(hdrs.ORIGIN)
         allowed_origin: str | None = None
         if origin is not None:
             allowed_origin = self._origins.get(_origin_key(origin))
-            if allowed_origin is None:
-                self.refused += 1
-                self._report("origin", origin)
-                return _refuse(403, "The metering proxy does not serve requests from web pages "
-                               "unless their origin is allowed (token-monitor proxy "
-                               "--allow-origin ORIGIN).", "origin_not_allowed")
+        elif headers.get("Sec-Fetch-Site", "").strip().lower() in _FOREIGN_SITES:
+            origin = f"(no Origin; Sec-Fetch-Site: {headers['Sec-Fetch-Site'].strip()})"
+        if origin is not None and allowed_origin is None:
+            self.refused += 1
+            self._report("origin", origin)
+            return _refuse(403, "The metering proxy does not serve requests from web pages "
+                           "unless their origin is allowed (token-monitor proxy "
+                           "--allow-origin ORIGIN).", "origin_not_allowed")
         if request.method == hdrs.METH_OPTIONS:
             return Verdict(self._preflight(request, allowed_origin))
+        if request.method not in FORWARDED_METHODS:
+            self.refused += 1
+            return _refuse(405, f"The metering proxy does not forward {request.method[:20]} "
+                           "requests (the OpenAI API uses GET, POST and DELETE).",
+                           "method_not_allowed", headers={"Allow": _ALLOW_METHODS})
         rest = normalise_path(request.raw_path)
         if rest is None:
             self.refused += 1

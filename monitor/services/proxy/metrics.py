@@ -47,6 +47,7 @@ from monitor.core.records import ProxyRecord
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
+from monitor.services.proxy.guard import RequestGuard, local_addresses
 from monitor.services.proxy.labels import NO_MODEL, LabelCap, status_class
 
 if TYPE_CHECKING:
@@ -331,7 +332,9 @@ class MetricsExporter:
 
     Scrapes are rendered on one worker thread this exporter owns (it also owns the SQLite
     connection the gauges read), so a slow query never stalls a proxied request. Started
-    and stopped by the MeteringProxy it is given to.
+    and stopped by the MeteringProxy it is given to. Its `Host` check is the proxy's (a
+    rebound name gets 421), so a web page cannot read the figures by DNS rebinding; bound
+    to another address it also accepts this machine's names and any IP address.
     """
 
     def __init__(
@@ -358,6 +361,7 @@ class MetricsExporter:
         self._store: UsageStore | None = None
         self._pool: ThreadPoolExecutor | None = None
         self._runner: web.ServerRunner | None = None
+        self._guard = RequestGuard()
 
     @property
     def metrics(self) -> ProxyMetrics | None:
@@ -393,9 +397,21 @@ class MetricsExporter:
             raise
         addresses = self._runner.addresses
         self.port = int(addresses[0][1]) if addresses else self.port
+        own = self._own_names()
+        self._guard.bind(self.host, self.port, own, ip_literals=bool(own))
         host = f"[{self.host}]" if ":" in self.host else self.host
         self.url = f"http://{host}:{self.port}/metrics"
         log.info("metrics on %s", self.url)
+
+    def _own_names(self) -> set[str]:
+        """Extra `Host` names a scraper on another machine may use (none on loopback)."""
+        from monitor.services.proxy.server import is_loopback_host
+
+        if is_loopback_host(self.host):
+            return set()
+        import socket
+
+        return {*local_addresses(), socket.gethostname(), socket.getfqdn()}
 
     def describe(self) -> str:
         return f"Metrics on {self.url}"
@@ -418,6 +434,9 @@ class MetricsExporter:
         self.url = None
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
+        refusal = self._guard.host_refusal(request)
+        if refusal is not None:
+            return refusal
         if request.path != "/metrics":
             return web.Response(status=404, text="Token Monitor serves /metrics only.\n")
         if request.method not in ("GET", "HEAD"):

@@ -10,7 +10,10 @@
   spool file (services/record_spool.py) and the store is left alone for `retry_s`; then the spool is
   replayed (exactly once) before new records are written, so order is roughly kept.
 - If even the spool cannot be written (the disk is full for both), records wait in memory
-  (up to `MEMORY_BACKLOG` of them) and are tried again with the next batch.
+  (up to `MEMORY_BACKLOG` of them) and are tried again with the next batch, under the spool
+  ids they were given the first time: a spool append is all or nothing, and a retried one
+  can never store a record twice. `unkept` says how many wait (the proxy reports them if it
+  has to stop before the disk frees).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from typing import TYPE_CHECKING
 
 from monitor.core.records import ProxyRecord, RateLimitSnapshot
 from monitor.errors import KnownError
-from monitor.services.record_spool import RecordSpool
+from monitor.services.record_spool import RecordSpool, new_spool_id
 
 if TYPE_CHECKING:
     from monitor.services.store import UsageStore
@@ -59,7 +62,7 @@ class RecordKeeper:
         self._retry_at = 0.0  # monotonic: when to try the store again after a failure
         self._replay_at = 0.0  # monotonic: when to try the spool again after a replay bug
         self._failing = False  # the store refused writes and has not taken any since
-        self._backlog: list[ProxyRecord] = []
+        self._backlog: list[tuple[str, ProxyRecord]] = []  # (spool id, record)
         self.spooled_total = 0  # records ever sent to the spool by this keeper
         self.lost_total = 0  # records dropped because memory backlog overflowed (logged)
 
@@ -74,6 +77,11 @@ class RecordKeeper:
     def store(self) -> UsageStore | None:
         """The open store (None until opened, or while it cannot be opened)."""
         return self._store
+
+    @property
+    def unkept(self) -> int:
+        """Records neither the database nor the spool has taken yet (they wait in memory)."""
+        return len(self._backlog)
 
     def close(self) -> None:
         if self._store is not None:
@@ -152,11 +160,11 @@ class RecordKeeper:
         return stored
 
     def _to_spool(self, records: Sequence[ProxyRecord]) -> None:
-        waiting = [*self._backlog, *records]
+        waiting = [*self._backlog, *((new_spool_id(), r) for r in records)]
         if not waiting:
             return
         try:
-            self.spool.append(waiting)
+            self.spool.append_entries(waiting)
         except OSError as exc:
             keep = waiting[-MEMORY_BACKLOG:]
             dropped = len(waiting) - len(keep)
@@ -192,6 +200,11 @@ class RecordKeeper:
     def waiting(self) -> bool:
         """True while records wait in memory or in the spool, not yet in the database."""
         return bool(self._backlog) or self.spool.has_pending()
+
+    def flush_backlog(self) -> None:
+        """Try the spool once more for the records waiting in memory (at shutdown)."""
+        if self._backlog:
+            self._to_spool(())
 
     def replay_now(self) -> None:
         """Try the spool now if the store is due for another try (the writer calls it when idle)."""

@@ -38,6 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 import aiohttp
 from aiohttp import hdrs, web
+from aiohttp.http_exceptions import HttpProcessingError
+from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
@@ -50,6 +52,7 @@ from monitor.services.proxy.guard import (
     GuardedServer,
     RequestGuard,
     cors_headers,
+    local_addresses,
     route_library_logs,
 )
 from monitor.services.proxy.metering import (
@@ -94,6 +97,10 @@ everything else streams."""
 WRITER_BUSY_TIMEOUT_S = 2.0
 """How long the record writer waits for a locked database before spooling the batch."""
 
+PROMPT_WRITE_S = 0.02
+"""How long after a request ends the record writer waits to batch its neighbours before
+writing: the window in which an answered request's record lives only in memory."""
+
 SHUTDOWN_GRACE_S = 3.0
 """On stop, requests still running get this long to finish before they are cut (partial)."""
 
@@ -125,6 +132,50 @@ def key_fingerprint(authorization: str | None) -> str:
     if not token:
         return "(no key)"
     return mask_secret(token)
+
+
+_KEY_HEADERS = ("x-api-key", "api-key")
+"""Other headers a client may put a key in (Anthropic's, Azure OpenAI's)."""
+_DECODED_ENCODINGS = frozenset({"gzip", "deflate", "br", "zstd"})
+"""Request `Content-Encoding`s aiohttp's server decodes before the handler reads the body."""
+
+
+def _is_virtual(token: str) -> bool:
+    return token[:3].lower() == "tm-"
+
+
+def _names_virtual(value: str) -> bool:
+    """True when a key header's value ends in a `tm-` token, however it is spelled."""
+    words = value.split()
+    return bool(words) and _is_virtual(words[-1])
+
+
+def virtual_authorization(
+    headers: CIMultiDictProxy[str],
+) -> tuple[str | None, web.Response | None]:
+    """The client's Authorization as the gate reads it, or the refusal of a `tm-` token the
+    proxy must not forward as it is.
+
+    A virtual token in any spelling of Authorization (no `Bearer`, lower case, extra or tab
+    spaces) becomes `Bearer tm-…` so the gate swaps or refuses it; one in `x-api-key` or
+    `api-key`, or among several Authorization headers, is refused (401/400): passed through
+    it would reach the upstream unswapped and unmetered.
+    """
+    values = headers.getall(hdrs.AUTHORIZATION, [])
+    virtual = [v.split()[-1] for v in values if _names_virtual(v)]
+    for name in _KEY_HEADERS:
+        if any(_names_virtual(v) for v in headers.getall(name, [])):
+            return None, _json_error(
+                401, f"The Token Monitor proxy takes virtual keys (tm-…) in the Authorization "
+                f"header only (Authorization: Bearer tm-…), not in {name}.", "invalid_api_key",
+                "invalid_request_error")
+    if not virtual:
+        return (values[0] if values else None), None
+    if len(values) > 1:
+        return None, _json_error(400, "The request has more than one Authorization header; "
+                                 "send one (Authorization: Bearer tm-…).", "invalid_api_key",
+                                 "invalid_request_error")
+    return f"Bearer {virtual[0]}", None
 
 
 _ID_SEGMENT = re.compile(r"^(?=.*\d)(?:[A-Za-z0-9]+[-_:.][-_:.A-Za-z0-9]{5,}|[A-Za-z0-9]{24,})$")
@@ -161,12 +212,7 @@ def is_loopback_host(host: str) -> bool:
     return _host_kind(host) == "loopback"
 
 
-def _local_addresses() -> set[str]:
-    found: set[str] = set()
-    with contextlib.suppress(OSError):
-        for info in socket.getaddrinfo(socket.gethostname(), None):
-            found.add(str(info[4][0]))
-    return found
+_local_addresses = local_addresses
 
 
 def points_at_self(upstream: URL, host: str, port: int) -> bool:
@@ -255,9 +301,13 @@ class FinishedRequest:
 class RecordWriter:
     """A daemon thread that prices finished requests and writes them to the UsageStore.
 
-    The event loop only appends to a deque (no lock, no thread wake-up); the thread takes
-    what has accumulated every `interval` seconds and writes it in one transaction. Waking
-    per record would hand the GIL to this thread on every request and stall the loop.
+    The event loop appends to a deque and wakes the thread only when it is not already
+    awake (an `Event` flag read, so one wake-up per batch, never per record); the thread
+    then waits PROMPT_WRITE_S for the requests finishing alongside and writes them in one
+    transaction. So a record is in the database (or the spool) about PROMPT_WRITE_S after
+    its response went out, and a proxy killed outright (SIGKILL) loses only the records of
+    that last moment; at most 1/PROMPT_WRITE_S batches a second, whatever the traffic.
+    Idle, the thread looks every `interval` seconds (heartbeat, cap refresh, spool replay).
     `on_record` is called on this thread after each batch is kept. No record is dropped:
     `RecordKeeper` isolates a bad record and spools batches the database cannot take.
     """
@@ -309,6 +359,8 @@ class RecordWriter:
     def submit(self, item: FinishedRequest) -> None:
         self._submitted += 1
         self._items.append(item)
+        if not self._wake.is_set():  # one wake-up per batch: later submits find it set
+            self._wake.set()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every request submitted so far is stored; False on timeout."""
@@ -330,6 +382,10 @@ class RecordWriter:
         self._wake.set()
         if self._started and self._thread.is_alive():
             self._thread.join(timeout)
+            if self._thread.is_alive():
+                log.error("the proxy stopped with %d records not yet stored or spooled (the "
+                          "records thread is still writing; a stuck database?)",
+                          self._submitted - self._written)
 
     def to_record(self, item: FinishedRequest) -> ProxyRecord:
         """Price one finished request (errors cost 0; missing usage is counted with a reason
@@ -413,7 +469,8 @@ class RecordWriter:
     def _run(self) -> None:
         try:
             while True:
-                self._wake.wait(self._interval)
+                if self._wake.wait(self._interval) and not self._stopping:
+                    time.sleep(PROMPT_WRITE_S)  # gather the requests ending with this one
                 self._wake.clear()
                 stopping = self._stopping
                 batch: list[FinishedRequest] = []
@@ -437,7 +494,22 @@ class RecordWriter:
                 else:
                     self.keeper.replay_now()
         finally:
+            self._last_words()
             self.keeper.close()
+
+    def _last_words(self) -> None:
+        """On stop: one more try for records waiting in memory, then say how many are lost."""
+        self.keeper.flush_backlog()
+        lost = self.unkept
+        if lost:
+            log.error("%d proxy records could not be kept: neither the usage database nor "
+                      "the spool %s could take them (is the disk full?); they are lost",
+                      lost, self.keeper.spool.path)
+
+    @property
+    def unkept(self) -> int:
+        """Records submitted but neither stored nor spooled (waiting in memory or the queue)."""
+        return self.keeper.unkept + len(self._items)
 
     def _heartbeat(self) -> None:
         """Every PROXY_HEARTBEAT_S, note in the store that this proxy is metering, so `status`
@@ -504,6 +576,21 @@ class RecordWriter:
 
 class _ClientGoneError(Exception):
     """The client closed its connection while we were writing to it."""
+
+
+_UNDECODABLE = (HttpProcessingError, RequestPayloadError)
+"""What aiohttp raises from a request body it cannot decode."""
+
+
+class _BadBodyError(Exception):
+    """The client's request body could not be decoded (a broken gzip/deflate body)."""
+
+
+def _bad_body(request: web.BaseRequest) -> web.Response:
+    encoding = request.headers.get(hdrs.CONTENT_ENCODING, "")[:40]
+    return _json_error(400, f"The request body could not be decoded (Content-Encoding: "
+                       f"{encoding}): it is not valid {encoding} data.", "invalid_request_body",
+                       "invalid_request_error")
 
 
 class MeteringProxy:
@@ -746,6 +833,12 @@ class MeteringProxy:
             out.add(name, value)
         if hdrs.TRANSFER_ENCODING in raw:
             out.popall(hdrs.CONTENT_LENGTH, None)  # RFC 9112 §6.3: TE overrides CL
+        encoding = raw.get(hdrs.CONTENT_ENCODING, "")
+        if encoding.isascii() and encoding.lower() in _DECODED_ENCODINGS:
+            # aiohttp hands us the body decoded: forward it as such (a whole body gets its
+            # new Content-Length in _request_body, a streamed one goes chunked)
+            out.popall(hdrs.CONTENT_ENCODING, None)
+            out.popall(hdrs.CONTENT_LENGTH, None)
         accept = out.get(hdrs.ACCEPT_ENCODING)
         if accept is not None:
             out[hdrs.ACCEPT_ENCODING] = decodable_accept_encoding(accept)
@@ -779,12 +872,19 @@ class MeteringProxy:
         rest = verdict.rest
         endpoint = endpoint_of(rest.split("?", 1)[0])
         method = request.method
-        admission = await self._gate.authorize(request.headers.get(hdrs.AUTHORIZATION))
+        authorization, refusal = virtual_authorization(request.headers)
+        if refusal is not None:
+            return refusal
+        admission = await self._gate.authorize(authorization)
         if admission.refusal is not None:
             return admission.refusal
         headers = self._upstream_headers(request)
         if admission.authorization is not None:
             headers[hdrs.AUTHORIZATION] = admission.authorization
+        elif authorization is not None and _names_virtual(authorization):
+            # a gate that let a virtual token through unswapped: never forward it
+            return _json_error(401, "The Token Monitor proxy could not swap this virtual key.",
+                               "invalid_api_key", "invalid_request_error")
         label = admission.label or self._label_for(request.headers.get(hdrs.AUTHORIZATION))
         state = _RequestState(started, method, endpoint, label, t0)
         state.cors_origin = verdict.cors_origin
@@ -805,7 +905,11 @@ class MeteringProxy:
     ) -> web.StreamResponse:
         session = self._session
         assert session is not None
-        body, strip = await self._request_body(request, headers, state)
+        try:
+            body, strip = await self._request_body(request, headers, state)
+        except _BadBodyError:
+            state.status = 400
+            return _bad_body(request)
         if state.capped:
             hold = await self._gate.reserve(state.capped, state.request_body, state.endpoint,
                                             state.request_model)
@@ -829,6 +933,9 @@ class MeteringProxy:
             if state.client_gone:
                 state.partial = True
                 return web.Response(status=499)
+            if state.bad_body:
+                state.status = 400
+                return _bad_body(request)
             reason = redact(str(exc) or type(exc).__name__)
             log.warning("upstream %s unreachable: %s", self._upstream_host, reason)
             state.status = 502
@@ -865,7 +972,10 @@ class MeteringProxy:
         if limit and (chunked or (length is not None and length <= limit)):
             buf = bytearray()
             while len(buf) <= limit:
-                chunk = await content.read(limit + 1 - len(buf))
+                try:
+                    chunk = await content.read(limit + 1 - len(buf))
+                except _UNDECODABLE as exc:
+                    raise _BadBodyError from exc
                 if not chunk:
                     break
                 buf += chunk
@@ -911,6 +1021,9 @@ class MeteringProxy:
         except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
             state.client_gone = True
             raise _ClientGoneError from exc
+        except _UNDECODABLE as exc:  # a broken gzip/deflate body, found mid-stream
+            state.bad_body = True
+            raise _BadBodyError from exc
 
     async def _relay(
         self,
@@ -1074,7 +1187,7 @@ class _RequestState:
     """Mutable per-request bookkeeping shared by the handler's steps."""
 
     __slots__ = (
-        "capped", "clean_end", "client_gone", "cors_origin", "delivered",
+        "bad_body", "capped", "clean_end", "client_gone", "cors_origin", "delivered",
         "endpoint", "headers_at", "hold", "key_label", "meter", "method", "partial",
         "request_body",
         "request_id", "request_model", "started", "status", "t0", "ttfb_ms", "upstream_headers",
@@ -1094,6 +1207,7 @@ class _RequestState:
         self.ttfb_ms: float | None = None
         self.partial = False
         self.client_gone = False
+        self.bad_body = False
         self.clean_end = False
         self.delivered = False
         self.meter: UsageChunkStripper | Observer | None = None
