@@ -13,17 +13,17 @@ import tiktoken.model
 
 from monitor import resources
 from monitor.context import AppContext
-from monitor.core.pricing import (
+from monitor.core.prices import (
     LAUNCH,
     TIERS,
     PriceTable,
-    load_price_table,
     normalize_tier,
     quantize_usd,
 )
 from monitor.core.usage import TokenUsage
 from monitor.errors import BugError
 from monitor.paths import Paths
+from monitor.services.price_files import load_price_table
 
 D = Decimal
 AFTER_ALL_CHANGES = datetime(2026, 11, 23, 12, tzinfo=UTC)
