@@ -1,9 +1,13 @@
-"""How tokens become dollars: the one charge function and the rates it is given.
+"""How tokens become dollars: the one charge function, the rates it is given, and the rules
+for a bucket of many requests.
 
 `charge` prices one usage at one set of rates (pricing-sources.md §6); `rates_for` picks
-those rates from a price row for a tier and long context. Both the per-request cost
-(`PriceTable.cost`) and the per-bucket pricing of aggregated usage (`buckets.Pricer`) go
-through them.
+those rates from a price row for a tier and long context; `is_long_request` is the one
+long-context rule. `charge_bucket` applies that rule to aggregated usage (an org usage row,
+a day of proxy records), where it cannot say which requests were long: exact where the bucket
+proves it, else an estimate between bounds, with cached input's savings beside it. Both the
+per-request cost (`PriceTable.cost`) and the per-bucket pricing (`buckets.Pricer`) go through
+these functions, so the same tokens give the same dollars.
 """
 
 from __future__ import annotations
@@ -14,7 +18,10 @@ from typing import NamedTuple
 from monitor.core.prices.model import RATE_FIELDS, PriceRow, Rates
 from monitor.core.usage import TokenUsage
 
-__all__ = ["Charged", "charge", "rates_for"]
+__all__ = ["Charged", "Priced", "cached_savings", "charge", "charge_bucket", "is_long_request",
+           "rates_for"]
+
+_ZERO = Decimal(0)
 
 
 def rates_for(row: PriceRow, tier: str, long_context: bool) -> tuple[Rates, str, tuple[str, ...]]:
@@ -126,3 +133,63 @@ def _clamped(usage: TokenUsage) -> tuple[tuple[int, ...], tuple[str, ...]]:
     return ((cached, cached_audio, written, audio_in, image_in, left - image_in, audio_out,
              image_out, out_left - audio_out - image_out), tuple(reasons))
 
+
+
+def is_long_request(input_tokens: int, threshold: int) -> bool:
+    """Whether one request is priced at long-context rates: its input is over the table's
+    `long_context_threshold` (pricing-sources.md §6.4)."""
+    return input_tokens > threshold
+
+
+class Priced(NamedTuple):
+    """The price of aggregated usage (a tuple: one is made for every priced row).
+
+    `usd` None = the price is unknown. `long_context` is "none" (the model has no long-context
+    rates), "exact" (the bucket proves which rates apply: one request, or total input at most
+    the threshold so no request can be long) or "estimated" (which requests were long cannot
+    be known from a bucket): then `low` prices every request at standard-context rates and
+    `high` at long-context rates, and `usd` is the estimate between them (`charge_bucket`).
+    `savings` is what cached input saved: cached x (input rate - cached rate), standard context.
+    """
+
+    usd: Decimal | None
+    low: Decimal | None = None
+    high: Decimal | None = None
+    long_context: str = "none"
+    savings: Decimal = _ZERO
+
+
+def cached_savings(usage: TokenUsage, rates: Rates) -> Decimal:
+    """What cached input saved against the input rate: cached x (input - cached rate), exact
+    (cached tokens beyond the input are not counted)."""
+    if usage.cached_input_tokens <= 0:
+        return _ZERO
+    cached = min(usage.cached_input_tokens, max(usage.input_tokens, 0))
+    cached_rate = rates.cached_input if rates.cached_input is not None else rates.input
+    return (cached * (rates.input - cached_rate)).scaleb(-6)
+
+
+def charge_bucket(usage: TokenUsage, requests: int, std: Rates, long_rates: Rates | None,
+                  threshold: int) -> Priced:
+    """Price `usage` made by `requests` requests at standard-context rates `std` and, when the
+    model has them, long-context rates `long_rates`.
+
+    Long context: with a total input of T tokens over n requests and threshold t, a bucket
+    with n <= 1 or T <= t is exact (the per-request rule, `is_long_request`, decides). Otherwise
+    the estimate is standard-context pricing when T <= n x t (every request may be short: the
+    lower bound), else it moves the share (T - (n - 1) x t) / T of the bucket - the least input
+    that must sit in a long request - to long-context rates. Bounds: all standard (low), all
+    long-context (high).
+    """
+    savings = cached_savings(usage, std)
+    low = charge(usage, std).usd
+    if long_rates is None or not is_long_request(usage.input_tokens, threshold):
+        return Priced(low, low, low, "none" if long_rates is None else "exact", savings)
+    high = charge(usage, long_rates).usd
+    n = max(requests, 1)
+    if n == 1:
+        return Priced(high, high, high, "exact", savings)
+    total_in = Decimal(usage.input_tokens)
+    must_be_long = total_in - (n - 1) * threshold
+    share = must_be_long / total_in if total_in > n * threshold else _ZERO
+    return Priced(low + share * (high - low), low, high, "estimated", savings)

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from monitor.core.clock import Clock, system_clock
-from monitor.core.prices.charge import charge, rates_for
+from monitor.core.prices.charge import charge, is_long_request, rates_for
 from monitor.core.prices.model import TIERS, Cost, ModelInfo, Rates, Resolution, normalize_tier
 from monitor.core.prices.resolve import NameResolver
 from monitor.core.usage import TokenUsage
@@ -36,6 +36,8 @@ class PriceTable:
     clock: Clock = field(default=system_clock, repr=False, compare=False)
     """Picks the prices in force when a caller gives no time (the app's clock)."""
     _names: NameResolver = field(init=False, repr=False, compare=False)
+    _bucket_rates: dict[tuple[str, date, str], tuple[Rates, Rates | None] | None] = field(
+        default_factory=dict, init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         self._names = NameResolver(self.models, self.aliases)
@@ -86,7 +88,7 @@ class PriceTable:
         if info is None or row is None:
             return Cost(None, model, None, tier, False, False, self.as_of)
         if long_context is None:
-            long_context = usage.input_tokens > self.long_context_threshold
+            long_context = is_long_request(usage.input_tokens, self.long_context_threshold)
         long_context = long_context and row.long_context is not None
         rates, used_tier, derived_tiers = rates_for(row, tier, long_context)
         charged = charge(usage, rates)
@@ -114,3 +116,22 @@ class PriceTable:
         table_tier = tier if tier in TIERS else normalize_tier(tier)[0]
         return rates_for(row, table_tier, long_context and row.long_context is not None)[0]
 
+    def bucket_rates(self, model: str, day: date, tier: str) -> tuple[Rates, Rates | None] | None:
+        """(standard-context rates, long-context rates or None) of `model` on table tier
+        `tier` in force on UTC `day`, None when the model has no price: what a bucket of
+        aggregated usage is priced at (cached: every report asks for the same few)."""
+        key = (model, day, tier)
+        hit = self._bucket_rates.get(key, False)
+        if hit is not False:
+            return hit  # type: ignore[return-value]
+        info = self.resolve(model).info
+        row = info.price_at(day) if info is not None else None
+        value: tuple[Rates, Rates | None] | None = None
+        if row is not None:
+            std = self.rates(model, at=day, tier=tier)
+            assert std is not None
+            long = (self.rates(model, at=day, tier=tier, long_context=True)
+                    if row.long_context is not None else None)
+            value = (std, long)
+        self._bucket_rates[key] = value
+        return value
