@@ -19,7 +19,6 @@ from monitor.core.prices.model import (
     Rates,
     Resolution,
     normalize_tier,
-    quantize_usd,
 )
 from monitor.core.prices.schema import check_model_entry, merged_table
 from monitor.core.prices.table import PriceTable
@@ -44,6 +43,5 @@ __all__ = [
     "merged_table",
     "normalize_tier",
     "pricer_for",
-    "quantize_usd",
     "rates_for",
 ]

@@ -1,8 +1,8 @@
 """The price table's data: rates per tier, price rows, model entries, resolutions and costs.
 
 Frozen records and the rules that belong to a single value (a tier name, a row in force on a
-day, rates scaled by a factor). Money is `Decimal` throughout; nothing here rounds but
-`quantize_usd`, for display.
+day, rates scaled by a factor). Money is `Decimal` throughout and nothing here rounds
+(display rounding is `core.money`'s).
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ import functools
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, date, datetime
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import Decimal
 
 PER_TOKENS = 1_000_000
 TIERS = ("standard", "batch", "flex", "priority")
@@ -191,11 +191,6 @@ class Cost:
     @property
     def estimate(self) -> bool:
         return bool(self.reasons)
-
-
-def quantize_usd(amount: Decimal, places: int = 2) -> Decimal:
-    """Round an exact cost for display (half-up); the engine itself never rounds."""
-    return amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
 
 
 def normalize_tier(service_tier: str | None, batch: bool = False) -> tuple[str, bool]:
