@@ -30,6 +30,9 @@ def _day_start(d: date) -> datetime:
 
 @dataclass
 class Acc:
+    """Running figures of a group, a day or a total while a report is built (`freeze` makes
+    the report's `Figures`)."""
+
     requests: int = 0
     input_tokens: int = 0
     cached_input_tokens: int = 0
@@ -324,6 +327,8 @@ def org_part(
 def proxy_part(
     store: UsageStore, pricer: Pricer, start: datetime, end: datetime, by: str | None
 ) -> Part:
+    """Proxy records in [start, end) at the cost recorded with each (cached savings by the
+    bucket rules)."""
     part = Part()
     if start >= end:
         return part
