@@ -22,7 +22,7 @@ from monitor.services.file_tag import FileTag, content_tag
 from monitor.services.settings_file import load_settings, reread_settings, save_settings
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
     from monitor.services.keyvault import KeyStore
     from monitor.services.store import UsageStore
 
@@ -118,7 +118,7 @@ class AppContext:
         if self._prices is None:
             with self._build_lock:
                 if self._prices is None:
-                    from monitor.core.pricing import load_price_table
+                    from monitor.services.price_files import load_price_table
 
                     prices = load_price_table(self.paths.prices_override, clock=self.clock)
                     for w in prices.warnings:

@@ -30,6 +30,7 @@ from monitor.core.price_import import (
     dump_table,
     read_import,
 )
+from monitor.services.price_files import bundled_document
 
 
 def _import_day(args: argparse.Namespace, ctx: AppContext) -> date:
@@ -71,7 +72,8 @@ def run_import(args: argparse.Namespace, ctx: AppContext) -> int:
                                                      parse_float=Decimal)
                                        if previous is not None else {})
             new = apply_to_override(current, result, changes, table, day,
-                                    f"import: {path.name} ({result.format})")
+                                    f"import: {path.name} ({result.format})",
+                                    bundled=bundled_document())
         except (OSError, ValueError) as exc:
             print(f"error: not applied: {exc}", file=sys.stderr)
             return 1

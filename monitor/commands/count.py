@@ -39,7 +39,7 @@ from monitor.errors import KnownError
 
 if TYPE_CHECKING:
     from monitor.core.chat_tokens import ChatCount
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
 
 BLOCK_BYTES = 4 * 1024 * 1024
 # A first block with more NUL bytes than this share is binary (or UTF-16 without a BOM).

@@ -10,7 +10,7 @@ from typing import Any
 
 from monitor.commands._output import num, print_json, table
 from monitor.context import AppContext
-from monitor.core.pricing import (
+from monitor.core.prices import (
     LAUNCH,
     RATE_FIELDS,
     TIERS,

@@ -29,7 +29,7 @@ from monitor.core.tokens import DEFAULT_ENCODING, count_tokens, encoding_for_mod
 from monitor.errors import KnownError
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,7 @@ from monitor.core import rank_cache
 from monitor.errors import KnownError
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
 
 ENCODING_NAMES = ("o200k_base", "cl100k_base")
 # Encodings we can build from the shipped files: the two above plus o200k_harmony (gpt-oss),

@@ -27,7 +27,7 @@ from decimal import Decimal
 from typing import Any
 
 from monitor.core.json_limits import JsonTooDeep, loads_bounded
-from monitor.core.pricing import (
+from monitor.core.prices import (
     RATE_FIELDS,
     PriceRow,
     PriceTable,
@@ -348,9 +348,11 @@ def _encoding_for(model: str) -> tuple[str, bool]:
 
 
 def apply_to_override(override: dict[str, Any], result: ImportResult, changes: list[Change],
-                      table: PriceTable, day: date, source: str) -> dict[str, Any]:
+                      table: PriceTable, day: date, source: str, *,
+                      bundled: dict[str, Any]) -> dict[str, Any]:
     """`override` (the user's override document, unchanged) with one row per change dated
-    `day`; the user's other entries, rows and keys are kept as they were.
+    `day`; the user's other entries, rows and keys are kept as they were. `bundled` is the
+    bundled table's document (`services.price_files.bundled_document`), to check the result.
 
     Raises:
         ValueError: the result would not load (the message names the JSON path).
@@ -375,7 +377,7 @@ def apply_to_override(override: dict[str, Any], result: ImportResult, changes: l
     if len(models) > MAX_OVERRIDE_MODELS:
         raise ValueError(f"the override would hold {len(models):,} models, more than the "
                          f"{MAX_OVERRIDE_MODELS:,} accepted; remove models it no longer needs")
-    merged_table(out)  # raises ValueError if anything would not load
+    merged_table(bundled, out)  # raises ValueError if anything would not load
     return out
 
 

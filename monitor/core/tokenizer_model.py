@@ -42,7 +42,7 @@ from monitor.core.usage import TokenUsage
 from monitor.errors import KnownError
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import Cost, PriceRow, PriceTable
+    from monitor.core.prices import Cost, PriceRow, PriceTable
 
 # About this many characters per counting chunk; below it a text is counted in one call.
 CHUNK_CHARS = 200_000

@@ -19,7 +19,7 @@ from monitor.core.settings import Settings
 from monitor.services import ui_state
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
     from monitor.services.store import UsageStore
 
 log = logging.getLogger(__name__)

@@ -3,7 +3,7 @@
 Same source rule as the usage report (org usage where it is authoritative, proxy records after
 it), same token counts (input, cached, cache write, audio, image, output; reasoning is output),
 service tier and batch flag kept, MODEL's rates in force at each usage's time. Org buckets
-follow the long-context bucket rule of `usage_report.Pricer` (refined by the stored buckets,
+follow the long-context bucket rule of `core.prices.buckets.Pricer` (refined by the stored buckets,
 `price_by_bucket`); proxy records are priced one
 request at a time (each knows its own size). Usage without tokens (images by count, tools,
 storage) has nothing to reprice and adds 0; `actual_cost_usd` is the report's own figure.
@@ -16,9 +16,10 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from monitor.core.pricing import PriceTable
+from monitor.core.prices import PriceTable, pricer_for
 from monitor.services.store import UsageStore
-from monitor.services.usage_report import UsageReport, money, price_by_bucket, pricer_for
+from monitor.services.usage_figures import UsageReport, money
+from monitor.services.usage_parts import price_by_bucket
 
 _ZERO = Decimal(0)
 _ORG_DIM = {"model": "model", "day": "day", "project": "project_id", "key": "api_key_id"}

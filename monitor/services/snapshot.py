@@ -19,7 +19,7 @@ from monitor.core.usage import TokenUsage
 
 if TYPE_CHECKING:  # the builder imports these itself: the GUI loads this module at start-up
     from monitor.core.budget import BudgetStatus, Period
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
     from monitor.core.settings import Settings
     from monitor.services.reprice import RepriceGroup
     from monitor.services.store import UsageStore

@@ -31,7 +31,7 @@ from monitor.core.limit_share import limit_state, whole_percent
 from monitor.core.money import json_usd
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
     from monitor.core.settings import Settings
     from monitor.services.store import UsageStore
 

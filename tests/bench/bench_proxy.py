@@ -484,11 +484,11 @@ def observe_cost(n: int = 20000) -> dict[str, float]:
     from decimal import Decimal
 
     from monitor.core.clock import system_clock
-    from monitor.core.pricing import load_price_table
     from monitor.core.records import ProxyRecord
     from monitor.core.settings import Settings
     from monitor.core.usage import TokenUsage
     from monitor.services.otel_export import OtlpExport
+    from monitor.services.price_files import load_price_table
     from monitor.services.proxy.metrics import ProxyMetrics
     from monitor.services.store import UsageStore
 

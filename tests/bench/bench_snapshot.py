@@ -17,8 +17,8 @@ from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
 
-from monitor.core.pricing import load_price_table
 from monitor.core.settings import Settings
+from monitor.services.price_files import load_price_table
 from monitor.services.snapshot import RuntimeStatus, build_snapshot
 from monitor.services.store import UsageStore
 from tests.e2e.seed import seed_month

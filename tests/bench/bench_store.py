@@ -18,10 +18,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from monitor.core.budget import Period, billing_cycle, today_period
-from monitor.core.pricing import load_price_table
 from monitor.core.records import CostBucket, ProxyRecord, UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
+from monitor.services.price_files import load_price_table
 from monitor.services.store import SyncState, UsageStore
 from monitor.services.usage_report import build_report
 

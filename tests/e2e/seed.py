@@ -19,7 +19,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from monitor.core.budget import billing_cycle
-from monitor.core.pricing import PriceTable
+from monitor.core.prices import PriceTable
 from monitor.core.records import CostBucket, ProxyRecord, RateLimitSnapshot, UsageBucket
 from monitor.core.usage import TokenUsage
 from monitor.services.store import ORG_SOURCE, SyncState, UsageStore

@@ -9,8 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.prices import PriceTable
 from monitor.paths import Paths
+from monitor.services.price_files import load_price_table
 from monitor.services.store import UsageStore
 from tests.fakes import fake_org
 from tests.fakes.fake_org import FakeOrg

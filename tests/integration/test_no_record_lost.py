@@ -17,7 +17,7 @@ from pathlib import Path
 
 import openai
 
-from monitor.core.pricing import PriceTable
+from monitor.core.prices import PriceTable
 from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
 from monitor.paths import Paths

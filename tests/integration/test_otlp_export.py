@@ -21,10 +21,11 @@ from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
     ExportMetricsServiceRequest,
 )
 
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.prices import PriceTable
 from monitor.core.records import ProxyRecord
 from monitor.paths import Paths
 from monitor.services.otel_export import OtelError, OtlpExport, metrics_url
+from monitor.services.price_files import load_price_table
 from monitor.services.proxy import MeteringProxy
 from tests.fakes.fake_upstream import FakeUpstream
 from tests.fakes.server import ServerThread

@@ -27,7 +27,7 @@ import pytest
 from monitor.commands import proxy as proxy_command
 from monitor.context import AppContext
 from monitor.core.chat_tokens import count_chat
-from monitor.core.pricing import PriceTable
+from monitor.core.prices import PriceTable
 from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
 from monitor.log import setup_logging

@@ -16,7 +16,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from monitor.core.pricing import PriceTable
+from monitor.core.prices import PriceTable
 from monitor.paths import Paths
 from monitor.services.proxy import MeteringProxy
 from monitor.services.proxy.guard import normalise_path

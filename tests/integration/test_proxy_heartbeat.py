@@ -16,7 +16,7 @@ import pytest
 
 from monitor.cli import main
 from monitor.core.clock import fixed_clock
-from monitor.core.pricing import PriceTable
+from monitor.core.prices import PriceTable
 from monitor.core.settings import Settings
 from monitor.paths import Paths
 from monitor.services.proxy.server import MeteringProxy

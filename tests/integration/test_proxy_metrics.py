@@ -33,7 +33,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from monitor.cli import main
 from monitor.context import AppContext
 from monitor.core.clock import system_clock
-from monitor.core.pricing import PriceTable
+from monitor.core.prices import PriceTable
 from monitor.core.records import ProxyRecord
 from monitor.paths import Paths
 from monitor.services.proxy import MeteringProxy

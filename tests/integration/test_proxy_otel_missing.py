@@ -19,7 +19,7 @@ from pathlib import Path
 import openai
 import pytest
 
-from monitor.core.pricing import PriceTable
+from monitor.core.prices import PriceTable
 from monitor.core.records import ProxyRecord
 from monitor.core.settings import Settings
 from monitor.paths import Paths

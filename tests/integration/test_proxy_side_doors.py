@@ -12,7 +12,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from monitor.core.pricing import PriceTable
+from monitor.core.prices import PriceTable
 from monitor.paths import Paths
 from monitor.services.proxy import MeteringProxy
 from tests.fakes.fake_upstream import FakeUpstream

@@ -19,11 +19,12 @@ from monitor.cli import main
 from monitor.context import AppContext
 from monitor.core.budget import billing_cycle
 from monitor.core.clock import ManualClock, system_clock
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.prices import PriceTable
 from monitor.core.records import ProxyRecord, UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.services.keyvault import KeyStore, MemoryVault
+from monitor.services.price_files import load_price_table
 from monitor.services.proxy import MeteringProxy
 from monitor.services.proxy.caps import BUDGET_CODE, UNPRICED_CODE, SpendGate
 from monitor.services.store import UsageStore

@@ -146,9 +146,9 @@ def test_proxy_key_rejected_once_per_cycle(store: UsageStore) -> None:
 
 
 def test_proxy_401_in_the_store_reaches_an_alert(store: UsageStore) -> None:
-    from monitor.core.pricing import load_price_table
     from monitor.core.records import ProxyRecord
     from monitor.core.settings import Settings
+    from monitor.services.price_files import load_price_table
     from monitor.services.snapshot import RuntimeStatus, build_snapshot
 
     def rec(minutes_ago: int, status: int) -> ProxyRecord:

@@ -11,10 +11,11 @@ from typing import Any
 import pytest
 
 from monitor.core.clock import fixed_clock
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.prices import PriceTable
 from monitor.core.settings import Settings
 from monitor.core.tokens import count_tokens
 from monitor.core.usage import TokenUsage
+from monitor.services.price_files import load_price_table
 from monitor.services.proxy.caps import DEFAULT_OUTPUT_TOKENS, SpendGate
 from monitor.services.proxy.reservation import IMAGE_TOKENS
 

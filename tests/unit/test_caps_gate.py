@@ -19,10 +19,11 @@ import pytest
 
 from monitor.core.clock import fixed_clock
 from monitor.core.money import usd
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.prices import PriceTable
 from monitor.core.records import MALFORMED_USAGE, ProxyRecord
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
+from monitor.services.price_files import load_price_table
 from monitor.services.proxy import caps
 from monitor.services.proxy.caps import Hold, SpendGate
 from monitor.services.store import UsageStore

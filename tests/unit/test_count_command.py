@@ -14,9 +14,9 @@ import pytest
 
 from monitor.cli import main
 from monitor.commands import count as count_cmd
-from monitor.core.pricing import load_price_table
 from monitor.core.tokens import count_tokens, text_stats
 from monitor.core.usage import TokenUsage
+from monitor.services.price_files import load_price_table
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 KEYS = {"model", "encoding", "tokens", "characters", "words", "input_cost_usd",

@@ -11,8 +11,8 @@ from typing import Any
 import pytest
 
 from monitor.cli import main
-from monitor.core.pricing import load_price_table
 from monitor.paths import Paths
+from monitor.services.price_files import load_price_table
 
 CONTRACT_KEYS = {"model", "resolved", "input", "cached_input", "output", "context_window",
                  "encoding", "as_of"}

@@ -12,9 +12,9 @@ import pytest
 
 from monitor.cli import main
 from monitor.core.price_import import diff, dump_table, read_import
-from monitor.core.pricing import load_price_table
 from monitor.core.usage import TokenUsage
 from monitor.paths import Paths
+from monitor.services.price_files import load_price_table
 
 FIXTURE = Path(__file__).parent.parent / "fixtures" / "litellm_model_prices.json"
 D = Decimal

@@ -13,17 +13,17 @@ import tiktoken.model
 
 from monitor import resources
 from monitor.context import AppContext
-from monitor.core.pricing import (
+from monitor.core.money import round_money
+from monitor.core.prices import (
     LAUNCH,
     TIERS,
     PriceTable,
-    load_price_table,
     normalize_tier,
-    quantize_usd,
 )
 from monitor.core.usage import TokenUsage
 from monitor.errors import BugError
 from monitor.paths import Paths
+from monitor.services.price_files import load_price_table
 
 D = Decimal
 AFTER_ALL_CHANGES = datetime(2026, 11, 23, 12, tzinfo=UTC)
@@ -448,9 +448,10 @@ def test_zero_usage_costs_zero_not_unknown(table: PriceTable) -> None:
 def test_money_is_exact_and_quantized_only_for_display(table: PriceTable) -> None:
     amount = usd(table, "gpt-4o-mini", input_tokens=1, output_tokens=1)  # 0.15 + 0.6 per 1M
     assert amount == D("0.00000075") and isinstance(amount, Decimal)
-    assert quantize_usd(D("0.125")) == D("0.13")
-    assert quantize_usd(D("0.004625"), 4) == D("0.0046")
-    assert str(quantize_usd(D(10))) == "10.00"
+    # displayed by the one money rule (core.money), not by pricing
+    assert round_money(D("0.125")) == D("0.13")
+    assert round_money(D("0.004625"), 4) == D("0.0046")
+    assert str(round_money(D(10))) == "10.00"
 
 
 # -- user override -------------------------------------------------------------------------------

@@ -13,11 +13,11 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.core.clock import ManualClock
-from monitor.core.pricing import load_price_table
 from monitor.core.records import CostBucket, ProxyRecord, RateLimitSnapshot
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.paths import Paths
+from monitor.services.price_files import load_price_table
 from monitor.services.proxy.exporters import ExportOptions, build_exporters, export_options
 from monitor.services.proxy.labels import LabelCap, status_class
 from monitor.services.proxy.metrics import MetricsError, MetricsExporter, ProxyMetrics, parse_listen

@@ -10,9 +10,9 @@ import time
 from datetime import UTC, datetime
 from pathlib import Path
 
-from monitor.core.pricing import load_price_table
 from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
+from monitor.services.price_files import load_price_table
 from monitor.services.proxy.server import FinishedRequest, RecordWriter
 
 

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 
 from monitor.core.budget import Period, billing_cycle, today_period
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.prices import PriceTable
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.services import autostart
+from monitor.services.price_files import load_price_table
 from monitor.services.snapshot import RuntimeStatus, build_snapshot, snapshot_csv
 from monitor.services.store import ORG_SOURCE, SyncState, UsageStore
 from monitor.services.usage_report import build_report

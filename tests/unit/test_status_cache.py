@@ -261,7 +261,7 @@ def test_a_cached_run_imports_none_of_the_machinery(paths: Paths, ctx: Any) -> N
     now = ctx.now()  # a subprocess runs on the real clock: seed around it
     add_spend(paths, now - timedelta(seconds=5), "1.25")
     ctx.close()
-    heavy = ("argparse", "logging", "monitor.services.usage_report", "monitor.core.pricing",
+    heavy = ("argparse", "logging", "monitor.services.usage_report", "monitor.core.prices",
              "monitor.services.store", "monitor.context", "monitor.commands.status")
     first = _probe(paths.config_dir.parent)
     assert first["code"] == 0

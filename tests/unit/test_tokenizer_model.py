@@ -11,9 +11,10 @@ import pytest
 
 from monitor.core import tokenizer_model as tm
 from monitor.core.chat_tokens import ChatFormatError, count_chat
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.prices import PriceTable
 from monitor.core.tokens import get_encoding
 from monitor.core.usage import TokenUsage
+from monitor.services.price_files import load_price_table
 
 FIXTURES = Path(__file__).parent.parent / "fixtures"
 ENCODINGS = ("o200k_base", "cl100k_base")

@@ -275,7 +275,7 @@ def test_unknown_to_tiktoken_falls_back_to_the_price_table_then_o200k() -> None:
 
 
 def test_every_model_in_the_real_price_table_gets_a_usable_encoding() -> None:
-    pricing = pytest.importorskip("monitor.core.pricing")
+    pricing = pytest.importorskip("monitor.services.price_files")
     table = pricing.load_price_table()
     assert table.models
     for name in table.models:

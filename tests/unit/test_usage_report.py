@@ -12,12 +12,13 @@ from pathlib import Path
 import pytest
 
 from monitor.core.budget import Period
-from monitor.core.pricing import PriceTable, load_price_table
+from monitor.core.prices import Pricer, PriceTable
 from monitor.core.records import CostBucket, ProxyRecord, UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
+from monitor.services.price_files import load_price_table
 from monitor.services.store import ORG_SOURCE, SyncState, UsageStore
-from monitor.services.usage_report import GROUPINGS, Pricer, build_report
+from monitor.services.usage_report import GROUPINGS, build_report
 
 D = Decimal
 NOV = Period(datetime(2026, 11, 1, tzinfo=UTC), datetime(2026, 12, 1, tzinfo=UTC))

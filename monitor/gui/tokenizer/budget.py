@@ -17,7 +17,7 @@ from monitor.core.tokenizer_model import (
 from monitor.gui.tokenizer.money import cost_text, share_text
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
 
 _MAX_SPIN = 2_000_000_000
 

@@ -18,7 +18,7 @@ from monitor.gui.tokenizer.budget import BudgetCalculator
 from monitor.gui.tokenizer.money import cost_text
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import Cost, PriceTable
+    from monitor.core.prices import Cost, PriceTable
 
 
 class CostPanel(QWidget):

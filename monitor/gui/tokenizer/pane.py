@@ -73,7 +73,7 @@ from monitor.gui.tokenizer.results_panel import FittingPanel, ResultsPanel
 
 if TYPE_CHECKING:
     from monitor.context import AppContext
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
     from monitor.gui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)

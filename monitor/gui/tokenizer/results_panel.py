@@ -26,7 +26,7 @@ from monitor.core.tokenizer_model import Analysis, TextAnalysis
 from monitor.core.tokens import ENCODING_NAMES, encoding_for_model
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
 
 SPECIALS_NAMED = 3  # special-token strings named in the note; more read as "…"
 CONTEXT_BAR_SCALE = 1000  # the bar counts in per-mille: token counts may pass 2**31

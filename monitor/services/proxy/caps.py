@@ -81,7 +81,7 @@ from monitor.services.virtual_keys import (
 )
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
     from monitor.core.records import ProxyRecord
     from monitor.services.keyvault import KeyStore
     from monitor.services.store import UsageStore

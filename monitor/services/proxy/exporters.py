@@ -24,7 +24,7 @@ from monitor.core.clock import Clock
 from monitor.core.settings import Settings
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
     from monitor.core.records import ProxyRecord
     from monitor.services.proxy.addons import ProxyAddon
 

@@ -51,7 +51,7 @@ from monitor.services.proxy.guard import RequestGuard, local_addresses
 from monitor.services.proxy.labels import NO_MODEL, LabelCap, status_class
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
     from monitor.services.store import UsageStore
 
 log = logging.getLogger(__name__)

@@ -77,7 +77,7 @@ from monitor.services.proxy.unmetered import (
 from monitor.services.record_spool import RecordSpool, spool_path_for
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
     from monitor.services.proxy.addons import ProxyAddon
     from monitor.services.proxy.caps import Hold, SpendGate
     from monitor.services.store import UsageStore

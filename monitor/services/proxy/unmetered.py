@@ -32,7 +32,7 @@ from monitor.core.records import (
 from monitor.core.usage import TokenUsage
 
 if TYPE_CHECKING:
-    from monitor.core.pricing import PriceTable
+    from monitor.core.prices import PriceTable
     from monitor.services.proxy.server import FinishedRequest
 
 log = logging.getLogger(__name__)
