@@ -118,3 +118,15 @@ def test_notification_texts_one_request_and_an_expired_key() -> None:
     n = notification_for(expired)
     assert n.title == "API key expired" and "expiring" not in n.title
     assert n.body.startswith("The key old expired on ")
+
+
+def test_the_notification_and_the_cli_read_the_same_english() -> None:
+    from monitor.core.alert_texts import english
+    from tests.unit.test_alert_rules import every_alert
+
+    for alert in every_alert():
+        n, words = notification_for(alert), english(alert)
+        assert n.title == words.title, alert
+        if not alert.param("date"):  # dates: `Nov 23` in the GUI, ISO on the CLI
+            assert n.body == words.body, alert
+        assert n.kind == alert.kind and n.urgency == alert.urgency

@@ -267,3 +267,20 @@ def test_every_alert_kind_the_engine_raises_reads_in_chinese(
         assert _HAN.search(n.title) and _HAN.search(n.body), (kind, n.title, n.body)
         assert "English" not in n.title + n.body, kind
         assert "%1" not in n.title + n.body and "%2" not in n.body, (kind, n.body)
+
+
+def test_every_alert_the_rules_raise_reads_in_chinese_from_the_one_table(chinese: None) -> None:
+    from PySide6.QtCore import QCoreApplication
+
+    from monitor.core.alert_rules import Alert
+    from monitor.core.alert_texts import TEXTS
+    from monitor.gui.alerts import notification_for
+    from tests.unit.test_alert_rules import every_alert
+
+    for t in TEXTS.values():
+        for text in (t.title, t.body, *(t.more[1:] if t.more else ())):
+            assert _HAN.search(QCoreApplication.translate("alerts", text)), text
+    for alert in [*every_alert(), Alert("test", "", urgency="low")]:
+        n = notification_for(alert)
+        assert _HAN.search(n.title) and _HAN.search(n.body), (alert, n)
+        assert not re.search(r"%\d", n.title + n.body), (alert, n)
