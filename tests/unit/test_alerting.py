@@ -296,3 +296,45 @@ def test_budget_alerts_wait_for_a_chosen_limit(store: UsageStore) -> None:
     engine = AlertEngine(store)
     assert engine.evaluate(snap(), ctx("100", budget_alerts=False), NOW) == []
     assert ("threshold", "80") in kinds(engine.evaluate(snap(), ctx("100"), NOW))
+
+
+class _Keys:
+    """The two reads context_for makes of the key store."""
+
+    def __init__(self, keys: list[KeyMeta]) -> None:
+        self._keys = keys
+
+    def list(self) -> list[KeyMeta]:
+        return self._keys
+
+    def sync_admin(self, today: date) -> KeyMeta | None:
+        return next((k for k in self._keys if k.kind == "admin"), None)
+
+
+def test_context_from_the_stores_evaluates_without_the_gui(store: UsageStore,
+                                                          tmp_path: Path) -> None:
+    """What the app evaluates, built from the stores alone (so the CLI can do the same)."""
+    from monitor.core.alert_texts import english
+    from monitor.core.settings import Settings
+    from monitor.services.alerting import context_for
+    from monitor.services.limit_choice import mark_limit_chosen
+
+    state_file = tmp_path / "state.json"
+    status = budget_status(Decimal(100), Decimal(120), CYCLE, NOW)
+    keys = [_meta("org-admin", date(2026, 11, 1))]
+    ctx = context_for(status, Settings(), usage=store, keys=lambda: _Keys(keys),
+                      state_file=state_file, now=NOW, sync_error_kind="InvalidKeyError")
+    assert ctx.sync_key_label == "org-admin" and not ctx.budget_alerts  # limit not chosen
+    words = [english(a).title for a in AlertEngine(store).evaluate(snap(), ctx, NOW)]
+    assert words == ["API key expired", "API key rejected"]
+
+    mark_limit_chosen(state_file)
+
+    def broken() -> _Keys:
+        raise OSError("keys file unreadable")
+
+    ctx = context_for(status, Settings(), usage=store, keys=broken, state_file=state_file,
+                      now=NOW)
+    alerts = AlertEngine(store).evaluate(snap(), ctx, NOW)  # a broken key list: budget still
+    assert [english(a).title for a in alerts] == ["83 % of your monthly limit used",
+                                                  "On pace to exceed your monthly limit"]
