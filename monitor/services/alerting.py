@@ -21,6 +21,8 @@ from monitor.core import alert_rules as rules
 from monitor.core.alert_rules import EVER, Alert, AlertInputs, KeyInfo
 from monitor.core.budget import BudgetStatus
 from monitor.services import ui_state
+from monitor.services.cap_alerts import cap_alerts
+from monitor.services.limit_choice import limit_chosen
 from monitor.services.snapshot import DashboardSnapshot
 
 if TYPE_CHECKING:
@@ -79,9 +81,6 @@ def context_for(status: BudgetStatus, settings: Settings, *, usage: UsageStore,
     sync would use, when `sync_key_label` is not known), the caps' alerts and whether the
     user chose a limit. A broken keys file or cap table is logged and must not stop the
     budget alerts."""
-    from monitor.services.cap_alerts import cap_alerts
-    from monitor.services.limit_choice import limit_chosen
-
     key_list: Sequence[KeyInfo] = []
     try:
         store = keys()
