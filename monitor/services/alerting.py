@@ -153,6 +153,16 @@ class AlertEngine:
         return rules.due(inputs, store.fired_alerts(inputs.status.cycle_start),
                          store.fired_alerts(EVER))
 
+    def preview(self, inputs: AlertInputs, extra: Sequence[Alert] = ()) -> list[Alert]:
+        """What `fire` would deliver now, pause aside, recording nothing (the CLI's
+        `alerts`: the app still notifies them)."""
+        store = self._store
+        candidates = [*self.due(inputs), *(a for a in extra
+                                           if (a.kind, a.key) not in store.fired_alerts(a.period))]
+        if ("_key_baseline", "") not in store.fired_alerts(EVER):
+            candidates = [a for a in candidates if a.kind != "new_key"]  # the first run learns
+        return rules.shown(candidates)
+
     def fire(self, inputs: AlertInputs, now: datetime,
              extra: Sequence[Alert] = ()) -> list[Alert]:
         """The alerts to deliver at `now`, each recorded first so it never fires twice in
