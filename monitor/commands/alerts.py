@@ -37,7 +37,7 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     if snap.budget is not None:
         alert_ctx = context_for(snap.budget, ctx.settings, usage=store, keys=ctx.keys,
                                 state_file=ctx.paths.state_file, now=now)
-        due = engine.preview(inputs_for(snap, alert_ctx, now), alert_ctx.extra)
+        due = engine.preview(inputs_for(snap, alert_ctx, now))
     paused = engine.paused_until if engine.is_paused(now) else None
     if args.json:
         print_json({

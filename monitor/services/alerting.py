@@ -18,10 +18,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from monitor.core import alert_rules as rules
-from monitor.core.alert_rules import EVER, Alert, AlertInputs, KeyInfo
+from monitor.core.alert_rules import EVER, Alert, AlertInputs, HardCapRefusals, KeyInfo, SoftCap
 from monitor.core.budget import BudgetStatus
 from monitor.services import ui_state
-from monitor.services.cap_alerts import cap_alerts
+from monitor.services.cap_alerts import cap_inputs
 from monitor.services.limit_choice import limit_chosen
 from monitor.services.snapshot import DashboardSnapshot
 
@@ -53,7 +53,8 @@ class AlertContext:
     keys: Sequence[KeyInfo] = ()
     sync_error_kind: str | None = None  # class name of the last sync failure, if failing
     sync_key_label: str | None = None  # the key the sync used
-    extra: Sequence[Alert] = ()  # alerts of the spending caps (services/cap_alerts)
+    soft_caps: Sequence[SoftCap] = ()  # the spending caps (services/cap_alerts.cap_inputs)
+    hard_caps: Sequence[HardCapRefusals] = ()
     renew_days: int = 0  # a key this many days old is due renewal (0: no reminder)
     # False until the user chose a monthly limit: no threshold/projection alert from a
     # default they never picked (the app asks once, after the first data).
@@ -70,6 +71,7 @@ def inputs_for(snap: DashboardSnapshot, ctx: AlertContext, now: datetime) -> Ale
         rejected_keys=snap.rejected_keys, spending_keys=snap.by_key, keys=ctx.keys,
         local_today=now.astimezone().date(), sync_error_kind=ctx.sync_error_kind,
         sync_key_label=ctx.sync_key_label, renew_days=ctx.renew_days, credit=snap.credit,
+        soft_caps=ctx.soft_caps, hard_caps=ctx.hard_caps,
     )
 
 
@@ -78,7 +80,7 @@ def context_for(status: BudgetStatus, settings: Settings, *, usage: UsageStore,
                 sync_error_kind: str | None = None,
                 sync_key_label: str | None = None) -> AlertContext:
     """Everything besides the snapshot, read from the stores: the key list (and the key a
-    sync would use, when `sync_key_label` is not known), the caps' alerts and whether the
+    sync would use, when `sync_key_label` is not known), the caps' figures and whether the
     user chose a limit. A broken keys file or cap table is logged and must not stop the
     budget alerts."""
     key_list: Sequence[KeyInfo] = []
@@ -90,15 +92,17 @@ def context_for(status: BudgetStatus, settings: Settings, *, usage: UsageStore,
             sync_key_label = chosen.label if chosen is not None else None
     except Exception:
         log.warning("cannot read the key list for expiry alerts", exc_info=True)
+    soft: Sequence[SoftCap] = []
+    hard: Sequence[HardCapRefusals] = []
     try:
-        caps = cap_alerts(usage, settings, now)
+        soft, hard = cap_inputs(usage, settings, now)
     except Exception:
         log.warning("cannot evaluate the spending-cap alerts", exc_info=True)
-        caps = []
     return AlertContext(
         status=status, thresholds_pct=settings.alert_thresholds_pct, keys=key_list,
-        sync_error_kind=sync_error_kind, sync_key_label=sync_key_label, extra=caps,
-        renew_days=settings.key_renew_days, budget_alerts=limit_chosen(state_file, settings))
+        sync_error_kind=sync_error_kind, sync_key_label=sync_key_label, soft_caps=soft,
+        hard_caps=hard, renew_days=settings.key_renew_days,
+        budget_alerts=limit_chosen(state_file, settings))
 
 
 class AlertEngine:
@@ -150,27 +154,31 @@ class AlertEngine:
     def due(self, inputs: AlertInputs) -> list[Alert]:
         """What the rules say is due and has not fired in its period (nothing recorded)."""
         store = self._store
-        return rules.due(inputs, store.fired_alerts(inputs.status.cycle_start),
-                         store.fired_alerts(EVER))
+        fired: dict[date, set[tuple[str, str]]] = {}
 
-    def preview(self, inputs: AlertInputs, extra: Sequence[Alert] = ()) -> list[Alert]:
+        def new(a: Alert) -> bool:
+            if a.period not in fired:
+                fired[a.period] = store.fired_alerts(a.period)
+            return (a.kind, a.key) not in fired[a.period]
+
+        return [a for a in rules.due(inputs, store.fired_alerts(inputs.status.cycle_start),
+                                     store.fired_alerts(EVER)) if new(a)]
+
+    def preview(self, inputs: AlertInputs) -> list[Alert]:
         """What `fire` would deliver now, pause aside, recording nothing (the CLI's
         `alerts`: the app still notifies them)."""
-        store = self._store
-        candidates = [*self.due(inputs), *(a for a in extra
-                                           if (a.kind, a.key) not in store.fired_alerts(a.period))]
-        if ("_key_baseline", "") not in store.fired_alerts(EVER):
+        candidates = self.due(inputs)
+        if ("_key_baseline", "") not in self._store.fired_alerts(EVER):
             candidates = [a for a in candidates if a.kind != "new_key"]  # the first run learns
         return rules.shown(candidates)
 
-    def fire(self, inputs: AlertInputs, now: datetime,
-             extra: Sequence[Alert] = ()) -> list[Alert]:
+    def fire(self, inputs: AlertInputs, now: datetime) -> list[Alert]:
         """The alerts to deliver at `now`, each recorded first so it never fires twice in
         its period; several thresholds crossed at once are all recorded, the highest shown."""
         if self.is_paused(now):
             return []
         store = self._store
-        candidates = [*self.due(inputs), *extra]
+        candidates = self.due(inputs)
         new_keys = [a for a in candidates if a.kind == "new_key"]
         if new_keys and store.record_alert("_key_baseline", "", EVER):
             # The first run only learns the keys already spending: no alert for them.
@@ -185,7 +193,7 @@ class AlertEngine:
         """The alerts due at `now` for a snapshot (see `fire`)."""
         if self.is_paused(now):
             return []
-        return self.fire(inputs_for(snap, ctx, now), now, ctx.extra)
+        return self.fire(inputs_for(snap, ctx, now), now)
 
 
 def pause_until_for(choice: str, now: datetime) -> datetime | None:

@@ -3,7 +3,7 @@
 Qt-free. The proxy (wherever it runs: the app or `token-monitor proxy`) stores each hard-cap
 refusal in the usage database (`cap_refusals`); this module reads them, and the virtual keys
 with a soft cap, as plain figures for the rules in core/alert_rules, whose alerts are keyed by
-the cap's period, so each fires once per period across restarts (`AlertContext.extra`).
+the cap's period, so each fires once per period across restarts.
 """
 
 from __future__ import annotations

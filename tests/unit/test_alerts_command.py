@@ -57,3 +57,23 @@ def test_alerts_the_app_showed_are_not_listed_again(
             store.record_alert(kind, key, CYCLE)
     assert main(["alerts", "--now", NOW]) == 0
     assert capsys.readouterr().out == "no alert due\n"
+
+
+def test_a_hard_cap_refusing_is_listed_once_per_period(
+        seeded: Paths, capsys: pytest.CaptureFixture[str]) -> None:
+    from monitor.services.virtual_keys import CapRefusal, VirtualKeys, cap_period
+
+    at = datetime.fromisoformat(NOW)
+    day = cap_period("day", at, Settings(today_timezone="UTC"))
+    with UsageStore(seeded.db_file) as store:
+        for kind, key in (("threshold", "50"), ("threshold", "80"), ("projection", "limit")):
+            store.record_alert(kind, key, CYCLE)
+        VirtualKeys(store).note_refusals([CapRefusal("key", "notes-bot", day, at, at, 4, "")])
+    assert main(["alerts", "--now", NOW]) == 0
+    assert capsys.readouterr().out == (
+        "! Hard cap reached: the proxy refuses requests for virtual key notes-bot: Requests get "
+        f"HTTP 429 until the cap resets at {day.end:%Y-%m-%d %H:%M} UTC. Refused so far: 4.\n")
+    with UsageStore(seeded.db_file) as store:  # the app showed it
+        store.record_alert("hard_cap", "key:notes-bot", day.start.date())
+    assert main(["alerts", "--now", NOW]) == 0
+    assert capsys.readouterr().out == "no alert due\n"
