@@ -142,3 +142,10 @@ def test_the_alert_engine_loads_without_qt() -> None:
     out = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True,
                          text=True, timeout=60, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_threshold_alert_states_the_actual_share_by_the_one_percent_rule() -> None:
+    for spend, title in (("1114.80", "929 %"), ("95.52", "79 %"), ("120", "100 %")):
+        status = budget_status(D(spend), D(120), CYCLE, NOW)
+        top = rules.shown(rules.budget(status, (50, 70), set()))[0]
+        assert english(top).title == f"{title} of your monthly limit used", spend
