@@ -18,6 +18,8 @@ class Command(NamedTuple):
 
 # The one list of subcommands (see the module docstring to add one). Sorted by name.
 COMMANDS: dict[str, Command] = {
+    "alerts": Command("monitor.commands.alerts",
+                      "the alerts due now that the app has not shown yet"),
     "budget": Command("monitor.commands.budget",
                       "show or set the monthly limit and alert thresholds"),
     "count": Command("monitor.commands.count",

@@ -1,4 +1,4 @@
-"""Billing cycles, "today", budget status with projection, and threshold/projection alerts (pure).
+"""Billing cycles, "today" and budget status with projection (pure; alerts: core/alert_rules).
 
 Conventions:
 - A `Period` is half-open [start, end) between aware UTC datetimes.
@@ -6,17 +6,15 @@ Conventions:
   to the month's last day (day 31 → Feb 28/29, Apr 30, …), and ends where the next one starts.
 - "Today" is the calendar day in the user's zone ("local", "UTC" or an IANA name), returned as UTC
   instants; a DST change makes it 23 or 25 hours long.
-- A limit of 0 means "no limit set": no fraction (None), no projection crossing and no alerts.
+- A limit of 0 means "no limit set": no fraction (None) and no projection crossing.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_UP, Decimal
-
-from monitor.core.money import usd as _money
 
 MIN_PROJECTION_HOURS = 6
 """No projection from less data than this: a few early requests would extrapolate wildly."""
@@ -239,17 +237,6 @@ def budget_status(
     )
 
 
-@dataclass(frozen=True)
-class AlertEvent:
-    """An alert to deliver once per cycle: kind "threshold" (threshold "80") or "projection"
-    (threshold "limit"). Record it with `UsageStore.record_alert(kind, threshold, cycle_start)`."""
-
-    kind: str
-    threshold: str
-    cycle_start: date
-    message: str
-
-
 def crossing_phrase(day: date, over_limit: bool) -> str:
     """The CLI's words for `BudgetStatus.crossing_date`: past when the limit is already
     crossed, future (a projection) otherwise: `limit crossed Dec 19` / `will cross the limit
@@ -257,41 +244,3 @@ def crossing_phrase(day: date, over_limit: bool) -> str:
     return f"limit crossed {day:%b %d}" if over_limit else \
         f"will cross the limit around {day:%b %d}"
 
-
-def due_alerts(
-    status: BudgetStatus,
-    thresholds_pct: Sequence[int],
-    fired: set[tuple[str, str]],
-) -> list[AlertEvent]:
-    """Alerts that are due and not yet fired this cycle, lowest threshold first.
-
-    Thresholds compare spend with the *current* limit (a limit raised mid-cycle can make a
-    threshold un-crossed again, but what fired stays fired). When several thresholds are crossed
-    at once all are returned; a caller may show only the last but should record them all.
-    The projection alert fires when the pace leads over the limit while spend is still below it.
-    """
-    if status.limit <= 0:
-        return []
-    events = []
-    for pct in sorted(set(thresholds_pct)):
-        if ("threshold", str(pct)) in fired:
-            continue
-        if status.spend * 100 >= status.limit * pct:
-            events.append(AlertEvent(
-                "threshold", str(pct), status.cycle_start,
-                f"Spend this cycle reached {pct} % of the limit: "
-                f"{_money(status.spend)} of {_money(status.limit)}.",
-            ))
-    if (
-        status.projected_over
-        and not status.over_limit
-        and ("projection", "limit") not in fired
-        and status.projected_spend is not None
-    ):
-        when = f" around {status.crossing_date:%b %d}" if status.crossing_date else ""
-        events.append(AlertEvent(
-            "projection", "limit", status.cycle_start,
-            f"At this pace the cycle ends at {_money(status.projected_spend)}, over the "
-            f"{_money(status.limit)} limit{when}.",
-        ))
-    return events

@@ -199,33 +199,12 @@ class AppState(QObject):
         used_label = self.sync_key_label
 
         def op() -> list[Alert]:
-            from monitor.services.alerting import AlertContext
+            from monitor.services.alerting import context_for
 
-            sync_label = used_label
-            try:
-                store = ctx.keys()
-                keys = store.list()
-                if sync_label is None:
-                    chosen = store.sync_admin(now.astimezone().date())
-                    sync_label = chosen.label if chosen is not None else None
-            except Exception:  # a broken keys file must not stop budget alerts
-                log.warning("cannot read the key list for expiry alerts", exc_info=True)
-                keys = []
-            try:
-                from monitor.services.cap_alerts import cap_alerts
-
-                caps = cap_alerts(ctx.store(), settings, now)
-            except Exception:  # a cap problem must not stop budget alerts
-                log.warning("cannot evaluate the spending-cap alerts", exc_info=True)
-                caps = []
-            from monitor.services.limit_choice import limit_chosen
-
-            return engine.evaluate(snap, AlertContext(
-                status=budget, thresholds_pct=settings.alert_thresholds_pct, keys=keys,
-                sync_error_kind=error_kind, sync_key_label=sync_label, extra=caps,
-                renew_days=settings.key_renew_days,
-                budget_alerts=limit_chosen(ctx.paths.state_file, settings),
-            ), now)  # fmt: skip
+            return engine.evaluate(snap, context_for(
+                budget, settings, usage=ctx.store(), keys=ctx.keys,
+                state_file=ctx.paths.state_file, now=now, sync_error_kind=error_kind,
+                sync_key_label=used_label), now)
 
         def done(value: object) -> None:
             self._alerts_running = False

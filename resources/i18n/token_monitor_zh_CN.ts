@@ -2299,178 +2299,188 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 <context>
     <name>alerts</name>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="36"/>
+        <location filename="../../monitor/core/alert_texts.py" line="52"/>
         <source>%1 % of your monthly limit used</source>
         <translation>已用掉每月限额的 %1 %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="39"/>
+        <location filename="../../monitor/core/alert_texts.py" line="53"/>
         <source>Spent %1 of %2 this cycle.</source>
         <translation>本周期已花费 %1（限额 %2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="44"/>
+        <location filename="../../monitor/core/alert_texts.py" line="56"/>
         <source>On pace to exceed your monthly limit</source>
         <translation>按当前速度将超出每月限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="46"/>
+        <location filename="../../monitor/core/alert_texts.py" line="57"/>
         <source>At this pace the cycle ends at %1, over the %2 limit.</source>
         <translation>按当前速度，本周期结束时将达到 %1，超出 %2 的限额。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="53"/>
+        <location filename="../../monitor/core/alert_texts.py" line="59"/>
         <source>Crossing around %1.</source>
         <translation>预计在 %1 前后超出。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="57"/>
+        <location filename="../../monitor/core/alert_texts.py" line="61"/>
         <source>Spending spike today</source>
         <translation>今日花费激增</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="59"/>
+        <location filename="../../monitor/core/alert_texts.py" line="62"/>
         <source>Today&apos;s spend %1 is %2× your usual day (%3).</source>
         <translation>今日花费 %1，是平常一天（%3）的 %2 倍。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="64"/>
+        <location filename="../../monitor/core/alert_texts.py" line="46"/>
         <source>Spending spike this hour</source>
         <translation>本小时花费激增</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="66"/>
-        <source>This hour&apos;s spend %1 is %2× your usual hour (%3).</source>
-        <translation>本小时花费 %1，是您平常每小时（%3）的 %2 倍。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/alerts.py" line="75"/>
+        <location filename="../../monitor/core/alert_texts.py" line="75"/>
         <source>OpenAI rejected the key %1 (401) on %2 request(s) through the proxy; requests with it fail. Replace the key in API keys.</source>
         <translation>OpenAI 通过代理拒绝了密钥 %1（401），共 %2 次请求；使用该密钥的请求会失败。请在“API 密钥”中更换该密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="84"/>
+        <location filename="../../monitor/core/alert_texts.py" line="45"/>
         <source>A new API key started spending</source>
         <translation>新的 API 密钥开始产生费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="87"/>
+        <location filename="../../monitor/core/alert_texts.py" line="81"/>
         <source>%1 made 1 request this cycle and had not been seen before.</source>
         <translation>%1 本周期发出了 1 次请求，此前从未出现过。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="89"/>
+        <location filename="../../monitor/core/alert_texts.py" line="85"/>
         <source>%1 made %2 requests this cycle and had not been seen before.</source>
         <translation>%1 本周期发出了 %2 次请求，此前从未出现过。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="93"/>
+        <location filename="../../monitor/core/alert_texts.py" line="89"/>
         <source>API key expiring</source>
         <translation>API 密钥即将过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="94"/>
+        <location filename="../../monitor/core/alert_texts.py" line="90"/>
         <source>The key %1 expires on %2.</source>
         <translation>密钥 %1 将于 %2 过期。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="73"/>
-        <location filename="../../monitor/gui/alerts.py" line="110"/>
+        <location filename="../../monitor/core/alert_texts.py" line="74"/>
+        <location filename="../../monitor/core/alert_texts.py" line="111"/>
         <source>API key rejected</source>
         <translation>API 密钥被拒绝</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="97"/>
+        <location filename="../../monitor/core/alert_texts.py" line="47"/>
         <source>API key expired</source>
         <translation>API 密钥已过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="98"/>
+        <location filename="../../monitor/core/alert_texts.py" line="66"/>
+        <source>Spend in the %1 UTC hour is %2, %3× your usual hour (%4).</source>
+        <translation>UTC %1 这一小时花费 %2，是您平常每小时（%4）的 %3 倍。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/core/alert_texts.py" line="70"/>
+        <source>Spend in the %1 UTC hour so far is %2, %3× your usual hour (%4).</source>
+        <translation>UTC %1 这一小时到目前为止花费 %2，是您平常每小时（%4）的 %3 倍。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/core/alert_texts.py" line="94"/>
         <source>The key %1 expired on %2; sync no longer uses it. Add a new key in API keys.</source>
         <translation>密钥 %1 已于 %2 过期；同步不再使用它。请在 API 密钥中添加新密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="103"/>
+        <location filename="../../monitor/core/alert_texts.py" line="100"/>
+        <source>The key %1 expired on %2; requests with it fail. Add a new key in API keys.</source>
+        <translation>密钥 %1 已于 %2 过期；使用该密钥的请求会失败。请在 API 密钥中添加新密钥。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/core/alert_texts.py" line="105"/>
         <source>Time to renew an API key</source>
         <translation>该更换 API 密钥了</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="105"/>
+        <location filename="../../monitor/core/alert_texts.py" line="106"/>
         <source>The key %1 was added on %2 and is due for renewal. Create a new key, add it in API keys and keep the old one as a backup until the new one works.</source>
         <translation>密钥 %1 添加于 %2，已到更换时间。请创建新密钥并在 API 密钥中添加，在新密钥可用之前保留旧密钥作为备用。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="112"/>
+        <location filename="../../monitor/core/alert_texts.py" line="112"/>
         <source>OpenAI rejected the admin key %1 (401). Organization usage is not syncing; replace the key in API keys.</source>
         <translation>OpenAI 拒绝了管理员密钥 %1（401）。组织用量已停止同步；请在“API 密钥”中更换密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="121"/>
+        <location filename="../../monitor/core/alert_texts.py" line="117"/>
         <source>Prepaid credit used up</source>
         <translation>预付额度已用完</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="122"/>
+        <location filename="../../monitor/core/alert_texts.py" line="118"/>
         <source>The %1 prepaid credit is used up, %2 over.</source>
         <translation>%1 的预付额度已用完，超出 %2。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="125"/>
+        <location filename="../../monitor/core/alert_texts.py" line="121"/>
         <source>Prepaid credit running low</source>
         <translation>预付额度即将用完</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="127"/>
+        <location filename="../../monitor/core/alert_texts.py" line="122"/>
         <source>%1 of %2 prepaid credit left.</source>
         <translation>预付额度剩余 %1（共 %2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="132"/>
+        <location filename="../../monitor/core/alert_texts.py" line="125"/>
         <source>Prepaid credit about to expire</source>
         <translation>预付额度即将过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="134"/>
+        <location filename="../../monitor/core/alert_texts.py" line="126"/>
         <source>%1 of prepaid credit expires on %2.</source>
         <translation>%1 的预付额度将于 %2 过期。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="139"/>
+        <location filename="../../monitor/core/alert_texts.py" line="48"/>
         <source>Virtual key %1 reached its cap</source>
         <translation>虚拟密钥 %1 已达到上限</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="142"/>
+        <location filename="../../monitor/core/alert_texts.py" line="130"/>
         <source>%1 spent %2 of its %3 daily cap (a soft cap: requests still go through).</source>
         <translation>%1 已花费 %2，达到其每日上限 %3（软上限：请求仍会放行）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="145"/>
+        <location filename="../../monitor/core/alert_texts.py" line="136"/>
         <source>%1 spent %2 of its %3 monthly cap (a soft cap: requests still go through).</source>
         <translation>%1 已花费 %2，达到其每月上限 %3（软上限：请求仍会放行）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="153"/>
+        <location filename="../../monitor/core/alert_texts.py" line="141"/>
         <source>Hard cap reached: the proxy refuses requests past the monthly limit</source>
         <translation>已达硬上限：代理将拒绝超出每月限额的请求</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="155"/>
+        <location filename="../../monitor/core/alert_texts.py" line="145"/>
         <source>Hard cap reached: the proxy refuses requests for virtual key %1</source>
         <translation>已达硬上限：代理将拒绝虚拟密钥 %1 的请求</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="159"/>
+        <location filename="../../monitor/core/alert_texts.py" line="43"/>
         <source>Requests get HTTP 429 until the cap resets at %1. Refused so far: %2.</source>
         <translation>在上限于 %1 重置之前，请求都会收到 HTTP 429。目前已拒绝 %2 次。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="171"/>
+        <location filename="../../monitor/core/alert_texts.py" line="149"/>
         <source>Token Monitor test notification</source>
         <translation>Token Monitor 测试通知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/alerts.py" line="172"/>
+        <location filename="../../monitor/core/alert_texts.py" line="150"/>
         <source>Notifications work. Budget alerts will look like this.</source>
         <translation>通知功能正常。预算提醒将以这种形式显示。</translation>
     </message>

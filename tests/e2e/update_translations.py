@@ -1,4 +1,5 @@
-"""Re-extract the GUI strings into resources/i18n/*.ts (keeping translations) and compile .qm.
+"""Re-extract the GUI strings (and the alert templates of monitor/core/alert_texts.py, marked
+with QT_TRANSLATE_NOOP) into resources/i18n/*.ts (keeping translations) and compile .qm.
 
 Runnable, not a test: `python tests/e2e/update_translations.py`. Uses pyside6-lupdate and
 pyside6-lrelease from the same environment. lupdate only sees `self.tr("...")` and
@@ -71,6 +72,7 @@ def _fill_moved(ts: Path, known: dict[str, str]) -> None:
 
 def main() -> int:
     sources = sorted(str(p) for p in (ROOT / "monitor" / "gui").rglob("*.py"))
+    sources.append(str(ROOT / "monitor" / "core" / "alert_texts.py"))  # the alert templates
     for ts in sorted(I18N.glob("*.ts")):
         known = _known_translations(ts)
         # English is the source language: its catalog only holds plural forms.

@@ -106,15 +106,27 @@ def test_pause_menu_choice_and_banner_delivery(qtbot: QtBot, utc_ctx: AppContext
 
 
 def test_notification_texts_one_request_and_an_expired_key() -> None:
-    one = Alert("new_key", "k1", "", "", params=(("name", "laptop"), ("requests", "1"),
-                                                 ("count", "1")))
+    one = Alert("new_key", "k1", params=(("name", "laptop"), ("requests", "1"),
+                                         ("count", "1")))
     assert notification_for(one).body == ("laptop made 1 request this cycle and had not been "
                                           "seen before.")
-    many = Alert("new_key", "k2", "", "", params=(("name", "ci"), ("requests", "1,204"),
-                                                  ("count", "1204")))
+    many = Alert("new_key", "k2", params=(("name", "ci"), ("requests", "1,204"),
+                                          ("count", "1204")))
     assert notification_for(many).body.startswith("ci made 1,204 requests this cycle")
-    expired = Alert("key_expired", "old:2026-11-01", "", "",
+    expired = Alert("key_expired", "old:2026-11-01",
                     params=(("label", "old"), ("days", "-19"), ("date", "2026-11-01")))
     n = notification_for(expired)
     assert n.title == "API key expired" and "expiring" not in n.title
     assert n.body.startswith("The key old expired on ")
+
+
+def test_the_notification_and_the_cli_read_the_same_english() -> None:
+    from monitor.core.alert_texts import english
+    from tests.unit.test_alert_rules import every_alert
+
+    for alert in every_alert():
+        n, words = notification_for(alert), english(alert)
+        assert n.title == words.title, alert
+        if not alert.param("date"):  # dates: `Nov 23` in the GUI, ISO on the CLI
+            assert n.body == words.body, alert
+        assert n.kind == alert.kind and n.urgency == alert.urgency

@@ -105,7 +105,7 @@ def test_every_alert_kind_has_a_translated_notification(
     from monitor.gui.alerts import notification_for
     from monitor.services.alerting import Alert
 
-    alert = Alert(kind, "k", "English title", "English body", "normal", params)
+    alert = Alert(kind, "k", params=params)
     n = notification_for(alert)
     assert n.title == zh_title
     assert en_word in n.body and "English" not in n.body

@@ -30,9 +30,8 @@ def test_overspent_credit_reads_used_up_everywhere(qtbot: QtBot, utc_ctx: AppCon
     assert w.header.credit_remaining.text() == "Used up"
     assert w.header.credit_detail.text().startswith("$123.12 over the $100.00 credit")
     assert "-$" not in w.header.credit_detail.text()
-    n = notification_for(Alert("credit_low", "x", "", "", "critical",
-                               (("remaining", "$0.00"), ("amount", "$100.00"),
-                                ("over", "$123.12"))))
+    n = notification_for(Alert("credit_low", "x", urgency="critical", params=(
+        ("remaining", "$0.00"), ("amount", "$100.00"), ("over", "$123.12"))))
     assert n.title == "Prepaid credit used up"
     assert n.body == "The $100.00 prepaid credit is used up, $123.12 over."
 

@@ -24,7 +24,11 @@ from monitor.gui import i18n
 
 ROOT = Path(__file__).resolve().parents[2]
 GUI = ROOT / "monitor" / "gui"
-SERVICES = ROOT / "monitor" / "services"
+ALERT_RULES = ROOT / "monitor" / "core" / "alert_rules.py"
+ALERT_TEXTS = ROOT / "monitor" / "core" / "alert_texts.py"
+"""The alert templates: Qt-free, marked with QT_TRANSLATE_NOOP (scanned like the GUI)."""
+DYNAMIC = {("monitor/gui/alerts.py", "alerts")}
+"""Where translate() takes a variable: the alert templates, scanned in ALERT_TEXTS."""
 TS = ROOT / "resources" / "i18n" / "token_monitor_zh_CN.ts"
 _QT_APPS = {"QCoreApplication", "QApplication", "QGuiApplication"}
 _HAN = re.compile(r"[\u4e00-\u9fff]")
@@ -65,9 +69,13 @@ class _Scanner(ast.NodeVisitor):
         f = node.func
         if _is_self_tr(f):
             self._take(node, self.classes[-1], node.args[:1])
-        elif _is_translate(f):
+        elif _is_translate(f) or (isinstance(f, ast.Name) and f.id == "QT_TRANSLATE_NOOP"):
             ctx = node.args[0] if node.args else None
-            if isinstance(ctx, ast.Constant) and isinstance(ctx.value, str):
+            text = node.args[1] if len(node.args) > 1 else None
+            if (isinstance(ctx, ast.Constant) and (self.where, ctx.value) in DYNAMIC
+                    and isinstance(text, ast.Name)):
+                pass  # a template of ALERT_TEXTS, found there
+            elif isinstance(ctx, ast.Constant) and isinstance(ctx.value, str):
                 self._take(node, ctx.value, node.args[1:2])
             else:
                 self.out.problems.append(f"{self._at(node)}: translate() needs a literal context")
@@ -106,7 +114,7 @@ def scan(source: str, where: str, out: UiStrings | None = None) -> UiStrings:
 
 def ui_strings() -> UiStrings:
     out = UiStrings()
-    for path in sorted(GUI.rglob("*.py")):
+    for path in [*sorted(GUI.rglob("*.py")), ALERT_TEXTS]:
         scan(path.read_text(encoding="utf-8"), str(path.relative_to(ROOT)), out)
     return out
 
@@ -212,17 +220,17 @@ def test_the_shipped_qm_is_compiled_from_the_catalogue() -> None:
         "\n".join(stale)
 
 
-# alerts: the engine's text is English; the GUI translates each kind ------------------------
+# alerts: one template table (core/alert_texts), read through the catalogue ----------------
 
 
 def _alert_kinds() -> set[str]:
+    """Every kind the rules (core/alert_rules) can raise, read from their `Alert(...)` calls."""
     kinds: set[str] = set()
-    for path in SERVICES.rglob("*.py"):
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
-            if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
-                    and node.func.id == "Alert" and node.args
-                    and isinstance(node.args[0], ast.Constant)):
-                kinds.add(str(node.args[0].value))
+    for node in ast.walk(ast.parse(ALERT_RULES.read_text(encoding="utf-8"))):
+        if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                and node.func.id == "Alert" and node.args
+                and isinstance(node.args[0], ast.Constant)):
+            kinds.add(str(node.args[0].value))
     return kinds
 
 
@@ -235,8 +243,10 @@ def chinese(qapp: QApplication) -> Iterator[None]:
 
 
 @pytest.mark.parametrize("variant", [
-    {"scope": "cycle", "per": "day", "over": "$1.00", "days": "3"},
-    {"scope": "key", "per": "month", "over": "", "days": "-1"},
+    {"scope": "cycle", "per": "day", "over": "$1.00", "days": "3", "so_far": "1",
+     "count": "1"},
+    {"scope": "key", "per": "month", "over": "", "days": "-1", "so_far": "",
+     "key_kind": "project"},
 ])
 def test_every_alert_kind_the_engine_raises_reads_in_chinese(
         chinese: None, variant: dict[str, str]) -> None:
@@ -244,16 +254,33 @@ def test_every_alert_kind_the_engine_raises_reads_in_chinese(
     from monitor.services.alerting import Alert
 
     kinds = _alert_kinds()
-    assert {"threshold", "hard_cap", "virtual_key_cap"} <= kinds
+    assert {"threshold", "hard_cap", "virtual_key_cap", "spike_hour", "key_age"} <= kinds
     values = {"label": "notes-bot", "count": "4", "resets": "2026-12-01 00:00 UTC",
               "spend": "$9.00", "cap": "$5.00", "pct": "80", "limit": "$120",
               "projected": "$131", "date": "2026-11-27", "factor": "4.5", "median": "$2.00",
               "name": "proj_x", "requests": "12", "remaining": "$3.00", "amount": "$50.00",
+              "hour": "2026-11-20T14:00:00+00:00",
               **variant}
     params = tuple(values.items())
     for kind in sorted(kinds):
-        n = notification_for(Alert(kind, "k", "English title", "English body", "normal",
-                                   params))
+        n = notification_for(Alert(kind, "k", params=params))
         assert _HAN.search(n.title) and _HAN.search(n.body), (kind, n.title, n.body)
         assert "English" not in n.title + n.body, kind
         assert "%1" not in n.title + n.body and "%2" not in n.body, (kind, n.body)
+
+
+def test_every_alert_the_rules_raise_reads_in_chinese_from_the_one_table(chinese: None) -> None:
+    from PySide6.QtCore import QCoreApplication
+
+    from monitor.core.alert_rules import Alert
+    from monitor.core.alert_texts import TEXTS
+    from monitor.gui.alerts import notification_for
+    from tests.unit.test_alert_rules import every_alert
+
+    for t in TEXTS.values():
+        for text in (t.title, t.body, *(t.more[1:] if t.more else ())):
+            assert _HAN.search(QCoreApplication.translate("alerts", text)), text
+    for alert in [*every_alert(), Alert("test", "", urgency="low")]:
+        n = notification_for(alert)
+        assert _HAN.search(n.title) and _HAN.search(n.body), (alert, n)
+        assert not re.search(r"%\d", n.title + n.body), (alert, n)

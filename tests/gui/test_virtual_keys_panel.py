@@ -156,7 +156,7 @@ def test_dashboard_per_key_rows_name_virtual_keys(vctx: AppContext) -> None:
 
 def test_cap_alerts_fire_once_per_period(vctx: AppContext) -> None:
     from monitor.services.alerting import AlertContext, AlertEngine
-    from monitor.services.cap_alerts import cap_alerts
+    from monitor.services.cap_alerts import cap_inputs
     from monitor.services.snapshot import RuntimeStatus, build_snapshot
     from monitor.services.virtual_keys import CapRefusal, cap_period
 
@@ -172,8 +172,9 @@ def test_cap_alerts_fire_once_per_period(vctx: AppContext) -> None:
     def fire(now: datetime) -> list[tuple[str, str]]:
         snap = build_snapshot(store, vctx.prices(), settings, RuntimeStatus(), now)
         assert snap.budget is not None
-        ctx = AlertContext(status=snap.budget, thresholds_pct=(), extra=cap_alerts(
-            store, settings, now))
+        soft, hard = cap_inputs(store, settings, now)
+        ctx = AlertContext(status=snap.budget, thresholds_pct=(), soft_caps=soft,
+                           hard_caps=hard)
         return sorted((a.kind, a.key) for a in engine.evaluate(snap, ctx, now))
 
     assert fire(NOW) == [("hard_cap", "key:hard-app"), ("virtual_key_cap", "soft-app")]

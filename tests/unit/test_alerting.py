@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from monitor.core.alert_texts import english
 from monitor.core.budget import billing_cycle, budget_status
 from monitor.core.usage import TokenUsage
 from monitor.services.alerting import AlertContext, AlertEngine, pause_until_for
@@ -107,7 +108,7 @@ def test_hourly_spike_against_the_hourly_median_once_per_day(store: UsageStore,
     assert kinds(alerts) == [("spike_hour", "hour:2026-11-20")]
     a = alerts[0]
     assert (a.param("factor"), a.param("median"), a.param("spend")) == ("3.1", "$0.40", "$1.25")
-    assert a.param("hour") == "2026-11-20T14:00:00+00:00" and "14:00 UTC hour is" in a.body
+    assert a.param("hour") == "2026-11-20T14:00:00+00:00" and "14:00 UTC hour is" in english(a).body
     # once per UTC day, across a restart too
     assert engine.evaluate(with_hours(hourly(base, "1.25", "9.00")), ctx(), NOW) == []
     assert AlertEngine(store).evaluate(with_hours(hourly(base, "5", "9")), ctx(), NOW) == []
@@ -123,7 +124,7 @@ def test_hourly_spike_against_the_hourly_median_once_per_day(store: UsageStore,
         # the hours tested are not part of their own baseline: 24 hours before them suffice
         alerts = fresh.evaluate(with_hours(hourly(["0.40"] * 24, "0.20", "1.30")), ctx(), NOW)
         assert kinds(alerts) == [("spike_hour", "hour:2026-11-20")]
-        assert "15:00 UTC hour so far" in alerts[0].body
+        assert "15:00 UTC hour so far" in english(alerts[0]).body
     finally:
         other.close()
 
@@ -135,7 +136,7 @@ def test_proxy_key_rejected_once_per_cycle(store: UsageStore) -> None:
     alerts = engine.evaluate(s, ctx(), NOW)
     assert kinds(alerts) == [("proxy_key_rejected", "ci-key")]
     assert alerts[0].urgency == "critical" and alerts[0].param("count") == "3"
-    assert "'ci-key' (401) on 3 request(s)" in alerts[0].body
+    assert "the key ci-key (401) on 3 request(s)" in english(alerts[0]).body
     assert engine.evaluate(s, ctx(), NOW) == []
     assert AlertEngine(store).evaluate(s, ctx(), NOW) == []  # persisted
     # the next cycle, still rejected: once more
@@ -189,7 +190,8 @@ def test_key_expiry_and_rejection(store: UsageStore) -> None:
     assert sorted(kinds(alerts)) == [("key_expired", "gone:2026-11-01"),
                                      ("key_expiring", "soon:2026-11-23")]
     expired = next(a for a in alerts if a.kind == "key_expired")
-    assert expired.title == "API key expired" and "expired on 2026-11-01" in expired.body
+    words = english(expired)
+    assert words.title == "API key expired" and "expired on 2026-11-01" in words.body
     assert engine.evaluate(snap(), ctx(keys=keys), NOW) == []
     alerts = engine.evaluate(snap(), ctx(sync_error_kind="InvalidKeyError",
                                          sync_key_label="org-admin"), NOW)
@@ -260,16 +262,18 @@ def test_overspent_prepaid_credit_says_used_up_and_by_how_much(store: UsageStore
     over = CreditStatus(Decimal(100), date(2026, 10, 1), None, Decimal("223.12"),
                         Decimal("-123.12"), None)
     (alert,) = engine.evaluate(snap(credit=over), ctx(), NOW)
-    assert alert.title == "Prepaid credit used up" and alert.urgency == "critical"
-    assert alert.body == "The $100.00 prepaid credit is used up, $123.12 over."
-    assert alert.param("over") == "$123.12" and "$0.00" not in alert.body
+    words = english(alert)
+    assert words.title == "Prepaid credit used up" and alert.urgency == "critical"
+    assert words.body == "The $100.00 prepaid credit is used up, $123.12 over."
+    assert alert.param("over") == "$123.12" and "$0.00" not in words.body
 
 
 def test_new_key_with_one_request_is_singular(store: UsageStore) -> None:
     engine = AlertEngine(store)
     engine.evaluate(snap(keys=[("key_a", 5)]), ctx(), NOW)
     alerts = engine.evaluate(snap(keys=[("key_a", 5), ("key_b", 1)]), ctx(), NOW)
-    assert "key_b made 1 request ($1.00)" in alerts[0].body
+    assert english(alerts[0]).body.startswith("key_b made 1 request this cycle")
+    assert alerts[0].param("cost") == "$1.00"
 
 
 def test_key_age_reminder_once_per_key(store: UsageStore) -> None:
@@ -292,3 +296,45 @@ def test_budget_alerts_wait_for_a_chosen_limit(store: UsageStore) -> None:
     engine = AlertEngine(store)
     assert engine.evaluate(snap(), ctx("100", budget_alerts=False), NOW) == []
     assert ("threshold", "80") in kinds(engine.evaluate(snap(), ctx("100"), NOW))
+
+
+class _Keys:
+    """The two reads context_for makes of the key store."""
+
+    def __init__(self, keys: list[KeyMeta]) -> None:
+        self._keys = keys
+
+    def list(self) -> list[KeyMeta]:
+        return self._keys
+
+    def sync_admin(self, today: date) -> KeyMeta | None:
+        return next((k for k in self._keys if k.kind == "admin"), None)
+
+
+def test_context_from_the_stores_evaluates_without_the_gui(store: UsageStore,
+                                                          tmp_path: Path) -> None:
+    """What the app evaluates, built from the stores alone (so the CLI can do the same)."""
+    from monitor.core.alert_texts import english
+    from monitor.core.settings import Settings
+    from monitor.services.alerting import context_for
+    from monitor.services.limit_choice import mark_limit_chosen
+
+    state_file = tmp_path / "state.json"
+    status = budget_status(Decimal(100), Decimal(120), CYCLE, NOW)
+    keys = [_meta("org-admin", date(2026, 11, 1))]
+    ctx = context_for(status, Settings(), usage=store, keys=lambda: _Keys(keys),
+                      state_file=state_file, now=NOW, sync_error_kind="InvalidKeyError")
+    assert ctx.sync_key_label == "org-admin" and not ctx.budget_alerts  # limit not chosen
+    words = [english(a).title for a in AlertEngine(store).evaluate(snap(), ctx, NOW)]
+    assert words == ["API key expired", "API key rejected"]
+
+    mark_limit_chosen(state_file)
+
+    def broken() -> _Keys:
+        raise OSError("keys file unreadable")
+
+    ctx = context_for(status, Settings(), usage=store, keys=broken, state_file=state_file,
+                      now=NOW)
+    alerts = AlertEngine(store).evaluate(snap(), ctx, NOW)  # a broken key list: budget still
+    assert [english(a).title for a in alerts] == ["83 % of your monthly limit used",
+                                                  "On pace to exceed your monthly limit"]

@@ -10,6 +10,9 @@ from pathlib import Path
 
 import pytest
 
+from monitor.core.alert_rules import Alert
+from monitor.core.alert_rules import budget as budget_alerts
+from monitor.core.alert_texts import english
 from monitor.core.budget import (
     BudgetStatus,
     Period,
@@ -17,7 +20,6 @@ from monitor.core.budget import (
     budget_status,
     day_period,
     days_period,
-    due_alerts,
     month_period,
     previous_cycle,
     today_period,
@@ -239,35 +241,42 @@ def test_negative_limit_rejected() -> None:
 LATE = utc(2026, 11, 30)  # late in the cycle: the projection (× 30/29) stays below the limit
 
 
+def due_alerts(status: BudgetStatus, thresholds: tuple[int, ...],
+               fired: set[tuple[str, str]]) -> list[Alert]:
+    """The budget rule (core/alert_rules), as the engine calls it."""
+    return budget_alerts(status, thresholds, fired)
+
+
 def _status(spend: str, limit: str, now: datetime = LATE) -> BudgetStatus:
     return budget_status(D(spend), D(limit), NOV, now)
 
 
 def test_thresholds_fire_once_lowest_first() -> None:
     events = due_alerts(_status("85", "100"), (90, 50, 80, 100), set())
-    assert [(e.kind, e.threshold) for e in events] == [("threshold", "50"), ("threshold", "80")]
-    assert all(e.cycle_start == date(2026, 11, 1) for e in events)
-    assert "$85.00 of $100.00" in events[1].message
-    fired = {(e.kind, e.threshold) for e in events}
+    assert [(e.kind, e.key) for e in events] == [("threshold", "50"), ("threshold", "80")]
+    assert all(e.period == date(2026, 11, 1) for e in events)
+    assert english(events[1]).body == "Spent $85.00 of $100.00 this cycle."
+    assert english(events[1]).title == "85 % of your monthly limit used"  # the actual share
+    fired = {(e.kind, e.key) for e in events}
     assert due_alerts(_status("89.99", "100"), (50, 80, 90, 100), fired) == []
     later = due_alerts(_status("90", "100"), (50, 80, 90, 100), fired)
-    assert [(e.kind, e.threshold) for e in later] == [("threshold", "90")]
+    assert [(e.kind, e.key) for e in later] == [("threshold", "90")]
 
 
 def test_projection_alert_once_and_not_when_already_over() -> None:
     s = _status("60", "100", utc(2026, 11, 16))  # half-way: projects 120
     events = due_alerts(s, (80,), set())
-    assert [(e.kind, e.threshold) for e in events] == [("projection", "limit")]
-    assert "over the $100.00 limit" in events[0].message
+    assert [(e.kind, e.key) for e in events] == [("projection", "limit")]
+    assert "over the $100.00 limit" in english(events[0]).body
     assert due_alerts(s, (80,), {("projection", "limit")}) == []
     over = due_alerts(_status("120", "100", utc(2026, 11, 16)), (80,), set())
-    assert [(e.kind, e.threshold) for e in over] == [("threshold", "80")]
+    assert [(e.kind, e.key) for e in over] == [("threshold", "80")]
 
 
 def test_limit_changed_mid_cycle() -> None:
     fired: set[tuple[str, str]] = set()
     first = due_alerts(_status("45", "50"), (50, 80, 90, 100), fired)  # 90 %
-    fired |= {(e.kind, e.threshold) for e in first}
+    fired |= {(e.kind, e.key) for e in first}
     assert fired >= {("threshold", "50"), ("threshold", "80"), ("threshold", "90")}
     # Raised to 200: 45 is 22.5 %; nothing new, and nothing un-fires.
     assert due_alerts(_status("45", "200"), (50, 80, 90, 100), fired) == []
@@ -275,7 +284,7 @@ def test_limit_changed_mid_cycle() -> None:
     assert due_alerts(_status("100", "200"), (50, 80, 90, 100), fired) == []
     # Lowered to 40: 45 is past 100 % of the current limit.
     events = due_alerts(_status("45", "40"), (50, 80, 90, 100), fired)
-    assert [e.threshold for e in events] == ["100"]
+    assert [e.key for e in events] == ["100"]
 
 
 def test_alerts_persist_across_restart_and_reset_each_cycle(tmp_path: Path) -> None:
@@ -283,7 +292,7 @@ def test_alerts_persist_across_restart_and_reset_each_cycle(tmp_path: Path) -> N
     store = UsageStore(db)
     s = _status("85", "100")
     for e in due_alerts(s, (50, 80), store.fired_alerts(s.cycle_start)):
-        assert store.record_alert(e.kind, e.threshold, e.cycle_start)
+        assert store.record_alert(e.kind, e.key, e.period)
     assert not store.record_alert("threshold", "50", s.cycle_start)  # duplicate
     store.close()
 
@@ -295,7 +304,7 @@ def test_alerts_persist_across_restart_and_reset_each_cycle(tmp_path: Path) -> N
     dec = Period(utc(2026, 12, 1), utc(2027, 1, 1))
     nxt = budget_status(D("55"), D("100"), dec, utc(2026, 12, 2))
     assert store.fired_alerts(nxt.cycle_start) == set()
-    assert [(e.kind, e.threshold) for e in due_alerts(nxt, (50, 80), set())] == [
+    assert [(e.kind, e.key) for e in due_alerts(nxt, (50, 80), set())] == [
         ("threshold", "50"), ("projection", "limit")
     ]
     store.close()

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+from monitor.core.alert_texts import english
 from monitor.core.records import ProxyRecord
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
@@ -33,8 +34,9 @@ def test_soft_cap_alert_rounds_half_up_and_keeps_small_amounts_readable(tmp_path
                  per="day")
         spend(store, "big", "48.105")
         spend(store, "small", "0.00000251")
-        alerts = {a.key: a for a, _day in cap_alerts(store, Settings(), NOW)}
+        alerts = {a.key: a for a in cap_alerts(store, Settings(), NOW)}
     big, small = alerts["big"], alerts["small"]
-    assert "big spent $48.11 of its $48.10 daily cap" in big.body  # was: $48.10 of $48.10
+    assert "big spent $48.11 of its $48.10 daily cap" in english(big).body  # was: $48.10 of $48.10
     assert dict(big.params)["spend"] == "$48.11"
-    assert "small spent $0.0000025 of its $0.0000025 daily cap" in small.body  # was: $0.0000
+    # was: $0.0000
+    assert "small spent $0.0000025 of its $0.0000025 daily cap" in english(small).body
