@@ -95,7 +95,8 @@ class OrgSyncPass:
         self.key_label: str | None = None
 
     def __call__(self) -> object:
-        from monitor.services.openai_admin import AdminClient, InvalidKeyError
+        from monitor.services.admin_http import InvalidKeyError
+        from monitor.services.openai_admin import AdminClient
         from monitor.services.org_sync import OrgSync
 
         ctx = self.ctx
