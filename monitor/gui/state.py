@@ -32,7 +32,7 @@ SnapshotBuilder = Callable[["AppContext", "RuntimeStatus", datetime], "Dashboard
 
 
 def default_builder(ctx: AppContext, runtime: RuntimeStatus, now: datetime) -> DashboardSnapshot:
-    from monitor.services.snapshot import build_snapshot
+    from monitor.services.snapshot_build import build_snapshot
 
     return build_snapshot(ctx.store(), ctx.prices(), ctx.settings, runtime, now,
                           prices_override=str(ctx.paths.prices_override))

@@ -8,7 +8,7 @@ nothing is evaluated or recorded: what is still true when the pause ends fires t
 Spikes are measured against the user's own baseline: today against the median of the 14 days
 before (`spike`, once per UTC day), and the last full hour or the current hour so far against
 the median hourly spend of the 14 days before them (`spike_hour`, from `snap.hourly_spend`:
-org hourly buckets and proxy records, see snapshot._hourly_spend; once per UTC day, so a
+org hourly buckets and proxy records, see snapshot_build._hourly_spend; once per UTC day, so a
 spike lasting several hours alerts once). Without enough history (fewer than
 `SPIKE_MIN_HOURLY_POINTS` covered hours, or a median of 0) there is no hourly alert.
 A key the proxy sees refused with 401 (its newest request of the last day) raises

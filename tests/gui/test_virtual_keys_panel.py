@@ -141,7 +141,8 @@ def test_panel_sits_in_the_keys_dialog(qtbot: QtBot, vctx: AppContext,
 
 
 def test_dashboard_per_key_rows_name_virtual_keys(vctx: AppContext) -> None:
-    from monitor.services.snapshot import RuntimeStatus, build_snapshot
+    from monitor.services.snapshot import RuntimeStatus
+    from monitor.services.snapshot_build import build_snapshot
 
     VirtualKeys(vctx.store()).add("notes-bot", "team", now=NOW)
     seed_proxy_spend(vctx.store(), [(NOW - timedelta(hours=2), Decimal("0.40"))],
@@ -157,7 +158,8 @@ def test_dashboard_per_key_rows_name_virtual_keys(vctx: AppContext) -> None:
 def test_cap_alerts_fire_once_per_period(vctx: AppContext) -> None:
     from monitor.services.alerting import AlertContext, AlertEngine
     from monitor.services.cap_alerts import cap_alerts
-    from monitor.services.snapshot import RuntimeStatus, build_snapshot
+    from monitor.services.snapshot import RuntimeStatus
+    from monitor.services.snapshot_build import build_snapshot
     from monitor.services.virtual_keys import CapRefusal, cap_period
 
     store, settings = vctx.store(), vctx.settings

@@ -149,7 +149,8 @@ def test_proxy_401_in_the_store_reaches_an_alert(store: UsageStore) -> None:
     from monitor.core.pricing import load_price_table
     from monitor.core.records import ProxyRecord
     from monitor.core.settings import Settings
-    from monitor.services.snapshot import RuntimeStatus, build_snapshot
+    from monitor.services.snapshot import RuntimeStatus
+    from monitor.services.snapshot_build import build_snapshot
 
     def rec(minutes_ago: int, status: int) -> ProxyRecord:
         return ProxyRecord(time=NOW - timedelta(minutes=minutes_ago), endpoint="/v1/responses",
