@@ -20,8 +20,7 @@ from monitor.commands._output import print_json, table
 from monitor.context import AppContext
 from monitor.log import mask_secret, redact
 from monitor.services.admin_http import RetryPolicy
-from monitor.services.keyvault import (
-    CONCLUSIVE_OUTCOMES,
+from monitor.services.key_meta import (
     KINDS,
     MAX_SECRET_BYTES,
     KeyInputError,
@@ -29,6 +28,7 @@ from monitor.services.keyvault import (
     SecretRefused,
     parse_expiry,
 )
+from monitor.services.keyvault import CONCLUSIVE_OUTCOMES
 from monitor.services.openai_admin import AdminClient, KeyCheck, check_key
 
 

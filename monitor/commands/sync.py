@@ -27,7 +27,7 @@ from monitor.services.org_sync import OrgSync, SyncResult, WindowResult
 from monitor.stdout_guard import OutputClosed, OutputError
 
 if TYPE_CHECKING:
-    from monitor.services.keyvault import KeyMeta
+    from monitor.services.key_meta import KeyMeta
 
 NO_KEY = ("no admin key: store one with `token-monitor keys add --label admin --kind admin` "
           "(the key is read from stdin or a hidden prompt), or set OPENAI_ADMIN_KEY")

@@ -17,7 +17,8 @@ from monitor.core.clock import fixed_clock
 from monitor.gui.keys_dialog import KeysDialog
 from monitor.gui.tasks import TaskRunner
 from monitor.gui.virtual_keys_panel import VirtualKeyDesk, VirtualKeysPanel, add_to_keys_dialog
-from monitor.services.keyvault import KeyStore, MemoryVault
+from monitor.services.keyring_vault import MemoryVault
+from monitor.services.keyvault import KeyStore
 from monitor.services.virtual_keys import VirtualKeys, hash_token
 from tests.e2e.seed import seed_proxy_spend
 from tests.gui.conftest import NOW

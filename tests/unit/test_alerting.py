@@ -13,7 +13,7 @@ import pytest
 from monitor.core.budget import billing_cycle, budget_status
 from monitor.core.usage import TokenUsage
 from monitor.services.alerting import AlertContext, AlertEngine, pause_until_for
-from monitor.services.keyvault import KeyMeta
+from monitor.services.key_meta import KeyMeta
 from monitor.services.snapshot import (
     CreditStatus,
     CycleFigures,
