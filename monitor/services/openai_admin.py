@@ -32,12 +32,13 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any, Generic, TypeVar
 
-from monitor import __version__
 from monitor.core.records import CostBucket, UsageBucket
 from monitor.core.usage import TokenUsage
 from monitor.services.admin_http import (
+    MAX_PAGES,
     AdminApiError,
-    ApiTimeoutError,
+    AdminHttpClient,
+    HttpResponse,
     InvalidKeyError,
     MissingScopeError,
     NetworkError,
@@ -48,8 +49,6 @@ from monitor.services.admin_http import (
     RetryPolicy,
     ServerError,
     Transport,
-    UrllibTransport,
-    retry_after,
 )
 
 log = logging.getLogger(__name__)
@@ -80,7 +79,6 @@ WIDTH_SECONDS = {"1m": 60, "1h": 3600, "1d": 86400}
 USAGE_LIMIT_MAX = {"1m": 1440, "1h": 168, "1d": 31}
 COSTS_LIMIT_MAX = 180
 LIST_LIMIT_MAX = 100
-MAX_PAGES = 1000  # a runaway-pagination backstop far above any real window
 
 T = TypeVar("T")
 
@@ -305,12 +303,6 @@ def classify(status: int, headers: Mapping[str, str], body: bytes) -> AdminApiEr
                         request_id=rid, param=param)
 
 
-def _retryable(err: AdminApiError, headers: Mapping[str, str]) -> bool:
-    if headers.get("x-should-retry", "").lower() == "false":
-        return False
-    return isinstance(err, RateLimitedError | ServerError)
-
-
 # --- group_by fallbacks ------------------------------------------------------------------------
 
 
@@ -363,8 +355,9 @@ def _epoch(when: datetime) -> int:
     return int(when.timestamp())
 
 
-class AdminClient:
-    """GETs against `base_url` (`https://api.openai.com/v1` or a fake) with one key."""
+class AdminClient(AdminHttpClient):
+    """OpenAI's organization endpoints against `base_url` (`https://api.openai.com/v1` or a
+    fake) with one key: Bearer auth, OpenAI's error shapes, group_by fallbacks."""
 
     def __init__(
         self,
@@ -379,108 +372,19 @@ class AdminClient:
         rng: random.Random | None = None,
         fallbacks: GroupFallbacks | None = None,
     ) -> None:
+        super().__init__(base_url, transport=transport, timeout_s=timeout_s, retry=retry,
+                         sleep=sleep, clock=clock, rng=rng)
         self._key = api_key
-        self.base_url = base_url.rstrip("/")
-        self._transport: Transport = transport or UrllibTransport()
-        self.timeout_s = timeout_s
-        self.retry = retry or RetryPolicy()
-        self._sleep = sleep
-        self._clock = clock
-        self._rng = rng or random.Random()
-        self.requests_made = 0
         self.fallbacks = SESSION_FALLBACKS if fallbacks is None else fallbacks
 
     def __repr__(self) -> str:
         return f"AdminClient(base_url={self.base_url!r})"
 
-    # low level ---------------------------------------------------------------------------
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key}", **super()._headers()}
 
-    def url(self, path: str, params: Sequence[tuple[str, str]] = ()) -> str:
-        query = urllib.parse.urlencode(list(params))
-        return f"{self.base_url}/{path.lstrip('/')}" + (f"?{query}" if query else "")
-
-    def get_json(self, path: str, params: Sequence[tuple[str, str]] = ()) -> Any:
-        """GET with retries; the decoded JSON body of a 2xx reply, or a classified error."""
-        url = self.url(path, params)
-        headers = {
-            "Authorization": f"Bearer {self._key}",
-            "Accept": "application/json",
-            "User-Agent": f"token-monitor/{__version__}",
-        }
-        started = self._clock()
-        attempt = 0
-        while True:
-            attempt += 1
-            self.requests_made += 1
-            try:
-                resp = self._transport(url, headers, self.timeout_s)
-            except TimeoutError:
-                failure: AdminApiError = ApiTimeoutError(
-                    f"no reply from {self.base_url} within {self.timeout_s:g} s")
-                hint = None
-                retryable = True
-            except OSError as exc:
-                failure = NetworkError(
-                    f"cannot reach {self.base_url}: {exc.strerror or exc}")
-                hint = None
-                retryable = True
-            else:
-                if 200 <= resp.status < 300:
-                    try:
-                        return json.loads(resp.body.decode("utf-8"))
-                    except (UnicodeDecodeError, json.JSONDecodeError):
-                        raise ProtocolError(
-                            f"{path}: reply is not JSON (HTTP {resp.status})") from None
-                failure = classify(resp.status, resp.headers, resp.body)
-                hint = retry_after(resp.headers)
-                retryable = _retryable(failure, resp.headers)
-            log.info("GET %s failed (attempt %d): %s", path, attempt, failure)
-            if not retryable or attempt >= self.retry.attempts:
-                raise failure
-            delay = self.retry.backoff(attempt, self._rng)
-            if hint is not None:
-                delay = max(delay, hint + self._rng.random() * min(1.0, hint / 4 + 0.05))
-            if delay > self.retry.max_delay_s and hint is not None:
-                raise type(failure)(f"{failure} (server asks to wait {hint:g} s)",
-                                    status=failure.status, code=failure.code,
-                                    request_id=failure.request_id)
-            delay = min(delay, self.retry.max_delay_s)
-            if self._clock() - started + delay > self.retry.total_s:
-                raise failure
-            self._sleep(delay)
-
-    # paginated bucket endpoints ------------------------------------------------------------
-
-    def _get_page(self, path: str, params: Sequence[tuple[str, str]]) -> Mapping[str, Any]:
-        """One page of a list or bucket endpoint: a JSON object with a `data` list."""
-        data = self.get_json(path, params)
-        if not isinstance(data, Mapping) or not isinstance(data.get("data"), list):
-            raise ProtocolError(f"{path}: reply has no data list")
-        return data
-
-    def _all_buckets(self, path: str, params: list[tuple[str, str]]) -> tuple[
-            list[Mapping[str, Any]], int]:
-        """Every bucket over every page, and the page count; guards the cursor."""
-        seen: set[str] = set()
-        page: str | None = None
-        pages = 0
-        buckets: list[Mapping[str, Any]] = []
-        while True:
-            query = params + ([("page", page)] if page else [])
-            data = self._get_page(path, query)
-            pages += 1
-            buckets.extend(b for b in data["data"] if isinstance(b, Mapping))
-            if not data.get("has_more"):
-                return buckets, pages
-            cursor = data.get("next_page")
-            if not isinstance(cursor, str) or not cursor:
-                raise ProtocolError(f"{path}: has_more is true but next_page is missing")
-            if cursor in seen:
-                raise ProtocolError(f"{path}: the API repeated page cursor; stopping")
-            if pages >= MAX_PAGES:
-                raise ProtocolError(f"{path}: more than {MAX_PAGES} pages; stopping")
-            seen.add(cursor)
-            page = cursor
+    def _classify(self, resp: HttpResponse) -> AdminApiError:
+        return classify(resp.status, resp.headers, resp.body)
 
     def _window_params(self, start: datetime, end: datetime, width: str, limit_max: int,
                        open_end: bool) -> list[tuple[str, str]]:
