@@ -18,7 +18,6 @@ import json
 import logging
 import os
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 
@@ -27,7 +26,6 @@ from monitor.core.clock import system_clock
 from monitor.core.json_limits import JsonTooDeep, loads_bounded
 from monitor.core.local_files import decode_text, read_local_file
 from monitor.errors import ConfigError, KnownError
-from monitor.log import mask_secret
 from monitor.services.key_meta import (
     KINDS,
     KeyInputError,
@@ -38,10 +36,15 @@ from monitor.services.key_meta import (
     validate_label,
 )
 from monitor.services.keyring_vault import KeyringUnavailable, KeyringVault, KeyVault
+from monitor.services.sync_key import (
+    ADMIN_ENV,
+    AdminCredential,
+    sync_key_among,
+    unusable_admin_keys,
+)
 
 log = logging.getLogger(__name__)
 
-ADMIN_ENV = "OPENAI_ADMIN_KEY"
 # check_key outcomes that say something about the key itself (a network error does not)
 CONCLUSIVE_OUTCOMES = ("valid", "invalid_key", "missing_scope")
 _FILE_VERSION = 1
@@ -51,24 +54,6 @@ class KeyNotFound(KnownError):  # noqa: N818 - reads better at call sites than K
     """No key with that label is stored."""
 
 
-@dataclass(frozen=True, repr=False)
-class AdminCredential:
-    """The admin key a sync uses and where it came from (`stored` label or `env`)."""
-
-    secret: str = field(repr=False)
-    source: str  # "stored" | "env"
-    label: str | None = None
-
-    def describe(self) -> str:
-        if self.source == "env":
-            return f"${ADMIN_ENV} ({mask_secret(self.secret)})"
-        return f"stored key {self.label!r} ({mask_secret(self.secret)})"
-
-    def __repr__(self) -> str:
-        return f"AdminCredential(source={self.source!r}, label={self.label!r}, " \
-            f"secret={mask_secret(self.secret)!r})"
-
-    __str__ = describe
 
 
 def _system_today() -> date:
@@ -282,15 +267,11 @@ class KeyStore:
         """The stored admin key syncing uses: the one the user chose if it is still usable,
         else the newest usable one (`KeyMeta.sync_refusal`); None when no usable admin key
         is stored (an expired or invalid key is never chosen)."""
-        day = today or self._today()
-        usable = [m for m in self._load() if m.sync_refusal(day) is None]
-        usable.sort(key=lambda m: (not m.sync, -m.created.toordinal(), m.label))
-        return usable[0] if usable else None
+        return sync_key_among(self._load(), today or self._today())
 
     def unusable_admins(self, today: date | None = None) -> builtins.list[KeyMeta]:
         """Stored admin keys that sync will not use (expired or failed their last test)."""
-        day = today or self._today()
-        return [m for m in self._load() if m.kind == "admin" and m.sync_refusal(day)]
+        return unusable_admin_keys(self._load(), today or self._today())
 
     def admin_credential(self, today: date | None = None) -> AdminCredential | None:
         """The stored admin key (`sync_admin`), else $OPENAI_ADMIN_KEY, else None.
