@@ -1,6 +1,6 @@
 """AppState: the one object views observe. Builds snapshots and evaluates alerts off-thread.
 
-Snapshots are computed on the TaskRunner from the store (`services.snapshot.build_snapshot`);
+Snapshots are computed on the TaskRunner from the store (`services.snapshot_build.build_snapshot`);
 a generation number drops results that a newer request superseded. Alerts are evaluated
 after a snapshot is accepted, one evaluation at a time, so an alert is never recorded for a
 snapshot that was thrown away.

@@ -2,12 +2,12 @@
 
 A small synchronous client over `urllib.request`: every caller (the CLI, and the GUI's worker
 threads) is already synchronous and off the UI thread, the calls are a few dozen sequential GETs,
-and stdlib keeps it free of event-loop plumbing. Each request has a timeout. The transport is a
-seam (`transport=`), as are `sleep`, `clock` and `rng`, so tests fake the network and never wait.
+and stdlib keeps it free of event-loop plumbing. Transport, retries and paging are the
+provider-neutral `admin_http.AdminHttpClient`; this module adds OpenAI's endpoints and shapes.
 
-Faults map to distinct `KnownError` subclasses (invalid key, missing scope, rate limited, out of
-quota, server error, network, protocol); 429 `rate_limit_exceeded`, 5xx, timeouts and network
-errors are retried with bounded exponential backoff and jitter, honouring `retry-after(-ms)`.
+OpenAI's error replies map to distinct `KnownError` subclasses (`classify`: invalid key, missing
+scope, rate limited, out of quota, server error, request refused); 429 `rate_limit_exceeded`,
+5xx, timeouts and network errors are retried by the base class, honouring `retry-after(-ms)`.
 
 Grouping values newer than the live API (`service_tier` on completions, only in the 2026 spec;
 `api_key_id` on costs, spec 2026-05+) are asked for, and when the API refuses one (400
