@@ -10,7 +10,7 @@ OK = 0
 ERROR = 1  # a problem the message explains (network, unknown label, a file given to `count`)
 USAGE = 2  # a flag or value the command cannot take (argparse uses 2 as well)
 # 3-6: `keys test`, `keys add` (its key test) and `sync` outcomes, see
-# monitor/services/openai_admin.py
+# monitor/services/admin_http.py
 KEY_INVALID = 3  # also `budget --check`: the figures are unknown (no data, stale, unreadable)
 KEY_SCOPE = 4
 NETWORK = 5

@@ -12,6 +12,7 @@ from typing import Any
 from monitor.commands._actions import action_parser
 from monitor.commands._output import print_json, table, usd
 from monitor.context import AppContext
+from monitor.core.limit_share import percent_text
 from monitor.services.virtual_keys import (
     PERIODS,
     VirtualKey,
@@ -87,7 +88,7 @@ def run_list(args: argparse.Namespace, ctx: AppContext) -> int:
     rows: list[list[Any]] = []
     for s in statuses:
         k = s.key
-        used = "" if s.used_fraction is None else f"{float(s.used_fraction) * 100:.0f} %"
+        used = percent_text(s.used_fraction, none="")
         rows.append([k.label, k.for_label, usd(s.spent_usd),
                      "" if k.cap_usd is None else usd(k.cap_usd),
                      k.per if k.cap_usd is not None else "",

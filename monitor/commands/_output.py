@@ -18,9 +18,10 @@ def print_json(obj: Any) -> None:
     sys.stdout.write(to_json(obj) + "\n")
 
 
-def usd(amount: Decimal | None, places: int = 2) -> str:
-    """`$1,234.57` by the one money rule (monitor.core.money); `unknown` when None."""
-    return money.usd(amount, places=places, unknown="unknown")
+def usd(amount: Decimal | None) -> str:
+    """`$1,234.57`: `core.money.usd` itself (no rule of its own), with the CLI's word for a
+    missing amount, `unknown`."""
+    return money.usd(amount, unknown="unknown")
 
 
 def num(n: int) -> str:

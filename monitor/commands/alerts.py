@@ -27,7 +27,8 @@ def run(args: argparse.Namespace, ctx: AppContext) -> int:
     from monitor.commands.usage import parse_now
     from monitor.core.alert_texts import english
     from monitor.services.alerting import AlertEngine, context_for, inputs_for
-    from monitor.services.snapshot import RuntimeStatus, build_snapshot
+    from monitor.services.snapshot import RuntimeStatus
+    from monitor.services.snapshot_build import build_snapshot
 
     now, store = parse_now(args.now, ctx), ctx.store()
     snap = build_snapshot(store, ctx.prices(), ctx.settings, RuntimeStatus(), now,

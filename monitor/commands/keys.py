@@ -19,8 +19,8 @@ from monitor.commands._keys_virtual import register_virtual
 from monitor.commands._output import print_json, table
 from monitor.context import AppContext
 from monitor.log import mask_secret, redact
-from monitor.services.keyvault import (
-    CONCLUSIVE_OUTCOMES,
+from monitor.services.admin_http import RetryPolicy
+from monitor.services.key_meta import (
     KINDS,
     MAX_SECRET_BYTES,
     KeyInputError,
@@ -28,7 +28,8 @@ from monitor.services.keyvault import (
     SecretRefused,
     parse_expiry,
 )
-from monitor.services.openai_admin import AdminClient, KeyCheck, RetryPolicy, check_key
+from monitor.services.keyvault import CONCLUSIVE_OUTCOMES
+from monitor.services.openai_admin import AdminClient, KeyCheck, check_key
 
 
 def register(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

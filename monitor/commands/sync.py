@@ -21,17 +21,13 @@ from monitor.commands._output import num, print_json, table, to_json
 from monitor.commands._progress import TerminalBar
 from monitor.context import AppContext
 from monitor.errors import KnownError
-from monitor.services.openai_admin import (
-    AdminApiError,
-    AdminClient,
-    InvalidKeyError,
-    MissingScopeError,
-)
+from monitor.services.admin_http import AdminApiError, InvalidKeyError, MissingScopeError
+from monitor.services.openai_admin import AdminClient
 from monitor.services.org_sync import OrgSync, SyncResult, WindowResult
 from monitor.stdout_guard import OutputClosed, OutputError
 
 if TYPE_CHECKING:
-    from monitor.services.keyvault import KeyMeta
+    from monitor.services.key_meta import KeyMeta
 
 NO_KEY = ("no admin key: store one with `token-monitor keys add --label admin --kind admin` "
           "(the key is read from stdin or a hidden prompt), or set OPENAI_ADMIN_KEY")

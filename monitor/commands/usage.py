@@ -171,7 +171,7 @@ def render(report: UsageReport, label: str) -> str:
             est = g.figures.bill_estimate_usd
             lines.append(f"Billed vs tokens × price differ for {g.name}: billed "
                          f"{usd(g.figures.line_item_billed_usd)}, estimated "
-                         f"{usd(est)} ({'+' if diff > 0 else '-'}{usd(abs(diff))}); a price "
+                         f"{usd(est)} ({money.signed_usd(diff)}); a price "
                          "in the table may be wrong")
     if report.cached_savings_usd > 0:
         lines.append(f"Cached input saved {usd(report.cached_savings_usd)} in this period")

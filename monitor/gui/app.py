@@ -57,7 +57,7 @@ if TYPE_CHECKING:  # loaded on first use, after the first frame
     from monitor.gui.limit_prompt import LimitPrompt
     from monitor.gui.tray import TrayIcon
     from monitor.services.alerting import Alert
-    from monitor.services.keyvault import KeyMeta
+    from monitor.services.key_meta import KeyMeta
     from monitor.services.org_sync import SyncProgress
     from monitor.services.snapshot import DashboardSnapshot
 
@@ -95,7 +95,8 @@ class OrgSyncPass:
         self.key_label: str | None = None
 
     def __call__(self) -> object:
-        from monitor.services.openai_admin import AdminClient, InvalidKeyError
+        from monitor.services.admin_http import InvalidKeyError
+        from monitor.services.openai_admin import AdminClient
         from monitor.services.org_sync import OrgSync
 
         ctx = self.ctx

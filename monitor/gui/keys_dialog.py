@@ -40,13 +40,8 @@ from PySide6.QtWidgets import (
 from monitor.core.clock import Clock, system_clock
 from monitor.errors import KnownError
 from monitor.gui.tasks import TaskRunner
-from monitor.services.keyvault import (
-    KEY_RENEW_DAYS,
-    KeyInputError,
-    KeyMeta,
-    KeyStore,
-    validate_label,
-)
+from monitor.services.key_meta import KEY_RENEW_DAYS, KeyInputError, KeyMeta, validate_label
+from monitor.services.keyvault import KeyStore
 
 # (meta, secret) -> a one-line verdict for the user; raises KnownError on failure.
 KeyTester = Callable[[KeyMeta, str], str]

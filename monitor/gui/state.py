@@ -1,6 +1,6 @@
 """AppState: the one object views observe. Builds snapshots and evaluates alerts off-thread.
 
-Snapshots are computed on the TaskRunner from the store (`services.snapshot.build_snapshot`);
+Snapshots are computed on the TaskRunner from the store (`services.snapshot_build.build_snapshot`);
 a generation number drops results that a newer request superseded. Alerts are evaluated
 after a snapshot is accepted, one evaluation at a time, so an alert is never recorded for a
 snapshot that was thrown away.
@@ -32,7 +32,7 @@ SnapshotBuilder = Callable[["AppContext", "RuntimeStatus", datetime], "Dashboard
 
 
 def default_builder(ctx: AppContext, runtime: RuntimeStatus, now: datetime) -> DashboardSnapshot:
-    from monitor.services.snapshot import build_snapshot
+    from monitor.services.snapshot_build import build_snapshot
 
     return build_snapshot(ctx.store(), ctx.prices(), ctx.settings, runtime, now,
                           prices_override=str(ctx.paths.prices_override))

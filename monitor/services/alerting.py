@@ -6,6 +6,15 @@ feeds the rules from a snapshot, the key list, the last sync error and the caps
 delivered, so it fires at most once per period even across restarts, and keeps the pause.
 While alerts are paused nothing is evaluated or recorded: what is still true when the pause
 ends fires then. Qt-free: the CLI and tests evaluate the same alerts as the app.
+
+Spikes are measured against the user's own baseline: today against the median of the 14 days
+before (`spike`, once per UTC day), and the last full hour or the current hour so far against
+the median hourly spend of the 14 days before them (`spike_hour`, from `snap.hourly_spend`:
+org hourly buckets and proxy records, see snapshot_build._hourly_spend; once per UTC day, so a
+spike lasting several hours alerts once). Without enough history (fewer than
+`SPIKE_MIN_HOURLY_POINTS` covered hours, or a median of 0) there is no hourly alert.
+A key the proxy sees refused with 401 (its newest request of the last day) raises
+`proxy_key_rejected` once per key label and cycle.
 """
 
 from __future__ import annotations

@@ -2,12 +2,12 @@
 
 A small synchronous client over `urllib.request`: every caller (the CLI, and the GUI's worker
 threads) is already synchronous and off the UI thread, the calls are a few dozen sequential GETs,
-and stdlib keeps it free of event-loop plumbing. Each request has a timeout. The transport is a
-seam (`transport=`), as are `sleep`, `clock` and `rng`, so tests fake the network and never wait.
+and stdlib keeps it free of event-loop plumbing. Transport, retries and paging are the
+provider-neutral `admin_http.AdminHttpClient`; this module adds OpenAI's endpoints and shapes.
 
-Faults map to distinct `KnownError` subclasses (invalid key, missing scope, rate limited, out of
-quota, server error, network, protocol); 429 `rate_limit_exceeded`, 5xx, timeouts and network
-errors are retried with bounded exponential backoff and jitter, honouring `retry-after(-ms)`.
+OpenAI's error replies map to distinct `KnownError` subclasses (`classify`: invalid key, missing
+scope, rate limited, out of quota, server error, request refused); 429 `rate_limit_exceeded`,
+5xx, timeouts and network errors are retried by the base class, honouring `retry-after(-ms)`.
 
 Grouping values newer than the live API (`service_tier` on completions, only in the 2026 spec;
 `api_key_id` on costs, spec 2026-05+) are asked for, and when the API refuses one (400
@@ -30,13 +30,26 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
-from monitor import __version__
 from monitor.core.records import CostBucket, UsageBucket
 from monitor.core.usage import TokenUsage
-from monitor.errors import KnownError
-from monitor.log import redact
+from monitor.services.admin_http import (
+    MAX_PAGES,
+    AdminApiError,
+    AdminHttpClient,
+    HttpResponse,
+    InvalidKeyError,
+    MissingScopeError,
+    NetworkError,
+    ProtocolError,
+    QuotaExceededError,
+    RateLimitedError,
+    RequestError,
+    RetryPolicy,
+    ServerError,
+    Transport,
+)
 
 log = logging.getLogger(__name__)
 
@@ -66,147 +79,8 @@ WIDTH_SECONDS = {"1m": 60, "1h": 3600, "1d": 86400}
 USAGE_LIMIT_MAX = {"1m": 1440, "1h": 168, "1d": 31}
 COSTS_LIMIT_MAX = 180
 LIST_LIMIT_MAX = 100
-MAX_PAGES = 1000  # a runaway-pagination backstop far above any real window
 
 T = TypeVar("T")
-
-
-# --- errors -----------------------------------------------------------------------------------
-
-
-class AdminApiError(KnownError):
-    """A failed call to the OpenAI API. `exit_code` is what a CLI command should return."""
-
-    exit_code = 6
-
-    def __init__(self, message: str, *, status: int | None = None, code: str | None = None,
-                 request_id: str | None = None, param: str | None = None) -> None:
-        super().__init__(redact(message))
-        self.status = status
-        self.code = code
-        self.request_id = request_id
-        self.param = param
-
-
-class InvalidKeyError(AdminApiError):
-    """401: the key is wrong, revoked or missing."""
-
-    exit_code = 3
-
-
-class MissingScopeError(AdminApiError):
-    """401/403 "Missing scopes": a project/service key, or a restricted admin key."""
-
-    exit_code = 4
-
-
-class RateLimitedError(AdminApiError):
-    """429 rate_limit_exceeded that outlasted the retry budget."""
-
-
-class QuotaExceededError(AdminApiError):
-    """429 insufficient_quota: a billing problem; retrying does not help."""
-
-
-class ServerError(AdminApiError):
-    """5xx that outlasted the retry budget."""
-
-
-class RequestError(AdminApiError):
-    """Another 4xx: the request itself was refused (bad parameter, unknown path)."""
-
-
-class NetworkError(AdminApiError):
-    """The server could not be reached (DNS, refused, reset, TLS) after retries."""
-
-    exit_code = 5
-
-
-class ApiTimeoutError(NetworkError):
-    """No reply within the timeout, after retries."""
-
-
-class ProtocolError(AdminApiError):
-    """The reply was not what the API documents (bad JSON, broken pagination)."""
-
-
-# --- transport --------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class HttpResponse:
-    status: int
-    headers: Mapping[str, str]  # lower-case names
-    body: bytes
-
-
-class Transport(Protocol):
-    """Performs one GET; returns any HTTP status as a response; raises OSError on network faults
-    (TimeoutError for timeouts)."""
-
-    def __call__(self, url: str, headers: Mapping[str, str], timeout: float) -> HttpResponse: ...
-
-
-class UrllibTransport:
-    """The real transport: `urllib.request` with an optional custom opener (proxies, TLS)."""
-
-    def __init__(self, opener: urllib.request.OpenerDirector | None = None) -> None:
-        self._opener = opener or urllib.request.build_opener()
-
-    def __call__(self, url: str, headers: Mapping[str, str], timeout: float) -> HttpResponse:
-        request = urllib.request.Request(url, headers=dict(headers), method="GET")
-        try:
-            with self._opener.open(request, timeout=timeout) as resp:
-                return HttpResponse(resp.status, _lower(resp.headers.items()), resp.read())
-        except urllib.error.HTTPError as err:
-            with err:
-                body = err.read() if err.fp is not None else b""
-                return HttpResponse(err.code, _lower(err.headers.items()), body)
-        except urllib.error.URLError as err:
-            reason = err.reason
-            if isinstance(reason, TimeoutError):
-                raise TimeoutError(str(reason)) from None
-            if isinstance(reason, OSError):
-                raise reason from None
-            raise OSError(str(reason)) from None
-
-
-def _lower(items: Any) -> dict[str, str]:
-    return {str(k).lower(): str(v) for k, v in items}
-
-
-# --- retry policy -----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RetryPolicy:
-    """Bounded retries: at most `attempts` tries and `total_s` seconds spent waiting."""
-
-    attempts: int = 4
-    base_delay_s: float = 1.0
-    max_delay_s: float = 30.0
-    total_s: float = 90.0
-
-    def backoff(self, retry: int, rng: random.Random) -> float:
-        """Delay before retry number `retry` (1-based): exponential, capped, 50–100 % jitter."""
-        raw: float = min(self.max_delay_s, self.base_delay_s * 2.0 ** (retry - 1))
-        return raw * (0.5 + rng.random() / 2)
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    ms = headers.get("retry-after-ms")
-    if ms:
-        try:
-            return max(0.0, float(ms) / 1000)
-        except ValueError:
-            pass
-    seconds = headers.get("retry-after")
-    if seconds:
-        try:
-            return max(0.0, float(seconds))
-        except ValueError:
-            return None  # an HTTP date: rare here; fall back to backoff
-    return None
 
 
 # --- parsed records ---------------------------------------------------------------------------
@@ -429,12 +303,6 @@ def classify(status: int, headers: Mapping[str, str], body: bytes) -> AdminApiEr
                         request_id=rid, param=param)
 
 
-def _retryable(err: AdminApiError, headers: Mapping[str, str]) -> bool:
-    if headers.get("x-should-retry", "").lower() == "false":
-        return False
-    return isinstance(err, RateLimitedError | ServerError)
-
-
 # --- group_by fallbacks ------------------------------------------------------------------------
 
 
@@ -487,8 +355,9 @@ def _epoch(when: datetime) -> int:
     return int(when.timestamp())
 
 
-class AdminClient:
-    """GETs against `base_url` (`https://api.openai.com/v1` or a fake) with one key."""
+class AdminClient(AdminHttpClient):
+    """OpenAI's organization endpoints against `base_url` (`https://api.openai.com/v1` or a
+    fake) with one key: Bearer auth, OpenAI's error shapes, group_by fallbacks."""
 
     def __init__(
         self,
@@ -503,108 +372,19 @@ class AdminClient:
         rng: random.Random | None = None,
         fallbacks: GroupFallbacks | None = None,
     ) -> None:
+        super().__init__(base_url, transport=transport, timeout_s=timeout_s, retry=retry,
+                         sleep=sleep, clock=clock, rng=rng)
         self._key = api_key
-        self.base_url = base_url.rstrip("/")
-        self._transport: Transport = transport or UrllibTransport()
-        self.timeout_s = timeout_s
-        self.retry = retry or RetryPolicy()
-        self._sleep = sleep
-        self._clock = clock
-        self._rng = rng or random.Random()
-        self.requests_made = 0
         self.fallbacks = SESSION_FALLBACKS if fallbacks is None else fallbacks
 
     def __repr__(self) -> str:
         return f"AdminClient(base_url={self.base_url!r})"
 
-    # low level ---------------------------------------------------------------------------
+    def _headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self._key}", **super()._headers()}
 
-    def url(self, path: str, params: Sequence[tuple[str, str]] = ()) -> str:
-        query = urllib.parse.urlencode(list(params))
-        return f"{self.base_url}/{path.lstrip('/')}" + (f"?{query}" if query else "")
-
-    def get_json(self, path: str, params: Sequence[tuple[str, str]] = ()) -> Any:
-        """GET with retries; the decoded JSON body of a 2xx reply, or a classified error."""
-        url = self.url(path, params)
-        headers = {
-            "Authorization": f"Bearer {self._key}",
-            "Accept": "application/json",
-            "User-Agent": f"token-monitor/{__version__}",
-        }
-        started = self._clock()
-        attempt = 0
-        while True:
-            attempt += 1
-            self.requests_made += 1
-            try:
-                resp = self._transport(url, headers, self.timeout_s)
-            except TimeoutError:
-                failure: AdminApiError = ApiTimeoutError(
-                    f"no reply from {self.base_url} within {self.timeout_s:g} s")
-                hint = None
-                retryable = True
-            except OSError as exc:
-                failure = NetworkError(
-                    f"cannot reach {self.base_url}: {exc.strerror or exc}")
-                hint = None
-                retryable = True
-            else:
-                if 200 <= resp.status < 300:
-                    try:
-                        return json.loads(resp.body.decode("utf-8"))
-                    except (UnicodeDecodeError, json.JSONDecodeError):
-                        raise ProtocolError(
-                            f"{path}: reply is not JSON (HTTP {resp.status})") from None
-                failure = classify(resp.status, resp.headers, resp.body)
-                hint = _retry_after(resp.headers)
-                retryable = _retryable(failure, resp.headers)
-            log.info("GET %s failed (attempt %d): %s", path, attempt, failure)
-            if not retryable or attempt >= self.retry.attempts:
-                raise failure
-            delay = self.retry.backoff(attempt, self._rng)
-            if hint is not None:
-                delay = max(delay, hint + self._rng.random() * min(1.0, hint / 4 + 0.05))
-            if delay > self.retry.max_delay_s and hint is not None:
-                raise type(failure)(f"{failure} (server asks to wait {hint:g} s)",
-                                    status=failure.status, code=failure.code,
-                                    request_id=failure.request_id)
-            delay = min(delay, self.retry.max_delay_s)
-            if self._clock() - started + delay > self.retry.total_s:
-                raise failure
-            self._sleep(delay)
-
-    # paginated bucket endpoints ------------------------------------------------------------
-
-    def _get_page(self, path: str, params: Sequence[tuple[str, str]]) -> Mapping[str, Any]:
-        """One page of a list or bucket endpoint: a JSON object with a `data` list."""
-        data = self.get_json(path, params)
-        if not isinstance(data, Mapping) or not isinstance(data.get("data"), list):
-            raise ProtocolError(f"{path}: reply has no data list")
-        return data
-
-    def _all_buckets(self, path: str, params: list[tuple[str, str]]) -> tuple[
-            list[Mapping[str, Any]], int]:
-        """Every bucket over every page, and the page count; guards the cursor."""
-        seen: set[str] = set()
-        page: str | None = None
-        pages = 0
-        buckets: list[Mapping[str, Any]] = []
-        while True:
-            query = params + ([("page", page)] if page else [])
-            data = self._get_page(path, query)
-            pages += 1
-            buckets.extend(b for b in data["data"] if isinstance(b, Mapping))
-            if not data.get("has_more"):
-                return buckets, pages
-            cursor = data.get("next_page")
-            if not isinstance(cursor, str) or not cursor:
-                raise ProtocolError(f"{path}: has_more is true but next_page is missing")
-            if cursor in seen:
-                raise ProtocolError(f"{path}: the API repeated page cursor; stopping")
-            if pages >= MAX_PAGES:
-                raise ProtocolError(f"{path}: more than {MAX_PAGES} pages; stopping")
-            seen.add(cursor)
-            page = cursor
+    def _classify(self, resp: HttpResponse) -> AdminApiError:
+        return classify(resp.status, resp.headers, resp.body)
 
     def _window_params(self, start: datetime, end: datetime, width: str, limit_max: int,
                        open_end: bool) -> list[tuple[str, str]]:

@@ -48,12 +48,8 @@ from monitor.core.budget import previous_cycle
 from monitor.core.clock import Clock, system_clock
 from monitor.core.records import CostBucket, UsageBucket
 from monitor.errors import KnownError
-from monitor.services.openai_admin import (
-    USAGE_ENDPOINTS,
-    AdminApiError,
-    AdminClient,
-    utc_floor,
-)
+from monitor.services.admin_http import AdminApiError
+from monitor.services.openai_admin import USAGE_ENDPOINTS, AdminClient, utc_floor
 from monitor.services.store import ORG_SOURCE, SyncState
 
 log = logging.getLogger(__name__)

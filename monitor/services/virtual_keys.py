@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 from monitor.core.budget import Period, billing_cycle, today_period
 from monitor.core.settings import MAX_USD, Settings
 from monitor.errors import KnownError
-from monitor.services.keyvault import validate_label
+from monitor.services.key_meta import validate_label
 
 if TYPE_CHECKING:
     from monitor.services.keyvault import KeyStore

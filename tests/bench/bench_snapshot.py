@@ -19,7 +19,8 @@ from pathlib import Path
 
 from monitor.core.settings import Settings
 from monitor.services.price_files import load_price_table
-from monitor.services.snapshot import RuntimeStatus, build_snapshot
+from monitor.services.snapshot import RuntimeStatus
+from monitor.services.snapshot_build import build_snapshot
 from monitor.services.store import UsageStore
 from tests.e2e.seed import seed_month
 

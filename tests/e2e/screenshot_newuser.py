@@ -48,7 +48,8 @@ def first_start(app: QApplication, out: Path) -> None:
     from monitor.gui.app import AppController
     from monitor.gui.welcome import PATH_PROXY
     from monitor.paths import resolve_paths
-    from monitor.services.keyvault import KeyStore, MemoryVault
+    from monitor.services.keyring_vault import MemoryVault
+    from monitor.services.keyvault import KeyStore
 
     home = Path(tempfile.mkdtemp(prefix="tm-shots-first-"))
     ctx = AppContext(resolve_paths(home).ensure())
@@ -78,7 +79,8 @@ def keys_dialogs(out: Path) -> None:
     from monitor.core.clock import fixed_clock
     from monitor.gui.keys_dialog import KeysDialog
     from monitor.gui.tasks import TaskRunner
-    from monitor.services.keyvault import KeyStore, MemoryVault
+    from monitor.services.keyring_vault import MemoryVault
+    from monitor.services.keyvault import KeyStore
 
     today = date(2026, 12, 8)
     at = datetime(2026, 12, 1, 9, tzinfo=UTC)

@@ -74,7 +74,8 @@ def _real_tray(out: Path) -> None:
     from monitor.context import AppContext
     from monitor.gui.tray import IconOptions, TrayIcon
     from monitor.paths import resolve_paths
-    from monitor.services.snapshot import RuntimeStatus, build_snapshot
+    from monitor.services.snapshot import RuntimeStatus
+    from monitor.services.snapshot_build import build_snapshot
     from tests.e2e.seed import seed_month
 
     def pump(ms: int) -> None:

@@ -28,7 +28,8 @@ def main(argv: list[str]) -> int:
     from monitor.gui.tasks import TaskRunner
     from monitor.gui.virtual_keys_panel import add_to_keys_dialog
     from monitor.paths import resolve_paths
-    from monitor.services.keyvault import KeyStore, MemoryVault
+    from monitor.services.keyring_vault import MemoryVault
+    from monitor.services.keyvault import KeyStore
     from monitor.services.virtual_keys import VirtualKeys
     from tests.e2e.seed import seed_proxy_spend
 

@@ -36,7 +36,8 @@ def main(argv: list[str]) -> int:
     from monitor.gui.app import AppController
     from monitor.gui.welcome import PATH_PROXY
     from monitor.paths import resolve_paths
-    from monitor.services.keyvault import KeyStore, MemoryVault
+    from monitor.services.keyring_vault import MemoryVault
+    from monitor.services.keyvault import KeyStore
     from monitor.services.org_sync import SyncProgress
     from tests.fakes import fake_org
     from tests.fakes.fake_org import ADMIN_KEY, FakeOrg

@@ -71,7 +71,8 @@ def _qt_part(out: Path) -> None:
     from monitor.gui.settings_dialog import SettingsDialog
     from monitor.paths import resolve_paths
     from monitor.services.desktop_notify import Notification
-    from monitor.services.keyvault import KeyStore, MemoryVault
+    from monitor.services.keyring_vault import MemoryVault
+    from monitor.services.keyvault import KeyStore
     from monitor.services.snapshot import DashboardSnapshot
     from tests.e2e.seed import seed_month
 

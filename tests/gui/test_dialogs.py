@@ -15,7 +15,9 @@ from monitor.context import AppContext
 from monitor.gui.keys_dialog import KeysDialog
 from monitor.gui.settings_dialog import SettingsDialog
 from monitor.gui.tasks import TaskRunner
-from monitor.services.keyvault import KeyMeta, KeyringUnavailable, KeyStore, MemoryVault
+from monitor.services.key_meta import KeyMeta
+from monitor.services.keyring_vault import KeyringUnavailable, MemoryVault
+from monitor.services.keyvault import KeyStore
 from monitor.services.settings_file import load_settings
 
 SECRET = "sk-admin-unit0123456789abcdefWXYZ"

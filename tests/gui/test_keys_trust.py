@@ -17,7 +17,9 @@ from monitor.errors import KnownError
 from monitor.gui.app import AppController, OrgSyncPass
 from monitor.gui.keys_dialog import KeysDialog
 from monitor.gui.tasks import TaskRunner
-from monitor.services.keyvault import KeyMeta, KeyStore, MemoryVault
+from monitor.services.key_meta import KeyMeta
+from monitor.services.keyring_vault import MemoryVault
+from monitor.services.keyvault import KeyStore
 from monitor.services.store import ORG_SOURCE, SyncState
 from tests.fakes.fake_org import ADMIN_KEY, FakeOrg
 from tests.fakes.server import ServerThread

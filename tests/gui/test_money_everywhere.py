@@ -14,7 +14,8 @@ from monitor.context import AppContext
 from monitor.gui import texts
 from monitor.gui.dashboard.header import HeaderPanel
 from monitor.gui.tasks import TaskRunner
-from monitor.services.snapshot import DashboardSnapshot, snapshot_csv
+from monitor.services.snapshot import DashboardSnapshot
+from monitor.services.snapshot_csv import snapshot_csv
 from tests.gui.conftest import NOW, make_state, seed_spend, snapshot_of
 
 

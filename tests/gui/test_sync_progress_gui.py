@@ -12,7 +12,8 @@ from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
 from monitor.gui.app import AppController
-from monitor.services.keyvault import KeyStore, MemoryVault
+from monitor.services.keyring_vault import MemoryVault
+from monitor.services.keyvault import KeyStore
 from monitor.services.org_sync import SyncProgress
 from tests.fakes import fake_org
 from tests.fakes.fake_org import ADMIN_KEY, FakeOrg

@@ -17,7 +17,8 @@ from monitor.core.clock import fixed_clock
 from monitor.gui.keys_dialog import KeysDialog
 from monitor.gui.tasks import TaskRunner
 from monitor.gui.virtual_keys_panel import VirtualKeyDesk, VirtualKeysPanel, add_to_keys_dialog
-from monitor.services.keyvault import KeyStore, MemoryVault
+from monitor.services.keyring_vault import MemoryVault
+from monitor.services.keyvault import KeyStore
 from monitor.services.virtual_keys import VirtualKeys, hash_token
 from tests.e2e.seed import seed_proxy_spend
 from tests.gui.conftest import NOW
@@ -141,7 +142,8 @@ def test_panel_sits_in_the_keys_dialog(qtbot: QtBot, vctx: AppContext,
 
 
 def test_dashboard_per_key_rows_name_virtual_keys(vctx: AppContext) -> None:
-    from monitor.services.snapshot import RuntimeStatus, build_snapshot
+    from monitor.services.snapshot import RuntimeStatus
+    from monitor.services.snapshot_build import build_snapshot
 
     VirtualKeys(vctx.store()).add("notes-bot", "team", now=NOW)
     seed_proxy_spend(vctx.store(), [(NOW - timedelta(hours=2), Decimal("0.40"))],
@@ -157,7 +159,8 @@ def test_dashboard_per_key_rows_name_virtual_keys(vctx: AppContext) -> None:
 def test_cap_alerts_fire_once_per_period(vctx: AppContext) -> None:
     from monitor.services.alerting import AlertContext, AlertEngine
     from monitor.services.cap_alerts import cap_inputs
-    from monitor.services.snapshot import RuntimeStatus, build_snapshot
+    from monitor.services.snapshot import RuntimeStatus
+    from monitor.services.snapshot_build import build_snapshot
     from monitor.services.virtual_keys import CapRefusal, cap_period
 
     store, settings = vctx.store(), vctx.settings

@@ -26,7 +26,9 @@ from monitor.gui.welcome import (
     PATH_PROXY,
     PATH_TOKENIZER,
 )
-from monitor.services.keyvault import KeyMeta, KeyStore, MemoryVault
+from monitor.services.key_meta import KeyMeta
+from monitor.services.keyring_vault import MemoryVault
+from monitor.services.keyvault import KeyStore
 from monitor.services.snapshot import DashboardSnapshot
 from tests.e2e.seed import proxy_record
 from tests.fakes.fake_upstream import FakeUpstream

@@ -23,10 +23,8 @@ import pytest
 
 from monitor.cli import main
 from monitor.paths import Paths
-from monitor.services.openai_admin import (
-    AdminClient,
+from monitor.services.admin_http import (
     ApiTimeoutError,
-    GroupFallbacks,
     InvalidKeyError,
     MissingScopeError,
     ProtocolError,
@@ -34,6 +32,7 @@ from monitor.services.openai_admin import (
     RetryPolicy,
     ServerError,
 )
+from monitor.services.openai_admin import AdminClient, GroupFallbacks
 from monitor.services.org_sync import OrgSync, SyncResult
 from monitor.services.store import UsageStore
 from tests.fakes import fake_org

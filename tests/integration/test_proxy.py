@@ -32,7 +32,8 @@ from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
 from monitor.log import setup_logging
 from monitor.paths import Paths
-from monitor.services.keyvault import KeyStore, MemoryVault
+from monitor.services.keyring_vault import MemoryVault
+from monitor.services.keyvault import KeyStore
 from monitor.services.proxy import MeteringProxy, ProxyConfigError
 from monitor.services.proxy.server import endpoint_of, parse_upstream, points_at_self
 from monitor.services.store import UsageStore

@@ -23,7 +23,8 @@ from monitor.core.prices import PriceTable
 from monitor.core.records import ProxyRecord, UsageBucket
 from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
-from monitor.services.keyvault import KeyStore, MemoryVault
+from monitor.services.keyring_vault import MemoryVault
+from monitor.services.keyvault import KeyStore
 from monitor.services.price_files import load_price_table
 from monitor.services.proxy import MeteringProxy
 from monitor.services.proxy.caps import BUDGET_CODE, UNPRICED_CODE, SpendGate

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.services.openai_admin import AdminClient, RetryPolicy
+from monitor.services.admin_http import RetryPolicy
+from monitor.services.openai_admin import AdminClient
 from monitor.services.org_sync import SOURCE, OrgSync, SyncProgress
 from monitor.services.store import UsageStore
 from tests.fakes.fake_org import ADMIN_KEY, FakeOrg

@@ -15,7 +15,7 @@ from monitor.core import alert_rules as rules
 from monitor.core.alert_rules import KINDS, Alert, AlertInputs, HardCapRefusals, SoftCap
 from monitor.core.alert_texts import TEXTS, VARIANTS, english, render, text_id
 from monitor.core.budget import billing_cycle, budget_status
-from monitor.services.keyvault import KeyMeta
+from monitor.services.key_meta import KeyMeta
 
 NOW = datetime(2026, 11, 20, 15, 20, tzinfo=UTC)
 TODAY = date(2026, 11, 20)

@@ -14,7 +14,7 @@ from monitor.core.alert_texts import english
 from monitor.core.budget import billing_cycle, budget_status
 from monitor.core.usage import TokenUsage
 from monitor.services.alerting import AlertContext, AlertEngine, pause_until_for
-from monitor.services.keyvault import KeyMeta
+from monitor.services.key_meta import KeyMeta
 from monitor.services.snapshot import (
     CreditStatus,
     CycleFigures,
@@ -150,7 +150,8 @@ def test_proxy_401_in_the_store_reaches_an_alert(store: UsageStore) -> None:
     from monitor.core.records import ProxyRecord
     from monitor.core.settings import Settings
     from monitor.services.price_files import load_price_table
-    from monitor.services.snapshot import RuntimeStatus, build_snapshot
+    from monitor.services.snapshot import RuntimeStatus
+    from monitor.services.snapshot_build import build_snapshot
 
     def rec(minutes_ago: int, status: int) -> ProxyRecord:
         return ProxyRecord(time=NOW - timedelta(minutes=minutes_ago), endpoint="/v1/responses",

@@ -20,17 +20,10 @@ from monitor import exit_codes
 from monitor.cli import main
 from monitor.errors import ConfigError
 from monitor.paths import Paths
-from monitor.services.keyvault import (
-    ADMIN_ENV,
-    AdminCredential,
-    KeyInputError,
-    KeyMeta,
-    KeyNotFound,
-    KeyringUnavailable,
-    KeyringVault,
-    KeyStore,
-    MemoryVault,
-)
+from monitor.services.key_meta import KeyInputError, KeyMeta
+from monitor.services.keyring_vault import KeyringUnavailable, KeyringVault, MemoryVault
+from monitor.services.keyvault import KeyNotFound, KeyStore
+from monitor.services.sync_key import ADMIN_ENV, AdminCredential
 from tests.fakes.memory_keyring import DictBackend, installed
 
 SECRET = "sk-admin-UNITtestSECRETvalue1234567890wxyz"

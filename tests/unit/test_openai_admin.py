@@ -14,10 +14,8 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 
 from monitor.core.usage import TokenUsage
-from monitor.services.openai_admin import (
-    AdminClient,
+from monitor.services.admin_http import (
     ApiTimeoutError,
-    GroupFallbacks,
     HttpResponse,
     InvalidKeyError,
     MissingScopeError,
@@ -29,6 +27,10 @@ from monitor.services.openai_admin import (
     RetryPolicy,
     ServerError,
     UrllibTransport,
+)
+from monitor.services.openai_admin import (
+    AdminClient,
+    GroupFallbacks,
     check_key,
     parse_cost_row,
     parse_money,

@@ -18,7 +18,9 @@ from monitor.core.settings import Settings
 from monitor.core.usage import TokenUsage
 from monitor.services import autostart
 from monitor.services.price_files import load_price_table
-from monitor.services.snapshot import RuntimeStatus, build_snapshot, snapshot_csv
+from monitor.services.snapshot import RuntimeStatus
+from monitor.services.snapshot_build import build_snapshot
+from monitor.services.snapshot_csv import snapshot_csv
 from monitor.services.store import ORG_SOURCE, SyncState, UsageStore
 from monitor.services.usage_report import build_report
 from tests.e2e.seed import seed_month, seed_proxy_spend
@@ -265,7 +267,7 @@ def test_launch_agent_and_run_key_text() -> None:
 
 def test_billed_vs_estimated_by_line_item(store: UsageStore, prices: PriceTable) -> None:
     from monitor.core.records import CostBucket, UsageBucket
-    from monitor.services.snapshot import BILL_DIFFERS, BILLED_SO_FAR, LINE_ITEM_ONLY
+    from monitor.services.billed_vs_estimated import BILL_DIFFERS, BILLED_SO_FAR, LINE_ITEM_ONLY
 
     nov5 = datetime(2026, 11, 5, tzinfo=UTC)
 

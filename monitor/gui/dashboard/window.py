@@ -492,7 +492,7 @@ class DashboardWindow(QMainWindow):
         """Write the shown period (the period picker's) as CSV to `path`."""
         if self.snapshot is None:
             return
-        from monitor.services.snapshot import snapshot_csv
+        from monitor.services.snapshot_csv import snapshot_csv
 
         path.write_text(snapshot_csv(self.snapshot), encoding="utf-8", newline="")
 
