@@ -530,6 +530,8 @@ class AppController(QObject):
 
     def shutdown(self) -> None:
         self._shut_down = True
+        if self.limit_prompt is not None:
+            self.limit_prompt.shutdown()
         self.settings_watch.stop()
         self.poller.stop()
         self.ledger.stop()

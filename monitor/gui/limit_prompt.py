@@ -101,7 +101,14 @@ class LimitPrompt(QObject):
         self._apply = apply_settings
         self._refresh = refresh
         self._started = False
+        self._closed = False
         self.dialog: LimitDialog | None = None
+
+    def shutdown(self) -> None:
+        """The app is quitting: a spend hint computed after this asks nothing."""
+        self._closed = True
+        if self.dialog is not None:
+            self.dialog.close()
 
     def on_snapshot(self, snap: DashboardSnapshot) -> None:
         ctx = self._ctx
@@ -124,6 +131,8 @@ class LimitPrompt(QObject):
 
     def _ask(self, last_cycle: object) -> None:
         spend = last_cycle if isinstance(last_cycle, Decimal) else None
+        if self._closed:
+            return
         window = self._window()
         dialog = LimitDialog(self._ctx.settings.monthly_limit_usd, spend,
                              window if window.isVisible() else None)
