@@ -1,4 +1,11 @@
-"""TaskRunner: run blocking work on a thread pool and hand the result back on the GUI thread."""
+"""TaskRunner: run blocking work on a thread pool and hand the result back on the GUI thread.
+
+The pool is given a plain Python callable, not a QRunnable subclass: PySide6 (6.11) keeps
+the Python wrapper of about a third of the QRunnable subclasses started on a QThreadPool
+referenced from the pool's wrapper after auto-delete destroyed their C++ side, and with it
+the task's function, channel and callbacks: ~2 KB a task, for good. The tray app runs a few
+tasks a second under proxy traffic (issue 21). tests/gui/test_tasks.py counts what is left.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +13,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QThreadPool, Signal
 
 log = logging.getLogger(__name__)
 
@@ -23,20 +30,18 @@ class _Channel(QObject):
     failed = Signal(object)
 
 
-class _Task(QRunnable):
-    def __init__(self, fn: Callable[[], Any], channel: _Channel) -> None:
-        super().__init__()
-        self._fn = fn
-        self._channel = channel
-        self.setAutoDelete(True)
+def _job(fn: Callable[[], Any], channel: _Channel) -> Callable[[], None]:
+    """What a pool thread runs: `fn`, its outcome emitted on `channel` (never lost there)."""
 
-    def run(self) -> None:
+    def run() -> None:
         try:
-            value = self._fn()
+            value = fn()
         except BaseException as exc:  # delivered to on_error; never lost on a worker thread
-            self._channel.failed.emit(exc)
+            channel.failed.emit(exc)
         else:
-            self._channel.finished.emit(value)
+            channel.finished.emit(value)
+
+    return run
 
 
 class TaskRunner(QObject):
@@ -76,7 +81,7 @@ class TaskRunner(QObject):
 
         channel.finished.connect(done)
         channel.failed.connect(failed)
-        self._pool.start(_Task(fn, channel))
+        self._pool.start(_job(fn, channel))
 
     def _forget(self, channel: _Channel) -> None:
         self._channels.discard(channel)
