@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,6 +28,9 @@ if TYPE_CHECKING:  # loaded on first use: after the window's first frame (see Ap
     from monitor.services.snapshot import DashboardSnapshot, RuntimeStatus
 
 log = logging.getLogger(__name__)
+# A busy app shows a finished snapshot even when a newer one was asked, once the one on screen
+# is this old (seconds): builds slower than the refresh rate must not starve the display.
+STALE_SHOWN_S = 2.0
 
 SnapshotBuilder = Callable[["AppContext", "RuntimeStatus", datetime], "DashboardSnapshot"]
 
@@ -89,7 +93,9 @@ class AppState(QObject):
         # key alert names the key that failed; None: look it up as sync would.
         self.sync_key_label: str | None = None
         self._generation = 0
-        self._building = 0
+        self._building = 0  # builds running: 0 or 1 (see refresh)
+        self._refresh_pending = False
+        self._shown_at = time.monotonic()
         self._alerts_running = False
         self._alerts_pending: DashboardSnapshot | None = None
         self.alerts_evaluated = 0  # count of finished evaluations (tests wait on it)
@@ -128,26 +134,48 @@ class AppState(QObject):
     # snapshots --------------------------------------------------------------------------
 
     def refresh(self) -> None:
-        """Build a new snapshot off the GUI thread; only the newest request is shown."""
+        """Build a new snapshot off the GUI thread; only the newest request is shown.
+
+        At most one build runs and one waits (a bound: under traffic a refresh is asked every
+        quarter second, and a build that takes longer must not queue more builds behind it).
+        A build that finishes while another was asked meanwhile is dropped, unless the shown
+        snapshot is older than STALE_SHOWN_S, so a busy app still updates."""
+        if self._building:
+            self._refresh_pending = True
+            return
+        self._start_build()
+
+    def _start_build(self) -> None:
+        self._refresh_pending = False
         self._generation += 1
         gen = self._generation
         ctx, runtime, now, builder = self.ctx, self.runtime, self._clock(), self._builder
         self._building += 1
 
-        def done(value: object) -> None:
+        def next_or_drop() -> bool:
+            """Start the waiting build, if any; True when this result is to be dropped."""
             self._building -= 1
-            if gen != self._generation:
-                log.debug("dropping stale snapshot %d (latest %d)", gen, self._generation)
+            if not self._refresh_pending:
+                return False
+            shown_long_ago = time.monotonic() - self._shown_at > STALE_SHOWN_S
+            self._start_build()
+            return not shown_long_ago
+
+        def done(value: object) -> None:
+            if next_or_drop():
+                log.debug("dropping snapshot %d: a newer one was asked (%d)", gen,
+                          self._generation)
                 return
             from monitor.services.snapshot import DashboardSnapshot
 
             assert isinstance(value, DashboardSnapshot)
+            self._shown_at = time.monotonic()
             self.snapshot = value
             self.snapshot_changed.emit(value)
             self._evaluate_alerts(value)
 
         def failed(exc: BaseException) -> None:
-            self._building -= 1
+            next_or_drop()
             log.error("building the dashboard snapshot failed", exc_info=exc)
 
         self._runner.run(lambda: builder(ctx, runtime, now), on_done=done, on_error=failed)

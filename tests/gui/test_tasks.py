@@ -64,16 +64,56 @@ def test_refreshes_keep_only_the_current_snapshot(qtbot: QtBot, utc_ctx: AppCont
 
     seed_spend(utc_ctx, "3.00", "20.00")
     state = AppState(utc_ctx, runner, clock=lambda: NOW)
+    shown: list[weakref.ref[DashboardSnapshot]] = []  # this state's only: other tests' may linger
+    state.snapshot_changed.connect(lambda snap: shown.append(weakref.ref(snap)))
     refreshes = 60
     for _ in range(refreshes):
         with qtbot.waitSignal(state.snapshot_changed, timeout=10_000):
             state.refresh()
         qtbot.waitUntil(lambda: not state.busy, timeout=10_000)
-    assert state.alerts_evaluated >= refreshes
+    assert state.alerts_evaluated >= refreshes and len(shown) == refreshes
 
     def snapshots() -> int:
         gc.collect()
-        return sum(isinstance(o, DashboardSnapshot) for o in gc.get_objects())
+        return sum(ref() is not None for ref in shown)
 
     qtbot.waitUntil(lambda: snapshots() <= 2, timeout=5000)
+    assert state.snapshot is not None
+
+
+def test_refreshes_faster_than_builds_run_one_build_at_a_time(
+        qtbot: QtBot, utc_ctx: AppContext, runner: TaskRunner) -> None:
+    """Refreshes asked while a build runs wait as one: builds never queue up (under traffic a
+    refresh comes every quarter second; a slow build must not pile more behind it), and the
+    snapshot shown last was built after the last refresh was asked."""
+    import threading
+
+    from monitor.gui.state import default_builder
+
+    gate = threading.Event()
+    started: list[int] = []
+    running = [0]
+    most = [0]
+
+    def slow_builder(ctx: AppContext, runtime: object, now: object) -> object:
+        running[0] += 1
+        most[0] = max(most[0], running[0])
+        started.append(len(started))
+        gate.wait(10)
+        try:
+            return default_builder(ctx, runtime, now)  # type: ignore[arg-type]
+        finally:
+            running[0] -= 1
+
+    seed_spend(utc_ctx, "3.00", "20.00")
+    state = AppState(utc_ctx, runner, clock=lambda: NOW, builder=slow_builder)  # type: ignore[arg-type]
+    for _ in range(50):
+        state.refresh()
+    qtbot.waitUntil(lambda: len(started) == 1, timeout=5000)
+    qtbot.wait(100)
+    assert len(started) == 1 and runner.active == 1  # 49 refreshes wait as one
+    with qtbot.waitSignal(state.snapshot_changed, timeout=20_000):
+        gate.set()
+    qtbot.waitUntil(lambda: not state.busy, timeout=10_000)
+    assert len(started) == 2 and most[0] == 1  # the waiting one ran, alone
     assert state.snapshot is not None
