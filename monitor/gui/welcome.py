@@ -7,7 +7,7 @@ do; the panel stays until the user dismisses it, or data came and its lines to p
 (if shown) were copied.
 
 `welcome_due` is the rule for showing it at start-up; `ProxyLines` are the lines path 2
-shows to paste. Other features add lines through `AppController.welcome_line_providers`
+shows to paste. Other features add lines through `WelcomeFlow.line_providers`
 (e.g. a virtual key once virtual keys exist).
 """
 

@@ -4,38 +4,22 @@
 <context>
     <name>AppController</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="367"/>
-        <source>To read your organization&apos;s usage, add an Admin key. Create one on the OpenAI platform under %1, paste it below and press Add: it is tested first, then the first sync starts.</source>
-        <translation>要读取组织的用量，请添加一个管理员密钥。在 OpenAI 平台的 %1 中创建，粘贴到下方并点击“添加”：先测试密钥，然后开始首次同步。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/app.py" line="395"/>
-        <location filename="../../monitor/gui/app.py" line="399"/>
-        <source>Application menu</source>
-        <translation>应用程序菜单</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/app.py" line="400"/>
-        <source>Token Monitor was added to the application menu (%1).</source>
-        <translation>Token Monitor 已添加到应用程序菜单（%1）。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/app.py" line="458"/>
+        <location filename="../../monitor/gui/app.py" line="245"/>
         <source>No system tray is available on this desktop (%1), so Token Monitor runs as a normal window; closing it quits the app.</source>
         <translation>此桌面（%1）没有系统托盘，因此 Token Monitor 以普通窗口运行；关闭窗口即退出程序。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="601"/>
+        <location filename="../../monitor/gui/app.py" line="388"/>
         <source>Settings not saved</source>
         <translation>设置未保存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="609"/>
+        <location filename="../../monitor/gui/app.py" line="396"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="628"/>
+        <location filename="../../monitor/gui/app.py" line="415"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
@@ -586,6 +570,24 @@
         <translation>
             <numerusform>%n 天后过期</numerusform>
         </translation>
+    </message>
+</context>
+<context>
+    <name>IdsCopier</name>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/ids_copy.py" line="46"/>
+        <source>Preparing {n} token IDs…</source>
+        <translation>正在准备 {n} 个 token ID…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/ids_copy.py" line="63"/>
+        <source>Copied {n} token IDs.</source>
+        <translation>已复制 {n} 个 token ID。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/ids_copy.py" line="71"/>
+        <source>Copying the token IDs failed: {problem}</source>
+        <translation>复制 token ID 失败：{problem}</translation>
     </message>
 </context>
 <context>
@@ -1711,157 +1713,142 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 <context>
     <name>TokenizerPane</name>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="279"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="222"/>
         <source>Reading {name}…</source>
         <translation>正在读取 {name}…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="314"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="257"/>
         <source>Prices are unavailable: {problem}</source>
         <translation>价格不可用：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="391"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="334"/>
         <source>Counting…</source>
         <translation>正在计数…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="468"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="411"/>
         <source>tiktoken could not tokenize this text ({problem}). Very long runs of whitespace can cause this.</source>
         <translation>tiktoken 无法对这段文本分词（{problem}）。过长的连续空白可能导致此问题。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="475"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="418"/>
         <source>Counting failed: {problem}</source>
         <translation>计数失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="488"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="431"/>
         <source>Show line {line}, column {column}</source>
         <translation>定位到第 {line} 行第 {column} 列</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="508"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="451"/>
         <source>{encoding} · counted in {seconds}</source>
         <translation>{encoding} · 计数用时 {seconds}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="512"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="455"/>
         <source>{encoding} · chat prompt · counted in {seconds}</source>
         <translation>{encoding} · 对话提示 · 计数用时 {seconds}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="520"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="463"/>
         <source>loaded the encoding first ({seconds})</source>
         <translation>先加载了编码（{seconds}）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="596"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="539"/>
         <source>Only the first of {n} files is opened.</source>
         <translation>{n} 个文件中只打开了第一个。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="609"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="552"/>
         <source>Line endings were converted to \n.</source>
         <translation>换行符已转换为 \n。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="612"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="555"/>
         <source>it has a line of {n} characters, too long to edit smoothly</source>
         <translation>其中有一行长达 {n} 个字符，无法流畅编辑</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="615"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="558"/>
         <source>it is too large to edit here ({n} characters)</source>
         <translation>内容太大，无法在此编辑（{n} 个字符）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="618"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="561"/>
         <source>{what} is counted but not shown in the editor: {why}.</source>
         <translation>{what}已计数，但未在编辑器中显示：{why}。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="642"/>
+        <location filename="../../monitor/gui/tokenizer/intake.py" line="91"/>
         <source>{name} is too big to open here ({mb} MB; the limit is {limit} MB). Count it with `token-monitor count FILE`.</source>
         <translation>{name} 太大，无法在此打开（{mb} MB；上限为 {limit} MB）。请使用 `token-monitor count FILE` 计数。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="647"/>
+        <location filename="../../monitor/gui/tokenizer/intake.py" line="97"/>
         <source>{name} is {kind} text. Only UTF-8 text can be counted; save it as UTF-8.</source>
         <translation>{name} 是 {kind} 文本。只能对 UTF-8 文本计数；请另存为 UTF-8。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="650"/>
+        <location filename="../../monitor/gui/tokenizer/intake.py" line="101"/>
         <source>{name} is not UTF-8 text (byte 0x{byte} at offset {offset}), so it cannot be counted. Drop a text file instead.</source>
         <translation>{name} 不是 UTF-8 文本（偏移 {offset} 处的字节 0x{byte}），无法计数。请拖入文本文件。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="654"/>
+        <location filename="../../monitor/gui/tokenizer/intake.py" line="107"/>
         <source>{name} is a folder, not a file.</source>
         <translation>{name} 是文件夹，不是文件。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="656"/>
+        <location filename="../../monitor/gui/tokenizer/intake.py" line="110"/>
         <source>Cannot read {name}: {problem}</source>
         <translation>无法读取 {name}：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="660"/>
+        <location filename="../../monitor/gui/tokenizer/intake.py" line="114"/>
         <source>Loading failed: {problem}</source>
         <translation>加载失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="665"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="587"/>
         <source>Loading… {pct} %</source>
         <translation>正在加载… {pct} %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="675"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="597"/>
         <source>{what} ({n} characters) is counted but not shown here: {why}. Press Clear to type again.</source>
         <translation>{what}（{n} 个字符）已计数，但未在此显示：{why}。按“清空”可重新输入。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="698"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="620"/>
         <source>Open a text file</source>
         <translation>打开文本文件</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="709"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="631"/>
         <source>Copied the count ({n}).</source>
         <translation>已复制计数（{n}）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="722"/>
-        <source>Preparing {n} token IDs…</source>
-        <translation>正在准备 {n} 个 token ID…</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="742"/>
-        <source>Copied {n} token IDs.</source>
-        <translation>已复制 {n} 个 token ID。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="750"/>
-        <source>Copying the token IDs failed: {problem}</source>
-        <translation>复制 token ID 失败：{problem}</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="269"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="212"/>
         <source>The text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="284"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="227"/>
         <source>“{name}”</source>
         <translation>“{name}”</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="580"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="523"/>
         <source>Preparing the text…</source>
         <translation>正在准备文本…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="590"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="533"/>
         <source>The pasted text</source>
         <translation>粘贴的文本</translation>
     </message>
@@ -2113,6 +2100,25 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
         <location filename="../../monitor/gui/virtual_keys_panel.py" line="260"/>
         <source>Removed %1.</source>
         <translation>已删除 %1。</translation>
+    </message>
+</context>
+<context>
+    <name>WelcomeFlow</name>
+    <message>
+        <location filename="../../monitor/gui/welcome_flow.py" line="112"/>
+        <source>To read your organization&apos;s usage, add an Admin key. Create one on the OpenAI platform under %1, paste it below and press Add: it is tested first, then the first sync starts.</source>
+        <translation>要读取组织的用量，请添加一个管理员密钥。在 OpenAI 平台的 %1 中创建，粘贴到下方并点击“添加”：先测试密钥，然后开始首次同步。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome_flow.py" line="141"/>
+        <location filename="../../monitor/gui/welcome_flow.py" line="145"/>
+        <source>Application menu</source>
+        <translation>应用程序菜单</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome_flow.py" line="146"/>
+        <source>Token Monitor was added to the application menu (%1).</source>
+        <translation>Token Monitor 已添加到应用程序菜单（%1）。</translation>
     </message>
 </context>
 <context>
@@ -2478,7 +2484,7 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 <context>
     <name>app</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="786"/>
+        <location filename="../../monitor/gui/app_signals.py" line="124"/>
         <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
         <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
     </message>
