@@ -422,7 +422,8 @@ class AppController(QObject):
         dialog.keys_changed.connect(lambda: self.poller.poll_now("keys"))
         from monitor.gui.virtual_keys_panel import add_to_keys_dialog
 
-        add_to_keys_dialog(dialog, self.ctx, self.runner, dialog.keys_changed)
+        add_to_keys_dialog(dialog, self.ctx, self.runner, dialog.keys_changed,
+                           self.state.snapshot_changed)  # open, it follows new records
         return dialog
 
     def _quit_app(self) -> None:
