@@ -17,12 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, QTranslator
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
 
 from monitor.context import AppContext
 from monitor.core.settings import Settings
 from monitor.errors import KnownError
 from monitor.gui import i18n
+from monitor.gui.app_icon import app_icon
 from monitor.gui.app_jobs import (
     NO_ADMIN_KEY,
     OrgSyncPass,
@@ -34,22 +35,26 @@ from monitor.gui.app_jobs import (
 )
 from monitor.gui.app_signals import install_excepthook, main_loop, quit_event_loop, quit_on_signals
 from monitor.gui.dashboard.window import DashboardWindow
+from monitor.gui.first_start import TRAY_LINE
 from monitor.gui.ledger import LedgerGuard
 from monitor.gui.notifier import Notifier
 from monitor.gui.poller import Poller, PollResult, ProxyHost
+from monitor.gui.settings_dialog import SettingsDialog
 from monitor.gui.settings_watch import SettingsWatch
 from monitor.gui.single_instance import SingleInstance
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
+from monitor.gui.tokenizer.compat import protect_none
+from monitor.gui.tray import IconOptions, TrayIcon
 from monitor.gui.welcome_flow import WelcomeFlow
 from monitor.gui.window_state import remember_tab, remember_window, restore_window
+from monitor.services.autostart import AutostartError, set_autostart
 from monitor.services.desktop_notify import Notification
 
-if TYPE_CHECKING:  # loaded on first use, after the first frame
+if TYPE_CHECKING:
     from monitor.core.records import ProxyRecord
     from monitor.gui.keys_dialog import KeysDialog
     from monitor.gui.limit_prompt import LimitPrompt
-    from monitor.gui.tray import TrayIcon
     from monitor.services.alerting import Alert
     from monitor.services.org_sync import SyncProgress
     from monitor.services.snapshot import DashboardSnapshot
@@ -103,9 +108,7 @@ class AppController(QObject):
         self.translators: list[QTranslator] = []  # installed by run_app or set_language
         self.language = i18n.pick_language(ctx.settings.language)
         self.tray: TrayIcon | None = None
-        if self.has_tray:  # the tray's module and its icon painters only where one shows
-            from monitor.gui.tray import TrayIcon
-
+        if self.has_tray:
             self.tray = TrayIcon(self, clock=ctx.clock)
         self.notifier = Notifier(
             self.runner, lambda: self.tray.icon if self.tray is not None else None,
@@ -140,8 +143,6 @@ class AppController(QObject):
         self.notifier.banner_requested.connect(self._show_banner)
         self._wire_window(self.window)
         if self.tray is not None:
-            from monitor.gui.tray import IconOptions
-
             t = self.tray
             t.set_icon_options(IconOptions.from_settings(self.ctx.settings))
             st.snapshot_changed.connect(t.set_snapshot)
@@ -181,7 +182,7 @@ class AppController(QObject):
         self.window.show_snapshot(snap)
         self.welcome.update(snap)
         if snap.has_data and self.limit_prompt is None:  # asks once for the monthly limit
-            from monitor.gui.limit_prompt import LimitPrompt
+            from monitor.gui.limit_prompt import LimitPrompt  # the data layer: after the frame
 
             self.limit_prompt = LimitPrompt(self.ctx, self.runner, lambda: self.window,
                                             self.apply_settings, self.state.refresh, self)
@@ -264,7 +265,7 @@ class AppController(QObject):
             self.tray.rebuild_menu()
 
     def _rebuild_window(self) -> None:
-        from monitor.gui.tokenizer.pane import TokenizerPane
+        from monitor.gui.tokenizer.pane import TokenizerPane  # tiktoken: once the tab is used
 
         old = self.window
         visible = old.isVisible()
@@ -321,7 +322,7 @@ class AppController(QObject):
         self.ledger.stop()
         self._record_timer.stop()
         if self.window.tokenizer is not None:
-            from monitor.gui.tokenizer.pane import TokenizerPane
+            from monitor.gui.tokenizer.pane import TokenizerPane  # tiktoken: once the tab is used
 
             if isinstance(self.window.tokenizer, TokenizerPane):
                 self.window.tokenizer.shutdown()  # in-flight counts go stale, timers stop
@@ -346,7 +347,7 @@ class AppController(QObject):
         self.state.refresh()
 
     def pause_alerts(self, choice: str) -> None:
-        from monitor.services.alerting import pause_until_for
+        from monitor.services.alerting import pause_until_for  # the alert engine: with data
 
         self.state.pause_alerts(pause_until_for(choice, self.ctx.now()))
 
@@ -369,8 +370,6 @@ class AppController(QObject):
         self.notifier.notify(n)
 
     def open_settings(self) -> None:
-        from monitor.gui.settings_dialog import SettingsDialog
-
         self.settings_watch.check()  # the dialog opens on the file as it is now
         shown = self.ctx.settings
         new = SettingsDialog.ask(shown, self.window if self.window.isVisible()
@@ -388,8 +387,6 @@ class AppController(QObject):
             self.window.show_banner(Notification(self.tr("Settings not saved"), exc.text()))
             return
         if self.ctx.settings.start_at_login != old.start_at_login:
-            from monitor.services.autostart import AutostartError, set_autostart
-
             try:
                 set_autostart(self.ctx.settings.start_at_login)
             except AutostartError as exc:
@@ -405,9 +402,8 @@ class AppController(QObject):
     def make_keys_dialog(self, kind: str | None = None,
                          intro: str | None = None) -> KeysDialog | None:
         """The keys dialog wired to this app (None when the key list cannot be read)."""
-        from PySide6.QtWidgets import QMessageBox  # as dialogs: not before the first frame
-
-        from monitor.gui.keys_dialog import KeysDialog
+        from monitor.gui.keys_dialog import KeysDialog  # the keyvault: after the first frame
+        from monitor.gui.virtual_keys_panel import add_to_keys_dialog
 
         try:
             keys = self.ctx.keys()
@@ -420,8 +416,6 @@ class AppController(QObject):
         if kind is not None:
             dialog.prepare_add(kind, intro)
         dialog.keys_changed.connect(lambda: self.poller.poll_now("keys"))
-        from monitor.gui.virtual_keys_panel import add_to_keys_dialog
-
         add_to_keys_dialog(dialog, self.ctx, self.runner, dialog.keys_changed,
                            self.state.snapshot_changed)  # open, it follows new records
         return dialog
@@ -482,8 +476,6 @@ class AppController(QObject):
         self.poller.set_interval(new.poll_interval_s)
         self.proxy.settings_changed()
         if self.tray is not None:
-            from monitor.gui.tray import IconOptions
-
             self.tray.set_icon_options(IconOptions.from_settings(new))
         running = self.proxy.active
         if new.proxy_enabled and not running:
@@ -501,8 +493,6 @@ class AppController(QObject):
 
 def run_app(ctx: AppContext) -> int:
     """Run the tray app until Quit; a second launch shows the first one's window and exits 0."""
-    from monitor.gui.tokenizer.compat import protect_none
-
     protect_none()  # no-op unless a PySide6 build that leaks None is installed
     app = QApplication.instance()
     if app is None:
@@ -512,8 +502,6 @@ def run_app(ctx: AppContext) -> int:
     app.setApplicationName("Token Monitor")
     app.setApplicationDisplayName("Token Monitor")
     app.setDesktopFileName("token-monitor")
-    from monitor.gui.app_icon import app_icon  # not icons.py: the tray's painter code
-
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
 
@@ -534,8 +522,6 @@ def run_app(ctx: AppContext) -> int:
     with quit_on_signals(app):  # through shutdown: a second Ctrl+C does not cut it short
         controller.start(after_first_frame=True)
         if controller.tray is not None:  # where the app went, for whoever started it
-            from monitor.gui.first_start import TRAY_LINE
-
             print(TRAY_LINE, file=sys.stderr, flush=True)
         if os.environ.get("MONITOR_SHOW_WINDOW"):
             controller.show_dashboard()

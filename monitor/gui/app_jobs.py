@@ -19,7 +19,7 @@ from monitor.errors import KnownError
 from monitor.gui.tasks import TaskRunner
 from monitor.gui.window_state import TOKENIZER_MODEL_PREF, remember_combo
 
-if TYPE_CHECKING:  # loaded on first use, after the first frame
+if TYPE_CHECKING:
     from monitor.core.records import ProxyRecord
     from monitor.services.keyvault import KeyMeta
     from monitor.services.org_sync import SyncProgress
@@ -50,7 +50,7 @@ class OrgSyncPass:
         self.key_label: str | None = None
 
     def __call__(self) -> object:
-        from monitor.services.openai_admin import AdminClient, InvalidKeyError
+        from monitor.services.openai_admin import AdminClient, InvalidKeyError  # with the sync
         from monitor.services.org_sync import OrgSync
 
         ctx = self.ctx
@@ -86,13 +86,12 @@ class ProgressRelay(QObject):
 
 def make_key_tester(ctx: AppContext) -> Callable[[KeyMeta, str], str]:
     def test(meta: KeyMeta, secret: str) -> str:
+        from monitor.services.keyvault import CONCLUSIVE_OUTCOMES  # the data layer, on a worker
         from monitor.services.openai_admin import AdminClient, check_key
 
         result = check_key(AdminClient(secret, ctx.settings.openai_base_url, timeout_s=15.0),
                            meta.kind)
         if result.outcome != "valid":
-            from monitor.services.keyvault import CONCLUSIVE_OUTCOMES
-
             failed = KeyTestFailed(result.message)
             failed.conclusive = result.outcome in CONCLUSIVE_OUTCOMES
             raise failed
@@ -103,7 +102,7 @@ def make_key_tester(ctx: AppContext) -> Callable[[KeyMeta, str], str]:
 
 def make_proxy_factory(ctx: AppContext) -> Callable[[Callable[[ProxyRecord], None]], Any]:
     def factory(on_record: Callable[[ProxyRecord], None]) -> Any:
-        from monitor.services.proxy.caps import gate_for
+        from monitor.services.proxy.caps import gate_for  # the proxy's modules pull in aiohttp
         from monitor.services.proxy.exporters import build_exporters, export_options
         from monitor.services.proxy.server import MeteringProxy
 
@@ -129,7 +128,7 @@ def make_tokenizer_factory(ctx: AppContext, runner: TaskRunner) -> Callable[[QWi
     loads it on a worker when it first counts."""
 
     def factory(parent: QWidget) -> QWidget:
-        from monitor.gui.tokenizer.pane import TokenizerPane
+        from monitor.gui.tokenizer.pane import TokenizerPane  # tiktoken (see the docstring)
 
         pane = TokenizerPane(ctx, runner, parent)
         remember_combo(pane.model_combo, ctx.paths.state_file, TOKENIZER_MODEL_PREF)

@@ -11,6 +11,7 @@ import contextlib
 import logging
 import os
 import signal
+import socket
 import sys
 import traceback
 from collections.abc import Iterator
@@ -18,7 +19,7 @@ from types import TracebackType
 from typing import Any
 
 from PySide6.QtCore import QObject, QSocketNotifier
-from PySide6.QtWidgets import QApplication
+from PySide6.QtWidgets import QApplication, QMessageBox
 
 log = logging.getLogger(__name__)
 
@@ -82,8 +83,6 @@ class SignalWakeup(QObject):
             self._read_fd, self._write_fd = os.pipe()
             self._sockets: tuple[Any, ...] = ()
         else:  # set_wakeup_fd takes only sockets there
-            import socket
-
             self._sockets = socket.socketpair()
             self._read_fd, self._write_fd = (s.fileno() for s in self._sockets)
         for fd in (self._read_fd, self._write_fd):
@@ -117,8 +116,6 @@ def install_excepthook(no_err_windows: bool) -> None:
         text = "".join(traceback.format_exception(exc_type, exc, tb))
         log.critical("uncaught exception:\n%s", text)
         if not no_err_windows and QApplication.instance() is not None:
-            from PySide6.QtWidgets import QMessageBox
-
             QMessageBox.critical(
                 None, "Token Monitor",
                 QApplication.translate("app", "Something went wrong inside Token Monitor. "

@@ -18,10 +18,20 @@ from monitor.core.settings import Settings
 from monitor.errors import KnownError
 from monitor.gui.dashboard.window import DashboardWindow
 from monitor.gui.poller import ProxyHost
+from monitor.gui.welcome import (
+    PATH_ADMIN,
+    PATH_DESKTOP,
+    PATH_PROXY,
+    PATH_TOKENIZER,
+    admin_keys_link,
+    proxy_lines,
+    welcome_due,
+)
 from monitor.gui.window_state import load_pref, save_pref
+from monitor.services.desktop_entry import DesktopEntryError, install
 from monitor.services.desktop_notify import Notification
 
-if TYPE_CHECKING:  # loaded on first use, after the first frame
+if TYPE_CHECKING:
     from monitor.gui.tray import TrayIcon
     from monitor.services.snapshot import DashboardSnapshot
 
@@ -70,8 +80,6 @@ class WelcomeFlow(QObject):
         host = self.host
         if not self._decided:
             self._decided = True
-            from monitor.gui.welcome import welcome_due  # after the first frame, as its panel
-
             active = welcome_due(snap, has_key=self._has_key(), dismissed=self.dismissed)
             first_start = active and host.tray is not None
         else:  # it stays until dismissed or its lines are copied, not until data comes
@@ -101,12 +109,8 @@ class WelcomeFlow(QObject):
 
     def follow_path(self, path: str) -> None:
         """One click from the welcome panel (or the tray's copy of it) to its target."""
-        from monitor.gui.welcome import PATH_ADMIN, PATH_DESKTOP, PATH_PROXY, PATH_TOKENIZER
-
         host = self.host
         if path == PATH_ADMIN:
-            from monitor.gui.welcome import admin_keys_link
-
             host.show_dashboard()
             host.open_keys(kind="admin", intro=self.tr(
                 "To read your organization's usage, add an Admin key. Create one on the "
@@ -126,14 +130,10 @@ class WelcomeFlow(QObject):
     def show_proxy_lines(self, url: str) -> None:
         if not self.active:
             return
-        from monitor.gui.welcome import proxy_lines
-
         extra = [line for p in self.line_providers if (line := p(url))]
         self.host.window.welcome.show_proxy_lines(proxy_lines(url, extra))
 
     def install_desktop_entry(self) -> None:
-        from monitor.services.desktop_entry import DesktopEntryError, install
-
         window = self.host.window
         try:
             path = install()
