@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, QTranslator
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QMessageBox, QSystemTrayIcon
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from monitor.context import AppContext
 from monitor.core.settings import Settings
@@ -39,22 +39,20 @@ from monitor.gui.first_start import TRAY_LINE
 from monitor.gui.ledger import LedgerGuard
 from monitor.gui.notifier import Notifier
 from monitor.gui.poller import Poller, PollResult, ProxyHost
-from monitor.gui.settings_dialog import SettingsDialog
 from monitor.gui.settings_watch import SettingsWatch
 from monitor.gui.single_instance import SingleInstance
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
 from monitor.gui.tokenizer.compat import protect_none
-from monitor.gui.tray import IconOptions, TrayIcon
 from monitor.gui.welcome_flow import WelcomeFlow
 from monitor.gui.window_state import remember_tab, remember_window, restore_window
-from monitor.services.autostart import AutostartError, set_autostart
 from monitor.services.desktop_notify import Notification
 
 if TYPE_CHECKING:
     from monitor.core.records import ProxyRecord
     from monitor.gui.keys_dialog import KeysDialog
     from monitor.gui.limit_prompt import LimitPrompt
+    from monitor.gui.tray import TrayIcon
     from monitor.services.alerting import Alert
     from monitor.services.org_sync import SyncProgress
     from monitor.services.snapshot import DashboardSnapshot
@@ -108,7 +106,9 @@ class AppController(QObject):
         self.translators: list[QTranslator] = []  # installed by run_app or set_language
         self.language = i18n.pick_language(ctx.settings.language)
         self.tray: TrayIcon | None = None
-        if self.has_tray:
+        if self.has_tray:  # the tray's module and its icon painters only where a tray shows
+            from monitor.gui.tray import TrayIcon
+
             self.tray = TrayIcon(self, clock=ctx.clock)
         self.notifier = Notifier(
             self.runner, lambda: self.tray.icon if self.tray is not None else None,
@@ -143,6 +143,8 @@ class AppController(QObject):
         self.notifier.banner_requested.connect(self._show_banner)
         self._wire_window(self.window)
         if self.tray is not None:
+            from monitor.gui.tray import IconOptions  # loaded: a tray is shown
+
             t = self.tray
             t.set_icon_options(IconOptions.from_settings(self.ctx.settings))
             st.snapshot_changed.connect(t.set_snapshot)
@@ -370,6 +372,8 @@ class AppController(QObject):
         self.notifier.notify(n)
 
     def open_settings(self) -> None:
+        from monitor.gui.settings_dialog import SettingsDialog  # dialogs load when opened
+
         self.settings_watch.check()  # the dialog opens on the file as it is now
         shown = self.ctx.settings
         new = SettingsDialog.ask(shown, self.window if self.window.isVisible()
@@ -387,6 +391,9 @@ class AppController(QObject):
             self.window.show_banner(Notification(self.tr("Settings not saved"), exc.text()))
             return
         if self.ctx.settings.start_at_login != old.start_at_login:
+            # the login files (a plist on macOS, a .desktop file here): only when this changes
+            from monitor.services.autostart import AutostartError, set_autostart
+
             try:
                 set_autostart(self.ctx.settings.start_at_login)
             except AutostartError as exc:
@@ -402,7 +409,9 @@ class AppController(QObject):
     def make_keys_dialog(self, kind: str | None = None,
                          intro: str | None = None) -> KeysDialog | None:
         """The keys dialog wired to this app (None when the key list cannot be read)."""
-        from monitor.gui.keys_dialog import KeysDialog  # the keyvault: after the first frame
+        from PySide6.QtWidgets import QMessageBox  # dialogs load when opened
+
+        from monitor.gui.keys_dialog import KeysDialog  # (and the keyvault with it)
         from monitor.gui.virtual_keys_panel import add_to_keys_dialog
 
         try:
@@ -476,6 +485,8 @@ class AppController(QObject):
         self.poller.set_interval(new.poll_interval_s)
         self.proxy.settings_changed()
         if self.tray is not None:
+            from monitor.gui.tray import IconOptions  # loaded: a tray is shown
+
             self.tray.set_icon_options(IconOptions.from_settings(new))
         running = self.proxy.active
         if new.proxy_enabled and not running:

@@ -28,7 +28,6 @@ from monitor.gui.welcome import (
     welcome_due,
 )
 from monitor.gui.window_state import load_pref, save_pref
-from monitor.services.desktop_entry import DesktopEntryError, install
 from monitor.services.desktop_notify import Notification
 
 if TYPE_CHECKING:
@@ -134,6 +133,9 @@ class WelcomeFlow(QObject):
         self.host.window.welcome.show_proxy_lines(proxy_lines(url, extra))
 
     def install_desktop_entry(self) -> None:
+        # the menu entry's files and icons (shutil): only when the user asks for one
+        from monitor.services.desktop_entry import DesktopEntryError, install
+
         window = self.host.window
         try:
             path = install()
