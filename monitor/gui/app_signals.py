@@ -11,7 +11,6 @@ import contextlib
 import logging
 import os
 import signal
-import socket
 import sys
 import traceback
 from collections.abc import Iterator
@@ -82,7 +81,9 @@ class SignalWakeup(QObject):
         if os.name == "posix":
             self._read_fd, self._write_fd = os.pipe()
             self._sockets: tuple[Any, ...] = ()
-        else:  # set_wakeup_fd takes only sockets there
+        else:  # set_wakeup_fd takes only sockets there (Windows: the only use of socket)
+            import socket
+
             self._sockets = socket.socketpair()
             self._read_fd, self._write_fd = (s.fileno() for s in self._sockets)
         for fd in (self._read_fd, self._write_fd):

@@ -8,13 +8,12 @@ lock at once and start listening after its first frame (a second launch retries 
 
 from __future__ import annotations
 
-import hashlib
 import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QLockFile, QObject, Signal
+from PySide6.QtCore import QCryptographicHash, QLockFile, QObject, Signal
 
 from monitor.paths import Paths
 
@@ -29,7 +28,9 @@ CONNECT_ATTEMPTS = 8  # the first instance may be between taking the lock and li
 def server_name(paths: Paths) -> str:
     """Per user and per data folder (so a `--home` instance is independent)."""
     uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
-    digest = hashlib.sha256(str(paths.data_dir).encode()).hexdigest()[:10]
+    raw = QCryptographicHash.hash(str(paths.data_dir).encode(),
+                                  QCryptographicHash.Algorithm.Sha256)
+    digest = bytes(raw.toHex().data()).decode()[:10]
     return f"token-monitor-{uid}-{digest}"
 
 

@@ -15,7 +15,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from monitor.gui import fmt, icons, texts
+from monitor.gui import fmt, texts
 
 if TYPE_CHECKING:
     from monitor.services.snapshot import DashboardSnapshot
@@ -153,6 +153,8 @@ class HeaderPanel(QWidget):
         frac = c.fraction if c.fraction is not None else 0.0
         self.cycle_bar.setValue(min(1000, round(frac * 1000)))
         self.cycle_bar.setFormat(fmt.percent(c.fraction))
+        from monitor.gui import icons  # the tray's painter module: with the first figures
+
         colour = icons.fill_colour(c.state).name()
         self.cycle_bar.setStyleSheet(
             f"QProgressBar {{ border: 1px solid palette(mid); border-radius: 3px; "
