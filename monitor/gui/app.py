@@ -2,37 +2,40 @@
 
 `AppController` wires AppState, Poller, ProxyHost, TrayIcon, DashboardWindow and Notifier
 together (explicit constructor arguments, no globals), so tests can build the whole app
-without entering the event loop.
+without entering the event loop. Its parts live apart: the jobs and factories it runs
+(app_jobs.py), the welcome flow (welcome_flow.py), Ctrl+C and the crash path
+(app_signals.py) and the single-instance socket (single_instance.py).
 """
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import os
-import signal
 import sys
-import traceback
 from collections.abc import Callable
-from types import TracebackType
 from typing import TYPE_CHECKING, Any
 
-from PySide6.QtCore import (
-    QCoreApplication,
-    QObject,
-    QSocketNotifier,
-    QTimer,
-    QTranslator,
-    Signal,
-)
+from PySide6.QtCore import QCoreApplication, QObject, QTimer, QTranslator
 from PySide6.QtGui import QGuiApplication
-from PySide6.QtWidgets import QApplication, QSystemTrayIcon, QWidget
+from PySide6.QtWidgets import QApplication, QSystemTrayIcon
 
 from monitor.context import AppContext
 from monitor.core.settings import Settings
 from monitor.errors import KnownError
 from monitor.gui import i18n
+from monitor.gui.app_icon import app_icon
+from monitor.gui.app_jobs import (
+    NO_ADMIN_KEY,
+    OrgSyncPass,
+    ProgressRelay,
+    make_key_tester,
+    make_proxy_factory,
+    make_tokenizer_factory,
+    proxy_config,
+)
+from monitor.gui.app_signals import install_excepthook, main_loop, quit_event_loop, quit_on_signals
 from monitor.gui.dashboard.window import DashboardWindow
+from monitor.gui.first_start import TRAY_LINE
 from monitor.gui.ledger import LedgerGuard
 from monitor.gui.notifier import Notifier
 from monitor.gui.poller import Poller, PollResult, ProxyHost
@@ -40,148 +43,27 @@ from monitor.gui.settings_watch import SettingsWatch
 from monitor.gui.single_instance import SingleInstance
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
-from monitor.gui.window_state import (
-    TOKENIZER_MODEL_PREF,
-    load_pref,
-    remember_combo,
-    remember_tab,
-    remember_window,
-    restore_window,
-    save_pref,
-)
+from monitor.gui.tokenizer.compat import protect_none
+from monitor.gui.welcome_flow import WelcomeFlow
+from monitor.gui.window_state import remember_tab, remember_window, restore_window
 from monitor.services.desktop_notify import Notification
 
-if TYPE_CHECKING:  # loaded on first use, after the first frame
+if TYPE_CHECKING:
     from monitor.core.records import ProxyRecord
     from monitor.gui.keys_dialog import KeysDialog
     from monitor.gui.limit_prompt import LimitPrompt
     from monitor.gui.tray import TrayIcon
     from monitor.services.alerting import Alert
-    from monitor.services.key_meta import KeyMeta
     from monitor.services.org_sync import SyncProgress
     from monitor.services.snapshot import DashboardSnapshot
 
 log = logging.getLogger(__name__)
 
-NO_ADMIN_KEY = "no-admin-key"
 RECORD_REFRESH_DELAY_MS = 250  # proxied requests show up well within 2 s
 DASHBOARD_STATE_NAME = "dashboard"
 LISTEN_AFTER_MS = 200  # single-instance socket: after the first frame; a 2nd launch retries
 FIRST_FRAME_AT_THE_LATEST_MS = 500  # sources start then if no paint comes (a covered window)
-WELCOME_DISMISSED_PREF = "welcome_dismissed"
 DASHBOARD_TAB_PREF = "dashboard_tab"
-
-
-class KeyTestFailed(KnownError):  # noqa: N818 - reads as a verdict
-    """`Test` on a key did not come back valid; the text says why. `conclusive` is False for
-    a network or server problem: that says nothing about the key (it is not marked)."""
-
-    conclusive = True
-
-
-class OrgSyncPass:
-    """One org sync pass with the stored (or $OPENAI_ADMIN_KEY) admin key; blocking.
-
-    `key_label` is the label of the key the latest pass used ("OPENAI_ADMIN_KEY" for the
-    environment's key, None without a key), so an alert names the key that actually failed.
-    `on_progress` receives the pass's SyncProgress (on the worker thread: emit a Qt signal
-    from it).
-    """
-
-    def __init__(self, ctx: AppContext,
-                 on_progress: Callable[[SyncProgress], None] | None = None) -> None:
-        self.ctx = ctx
-        self.on_progress = on_progress
-        self.key_label: str | None = None
-
-    def __call__(self) -> object:
-        from monitor.services.admin_http import InvalidKeyError
-        from monitor.services.openai_admin import AdminClient
-        from monitor.services.org_sync import OrgSync
-
-        ctx = self.ctx
-        cred = ctx.keys().admin_credential(ctx.now().astimezone().date())
-        if cred is None:
-            self.key_label = None
-        else:  # the environment's key has no label: name the variable, as alerts do
-            self.key_label = cred.label if cred.label else "OPENAI_ADMIN_KEY"
-        if cred is None:
-            return NO_ADMIN_KEY
-        settings = ctx.settings
-        client = AdminClient(cred.secret, settings.openai_base_url, timeout_s=30.0)
-        try:
-            return OrgSync(ctx.store(), client, cycle_start_day=settings.cycle_start_day,
-                           now=ctx.clock, on_progress=self.on_progress,
-                           key_name=cred.describe()).sync_once()
-        except InvalidKeyError:  # refused (401): marked, so sync moves to a usable key
-            if cred.source == "stored" and cred.label:
-                with contextlib.suppress(KnownError):
-                    ctx.keys().mark_tested(cred.label, False, ctx.now())
-            raise
-
-
-def make_sync(ctx: AppContext) -> Callable[[], object]:
-    return OrgSyncPass(ctx)
-
-
-class ProgressRelay(QObject):
-    """Carries SyncProgress from the sync's worker thread to the GUI thread (queued)."""
-
-    progress = Signal(object)
-
-
-def make_key_tester(ctx: AppContext) -> Callable[[KeyMeta, str], str]:
-    def test(meta: KeyMeta, secret: str) -> str:
-        from monitor.services.openai_admin import AdminClient, check_key
-
-        result = check_key(AdminClient(secret, ctx.settings.openai_base_url, timeout_s=15.0),
-                           meta.kind)
-        if result.outcome != "valid":
-            from monitor.services.keyvault import CONCLUSIVE_OUTCOMES
-
-            failed = KeyTestFailed(result.message)
-            failed.conclusive = result.outcome in CONCLUSIVE_OUTCOMES
-            raise failed
-        return result.message
-
-    return test
-
-
-def make_proxy_factory(ctx: AppContext) -> Callable[[Callable[[ProxyRecord], None]], Any]:
-    def factory(on_record: Callable[[ProxyRecord], None]) -> Any:
-        from monitor.services.proxy.caps import gate_for
-        from monitor.services.proxy.exporters import build_exporters, export_options
-        from monitor.services.proxy.server import MeteringProxy
-
-        s = ctx.settings
-        addons = build_exporters(export_options(s)[0], store_path=ctx.paths.db_file,
-                                 prices=ctx.prices(), settings=lambda: ctx.settings,
-                                 clock=ctx.clock)
-        return MeteringProxy(upstream=s.openai_base_url, store_path=ctx.paths.db_file,
-                             prices=ctx.prices(), port=s.proxy_port, on_record=on_record,
-                             clock=ctx.clock, addons=addons, gate=gate_for(ctx))
-
-    return factory
-
-
-def _proxy_config(s: Settings) -> tuple[object, ...]:
-    """The settings a running embedded proxy must restart for."""
-    return (s.proxy_port, s.metrics_enabled, s.metrics_port, s.otlp_endpoint)
-
-
-def make_tokenizer_factory(ctx: AppContext, runner: TaskRunner) -> Callable[[QWidget], QWidget]:
-    """Builds the tokenizer pane when its tab is first shown. Nothing loads an encoding
-    before that (one costs ~80 MB resident, and most sessions never count a text): the pane
-    loads it on a worker when it first counts."""
-
-    def factory(parent: QWidget) -> QWidget:
-        from monitor.gui.tokenizer.pane import TokenizerPane
-
-        pane = TokenizerPane(ctx, runner, parent)
-        remember_combo(pane.model_combo, ctx.paths.state_file, TOKENIZER_MODEL_PREF)
-        return pane
-
-    return factory
 
 
 class AppController(QObject):
@@ -224,7 +106,7 @@ class AppController(QObject):
         self.translators: list[QTranslator] = []  # installed by run_app or set_language
         self.language = i18n.pick_language(ctx.settings.language)
         self.tray: TrayIcon | None = None
-        if self.has_tray:  # the tray's module and its icon painters only where one shows
+        if self.has_tray:  # the tray's module and its icon painters only where a tray shows
             from monitor.gui.tray import TrayIcon
 
             self.tray = TrayIcon(self, clock=ctx.clock)
@@ -245,16 +127,10 @@ class AppController(QObject):
         self._record_timer.setInterval(RECORD_REFRESH_DELAY_MS)
         self._record_timer.timeout.connect(self.state.refresh)
         self.quit_requested: Callable[[], None] = self._quit_app
-        self._proxy_config = _proxy_config(settings)
+        self._proxy_config = proxy_config(settings)
         self.ledger = LedgerGuard(ctx.paths.db_file, ctx.clock, self.runner, self)
         self.ledger.damaged.connect(self._on_ledger_damaged)
-        # The welcome panel: decided on the first snapshot, gone once any source has data.
-        self.welcome_active = False
-        self._welcome_decided = False
-        self.welcome_dismissed = load_pref(ctx.paths.state_file, WELCOME_DISMISSED_PREF) is True
-        # Hook for other features (e.g. virtual keys): given the proxy's base URL, each
-        # provider may return one more line for the welcome panel's "paste these" box.
-        self.welcome_line_providers: list[Callable[[str], str | None]] = []
+        self.welcome = WelcomeFlow(self, self)  # decided on the first snapshot
         self.limit_prompt: LimitPrompt | None = None  # made on the first snapshot with data
         self._wire()
 
@@ -267,7 +143,7 @@ class AppController(QObject):
         self.notifier.banner_requested.connect(self._show_banner)
         self._wire_window(self.window)
         if self.tray is not None:
-            from monitor.gui.tray import IconOptions
+            from monitor.gui.tray import IconOptions  # loaded: a tray is shown
 
             t = self.tray
             t.set_icon_options(IconOptions.from_settings(self.ctx.settings))
@@ -279,7 +155,7 @@ class AppController(QObject):
             t.pause_requested.connect(self.pause_alerts)
             t.settings_requested.connect(self.open_settings)
             t.keys_requested.connect(self.open_keys)
-            t.welcome_path_requested.connect(self.follow_welcome_path)
+            t.welcome_path_requested.connect(self.welcome.follow_path)
             t.quit_requested.connect(lambda: self.quit_requested())
         self.poller.poll_started.connect(self._on_poll_started)
         self.poller.poll_finished.connect(self._on_poll_finished)
@@ -288,7 +164,7 @@ class AppController(QObject):
         self.proxy.started.connect(
             lambda url: st.update_runtime(proxy_enabled=True, proxy_address=url,
                                           proxy_error=None, proxy_notice=self.proxy.notice))
-        self.proxy.started.connect(self._show_welcome_proxy_lines)
+        self.proxy.started.connect(self.welcome.show_proxy_lines)
         self.proxy.failed.connect(self._on_proxy_failed)
         st.settings_changed.connect(self._on_settings_changed)
 
@@ -301,105 +177,18 @@ class AppController(QObject):
         w.what_if_requested.connect(
             lambda model: self.state.update_runtime(what_if_model=model or None))
         w.period_requested.connect(lambda name: self.state.update_runtime(period=name))
-        w.welcome_path_requested.connect(self.follow_welcome_path)
-        w.welcome_dismissed.connect(self.dismiss_welcome)
+        w.welcome_path_requested.connect(self.welcome.follow_path)
+        w.welcome_dismissed.connect(self.welcome.dismiss)
 
     def _on_snapshot(self, snap: DashboardSnapshot) -> None:
         self.window.show_snapshot(snap)
-        self._update_welcome(snap)
+        self.welcome.update(snap)
         if snap.has_data and self.limit_prompt is None:  # asks once for the monthly limit
-            from monitor.gui.limit_prompt import LimitPrompt
+            from monitor.gui.limit_prompt import LimitPrompt  # the data layer: after the frame
 
             self.limit_prompt = LimitPrompt(self.ctx, self.runner, lambda: self.window,
                                             self.apply_settings, self.state.refresh, self)
             self.limit_prompt.on_snapshot(snap)
-
-    # welcome ----------------------------------------------------------------------------
-
-    def _has_key(self) -> bool:
-        if (os.environ.get("OPENAI_ADMIN_KEY") or "").strip():
-            return True
-        try:
-            return bool(self.ctx.keys().list())  # the metadata file only, no keyring call
-        except KnownError:
-            return False
-
-    def _update_welcome(self, snap: DashboardSnapshot) -> None:
-        if not self._welcome_decided:
-            self._welcome_decided = True
-            from monitor.gui.welcome import welcome_due  # after the first frame, as its panel
-
-            active = welcome_due(snap, has_key=self._has_key(),
-                                 dismissed=self.welcome_dismissed)
-            first_start = active and self.tray is not None
-        else:  # it stays until dismissed or its lines are copied, not until data comes
-            active = self.welcome_active and not self.window.welcome.done(snap)
-            first_start = False
-        if active != self.welcome_active:
-            self._set_welcome(active)
-        if active:
-            self.window.welcome.show_setup(snap, has_key=self._has_key())
-        if first_start:  # not only a grey icon: the window opens on the welcome panel
-            self.show_dashboard()
-
-    def _set_welcome(self, active: bool) -> None:
-        self.welcome_active = active
-        self.window.set_welcome(active)
-        if self.tray is not None:
-            self.tray.set_welcome(active)
-        if active and self.proxy.url:
-            self._show_welcome_proxy_lines(self.proxy.url)
-
-    def dismiss_welcome(self) -> None:
-        """The user closed the welcome panel: not shown again at start-up."""
-        self.welcome_dismissed = True
-        save_pref(self.ctx.paths.state_file, WELCOME_DISMISSED_PREF, True)
-        self._set_welcome(False)
-
-    def follow_welcome_path(self, path: str) -> None:
-        """One click from the welcome panel (or the tray's copy of it) to its target."""
-        from monitor.gui.welcome import PATH_ADMIN, PATH_DESKTOP, PATH_PROXY, PATH_TOKENIZER
-
-        if path == PATH_ADMIN:
-            from monitor.gui.welcome import admin_keys_link
-
-            self.show_dashboard()
-            self.open_keys(kind="admin", intro=self.tr(
-                "To read your organization's usage, add an Admin key. Create one on the "
-                "OpenAI platform under %1, paste it below and press Add: it is tested first, "
-                "then the first sync starts.").replace("%1", admin_keys_link()))
-        elif path == PATH_PROXY:
-            self.show_dashboard()
-            if self.proxy.url:
-                self._show_welcome_proxy_lines(self.proxy.url)
-            elif not self.ctx.settings.proxy_enabled:
-                self.apply_settings(self.ctx.settings.replace(proxy_enabled=True))
-        elif path == PATH_TOKENIZER:
-            self.window.show_tokenizer()
-        elif path == PATH_DESKTOP:
-            self.install_desktop_entry()
-
-    def _show_welcome_proxy_lines(self, url: str) -> None:
-        if not self.welcome_active:
-            return
-        from monitor.gui.welcome import proxy_lines
-
-        extra = [line for p in self.welcome_line_providers if (line := p(url))]
-        self.window.welcome.show_proxy_lines(proxy_lines(url, extra))
-
-    def install_desktop_entry(self) -> None:
-        from monitor.services.desktop_entry import DesktopEntryError, install
-
-        try:
-            path = install()
-        except DesktopEntryError as exc:
-            self.window.show_banner(Notification(self.tr("Application menu"), exc.text()))
-            return
-        self.window.welcome.set_desktop_installed(True)
-        self.window.show_banner(Notification(
-            self.tr("Application menu"),
-            self.tr("Token Monitor was added to the application menu (%1).")
-            .replace("%1", str(path))))
 
     def start(self, *, poll: bool = True, after_first_frame: bool = False) -> None:
         """Show the tray (or the window), take the first snapshot, start polling and the proxy.
@@ -478,7 +267,7 @@ class AppController(QObject):
             self.tray.rebuild_menu()
 
     def _rebuild_window(self) -> None:
-        from monitor.gui.tokenizer.pane import TokenizerPane
+        from monitor.gui.tokenizer.pane import TokenizerPane  # tiktoken: once the tab is used
 
         old = self.window
         visible = old.isVisible()
@@ -502,9 +291,9 @@ class AppController(QObject):
             self._set_no_tray_notice()
         if banner:
             new.banner.show_text(banner)
-        new.set_welcome(self.welcome_active)
-        if self.welcome_active and self.proxy.url:
-            self._show_welcome_proxy_lines(self.proxy.url)
+        new.set_welcome(self.welcome.active)
+        if self.welcome.active and self.proxy.url:
+            self.welcome.show_proxy_lines(self.proxy.url)
         if self.state.snapshot is not None:
             new.show_snapshot(self.state.snapshot)
         remember_tab(new.tabs, self.ctx.paths.state_file, DASHBOARD_TAB_PREF)
@@ -537,7 +326,7 @@ class AppController(QObject):
         self.ledger.stop()
         self._record_timer.stop()
         if self.window.tokenizer is not None:
-            from monitor.gui.tokenizer.pane import TokenizerPane
+            from monitor.gui.tokenizer.pane import TokenizerPane  # tiktoken: once the tab is used
 
             if isinstance(self.window.tokenizer, TokenizerPane):
                 self.window.tokenizer.shutdown()  # in-flight counts go stale, timers stop
@@ -562,7 +351,7 @@ class AppController(QObject):
         self.state.refresh()
 
     def pause_alerts(self, choice: str) -> None:
-        from monitor.services.alerting import pause_until_for
+        from monitor.services.alerting import pause_until_for  # the alert engine: with data
 
         self.state.pause_alerts(pause_until_for(choice, self.ctx.now()))
 
@@ -585,7 +374,7 @@ class AppController(QObject):
         self.notifier.notify(n)
 
     def open_settings(self) -> None:
-        from monitor.gui.settings_dialog import SettingsDialog
+        from monitor.gui.settings_dialog import SettingsDialog  # dialogs load when opened
 
         self.settings_watch.check()  # the dialog opens on the file as it is now
         shown = self.ctx.settings
@@ -604,6 +393,7 @@ class AppController(QObject):
             self.window.show_banner(Notification(self.tr("Settings not saved"), exc.text()))
             return
         if self.ctx.settings.start_at_login != old.start_at_login:
+            # the login files (a plist on macOS, a .desktop file here): only when this changes
             from monitor.services.autostart import AutostartError, set_autostart
 
             try:
@@ -621,9 +411,10 @@ class AppController(QObject):
     def make_keys_dialog(self, kind: str | None = None,
                          intro: str | None = None) -> KeysDialog | None:
         """The keys dialog wired to this app (None when the key list cannot be read)."""
-        from PySide6.QtWidgets import QMessageBox  # as dialogs: not before the first frame
+        from PySide6.QtWidgets import QMessageBox  # dialogs load when opened
 
-        from monitor.gui.keys_dialog import KeysDialog
+        from monitor.gui.keys_dialog import KeysDialog  # (and the keyvault with it)
+        from monitor.gui.virtual_keys_panel import add_to_keys_dialog
 
         try:
             keys = self.ctx.keys()
@@ -636,9 +427,8 @@ class AppController(QObject):
         if kind is not None:
             dialog.prepare_add(kind, intro)
         dialog.keys_changed.connect(lambda: self.poller.poll_now("keys"))
-        from monitor.gui.virtual_keys_panel import add_to_keys_dialog
-
-        add_to_keys_dialog(dialog, self.ctx, self.runner, dialog.keys_changed)
+        add_to_keys_dialog(dialog, self.ctx, self.runner, dialog.keys_changed,
+                           self.state.snapshot_changed)  # open, it follows new records
         return dialog
 
     def _quit_app(self) -> None:
@@ -697,7 +487,7 @@ class AppController(QObject):
         self.poller.set_interval(new.poll_interval_s)
         self.proxy.settings_changed()
         if self.tray is not None:
-            from monitor.gui.tray import IconOptions
+            from monitor.gui.tray import IconOptions  # loaded: a tray is shown
 
             self.tray.set_icon_options(IconOptions.from_settings(new))
         running = self.proxy.active
@@ -708,95 +498,14 @@ class AppController(QObject):
             self.proxy.stop()
             self.state.update_runtime(proxy_enabled=False, proxy_address=None, proxy_error=None,
                                       proxy_notice=None)
-        elif running and _proxy_config(new) != self._proxy_config:
+        elif running and proxy_config(new) != self._proxy_config:
             self.proxy.stop(wait=True)
             self.proxy.start()
-        self._proxy_config = _proxy_config(new)
-
-
-# --------------------------------------------------------------------------------------------
-
-
-_main_loop_running = False  # run_app's app.exec() is on the stack
-
-
-def quit_event_loop(code: int = 0) -> None:
-    """Leave run_app's event loop now, whatever windows are open (no-op outside it).
-
-    Not `app.quit()`: in Qt 6 that first sends every visible window a close event, and the
-    dashboard ignores it (closing hides to the tray), which cancels the quit — Ctrl+C or
-    the tray's Quit would only hide the window. Only while run_app's loop runs: outside it
-    `exit()` would make every later local event loop return at once (Qt's quitNow flag).
-    """
-    if _main_loop_running:
-        QApplication.exit(code)
-
-
-class SignalWakeup(QObject):
-    """Wakes Qt's event loop when a signal arrives, so Python runs its handler at once.
-
-    `signal.set_wakeup_fd` makes the C-level handler write a byte to a pipe (a socket pair on
-    Windows); a QSocketNotifier on the other end runs a (Python) slot, and Python runs pending
-    signal handlers before that slot's bytecode. Replaces a 250 ms no-op timer that woke the
-    idle app four times a second.
-    """
-
-    def __init__(self, parent: QObject | None = None) -> None:
-        super().__init__(parent)
-        if os.name == "posix":
-            self._read_fd, self._write_fd = os.pipe()
-            self._sockets: tuple[Any, ...] = ()
-        else:  # set_wakeup_fd takes only sockets there
-            import socket
-
-            self._sockets = socket.socketpair()
-            self._read_fd, self._write_fd = (s.fileno() for s in self._sockets)
-        for fd in (self._read_fd, self._write_fd):
-            os.set_blocking(fd, False)
-        self._previous = signal.set_wakeup_fd(self._write_fd, warn_on_full_buffer=False)
-        self._notifier = QSocketNotifier(self._read_fd, QSocketNotifier.Type.Read, self)
-        self._notifier.activated.connect(self._drain)
-
-    def _drain(self) -> None:
-        with contextlib.suppress(OSError):
-            while os.read(self._read_fd, 512) if not self._sockets else \
-                    self._sockets[0].recv(512):
-                pass
-
-    def close(self) -> None:
-        signal.set_wakeup_fd(self._previous)
-        self._notifier.setEnabled(False)
-        if self._sockets:
-            for sock in self._sockets:
-                sock.close()
-        else:
-            os.close(self._read_fd)
-            os.close(self._write_fd)
-
-
-def _install_excepthook(no_err_windows: bool) -> None:
-    """One crash path: log at CRITICAL with the traceback, then (optionally) a dialog."""
-
-    def hook(exc_type: type[BaseException], exc: BaseException,
-             tb: TracebackType | None) -> None:
-        text = "".join(traceback.format_exception(exc_type, exc, tb))
-        log.critical("uncaught exception:\n%s", text)
-        if not no_err_windows and QApplication.instance() is not None:
-            from PySide6.QtWidgets import QMessageBox
-
-            QMessageBox.critical(
-                None, "Token Monitor",
-                QApplication.translate("app", "Something went wrong inside Token Monitor. "
-                                       "The details are in the log file; please report this.")
-                + f"\n\n{exc_type.__name__}: {exc}")
-
-    sys.excepthook = hook
+        self._proxy_config = proxy_config(new)
 
 
 def run_app(ctx: AppContext) -> int:
     """Run the tray app until Quit; a second launch shows the first one's window and exits 0."""
-    from monitor.gui.tokenizer.compat import protect_none
-
     protect_none()  # no-op unless a PySide6 build that leaks None is installed
     app = QApplication.instance()
     if app is None:
@@ -806,8 +515,6 @@ def run_app(ctx: AppContext) -> int:
     app.setApplicationName("Token Monitor")
     app.setApplicationDisplayName("Token Monitor")
     app.setDesktopFileName("token-monitor")
-    from monitor.gui.app_icon import app_icon  # not icons.py: the tray's painter code
-
     app.setWindowIcon(app_icon())
     app.setQuitOnLastWindowClosed(False)
 
@@ -820,36 +527,23 @@ def run_app(ctx: AppContext) -> int:
         return 0
 
     translators = i18n.install(app, i18n.pick_language(ctx.settings.language))
-    _install_excepthook(bool(os.environ.get("MONITOR_NO_ERR_WINDOWS")))
+    install_excepthook(bool(os.environ.get("MONITOR_NO_ERR_WINDOWS")))
     controller = AppController(ctx)
     controller.translators = translators  # a language change in settings swaps them
     single.activation_requested.connect(controller.show_dashboard)
 
-    # Ctrl+C (and SIGTERM from a session manager) quit cleanly. Python runs signal handlers
-    # only between bytecodes; the wake-up socket makes Qt's loop run a bit of Python as soon
-    # as a signal arrives (no polling timer: the app sleeps between polls).
-    wakeup = SignalWakeup(app)
-    previous = signal.signal(signal.SIGINT, lambda *_a: quit_event_loop())
-    previous_term = signal.signal(signal.SIGTERM, lambda *_a: quit_event_loop())
-
-    controller.start(after_first_frame=True)
-    if controller.tray is not None:  # where the app went, for whoever started it
-        from monitor.gui.first_start import TRAY_LINE
-
-        print(TRAY_LINE, file=sys.stderr, flush=True)
-    if os.environ.get("MONITOR_SHOW_WINDOW"):
-        controller.show_dashboard()
-    QTimer.singleShot(LISTEN_AFTER_MS, single.listen)
-    global _main_loop_running
-    _main_loop_running = True
-    try:
-        rc = app.exec()
-    finally:
-        _main_loop_running = False
-        signal.signal(signal.SIGINT, previous)
-        signal.signal(signal.SIGTERM, previous_term)
-        wakeup.close()
-        controller.shutdown()
-        single.release()
-        i18n.remove(app, controller.translators)
+    with quit_on_signals(app):  # through shutdown: a second Ctrl+C does not cut it short
+        controller.start(after_first_frame=True)
+        if controller.tray is not None:  # where the app went, for whoever started it
+            print(TRAY_LINE, file=sys.stderr, flush=True)
+        if os.environ.get("MONITOR_SHOW_WINDOW"):
+            controller.show_dashboard()
+        QTimer.singleShot(LISTEN_AFTER_MS, single.listen)
+        try:
+            with main_loop():
+                rc = app.exec()
+        finally:
+            controller.shutdown()
+            single.release()
+            i18n.remove(app, controller.translators)
     return rc

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 
-from PySide6.QtCore import QCoreApplication, QLocale, QTranslator
+from PySide6.QtCore import QCoreApplication, QLibraryInfo, QLocale, QTranslator
 
 from monitor import resources
 
@@ -43,8 +43,7 @@ def install(app: QCoreApplication, language: str) -> list[QTranslator]:
         log.warning("no translation catalog for %s at %s", language, qm_path(language))
     if language == "en":
         return installed
-    from PySide6.QtCore import QLibraryInfo  # Qt's own catalogs: none for English
-
+    # Qt's own catalogs: none for English
     qt_dir = QLibraryInfo.path(QLibraryInfo.LibraryPath.TranslationsPath)
     qt = QTranslator(app)
     if qt.load(f"qtbase_{language}", qt_dir):

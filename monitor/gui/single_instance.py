@@ -9,10 +9,11 @@ lock at once and start listening after its first frame (a second launch retries 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import QLockFile, QObject, Signal
+from PySide6.QtCore import QCryptographicHash, QLockFile, QObject, Signal
 
 from monitor.paths import Paths
 
@@ -27,10 +28,6 @@ CONNECT_ATTEMPTS = 8  # the first instance may be between taking the lock and li
 def server_name(paths: Paths) -> str:
     """Per user and per data folder (so a `--home` instance is independent)."""
     uid = os.getuid() if hasattr(os, "getuid") else os.environ.get("USERNAME", "user")
-    # SHA-256 as hashlib computes it, without loading OpenSSL (_hashlib) on the start path;
-    # the class (and its enums) when the name is first needed, after the first frame
-    from PySide6.QtCore import QCryptographicHash
-
     raw = QCryptographicHash.hash(str(paths.data_dir).encode(),
                                   QCryptographicHash.Algorithm.Sha256)
     digest = bytes(raw.toHex().data()).decode()[:10]
@@ -49,7 +46,7 @@ class SingleInstance(QObject):
     def __init__(self, paths: Paths, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._paths = paths
-        self._name: str | None = None  # hashed when first needed: after the first frame
+        self._name: str | None = None  # hashed when first needed
         self._lock = QLockFile(str(Path(paths.cache_dir) / "instance.lock"))
         self._lock.setStaleLockTime(0)  # stale only when the owning process is gone
         self._server: QLocalServer | None = None
@@ -72,7 +69,7 @@ class SingleInstance(QObject):
 
     def listen(self) -> None:
         """Accept "show" requests from later launches (the lock must be held)."""
-        from PySide6.QtNetwork import QLocalServer
+        from PySide6.QtNetwork import QLocalServer  # QtNetwork: see the module doc
 
         if self._server is not None or not self._lock.isLocked():
             return
@@ -152,6 +149,4 @@ class SingleInstance(QObject):
 
 
 def _short_wait(ms: int) -> None:
-    import time
-
     time.sleep(ms / 1000)  # only in the exiting second instance, never in the running app

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from PySide6.QtCore import QCoreApplication, Signal
+from PySide6.QtCore import QCoreApplication, Signal, SignalInstance
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -117,6 +117,8 @@ class VirtualKeysPanel(QGroupBox):
         self._tasks = Busy(runner)
         self._confirm = confirm or self._ask
         self._data = PanelData((), (), "")
+        self._loading = False  # a store read is on its way
+        self._again = False  # the store changed during it: read once more when it lands
         self.new_dialog: NewVirtualKeyDialog | None = None
 
         layout = QVBoxLayout(self)
@@ -158,20 +160,41 @@ class VirtualKeysPanel(QGroupBox):
     def busy(self) -> int:
         return self._tasks.count
 
-    def _run(self, fn: Callable[[], Any], on_done: Callable[[Any], None]) -> None:
+    def _run(self, fn: Callable[[], Any], on_done: Callable[[Any], None],
+             on_failed: Callable[[], None] | None = None) -> None:
         def done(value: Any) -> None:
             if isValid(self):  # the dialog may have closed while the store was read
                 on_done(value)
 
         def failed(exc: BaseException) -> None:
             if isValid(self):
+                if on_failed is not None:
+                    on_failed()
                 self.status.setStyleSheet(ERROR_STYLE)
                 self.status.setText(_error_text(exc))
 
         self._tasks.run(fn, done, failed)
 
-    def reload(self) -> None:
-        self._run(self._desk.load, self._show)
+    def reload(self, *_changed: object) -> None:
+        """Read the keys' spend again (off the GUI thread). Connected to the app's snapshots
+        too, so an open dialog follows new records; reads that pile up while one runs become
+        one more read when it lands."""
+        if self._loading:
+            self._again = True
+            return
+        self._loading = True
+
+        def landed() -> None:
+            self._loading = False
+            if self._again:
+                self._again = False
+                self.reload()
+
+        def done(data: Any) -> None:
+            landed()
+            self._show(data)
+
+        self._run(self._desk.load, done, landed)
 
     def _show(self, data: Any) -> None:
         assert isinstance(data, PanelData)
@@ -448,12 +471,16 @@ class NewVirtualKeyDialog(QDialog):
 
 
 def add_to_keys_dialog(dialog: QDialog, ctx: AppContext, runner: TaskRunner,
-                       keys_changed: Any) -> VirtualKeysPanel:
-    """Put the panel above the dialog's button row; reload it when stored keys change."""
+                       keys_changed: SignalInstance,
+                       store_changed: SignalInstance | None = None) -> VirtualKeysPanel:
+    """Put the panel above the dialog's button row; reload it when stored keys change and,
+    while the dialog is open, on each `store_changed` (the app's new snapshots)."""
     panel = VirtualKeysPanel(VirtualKeyDesk(ctx), runner, dialog)
     layout = dialog.layout()
     assert isinstance(layout, QVBoxLayout)
     layout.insertWidget(max(0, layout.count() - 1), panel, 1)
     keys_changed.connect(panel.reload)
+    if store_changed is not None:  # Qt drops the connection when the panel is deleted
+        store_changed.connect(panel.reload)
     dialog.resize(dialog.width(), dialog.height() + 260)
     return panel

@@ -7,7 +7,7 @@ do; the panel stays until the user dismisses it, or data came and its lines to p
 (if shown) were copied.
 
 `welcome_due` is the rule for showing it at start-up; `ProxyLines` are the lines path 2
-shows to paste. Other features add lines through `AppController.welcome_line_providers`
+shows to paste. Other features add lines through `WelcomeFlow.line_providers`
 (e.g. a virtual key once virtual keys exist).
 """
 
@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Qt, Signal
+from PySide6.QtCore import QCoreApplication, Qt, Signal
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import (
     QFrame,
@@ -49,8 +49,6 @@ def welcome_due(snap: DashboardSnapshot, *, has_key: bool, dismissed: bool) -> b
 
 def admin_keys_link() -> str:
     """The OpenAI page where Admin keys are made, as a rich-text link (welcome, keys intro)."""
-    from PySide6.QtCore import QCoreApplication
-
     text = QCoreApplication.translate("WelcomePanel", "Organization settings → Admin keys")
     return f'<a href="{ADMIN_KEYS_URL}">{text}</a>'
 

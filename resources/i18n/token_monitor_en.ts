@@ -23,7 +23,7 @@
 <context>
     <name>KeysDialog</name>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="345"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="340"/>
         <source>%1 is %n day(s) old: time to renew it. Create a new key on the OpenAI platform, add it here and keep %1 as a backup until the new one works.</source>
         <translation>
             <numerusform>%1 is %n day old: time to renew it. Create a new key on the OpenAI platform, add it here and keep %1 as a backup until the new one works.</numerusform>
@@ -31,7 +31,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="351"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="346"/>
         <source>%n day(s)</source>
         <translation>
             <numerusform>%n day</numerusform>
@@ -39,7 +39,7 @@
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="392"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="387"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>expires in %n day</numerusform>

@@ -4,38 +4,22 @@
 <context>
     <name>AppController</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="367"/>
-        <source>To read your organization&apos;s usage, add an Admin key. Create one on the OpenAI platform under %1, paste it below and press Add: it is tested first, then the first sync starts.</source>
-        <translation>要读取组织的用量，请添加一个管理员密钥。在 OpenAI 平台的 %1 中创建，粘贴到下方并点击“添加”：先测试密钥，然后开始首次同步。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/app.py" line="395"/>
-        <location filename="../../monitor/gui/app.py" line="399"/>
-        <source>Application menu</source>
-        <translation>应用程序菜单</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/app.py" line="400"/>
-        <source>Token Monitor was added to the application menu (%1).</source>
-        <translation>Token Monitor 已添加到应用程序菜单（%1）。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/app.py" line="458"/>
+        <location filename="../../monitor/gui/app.py" line="248"/>
         <source>No system tray is available on this desktop (%1), so Token Monitor runs as a normal window; closing it quits the app.</source>
         <translation>此桌面（%1）没有系统托盘，因此 Token Monitor 以普通窗口运行；关闭窗口即退出程序。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="601"/>
+        <location filename="../../monitor/gui/app.py" line="393"/>
         <source>Settings not saved</source>
         <translation>设置未保存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="609"/>
+        <location filename="../../monitor/gui/app.py" line="402"/>
         <source>Start at login</source>
         <translation>登录时启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/app.py" line="628"/>
+        <location filename="../../monitor/gui/app.py" line="422"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
@@ -240,134 +224,134 @@
 <context>
     <name>DashboardWindow</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="145"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="149"/>
         <source>Token Monitor</source>
         <translation>Token Monitor</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="154"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="158"/>
         <source>Actions</source>
         <translation>操作</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="158"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="162"/>
         <source>Refresh now</source>
         <translation>立即刷新</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="160"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="165"/>
         <source>Export CSV…</source>
         <translation>导出 CSV…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="163"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="168"/>
         <source>Settings…</source>
         <translation>设置…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="164"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="169"/>
         <source>API keys…</source>
         <translation>API 密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="168"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="173"/>
         <source>The period of the tables, the what-if and the CSV export (the header and the charts show the billing cycle)</source>
         <translation>表格、假设计算和 CSV 导出所用的时段（顶部数字和图表显示计费周期）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="199"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="204"/>
         <source>Overview</source>
         <translation>概览</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="204"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="209"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="488"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="475"/>
         <source>Saved %1 – %2 to %3</source>
         <translation>已将 %1 – %2 保存到 %3</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="230"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="235"/>
         <source>By model</source>
         <translation>按模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="235"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="239"/>
         <source>Project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="238"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="242"/>
         <source>API key</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="248"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="252"/>
         <source>By project and key</source>
         <translation>按项目和密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="254"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="258"/>
         <source>Billed: the Costs API&apos;s dollars for the UTC day. Estimated: tokens × the price table. They differ by cached-input share, service tier, unpriced models and data that arrives late.</source>
         <translation>已计费：Costs API 给出的当日（UTC）金额。估算：token 数 × 价格表。两者的差异来自缓存输入比例、服务层级、未定价的模型以及延迟到达的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="266"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="270"/>
         <source>Billed vs estimated</source>
         <translation>已计费与估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="274"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="278"/>
         <source>Sources</source>
         <translation>数据来源</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="281"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="285"/>
         <source>Tokenizer</source>
         <translation>分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="376"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="369"/>
         <source>No price known for: %1. Their tokens are counted; their dollars only where the Costs API billed them, never in estimates. Add prices in %2.</source>
         <translation>以下模型没有已知价格：%1。它们的 token 照常统计；金额只计入 Costs API 已计费的部分，不计入估算。可在 %2 中添加价格。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="388"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="381"/>
         <source>Organization sync failing: %1 — last success %2.</source>
         <translation>组织同步失败：%1 — 上次成功于 %2。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="393"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="386"/>
         <source>Organization sync stopped: no admin key is stored any more (add one under API keys…) — last success %1.</source>
         <translation>组织同步已停止：已没有保存的管理员密钥（请在“API 密钥…”中添加）— 上次成功 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="398"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="391"/>
         <source>Proxy: %1</source>
         <translation>代理：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="400"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="393"/>
         <source>The numbers shown are the last ones it had.</source>
         <translation>显示的是最后一次获得的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="475"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="482"/>
-        <location filename="../../monitor/gui/dashboard/window.py" line="487"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="462"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="469"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="474"/>
         <source>Export CSV</source>
         <translation>导出 CSV</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="475"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="462"/>
         <source>CSV files (*.csv)</source>
         <translation>CSV 文件 (*.csv)</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/window.py" line="483"/>
+        <location filename="../../monitor/gui/dashboard/window.py" line="470"/>
         <source>Could not write %1: %2</source>
         <translation>无法写入 %1：%2</translation>
     </message>
@@ -589,195 +573,213 @@
     </message>
 </context>
 <context>
+    <name>IdsCopier</name>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/ids_copy.py" line="46"/>
+        <source>Preparing {n} token IDs…</source>
+        <translation>正在准备 {n} 个 token ID…</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/ids_copy.py" line="63"/>
+        <source>Copied {n} token IDs.</source>
+        <translation>已复制 {n} 个 token ID。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/tokenizer/ids_copy.py" line="71"/>
+        <source>Copying the token IDs failed: {problem}</source>
+        <translation>复制 token ID 失败：{problem}</translation>
+    </message>
+</context>
+<context>
     <name>KeysDialog</name>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="100"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="95"/>
         <source>API keys</source>
         <translation>API 密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="201"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="130"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="196"/>
         <source>Label</source>
         <translation>标签</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="202"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="130"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="197"/>
         <source>Kind</source>
         <translation>类型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="130"/>
         <source>Key</source>
         <translation>密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="135"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="130"/>
         <source>Added</source>
         <translation>添加日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="131"/>
         <source>Expiry</source>
         <translation>过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="131"/>
         <source>Status</source>
         <translation>状态</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="136"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="131"/>
         <source>Age</source>
         <translation>使用时长</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="159"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="154"/>
         <source>Test</source>
         <translation>测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="162"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="157"/>
         <source>Remove</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="165"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="160"/>
         <source>Use for sync</source>
         <translation>用于同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="167"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="162"/>
         <source>Organization usage is read with this admin key</source>
         <translation>用此管理员密钥读取组织用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="180"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="175"/>
         <source>Add a key</source>
         <translation>添加密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="185"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="180"/>
         <source>e.g. org-admin</source>
         <translation>例如 org-admin</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="188"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="183"/>
         <source>Admin key (reads organization usage)</source>
         <translation>管理员密钥（读取组织用量）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="189"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="184"/>
         <source>Project key (for the proxy)</source>
         <translation>项目密钥（供代理使用）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="193"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="188"/>
         <source>paste the key; it is not shown</source>
         <translation>粘贴密钥；不会显示</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="196"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="191"/>
         <source>YYYY-MM-DD (optional)</source>
         <translation>YYYY-MM-DD（可选）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="197"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="192"/>
         <source>Add</source>
         <translation>添加</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="203"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="198"/>
         <source>Secret</source>
         <translation>密钥内容</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="204"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="199"/>
         <source>Expires</source>
         <translation>过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="221"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="216"/>
         <source>Close</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="248"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="243"/>
         <source>This key is already stored as %1; one key needs only one label.</source>
         <translation>此密钥已保存为 %1；一个密钥只需一个标签。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="256"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="251"/>
         <source>Unexpected error: %1</source>
         <translation>意外错误：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="284"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="279"/>
         <source>The system keyring cannot be used, so keys cannot be added or read. Token Monitor never stores keys in a plain file.</source>
         <translation>无法使用系统密钥环，因此不能添加或读取密钥。Token Monitor 从不把密钥保存在明文文件中。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="305"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="300"/>
         <source>admin</source>
         <translation>管理员</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="305"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="300"/>
         <source>project</source>
         <translation>项目</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="325"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="320"/>
         <source>No usable admin key is left: every stored admin key has expired or failed its last test, so organization usage is not synced. Add a new admin key (or test a fixed one again).</source>
         <translation>没有可用的管理员密钥了：所有已保存的管理员密钥都已过期或上次测试未通过，因此不会同步组织用量。请添加新的管理员密钥（或修复后重新测试）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="330"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="325"/>
         <source>No admin key: organization usage is not synced (the proxy still meters your apps).</source>
         <translation>没有管理员密钥：不同步组织用量（代理仍会计量你的应用）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="334"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="329"/>
         <source>Organization sync uses %1 (%2).</source>
         <translation>组织同步使用 %1（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="337"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="332"/>
         <source>Chosen automatically: the newest admin key that has not expired or failed its last test. Select another and press “Use for sync” to choose.</source>
         <translation>自动选择：最新的、未过期且上次测试未失败的管理员密钥。选中其他密钥并点击“用于同步”即可更换。</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="345"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="340"/>
         <source>%1 is %n day(s) old: time to renew it. Create a new key on the OpenAI platform, add it here and keep %1 as a backup until the new one works.</source>
         <translation>
             <numerusform>%1 已使用 %n 天：该更换了。请在 OpenAI 平台创建新密钥并在此添加，在新密钥可用之前保留 %1 作为备用。</numerusform>
         </translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="351"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="346"/>
         <source>%n day(s)</source>
         <translation>
             <numerusform>%n 天</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="356"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="351"/>
         <source>%1 is a project key; only an admin key can sync.</source>
         <translation>%1 是项目密钥；只有管理员密钥可以同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="359"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="354"/>
         <source>%1 expired on %2; an expired key is not used for sync.</source>
         <translation>%1 已于 %2 过期；过期的密钥不会用于同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="362"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="357"/>
         <source>%1 failed its last test; press Test once it is fixed, or add a new key.</source>
         <translation>%1 上次测试未通过；修复后点击“测试”，或添加新密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="515"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="510"/>
         <source>Testing %1 failed: %2
 
 Keep it anyway? It is stored marked invalid, and sync does not use it until a test passes.</source>
@@ -786,150 +788,150 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 仍要保留吗？它会被标记为无效保存，在测试通过之前不会用于同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="369"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="364"/>
         <source>used for sync</source>
         <translation>用于同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="371"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="366"/>
         <source>not used for sync</source>
         <translation>不用于同步</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="373"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="368"/>
         <source>expired</source>
         <translation>已过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="375"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="370"/>
         <source>valid (tested %1)</source>
         <translation>有效（%1 测试）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="378"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="373"/>
         <source>invalid when tested</source>
         <translation>测试时无效</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="380"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="375"/>
         <source>not tested</source>
         <translation>未测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="386"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="381"/>
         <source>no expiry set</source>
         <translation>未设置过期日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="388"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="383"/>
         <source>expired on %1</source>
         <translation>已于 %1 过期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="390"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="385"/>
         <source>expires today</source>
         <translation>今天过期</translation>
     </message>
     <message numerus="yes">
-        <location filename="../../monitor/gui/keys_dialog.py" line="392"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="387"/>
         <source>expires in %n day(s)</source>
         <translation>
             <numerusform>%n 天后过期</numerusform>
         </translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="443"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="438"/>
         <source>Give the key a name, for example org-admin.</source>
         <translation>给密钥起个名字，例如 org-admin。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="449"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="444"/>
         <source>Use letters, digits and . _ - @ + only (no spaces), up to 64 characters, starting with a letter or digit.</source>
         <translation>只能使用字母、数字和 . _ - @ +（不含空格），最多 64 个字符，并以字母或数字开头。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="453"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="448"/>
         <source>A key named %1 already exists. Pick another name, or remove that key first.</source>
         <translation>已有名为 %1 的密钥。请换一个名字，或先删除那个密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="457"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="452"/>
         <source>Paste the key here.</source>
         <translation>请在此粘贴密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="459"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="454"/>
         <source>The key has spaces or line breaks in it; paste only the key.</source>
         <translation>密钥中含有空格或换行；请只粘贴密钥本身。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="462"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="457"/>
         <source>That is too short to be an API key.</source>
         <translation>太短了，不像是 API 密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="467"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="462"/>
         <source>Write the date as YYYY-MM-DD, for example 2027-03-01, or leave it empty.</source>
         <translation>日期请写成 YYYY-MM-DD，例如 2027-03-01，或留空。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="514"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="509"/>
         <source>The key did not pass the test</source>
         <translation>密钥未通过测试</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="518"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="513"/>
         <source>Not added: %1 failed the test (%2).</source>
         <translation>未添加：%1 未通过测试（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="544"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="539"/>
         <source>Added %1 (%2).</source>
         <translation>已添加 %1（%2）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="549"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="544"/>
         <source>Test: %1</source>
         <translation>测试：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="552"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="547"/>
         <source>Marked invalid: %1</source>
         <translation>已标记为无效：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="569"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="564"/>
         <source>Not used for sync: %1</source>
         <translation>未用于同步：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="573"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="568"/>
         <source>Organization sync now uses %1.</source>
         <translation>组织同步现在使用 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="584"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="579"/>
         <source>Remove the key %1 (%2)? Its secret is deleted from the system keyring.</source>
         <translation>删除密钥 %1（%2）吗？其密文将从系统密钥环中删除。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="587"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="582"/>
         <source>It is the only admin key: organization usage stops syncing until you add another.</source>
         <translation>这是唯一的管理员密钥：在添加新密钥之前，组织用量将停止同步。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="589"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="584"/>
         <source>Remove key</source>
         <translation>删除密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="593"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="588"/>
         <source>Removed %1.</source>
         <translation>已删除 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/keys_dialog.py" line="524"/>
-        <location filename="../../monitor/gui/keys_dialog.py" line="606"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="519"/>
+        <location filename="../../monitor/gui/keys_dialog.py" line="601"/>
         <source>Testing %1…</source>
         <translation>正在测试 %1…</translation>
     </message>
@@ -975,113 +977,113 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 <context>
     <name>NewVirtualKeyDialog</name>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="280"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="303"/>
         <source>New virtual key</source>
         <translation>新建虚拟密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="294"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="317"/>
         <source>the app&apos;s name, e.g. notes-bot</source>
         <translation>应用名称，例如 notes-bot</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="301"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="324"/>
         <source>USD, empty for no cap</source>
         <translation>美元；留空表示不设上限</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="304"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="327"/>
         <source>per day</source>
         <translation>每天</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="305"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="328"/>
         <source>per billing cycle (month)</source>
         <translation>每个计费周期（月）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="306"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="329"/>
         <source>Hard cap: the proxy refuses requests past it (HTTP 429) instead of only alerting</source>
         <translation>硬上限：超出后代理直接拒绝请求（HTTP 429），而不只是提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="314"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="337"/>
         <source>Add a project key first: a virtual key stands for one.</source>
         <translation>请先添加一个项目密钥：每个虚拟密钥都对应一个项目密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="315"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="338"/>
         <source>Create</source>
         <translation>创建</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="320"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="343"/>
         <source>Cancel</source>
         <translation>取消</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="326"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="349"/>
         <source>Label</source>
         <translation>标签</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="327"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="350"/>
         <source>Stands for</source>
         <translation>对应密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="328"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="351"/>
         <source>Cap</source>
         <translation>上限</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="329"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="352"/>
         <source>Period</source>
         <translation>周期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="343"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="366"/>
         <source>This is the only time the token is shown: copy it now. Token Monitor keeps only a hash of it.</source>
         <translation>令牌只显示这一次，请立即复制。Token Monitor 只保存它的哈希值。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="351"/>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="436"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="374"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="459"/>
         <source>Show</source>
         <translation>显示</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="355"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="378"/>
         <source>Copy token</source>
         <translation>复制令牌</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="362"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="385"/>
         <source>In the app&apos;s environment (with the proxy running):</source>
         <translation>在应用的运行环境中设置（代理需在运行）：</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="368"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="391"/>
         <source>Copy both lines</source>
         <translation>复制这两行</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="371"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="394"/>
         <source>Done</source>
         <translation>完成</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="401"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="424"/>
         <source>A hard cap needs an amount.</source>
         <translation>硬上限需要填写金额。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="416"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="439"/>
         <source>Virtual key %1 created for %2</source>
         <translation>已为 %2 创建虚拟密钥 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="436"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="459"/>
         <source>Hide</source>
         <translation>隐藏</translation>
     </message>
@@ -1711,157 +1713,142 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 <context>
     <name>TokenizerPane</name>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="279"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="222"/>
         <source>Reading {name}…</source>
         <translation>正在读取 {name}…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="314"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="257"/>
         <source>Prices are unavailable: {problem}</source>
         <translation>价格不可用：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="391"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="334"/>
         <source>Counting…</source>
         <translation>正在计数…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="468"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="411"/>
         <source>tiktoken could not tokenize this text ({problem}). Very long runs of whitespace can cause this.</source>
         <translation>tiktoken 无法对这段文本分词（{problem}）。过长的连续空白可能导致此问题。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="475"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="418"/>
         <source>Counting failed: {problem}</source>
         <translation>计数失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="488"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="431"/>
         <source>Show line {line}, column {column}</source>
         <translation>定位到第 {line} 行第 {column} 列</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="508"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="451"/>
         <source>{encoding} · counted in {seconds}</source>
         <translation>{encoding} · 计数用时 {seconds}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="512"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="455"/>
         <source>{encoding} · chat prompt · counted in {seconds}</source>
         <translation>{encoding} · 对话提示 · 计数用时 {seconds}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="520"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="463"/>
         <source>loaded the encoding first ({seconds})</source>
         <translation>先加载了编码（{seconds}）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="596"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="539"/>
         <source>Only the first of {n} files is opened.</source>
         <translation>{n} 个文件中只打开了第一个。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="609"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="552"/>
         <source>Line endings were converted to \n.</source>
         <translation>换行符已转换为 \n。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="612"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="555"/>
         <source>it has a line of {n} characters, too long to edit smoothly</source>
         <translation>其中有一行长达 {n} 个字符，无法流畅编辑</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="615"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="558"/>
         <source>it is too large to edit here ({n} characters)</source>
         <translation>内容太大，无法在此编辑（{n} 个字符）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="618"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="561"/>
         <source>{what} is counted but not shown in the editor: {why}.</source>
         <translation>{what}已计数，但未在编辑器中显示：{why}。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="642"/>
+        <location filename="../../monitor/gui/tokenizer/intake.py" line="91"/>
         <source>{name} is too big to open here ({mb} MB; the limit is {limit} MB). Count it with `token-monitor count FILE`.</source>
         <translation>{name} 太大，无法在此打开（{mb} MB；上限为 {limit} MB）。请使用 `token-monitor count FILE` 计数。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="647"/>
+        <location filename="../../monitor/gui/tokenizer/intake.py" line="97"/>
         <source>{name} is {kind} text. Only UTF-8 text can be counted; save it as UTF-8.</source>
         <translation>{name} 是 {kind} 文本。只能对 UTF-8 文本计数；请另存为 UTF-8。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="650"/>
+        <location filename="../../monitor/gui/tokenizer/intake.py" line="101"/>
         <source>{name} is not UTF-8 text (byte 0x{byte} at offset {offset}), so it cannot be counted. Drop a text file instead.</source>
         <translation>{name} 不是 UTF-8 文本（偏移 {offset} 处的字节 0x{byte}），无法计数。请拖入文本文件。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="654"/>
+        <location filename="../../monitor/gui/tokenizer/intake.py" line="107"/>
         <source>{name} is a folder, not a file.</source>
         <translation>{name} 是文件夹，不是文件。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="656"/>
+        <location filename="../../monitor/gui/tokenizer/intake.py" line="110"/>
         <source>Cannot read {name}: {problem}</source>
         <translation>无法读取 {name}：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="660"/>
+        <location filename="../../monitor/gui/tokenizer/intake.py" line="114"/>
         <source>Loading failed: {problem}</source>
         <translation>加载失败：{problem}</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="665"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="587"/>
         <source>Loading… {pct} %</source>
         <translation>正在加载… {pct} %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="675"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="597"/>
         <source>{what} ({n} characters) is counted but not shown here: {why}. Press Clear to type again.</source>
         <translation>{what}（{n} 个字符）已计数，但未在此显示：{why}。按“清空”可重新输入。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="698"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="620"/>
         <source>Open a text file</source>
         <translation>打开文本文件</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="709"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="631"/>
         <source>Copied the count ({n}).</source>
         <translation>已复制计数（{n}）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="722"/>
-        <source>Preparing {n} token IDs…</source>
-        <translation>正在准备 {n} 个 token ID…</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="742"/>
-        <source>Copied {n} token IDs.</source>
-        <translation>已复制 {n} 个 token ID。</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="750"/>
-        <source>Copying the token IDs failed: {problem}</source>
-        <translation>复制 token ID 失败：{problem}</translation>
-    </message>
-    <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="269"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="212"/>
         <source>The text</source>
         <translation>文本</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="284"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="227"/>
         <source>“{name}”</source>
         <translation>“{name}”</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="580"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="523"/>
         <source>Preparing the text…</source>
         <translation>正在准备文本…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/tokenizer/pane.py" line="590"/>
+        <location filename="../../monitor/gui/tokenizer/pane.py" line="533"/>
         <source>The pasted text</source>
         <translation>粘贴的文本</translation>
     </message>
@@ -2025,225 +2012,244 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
         <translation>虚拟密钥（每个应用一个，经由代理使用）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="126"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="128"/>
         <source>App (label)</source>
         <translation>应用（标签）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="126"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="128"/>
         <source>Stands for</source>
         <translation>对应密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="126"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="128"/>
         <source>Spent of cap</source>
         <translation>已用 / 上限</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="127"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="129"/>
         <source>Period</source>
         <translation>周期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="127"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="129"/>
         <source>Cap</source>
         <translation>上限</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="139"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="141"/>
         <source>New virtual key…</source>
         <translation>新建虚拟密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="142"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="144"/>
         <source>Remove</source>
         <translation>删除</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="182"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="205"/>
         <source>today</source>
         <translation>今天</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="182"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="205"/>
         <source>billing cycle</source>
         <translation>计费周期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="183"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="206"/>
         <source>hard: refuses past it</source>
         <translation>硬上限：超出即拒绝</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="183"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="206"/>
         <source>soft: alerts</source>
         <translation>软上限：仅提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="184"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="207"/>
         <source>none</source>
         <translation>无</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="198"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="221"/>
         <source>%1 spent · no cap</source>
         <translation>已花费 %1 · 无上限</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="202"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="225"/>
         <source>%1 of %2 (%3)</source>
         <translation>%1 / %2（%3）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="241"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="264"/>
         <source>Created %1.</source>
         <translation>已创建 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="247"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="270"/>
         <source>Remove virtual key</source>
         <translation>删除虚拟密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="248"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="271"/>
         <source>Remove the virtual key %1? Apps using it get &quot;401 Incorrect API key&quot; from the proxy from then on.</source>
         <translation>删除虚拟密钥 %1？此后使用它的应用会从代理收到“401 Incorrect API key”。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/virtual_keys_panel.py" line="260"/>
+        <location filename="../../monitor/gui/virtual_keys_panel.py" line="283"/>
         <source>Removed %1.</source>
         <translation>已删除 %1。</translation>
     </message>
 </context>
 <context>
+    <name>WelcomeFlow</name>
+    <message>
+        <location filename="../../monitor/gui/welcome_flow.py" line="115"/>
+        <source>To read your organization&apos;s usage, add an Admin key. Create one on the OpenAI platform under %1, paste it below and press Add: it is tested first, then the first sync starts.</source>
+        <translation>要读取组织的用量，请添加一个管理员密钥。在 OpenAI 平台的 %1 中创建，粘贴到下方并点击“添加”：先测试密钥，然后开始首次同步。</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome_flow.py" line="143"/>
+        <location filename="../../monitor/gui/welcome_flow.py" line="147"/>
+        <source>Application menu</source>
+        <translation>应用程序菜单</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/welcome_flow.py" line="148"/>
+        <source>Token Monitor was added to the application menu (%1).</source>
+        <translation>Token Monitor 已添加到应用程序菜单（%1）。</translation>
+    </message>
+</context>
+<context>
     <name>WelcomePanel</name>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="79"/>
+        <location filename="../../monitor/gui/welcome.py" line="77"/>
         <source>Welcome to Token Monitor</source>
         <translation>欢迎使用 Token Monitor</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="82"/>
+        <location filename="../../monitor/gui/welcome.py" line="80"/>
         <source>Dismiss</source>
         <translation>关闭</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="84"/>
+        <location filename="../../monitor/gui/welcome.py" line="82"/>
         <source>Hide this panel; the dashboard shows zeros until data comes</source>
         <translation>隐藏此面板；在有数据之前仪表板显示为零</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="97"/>
+        <location filename="../../monitor/gui/welcome.py" line="95"/>
         <source>Needs an &lt;b&gt;Admin key&lt;/b&gt;: create one on the OpenAI platform under %1. Token Monitor tests it, keeps it in the system keyring and fetches this and last billing cycle.</source>
         <translation>需要一个&lt;b&gt;管理员密钥&lt;/b&gt;：在 OpenAI 平台的 %1 中创建。Token Monitor 会先测试它，保存在系统密钥环中，并获取本计费周期和上一个计费周期的数据。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="54"/>
+        <location filename="../../monitor/gui/welcome.py" line="52"/>
         <source>Organization settings → Admin keys</source>
         <translation>组织设置 → 管理员密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="188"/>
+        <location filename="../../monitor/gui/welcome.py" line="186"/>
         <source>Nothing is set up yet. Pick what you want to see first; each path takes one click and you can add the others later.</source>
         <translation>还没有任何设置。先选择想看的内容；每条路径只需一次点击，其他的可以稍后再加。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="96"/>
+        <location filename="../../monitor/gui/welcome.py" line="94"/>
         <source>Read my organization&apos;s usage</source>
         <translation>读取我的组织用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="100"/>
+        <location filename="../../monitor/gui/welcome.py" line="98"/>
         <source>Add an admin key…</source>
         <translation>添加管理员密钥…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="102"/>
+        <location filename="../../monitor/gui/welcome.py" line="100"/>
         <source>Meter my apps on this machine</source>
         <translation>计量本机上的应用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="103"/>
+        <location filename="../../monitor/gui/welcome.py" line="101"/>
         <source>Turns on the local metering proxy. Apps that send their requests through it are counted request by request, with no admin key.</source>
         <translation>开启本地计量代理。经由它发送请求的应用会被逐个请求计量，无需管理员密钥。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="105"/>
+        <location filename="../../monitor/gui/welcome.py" line="103"/>
         <source>Turn on the proxy</source>
         <translation>开启代理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="111"/>
+        <location filename="../../monitor/gui/welcome.py" line="109"/>
         <source>Copy</source>
         <translation>复制</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="115"/>
+        <location filename="../../monitor/gui/welcome.py" line="113"/>
         <source>Paste these lines into the shell (or the app&apos;s environment) before starting your app:</source>
         <translation>启动应用前，把这几行粘贴到终端（或应用的环境变量）中：</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="128"/>
+        <location filename="../../monitor/gui/welcome.py" line="126"/>
         <source>Just count tokens</source>
         <translation>只计数 token</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="129"/>
+        <location filename="../../monitor/gui/welcome.py" line="127"/>
         <source>Opens the tokenizer: paste text, see tokens and cost for any model. Works offline, no account needed.</source>
         <translation>打开分词器：粘贴文本，查看任意模型的 token 数和费用。离线可用，无需账户。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="131"/>
+        <location filename="../../monitor/gui/welcome.py" line="129"/>
         <source>Open the tokenizer</source>
         <translation>打开分词器</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="135"/>
+        <location filename="../../monitor/gui/welcome.py" line="133"/>
         <source>Find Token Monitor again after a restart: add it to the application menu.</source>
         <translation>重启后也能找到 Token Monitor：把它添加到应用程序菜单。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="138"/>
+        <location filename="../../monitor/gui/welcome.py" line="136"/>
         <source>Add to application menu</source>
         <translation>添加到应用程序菜单</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="174"/>
+        <location filename="../../monitor/gui/welcome.py" line="172"/>
         <source>The proxy is on</source>
         <translation>代理已开启</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="179"/>
+        <location filename="../../monitor/gui/welcome.py" line="177"/>
         <source>Copied</source>
         <translation>已复制</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="195"/>
+        <location filename="../../monitor/gui/welcome.py" line="193"/>
         <source>Proxy on at %1</source>
         <translation>代理已开启，地址 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="197"/>
+        <location filename="../../monitor/gui/welcome.py" line="195"/>
         <source>Proxy starting</source>
         <translation>代理正在启动</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="199"/>
+        <location filename="../../monitor/gui/welcome.py" line="197"/>
         <source>admin key stored</source>
         <translation>已保存管理员密钥</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="201"/>
+        <location filename="../../monitor/gui/welcome.py" line="199"/>
         <source>first figures in</source>
         <translation>已有首批数据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="205"/>
+        <location filename="../../monitor/gui/welcome.py" line="203"/>
         <source>Set up so far: %1. Pick what else you want to see, or press Dismiss to go to the dashboard.</source>
         <translation>目前已设置：%1。选择还想查看的内容，或点击“关闭”进入仪表板。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/welcome.py" line="213"/>
+        <location filename="../../monitor/gui/welcome.py" line="211"/>
         <source>Token Monitor is in the application menu.</source>
         <translation>Token Monitor 已在应用程序菜单中。</translation>
     </message>
@@ -2251,47 +2257,47 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 <context>
     <name>WhatIfPanel</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="52"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="61"/>
         <source>What if everything ran on</source>
         <translation>如果全部改用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="55"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="64"/>
         <source>Filter models…</source>
         <translation>筛选模型…</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="62"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="71"/>
         <source>(choose a model)</source>
         <translation>（选择模型）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="105"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="114"/>
         <source>%1 instead of %2: %3</source>
         <translation>%1，而不是 %2：%3</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="109"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="118"/>
         <source>long context estimated</source>
         <translation>长上下文部分为估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="132"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="137"/>
         <source>Model</source>
         <translation>模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="132"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="137"/>
         <source>Actual</source>
         <translation>实际</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="132"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="137"/>
         <source>On %1</source>
         <translation>改用 %1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/what_if.py" line="133"/>
+        <location filename="../../monitor/gui/dashboard/what_if.py" line="138"/>
         <source>Difference</source>
         <translation>差额</translation>
     </message>
@@ -2488,7 +2494,7 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 <context>
     <name>app</name>
     <message>
-        <location filename="../../monitor/gui/app.py" line="786"/>
+        <location filename="../../monitor/gui/app_signals.py" line="122"/>
         <source>Something went wrong inside Token Monitor. The details are in the log file; please report this.</source>
         <translation>Token Monitor 内部出错。详细信息已写入日志文件；请报告此问题。</translation>
     </message>
@@ -2522,163 +2528,163 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 <context>
     <name>tables</name>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="142"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="132"/>
         <source>Requests</source>
         <translation>请求数</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="143"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="133"/>
         <source>Input</source>
         <translation>输入</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="145"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="135"/>
         <source>Cached</source>
         <translation>缓存</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="147"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="137"/>
         <source>Output</source>
         <translation>输出</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="149"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="139"/>
         <source>Reasoning</source>
         <translation>推理</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="152"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="142"/>
         <source>Cost</source>
         <translation>费用</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="156"/>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="182"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="146"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="172"/>
         <source>price unknown</source>
         <translation>价格未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="161"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="151"/>
         <source>Basis</source>
         <translation>依据</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="164"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="154"/>
         <source>unpriced</source>
         <translation>未定价</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="172"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="162"/>
         <source>(all models)</source>
         <translation>（全部模型）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="181"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="171"/>
         <source>matches</source>
         <translation>一致</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="183"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="173"/>
         <source>billed by line item</source>
         <translation>按计费项计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="184"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="174"/>
         <source>billed by line item; price unknown</source>
         <translation>按计费项计费；价格未知</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="187"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="177"/>
         <source>per-model dollars are estimated: no line item names this model</source>
         <translation>按模型的金额为估算：没有计费项写明此模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="189"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="179"/>
         <source>billed so far: the day is still open</source>
         <translation>截至目前的计费：当日尚未结束</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="192"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="182"/>
         <source>billed and tokens x price differ by more than 1 %: a price in the table may be wrong</source>
         <translation>已计费金额与 token × 价格相差超过 1 %：价格表中可能有价格不对</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="196"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="186"/>
         <source>billed line item that names no model: its own row, not spread over models</source>
         <translation>未写明模型的计费项：单独成行，不分摊到各模型</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="199"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="189"/>
         <source>not billed yet: today&apos;s costs are still open</source>
         <translation>尚未计费：今日费用仍在累计</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="201"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="191"/>
         <source>not billed yet: the Costs API reports days late</source>
         <translation>尚未计费：Costs API 延迟数日报告</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="203"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="193"/>
         <source>per-model dollars are estimated: the Costs API has no model breakdown</source>
         <translation>按模型的金额为估算：Costs API 不提供模型明细</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="205"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="195"/>
         <source>billed includes items without token usage (tools, storage, images) or usage not yet synced</source>
         <translation>已计费金额包含无 token 用量的项目（工具、存储、图像）或尚未同步的用量</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="208"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="198"/>
         <source>usage revised or billed at lower rates than the price table</source>
         <translation>用量已修订，或按低于价格表的费率计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="214"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="204"/>
         <source>unpriced models not in the estimate: %1</source>
         <translation>估算未包含未定价模型：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="218"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="208"/>
         <source>service tiers used: %1</source>
         <translation>使用的服务层级：%1</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="222"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="212"/>
         <source>cached input %1 % of input</source>
         <translation>缓存输入占输入的 %1 %</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="242"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="232"/>
         <source>; </source>
         <translation>；</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="252"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="242"/>
         <source>Day</source>
         <translation>日期</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="258"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="248"/>
         <source>Model / line item</source>
         <translation>模型 / 计费项</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="264"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="254"/>
         <source>Billed</source>
         <translation>已计费</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="269"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="259"/>
         <source>Estimated</source>
         <translation>估算</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="274"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="264"/>
         <source>Difference</source>
         <translation>差额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/tables.py" line="279"/>
+        <location filename="../../monitor/gui/dashboard/tables.py" line="269"/>
         <source>Why</source>
         <translation>原因</translation>
     </message>

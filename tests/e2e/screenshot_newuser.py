@@ -61,10 +61,10 @@ def first_start(app: QApplication, out: Path) -> None:
     c.window.move(40, 60)
     c.start(poll=False)
     pump(2500)
-    assert c.welcome_active and c.window.isVisible(), "a first start opens the welcome panel"
+    assert c.welcome.active and c.window.isVisible(), "a first start opens the welcome panel"
     screen = app.primaryScreen()
     screen.grabWindow(0).save(str(out / "first_start_screen.png"))
-    c.follow_welcome_path(PATH_PROXY)
+    c.welcome.follow_path(PATH_PROXY)
     for _ in range(50):
         pump(100)
         if c.proxy.url and "Proxy on at" in c.window.welcome.intro.text():

@@ -62,11 +62,11 @@ def main(argv: list[str]) -> int:
     c.start(poll=False)
     c.window.set_notice(None)  # the no-tray notice of a bare X server is not the subject
     pump(1500)
-    assert c.welcome_active, "the welcome panel should be up on a fresh home"
+    assert c.welcome.active, "the welcome panel should be up on a fresh home"
     c.window.grab().save(str(out / "welcome.png"))
 
     # 2. Path 2: the proxy is on, the lines to paste are shown.
-    c.follow_welcome_path(PATH_PROXY)
+    c.welcome.follow_path(PATH_PROXY)
     for _ in range(50):
         pump(100)
         if c.proxy.url:

@@ -14,7 +14,8 @@ from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
 from monitor.core.clock import fixed_clock
-from monitor.gui.app import NO_ADMIN_KEY, AppController
+from monitor.gui.app import AppController
+from monitor.gui.app_jobs import NO_ADMIN_KEY
 from monitor.gui.state import AppState
 from monitor.gui.tasks import TaskRunner
 from monitor.paths import Paths

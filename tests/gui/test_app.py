@@ -23,7 +23,8 @@ from shiboken6 import isValid
 from monitor.context import AppContext
 from monitor.core.records import ProxyRecord
 from monitor.errors import KnownError
-from monitor.gui.app import NO_ADMIN_KEY, AppController
+from monitor.gui.app import AppController
+from monitor.gui.app_jobs import NO_ADMIN_KEY
 from monitor.gui.single_instance import SingleInstance
 from monitor.services.snapshot import DashboardSnapshot
 from monitor.services.store import ORG_SOURCE, SyncState
@@ -60,7 +61,7 @@ def test_no_tray_opens_window_with_notice(qtbot: QtBot, make_app: Callable[..., 
 def test_tray_path_hides_window_and_click_opens_it(
         qtbot: QtBot, monkeypatch: pytest.MonkeyPatch, ctx: AppContext,
         make_app: Callable[..., AppController]) -> None:
-    from monitor.gui.app import WELCOME_DISMISSED_PREF
+    from monitor.gui.welcome_flow import WELCOME_DISMISSED_PREF
     from monitor.gui.window_state import save_pref
 
     monkeypatch.setattr(QSystemTrayIcon, "isSystemTrayAvailable", staticmethod(lambda: True))

@@ -12,7 +12,8 @@ import json, os, sys
 from PySide6.QtWidgets import QApplication
 app = QApplication(["token-monitor"])
 from monitor.context import AppContext
-from monitor.gui.app import NO_ADMIN_KEY, AppController
+from monitor.gui.app import AppController
+from monitor.gui.app_jobs import NO_ADMIN_KEY
 from monitor.gui.tokenizer.compat import protect_none  # as run_app does
 protect_none()
 from monitor.paths import resolve_paths

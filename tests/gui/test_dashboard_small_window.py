@@ -7,7 +7,7 @@ from PySide6.QtWidgets import QAbstractScrollArea, QApplication, QLabel
 from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
-from monitor.gui.app import make_tokenizer_factory
+from monitor.gui.app_jobs import make_tokenizer_factory
 from monitor.gui.dashboard.window import DashboardWindow
 from monitor.gui.tasks import TaskRunner
 from monitor.services.snapshot import DashboardSnapshot

@@ -13,7 +13,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
-from monitor.gui.app import NO_ADMIN_KEY, AppController
+from monitor.gui.app import AppController
+from monitor.gui.app_jobs import NO_ADMIN_KEY
 from tests.fakes.fake_upstream import FakeUpstream
 from tests.fakes.server import ServerThread
 from tests.integration.test_proxy_metrics import free_port

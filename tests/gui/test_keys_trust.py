@@ -15,7 +15,8 @@ from monitor.context import AppContext
 from monitor.core.alert_texts import english
 from monitor.core.clock import fixed_clock
 from monitor.errors import KnownError
-from monitor.gui.app import AppController, OrgSyncPass
+from monitor.gui.app import AppController
+from monitor.gui.app_jobs import OrgSyncPass
 from monitor.gui.keys_dialog import KeysDialog
 from monitor.gui.tasks import TaskRunner
 from monitor.services.key_meta import KeyMeta
@@ -265,7 +266,7 @@ def test_use_for_sync_refuses_an_expired_key(qtbot: QtBot, keys: KeyStore,
 
 def test_a_network_failure_while_testing_does_not_mark_the_key(
         qtbot: QtBot, keys: KeyStore, runner: TaskRunner) -> None:
-    from monitor.gui.app import KeyTestFailed
+    from monitor.gui.app_jobs import KeyTestFailed
 
     keys.add("org-admin", "admin", GOOD)
 

@@ -5,13 +5,14 @@ from __future__ import annotations
 from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
-from monitor.gui.app import NO_ADMIN_KEY, AppController
+from monitor.gui.app import AppController
+from monitor.gui.app_jobs import NO_ADMIN_KEY
 from monitor.gui.dashboard.charts import daily_values
 
 
 def test_charts_are_built_when_shown_dropped_when_closed_and_rebuilt_with_the_data(
         qtbot: QtBot, ctx: AppContext) -> None:
-    from monitor.gui.app import WELCOME_DISMISSED_PREF
+    from monitor.gui.welcome_flow import WELCOME_DISMISSED_PREF
     from monitor.gui.window_state import save_pref
 
     save_pref(ctx.paths.state_file, WELCOME_DISMISSED_PREF, True)  # not a first start

@@ -9,7 +9,8 @@ import pytest
 from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
-from monitor.gui.app import NO_ADMIN_KEY, AppController
+from monitor.gui.app import AppController
+from monitor.gui.app_jobs import NO_ADMIN_KEY
 
 
 @pytest.fixture

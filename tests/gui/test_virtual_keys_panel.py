@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PySide6.QtGui import QGuiApplication
@@ -218,3 +219,30 @@ def test_a_hard_cap_refusal_raises_a_desktop_alert_once(qtbot: QtBot, vctx: AppC
     with qtbot.assertNotEmitted(state.alerts_fired, wait=0):
         state.refresh()
         qtbot.waitUntil(lambda: state.alerts_evaluated > before, timeout=10_000)
+
+
+def test_an_open_keys_dialog_follows_a_record_that_lands(
+        qtbot: QtBot, vctx: AppContext, make_app: Any) -> None:
+    """Issue 23: the panel showed "$0.00 of $1.00 (0 %)" until the dialog was reopened."""
+    from monitor.gui.virtual_keys_panel import VirtualKeysPanel as Panel
+    from tests.e2e.seed import proxy_record
+
+    VirtualKeys(vctx.store()).add("notes-bot", "team", now=NOW, cap_usd=Decimal(1), per="day")
+    c = make_app(tray=False)
+    c.start(poll=False)
+    dialog = c.make_keys_dialog()
+    assert dialog is not None
+    panel = dialog.findChild(Panel)
+    assert panel is not None
+    qtbot.waitUntil(lambda: panel.bar_text("notes-bot") == "$0.00 of $1.00 (0 %)",
+                    timeout=10_000)
+    rec = proxy_record(NOW - timedelta(minutes=1), Decimal("0.03"), key_label="notes-bot")
+    vctx.store().add_proxy_records([rec])
+    c.proxy.record_added.emit(rec)  # what the embedded proxy's writer says after a write
+    qtbot.waitUntil(lambda: panel.bar_text("notes-bot") == "$0.03 of $1.00 (3 %)",
+                    timeout=10_000)
+    dialog.close()
+    dialog.deleteLater()
+    qtbot.wait(50)  # deleted: a later snapshot must not reach it
+    with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000):
+        c.state.refresh()

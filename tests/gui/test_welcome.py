@@ -17,7 +17,8 @@ from pytestqt.qtbot import QtBot
 
 from monitor.context import AppContext
 from monitor.core.records import ProxyRecord
-from monitor.gui.app import NO_ADMIN_KEY, AppController
+from monitor.gui.app import AppController
+from monitor.gui.app_jobs import NO_ADMIN_KEY
 from monitor.gui.keys_dialog import KeysDialog
 from monitor.gui.welcome import (
     ADMIN_KEYS_URL,
@@ -59,7 +60,7 @@ def test_shown_on_an_empty_home_and_stays_until_its_lines_are_copied_and_data_ca
     c = make_app()
     snap = _start(qtbot, c)
     assert not snap.has_data
-    assert c.welcome_active
+    assert c.welcome.active
     w = c.window
     assert w.isVisible()  # a first start with a tray opens the dashboard on the panel
     assert w.welcome.intro.text().startswith("Nothing is set up yet")
@@ -77,12 +78,12 @@ def test_shown_on_an_empty_home_and_stays_until_its_lines_are_copied_and_data_ca
     with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000) as blocker:
         c.state.refresh()
     assert blocker.args[0].has_data
-    assert c.welcome_active and not w.welcome.isHidden()  # the lines not copied yet: stays
+    assert c.welcome.active and not w.welcome.isHidden()  # the lines not copied yet: stays
     assert "first figures in" in w.welcome.intro.text()
     w.welcome.copy_lines()
     with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000):
         c.state.refresh()
-    assert not c.welcome_active
+    assert not c.welcome.active
     assert w.welcome.isHidden() and not w.charts.isHidden()
     assert not w.header.isHidden()
     assert not c.tray.icon.toolTip().startswith("Token Monitor is not set up yet")
@@ -94,11 +95,11 @@ def test_without_lines_to_paste_it_goes_once_data_comes(
         qtbot: QtBot, ctx: AppContext, make_app: Callable[..., AppController]) -> None:
     c = make_app()  # e.g. the admin-key path: nothing to copy, the first sync brings data
     _start(qtbot, c)
-    assert c.welcome_active
+    assert c.welcome.active
     ctx.store().add_proxy_record(proxy_record(datetime.now(UTC), Decimal("0.50")))
     with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000):
         c.state.refresh()
-    assert not c.welcome_active and not c.window.charts.isHidden()
+    assert not c.welcome.active and not c.window.charts.isHidden()
 
 
 def test_not_shown_when_data_or_a_key_exists(qtbot: QtBot, ctx: AppContext,
@@ -106,20 +107,20 @@ def test_not_shown_when_data_or_a_key_exists(qtbot: QtBot, ctx: AppContext,
     ctx.keys().add("org-admin", "admin", SECRET)
     c = make_app()
     _start(qtbot, c)
-    assert not c.welcome_active and c.window.welcome.isHidden()
+    assert not c.welcome.active and c.window.welcome.isHidden()
 
 
 def test_dismissed_stays_dismissed_across_restarts(
         qtbot: QtBot, make_app: Callable[..., AppController]) -> None:
     c = make_app()
     _start(qtbot, c)
-    assert c.welcome_active
+    assert c.welcome.active
     c.window.welcome.findChild(object, "welcome-dismiss").click()
-    assert not c.welcome_active and c.window.welcome.isHidden()
+    assert not c.welcome.active and c.window.welcome.isHidden()
     assert not c.window.charts.isHidden()
     again = make_app()
     _start(qtbot, again)
-    assert not again.welcome_active
+    assert not again.welcome.active
 
 
 def test_admin_path_opens_the_add_form_tests_the_key_then_syncs(
@@ -175,9 +176,9 @@ def test_proxy_path_turns_the_proxy_on_and_shows_lines_to_paste(
 
         c = make_app(proxy_factory=factory)
         # issue 12's virtual keys hook in here: one more line once they exist
-        c.welcome_line_providers.append(lambda url: f"# proxy at {url}")
+        c.welcome.line_providers.append(lambda url: f"# proxy at {url}")
         _start(qtbot, c)
-        assert c.welcome_active and not ctx.settings.proxy_enabled
+        assert c.welcome.active and not ctx.settings.proxy_enabled
         with qtbot.waitSignal(c.proxy.started, timeout=10_000) as started:
             c.window.welcome.buttons[PATH_PROXY].click()
         url = started.args[0]
@@ -188,7 +189,7 @@ def test_proxy_path_turns_the_proxy_on_and_shows_lines_to_paste(
         assert not c.window.welcome.buttons[PATH_PROXY].isEnabled()
         c.window.welcome.copy_button.click()
         assert QGuiApplication.clipboard().text() == "\n".join(lines)
-        assert c.welcome_active  # still up: nothing was metered yet
+        assert c.welcome.active  # still up: nothing was metered yet
         # It says what is set up, not "Nothing is set up yet".
         qtbot.waitUntil(lambda: f"Proxy on at {url}" in c.window.welcome.intro.text(),
                         timeout=10_000)

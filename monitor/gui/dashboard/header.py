@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from PySide6.QtCore import Qt
 from PySide6.QtWidgets import (
     QFrame,
     QGridLayout,
@@ -15,7 +16,6 @@ from PySide6.QtWidgets import (
 )
 
 from monitor.gui import fmt, texts
-from monitor.gui.qt_props import set_property
 
 if TYPE_CHECKING:
     from monitor.services.snapshot import DashboardSnapshot
@@ -30,7 +30,7 @@ def _label(parent: QWidget, name: str, style: str = "", wrap: bool = False) -> Q
     if style:
         label.setStyleSheet(style)
     label.setWordWrap(wrap)
-    set_property(label, "textInteractionFlags", "TextSelectableByMouse")  # before the first frame
+    label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
     return label
 
 
@@ -80,7 +80,7 @@ class HeaderPanel(QWidget):
             caption = QLabel(title, today)
             caption.setStyleSheet(SMALL_STYLE)
             value = _label(today, f"today-{key}")
-            set_property(value, "alignment", "AlignRight")
+            value.setAlignment(Qt.AlignmentFlag.AlignRight)
             self.token_labels[key] = value
             if i % 2:  # keep the second caption clear of the first column's number
                 caption.setContentsMargins(14, 0, 0, 0)
@@ -153,7 +153,7 @@ class HeaderPanel(QWidget):
         frac = c.fraction if c.fraction is not None else 0.0
         self.cycle_bar.setValue(min(1000, round(frac * 1000)))
         self.cycle_bar.setFormat(fmt.percent(c.fraction))
-        from monitor.gui import icons  # the gauge's colours; not before the first frame
+        from monitor.gui import icons  # the tray's painter module: with the first figures
 
         colour = icons.fill_colour(c.state).name()
         self.cycle_bar.setStyleSheet(

@@ -1,9 +1,7 @@
 """Table models over snapshot rows: by model / project / key, and billed vs estimated.
 
 Models hold tuples of frozen rows; `Qt.UserRole` gives the raw value so a
-QSortFilterProxyModel sorts numbers as numbers. The models and proxies are made before the
-window's first frame, which does not build PySide6's `Qt` namespace (see gui/qt_props.py):
-`Qt` is named inside the methods the views call once shown.
+QSortFilterProxyModel sorts numbers as numbers.
 """
 
 from __future__ import annotations
@@ -13,28 +11,25 @@ from collections.abc import Callable, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
-from PySide6 import QtCore
 from PySide6.QtCore import (
     QAbstractTableModel,
     QCoreApplication,
     QModelIndex,
     QPersistentModelIndex,
     QSortFilterProxyModel,
+    Qt,
 )
-from PySide6.QtGui import QColor
+from PySide6.QtGui import QBrush, QColor, QFont
 
 from monitor.core import money
 from monitor.gui import fmt, texts
-from monitor.gui.qt_props import set_property
 
 if TYPE_CHECKING:  # loaded by the first snapshot, after the window's first frame
     from monitor.services.snapshot import GroupRow, ReconRow
 
 R = TypeVar("R")
-# Qt.ItemDataRole.DisplayRole and UserRole as numbers: the proxies take their sort role
-# before the first frame (tests/gui/test_qt_props.py checks the values).
-DISPLAY_ROLE = 0
-SORT_ROLE = 0x0100
+DISPLAY_ROLE = Qt.ItemDataRole.DisplayRole
+SORT_ROLE = Qt.ItemDataRole.UserRole  # the raw value, so numbers sort as numbers
 _Index = QModelIndex | QPersistentModelIndex
 UNPRICED_COLOUR = QColor(0xB2, 0x6A, 0x00)
 ALL_MODELS = "(all models)"  # the day-total row of the billed-vs-estimated table
@@ -74,7 +69,6 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
         return 0 if parent.isValid() else len(self._columns)
 
     def data(self, index: _Index, role: int = DISPLAY_ROLE) -> Any:
-        Qt = QtCore.Qt  # noqa: N806 - the namespace, once the views show (see module doc)
         if not index.isValid() or not 0 <= index.row() < len(self._rows):
             return None
         col = self._columns[index.column()]
@@ -89,12 +83,8 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
             align = Qt.AlignmentFlag.AlignRight if col.numeric else Qt.AlignmentFlag.AlignLeft
             return int(align | Qt.AlignmentFlag.AlignVCenter)
         if role == Qt.ItemDataRole.ForegroundRole and _is_unpriced(row):
-            from PySide6.QtGui import QBrush  # as `Qt`: not on the way to the first frame
-
             return QBrush(UNPRICED_COLOUR)
         if role == Qt.ItemDataRole.FontRole and _is_all_models(row):
-            from PySide6.QtGui import QFont
-
             font = QFont()
             font.setBold(True)
             return font
@@ -103,12 +93,12 @@ class RowTableModel(QAbstractTableModel, Generic[R]):
     def headerData(
         self,
         section: int,
-        orientation: QtCore.Qt.Orientation,
+        orientation: Qt.Orientation,
         role: int = DISPLAY_ROLE,
     ) -> Any:
         if (
             role == DISPLAY_ROLE
-            and orientation == QtCore.Qt.Orientation.Horizontal
+            and orientation == Qt.Orientation.Horizontal
             and 0 <= section < len(self._columns)
         ):
             return self._columns[section].title
@@ -288,5 +278,5 @@ def sorted_proxy(model: QAbstractTableModel, parent: Any = None) -> QSortFilterP
     proxy = QSortFilterProxyModel(parent)
     proxy.setSourceModel(model)
     proxy.setSortRole(SORT_ROLE)
-    set_property(proxy, "sortCaseSensitivity", "CaseInsensitive")
+    proxy.setSortCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
     return proxy

@@ -9,15 +9,24 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from PySide6.QtCore import Signal
-from PySide6.QtWidgets import QComboBox, QHBoxLayout, QLabel, QLineEdit, QVBoxLayout, QWidget
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QTableView,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
 
 from monitor.gui import fmt
-from monitor.gui.qt_props import set_property
 
-if TYPE_CHECKING:  # the table classes are created when a model is first chosen
-    from PySide6.QtWidgets import QTableView, QTableWidget
-
+if TYPE_CHECKING:
     from monitor.services.snapshot import DashboardSnapshot, WhatIf
 
 
@@ -66,7 +75,7 @@ class WhatIfPanel(QWidget):
         self.result = QLabel(self)
         self.result.setObjectName("what-if-result")
         self.result.setWordWrap(True)
-        set_property(self.result, "textInteractionFlags", "TextSelectableByMouse")
+        self.result.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.result, 1)
         outer.addLayout(row)
         self._outer = outer
@@ -112,8 +121,6 @@ class WhatIfPanel(QWidget):
 
     def _table(self) -> QTableWidget:
         if self.table is None:
-            from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableWidget
-
             table = QTableWidget(0, 4, self)
             table.setObjectName("what-if-table")
             table.verticalHeader().setVisible(False)
@@ -125,8 +132,6 @@ class WhatIfPanel(QWidget):
         return self.table
 
     def _fill_table(self, w: WhatIf) -> None:
-        from PySide6.QtWidgets import QTableWidgetItem
-
         table = self._table()
         table.setHorizontalHeaderLabels([
             self.tr("Model"), self.tr("Actual"), self.tr("On %1").replace("%1", w.model),

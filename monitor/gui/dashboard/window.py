@@ -11,15 +11,27 @@ from datetime import UTC, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from PySide6 import QtCore
-from PySide6.QtCore import QSortFilterProxyModel, QTimer, Signal
-from PySide6.QtGui import QAction, QCloseEvent, QHideEvent, QPaintEvent, QShowEvent
+from PySide6.QtCore import QSortFilterProxyModel, QStandardPaths, Qt, QTimer, Signal
+from PySide6.QtGui import (
+    QAction,
+    QCloseEvent,
+    QHideEvent,
+    QKeySequence,
+    QPaintEvent,
+    QShowEvent,
+)
 from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QFileDialog,
+    QFrame,
     QHBoxLayout,
+    QHeaderView,
     QLabel,
     QMainWindow,
     QPushButton,
+    QScrollArea,
     QSplitter,
+    QTableView,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -30,6 +42,7 @@ from monitor.gui import fmt, texts
 from monitor.gui.dashboard.header import HeaderPanel
 from monitor.gui.dashboard.overview import OverviewCharts
 from monitor.gui.dashboard.period import PeriodPicker
+from monitor.gui.dashboard.sources import SourcesPane
 from monitor.gui.dashboard.tables import (
     RowTableModel,
     group_columns,
@@ -37,18 +50,11 @@ from monitor.gui.dashboard.tables import (
     sorted_proxy,
 )
 from monitor.gui.dashboard.what_if import WhatIfPanel, compact_rows
-from monitor.gui.qt_props import set_property
+from monitor.gui.welcome import WelcomePanel
 from monitor.services.desktop_notify import Notification
 
-# Not before the first frame: the first snapshot's data, and what only later tabs, the welcome
-# panel and the export use (PySide6 creates each Qt class, with its enums, on first use). Nor
-# `Qt` itself, named as QtCore.Qt in code that runs later (see gui/qt_props.py).
-if TYPE_CHECKING:
-    from PySide6.QtWidgets import QTableView
-
+if TYPE_CHECKING:  # QtCharts loads when the charts are first shown; data comes with snapshots
     from monitor.gui.dashboard.charts import CumulativeChart, DailySpendChart
-    from monitor.gui.dashboard.sources import SourcesPane
-    from monitor.gui.welcome import WelcomePanel
     from monitor.services.snapshot import DashboardSnapshot, GroupRow, ReconRow
 
 NOTICE_STYLE = "background: #e8f0fe; color: #174ea6; padding: 6px; border-radius: 4px;"
@@ -70,7 +76,7 @@ class _Banner(QWidget):
         self.label.setObjectName(f"{name}-text")
         self.label.setWordWrap(True)
         self.label.setStyleSheet(style)
-        set_property(self.label, "textInteractionFlags", "TextSelectableByMouse")
+        self.label.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         row.addWidget(self.label, 1)
         if closable:
             close = QPushButton("✕", self)
@@ -91,8 +97,6 @@ def _table(parent: QWidget, name: str, model: QSortFilterProxyModel, column: int
     """A sortable table of `model`, sorted by `column` (largest first, newest first);
     `stretch`: the text columns that share the width and elide (else the last one fills
     it)."""
-    from PySide6.QtWidgets import QAbstractItemView, QHeaderView, QTableView
-
     view = QTableView(parent)
     view.setObjectName(name)
     view.setSortingEnabled(True)
@@ -107,8 +111,8 @@ def _table(parent: QWidget, name: str, model: QSortFilterProxyModel, column: int
     for c in stretch:  # they share what is left and elide: no horizontal scrollbar at 800 px
         header.setSectionResizeMode(c, QHeaderView.ResizeMode.Stretch)
     if stretch:
-        set_property(view, "textElideMode", "ElideMiddle")
-    view.sortByColumn(column, QtCore.Qt.SortOrder.DescendingOrder)
+        view.setTextElideMode(Qt.TextElideMode.ElideMiddle)
+    view.sortByColumn(column, Qt.SortOrder.DescendingOrder)
     return view
 
 
@@ -157,6 +161,7 @@ class DashboardWindow(QMainWindow):
         self.addToolBar(toolbar)
         self.refresh_action = self._add_action(toolbar, self.tr("Refresh now"), "refresh",
                                                self.refresh_requested.emit)
+        self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
         self.export_action = self._add_action(toolbar, self.tr("Export CSV…"), "export",
                                               self._ask_export)
         toolbar.addSeparator()
@@ -214,7 +219,7 @@ class DashboardWindow(QMainWindow):
         self.unpriced.setObjectName("unpriced")
         self.unpriced.setWordWrap(True)
         self.unpriced.setStyleSheet("color: #8a5300;")
-        set_property(self.unpriced, "textInteractionFlags", "TextSelectableByMouse")
+        self.unpriced.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         mv.addWidget(self.unpriced)
         self.what_if = WhatIfPanel(models)
         self.what_if.what_if_requested.connect(self.what_if_requested)
@@ -229,8 +234,7 @@ class DashboardWindow(QMainWindow):
 
         self._page_builders[self.tabs.addTab(models, self.tr("By model"))] = build_models
 
-        owners = QSplitter(parent=self.tabs)  # QSplitter(parent) would build `Qt` (overloads)
-        set_property(owners, "orientation", "Vertical")
+        owners = QSplitter(Qt.Orientation.Vertical, self.tabs)
         self.project_rows: RowTableModel[GroupRow] = RowTableModel(
             group_columns(self.tr("Project")), self)
         self.project_proxy = sorted_proxy(self.project_rows, self)
@@ -283,13 +287,6 @@ class DashboardWindow(QMainWindow):
 
         self.setCentralWidget(central)
 
-    def _add_shortcuts(self) -> None:
-        """Keyboard shortcuts, once the window is on screen (no key reaches it before): its
-        first frame does not wait for PySide6's QKeySequence and its ~70 standard keys."""
-        from PySide6.QtGui import QKeySequence
-
-        self.refresh_action.setShortcut(QKeySequence.StandardKey.Refresh)
-
     def _add_action(self, toolbar: QToolBar, text: str, name: str,
                     slot: Callable[[], object]) -> QAction:
         action = QAction(text, self)
@@ -303,17 +300,13 @@ class DashboardWindow(QMainWindow):
         """The Sources tab's pane, built on first use: the first snapshot (after the first
         frame), a sync's progress, or the tab shown."""
         if self._sources is None:
-            from PySide6.QtWidgets import QFrame, QScrollArea
-
-            from monitor.gui.dashboard.sources import SourcesPane
-
             # In a vertical scroll area: its forms must not set the window's minimum height
             # (issue 25: the window could not be made 800×500).
             scroll = QScrollArea(self.sources_page)
             scroll.setObjectName("sources-scroll")
             scroll.setWidgetResizable(True)
             scroll.setFrameShape(QFrame.Shape.NoFrame)
-            set_property(scroll, "horizontalScrollBarPolicy", "ScrollBarAlwaysOff")
+            scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
             self._sources = SourcesPane(scroll)
             scroll.setWidget(self._sources)
             layout = self.sources_page.layout()
@@ -406,8 +399,6 @@ class DashboardWindow(QMainWindow):
         """The welcome panel (hidden until `set_welcome(True)`), built on first use: most
         starts never show it, so the first frame does not pay for its widgets."""
         if self._welcome is None:
-            from monitor.gui.welcome import WelcomePanel
-
             overview = self._overview_layout.parentWidget()
             panel = WelcomePanel(overview)
             panel.hide()
@@ -448,8 +439,6 @@ class DashboardWindow(QMainWindow):
     def export_folder(self) -> Path:
         """Where the save dialog opens: the last export's folder, else Documents, else home
         (never the folder the app happened to be started from)."""
-        from PySide6.QtCore import QStandardPaths
-
         if self._export_dir is not None and self._export_dir.is_dir():
             return self._export_dir
         docs = QStandardPaths.writableLocation(
@@ -469,8 +458,6 @@ class DashboardWindow(QMainWindow):
             else period.first_day.isoformat())  # a month or range; else a cycle's first day
         name = f"token-monitor-{label}.csv"
         default = self.export_folder() / name
-        from PySide6.QtWidgets import QFileDialog
-
         path, _filter = QFileDialog.getSaveFileName(
             self, self.tr("Export CSV"), str(default), self.tr("CSV files (*.csv)"))
         if not path:
@@ -492,7 +479,7 @@ class DashboardWindow(QMainWindow):
         """Write the shown period (the period picker's) as CSV to `path`."""
         if self.snapshot is None:
             return
-        from monitor.services.snapshot_csv import snapshot_csv
+        from monitor.services.snapshot_csv import snapshot_csv  # the data layer, with the data
 
         path.write_text(snapshot_csv(self.snapshot), encoding="utf-8", newline="")
 
@@ -500,11 +487,8 @@ class DashboardWindow(QMainWindow):
 
     def bring_forward(self) -> None:
         self.show()
-        if self.isMinimized() or self.painted_once:  # not on the way to the first frame
-            Qt = QtCore.Qt  # noqa: N806 - see gui/qt_props.py
-            self.setWindowState(
-                (self.windowState() & ~Qt.WindowState.WindowMinimized)
-                | Qt.WindowState.WindowActive)
+        self.setWindowState((self.windowState() & ~Qt.WindowState.WindowMinimized)
+                            | Qt.WindowState.WindowActive)
         self.raise_()
         self.activateWindow()
 
@@ -518,7 +502,6 @@ class DashboardWindow(QMainWindow):
         if not self.painted_once:
             self.painted_once = True
             self.first_painted.emit()
-            QTimer.singleShot(0, self, self._add_shortcuts)
         if self._charts_due:
             self._charts_due = False
             QTimer.singleShot(0, self, self._build_overview)

@@ -10,11 +10,12 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from monitor.gui.tokenizer.pane import PaneLimits, TokenizerPane
+    from monitor.gui.tokenizer.intake import PaneLimits
+    from monitor.gui.tokenizer.pane import TokenizerPane
     from monitor.gui.tokenizer.window import TokenizerWindow
 
 __all__ = ["PaneLimits", "TokenizerPane", "TokenizerWindow"]
-_WHERE = {"PaneLimits": "pane", "TokenizerPane": "pane", "TokenizerWindow": "window"}
+_WHERE = {"PaneLimits": "intake", "TokenizerPane": "pane", "TokenizerWindow": "window"}
 
 
 def __getattr__(name: str) -> Any:

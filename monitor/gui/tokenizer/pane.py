@@ -26,8 +26,6 @@ from __future__ import annotations
 
 import html
 import logging
-import os
-from dataclasses import dataclass
 from decimal import Decimal
 from functools import partial
 from pathlib import Path
@@ -48,8 +46,6 @@ from PySide6.QtWidgets import (
 
 from monitor.core.chat_tokens import ChatFormatError
 from monitor.core.tokenizer_model import (
-    ENCODING_TITLES,
-    SHADE_LIMIT_TOKENS,
     Analysis,
     ChatAnalysis,
     Generation,
@@ -57,18 +53,23 @@ from monitor.core.tokenizer_model import (
     Superseded,
     TextAnalysis,
     TextCosts,
-    TextFileError,
     analyze_chat,
     analyze_text,
-    decode_text,
-    prepare_text,
-    token_ids_text,
 )
 from monitor.core.tokens import ENCODING_NAMES, encoding_for_model
 from monitor.errors import KnownError
 from monitor.gui.tokenizer.cost_panel import CostPanel
-from monitor.gui.tokenizer.editor import DIRECT_INSERT_MAX_CHARS, DocumentReader, SlicedInserter
+from monitor.gui.tokenizer.editor import DocumentReader, SlicedInserter
 from monitor.gui.tokenizer.editor_side import EditorSide
+from monitor.gui.tokenizer.ids_copy import IdsCopier
+from monitor.gui.tokenizer.intake import (
+    Detached,
+    PaneLimits,
+    advance_all,
+    load_failure_text,
+    prepare_for_editor,
+    read_text_file,
+)
 from monitor.gui.tokenizer.results_panel import FittingPanel, ResultsPanel
 
 if TYPE_CHECKING:
@@ -77,66 +78,6 @@ if TYPE_CHECKING:
     from monitor.gui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
-
-DEBOUNCE_MS = 150
-_READ_BLOCK_BYTES = 4 << 20
-
-
-@dataclass(frozen=True)
-class PaneLimits:
-    """Sizes at which the pane changes strategy (tests shrink them)."""
-
-    debounce_ms: int = DEBOUNCE_MS
-    shade_tokens: int = SHADE_LIMIT_TOKENS
-    # Pastes/drops above this many characters are normalised off-thread and inserted in slices.
-    direct_insert_chars: int = DIRECT_INSERT_MAX_CHARS
-    # A line longer than this makes every keystroke in QPlainTextEdit slow: count, don't edit.
-    long_line_chars: int = 50_000
-    # Texts above this are counted without being put in the editor.
-    editor_max_chars: int = 32_000_000
-    # Files above this are refused with a message (the CLI `count` streams any size).
-    max_file_bytes: int = 256 * 1024 * 1024
-
-
-@dataclass(frozen=True)
-class _Detached:
-    """Text counted without being in the editor (too large, or lines too long)."""
-
-    text: str
-    label: str
-
-
-def _advance_all(generations: tuple[Generation, ...], *_args: object) -> None:
-    for generation in generations:
-        generation.advance()
-
-
-def _prepare(text: str | QByteArray, long_line_chars: int) -> PreparedText:
-    """Worker: a large text, or the UTF-8 bytes of a paste, ready for the editor."""
-    if isinstance(text, QByteArray):
-        text = decode_text(bytes(text.data()), "pasted text", lenient=True)
-    return prepare_text(text, long_line_chars)
-
-
-def _read_file(path: Path, max_bytes: int, long_line_chars: int) -> PreparedText:
-    """Worker: a dropped/opened file as prepared text (TextFileError/OSError otherwise)."""
-    with path.open("rb") as fh:
-        size = os.fstat(fh.fileno()).st_size
-        if size > max_bytes:
-            raise TextFileError(f"{path.name} is too big ({size:,} bytes)", "too_big",
-                                offset=size)
-        # Read in blocks: each read releases the GIL (one 50 MB read() held it ~35 ms).
-        buffer = bytearray(size)
-        view = memoryview(buffer)
-        pos = 0
-        while pos < size:
-            n = fh.readinto(view[pos : pos + _READ_BLOCK_BYTES])
-            if not n:
-                break
-            pos += n
-    data = buffer if pos == size else bytes(view[:pos])
-    return prepare_text(decode_text(data, path.name), long_line_chars)
-
 
 class TokenizerPane(QWidget):
     """Paste/type/drop text; see its exact token count, ids, costs, context use and budget share.
@@ -163,10 +104,9 @@ class TokenizerPane(QWidget):
         self.limits = limits or PaneLimits()
         self._generation = Generation()
         self._load_generation = Generation()
-        self._ids_generation = Generation()
         self._result: Analysis | None = None
         self._costs: TextCosts | None = None
-        self._detached: _Detached | None = None
+        self._detached: Detached | None = None
         self._remaining: Decimal | None = None
         self._message = ""
         self._error_position: tuple[int, int] | None = None
@@ -184,10 +124,13 @@ class TokenizerPane(QWidget):
         self._debounce.timeout.connect(self._start_analysis)
         self._reader = DocumentReader(self.editor.document(), self)
         self._inserter = SlicedInserter(self.editor)
+        self.ids_copier = IdsCopier(runner, self)
+        self.ids_copier.status.connect(self._set_status)
+        self.ids_copier.message.connect(lambda text, error: self._show_message(text, error=error))
         self._connect()
         # A pane deleted mid-count: its workers stop at the next chunk.
         self.destroyed.connect(partial(
-            _advance_all, (self._generation, self._load_generation, self._ids_generation)))
+            advance_all, (self._generation, self._load_generation, self.ids_copier.generation)))
         self.setAcceptDrops(True)  # files dropped anywhere (the editor refuses them read-only)
         self._populate_models()
         if table_error:
@@ -279,7 +222,7 @@ class TokenizerPane(QWidget):
         self._set_status(self.tr("Reading {name}…").format(name=path.name))
         limits = self.limits
         self._runner.run(
-            partial(_read_file, path, limits.max_file_bytes, limits.long_line_chars),
+            partial(read_text_file, path, limits.max_file_bytes, limits.long_line_chars),
             on_done=partial(self._on_loaded, gen, True,
                             self.tr("“{name}”").format(name=path.name), note),
             on_error=partial(self._on_load_failed, gen, path, note),
@@ -292,7 +235,7 @@ class TokenizerPane(QWidget):
         self._inserter.cancel()
         self._generation.advance()
         self._load_generation.advance()
-        self._ids_generation.advance()
+        self.ids_copier.generation.advance()
 
     def dragEnterEvent(self, event: QDragEnterEvent) -> None:
         if event.mimeData().hasUrls():
@@ -579,7 +522,7 @@ class TokenizerPane(QWidget):
         self._loading = True
         self._set_status(self.tr("Preparing the text…"))
         self._runner.run(
-            partial(_prepare, text, self.limits.long_line_chars),
+            partial(prepare_for_editor, text, self.limits.long_line_chars),
             on_done=partial(self._on_loaded, gen, replace_all, origin, ""),
             on_error=partial(self._on_load_failed, gen, None, ""),
         )
@@ -636,29 +579,8 @@ class TokenizerPane(QWidget):
             return
         self._loading = False
         self._set_status("")
-        name = path.name if path is not None else ""
-        if isinstance(exc, TextFileError):
-            if exc.reason == "too_big":
-                text = self.tr("{name} is too big to open here ({mb} MB; the limit is {limit} MB). "
-                               "Count it with `token-monitor count FILE`.").format(
-                    name=name, mb=f"{exc.offset / 1e6:,.1f}",
-                    limit=f"{self.limits.max_file_bytes / 1e6:,.0f}")
-            elif exc.reason in ("utf16", "utf32"):
-                text = self.tr("{name} is {kind} text. Only UTF-8 text can be counted; save it "
-                               "as UTF-8.").format(name=name, kind=ENCODING_TITLES[exc.reason])
-            else:
-                text = self.tr("{name} is not UTF-8 text (byte 0x{byte} at offset {offset}), so "
-                               "it cannot be counted. Drop a text file instead.").format(
-                    name=name, byte=f"{exc.byte:02x}", offset=f"{exc.offset:,}")
-        elif isinstance(exc, IsADirectoryError):
-            text = self.tr("{name} is a folder, not a file.").format(name=name)
-        elif isinstance(exc, OSError):
-            text = self.tr("Cannot read {name}: {problem}").format(
-                name=name, problem=exc.strerror or str(exc))
-        else:
-            log.error("loading text failed", exc_info=exc)
-            text = self.tr("Loading failed: {problem}").format(
-                problem=f"{type(exc).__name__}: {exc}")
+        text = load_failure_text(exc, path.name if path is not None else "",
+                                 self.limits.max_file_bytes)
         self._show_message(f"{text} {note}".strip(), error=True)
 
     def _on_insert_progress(self, done: int, total: int) -> None:
@@ -668,7 +590,7 @@ class TokenizerPane(QWidget):
         self._request_now()
 
     def _enter_detached(self, text: str, label: str, why: str) -> None:
-        self._detached = _Detached(text, label)
+        self._detached = Detached(text, label)
         self._inserter.cancel()
         self.editor.setPlainText("")  # invalidates; the debounced analysis counts the detached text
         self.side.set_detached(
@@ -712,43 +634,11 @@ class TokenizerPane(QWidget):
         result = self._result
         if not isinstance(result, TextAnalysis):
             return
-        if not result.shading_truncated:
-            self._put_ids(self._ids_generation.advance(), len(result.sample),
-                          "[" + ", ".join(map(str, result.sample.ids)) + "]")
-            return
-        gen = self._ids_generation.advance()
-        encoding = result.encoding
-        count = result.tokens
-        self._set_status(self.tr("Preparing {n} token IDs…").format(n=f"{count:,}"))
-
-        def with_text(text: str) -> None:
-            self._runner.run(
-                partial(token_ids_text, text, encoding,
-                        cancelled=self._ids_generation.canceller(gen)),
-                on_done=partial(self._put_ids, gen, count),
-                on_error=partial(self._on_ids_failed, gen),
-            )
-
         if self._detached is not None:
-            with_text(self._detached.text)
+            detached = self._detached.text
+            self.ids_copier.copy(result, lambda with_text: with_text(detached))
         else:
-            self._reader.read(with_text)
-
-    def _put_ids(self, gen: int, count: int, ids: object) -> None:
-        if not self._alive() or not self._ids_generation.is_current(gen):
-            return
-        QGuiApplication.clipboard().setText(str(ids))
-        self._set_status("")
-        self._show_message(self.tr("Copied {n} token IDs.").format(n=f"{count:,}"))
-
-    def _on_ids_failed(self, gen: int, exc: BaseException) -> None:
-        if not self._alive() or isinstance(exc, Superseded):
-            return
-        if self._ids_generation.is_current(gen):
-            log.error("preparing token ids failed", exc_info=exc)
-            self._set_status("")
-            self._show_message(self.tr("Copying the token IDs failed: {problem}").format(
-                problem=f"{type(exc).__name__}: {exc}"), error=True)
+            self.ids_copier.copy(result, self._reader.read)
 
     # ------------------------------------------------------------------------------------
     # messages
