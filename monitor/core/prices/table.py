@@ -43,15 +43,8 @@ class PriceTable:
         self._names = NameResolver(self.models, self.aliases)
 
     def resolve(self, model: str) -> Resolution:
-        """Map a model name as the API reports it to a table entry.
-
-        Order: exact (case-insensitive) -> alias -> drop a trailing -YYYY-MM-DD snapshot date ->
-        a fine-tune `ft:BASE:org:suffix:id` by the table's `ft:BASE` rates (or BASE's own rates,
-        flagged as an estimate, when no fine-tune rate is published) -> the longest family entry
-        that declares `covers_suffixes`, followed by "-" (e.g. gpt-4-0613 -> gpt-4), unless the
-        suffix names another modality (-transcribe, -tts, -audio..., -realtime, -search...,
-        -image). Nothing -> unknown.
-        """
+        """Map a model name as the API reports it to a table entry (the order of the rules:
+        `NameResolver.resolve`)."""
         return self._names.resolve(model)
 
     # -- cost ----------------------------------------------------------------------------------
