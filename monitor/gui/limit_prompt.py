@@ -12,6 +12,7 @@ from collections.abc import Callable
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
+import shiboken6
 from PySide6.QtCore import QObject, Qt
 from PySide6.QtWidgets import (
     QDialog,
@@ -134,6 +135,8 @@ class LimitPrompt(QObject):
         if self._closed:
             return
         window = self._window()
+        if not shiboken6.isValid(window):  # the app's window is gone (quit without shutdown)
+            return
         dialog = LimitDialog(self._ctx.settings.monthly_limit_usd, spend,
                              window if window.isVisible() else None)
         dialog.accepted.connect(lambda: self._answered(dialog.value()))
