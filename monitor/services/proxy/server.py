@@ -20,7 +20,6 @@ Never logs bodies, prompts or keys: records carry a key label or a masked finger
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
 import ipaddress
 import logging
@@ -30,9 +29,7 @@ import socket
 import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -44,10 +41,10 @@ from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from monitor.core.clock import Clock, system_clock
-from monitor.core.records import ProxyRecord, RateLimitSnapshot
-from monitor.core.usage import TokenUsage
+from monitor.core.records import ProxyRecord
 from monitor.errors import KnownError
 from monitor.log import mask_secret, redact
+from monitor.services.proxy.finished import FinishedRequest
 from monitor.services.proxy.guard import (
     GuardedServer,
     RequestGuard,
@@ -65,22 +62,16 @@ from monitor.services.proxy.metering import (
     plan_chat_request,
     sniff_model,
 )
-from monitor.services.proxy.ratelimit import RATE_LIMIT_HEADERS, parse_rate_limits
-from monitor.services.proxy.record_keeper import RecordKeeper
+from monitor.services.proxy.ratelimit import RATE_LIMIT_HEADERS
+from monitor.services.proxy.record_writer import RecordWriter
 from monitor.services.proxy.replies import json_error as _json_error
-from monitor.services.proxy.unmetered import (
-    FREE_METHODS,
-    estimate_input,
-    fallback_record,
-    unmetered_reason,
-)
-from monitor.services.record_spool import RecordSpool, spool_path_for
+from monitor.services.proxy.unmetered import FREE_METHODS
 
 if TYPE_CHECKING:
     from monitor.core.pricing import PriceTable
     from monitor.services.proxy.addons import ProxyAddon
     from monitor.services.proxy.caps import Hold, SpendGate
-    from monitor.services.store import UsageStore
+    from monitor.services.proxy.journal import Segment
 
 log = logging.getLogger(__name__)
 
@@ -93,13 +84,6 @@ ones that are not a JSON object, are streamed upstream unchanged."""
 SMALL_BODY = 64 * 1024
 """JSON request bodies up to this size are read whole before forwarding (to learn the model);
 everything else streams."""
-
-WRITER_BUSY_TIMEOUT_S = 2.0
-"""How long the record writer waits for a locked database before spooling the batch."""
-
-PROMPT_WRITE_S = 0.02
-"""How long after a request ends the record writer waits to batch its neighbours before
-writing: the window in which an answered request's record lives only in memory."""
 
 SHUTDOWN_GRACE_S = 3.0
 """On stop, requests still running get this long to finish before they are cut (partial)."""
@@ -266,308 +250,6 @@ def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
         if name.lower() == "connection":
             tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
     return tokens
-
-
-# ---------------------------------------------------------------------------------------
-# records, written off the event loop
-
-
-@dataclass(frozen=True)
-class FinishedRequest:
-    """Everything known about one forwarded request when it ends (before costing)."""
-
-    time: datetime
-    method: str
-    endpoint: str
-    model: str | None
-    request_model: str | None
-    service_tier: str | None
-    key_label: str
-    usage: TokenUsage | None
-    status: int
-    latency_ms: float
-    ttfb_ms: float | None
-    request_id: str | None
-    partial: bool
-    rate_limit_headers: dict[str, str] | None = None
-    headers_at: datetime | None = None
-    usage_malformed: bool = False
-    client_disconnected: bool = False
-    request_body: bytes | None = None  # kept only when the response had no usable usage
-    streamed: bool = False
-    hold: Hold | None = None  # a hard-cap reservation, settled once the record is stored
-
-
-class RecordWriter:
-    """A daemon thread that prices finished requests and writes them to the UsageStore.
-
-    The event loop appends to a deque and wakes the thread only when it is not already
-    awake (an `Event` flag read, so one wake-up per batch, never per record); the thread
-    then waits PROMPT_WRITE_S for the requests finishing alongside and writes them in one
-    transaction. So a record is in the database (or the spool) about PROMPT_WRITE_S after
-    its response went out, and a proxy killed outright (SIGKILL) loses only the records of
-    that last moment; at most 1/PROMPT_WRITE_S batches a second, whatever the traffic.
-    Idle, the thread looks every `interval` seconds (heartbeat, cap refresh, spool replay).
-    `on_record` is called on this thread after each batch is kept. No record is dropped:
-    `RecordKeeper` isolates a bad record and spools batches the database cannot take.
-    """
-
-    def __init__(
-        self,
-        store_path: Path,
-        prices: PriceTable,
-        on_record: Callable[[ProxyRecord], None] | None = None,
-        *,
-        interval: float = 0.1,
-        clock: Clock = system_clock,
-        gate: SpendGate | None = None,
-    ) -> None:
-        self._gate = gate
-        self._store_path = store_path
-        self._clock = clock
-        self._prices = prices
-        self._on_record = on_record
-        self._interval = interval
-        self._items: collections.deque[FinishedRequest] = collections.deque()
-        self._submitted = 0  # only the event loop's thread adds to it
-        self._written = 0
-        self._wake = threading.Event()
-        self._stopping = False
-        self._done = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="proxy-records", daemon=True)
-        self._started = False
-        self._unpriced: set[str] = set()  # models already logged as unpriced (bounded)
-        self._next_beat = 0.0  # monotonic: when the next heartbeat is due (at once at start)
-        self.keeper = RecordKeeper(self._open_store, RecordSpool(spool_path_for(store_path)))
-
-    def _open_store(self) -> UsageStore:
-        from monitor.services.store import UsageStore
-
-        # A short busy timeout: past it the batch is spooled, not the queue held up.
-        return UsageStore(self._store_path, clock=self._clock,
-                          busy_timeout_s=WRITER_BUSY_TIMEOUT_S)
-
-    def start(self) -> None:
-        """Open the store (raising StoreError here, not later on the thread) and start."""
-        if not self._started:
-            self.keeper.open()
-            if self._gate is not None and self.keeper.store is not None:
-                self._gate.load(self.keeper.store)
-            self._started = True
-            self._thread.start()
-
-    def submit(self, item: FinishedRequest) -> None:
-        self._submitted += 1
-        self._items.append(item)
-        if not self._wake.is_set():  # one wake-up per batch: later submits find it set
-            self._wake.set()
-
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every request submitted so far is stored; False on timeout."""
-        target = self._submitted
-        deadline = time.monotonic() + timeout
-        self._wake.set()
-        with self._done:
-            while self._written < target:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._thread.is_alive():
-                    return self._written >= target
-                self._done.wait(min(left, 0.05))
-                self._wake.set()
-        return True
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Store what is queued, then stop the thread."""
-        self._stopping = True
-        self._wake.set()
-        if self._started and self._thread.is_alive():
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.error("the proxy stopped with %d records not yet stored or spooled (the "
-                          "records thread is still writing; a stuck database?)",
-                          self._submitted - self._written)
-
-    def to_record(self, item: FinishedRequest) -> ProxyRecord:
-        """Price one finished request (errors cost 0; missing usage is counted with a reason
-        and, where the request body is known, its input estimated with the tokenizer)."""
-        model = item.model or item.request_model
-        cost: Decimal | None
-        as_of = None
-        usage = item.usage
-        reason = unmetered_reason(item.endpoint, item.status, item.method,
-                                  item.usage is not None, item.usage_malformed,
-                                  item.client_disconnected)
-        estimated = False
-        if item.usage_malformed:  # absurd counts (1e30, NaN, negative) are no spend to price
-            usage = None
-        if reason is None and item.status >= 400:
-            usage, cost = TokenUsage(), Decimal(0)
-        elif usage is None:
-            usage = TokenUsage()
-            cost = Decimal(0) if item.method in FREE_METHODS and not item.partial else None
-            if reason is not None and item.request_body is not None and model is not None:
-                guess = estimate_input(item.endpoint, model, item.request_body, self._prices,
-                                       item.time, item.service_tier)
-                if guess is not None:
-                    usage, cost, as_of, estimated = guess.usage, guess.cost, guess.as_of, True
-                    if cost is None:
-                        self._note_unpriced(model)
-        elif model is None:
-            cost = None
-        else:
-            try:
-                priced = self._prices.cost(
-                    model, usage, at=item.time, service_tier=item.service_tier
-                )
-            except Exception:
-                log.warning("could not price a %s request for model %s", item.endpoint, model,
-                            exc_info=True)
-                cost = None
-            else:
-                cost, as_of = priced.usd, priced.as_of
-                if cost is None and item.request_model and item.request_model != model:
-                    # a gateway's name for the model (`openai/gpt-4o` for `gpt-4o`): priced
-                    # by the model asked for, flagged as an estimate
-                    asked = self._prices.cost(item.request_model, usage, at=item.time,
-                                              service_tier=item.service_tier)
-                    if asked.usd is not None:
-                        cost, as_of, estimated = asked.usd, asked.as_of, True
-                if cost is None:
-                    self._note_unpriced(model)
-        return ProxyRecord(
-            time=item.time,
-            endpoint=item.endpoint,
-            model=model,
-            service_tier=item.service_tier,
-            key_label=item.key_label,
-            usage=usage,
-            cost_usd=cost,
-            price_as_of=as_of,
-            status=item.status,
-            latency_ms=round(item.latency_ms, 3),
-            ttfb_ms=None if item.ttfb_ms is None else round(item.ttfb_ms, 3),
-            request_id=item.request_id,
-            partial=item.partial,
-            unmetered=reason,
-            estimated=estimated,
-            request_model=item.request_model,
-            streamed=item.streamed,
-        )
-
-    def _note_unpriced(self, model: str) -> None:
-        """Say once per model (per run) that its requests go through uncounted: no soft cap
-        or monthly-limit alert sees them (a hard cap refuses them, see caps.SpendGate)."""
-        if model in self._unpriced or len(self._unpriced) >= 1000:
-            return
-        self._unpriced.add(model)
-        log.warning(
-            "model %r has no price in the price table: its requests are forwarded and stored "
-            "without a cost, so soft caps and the monthly limit's alerts do not count them (a "
-            "hard cap refuses them). Add its price with `token-monitor price import FILE "
-            "--apply` or in the price override file", model)
-
-    def _run(self) -> None:
-        try:
-            while True:
-                if self._wake.wait(self._interval) and not self._stopping:
-                    time.sleep(PROMPT_WRITE_S)  # gather the requests ending with this one
-                self._wake.clear()
-                stopping = self._stopping
-                batch: list[FinishedRequest] = []
-                while self._items and len(batch) < 2000:
-                    batch.append(self._items.popleft())
-                gate_store = self.keeper.store
-                if self._gate is not None and gate_store is not None:
-                    self._gate.tick(gate_store, self.keeper.waiting())
-                self._heartbeat()
-                if batch:
-                    try:
-                        self._write(batch)
-                    finally:
-                        with self._done:
-                            self._written += len(batch)
-                            self._done.notify_all()
-                    if self._items:
-                        self._wake.set()
-                elif stopping:
-                    return
-                else:
-                    self.keeper.replay_now()
-        finally:
-            self._last_words()
-            self.keeper.close()
-
-    def _last_words(self) -> None:
-        """On stop: one more try for records waiting in memory, then say how many are lost."""
-        self.keeper.flush_backlog()
-        lost = self.unkept
-        if lost:
-            log.error("%d proxy records could not be kept: neither the usage database nor "
-                      "the spool %s could take them (is the disk full?); they are lost",
-                      lost, self.keeper.spool.path)
-
-    @property
-    def unkept(self) -> int:
-        """Records submitted but neither stored nor spooled (waiting in memory or the queue)."""
-        return self.keeper.unkept + len(self._items)
-
-    def _heartbeat(self) -> None:
-        """Every PROXY_HEARTBEAT_S, note in the store that this proxy is metering, so `status`
-        knows an idle proxy's figures are complete rather than stale."""
-        due = time.monotonic()
-        store = self.keeper.store
-        if due < self._next_beat or store is None:  # the usual case: this loop runs 10x a second
-            return
-        from monitor.services.store import PROXY_HEARTBEAT_S, PROXY_SOURCE, SyncState
-
-        self._next_beat = due + PROXY_HEARTBEAT_S
-        try:
-            store.set_sync_state(PROXY_SOURCE, SyncState(last_success=self._clock()))
-        except Exception:  # a busy or failing store: the records' own path reports that
-            log.debug("could not write the proxy heartbeat", exc_info=True)
-
-    def _write(self, batch: list[FinishedRequest]) -> None:
-        records: list[ProxyRecord] = []
-        snapshots: list[RateLimitSnapshot] = []
-        held: list[tuple[Hold, ProxyRecord | None]] = []
-        for item in batch:
-            try:
-                rec = self.to_record(item)
-            except Exception:
-                log.exception("could not price a proxy record for %s", item.endpoint)
-                rec = fallback_record(item)  # counted, never dropped
-            if item.hold is not None and self._gate is not None:
-                rec = self._gate.charge(item.hold, rec)  # unknown cost: its reservation
-                held.append((item.hold, rec))
-            records.append(rec)
-            rl_model = item.request_model or item.model
-            if item.rate_limit_headers and rl_model:
-                snap = parse_rate_limits(
-                    item.rate_limit_headers, key_label=item.key_label, model=rl_model,
-                    time=item.headers_at or item.time,
-                )  # fmt: skip
-                if snap is not None:
-                    snapshots.append(snap)
-        kept: set[int] = set()
-        try:
-            kept = {id(rec) for rec in self.keeper.keep(records, snapshots)}
-        finally:
-            if self._gate is not None:
-                for hold, settled in held:
-                    self._gate.settle(hold, settled, stored=id(settled) in kept)
-        for rec in records:
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug(
-                    "%s %d model=%s in=%d out=%d cost=%s %.1fms key=%s%s",
-                    rec.endpoint, rec.status, rec.model, rec.usage.input_tokens,
-                    rec.usage.output_tokens, rec.cost_usd, rec.latency_ms, rec.key_label,
-                    " partial" if rec.partial else "",
-                )
-            if self._on_record is not None:
-                try:
-                    self._on_record(rec)
-                except Exception:
-                    log.exception("on_record callback failed")
 
 
 # ---------------------------------------------------------------------------------------
@@ -1057,6 +739,8 @@ class MeteringProxy:
         if state.cors_origin is not None:
             resp.headers.update(cors_headers(state.cors_origin))
         write = resp.write
+        left = _declared_length(resp.headers)  # bytes until a Content-Length body is whole
+        observed = False  # the observer has seen the whole body (and finished)
         try:
             await resp.prepare(request)
             async for chunk in up.content.iter_any():
@@ -1067,9 +751,19 @@ class MeteringProxy:
                     if out:
                         await _to_client(write, out)
                 else:
-                    await _to_client(write, chunk)
-                    if observer is not None:
-                        observer.observe(chunk)
+                    if left is not None and (left := left - len(chunk)) <= 0 and not observed:
+                        # this chunk completes the body: meter it and journal the record
+                        # before the client has it all (the bytes are unchanged)
+                        if observer is not None:
+                            observer.observe(chunk)
+                            observer.finish()
+                        observed = True
+                        self._journal(state)
+                        await _to_client(write, chunk)
+                    else:
+                        await _to_client(write, chunk)
+                        if observer is not None:
+                            observer.observe(chunk)
                 if state.meter is not None and state.meter.result.complete:
                     # The stream's end ([DONE], a terminal event) is with the client: one that
                     # hangs up now, before the upstream closes the body, got all of it.
@@ -1079,10 +773,12 @@ class MeteringProxy:
                 tail = stripper.finish()
                 if tail:
                     await _to_client(write, tail)
-            elif observer is not None:
+            elif observer is not None and not observed:
                 observer.finish()
             state.delivered = True  # every byte is with the transport; a client that hangs
             # up now (after reading [DONE]) got the whole response
+            self._journal(state)  # before the end of a chunked body (or the headers of an
+            # empty one) goes out
             try:
                 await resp.write_eof()
             except (ConnectionResetError, aiohttp.ClientConnectionResetError) as exc:
@@ -1102,7 +798,8 @@ class MeteringProxy:
             state.ttfb_ms = (time.perf_counter() - state.t0) * 1000
         return resp
 
-    def _finish(self, state: _RequestState) -> None:
+    def _finished(self, state: _RequestState) -> FinishedRequest:
+        """The request's record-to-be as known now (the journal's pre-record, or the end)."""
         latency = (time.perf_counter() - state.t0) * 1000
         meter = state.meter
         metered = meter.result if meter is not None else Metered()
@@ -1118,33 +815,46 @@ class MeteringProxy:
                 name: value for name in RATE_LIMIT_HEADERS
                 if (value := up_headers.get(name)) is not None
             }  # fmt: skip
+        journal_id, segment = state.journal or (None, None)
+        return FinishedRequest(
+            time=state.started,
+            method=state.method,
+            endpoint=state.endpoint,
+            model=metered.model,
+            request_model=state.request_model,
+            service_tier=metered.service_tier,
+            key_label=state.key_label,
+            usage=metered.usage,
+            status=state.status,
+            latency_ms=latency,
+            ttfb_ms=state.ttfb_ms,
+            request_id=state.request_id,
+            partial=partial,
+            rate_limit_headers=rate_headers,
+            headers_at=state.headers_at,
+            usage_malformed=metered.malformed,
+            client_disconnected=state.client_gone,
+            request_body=(state.request_body
+                          if metered.usage is None or metered.malformed else None),
+            streamed=isinstance(meter, StreamObserver | UsageChunkStripper),
+            hold=state.hold,
+            journal_id=journal_id,
+            journal_segment=segment,
+        )
+
+    def _journal(self, state: _RequestState) -> None:
+        """Write the request's record to the journal before its answer's last bytes go out:
+        a kill from then on cannot lose what the client was told (journal.py)."""
+        if state.journal is None:
+            state.journal = self._writer.journal.append(self._finished(state))
+
+    def _finish(self, state: _RequestState) -> None:
         if state.hold is not None:
             self._gate.finished(state.hold)
-        self._writer.submit(
-            FinishedRequest(
-                time=state.started,
-                method=state.method,
-                endpoint=state.endpoint,
-                model=metered.model,
-                request_model=state.request_model,
-                service_tier=metered.service_tier,
-                key_label=state.key_label,
-                usage=metered.usage,
-                status=state.status,
-                latency_ms=latency,
-                ttfb_ms=state.ttfb_ms,
-                request_id=state.request_id,
-                partial=partial,
-                rate_limit_headers=rate_headers,
-                headers_at=state.headers_at,
-                usage_malformed=metered.malformed,
-                client_disconnected=state.client_gone,
-                request_body=(state.request_body
-                              if metered.usage is None or metered.malformed else None),
-                streamed=isinstance(meter, StreamObserver | UsageChunkStripper),
-                hold=state.hold,
-            )
-        )
+        # a reply aiohttp sends after this handler returns (an error, a refusal) is journaled
+        # here, before it goes out; a relayed one was journaled before its last bytes
+        self._journal(state)
+        self._writer.submit(self._finished(state))
 
 
 def _fan_out(
@@ -1174,6 +884,14 @@ async def _pieces(body: bytes) -> AsyncIterator[bytes]:
         yield bytes(view[i : i + _PIECE])
 
 
+def _declared_length(headers: CIMultiDict[str] | CIMultiDictProxy[str]) -> int | None:
+    """The Content-Length the client was promised, if one (a valid one) was."""
+    value = headers.get(hdrs.CONTENT_LENGTH)
+    if value is None or not value.isdigit():
+        return None
+    return int(value)
+
+
 async def _to_client(
     write: Callable[[bytes], Awaitable[None]], data: bytes
 ) -> None:
@@ -1188,7 +906,7 @@ class _RequestState:
 
     __slots__ = (
         "bad_body", "capped", "clean_end", "client_gone", "cors_origin", "delivered",
-        "endpoint", "headers_at", "hold", "key_label", "meter", "method", "partial",
+        "endpoint", "headers_at", "hold", "journal", "key_label", "meter", "method", "partial",
         "request_body",
         "request_id", "request_model", "started", "status", "t0", "ttfb_ms", "upstream_headers",
     )
@@ -1222,3 +940,4 @@ class _RequestState:
         self.cors_origin: str | None = None  # an allowed browser origin (CORS headers)
         self.capped: tuple[Any, ...] = ()  # hard-cap accounts this request reserves against
         self.hold: Hold | None = None
+        self.journal: tuple[str, Segment] | None = None  # its journal line (id, segment)
