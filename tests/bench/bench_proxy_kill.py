@@ -4,9 +4,9 @@
 upstream (tests/fakes/fake_upstream.py, in this process); a client thread sends sequential
 chat requests at `--rate` per second; after 1-2 s (varied) the proxy gets SIGKILL and a new
 one starts on the same home. Per kill: requests the client got an answer for, records in
-the database plus the spool after the restart replayed it, and the difference (answered but
-lost: neither stored, spooled nor journaled before the kill). A request cut by the kill got no answer
-and is not counted. Prints figures; asserts nothing.
+the database after the spool and the journal were imported, and the difference (answered
+but lost: neither stored, spooled nor journaled before the kill). A request cut by the kill
+got no answer and is not counted. Prints figures; asserts nothing.
 
 `--code DIR` runs the proxy from another checkout (to compare with an older version).
 
