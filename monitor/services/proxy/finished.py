@@ -1,20 +1,33 @@
 """What the proxy knows about one request when it ends: the record writer's input.
 
-Its own module so that the event loop side (server.py), the writer (record_writer.py), the
-journal and the unmetered estimate all depend on it without depending on each other.
+Its own module so that the event loop side (server.py), the writer (record_writer.py) and the
+journal (journal.py, whose `Segment` a request's line is in) depend on it without depending on
+each other.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from monitor.core.usage import TokenUsage
 
 if TYPE_CHECKING:
     from monitor.services.proxy.caps import Hold
-    from monitor.services.proxy.journal import Segment
+
+
+@dataclass
+class Segment:
+    """One journal file of this process: lines appended by the loop, stored by the writer."""
+
+    path: Path
+    prefix: str  # "<run>.<segment>." of every id in it
+    fd: int
+    size: int = 0
+    journaled: int = 0  # lines appended (event loop thread, under Journal._lock)
+    stored: int = 0  # lines stored or spooled (writer thread, under Journal._lock)
 
 
 @dataclass(frozen=True)

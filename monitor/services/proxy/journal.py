@@ -27,7 +27,7 @@ import os
 import secrets
 import threading
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, fields, replace
+from dataclasses import fields, replace
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
@@ -36,7 +36,7 @@ from zlib import crc32
 
 from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
-from monitor.services.proxy.finished import FinishedRequest
+from monitor.services.proxy.finished import FinishedRequest, Segment
 
 try:
     import fcntl
@@ -57,18 +57,6 @@ JOURNAL_BODY_LIMIT = 64 * 1024
 """A request body (kept for the input estimate of an unmetered request) is journaled only
 up to this size; a larger one is estimated only if the process lives to store it."""
 IMPORT_CHUNK = 500
-
-
-@dataclass
-class Segment:
-    """One journal file of this process: lines appended by the loop, stored by the writer."""
-
-    path: Path
-    prefix: str  # "<run>.<segment>." of every id in it
-    fd: int
-    size: int = 0
-    journaled: int = 0  # lines appended (event loop thread, under Journal._lock)
-    stored: int = 0  # lines stored or spooled (writer thread, under Journal._lock)
 
 
 def _open_segment(folder: Path, prefix: str) -> Segment:

@@ -40,7 +40,7 @@ from monitor.services.proxy.replies import json_error as _json_error
 
 if TYPE_CHECKING:
     from monitor.services.proxy.caps import Hold
-    from monitor.services.proxy.journal import Segment
+    from monitor.services.proxy.finished import Segment
 
 
 log = logging.getLogger(__name__)
