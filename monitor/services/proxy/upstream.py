@@ -24,6 +24,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from monitor.core.clock import Clock
 from monitor.log import redact
+from monitor.services.proxy.chat_request import plan_chat_request, sniff_model
 from monitor.services.proxy.guard import (
     cors_headers,
 )
@@ -32,11 +33,9 @@ from monitor.services.proxy.metering import (
     Observer,
     StreamObserver,
     UsageChunkStripper,
-    decodable_accept_encoding,
-    plan_chat_request,
-    sniff_model,
 )
 from monitor.services.proxy.replies import json_error as _json_error
+from monitor.services.proxy.streams import decodable_accept_encoding
 
 if TYPE_CHECKING:
     from monitor.services.proxy.caps import Hold
