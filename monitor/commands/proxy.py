@@ -12,8 +12,8 @@ from typing import TYPE_CHECKING
 from monitor import exit_codes
 from monitor.context import AppContext
 from monitor.services.proxy import MeteringProxy
+from monitor.services.proxy.addresses import is_loopback_host
 from monitor.services.proxy.caps import gate_for
-from monitor.services.proxy.server import is_loopback_host
 
 if TYPE_CHECKING:
     from monitor.services.proxy.addons import ProxyAddon

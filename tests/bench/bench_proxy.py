@@ -387,8 +387,25 @@ def micro_bench(n: int = 20_000) -> dict[str, float]:
             assert not isinstance(hold, web.Response), "the bench cap refused"
             gate.settle(hold, None)  # type: ignore[arg-type]
 
+        from datetime import UTC, datetime
+
+        from monitor.core.usage import TokenUsage
+        from monitor.services.proxy.finished import FinishedRequest
+        from monitor.services.proxy.journal import Journal
+
+        journal = Journal(Path(home))
+        item = FinishedRequest(
+            time=datetime.now(UTC), method="POST", endpoint="/chat/completions", model="gpt-4o",
+            request_model="gpt-4o", service_tier="default", key_label="sk-…abcd",
+            usage=TokenUsage(input_tokens=12, output_tokens=9), status=200, latency_ms=1.2,
+            ttfb_ms=1.1, request_id="req_0123456789abcdef0123456789abcdef", partial=False)
+
+        async def journal_line() -> None:  # what the loop adds before a reply's last bytes
+            journal.append(item)
+
         async def main() -> dict[str, float]:
-            return {"guard_us": await timed(guard_step),
+            return {"journal_append_us": await timed(journal_line),
+                    "guard_us": await timed(guard_step),
                     "gate_passthrough_us": await timed(passthrough),
                     "virtual_lookup_us": await timed(lookup),
                     "capped_reserve_settle_us": await timed(reserve_settle)}
@@ -396,6 +413,7 @@ def micro_bench(n: int = 20_000) -> dict[str, float]:
         try:
             out = asyncio.run(main())
         finally:
+            journal.close(all_kept=True)
             ctx.close()
     print("micro  per request: " + ", ".join(f"{k} {v:.2f}" for k, v in out.items()),
           flush=True)

@@ -4,9 +4,9 @@
 upstream (tests/fakes/fake_upstream.py, in this process); a client thread sends sequential
 chat requests at `--rate` per second; after 1-2 s (varied) the proxy gets SIGKILL and a new
 one starts on the same home. Per kill: requests the client got an answer for, records in
-the database plus the spool after the restart replayed it, and the difference (answered but
-lost: the record writer had not stored them yet). A request cut by the kill got no answer
-and is not counted. Prints figures; asserts nothing.
+the database after the spool and the journal were imported, and the difference (answered
+but lost: neither stored, spooled nor journaled before the kill). A request cut by the kill
+got no answer and is not counted. Prints figures; asserts nothing.
 
 `--code DIR` runs the proxy from another checkout (to compare with an older version).
 
@@ -74,11 +74,19 @@ def _collect(into: list[int], port: int, rate: float, stop: threading.Event) -> 
 
 
 def kept(home: Path, code: Path) -> int:
-    """Records in the database after replaying the spool (as the next start would)."""
+    """Records in the database after replaying the spool and importing the journal (as the
+    next start would)."""
     script = ("from monitor.paths import resolve_paths; from monitor.services.store import "
               "UsageStore; from monitor.services.record_spool import RecordSpool, "
               "spool_path_for; import sys; p = resolve_paths(sys.argv[1]); s = UsageStore("
-              "p.db_file); RecordSpool(spool_path_for(p.db_file)).replay(s); s.close()")
+              "p.db_file); RecordSpool(spool_path_for(p.db_file)).replay(s)\n"
+              "try:\n from monitor.services.proxy.journal import import_orphans\n"
+              " from monitor.services.proxy.record_writer import RecordWriter\n"
+              " from monitor.services.price_files import load_price_table\n"
+              "except ImportError: pass  # older code: no journal\n"
+              "else: import_orphans(p.db_file.parent, s, RecordWriter(p.db_file, "
+              "load_price_table()).to_record)\n"
+              "s.close()")
     subprocess.run([sys.executable, "-c", script, str(home)], check=True, cwd=code,
                    env={**os.environ, "PYTHONPATH": str(code)})
     conn = sqlite3.connect(resolve_db(home))

@@ -35,7 +35,7 @@ from monitor.paths import Paths
 from monitor.services.keyring_vault import MemoryVault
 from monitor.services.keyvault import KeyStore
 from monitor.services.proxy import MeteringProxy, ProxyConfigError
-from monitor.services.proxy.server import endpoint_of, parse_upstream, points_at_self
+from monitor.services.proxy.addresses import endpoint_of, parse_upstream, points_at_self
 from monitor.services.store import UsageStore
 from tests.fakes.fake_upstream import FakeUpstream
 from tests.fakes.server import ServerThread, listening_url

@@ -596,7 +596,7 @@ def test_one_request_body_serves_the_reservation_and_the_estimate(
     """A capped request's body (over SMALL_BODY, so read whole only for the cap) is the one
     copy both the reservation and, when the reply has no usage, the input count read."""
     from monitor.core.chat_tokens import count_chat
-    from monitor.services.proxy.server import SMALL_BODY
+    from monitor.services.proxy.upstream import SMALL_BODY
 
     token = harness.add_key("capped", cap_usd=Decimal("100"), per="month", hard=True)
     proxy, gate = harness.start()

@@ -10,25 +10,29 @@ from datetime import UTC, datetime
 import pytest
 
 from monitor.core.usage import TokenUsage
-from monitor.services.proxy.metering import (
-    DECODABLE_CODINGS,
+from monitor.services.proxy.chat_request import (
     FULL_PARSE_BYTES,
-    BodyDecoder,
-    JsonObserver,
-    SSEEvent,
-    SSEMeter,
-    SSEParser,
-    StreamObserver,
-    UsageChunkStripper,
-    decodable_accept_encoding,
-    meter_document,
-    meter_head_tail,
     plan_chat_request,
     sniff_model,
     top_level_members,
+)
+from monitor.services.proxy.metering import (
+    JsonObserver,
+    SSEMeter,
+    StreamObserver,
+    UsageChunkStripper,
+    meter_document,
+    meter_head_tail,
     usage_from_dict,
 )
 from monitor.services.proxy.ratelimit import parse_rate_limits, parse_reset
+from monitor.services.proxy.streams import (
+    DECODABLE_CODINGS,
+    BodyDecoder,
+    SSEEvent,
+    SSEParser,
+    decodable_accept_encoding,
+)
 
 # A real capture (openai-api.md §4.2), with ids shortened.
 CHAT_STREAM = (

@@ -13,7 +13,8 @@ from pathlib import Path
 from monitor.core.records import ProxyRecord
 from monitor.core.usage import TokenUsage
 from monitor.services.price_files import load_price_table
-from monitor.services.proxy.server import FinishedRequest, RecordWriter
+from monitor.services.proxy.finished import FinishedRequest
+from monitor.services.proxy.record_writer import RecordWriter
 
 
 def finished(i: int) -> FinishedRequest:

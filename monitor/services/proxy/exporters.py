@@ -79,8 +79,8 @@ def export_options(
     Raises:
         MetricsError: a bad port, ADDR:PORT or interval.
     """
+    from monitor.services.proxy.addresses import is_loopback_host
     from monitor.services.proxy.metrics import MetricsError, parse_listen
-    from monitor.services.proxy.server import is_loopback_host
 
     warnings: list[str] = []
     metrics: tuple[str, int] | None = None

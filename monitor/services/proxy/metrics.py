@@ -405,7 +405,7 @@ class MetricsExporter:
 
     def _own_names(self) -> set[str]:
         """Extra `Host` names a scraper on another machine may use (none on loopback)."""
-        from monitor.services.proxy.server import is_loopback_host
+        from monitor.services.proxy.addresses import is_loopback_host
 
         if is_loopback_host(self.host):
             return set()

@@ -110,17 +110,24 @@ class RecordKeeper:
     # -- keeping records -----------------------------------------------------------------
 
     def keep(self, records: Sequence[ProxyRecord],
-             snapshots: Sequence[RateLimitSnapshot] = ()) -> list[ProxyRecord]:
-        """Store or spool every record; returns the ones that reached the database now."""
+             snapshots: Sequence[RateLimitSnapshot] = (),
+             ids: Sequence[str | None] = ()) -> list[ProxyRecord]:
+        """Store or spool every record; returns the ones that reached the database now.
+
+        `ids` (one per record, or empty): the records' journal ids, remembered with them in
+        the same transaction, or kept as their spool ids, so the journal never adds one twice.
+        """
+        ids = list(ids) or [None] * len(records)
         store = self._available_store()
         if store is not None and not self._replay(store):
             store = None
         if store is None:
-            self._to_spool(records)
+            self._to_spool(records, ids)
             return []
         try:
             with store.transaction():
                 store.add_proxy_records(records)
+                store.remember_spool_ids([i for i in ids if i is not None])
                 for snap in snapshots:
                     store.add_rate_limit(snap)
             if self._failing:
@@ -130,26 +137,31 @@ class RecordKeeper:
         except Exception as exc:
             if store_unavailable(exc):
                 self._fail("the usage database cannot take writes", exc)
-                self._to_spool(records)
+                self._to_spool(records, ids)
                 return []
             log.warning("a batch of %d proxy records was refused (%s); storing them one by "
                         "one", len(records), exc)
-        return self._one_by_one(store, records, snapshots)
+        return self._one_by_one(store, records, snapshots, ids)
 
     def _one_by_one(self, store: UsageStore, records: Sequence[ProxyRecord],
-                    snapshots: Sequence[RateLimitSnapshot]) -> list[ProxyRecord]:
+                    snapshots: Sequence[RateLimitSnapshot],
+                    ids: Sequence[str | None]) -> list[ProxyRecord]:
         stored: list[ProxyRecord] = []
         for i, rec in enumerate(records):
             try:
-                store.add_proxy_records((rec,))
+                with store.transaction():
+                    store.add_proxy_records((rec,))
+                    rid = ids[i]
+                    if rid is not None:
+                        store.remember_spool_ids((rid,))
             except Exception as exc:
                 if store_unavailable(exc):
                     self._fail("the usage database cannot take writes", exc)
-                    self._to_spool(records[i:])
+                    self._to_spool(records[i:], ids[i:])
                     return stored
                 log.error("the usage database refused a proxy record of %s at %s (%s); it is "
                           "kept in the spool", rec.endpoint, rec.time.isoformat(), exc)
-                self._to_spool((rec,))
+                self._to_spool((rec,), ids[i:i + 1])
             else:
                 stored.append(rec)
         for snap in snapshots:
@@ -159,8 +171,11 @@ class RecordKeeper:
                 log.warning("could not store a rate-limit snapshot: %s", exc)
         return stored
 
-    def _to_spool(self, records: Sequence[ProxyRecord]) -> None:
-        waiting = [*self._backlog, *((new_spool_id(), r) for r in records)]
+    def _to_spool(self, records: Sequence[ProxyRecord],
+                  ids: Sequence[str | None] = ()) -> None:
+        named = list(ids) or [None] * len(records)
+        waiting = [*self._backlog,
+                   *((i or new_spool_id(), r) for i, r in zip(named, records, strict=True))]
         if not waiting:
             return
         try:

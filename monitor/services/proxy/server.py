@@ -20,103 +20,72 @@ Never logs bodies, prompts or keys: records carry a key label or a masked finger
 from __future__ import annotations
 
 import asyncio
-import collections
 import contextlib
-import ipaddress
 import logging
-import re
 import secrets
-import socket
 import threading
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import aiohttp
 from aiohttp import hdrs, web
-from aiohttp.http_exceptions import HttpProcessingError
-from aiohttp.web_protocol import RequestPayloadError
 from multidict import CIMultiDict, CIMultiDictProxy
 from yarl import URL
 
 from monitor.core.clock import Clock, system_clock
-from monitor.core.records import ProxyRecord, RateLimitSnapshot
-from monitor.core.usage import TokenUsage
-from monitor.errors import KnownError
+from monitor.core.records import ProxyRecord
 from monitor.log import mask_secret, redact
+from monitor.services.proxy.addresses import (
+    ProxyConfigError,
+    endpoint_of,
+    format_host,
+    host_kind,
+    is_loopback_host,
+    parse_upstream,
+    points_at_self,
+)
+from monitor.services.proxy.finished import FinishedRequest
 from monitor.services.proxy.guard import (
     GuardedServer,
     RequestGuard,
-    cors_headers,
     local_addresses,
     route_library_logs,
 )
 from monitor.services.proxy.metering import (
     JsonObserver,
     Metered,
-    Observer,
     StreamObserver,
     UsageChunkStripper,
-    decodable_accept_encoding,
-    plan_chat_request,
-    sniff_model,
 )
-from monitor.services.proxy.ratelimit import RATE_LIMIT_HEADERS, parse_rate_limits
-from monitor.services.proxy.record_keeper import RecordKeeper
+from monitor.services.proxy.ratelimit import RATE_LIMIT_HEADERS
+from monitor.services.proxy.record_writer import RecordWriter
 from monitor.services.proxy.replies import json_error as _json_error
-from monitor.services.proxy.unmetered import (
-    FREE_METHODS,
-    estimate_input,
-    fallback_record,
-    unmetered_reason,
+from monitor.services.proxy.unmetered import FREE_METHODS
+from monitor.services.proxy.upstream import (
+    BadBodyError,
+    ClientGoneError,
+    RequestState,
+    bad_body,
+    relay,
+    request_body,
+    upstream_headers,
 )
-from monitor.services.record_spool import RecordSpool, spool_path_for
 
 if TYPE_CHECKING:
     from monitor.core.prices import PriceTable
     from monitor.services.proxy.addons import ProxyAddon
-    from monitor.services.proxy.caps import Hold, SpendGate
-    from monitor.services.store import UsageStore
+    from monitor.services.proxy.caps import SpendGate
+
 
 log = logging.getLogger(__name__)
 
 DEFAULT_UPSTREAM = "https://api.openai.com/v1"
 
-CHAT_BODY_LIMIT = 16 * 1024 * 1024
-"""Chat requests up to this size are read whole (to add `include_usage`); larger ones, and
-ones that are not a JSON object, are streamed upstream unchanged."""
-
-SMALL_BODY = 64 * 1024
-"""JSON request bodies up to this size are read whole before forwarding (to learn the model);
-everything else streams."""
-
-WRITER_BUSY_TIMEOUT_S = 2.0
-"""How long the record writer waits for a locked database before spooling the batch."""
-
-PROMPT_WRITE_S = 0.02
-"""How long after a request ends the record writer waits to batch its neighbours before
-writing: the window in which an answered request's record lives only in memory."""
 
 SHUTDOWN_GRACE_S = 3.0
 """On stop, requests still running get this long to finish before they are cut (partial)."""
-
-# RFC 9110 §7.6.1 connection-specific fields, plus the non-standard ones seen in the wild.
-_HOP_BY_HOP = frozenset(
-    {
-        "connection", "keep-alive", "proxy-connection", "proxy-authenticate",
-        "proxy-authorization", "te", "trailer", "transfer-encoding", "upgrade",
-    }
-)
-_LOOPBACK_NAMES = frozenset({"localhost", "localhost.localdomain", "ip6-localhost", "ip6-loopback"})
-_WILDCARD = frozenset({"0.0.0.0", "::", ""})
-
-
-class ProxyConfigError(KnownError):
-    """The proxy cannot start as configured (bad upstream, a loop, a busy port)."""
 
 
 # ---------------------------------------------------------------------------------------
@@ -134,11 +103,9 @@ def key_fingerprint(authorization: str | None) -> str:
     return mask_secret(token)
 
 
+
 _KEY_HEADERS = ("x-api-key", "api-key")
 """Other headers a client may put a key in (Anthropic's, Azure OpenAI's)."""
-_DECODED_ENCODINGS = frozenset({"gzip", "deflate", "br", "zstd"})
-"""Request `Content-Encoding`s aiohttp's server decodes before the handler reads the body."""
-
 
 def _is_virtual(token: str) -> bool:
     return token[:3].lower() == "tm-"
@@ -178,419 +145,10 @@ def virtual_authorization(
     return f"Bearer {virtual[0]}", None
 
 
-_ID_SEGMENT = re.compile(r"^(?=.*\d)(?:[A-Za-z0-9]+[-_:.][-_:.A-Za-z0-9]{5,}|[A-Za-z0-9]{24,})$")
-
-
-def endpoint_of(path: str) -> str:
-    """The record's endpoint for a path below /v1: object ids become `{id}`.
-
-    `/chat/completions` stays; `/responses/resp_67c9…` and `/files/file-abc123/content`
-    become `/responses/{id}` and `/files/{id}/content`, so endpoints group in reports.
-    """
-    parts = path.split("/")
-    return "/".join("{id}" if _ID_SEGMENT.match(p) else p for p in parts) or "/"
-
-
-def _host_kind(host: str) -> str:
-    """"loopback", "wildcard" or "other" for a host name or literal address."""
-    h = host.strip("[]").lower()
-    if h in _WILDCARD:
-        return "wildcard"
-    if h in _LOOPBACK_NAMES:
-        return "loopback"
-    try:
-        ip = ipaddress.ip_address(h)
-    except ValueError:
-        return "other"
-    if ip.is_unspecified:
-        return "wildcard"
-    return "loopback" if ip.is_loopback else "other"
-
-
-def is_loopback_host(host: str) -> bool:
-    """True for hosts only this machine can reach (127.0.0.0/8, ::1, localhost)."""
-    return _host_kind(host) == "loopback"
-
-
-_local_addresses = local_addresses
-
-
-def points_at_self(upstream: URL, host: str, port: int) -> bool:
-    """True if `upstream` would reach a proxy listening on host:port (a forwarding loop).
-
-    localhost, 127.x, ::1 and the wildcard addresses are treated as the same machine.
-    """
-    if upstream.port != port or not upstream.host:
-        return False
-    up, me = upstream.host.strip("[]").lower(), host.strip("[]").lower()
-    if up == me:
-        return True
-    up_kind, me_kind = _host_kind(up), _host_kind(me)
-    local = {"loopback", "wildcard"}
-    if up_kind in local and me_kind in local:
-        return True
-    if me_kind == "wildcard" or up_kind == "other":
-        try:
-            resolved = {str(i[4][0]) for i in socket.getaddrinfo(up, port)}
-        except OSError:
-            return False
-        if me_kind == "wildcard":
-            return any(_host_kind(a) != "other" for a in resolved) or bool(
-                resolved & _local_addresses()
-            )
-        return me in resolved or (
-            me_kind == "loopback" and any(_host_kind(a) == "loopback" for a in resolved)
-        )
-    return False
-
-
-def parse_upstream(upstream: str) -> URL:
-    """The upstream base URL (http or https, with a host), without a trailing slash."""
-    url = URL(upstream.strip())
-    if url.scheme not in ("http", "https") or not url.host:
-        raise ProxyConfigError(f"upstream must be an http(s) URL, got {upstream!r}")
-    if url.user or url.password:
-        raise ProxyConfigError("upstream URL must not contain credentials")
-    if url.query_string or url.fragment:
-        raise ProxyConfigError("upstream URL must not have a query or fragment")
-    return url.with_path(url.raw_path.rstrip("/"), encoded=True)
-
-
-def _format_host(host: str) -> str:
-    return f"[{host}]" if ":" in host and not host.startswith("[") else host
-
-
-def _connection_tokens(headers: Iterable[tuple[str, str]]) -> set[str]:
-    tokens: set[str] = set()
-    for name, value in headers:
-        if name.lower() == "connection":
-            tokens.update(t.strip().lower() for t in value.split(",") if t.strip())
-    return tokens
-
-
-# ---------------------------------------------------------------------------------------
-# records, written off the event loop
-
-
-@dataclass(frozen=True)
-class FinishedRequest:
-    """Everything known about one forwarded request when it ends (before costing)."""
-
-    time: datetime
-    method: str
-    endpoint: str
-    model: str | None
-    request_model: str | None
-    service_tier: str | None
-    key_label: str
-    usage: TokenUsage | None
-    status: int
-    latency_ms: float
-    ttfb_ms: float | None
-    request_id: str | None
-    partial: bool
-    rate_limit_headers: dict[str, str] | None = None
-    headers_at: datetime | None = None
-    usage_malformed: bool = False
-    client_disconnected: bool = False
-    request_body: bytes | None = None  # kept only when the response had no usable usage
-    streamed: bool = False
-    hold: Hold | None = None  # a hard-cap reservation, settled once the record is stored
-
-
-class RecordWriter:
-    """A daemon thread that prices finished requests and writes them to the UsageStore.
-
-    The event loop appends to a deque and wakes the thread only when it is not already
-    awake (an `Event` flag read, so one wake-up per batch, never per record); the thread
-    then waits PROMPT_WRITE_S for the requests finishing alongside and writes them in one
-    transaction. So a record is in the database (or the spool) about PROMPT_WRITE_S after
-    its response went out, and a proxy killed outright (SIGKILL) loses only the records of
-    that last moment; at most 1/PROMPT_WRITE_S batches a second, whatever the traffic.
-    Idle, the thread looks every `interval` seconds (heartbeat, cap refresh, spool replay).
-    `on_record` is called on this thread after each batch is kept. No record is dropped:
-    `RecordKeeper` isolates a bad record and spools batches the database cannot take.
-    """
-
-    def __init__(
-        self,
-        store_path: Path,
-        prices: PriceTable,
-        on_record: Callable[[ProxyRecord], None] | None = None,
-        *,
-        interval: float = 0.1,
-        clock: Clock = system_clock,
-        gate: SpendGate | None = None,
-    ) -> None:
-        self._gate = gate
-        self._store_path = store_path
-        self._clock = clock
-        self._prices = prices
-        self._on_record = on_record
-        self._interval = interval
-        self._items: collections.deque[FinishedRequest] = collections.deque()
-        self._submitted = 0  # only the event loop's thread adds to it
-        self._written = 0
-        self._wake = threading.Event()
-        self._stopping = False
-        self._done = threading.Condition()
-        self._thread = threading.Thread(target=self._run, name="proxy-records", daemon=True)
-        self._started = False
-        self._unpriced: set[str] = set()  # models already logged as unpriced (bounded)
-        self._next_beat = 0.0  # monotonic: when the next heartbeat is due (at once at start)
-        self.keeper = RecordKeeper(self._open_store, RecordSpool(spool_path_for(store_path)))
-
-    def _open_store(self) -> UsageStore:
-        from monitor.services.store import UsageStore
-
-        # A short busy timeout: past it the batch is spooled, not the queue held up.
-        return UsageStore(self._store_path, clock=self._clock,
-                          busy_timeout_s=WRITER_BUSY_TIMEOUT_S)
-
-    def start(self) -> None:
-        """Open the store (raising StoreError here, not later on the thread) and start."""
-        if not self._started:
-            self.keeper.open()
-            if self._gate is not None and self.keeper.store is not None:
-                self._gate.load(self.keeper.store)
-            self._started = True
-            self._thread.start()
-
-    def submit(self, item: FinishedRequest) -> None:
-        self._submitted += 1
-        self._items.append(item)
-        if not self._wake.is_set():  # one wake-up per batch: later submits find it set
-            self._wake.set()
-
-    def flush(self, timeout: float = 10.0) -> bool:
-        """Wait until every request submitted so far is stored; False on timeout."""
-        target = self._submitted
-        deadline = time.monotonic() + timeout
-        self._wake.set()
-        with self._done:
-            while self._written < target:
-                left = deadline - time.monotonic()
-                if left <= 0 or not self._thread.is_alive():
-                    return self._written >= target
-                self._done.wait(min(left, 0.05))
-                self._wake.set()
-        return True
-
-    def close(self, timeout: float = 10.0) -> None:
-        """Store what is queued, then stop the thread."""
-        self._stopping = True
-        self._wake.set()
-        if self._started and self._thread.is_alive():
-            self._thread.join(timeout)
-            if self._thread.is_alive():
-                log.error("the proxy stopped with %d records not yet stored or spooled (the "
-                          "records thread is still writing; a stuck database?)",
-                          self._submitted - self._written)
-
-    def to_record(self, item: FinishedRequest) -> ProxyRecord:
-        """Price one finished request (errors cost 0; missing usage is counted with a reason
-        and, where the request body is known, its input estimated with the tokenizer)."""
-        model = item.model or item.request_model
-        cost: Decimal | None
-        as_of = None
-        usage = item.usage
-        reason = unmetered_reason(item.endpoint, item.status, item.method,
-                                  item.usage is not None, item.usage_malformed,
-                                  item.client_disconnected)
-        estimated = False
-        if item.usage_malformed:  # absurd counts (1e30, NaN, negative) are no spend to price
-            usage = None
-        if reason is None and item.status >= 400:
-            usage, cost = TokenUsage(), Decimal(0)
-        elif usage is None:
-            usage = TokenUsage()
-            cost = Decimal(0) if item.method in FREE_METHODS and not item.partial else None
-            if reason is not None and item.request_body is not None and model is not None:
-                guess = estimate_input(item.endpoint, model, item.request_body, self._prices,
-                                       item.time, item.service_tier)
-                if guess is not None:
-                    usage, cost, as_of, estimated = guess.usage, guess.cost, guess.as_of, True
-                    if cost is None:
-                        self._note_unpriced(model)
-        elif model is None:
-            cost = None
-        else:
-            try:
-                priced = self._prices.cost(
-                    model, usage, at=item.time, service_tier=item.service_tier
-                )
-            except Exception:
-                log.warning("could not price a %s request for model %s", item.endpoint, model,
-                            exc_info=True)
-                cost = None
-            else:
-                cost, as_of = priced.usd, priced.as_of
-                if cost is None and item.request_model and item.request_model != model:
-                    # a gateway's name for the model (`openai/gpt-4o` for `gpt-4o`): priced
-                    # by the model asked for, flagged as an estimate
-                    asked = self._prices.cost(item.request_model, usage, at=item.time,
-                                              service_tier=item.service_tier)
-                    if asked.usd is not None:
-                        cost, as_of, estimated = asked.usd, asked.as_of, True
-                if cost is None:
-                    self._note_unpriced(model)
-        return ProxyRecord(
-            time=item.time,
-            endpoint=item.endpoint,
-            model=model,
-            service_tier=item.service_tier,
-            key_label=item.key_label,
-            usage=usage,
-            cost_usd=cost,
-            price_as_of=as_of,
-            status=item.status,
-            latency_ms=round(item.latency_ms, 3),
-            ttfb_ms=None if item.ttfb_ms is None else round(item.ttfb_ms, 3),
-            request_id=item.request_id,
-            partial=item.partial,
-            unmetered=reason,
-            estimated=estimated,
-            request_model=item.request_model,
-            streamed=item.streamed,
-        )
-
-    def _note_unpriced(self, model: str) -> None:
-        """Say once per model (per run) that its requests go through uncounted: no soft cap
-        or monthly-limit alert sees them (a hard cap refuses them, see caps.SpendGate)."""
-        if model in self._unpriced or len(self._unpriced) >= 1000:
-            return
-        self._unpriced.add(model)
-        log.warning(
-            "model %r has no price in the price table: its requests are forwarded and stored "
-            "without a cost, so soft caps and the monthly limit's alerts do not count them (a "
-            "hard cap refuses them). Add its price with `token-monitor price import FILE "
-            "--apply` or in the price override file", model)
-
-    def _run(self) -> None:
-        try:
-            while True:
-                if self._wake.wait(self._interval) and not self._stopping:
-                    time.sleep(PROMPT_WRITE_S)  # gather the requests ending with this one
-                self._wake.clear()
-                stopping = self._stopping
-                batch: list[FinishedRequest] = []
-                while self._items and len(batch) < 2000:
-                    batch.append(self._items.popleft())
-                gate_store = self.keeper.store
-                if self._gate is not None and gate_store is not None:
-                    self._gate.tick(gate_store, self.keeper.waiting())
-                self._heartbeat()
-                if batch:
-                    try:
-                        self._write(batch)
-                    finally:
-                        with self._done:
-                            self._written += len(batch)
-                            self._done.notify_all()
-                    if self._items:
-                        self._wake.set()
-                elif stopping:
-                    return
-                else:
-                    self.keeper.replay_now()
-        finally:
-            self._last_words()
-            self.keeper.close()
-
-    def _last_words(self) -> None:
-        """On stop: one more try for records waiting in memory, then say how many are lost."""
-        self.keeper.flush_backlog()
-        lost = self.unkept
-        if lost:
-            log.error("%d proxy records could not be kept: neither the usage database nor "
-                      "the spool %s could take them (is the disk full?); they are lost",
-                      lost, self.keeper.spool.path)
-
-    @property
-    def unkept(self) -> int:
-        """Records submitted but neither stored nor spooled (waiting in memory or the queue)."""
-        return self.keeper.unkept + len(self._items)
-
-    def _heartbeat(self) -> None:
-        """Every PROXY_HEARTBEAT_S, note in the store that this proxy is metering, so `status`
-        knows an idle proxy's figures are complete rather than stale."""
-        due = time.monotonic()
-        store = self.keeper.store
-        if due < self._next_beat or store is None:  # the usual case: this loop runs 10x a second
-            return
-        from monitor.services.store import PROXY_HEARTBEAT_S, PROXY_SOURCE, SyncState
-
-        self._next_beat = due + PROXY_HEARTBEAT_S
-        try:
-            store.set_sync_state(PROXY_SOURCE, SyncState(last_success=self._clock()))
-        except Exception:  # a busy or failing store: the records' own path reports that
-            log.debug("could not write the proxy heartbeat", exc_info=True)
-
-    def _write(self, batch: list[FinishedRequest]) -> None:
-        records: list[ProxyRecord] = []
-        snapshots: list[RateLimitSnapshot] = []
-        held: list[tuple[Hold, ProxyRecord | None]] = []
-        for item in batch:
-            try:
-                rec = self.to_record(item)
-            except Exception:
-                log.exception("could not price a proxy record for %s", item.endpoint)
-                rec = fallback_record(item)  # counted, never dropped
-            if item.hold is not None and self._gate is not None:
-                rec = self._gate.charge(item.hold, rec)  # unknown cost: its reservation
-                held.append((item.hold, rec))
-            records.append(rec)
-            rl_model = item.request_model or item.model
-            if item.rate_limit_headers and rl_model:
-                snap = parse_rate_limits(
-                    item.rate_limit_headers, key_label=item.key_label, model=rl_model,
-                    time=item.headers_at or item.time,
-                )  # fmt: skip
-                if snap is not None:
-                    snapshots.append(snap)
-        kept: set[int] = set()
-        try:
-            kept = {id(rec) for rec in self.keeper.keep(records, snapshots)}
-        finally:
-            if self._gate is not None:
-                for hold, settled in held:
-                    self._gate.settle(hold, settled, stored=id(settled) in kept)
-        for rec in records:
-            if log.isEnabledFor(logging.DEBUG):
-                log.debug(
-                    "%s %d model=%s in=%d out=%d cost=%s %.1fms key=%s%s",
-                    rec.endpoint, rec.status, rec.model, rec.usage.input_tokens,
-                    rec.usage.output_tokens, rec.cost_usd, rec.latency_ms, rec.key_label,
-                    " partial" if rec.partial else "",
-                )
-            if self._on_record is not None:
-                try:
-                    self._on_record(rec)
-                except Exception:
-                    log.exception("on_record callback failed")
-
 
 # ---------------------------------------------------------------------------------------
 # the proxy
 
-
-class _ClientGoneError(Exception):
-    """The client closed its connection while we were writing to it."""
-
-
-_UNDECODABLE = (HttpProcessingError, RequestPayloadError)
-"""What aiohttp raises from a request body it cannot decode."""
-
-
-class _BadBodyError(Exception):
-    """The client's request body could not be decoded (a broken gzip/deflate body)."""
-
-
-def _bad_body(request: web.BaseRequest) -> web.Response:
-    encoding = request.headers.get(hdrs.CONTENT_ENCODING, "")[:40]
-    return _json_error(400, f"The request body could not be decoded (Content-Encoding: "
-                       f"{encoding}): it is not valid {encoding} data.", "invalid_request_body",
-                       "invalid_request_error")
 
 
 class MeteringProxy:
@@ -649,7 +207,7 @@ class MeteringProxy:
         self.port = port
         if port and points_at_self(self._upstream, host, port):
             raise ProxyConfigError(
-                f"upstream {self._upstream_str} is this proxy ({_format_host(host)}:{port}); "
+                f"upstream {self._upstream_str} is this proxy ({format_host(host)}:{port}); "
                 "refusing to forward to myself"
             )
         if key_secret is not None and not key_secret.strip():
@@ -716,7 +274,7 @@ class MeteringProxy:
         except OSError as exc:
             await self._close_async()
             raise ProxyConfigError(
-                f"cannot listen on {_format_host(self.host)}:{self.port}: {exc.strerror or exc}"
+                f"cannot listen on {format_host(self.host)}:{self.port}: {exc.strerror or exc}"
             ) from None
         sockets = self._runner.addresses
         self.port = int(sockets[0][1]) if sockets else self.port
@@ -726,8 +284,8 @@ class MeteringProxy:
                 f"upstream {self._upstream_str} is this proxy; refusing to forward to myself"
             )
         self._guard.bind(self.host, self.port,
-                         _local_addresses() if _host_kind(self.host) == "wildcard" else ())
-        self.url = f"http://{_format_host(self.host)}:{self.port}/v1"
+                         local_addresses() if host_kind(self.host) == "wildcard" else ())
+        self.url = f"http://{format_host(self.host)}:{self.port}/v1"
         log.info("metering proxy listening on %s, upstream %s", self.url, self._upstream_str)
         return self.url
 
@@ -822,42 +380,6 @@ class MeteringProxy:
                 self._fingerprints[authorization] = label
         return label
 
-    def _upstream_headers(self, request: web.BaseRequest) -> CIMultiDict[str]:
-        raw = request.headers
-        drop = _HOP_BY_HOP | _connection_tokens(raw.items())
-        out: CIMultiDict[str] = CIMultiDict()
-        for name, value in raw.items():
-            low = name.lower()
-            if low in drop or low in ("host", "expect", "via"):
-                continue
-            out.add(name, value)
-        if hdrs.TRANSFER_ENCODING in raw:
-            out.popall(hdrs.CONTENT_LENGTH, None)  # RFC 9112 §6.3: TE overrides CL
-        encoding = raw.get(hdrs.CONTENT_ENCODING, "")
-        if encoding.isascii() and encoding.lower() in _DECODED_ENCODINGS:
-            # aiohttp hands us the body decoded: forward it as such (a whole body gets its
-            # new Content-Length in _request_body, a streamed one goes chunked)
-            out.popall(hdrs.CONTENT_ENCODING, None)
-            out.popall(hdrs.CONTENT_LENGTH, None)
-        accept = out.get(hdrs.ACCEPT_ENCODING)
-        if accept is not None:
-            out[hdrs.ACCEPT_ENCODING] = decodable_accept_encoding(accept)
-        vias = raw.getall(hdrs.VIA, [])
-        out[hdrs.VIA] = ", ".join([*vias, self._via])
-        if self._auth is not None:
-            out[hdrs.AUTHORIZATION] = self._auth
-        return out
-
-    @staticmethod
-    def _client_headers(up: aiohttp.ClientResponse, *, strip: bool) -> CIMultiDict[str]:
-        drop = _HOP_BY_HOP | _connection_tokens(up.headers.items())
-        out: CIMultiDict[str] = CIMultiDict()
-        for name, value in up.headers.items():
-            low = name.lower()
-            if low in drop or (strip and low == "content-length"):
-                continue
-            out.add(name, value)
-        return out
 
     async def _handle(self, request: web.BaseRequest) -> web.StreamResponse:
         t0 = time.perf_counter()
@@ -878,7 +400,7 @@ class MeteringProxy:
         admission = await self._gate.authorize(authorization)
         if admission.refusal is not None:
             return admission.refusal
-        headers = self._upstream_headers(request)
+        headers = upstream_headers(request, self._via, self._auth)
         if admission.authorization is not None:
             headers[hdrs.AUTHORIZATION] = admission.authorization
         elif authorization is not None and _names_virtual(authorization):
@@ -886,7 +408,7 @@ class MeteringProxy:
             return _json_error(401, "The Token Monitor proxy could not swap this virtual key.",
                                "invalid_api_key", "invalid_request_error")
         label = admission.label or self._label_for(request.headers.get(hdrs.AUTHORIZATION))
-        state = _RequestState(started, method, endpoint, label, t0)
+        state = RequestState(started, method, endpoint, label, t0)
         state.cors_origin = verdict.cors_origin
         if admission.accounts and method not in FREE_METHODS:
             state.capped = admission.accounts
@@ -901,15 +423,15 @@ class MeteringProxy:
             self._finish(state)
 
     async def _forward(
-        self, request: web.BaseRequest, rest: str, headers: CIMultiDict[str], state: _RequestState
+        self, request: web.BaseRequest, rest: str, headers: CIMultiDict[str], state: RequestState
     ) -> web.StreamResponse:
         session = self._session
         assert session is not None
         try:
-            body, strip = await self._request_body(request, headers, state)
-        except _BadBodyError:
+            body, strip = await request_body(request, headers, state)
+        except BadBodyError:
             state.status = 400
-            return _bad_body(request)
+            return bad_body(request)
         if state.capped:
             hold = await self._gate.reserve(state.capped, state.request_body, state.endpoint,
                                             state.request_model)
@@ -925,7 +447,7 @@ class MeteringProxy:
             )
         except asyncio.CancelledError:
             raise
-        except _ClientGoneError:
+        except ClientGoneError:
             state.partial = True
             state.client_gone = True
             return web.Response(status=499)
@@ -935,7 +457,7 @@ class MeteringProxy:
                 return web.Response(status=499)
             if state.bad_body:
                 state.status = 400
-                return _bad_body(request)
+                return bad_body(request)
             reason = redact(str(exc) or type(exc).__name__)
             log.warning("upstream %s unreachable: %s", self._upstream_host, reason)
             state.status = 502
@@ -946,163 +468,17 @@ class MeteringProxy:
                 "upstream_unreachable",
             )
         try:
-            return await self._relay(request, up, state, strip)
+            return await relay(request, up, state, strip, clock=self._clock,
+                               journal=self._journal)
         finally:
             if state.clean_end:
                 up.release()
             else:
                 up.close()  # never reuse a connection with unread bytes
 
-    async def _request_body(
-        self, request: web.BaseRequest, headers: CIMultiDict[str], state: _RequestState
-    ) -> tuple[bytes | AsyncIterator[bytes] | None, bool]:
-        """The body to send upstream, and whether the response needs the usage chunk removed."""
-        if not request.body_exists:
-            return None, False
-        if request.headers.get(hdrs.EXPECT, "").lower() == "100-continue":
-            await request.writer.write(b"HTTP/1.1 100 Continue\r\n\r\n")
-        is_json = "json" in request.headers.get(hdrs.CONTENT_TYPE, "").lower()
-        length = request.content_length
-        chunked = hdrs.TRANSFER_ENCODING in request.headers
-        content = request.content
-        is_chat = request.method == "POST" and state.endpoint in ("/chat/completions",
-                                                                  "/chat/completions/")
-        whole = is_chat or bool(state.capped)  # a reservation needs the whole prompt
-        limit = CHAT_BODY_LIMIT if whole and is_json else SMALL_BODY if is_json else 0
-        if limit and (chunked or (length is not None and length <= limit)):
-            buf = bytearray()
-            while len(buf) <= limit:
-                try:
-                    chunk = await content.read(limit + 1 - len(buf))
-                except _UNDECODABLE as exc:
-                    raise _BadBodyError from exc
-                if not chunk:
-                    break
-                buf += chunk
-            head = bytes(buf)
-            if len(head) <= limit and content.at_eof():
-                strip = False
-                if is_chat:
-                    plan = plan_chat_request(head)
-                    if plan is not None:
-                        state.request_model = plan.model
-                        head = plan.body
-                        if plan.added_include_usage:
-                            strip = True
-                            headers[hdrs.ACCEPT_ENCODING] = "identity"
-                else:
-                    state.request_model = sniff_model(head[:SMALL_BODY])
-                state.request_body = head  # the one copy: see _RequestState.request_body
-                headers.popall(hdrs.TRANSFER_ENCODING, None)
-                headers[hdrs.CONTENT_LENGTH] = str(len(head))
-                if len(head) > _PIECE:  # aiohttp sends large bytes bodies in one blocking write
-                    return _pieces(head), strip
-                return head, strip
-            if is_json:
-                state.request_model = sniff_model(head[:SMALL_BODY])
-            return self._stream_body(head, content, state, False), False
-        return self._stream_body(b"", content, state, is_json), False
 
-    @staticmethod
-    async def _stream_body(
-        first: bytes, content: aiohttp.StreamReader, state: _RequestState, sniff: bool
-    ) -> AsyncIterator[bytes]:
-        if first:
-            yield first
-        try:
-            while True:
-                chunk = await content.readany()
-                if not chunk:
-                    return
-                if sniff:
-                    sniff = False
-                    state.request_model = sniff_model(chunk[:SMALL_BODY])
-                yield chunk
-        except (aiohttp.ClientError, OSError, asyncio.IncompleteReadError) as exc:
-            state.client_gone = True
-            raise _ClientGoneError from exc
-        except _UNDECODABLE as exc:  # a broken gzip/deflate body, found mid-stream
-            state.bad_body = True
-            raise _BadBodyError from exc
-
-    async def _relay(
-        self,
-        request: web.BaseRequest,
-        up: aiohttp.ClientResponse,
-        state: _RequestState,
-        strip: bool,
-    ) -> web.StreamResponse:
-        state.status = up.status
-        state.headers_at = self._clock()
-        state.request_id = up.headers.get("x-request-id")
-        state.upstream_headers = up.headers
-        ctype = up.headers.get(hdrs.CONTENT_TYPE, "").lower()
-        encoding = up.headers.get(hdrs.CONTENT_ENCODING)
-        stripper: UsageChunkStripper | None = None
-        observer: Observer | None = None
-        if 200 <= up.status < 300:
-            if "text/event-stream" in ctype:
-                if strip and not encoding:
-                    stripper = UsageChunkStripper()
-                else:
-                    observer = StreamObserver(encoding)
-            elif "json" in ctype:
-                observer = JsonObserver(encoding)
-        state.meter = stripper or observer
-        resp = web.StreamResponse(
-            status=up.status,
-            reason=up.reason,
-            headers=self._client_headers(up, strip=stripper is not None),
-        )
-        if state.cors_origin is not None:
-            resp.headers.update(cors_headers(state.cors_origin))
-        write = resp.write
-        try:
-            await resp.prepare(request)
-            async for chunk in up.content.iter_any():
-                if state.ttfb_ms is None:
-                    state.ttfb_ms = (time.perf_counter() - state.t0) * 1000
-                if stripper is not None:
-                    out = stripper.feed(chunk)
-                    if out:
-                        await _to_client(write, out)
-                else:
-                    await _to_client(write, chunk)
-                    if observer is not None:
-                        observer.observe(chunk)
-                if state.meter is not None and state.meter.result.complete:
-                    # The stream's end ([DONE], a terminal event) is with the client: one that
-                    # hangs up now, before the upstream closes the body, got all of it.
-                    state.delivered = True
-            state.clean_end = True  # the upstream body was read to its end
-            if stripper is not None:
-                tail = stripper.finish()
-                if tail:
-                    await _to_client(write, tail)
-            elif observer is not None:
-                observer.finish()
-            state.delivered = True  # every byte is with the transport; a client that hangs
-            # up now (after reading [DONE]) got the whole response
-            try:
-                await resp.write_eof()
-            except (ConnectionResetError, aiohttp.ClientConnectionResetError) as exc:
-                raise _ClientGoneError from exc
-        except _ClientGoneError:
-            if not state.delivered:
-                state.partial = True  # the client went away: stop reading upstream
-                state.client_gone = True
-            return resp
-        except (aiohttp.ClientError, TimeoutError, OSError) as exc:
-            state.partial = True  # upstream broke mid-body: cut the client off likewise
-            log.warning("upstream response broke off: %s", redact(str(exc) or type(exc).__name__))
-            if request.transport is not None:
-                request.transport.close()
-            return resp
-        if state.ttfb_ms is None:
-            state.ttfb_ms = (time.perf_counter() - state.t0) * 1000
-        return resp
-
-    def _finish(self, state: _RequestState) -> None:
+    def _finished(self, state: RequestState) -> FinishedRequest:
+        """The request's record-to-be as known now (the journal's pre-record, or the end)."""
         latency = (time.perf_counter() - state.t0) * 1000
         meter = state.meter
         metered = meter.result if meter is not None else Metered()
@@ -1118,33 +494,46 @@ class MeteringProxy:
                 name: value for name in RATE_LIMIT_HEADERS
                 if (value := up_headers.get(name)) is not None
             }  # fmt: skip
+        journal_id, segment = state.journal or (None, None)
+        return FinishedRequest(
+            time=state.started,
+            method=state.method,
+            endpoint=state.endpoint,
+            model=metered.model,
+            request_model=state.request_model,
+            service_tier=metered.service_tier,
+            key_label=state.key_label,
+            usage=metered.usage,
+            status=state.status,
+            latency_ms=latency,
+            ttfb_ms=state.ttfb_ms,
+            request_id=state.request_id,
+            partial=partial,
+            rate_limit_headers=rate_headers,
+            headers_at=state.headers_at,
+            usage_malformed=metered.malformed,
+            client_disconnected=state.client_gone,
+            request_body=(state.request_body
+                          if metered.usage is None or metered.malformed else None),
+            streamed=isinstance(meter, StreamObserver | UsageChunkStripper),
+            hold=state.hold,
+            journal_id=journal_id,
+            journal_segment=segment,
+        )
+
+    def _journal(self, state: RequestState) -> None:
+        """Write the request's record to the journal before its answer's last bytes go out:
+        a kill from then on cannot lose what the client was told (journal.py)."""
+        if state.journal is None:
+            state.journal = self._writer.journal.append(self._finished(state))
+
+    def _finish(self, state: RequestState) -> None:
         if state.hold is not None:
             self._gate.finished(state.hold)
-        self._writer.submit(
-            FinishedRequest(
-                time=state.started,
-                method=state.method,
-                endpoint=state.endpoint,
-                model=metered.model,
-                request_model=state.request_model,
-                service_tier=metered.service_tier,
-                key_label=state.key_label,
-                usage=metered.usage,
-                status=state.status,
-                latency_ms=latency,
-                ttfb_ms=state.ttfb_ms,
-                request_id=state.request_id,
-                partial=partial,
-                rate_limit_headers=rate_headers,
-                headers_at=state.headers_at,
-                usage_malformed=metered.malformed,
-                client_disconnected=state.client_gone,
-                request_body=(state.request_body
-                              if metered.usage is None or metered.malformed else None),
-                streamed=isinstance(meter, StreamObserver | UsageChunkStripper),
-                hold=state.hold,
-            )
-        )
+        # a reply aiohttp sends after this handler returns (an error, a refusal) is journaled
+        # here, before it goes out; a relayed one was journaled before its last bytes
+        self._journal(state)
+        self._writer.submit(self._finished(state))
 
 
 def _fan_out(
@@ -1163,62 +552,3 @@ def _fan_out(
                 log.exception("a record observer failed")
 
     return each
-
-
-_PIECE = 256 * 1024
-
-
-async def _pieces(body: bytes) -> AsyncIterator[bytes]:
-    view = memoryview(body)
-    for i in range(0, len(body), _PIECE):
-        yield bytes(view[i : i + _PIECE])
-
-
-async def _to_client(
-    write: Callable[[bytes], Awaitable[None]], data: bytes
-) -> None:
-    try:
-        await write(data)
-    except (ConnectionResetError, aiohttp.ClientConnectionResetError) as exc:
-        raise _ClientGoneError from exc
-
-
-class _RequestState:
-    """Mutable per-request bookkeeping shared by the handler's steps."""
-
-    __slots__ = (
-        "bad_body", "capped", "clean_end", "client_gone", "cors_origin", "delivered",
-        "endpoint", "headers_at", "hold", "key_label", "meter", "method", "partial",
-        "request_body",
-        "request_id", "request_model", "started", "status", "t0", "ttfb_ms", "upstream_headers",
-    )
-
-    def __init__(
-        self, started: datetime, method: str, endpoint: str, key_label: str, t0: float
-    ) -> None:
-        self.started = started
-        self.method = method
-        self.endpoint = endpoint
-        self.key_label = key_label
-        self.t0 = t0
-        self.status = 499
-        self.request_id: str | None = None
-        self.request_model: str | None = None
-        self.ttfb_ms: float | None = None
-        self.partial = False
-        self.client_gone = False
-        self.bad_body = False
-        self.clean_end = False
-        self.delivered = False
-        self.meter: UsageChunkStripper | Observer | None = None
-        self.upstream_headers: CIMultiDictProxy[str] | None = None
-        self.headers_at: datetime | None = None
-        self.request_body: bytes | None = None
-        """The request body as forwarded, when it was read whole: JSON bodies up to
-        SMALL_BODY, chat and hard-capped ones up to CHAT_BODY_LIMIT (the bound); None when it
-        streamed. Owned by this request: the cap reservation reads it before forwarding, and
-        `_finish` hands it to the record writer only when the response had no usable usage
-        (for the input estimate); it goes when the request's state does."""
-        self.cors_origin: str | None = None  # an allowed browser origin (CORS headers)
-        self.capped: tuple[Any, ...] = ()  # hard-cap accounts this request reserves against
-        self.hold: Hold | None = None

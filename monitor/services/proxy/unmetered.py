@@ -27,13 +27,11 @@ from monitor.core.records import (
     CLIENT_DISCONNECTED,
     MALFORMED_USAGE,
     NO_USAGE_IN_RESPONSE,
-    ProxyRecord,
 )
 from monitor.core.usage import TokenUsage
 
 if TYPE_CHECKING:
     from monitor.core.prices import PriceTable
-    from monitor.services.proxy.server import FinishedRequest
 
 log = logging.getLogger(__name__)
 
@@ -131,16 +129,3 @@ def estimate_input(endpoint: str, model: str, body: bytes, prices: PriceTable,
     except Exception:
         return InputEstimate(usage, None, None)
     return InputEstimate(usage, priced.usd, priced.as_of)
-
-
-def fallback_record(item: FinishedRequest) -> ProxyRecord:
-    """A record for a finished request that could not be priced at all: no tokens, no cost,
-    flagged unmetered, so it is counted rather than lost."""
-    return ProxyRecord(
-        time=item.time, endpoint=item.endpoint, model=item.model or item.request_model,
-        service_tier=item.service_tier, key_label=item.key_label, usage=TokenUsage(),
-        cost_usd=None, price_as_of=None, status=item.status,
-        latency_ms=round(item.latency_ms, 3) if item.latency_ms == item.latency_ms else 0.0,
-        ttfb_ms=None, request_id=item.request_id, partial=item.partial,
-        unmetered=MALFORMED_USAGE,
-    )

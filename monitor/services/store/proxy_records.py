@@ -144,6 +144,23 @@ class ProxyRecords(Database):
                 tx.executemany(self._upsert_rollup(table, dims),
                                [(*key, *v) for key, v in acc.items()])
 
+    def remember_spool_ids(self, ids: Iterable[str]) -> None:
+        """Note ids as stored (the journal's, journal.py), in the caller's transaction when
+        there is one, so a later import of the same line adds nothing."""
+        now = _epoch_us(self._clock())
+        with self.transaction() as tx:
+            tx.executemany("INSERT OR IGNORE INTO replayed_spool VALUES (?, ?)",
+                           [(i, now) for i in ids])
+
+    def forget_spool_ids(self, prefix: str) -> None:
+        """Drop the remembered ids that start with `prefix` (ending in "."): the journal
+        segment they came from is gone, so nothing can bring them back."""
+        if not prefix.endswith("."):
+            raise ValueError("a journal id prefix ends with '.'")
+        with self.transaction() as tx:
+            tx.execute("DELETE FROM replayed_spool WHERE id >= ? AND id < ?",
+                       (prefix, prefix[:-1] + "/"))
+
     def proxy_records(
         self, start: datetime | None = None, end: datetime | None = None, limit: int | None = None
     ) -> list[ProxyRecord]:
