@@ -158,7 +158,8 @@ class ProxySourceStatus:
     enabled: bool
     address: str | None = None
     error: str | None = None
-    requests_today: int = 0
+    requests_today: int = 0  # answered (status < 400), as `usage` counts requests
+    refused_or_failed_today: int = 0  # status >= 400: cap refusals, upstream errors
     last_request: datetime | None = None
     rate_limits: tuple[RateLimitRow, ...] = ()
     unmetered_cycle: int = 0  # requests this cycle whose response had no usable usage

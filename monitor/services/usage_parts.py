@@ -334,9 +334,9 @@ def proxy_part(
         return part
 
     def fold(a: Acc, row: ProxyUsageRow) -> None:
-        a.add_usage(row.requests - row.errors, row.usage)
+        a.add_usage(row.made, row.usage)
         a.estimated += row.cost
-        a.has_estimated |= row.requests - row.errors > row.unpriced_requests
+        a.has_estimated |= row.made > row.unpriced_requests
         a.unpriced_requests += row.unpriced_requests
 
     rows: Iterable[ProxyUsageRow] = store.proxy_usage(
@@ -345,6 +345,8 @@ def proxy_part(
     for row in rows:
         assert row.day is not None
         part.errors += row.errors
+        if row.only_errors:  # a refusal or a failure is counted as such, never as a model row
+            continue
         if row.usage.cached_input_tokens:
             part.savings += pricer.price(row.model, row.usage, row.requests, row.day,
                                          row.service_tier).savings
@@ -357,6 +359,7 @@ def proxy_part(
                            row.endpoint)
     if by == "key":
         for row in store.proxy_usage(start, end, ["key_label"]):
-            fold(part.acc(row.key_label), row)
+            if not row.only_errors:
+                fold(part.acc(row.key_label), row)
     return part
 

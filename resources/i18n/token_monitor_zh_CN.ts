@@ -939,37 +939,37 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
 <context>
     <name>LimitDialog</name>
     <message>
-        <location filename="../../monitor/gui/limit_prompt.py" line="47"/>
+        <location filename="../../monitor/gui/limit_prompt.py" line="48"/>
         <source>Monthly limit</source>
         <translation>每月限额</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/limit_prompt.py" line="50"/>
+        <location filename="../../monitor/gui/limit_prompt.py" line="51"/>
         <source>Which monthly limit should Token Monitor compare your spend against? Budget alerts (50 %, 80 %, … of the limit, and the projection) start once you choose.</source>
         <translation>Token Monitor 应该用哪个每月限额来比较你的支出？选定之后才会开始预算提醒（限额的 50 %、80 %……以及预测）。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/limit_prompt.py" line="59"/>
+        <location filename="../../monitor/gui/limit_prompt.py" line="60"/>
         <source>Last cycle&apos;s spend is not known yet.</source>
         <translation>上个周期的支出暂时未知。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/limit_prompt.py" line="61"/>
+        <location filename="../../monitor/gui/limit_prompt.py" line="62"/>
         <source>Last billing cycle you spent %1.</source>
         <translation>上个计费周期你花费了 %1。</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/limit_prompt.py" line="71"/>
+        <location filename="../../monitor/gui/limit_prompt.py" line="72"/>
         <source>0 means no limit: no budget alerts</source>
         <translation>0 表示不设限额：没有预算提醒</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/limit_prompt.py" line="72"/>
+        <location filename="../../monitor/gui/limit_prompt.py" line="73"/>
         <source>Monthly limit (USD)</source>
         <translation>每月限额（美元）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/limit_prompt.py" line="76"/>
+        <location filename="../../monitor/gui/limit_prompt.py" line="77"/>
         <source>Use this limit</source>
         <translation>使用此限额</translation>
     </message>
@@ -1663,21 +1663,26 @@ Keep it anyway? It is stored marked invalid, and sync does not use it until a te
     </message>
     <message>
         <location filename="../../monitor/gui/dashboard/sources.py" line="149"/>
+        <source> (%1 refused or failed)</source>
+        <translation>（%1 个被拒绝或失败）</translation>
+    </message>
+    <message>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="153"/>
         <source>%1 this cycle (%2 with input estimated from the request)</source>
         <translation>本周期 %1 次（其中 %2 次按请求内容估算了输入）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="151"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="155"/>
         <source>none this cycle</source>
         <translation>本周期没有</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="153"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="157"/>
         <source>%1 records in the spool (the database cannot take writes yet)</source>
         <translation>暂存文件中有 %1 条记录（数据库暂时无法写入）</translation>
     </message>
     <message>
-        <location filename="../../monitor/gui/dashboard/sources.py" line="165"/>
+        <location filename="../../monitor/gui/dashboard/sources.py" line="169"/>
         <source>none</source>
         <translation>无</translation>
     </message>

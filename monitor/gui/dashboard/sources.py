@@ -144,7 +144,11 @@ class SourcesPane(QWidget):
                 self.tr("%1 — set OPENAI_BASE_URL to this").replace("%1", p.address))
         else:
             self.proxy_address.setText(self.tr("starting…"))
-        self.proxy_requests.setText(f"{p.requests_today:,}")
+        text = f"{p.requests_today:,}"
+        if p.refused_or_failed_today:
+            text += self.tr(" (%1 refused or failed)").replace(
+                "%1", f"{p.refused_or_failed_today:,}")
+        self.proxy_requests.setText(text)
         self.proxy_unmetered.setText(
             self.tr("%1 this cycle (%2 with input estimated from the request)")
             .replace("%1", f"{p.unmetered_cycle:,}").replace("%2", f"{p.estimated_cycle:,}")

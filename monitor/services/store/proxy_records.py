@@ -47,7 +47,9 @@ from monitor.services.store.schema import (
 class ProxyUsageRow:
     """Proxy records summed over the requested dimensions.
 
-    `requests` counts every record (errors included), `errors` those with status >= 400.
+    `requests` counts every record (errors included), `errors` those with status >= 400:
+    what the app calls a request is `made` (the one definition every surface uses); refused
+    and failed requests are `errors`, never model requests.
     `cost` sums the recorded costs; `unpriced_requests` had tokens but no known price (their
     tokens are in `usage` and, as input/cached/output, also in `unpriced_usage`).
     """
@@ -63,6 +65,17 @@ class ProxyUsageRow:
     cost: Decimal = Decimal(0)
     unpriced_requests: int = 0
     unpriced_usage: TokenUsage = field(default_factory=TokenUsage)
+
+    @property
+    def made(self) -> int:
+        """Requests that got an answer (status < 400): the app's one count of requests."""
+        return self.requests - self.errors
+
+    @property
+    def only_errors(self) -> bool:
+        """Nothing but refused or failed requests, with no tokens and no cost: no model row."""
+        return self.made == 0 and not self.usage.total_tokens and not self.cost
+
 
 @dataclass(frozen=True)
 class ProxyOutcomeRow:
