@@ -38,6 +38,7 @@ from PySide6.QtWidgets import (
 from shiboken6 import isValid
 
 from monitor.context import AppContext
+from monitor.core.limit_share import STATE_COLOURS, limit_state
 from monitor.errors import KnownError
 from monitor.gui import fmt
 from monitor.gui.tasks import Busy, TaskRunner
@@ -62,6 +63,7 @@ class PanelData:
     statuses: tuple[VirtualKeyStatus, ...]
     project_labels: tuple[str, ...]
     base_url: str
+    thresholds_pct: tuple[int, ...] = (50, 80, 90, 100)  # the user's: they colour the bars
 
 
 class VirtualKeyDesk:
@@ -75,7 +77,8 @@ class VirtualKeyDesk:
         statuses = key_statuses(ctx.store(), ctx.settings, ctx.now())
         projects = tuple(m.label for m in ctx.keys().list() if m.kind == "project")
         return PanelData(tuple(statuses), projects,
-                         f"http://127.0.0.1:{ctx.settings.proxy_port}/v1")
+                         f"http://127.0.0.1:{ctx.settings.proxy_port}/v1",
+                         ctx.settings.alert_thresholds_pct)
 
     def create(self, label: str, for_label: str, cap: Decimal | None, per: str,
                hard: bool) -> tuple[VirtualKey, str]:
@@ -95,8 +98,9 @@ def _error_text(exc: BaseException) -> str:
         "%1", type(exc).__name__)
 
 
-def _bar_colour(fraction: float) -> str:
-    return "#c62828" if fraction >= 0.9 else "#ef8f00" if fraction >= 0.5 else "#2e7d32"
+def _bar_colour(fraction: float, thresholds_pct: tuple[int, ...]) -> str:
+    """A cap bar's colour: the state of its share by the user's thresholds, as every surface."""
+    return STATE_COLOURS[limit_state(fraction, thresholds_pct)]
 
 
 class VirtualKeysPanel(QGroupBox):
@@ -224,7 +228,8 @@ class VirtualKeysPanel(QGroupBox):
         bar.setValue(min(1000, round(fraction * 1000)))
         bar.setFormat(self.tr("%1 of %2 (%3)").replace("%1", fmt.usd(st.spent_usd))
                       .replace("%2", fmt.usd(cap)).replace("%3", fmt.percent(fraction)))
-        bar.setStyleSheet(f"QProgressBar::chunk {{ background: {_bar_colour(fraction)}; }}"
+        colour = _bar_colour(fraction, self._data.thresholds_pct)
+        bar.setStyleSheet(f"QProgressBar::chunk {{ background: {colour}; }}"
                           "QProgressBar { text-align: center; }")
         return bar
 

@@ -246,3 +246,13 @@ def test_an_open_keys_dialog_follows_a_record_that_lands(
     qtbot.wait(50)  # deleted: a later snapshot must not reach it
     with qtbot.waitSignal(c.state.snapshot_changed, timeout=10_000):
         c.state.refresh()
+
+
+def test_cap_bars_take_the_states_colour_from_the_users_thresholds() -> None:
+    from monitor.core.limit_share import STATE_COLOURS
+    from monitor.gui.virtual_keys_panel import _bar_colour
+
+    assert _bar_colour(0.6, (50, 80, 90, 100)) == STATE_COLOURS["warn"]
+    assert _bar_colour(0.6, (70, 95, 100)) == STATE_COLOURS["ok"]  # the gauge's rule, not 50 %
+    assert _bar_colour(0.96, (70, 95, 100)) == STATE_COLOURS["critical"]
+    assert _bar_colour(1.2, (70, 95, 100)) == STATE_COLOURS["over"]

@@ -65,3 +65,13 @@ def test_the_model_list_filters_by_what_is_typed(qtbot: QtBot, utc_ctx: AppConte
     assert combo.currentData() == "gpt-4o-mini"
     window.what_if.filter.clear()
     assert combo.count() - 1 == len(snap.price_models) and combo.currentData() == "gpt-4o-mini"
+
+
+def test_a_what_if_difference_under_half_a_cent_reads_zero() -> None:
+    from decimal import Decimal
+
+    from monitor.gui.dashboard.what_if import _signed
+
+    assert _signed(Decimal("0.00000010"), Decimal("1.00")) == "$0.00"
+    assert _signed(Decimal("-3"), Decimal("3")) == "−$3.00 (−100 %)"
+    assert _signed(Decimal("1.2"), Decimal(0)) == "+$1.20"

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from monitor.core import money
 from monitor.gui import fmt
 
 if TYPE_CHECKING:
@@ -38,9 +39,11 @@ def compact_rows(view: QTableView) -> None:
 
 def _signed(diff: Decimal, base: Decimal) -> str:
     """`+$1.20 (+5 %)`, `−$3.00 (−100 %)`; no percentage on a zero base."""
-    sign = "+" if diff > 0 else "−" if diff < 0 else ""
-    pct = f" ({sign}{abs(diff) / base * 100:.0f} %)" if base else ""
-    return sign + fmt.usd(abs(diff)) + pct
+    text = money.signed_usd(diff, minus="−")  # under half a cent: $0.00, no float noise
+    if not base or money.is_nil_difference(diff):
+        return text
+    sign = "+" if diff > 0 else "−"
+    return f"{text} ({sign}{abs(diff) / base * 100:.0f} %)"
 
 
 class WhatIfPanel(QWidget):
