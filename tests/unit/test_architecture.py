@@ -155,3 +155,21 @@ def test_only_the_clock_module_reads_the_wall_clock() -> None:
             if any(read in code for read in _WALL_CLOCK_READS):
                 offenders.append(f"{path.relative_to(PKG)}:{n}: {line.strip()}")
     assert offenders == []
+
+
+# -- module size --------------------------------------------------------------------------------
+
+MAX_MODULE_LINES = 600
+# Known to be over, and not to grow: each is to be split along its seams (see README).
+OVER_BUDGET = {"gui/tokenizer/pane.py": 670, "gui/keys_dialog.py": 630, "services/proxy/caps.py": 630}
+
+
+def test_modules_stay_within_a_few_hundred_lines() -> None:
+    over = {}
+    for path in sorted(PKG.rglob("*.py")):
+        name = path.relative_to(PKG).as_posix()
+        lines = len(path.read_text(encoding="utf-8").splitlines())
+        if lines > OVER_BUDGET.get(name, MAX_MODULE_LINES):
+            over[name] = lines
+    assert over == {}
+    assert all((PKG / name).exists() for name in OVER_BUDGET)  # a split module leaves the list
