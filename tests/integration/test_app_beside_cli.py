@@ -312,5 +312,5 @@ def test_a_killed_app_keeps_every_acknowledged_request(
         conn.close()
     assert set(acked) <= set(stored), sorted(set(acked) - set(stored))
     assert len(stored) == len(set(stored)), "a record was stored twice"
-    assert not list((folder / "data").glob("proxy-journal.*")), "a clean quit left a journal"
+    assert not list((folder / "data").glob("proxy_journal.*")), "a clean quit left a journal"
     db_check(folder)

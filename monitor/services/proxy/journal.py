@@ -11,7 +11,7 @@ process kill after `write()` returns keeps the line in the page cache, so no fsy
 Exactly once: every line carries an id `<run>.<segment>.<seq>`; the writer stores the record
 with that id in `replayed_spool` in the same transaction (or spools it under that id), and a
 later import skips ids the store already has. Each process writes its own segment files
-(`proxy-journal.<run>.<segment>.jsonl`, owner-only) and holds an exclusive `flock` on each
+(`proxy_journal.<run>.<segment>.jsonl`, owner-only) and holds an exclusive `flock` on each
 while it lives; a starting proxy imports the segments it can lock (their owner is dead),
 then deletes them and forgets their ids. A live process deletes a segment once every line
 of it is stored or spooled, and rotates to a new one at JOURNAL_ROTATE_BYTES.
@@ -48,7 +48,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-JOURNAL_PREFIX = "proxy-journal."
+JOURNAL_PREFIX = "proxy_journal."
 JOURNAL_ROTATE_BYTES = 64 * 1024
 """A segment every line of which is stored is replaced by a fresh one past this size."""
 JOURNAL_MAX_BYTES = 4 * 1024 * 1024
