@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+import shiboken6
 from PySide6.QtCore import QCoreApplication, QObject, QTimer, QTranslator
 from PySide6.QtGui import QGuiApplication
 from PySide6.QtWidgets import QApplication, QSystemTrayIcon
@@ -181,6 +182,8 @@ class AppController(QObject):
         w.welcome_dismissed.connect(self.welcome.dismiss)
 
     def _on_snapshot(self, snap: DashboardSnapshot) -> None:
+        if self._shut_down or not shiboken6.isValid(self.window):
+            return  # a build that finished after quit (or after the window went): nothing to show
         self.window.show_snapshot(snap)
         self.welcome.update(snap)
         if snap.has_data and self.limit_prompt is None:  # asks once for the monthly limit
