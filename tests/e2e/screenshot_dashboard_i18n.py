@@ -18,7 +18,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.screenshot_tokenizer import _start_xvfb  # noqa: E402
+from tests.e2e.screenshot_tokenizer import on_xvfb  # noqa: E402
 
 
 def _shoot(language: str, out: Path, extra_tabs: bool) -> None:
@@ -85,16 +85,7 @@ def main(argv: list[str]) -> int:
     out = Path(argv[1]) if len(argv) > 1 else (
         ROOT / "resources" / "screenshots" / f"dashboard_{language}.png")
     extra_tabs = os.environ.get("TM_SHOT_ALL_TABS") == "1"
-    xvfb = None
-    if not (os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") == "xcb"):
-        xvfb = _start_xvfb()
-    try:
-        _shoot(language, out.resolve(), extra_tabs)
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(10)
-    return 0
+    return on_xvfb(lambda: _shoot(language, out.resolve(), extra_tabs))
 
 
 if __name__ == "__main__":

@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
-from tests.e2e.screenshot_tokenizer import _start_xvfb  # noqa: E402
+from tests.e2e.screenshot_tokenizer import on_xvfb  # noqa: E402
 
 REAL_KEY = "sk-proj-SCREENSHOTteam0123456789abcdefKLMN"
 MSG = [{"role": "user", "content": "Write a haiku about budgets."}]
@@ -203,16 +203,7 @@ def _shoot(out: Path) -> None:
 
 def main(argv: list[str]) -> int:
     out = Path(argv[0]) if argv else ROOT / "resources" / "screenshots" / "refusal_alert.png"
-    xvfb = None
-    if not (os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") == "xcb"):
-        xvfb = _start_xvfb()
-    try:
-        _shoot(out.resolve())
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(10)
-    return 0
+    return on_xvfb(lambda: _shoot(out.resolve()))
 
 
 if __name__ == "__main__":

@@ -10,6 +10,7 @@ import os
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +41,21 @@ def _start_xvfb() -> subprocess.Popen[bytes]:
         raise RuntimeError("Xvfb did not start")
     os.environ["DISPLAY"] = f":{display}"
     return proc
+
+
+def on_xvfb(shoot: Callable[[], None]) -> int:
+    """Run `shoot` on a private Xvfb (unless already on an X display with Qt's xcb), then stop
+    it: the one start/stop every screenshot script shares."""
+    xvfb = None
+    if not (os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") == "xcb"):
+        xvfb = _start_xvfb()
+    try:
+        shoot()
+    finally:
+        if xvfb is not None:
+            xvfb.terminate()
+            xvfb.wait(10)
+    return 0
 
 
 def _shoot(out: Path) -> None:
@@ -103,16 +119,7 @@ def _shoot(out: Path) -> None:
 
 def main() -> int:
     out = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "resources/screenshots/tokenizer.png"
-    xvfb = None
-    if not (os.environ.get("DISPLAY") and os.environ.get("QT_QPA_PLATFORM") == "xcb"):
-        xvfb = _start_xvfb()
-    try:
-        _shoot(out)
-    finally:
-        if xvfb is not None:
-            xvfb.terminate()
-            xvfb.wait(10)
-    return 0
+    return on_xvfb(lambda: _shoot(out))
 
 
 if __name__ == "__main__":
